@@ -1,0 +1,53 @@
+# cnigate: the podnet CNI plugin and the harness that proves it.
+# Targets are thin: the work lives in ci/*.sh so CI and humans run the same thing.
+
+SHELL := /usr/bin/env bash
+.SHELLFLAGS := -o errexit -o nounset -o pipefail -c
+
+# Variables users set on the command line (make exports them to the scripts):
+#   PLUGIN, NETCONF, CNI_PATH   plugin under test for `make conformance`
+#   KUBECONFIG                  run `make e2e` against an existing cluster
+#   WORKERS                     number of kind workers (default 2)
+
+.PHONY: all build test unit conformance conformance-upstream lint node-image cluster e2e e2e-clean bench clean help
+
+all: build
+
+help: ## list targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-22s %s\n", $$1, $$2}'
+
+build: ## build bin/podnet
+	CGO_ENABLED=0 go build -trimpath -o bin/podnet ./plugin
+
+test: build ## unit tests + netns conformance suite against podnet (root)
+	ci/test.sh
+
+unit: ## unit tests only (no root needed)
+	ci/test.sh unit
+
+conformance: build ## netns suite against PLUGIN= with NETCONF= (default: podnet)
+	ci/conformance.sh
+
+conformance-upstream: ## generic netns specs against upstream bridge + host-local
+	ci/conformance.sh upstream
+
+lint: ## golangci-lint, actionlint, shellcheck
+	ci/lint.sh
+
+node-image: ## build the kind node image locally (no registry needed)
+	ci/node-image.sh
+
+cluster: build ## kind cluster with podnet loaded, left running
+	ci/e2e.sh cluster
+
+e2e: build ## connectivity matrix on kind (or on KUBECONFIG=<file>)
+	ci/e2e.sh
+
+e2e-clean: ## delete the e2e cluster and its leftovers
+	ci/e2e.sh clean
+
+bench: build ## podnet vs bridge+host-local vs the kernel floor (root)
+	ci/bench.sh
+
+clean: ## remove build outputs (keeps the cached node image)
+	rm -rf bin _artifacts

@@ -1,0 +1,171 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"strings"
+
+	"github.com/containernetworking/cni/pkg/skel"
+	"github.com/containernetworking/cni/pkg/types"
+	current "github.com/containernetworking/cni/pkg/types/100"
+	"github.com/containernetworking/plugins/pkg/ip"
+	"github.com/containernetworking/plugins/pkg/netlinksafe"
+	"github.com/containernetworking/plugins/pkg/ns"
+	"github.com/coreos/go-iptables/iptables"
+	"github.com/vishvananda/netlink"
+
+	"github.com/cnigate/cnigate/plugin/ipam"
+)
+
+// cmdCheck compares the kernel and the IPAM store with prevResult and reports
+// every difference it finds in one error.
+func cmdCheck(args *skel.CmdArgs) (err error) {
+	n, _, err := loadNetConf(args.StdinData)
+	if err != nil {
+		return err
+	}
+	op := startOp(n, "CHECK", args)
+	defer func() { op.finish(err) }()
+
+	if n.PrevResult == nil {
+		return types.NewError(types.ErrInvalidNetworkConfig, "CHECK needs a prevResult", "")
+	}
+	prev, err := current.NewResultFromResult(n.PrevResult)
+	if err != nil {
+		return types.NewError(types.ErrDecodingFailure, "failed to convert prevResult", err.Error())
+	}
+	a := attachmentOf(args)
+	podIPs := podIPsOf(prev, a.IfName)
+	if len(podIPs) == 0 {
+		return types.NewError(types.ErrInvalidNetworkConfig, fmt.Sprintf("prevResult has no address for interface %q", a.IfName), "")
+	}
+
+	var problems []string
+	report := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
+
+	checkReservation(n, a, podIPs[0], report)
+	checkHostSide(n, a, report)
+	if err := ns.WithNetNSPath(args.Netns, func(ns.NetNS) error {
+		checkPodSide(n, a, prev, podIPs, report)
+		return nil
+	}); err != nil {
+		report("netns %q: %v", args.Netns, err)
+	}
+	if n.masquerade() {
+		checkRules(n, report)
+	}
+	if len(problems) > 0 {
+		return types.NewError(errCheckFailed, "CHECK failed: "+strings.Join(problems, "; "), "")
+	}
+	return nil
+}
+
+// podIPsOf returns the addresses prevResult gives the pod interface ifName.
+func podIPsOf(r *current.Result, ifName string) []*current.IPConfig {
+	var out []*current.IPConfig
+	for _, ipc := range r.IPs {
+		if ipc.Interface == nil || *ipc.Interface < 0 || *ipc.Interface >= len(r.Interfaces) {
+			continue
+		}
+		if iface := r.Interfaces[*ipc.Interface]; iface.Name == ifName && iface.Sandbox != "" {
+			out = append(out, ipc)
+		}
+	}
+	return out
+}
+
+func checkReservation(n *NetConf, a ipam.Attachment, want *current.IPConfig, report func(string, ...any)) {
+	store, err := ipam.Open(n.DataDir, n.Name, n.pool, false)
+	if errors.Is(err, fs.ErrNotExist) {
+		report("no IPAM reservation for %s (no store for network %q)", a, n.Name)
+		return
+	}
+	if err != nil {
+		report("IPAM store: %v", err)
+		return
+	}
+	defer func() { _ = store.Close() }()
+	got, err := store.Lookup(a)
+	switch {
+	case err != nil:
+		report("IPAM store: %v", err)
+	case got == nil:
+		report("no IPAM reservation for %s", a)
+	case !got.Equal(want.Address.IP):
+		report("IPAM reservation of %s is %s, prevResult says %s", a, got, want.Address.IP)
+	}
+}
+
+func checkHostSide(n *NetConf, a ipam.Attachment, report func(string, ...any)) {
+	br, err := bridgeByName(n.Bridge)
+	if err != nil {
+		report("bridge %q: %v", n.Bridge, err)
+	} else {
+		addrs, err := netlinksafe.AddrList(br, netlink.FAMILY_V4)
+		if err != nil {
+			report("bridge %q addresses: %v", n.Bridge, err)
+		} else if !hasAddr(addrs, gatewayNet(n).String()) {
+			report("bridge %q lacks gateway address %s", n.Bridge, gatewayNet(n))
+		}
+	}
+	name := hostVethName(a)
+	host, err := netlinksafe.LinkByName(name)
+	if err != nil {
+		report("host veth %q is missing", name)
+		return
+	}
+	if host.Attrs().Flags&net.FlagUp == 0 {
+		report("host veth %q is down", name)
+	}
+	if br != nil && host.Attrs().MasterIndex != br.Index {
+		report("host veth %q is not attached to bridge %q", name, n.Bridge)
+	}
+}
+
+func checkPodSide(n *NetConf, a ipam.Attachment, prev *current.Result, podIPs []*current.IPConfig, report func(string, ...any)) {
+	link, err := netlinksafe.LinkByName(a.IfName)
+	if err != nil {
+		report("interface %q is missing from the pod netns", a.IfName)
+		return
+	}
+	if link.Attrs().Flags&net.FlagUp == 0 {
+		report("interface %q is down", a.IfName)
+	}
+	if link.Attrs().MTU != n.MTU {
+		report("interface %q has MTU %d, want %d", a.IfName, link.Attrs().MTU, n.MTU)
+	}
+	if err := ip.ValidateExpectedInterfaceIPs(a.IfName, podIPs); err != nil {
+		report("interface %q address: %v", a.IfName, err)
+	}
+	for _, r := range prev.Routes {
+		if err := ip.ValidateExpectedRoute([]*types.Route{r}); err != nil {
+			report("route to %s via %s is missing from the pod netns", &r.Dst, r.GW)
+		}
+	}
+}
+
+func checkRules(n *NetConf, report func(string, ...any)) {
+	ipt, err := iptables.NewWithProtocol(iptables.ProtocolIPv4)
+	if err != nil {
+		report("iptables: %v", err)
+		return
+	}
+	missing, err := missingRules(ipt, n)
+	if err != nil {
+		report("%v", err)
+	}
+	for _, r := range missing {
+		report("iptables rule missing: %s", r)
+	}
+}
+
+func hasAddr(addrs []netlink.Addr, cidr string) bool {
+	for _, a := range addrs {
+		if a.IPNet.String() == cidr {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,236 @@
+package ipam
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+const (
+	lockFileName = "lock"
+	dirMode      = 0o700
+	fileMode     = 0o600
+)
+
+// ErrPoolExhausted is returned by Reserve when every usable address of the
+// subnet is taken.
+var ErrPoolExhausted = errors.New("no free address")
+
+// ErrAlreadyReserved is returned by Reserve when the attachment already holds
+// an address.
+var ErrAlreadyReserved = errors.New("attachment already has an address")
+
+// Attachment names one container interface, the unit the CNI spec hands out
+// and releases addresses by.
+type Attachment struct {
+	ContainerID string
+	IfName      string
+}
+
+func (a Attachment) String() string { return a.ContainerID + "/" + a.IfName }
+
+// Store keeps the reservations of one network in one directory.
+type Store struct {
+	dir   string
+	pool  Pool
+	lockf *os.File
+}
+
+// Open returns the store of network name under dataDir. With create, the
+// directory is made (0700) when missing; without it a missing directory is
+// reported as fs.ErrNotExist, so read-only callers (DEL, CHECK) change nothing.
+func Open(dataDir, name string, pool Pool, create bool) (*Store, error) {
+	dir := filepath.Join(dataDir, name)
+	if create {
+		if err := os.MkdirAll(dir, dirMode); err != nil {
+			return nil, fmt.Errorf("creating IPAM directory: %w", err)
+		}
+	}
+	lockf, err := os.OpenFile(filepath.Join(dir, lockFileName), os.O_RDWR|os.O_CREATE, fileMode)
+	if err != nil {
+		return nil, fmt.Errorf("opening IPAM lock: %w", err)
+	}
+	return &Store{dir: dir, pool: pool, lockf: lockf}, nil
+}
+
+// Dir is the directory holding the reservations.
+func (s *Store) Dir() string { return s.dir }
+
+// Close releases the lock file.
+func (s *Store) Close() error { return s.lockf.Close() }
+
+// withLock runs f while holding the network's exclusive flock.
+func (s *Store) withLock(f func() error) error {
+	if err := flock(s.lockf, unix.LOCK_EX); err != nil {
+		return fmt.Errorf("locking %s: %w", s.lockf.Name(), err)
+	}
+	defer func() { _ = flock(s.lockf, unix.LOCK_UN) }()
+	return f()
+}
+
+func flock(f *os.File, how int) error {
+	for {
+		err := unix.Flock(int(f.Fd()), how)
+		if !errors.Is(err, unix.EINTR) {
+			return err
+		}
+	}
+}
+
+// Reserve gives a the lowest free address of the pool. It fails with
+// ErrAlreadyReserved when a already holds one and with ErrPoolExhausted when
+// none is free; in both cases nothing is written.
+func (s *Store) Reserve(a Attachment) (net.IP, error) {
+	var reserved net.IP
+	err := s.withLock(func() error {
+		held, err := s.read()
+		if err != nil {
+			return err
+		}
+		used := make(map[string]bool, len(held))
+		for ip, owner := range held {
+			if owner == a {
+				return fmt.Errorf("%w: %s holds %s", ErrAlreadyReserved, a, ip)
+			}
+			used[ip] = true
+		}
+		for ip := s.pool.First(); ip != nil; ip = s.pool.Next(ip) {
+			if used[ip.String()] {
+				continue
+			}
+			if err := s.write(ip, a); err != nil {
+				return err
+			}
+			reserved = ip
+			return nil
+		}
+		return fmt.Errorf("%w in %s: all %d addresses are reserved", ErrPoolExhausted, s.pool.Subnet, s.pool.Size())
+	})
+	return reserved, err
+}
+
+// Release frees the address held by a and returns it, or nil when a holds
+// none. Matching is by attachment, never by address text.
+func (s *Store) Release(a Attachment) (net.IP, error) {
+	var released net.IP
+	err := s.withLock(func() error {
+		held, err := s.read()
+		if err != nil {
+			return err
+		}
+		for ip, owner := range held {
+			if owner == a {
+				if err := os.Remove(filepath.Join(s.dir, ip)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+					return err
+				}
+				released = net.ParseIP(ip)
+			}
+		}
+		return nil
+	})
+	return released, err
+}
+
+// Lookup returns the address held by a, or nil.
+func (s *Store) Lookup(a Attachment) (net.IP, error) {
+	var found net.IP
+	err := s.withLock(func() error {
+		held, err := s.read()
+		if err != nil {
+			return err
+		}
+		for ip, owner := range held {
+			if owner == a {
+				found = net.ParseIP(ip)
+			}
+		}
+		return nil
+	})
+	return found, err
+}
+
+// List returns every reservation, address to attachment.
+func (s *Store) List() (map[string]Attachment, error) {
+	var held map[string]Attachment
+	err := s.withLock(func() (err error) {
+		held, err = s.read()
+		return err
+	})
+	return held, err
+}
+
+// ReleaseExcept frees every reservation whose attachment is not in keep and
+// returns the attachments it freed.
+func (s *Store) ReleaseExcept(keep map[Attachment]bool) ([]Attachment, error) {
+	var freed []Attachment
+	err := s.withLock(func() error {
+		held, err := s.read()
+		if err != nil {
+			return err
+		}
+		for ip, owner := range held {
+			if keep[owner] {
+				continue
+			}
+			if err := os.Remove(filepath.Join(s.dir, ip)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return err
+			}
+			freed = append(freed, owner)
+		}
+		return nil
+	})
+	return freed, err
+}
+
+// read loads every reservation file. The caller holds the lock.
+func (s *Store) read() (map[string]Attachment, error) {
+	entries, err := os.ReadDir(s.dir)
+	if err != nil {
+		return nil, fmt.Errorf("reading IPAM directory: %w", err)
+	}
+	held := make(map[string]Attachment, len(entries))
+	for _, e := range entries {
+		if !e.Type().IsRegular() || net.ParseIP(e.Name()) == nil {
+			continue // the lock file, or something that is not ours
+		}
+		data, err := os.ReadFile(filepath.Join(s.dir, e.Name()))
+		if err != nil {
+			return nil, fmt.Errorf("reading reservation: %w", err)
+		}
+		held[e.Name()] = parseAttachment(data)
+	}
+	return held, nil
+}
+
+// write records ip for a. O_EXCL makes a second writer of the same address
+// fail loudly instead of silently sharing it.
+func (s *Store) write(ip net.IP, a Attachment) error {
+	path := filepath.Join(s.dir, ip.String())
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, fileMode)
+	if err != nil {
+		return fmt.Errorf("reserving %s: %w", ip, err)
+	}
+	_, werr := f.WriteString(a.ContainerID + "\n" + a.IfName + "\n")
+	cerr := f.Close()
+	if err := errors.Join(werr, cerr); err != nil {
+		_ = os.Remove(path)
+		return fmt.Errorf("reserving %s: %w", ip, err)
+	}
+	return nil
+}
+
+func parseAttachment(data []byte) Attachment {
+	lines := strings.Split(string(bytes.TrimSpace(data)), "\n")
+	a := Attachment{ContainerID: strings.TrimSpace(lines[0])}
+	if len(lines) > 1 {
+		a.IfName = strings.TrimSpace(lines[1])
+	}
+	return a
+}

@@ -1,0 +1,72 @@
+package main
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/containernetworking/cni/pkg/skel"
+)
+
+// op records one plugin invocation for the optional log file: one line per
+// operation, never on stdout (stdout belongs to the CNI result).
+type op struct {
+	logFile string
+	command string
+	args    *skel.CmdArgs
+	start   time.Time
+	ip      net.IP
+	notes   []string
+}
+
+func startOp(n *NetConf, command string, args *skel.CmdArgs) *op {
+	return &op{logFile: n.LogFile, command: command, args: args, start: time.Now()}
+}
+
+// note adds detail to the log line, such as a failed rollback step.
+func (o *op) note(format string, a ...any) { o.notes = append(o.notes, fmt.Sprintf(format, a...)) }
+
+func (o *op) finish(err error) {
+	if o.logFile == "" {
+		return
+	}
+	outcome := "ok"
+	if err != nil {
+		outcome = "error: " + err.Error()
+	}
+	ip := "-"
+	if o.ip != nil {
+		ip = o.ip.String()
+	}
+	line := fmt.Sprintf("%s %s container=%s ifname=%s ip=%s duration=%s outcome=%q",
+		time.Now().UTC().Format(time.RFC3339Nano), o.command, orDash(o.args.ContainerID), orDash(o.args.IfName),
+		ip, time.Since(o.start).Round(time.Microsecond), outcome)
+	if len(o.notes) > 0 {
+		line += fmt.Sprintf(" notes=%q", strings.Join(o.notes, "; "))
+	}
+	// One write of a whole line with O_APPEND keeps concurrent lines intact.
+	f, ferr := os.OpenFile(o.logFile, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if ferr == nil {
+		_, ferr = f.WriteString(line + "\n")
+		ferr = joinClose(ferr, f)
+	}
+	if ferr != nil {
+		fmt.Fprintf(os.Stderr, "podnet: cannot write log %s: %v\n", o.logFile, ferr)
+	}
+}
+
+func joinClose(err error, f *os.File) error {
+	if cerr := f.Close(); err == nil {
+		return cerr
+	}
+	return err
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

@@ -1,0 +1,151 @@
+package harness
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParsePing(t *testing.T) {
+	ok := "PING 10.244.2.3 (10.244.2.3): 56 data bytes\n\n--- 10.244.2.3 ping statistics ---\n3 packets transmitted, 3 packets received, 0% packet loss\nround-trip min/avg/max = 0.071/0.086/0.100 ms\n"
+	r, err := ParsePing(ok)
+	if err != nil || r.Sent != 3 || r.Received != 3 || r.AvgRTT != 86*time.Microsecond {
+		t.Errorf("ParsePing(ok) = %+v, %v", r, err)
+	}
+	lost := "PING 10.244.2.3 (10.244.2.3): 56 data bytes\n\n--- 10.244.2.3 ping statistics ---\n3 packets transmitted, 0 packets received, 100% packet loss\n"
+	if _, err := ParsePing(lost); err == nil || !strings.Contains(err.Error(), "0 received") {
+		t.Errorf("ParsePing(lost) err = %v", err)
+	}
+	if _, err := ParsePing("ping: sendto: Network unreachable"); err == nil {
+		t.Error("ParsePing(garbage): no error")
+	}
+}
+
+func TestParseHTTP(t *testing.T) {
+	r, err := ParseHTTP("rc=0 us=7837\n172.18.0.3\n")
+	if err != nil || r.Body != "172.18.0.3" || r.Elapsed != 7837*time.Microsecond {
+		t.Errorf("ParseHTTP(ok) = %+v, %v", r, err)
+	}
+	if _, err := ParseHTTP("rc=143 us=5000123\n"); err == nil || !strings.Contains(err.Error(), "wget exit 143") {
+		t.Errorf("ParseHTTP(timeout) err = %v", err)
+	}
+	if _, err := ParseHTTP("OCI runtime exec failed"); err == nil {
+		t.Error("ParseHTTP(garbage): no error")
+	}
+	if got := SourceIP(" ::ffff:10.244.1.7\n"); got != "10.244.1.7" {
+		t.Errorf("SourceIP mapped = %q", got)
+	}
+}
+
+func TestParseReservations(t *testing.T) {
+	out := "@@ 10.244.1.2\nabc123\neth0\n\n@@ 10.244.1.3\r\ndef456\r\neth0\r\n\n@@ lock\n\n@@ last_reserved_ip.0\n10.244.1.3\n"
+	res, err := ParseReservations(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res) != 2 || res[0] != (Reservation{"10.244.1.2", "abc123", "eth0"}) || res[1] != (Reservation{"10.244.1.3", "def456", "eth0"}) {
+		t.Errorf("got %+v", res)
+	}
+	if res, err := ParseReservations(""); err != nil || len(res) != 0 {
+		t.Errorf("empty: %+v %v", res, err)
+	}
+	if _, err := ParseReservations("@@ 10.244.1.9\nonlyid\n"); err == nil {
+		t.Error("one-line reservation: no error")
+	}
+}
+
+func TestSandboxID(t *testing.T) {
+	id := strings.Repeat("ab12", 16)
+	mi := "1 0 0:1 / / rw - overlay overlay rw\n" +
+		"2 1 8:1 /var/lib/containerd/io.containerd.grpc.v1.cri/sandboxes/" + id + "/hosts /etc/hosts rw - ext4 /dev/sda1 rw\n"
+	if got := SandboxID(mi); got != id {
+		t.Errorf("SandboxID = %q", got)
+	}
+	if got := SandboxID("1 0 0:1 / / rw - overlay overlay rw\n"); got != "" {
+		t.Errorf("SandboxID(no sandbox) = %q", got)
+	}
+	if !InPrefix("10.244.1.5", "10.244.1.0/24") || InPrefix("10.244.2.5", "10.244.1.0/24") || InPrefix("x", "10.244.1.0/24") {
+		t.Error("InPrefix")
+	}
+}
+
+func TestPodnetConfIsTheContract(t *testing.T) {
+	raw, err := json.Marshal(PodnetConf("10.244.0.0/16", "10.244.1.0/24"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"cniVersion":"1.0.0","name":"podnet","type":"podnet","network":"10.244.0.0/16","subnet":"10.244.1.0/24","bridge":"cni0","mtu":1500,"ipMasq":true,"dataDir":"/var/lib/cni/podnet","logFile":"/var/log/podnet.log"}`
+	if string(raw) != want {
+		t.Errorf("conf\n got %s\nwant %s", raw, want)
+	}
+}
+
+func TestPodSubnetRoutes(t *testing.T) {
+	nodes := []NodeInfo{
+		{Name: "cp", InternalIP: "172.18.0.2", PodCIDR: "10.244.0.0/24"},
+		{Name: "w1", InternalIP: "172.18.0.3", PodCIDR: "10.244.1.0/24"},
+		{Name: "w2", InternalIP: "172.18.0.4", PodCIDR: "10.244.2.0/24"},
+	}
+	rs, err := PodSubnetRoutes("w1", nodes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range rs {
+		got = append(got, r.String())
+	}
+	if strings.Join(got, ",") != "10.244.0.0/24 via 172.18.0.2,10.244.2.0/24 via 172.18.0.4" {
+		t.Errorf("routes %v", got)
+	}
+	if _, err := PodSubnetRoutes("w1", append(nodes, NodeInfo{Name: "w3", InternalIP: "172.18.0.5"})); err == nil {
+		t.Error("node without podCIDR: no error")
+	}
+}
+
+func TestMatrixReport(t *testing.T) {
+	var m Matrix
+	m.Add(Cell{Behaviour: "pod-to-pod-other-node", Name: "b", From: "shell-w1", To: "web-w2", Protocol: "icmp", Result: Fail, Detail: "3 sent, 0 received"})
+	m.Add(Cell{Behaviour: "pod-to-own-node", Name: "a", From: "shell-w1", To: "node w1", Protocol: "http", Result: Pass, Latency: 1500 * time.Microsecond})
+	m.Add(Cell{Behaviour: "pod-to-pod-other-node", Name: "a", From: "shell-w2", To: "web-w1", Protocol: "icmp", Result: Skip})
+	table := m.Table()
+	for _, want := range []string{"BEHAVIOUR", "1.50ms", "FAIL", "3 sent, 0 received", "1 passed, 1 failed, 1 skipped"} {
+		if !strings.Contains(table, want) {
+			t.Errorf("table lacks %q:\n%s", want, table)
+		}
+	}
+	cells := m.Cells()
+	if cells[0].Behaviour != "pod-to-pod-other-node" || cells[0].Name != "a" || cells[2].Behaviour != "pod-to-own-node" {
+		t.Errorf("order %+v", cells)
+	}
+	path := filepath.Join(t.TempDir(), "sub", "matrix.json")
+	if err := m.WriteJSON(path, map[string]string{"mode": "kind"}); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Failed int
+		Cells  []map[string]any
+	}
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if doc.Failed != 1 || len(doc.Cells) != 3 || doc.Cells[2]["latency_ms"] != 1.5 || doc.Cells[0]["latency_ms"] != nil {
+		t.Errorf("matrix.json: %s", raw)
+	}
+}
+
+func TestPhases(t *testing.T) {
+	var p Phases
+	if err := p.Time("cluster create", func() error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(p.Lines(), "cluster create\t") {
+		t.Errorf("lines %q", p.Lines())
+	}
+}

@@ -91,8 +91,8 @@ func setupVeth(netns ns.NetNS, br *netlink.Bridge, n *NetConf, a ipam.Attachment
 		if err != nil {
 			return err
 		}
-		host.Name, host.Mac = hostVeth.Name, hostVeth.HardwareAddr.String()
-		cont.Name, cont.Mac, cont.Sandbox = contVeth.Name, contVeth.HardwareAddr.String(), netns.Path()
+		host.Name, host.Mac, host.Mtu = hostVeth.Name, hostVeth.HardwareAddr.String(), hostVeth.MTU
+		cont.Name, cont.Mac, cont.Mtu, cont.Sandbox = contVeth.Name, contVeth.HardwareAddr.String(), contVeth.MTU, netns.Path()
 
 		link, err := netlinksafe.LinkByName(a.IfName)
 		if err != nil {

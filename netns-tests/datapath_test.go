@@ -1,0 +1,39 @@
+package netnstests_test
+
+import (
+	"context"
+	"net"
+	"time"
+
+	"github.com/containernetworking/cni/pkg/version"
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/cnigate/cnigate/netns-tests/cnitest"
+)
+
+var _ = Describe("data path", Label("generic"), func() {
+	It("pods on one node reach each other and their gateway", func() {
+		tb := newTestbed(version.Current())
+		a, b := tb.add(tb.newPod()), tb.add(tb.newPod())
+		gateway := a.result.IPs[0].Gateway
+		Expect(gateway).NotTo(BeNil(), "the result names no gateway")
+
+		// The first packets may wait for ARP and the bridge port to forward.
+		probe := func(from attachment, to net.IP) func() error {
+			return func() error { return cnitest.Ping(from.pod, to, time.Second) }
+		}
+		Eventually(probe(a, b.result.IPs[0].Address.IP)).WithTimeout(10*time.Second).Should(Succeed(), "ICMP a -> b")
+		Eventually(probe(b, a.result.IPs[0].Address.IP)).WithTimeout(10*time.Second).Should(Succeed(), "ICMP b -> a")
+		Eventually(probe(a, gateway)).WithTimeout(10*time.Second).Should(Succeed(), "ICMP a -> gateway")
+
+		ln, err := cnitest.ListenTCP(b.pod, net.JoinHostPort(podIP(b.result), "8080"))
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(ln.Close)
+		Eventually(func() (string, error) {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			return cnitest.DialTCP(ctx, a.pod, ln.Addr().String())
+		}).WithTimeout(10*time.Second).Should(ContainSubstring("hello from"), "TCP a -> b")
+	})
+})

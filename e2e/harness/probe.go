@@ -77,10 +77,10 @@ func ParseHTTP(out string) (HTTPResult, error) {
 	return r, nil
 }
 
-// SourceIP normalises the address the CGI reports (busybox httpd may report
-// an IPv4-mapped IPv6 address when it listens on a dual-stack socket).
+// SourceIP normalises the address the CGI reports: busybox httpd listens on a
+// dual-stack socket and reports "[::ffff:172.18.0.3]" for an IPv4 client.
 func SourceIP(body string) string {
-	s := strings.TrimSpace(body)
+	s := strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(body), "["), "]")
 	if ip := net.ParseIP(s); ip != nil {
 		if v4 := ip.To4(); v4 != nil {
 			return v4.String()

@@ -1,0 +1,243 @@
+#!/usr/bin/env bash
+# ci/e2e.sh: podnet's end-to-end run on kind (make e2e / make cluster / make e2e-clean).
+#
+#   ci/e2e.sh [e2e]   build what is needed, create a kind cluster, load podnet, run the
+#                     connectivity matrix (e2e/), destroy the cluster. Artifacts in _artifacts/:
+#                     matrix.json, junit-e2e.xml, go-test.json, e2e.log, kind-config.yaml,
+#                     phases-e2e.tsv, kind-logs/ (on failure).
+#                     With KUBECONFIG set: gate mode, no cluster is created and nothing is
+#                     installed; the same matrix runs against that cluster (podnet must be on it).
+#   ci/e2e.sh cluster a kind cluster with podnet loaded, left running (kubeconfig in _output/).
+#   ci/e2e.sh clean   delete the e2e clusters and the external-host containers.
+#
+# Environment (all optional):
+#   WORKERS=2                 kind workers (the matrix grows with it)
+#   KUBECONFIG=<file>         gate mode (e2e only)
+#   NODE_IMAGE=<ref>          use this node image instead of building it with ci/node-image.sh
+#   E2E_CLUSTER=cnigate-e2e   cluster name of `e2e`;  CLUSTER_NAME=cnigate  name of `cluster`
+#   E2E_TIMEOUT=40m           go test -timeout
+#   E2E_CELL_TIMEOUT=45s      how long one matrix cell retries before it fails
+#   E2E_CHURN_ROUNDS=3        delete/recreate rounds
+#   E2E_IMAGE=cnigate/e2e-busybox:1.35, E2E_IMAGE_PULL_POLICY=Never  test image (gate mode on a
+#                             non-kind cluster: a pullable copy of ci/images/busybox + IfNotPresent)
+#   E2E_EXTERNAL_NETWORK=kind docker network of the external host (NAT cells)
+#   E2E_STANDIN=1             debug aid: upstream bridge + host-local instead of bin/podnet
+#   E2E_GO_TEST_ARGS=...      extra go test args (e.g. -run TestConnectivity)
+set -o errexit -o nounset -o pipefail
+
+REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=SCRIPTDIR/lib.sh
+source "$REPO_ROOT/ci/lib.sh"
+
+MODE=${1:-e2e}
+WORKERS=${WORKERS:-2}
+E2E_CLUSTER=${E2E_CLUSTER:-cnigate-e2e}
+CLUSTER_NAME=${CLUSTER_NAME:-cnigate}
+E2E_TIMEOUT=${E2E_TIMEOUT:-40m}
+E2E_CELL_TIMEOUT=${E2E_CELL_TIMEOUT:-45s}
+E2E_CHURN_ROUNDS=${E2E_CHURN_ROUNDS:-3}
+E2E_IMAGE=${E2E_IMAGE:-cnigate/e2e-busybox:1.35}
+E2E_IMAGE_PULL_POLICY=${E2E_IMAGE_PULL_POLICY:-Never}
+E2E_EXTERNAL_NETWORK=${E2E_EXTERNAL_NETWORK:-kind}
+E2E_STANDIN=${E2E_STANDIN:-}
+ARTIFACTS=$REPO_ROOT/_artifacts
+KIND=$OUTPUT_DIR/bin/kind
+PLUGIN=$REPO_ROOT/bin/podnet
+export DOCKER_BUILDKIT=0 # the legacy builder: no BuildKit on this machine
+
+GATE=""
+if [[ $MODE == e2e && -n ${KUBECONFIG:-} ]]; then
+  GATE=$(realpath "$KUBECONFIG")
+  [[ -f $GATE ]] || die "KUBECONFIG=$KUBECONFIG: no such file"
+fi
+
+case $MODE in
+  e2e) CLUSTER=$E2E_CLUSTER ;;
+  cluster) CLUSTER=$CLUSTER_NAME ;;
+  clean) CLUSTER="" ;;
+  *) die "usage: ci/e2e.sh [e2e|cluster|clean]" ;;
+esac
+
+# The pinned kind (go.mod `tool`), first on PATH so e2e-framework never `go install`s another.
+build_kind() {
+  (cd "$REPO_ROOT" && go build -o "$KIND" sigs.k8s.io/kind)
+  export PATH=$OUTPUT_DIR/bin:$PATH
+}
+
+cluster_exists() { [[ -x $KIND ]] && "$KIND" get clusters 2>/dev/null | grep -qx -- "$1"; }
+
+delete_cluster() {
+  if cluster_exists "$1"; then
+    log "deleting kind cluster $1"
+    "$KIND" delete cluster --name "$1" >&2
+  fi
+}
+
+remove_external_hosts() {
+  command -v docker >/dev/null && docker info >/dev/null 2>&1 || return 0
+  local ids
+  ids=$(docker ps -aq --filter label=io.cnigate.e2e=external)
+  if [[ -n $ids ]]; then
+    log "removing external-host containers: $(echo "$ids" | tr '\n' ' ')"
+    # shellcheck disable=SC2086 # one id per word
+    docker rm -f -v $ids >/dev/null
+  fi
+}
+
+# Debian's static busybox in a FROM-scratch image (ci/images/busybox).
+build_test_image() {
+  local deb_dir=$OUTPUT_DIR/images/debs ctx=$OUTPUT_DIR/images/busybox-ctx deb
+  mkdir -p "$deb_dir"
+  deb=$(find "$deb_dir" -name 'busybox-static_*.deb' -print -quit)
+  if [[ -z $deb ]]; then
+    (cd "$deb_dir" && { apt-get download busybox-static 2>/dev/null || { apt-get update -qq && apt-get download busybox-static; }; }) >&2
+    deb=$(find "$deb_dir" -name 'busybox-static_*.deb' -print -quit)
+    [[ -n $deb ]] || die "apt-get download busybox-static produced no .deb"
+  fi
+  rm -rf "$ctx" && mkdir -p "$ctx/x"
+  dpkg-deb -x "$deb" "$ctx/x"
+  mv "$ctx/x/bin/busybox" "$ctx/busybox" && rm -rf "$ctx/x"
+  cp -r "$REPO_ROOT/ci/images/busybox/Dockerfile" "$REPO_ROOT/ci/images/busybox/rootfs" "$ctx/"
+  docker build -q -t "$E2E_IMAGE" "$ctx" >/dev/null
+  log "test image $E2E_IMAGE ($(docker image inspect --format '{{.Size}}' "$E2E_IMAGE") bytes)"
+}
+
+node_image() {
+  if [[ -n ${NODE_IMAGE:-} ]]; then
+    echo "$NODE_IMAGE"
+    return
+  fi
+  [[ -x $REPO_ROOT/ci/node-image.sh ]] || die "ci/node-image.sh is missing: set NODE_IMAGE=<ref> or wait for it to land"
+  "$REPO_ROOT/ci/node-image.sh" | tail -n 1
+}
+
+clean() {
+  build_kind
+  delete_cluster "$E2E_CLUSTER"
+  delete_cluster "$CLUSTER_NAME"
+  remove_external_hosts
+}
+
+# Ctrl-C / failure: go test's own Finish destroys its cluster, but not after a -timeout panic or a
+# kill; remove what is left. `make cluster` keeps its cluster on success.
+# shellcheck disable=SC2317 # invoked by the trap
+on_exit() {
+  local rc=$?
+  trap - EXIT INT TERM
+  if [[ -z $GATE && $MODE == e2e ]]; then
+    delete_cluster "$E2E_CLUSTER" || true
+    remove_external_hosts || true
+  fi
+  if [[ $MODE != clean ]]; then
+    phase_summary
+    if [[ -s $ARTIFACTS_RUN/phases-e2e.tsv ]]; then
+      log "phase timings inside go test:"
+      awk -F'\t' '{ printf "  %-32s %5.1fs\n", $1, $2 }' "$ARTIFACTS_RUN/phases-e2e.tsv" >&2
+    fi
+  fi
+  exit "$rc"
+}
+ARTIFACTS_RUN=$ARTIFACTS
+[[ $MODE == cluster ]] && ARTIFACTS_RUN=$OUTPUT_DIR/cluster
+trap on_exit EXIT
+trap 'exit 130' INT TERM
+
+if [[ $MODE == clean ]]; then
+  clean
+  exit 0
+fi
+
+mkdir -p "$ARTIFACTS_RUN" "$OUTPUT_DIR/bin"
+rm -f "$ARTIFACTS_RUN"/{matrix.json,junit-e2e.xml,go-test.json,e2e.log,phases-e2e.tsv}
+rm -rf "$ARTIFACTS_RUN/kind-logs"
+
+phase "tools (kind, docker)"
+build_kind
+DOCKER=""
+if [[ -z $GATE ]]; then
+  "$REPO_ROOT/ci/ensure-docker.sh"
+  DOCKER=1
+elif command -v docker >/dev/null && docker info >/dev/null 2>&1; then
+  DOCKER=1
+fi
+
+args=(-e2e.run -e2e.workers="$WORKERS" -e2e.kind="$KIND" -e2e.artifacts="$ARTIFACTS_RUN"
+  -e2e.image="$E2E_IMAGE" -e2e.image-pull-policy="$E2E_IMAGE_PULL_POLICY"
+  -e2e.external-network="$E2E_EXTERNAL_NETWORK" -e2e.cell-timeout="$E2E_CELL_TIMEOUT"
+  -e2e.churn-rounds="$E2E_CHURN_ROUNDS")
+
+if [[ -z $GATE ]]; then
+  phase "node image"
+  ref=$(node_image)
+  [[ -n $ref ]] || die "no node image ref"
+  docker image inspect "$ref" >/dev/null || die "node image $ref is not in docker"
+  log "node image: $ref"
+  args+=(-e2e.cluster="$CLUSTER" -e2e.node-image="$ref")
+
+  if [[ -n $E2E_STANDIN ]]; then
+    log "E2E_STANDIN: upstream bridge + host-local stand in for podnet"
+    for p in main/bridge ipam/host-local; do
+      (cd "$REPO_ROOT" && CGO_ENABLED=0 go build -o "$OUTPUT_DIR/standin/${p#*/}" "github.com/containernetworking/plugins/plugins/$p")
+    done
+    args+=(-e2e.standin-cni-dir="$OUTPUT_DIR/standin")
+  else
+    [[ -x $PLUGIN ]] || die "$PLUGIN is missing: run make build (make e2e does)"
+    args+=(-e2e.plugin="$PLUGIN")
+  fi
+
+  if [[ $MODE == e2e ]]; then
+    delete_cluster "$E2E_CLUSTER" # a leftover of an interrupted run
+  elif cluster_exists "$CLUSTER"; then
+    log "kind cluster $CLUSTER is already running (make e2e-clean removes it)"
+  fi
+else
+  log "gate mode: KUBECONFIG=$GATE (no cluster is created, podnet must already be on the nodes)"
+  args+=(--kubeconfig="$GATE")
+fi
+
+phase "test image"
+if [[ -n $DOCKER ]]; then
+  build_test_image
+  if [[ -n $GATE ]]; then
+    ctx=$(kubectl --kubeconfig "$GATE" config current-context 2>/dev/null || true)
+    if [[ $ctx == kind-* ]] && cluster_exists "${ctx#kind-}"; then
+      log "gate cluster is kind cluster ${ctx#kind-}: loading $E2E_IMAGE into it"
+      "$KIND" load docker-image --name "${ctx#kind-}" "$E2E_IMAGE" >&2
+    else
+      log "gate cluster is not a local kind cluster: $E2E_IMAGE must be on its nodes (E2E_IMAGE/E2E_IMAGE_PULL_POLICY)"
+    fi
+  fi
+else
+  log "no docker: not building $E2E_IMAGE; it must already be on the nodes (or set E2E_IMAGE/E2E_IMAGE_PULL_POLICY)"
+fi
+
+if [[ $MODE == cluster ]]; then
+  if ! cluster_exists "$CLUSTER"; then
+    phase "cluster (go test setup)"
+    (cd "$REPO_ROOT" && go test ./e2e/ -count=1 -timeout 20m -run '^$' -args "${args[@]}" -e2e.keep-cluster) >&2
+  fi
+  phase_end
+  kubeconfig=$OUTPUT_DIR/kubeconfig-$CLUSTER
+  "$KIND" get kubeconfig --name "$CLUSTER" >"$kubeconfig"
+  cat >&2 <<EOF
+
+kind cluster "$CLUSTER" is up with podnet loaded ($WORKERS workers). Reach it with:
+  export KUBECONFIG=$kubeconfig
+  kubectl get nodes -o wide
+Run the matrix against it (gate mode):  make e2e KUBECONFIG=$kubeconfig
+Delete it:                              make e2e-clean
+EOF
+  exit 0
+fi
+
+phase "go test (cluster, plugin, matrix)"
+cd "$REPO_ROOT"
+rc=0
+# shellcheck disable=SC2086 # E2E_GO_TEST_ARGS is a list of words
+go tool gotestsum --format standard-verbose \
+  --junitfile "$ARTIFACTS/junit-e2e.xml" --junitfile-testcase-classname relative \
+  --jsonfile "$ARTIFACTS/go-test.json" -- \
+  ./e2e/ -count=1 -timeout "$E2E_TIMEOUT" -parallel 4 ${E2E_GO_TEST_ARGS:-} -args "${args[@]}" \
+  2>&1 | tee "$ARTIFACTS/e2e.log" || rc=$?
+log "artifacts: $ARTIFACTS/{matrix.json,junit-e2e.xml,go-test.json,e2e.log}"
+exit "$rc"

@@ -1,0 +1,122 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cnigate/cnigate/e2e/harness"
+)
+
+// cell is one named check of the matrix: from -> to over proto.
+type cell struct {
+	from, to, proto string
+	// skip, when set, is the reason the cell is not run.
+	skip string
+	// check runs one attempt; it returns the measured latency (0 if none),
+	// a detail for the report, and an error when the attempt failed.
+	check func(ctx context.Context) (time.Duration, string, error)
+}
+
+func (c cell) name() string { return fmt.Sprintf("%s:%s->%s", c.proto, c.from, c.to) }
+
+// runCells runs each cell as a parallel subtest of t, retrying a failing cell
+// until -e2e.cell-timeout has passed (a deadline for convergence, not a speed
+// assertion), records it in the matrix and fails the subtest naming the cell.
+func runCells(ctx context.Context, t *testing.T, behaviour string, cells []cell) {
+	t.Helper()
+	s := suiteFrom(ctx)
+	for _, c := range cells {
+		t.Run(c.name(), func(t *testing.T) {
+			t.Parallel()
+			rec := harness.Cell{Behaviour: behaviour, Name: c.name(), From: c.from, To: c.to, Protocol: c.proto}
+			if c.skip != "" {
+				rec.Result, rec.Detail = harness.Skip, c.skip
+				s.matrix.Add(rec)
+				t.Skipf("cell %s [%s]: skipped: %s", c.name(), behaviour, c.skip)
+			}
+			deadline := time.Now().Add(*flagCellTimeout)
+			var err error
+			for {
+				rec.Attempts++
+				rec.Latency, rec.Detail, err = c.check(ctx)
+				if err == nil || time.Now().After(deadline) || ctx.Err() != nil {
+					break
+				}
+				select {
+				case <-ctx.Done():
+				case <-time.After(2 * time.Second):
+				}
+			}
+			if err != nil {
+				rec.Result, rec.Detail = harness.Fail, err.Error()
+				s.matrix.Add(rec)
+				t.Errorf("cell %s [%s] FAILED after %d attempts: %v", c.name(), behaviour, rec.Attempts, err)
+				return
+			}
+			rec.Result = harness.Pass
+			s.matrix.Add(rec)
+			t.Logf("cell %s: pass (%s) %s", c.name(), rec.Latency, rec.Detail)
+		})
+	}
+}
+
+// execIn runs cmd in a test pod's container and returns its stdout; a
+// non-zero exit is an error that carries stderr.
+func execIn(ctx context.Context, pod string, cmd ...string) (string, error) {
+	s := suiteFrom(ctx)
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	var stdout, stderr bytes.Buffer
+	err := s.client.Resources().ExecInPod(ctx, s.namespace, pod, containerName, cmd, &stdout, &stderr)
+	if err != nil {
+		return stdout.String(), fmt.Errorf("exec in %s %q: %w: %s", pod, strings.Join(cmd, " "), err, strings.TrimSpace(stderr.String()+" "+stdout.String()))
+	}
+	return stdout.String(), nil
+}
+
+// pingCheck: ICMP echo from pod to ip.
+func pingCheck(pod, ip string) func(context.Context) (time.Duration, string, error) {
+	return func(ctx context.Context) (time.Duration, string, error) {
+		out, err := execIn(ctx, pod, harness.PingCommand(ip)...)
+		r, perr := harness.ParsePing(out)
+		if perr != nil {
+			if err != nil {
+				return 0, "", err
+			}
+			return 0, "", perr
+		}
+		return r.AvgRTT, fmt.Sprintf("%d/%d replies", r.Received, r.Sent), nil
+	}
+}
+
+// httpCheck: HTTP GET of /cgi-bin/ip from pod; wantSource, if set, is the
+// source address the server must have seen (the pod's own IP across the pod
+// network, the node's IP through NAT).
+func httpCheck(pod, hostPort string, wantSource func() (string, error)) func(context.Context) (time.Duration, string, error) {
+	return func(ctx context.Context) (time.Duration, string, error) {
+		out, err := execIn(ctx, pod, harness.HTTPCommand("http://"+hostPort+"/cgi-bin/ip")...)
+		r, perr := harness.ParseHTTP(out)
+		if perr != nil {
+			if err != nil && !strings.Contains(out, "rc=") {
+				return 0, "", err
+			}
+			return 0, "", perr
+		}
+		seen := harness.SourceIP(r.Body)
+		detail := "server saw " + seen
+		if wantSource != nil {
+			want, err := wantSource()
+			if err != nil {
+				return 0, "", err
+			}
+			if seen != want {
+				return r.Elapsed, detail, fmt.Errorf("server saw source %s, want %s", seen, want)
+			}
+		}
+		return r.Elapsed, detail, nil
+	}
+}

@@ -1,0 +1,249 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sort"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/e2e-framework/klient/k8s/resources"
+	"sigs.k8s.io/e2e-framework/klient/wait"
+	"sigs.k8s.io/e2e-framework/klient/wait/conditions"
+	"sigs.k8s.io/e2e-framework/pkg/envconf"
+	"sigs.k8s.io/e2e-framework/pkg/features"
+
+	"github.com/cnigate/cnigate/e2e/harness"
+)
+
+func (s *suite) node(name string) (harness.NodeInfo, bool) {
+	for _, n := range s.nodes {
+		if n.Name == name {
+			return n, true
+		}
+	}
+	return harness.NodeInfo{}, false
+}
+
+// reservations reads podnet's reservation store of a node through that
+// node's hostNetwork helper pod (data dir mounted read-only), so the same
+// check works on a real cluster.
+func reservations(ctx context.Context, s *suite, node string) ([]harness.Reservation, error) {
+	dir := harness.ReservationDir(helperMount, harness.NetworkName)
+	out, err := execIn(ctx, hostnetPod(s.short[node]), harness.ListReservationsCommand(dir)...)
+	if err != nil {
+		return nil, err
+	}
+	return harness.ParseReservations(out)
+}
+
+// ipamCheck: the pod's IP lies in its node's podCIDR, and podnet's store holds
+// a reservation file named by that IP for the pod's sandbox and eth0.
+func ipamCheck(podName string) func(context.Context) (time.Duration, string, error) {
+	return func(ctx context.Context) (time.Duration, string, error) {
+		s := suiteFrom(ctx)
+		pod, err := getPod(ctx, s, podName)
+		if err != nil {
+			return 0, "", err
+		}
+		ip, nodeName := pod.Status.PodIP, pod.Spec.NodeName
+		node, ok := s.node(nodeName)
+		if !ok {
+			return 0, "", fmt.Errorf("pod %s runs on unknown node %s", podName, nodeName)
+		}
+		if !harness.InPrefix(ip, node.PodCIDR) {
+			return 0, "", fmt.Errorf("pod IP %s is outside node %s podCIDR %s", ip, nodeName, node.PodCIDR)
+		}
+		res, err := reservations(ctx, s, nodeName)
+		if err != nil {
+			return 0, "", err
+		}
+		i := slices.IndexFunc(res, func(r harness.Reservation) bool { return r.IP == ip })
+		if i < 0 {
+			return 0, "", fmt.Errorf("no reservation %s/%s/%s on node %s", harness.DataDir, harness.NetworkName, ip, nodeName)
+		}
+		r := res[i]
+		if r.IfName != "eth0" {
+			return 0, "", fmt.Errorf("reservation %s names interface %q, want eth0", ip, r.IfName)
+		}
+		mountinfo, err := execIn(ctx, podName, harness.SandboxIDCommand()...)
+		if err != nil {
+			return 0, "", err
+		}
+		sandbox := harness.SandboxID(mountinfo)
+		switch {
+		case sandbox != "" && r.ContainerID != sandbox:
+			return 0, "", fmt.Errorf("reservation %s belongs to container %s, the pod's sandbox is %s", ip, r.ContainerID, sandbox)
+		case sandbox == "":
+			return 0, fmt.Sprintf("%s in %s, reserved by %.12s/%s (sandbox ID not visible: owner not compared)", ip, node.PodCIDR, r.ContainerID, r.IfName), nil
+		}
+		return 0, fmt.Sprintf("%s in %s, reserved by sandbox %.12s/%s", ip, node.PodCIDR, r.ContainerID, r.IfName), nil
+	}
+}
+
+// podnetPodIPs are the IPs of the pods on a node that are on the podnet
+// network: not hostNetwork, given an IP, not finished.
+func podnetPodIPs(ctx context.Context, s *suite, node string) ([]string, error) {
+	var list corev1.PodList
+	if err := s.client.Resources().List(ctx, &list, resources.WithFieldSelector("spec.nodeName="+node)); err != nil {
+		return nil, err
+	}
+	var ips []string
+	for _, p := range list.Items {
+		if p.Spec.HostNetwork || p.Status.PodIP == "" || p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed {
+			continue
+		}
+		ips = append(ips, p.Status.PodIP)
+	}
+	sort.Strings(ips)
+	return ips, nil
+}
+
+// countCheck: a node's podnet reservations are exactly its podnet pods' IPs
+// (so the count matches too); forbidden, if given, are IPs that must not be
+// reserved any more (released by deleted pods).
+func countCheck(node string, forbidden []string) func(context.Context) (time.Duration, string, error) {
+	return func(ctx context.Context) (time.Duration, string, error) {
+		s := suiteFrom(ctx)
+		res, err := reservations(ctx, s, node)
+		if err != nil {
+			return 0, "", err
+		}
+		reserved := make([]string, 0, len(res))
+		for _, r := range res {
+			reserved = append(reserved, r.IP)
+		}
+		sort.Strings(reserved)
+		pods, err := podnetPodIPs(ctx, s, node)
+		if err != nil {
+			return 0, "", err
+		}
+		for _, ip := range forbidden {
+			if slices.Contains(reserved, ip) && !slices.Contains(pods, ip) {
+				return 0, "", fmt.Errorf("IP %s of a deleted pod is still reserved", ip)
+			}
+		}
+		if !slices.Equal(reserved, pods) {
+			return 0, "", fmt.Errorf("%d reservations %v, %d podnet pods %v", len(reserved), reserved, len(pods), pods)
+		}
+		return 0, fmt.Sprintf("%d reservations == %d podnet pods", len(reserved), len(pods)), nil
+	}
+}
+
+func ipamCells(s *suite) []cell {
+	var cells []cell
+	for _, p := range matrixPods(s) {
+		node := p.Spec.NodeSelector[corev1.LabelHostname]
+		cells = append(cells, cell{from: p.Name, to: "store@" + s.short[node], proto: "ipam", check: ipamCheck(p.Name)})
+	}
+	return cells
+}
+
+func countCells(s *suite, forbidden map[string][]string) []cell {
+	var cells []cell
+	for _, n := range s.nodes {
+		cells = append(cells, cell{from: "node-" + s.short[n.Name], to: "store@" + s.short[n.Name], proto: "ipam", check: countCheck(n.Name, forbidden[n.Name])})
+	}
+	return cells
+}
+
+// matrixPodIPs maps node name -> IPs of the matrix pods on it.
+func matrixPodIPs(ctx context.Context, s *suite) (map[string][]string, error) {
+	out := map[string][]string{}
+	for _, p := range matrixPods(s) {
+		got, err := getPod(ctx, s, p.Name)
+		if err != nil {
+			return nil, err
+		}
+		out[got.Spec.NodeName] = append(out[got.Spec.NodeName], got.Status.PodIP)
+	}
+	return out, nil
+}
+
+func deleteMatrixPods(ctx context.Context, s *suite) error {
+	pods := matrixPods(s)
+	list := &corev1.PodList{}
+	for _, p := range pods {
+		if err := s.client.Resources().Delete(ctx, p, resources.WithGracePeriod(time.Second)); err != nil {
+			return fmt.Errorf("delete pod %s: %w", p.Name, err)
+		}
+		list.Items = append(list.Items, *p)
+	}
+	return wait.For(conditions.New(s.client.Resources()).ResourcesDeleted(list),
+		wait.WithContext(ctx), wait.WithInterval(time.Second), wait.WithTimeout(2*time.Minute))
+}
+
+func TestIPAM(t *testing.T) {
+	reserved := features.New(bPodIPAM).Assess("every pod's IP is in its node's podCIDR and reserved by podnet for it",
+		func(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
+			runCells(ctx, t, bPodIPAM, ipamCells(suiteFrom(ctx)))
+			return ctx
+		}).Feature()
+
+	counts := features.New(bReservations).Assess("each node's podnet reservations are exactly its podnet pods",
+		func(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
+			runCells(ctx, t, bReservations, countCells(suiteFrom(ctx), nil))
+			return ctx
+		}).Feature()
+
+	churn := features.New("churn").Assess("deleting and recreating the pods releases and reuses their IPs",
+		func(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
+			s := suiteFrom(ctx)
+			for round := 1; round <= *flagChurn; round++ {
+				before, err := matrixPodIPs(ctx, s)
+				if err != nil {
+					t.Fatalf("round %d: %v", round, err)
+				}
+				if err := deleteMatrixPods(ctx, s); err != nil {
+					t.Fatalf("round %d: %v", round, err)
+				}
+				// t.Run returns once its parallel cells are done: each step of a
+				// round completes before the next starts.
+				t.Run(fmt.Sprintf("round-%d-released", round), func(t *testing.T) {
+					cells := countCells(s, before)
+					for i := range cells {
+						cells[i].to += fmt.Sprintf(" (round %d)", round)
+					}
+					runCells(ctx, t, bChurnReleased, cells)
+				})
+				if err := createPods(ctx, s, matrixPods(s)); err != nil {
+					t.Fatalf("round %d: recreate: %v", round, err)
+				}
+				after, err := matrixPodIPs(ctx, s)
+				if err != nil {
+					t.Fatalf("round %d: %v", round, err)
+				}
+				t.Run(fmt.Sprintf("round-%d-reused", round), func(t *testing.T) {
+					var cells []cell
+					for _, w := range s.workers {
+						old, now := before[w.Name], after[w.Name]
+						cells = append(cells, cell{from: "node-" + s.short[w.Name], to: fmt.Sprintf("store@%s (round %d)", s.short[w.Name], round), proto: "ipam",
+							check: func(context.Context) (time.Duration, string, error) {
+								var reused []string
+								for _, ip := range now {
+									if slices.Contains(old, ip) {
+										reused = append(reused, ip)
+									}
+								}
+								detail := fmt.Sprintf("released %v, new %v", old, now)
+								if len(reused) == 0 {
+									return 0, detail, fmt.Errorf("no released IP was reused: %s", detail)
+								}
+								return 0, fmt.Sprintf("%d/%d reused; %s", len(reused), len(now), detail), nil
+							}})
+					}
+					runCells(ctx, t, bChurnReused, cells)
+				})
+			}
+			t.Run("after-churn", func(t *testing.T) {
+				s := suiteFrom(ctx)
+				runCells(ctx, t, bChurnConsisten, append(ipamCells(s), countCells(s, nil)...))
+			})
+			return ctx
+		}).Feature()
+
+	_ = testEnv.Test(t, reserved, counts, churn)
+}
+

@@ -3,9 +3,9 @@ package netnstests_test
 import (
 	"github.com/containernetworking/cni/pkg/types"
 	"github.com/containernetworking/cni/pkg/version"
-	"github.com/vishvananda/netlink"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	"github.com/vishvananda/netlink"
 
 	"github.com/cnigate/cnigate/netns-tests/cnitest"
 )
@@ -95,7 +95,7 @@ var _ = Describe("attachment lifecycle", Label("generic"), func() {
 						Expect(err).NotTo(HaveOccurred())
 					},
 					Entry("interface deleted", func(_ *testbed, a attachment) {
-						inPod(a, func(l netlink.Link) error { return netlink.LinkDel(l) })
+						inPod(a, netlink.LinkDel)
 					}),
 					Entry("address removed", func(_ *testbed, a attachment) {
 						inPod(a, func(l netlink.Link) error {

@@ -1,6 +1,7 @@
 package cnitest
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"sort"
@@ -27,7 +28,7 @@ type Link struct {
 func LinkIn(netns ns.NetNS, name string) (link Link, found bool, err error) {
 	err = netns.Do(func(ns.NetNS) error {
 		l, err := netlinksafe.LinkByName(name)
-		if _, notFound := err.(netlink.LinkNotFoundError); notFound {
+		if errors.As(err, &netlink.LinkNotFoundError{}) {
 			return nil
 		}
 		if err != nil {

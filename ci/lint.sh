@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# make lint: golangci-lint on the Go code, actionlint on the workflows, shellcheck on every
+# script. golangci-lint and actionlint are pinned in tools/go.mod; shellcheck is Debian's.
+set -o errexit -o nounset -o pipefail
+
+REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=ci/lib.sh
+source "$REPO_ROOT/ci/lib.sh"
+cd "$REPO_ROOT"
+
+command -v shellcheck >/dev/null || die "shellcheck is missing: apt-get install -y shellcheck"
+
+# Every Go module of the repository: the root and the helper modules under ci/.
+mapfile -t modules < <(git ls-files '*go.mod' | xargs -n1 dirname | grep -v '^tools$')
+tool() { go tool -modfile="$REPO_ROOT/tools/go.mod" "$@"; }
+
+rc=0
+for mod in "${modules[@]}"; do
+  phase "golangci-lint ($mod)"
+  (cd "$mod" && tool golangci-lint run --config "$REPO_ROOT/.golangci.yml" ./...) || rc=1
+done
+
+phase "actionlint"
+tool actionlint -shellcheck="$(command -v shellcheck)" .github/workflows/*.yml || rc=1
+
+phase "shellcheck"
+mapfile -t scripts < <(git ls-files '*.sh' .ci/run; git grep -l '^#!/usr/bin/env bash' -- ':!*.sh' ':!.ci/run' || true)
+shellcheck -x "${scripts[@]}" || rc=1
+
+phase_summary
+[[ $rc -eq 0 ]] || die "lint found problems (see above)"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # make lint: golangci-lint on the Go code, actionlint on the workflows, shellcheck on every
-# script. golangci-lint and actionlint are pinned in tools/go.mod; shellcheck is Debian's.
+# script. golangci-lint and actionlint are pinned in tools/<name>/go.mod; shellcheck is Debian's.
 set -o errexit -o nounset -o pipefail
 
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -11,8 +11,8 @@ cd "$REPO_ROOT"
 command -v shellcheck >/dev/null || die "shellcheck is missing: apt-get install -y shellcheck"
 
 # Every Go module of the repository: the root and the helper modules under ci/.
-mapfile -t modules < <(git ls-files '*go.mod' | xargs -n1 dirname | grep -v '^tools$')
-tool() { go tool -modfile="$REPO_ROOT/tools/go.mod" "$@"; }
+mapfile -t modules < <(git ls-files '*go.mod' | xargs -n1 dirname | grep -v '^tools/')
+tool() { go tool -modfile="$REPO_ROOT/tools/$1/go.mod" "$@"; }
 
 rc=0
 for mod in "${modules[@]}"; do

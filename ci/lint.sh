@@ -10,8 +10,12 @@ cd "$REPO_ROOT"
 
 command -v shellcheck >/dev/null || die "shellcheck is missing: apt-get install -y shellcheck"
 
-# Every Go module of the repository: the root and the helper modules under ci/.
-mapfile -t modules < <(git ls-files '*go.mod' | xargs -n1 dirname | grep -v '^tools/')
+# Every Go module of the repository that has Go code: the root and the programs under ci/
+# (modules that only pin an upstream program to build have nothing to lint).
+modules=()
+for mod in $(git ls-files '*go.mod' | xargs -n1 dirname | grep -v '^tools/'); do
+  [[ -n $(git ls-files "$mod/*.go") ]] && modules+=("$mod")
+done
 tool() { go tool -modfile="$REPO_ROOT/tools/$1/go.mod" "$@"; }
 
 rc=0

@@ -246,4 +246,3 @@ func TestIPAM(t *testing.T) {
 
 	_ = testEnv.Test(t, reserved, counts, churn)
 }
-

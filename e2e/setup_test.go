@@ -114,7 +114,7 @@ func waitNodesReady(ctx context.Context, _ *envconf.Config) (context.Context, er
 			return status == corev1.ConditionTrue
 		}), wait.WithContext(ctx), wait.WithInterval(time.Second), wait.WithTimeout(3*time.Minute))
 		if err != nil {
-			return ctx, fmt.Errorf("node %s did not become Ready after podnet was installed: %w (last: %v)", n.Name, err, nodeReady(ctx, s, n.Name))
+			return ctx, fmt.Errorf("node %s did not become Ready after podnet was installed: %w", n.Name, errors.Join(err, nodeReady(ctx, s, n.Name)))
 		}
 	}
 	return ctx, nil

@@ -35,9 +35,14 @@ func TestParseHTTP(t *testing.T) {
 	if _, err := ParseHTTP("OCI runtime exec failed"); err == nil {
 		t.Error("ParseHTTP(garbage): no error")
 	}
-	for in, want := range map[string]string{" ::ffff:10.244.1.7\n": "10.244.1.7", "[::ffff:172.30.0.3]": "172.30.0.3", "10.0.0.1": "10.0.0.1", "garbage": "garbage"} {
-		if got := SourceIP(in); got != want {
-			t.Errorf("SourceIP(%q) = %q, want %q", in, got, want)
+	for _, c := range []struct{ in, want string }{
+		{"::ffff:10.244.1.7\n", "10.244.1.7"},
+		{"[::ffff:172.30.0.3]", "172.30.0.3"},
+		{"10.0.0.1", "10.0.0.1"},
+		{"garbage", "garbage"},
+	} {
+		if got := SourceIP(c.in); got != c.want {
+			t.Errorf("SourceIP(%q) = %q, want %q", c.in, got, c.want)
 		}
 	}
 }

@@ -16,6 +16,7 @@ ARTIFACTS=${ARTIFACTS:-$REPO_ROOT/_artifacts}
 UPSTREAM_LABELS='generic && !rollback'
 
 [[ $(id -u) -eq 0 ]] || die "the netns suite creates network namespaces and must run as root: sudo make ${1:-test}"
+command -v iptables >/dev/null || die "iptables is missing (podnet and the suite use it): apt-get install -y iptables"
 
 report=junit-netns.xml
 if [[ ${1:-} == upstream ]]; then

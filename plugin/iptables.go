@@ -1,8 +1,12 @@
 package main
 
 import (
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 
@@ -49,14 +53,34 @@ func missingRules(ipt *iptables.IPTables, n *NetConf) ([]rule, error) {
 // ensureRules installs the rules of n once however many ADDs run at a time:
 // the common case (all present) takes no lock; otherwise the check is
 // repeated and the rules appended under a per-network flock.
+//
+// Checking costs one iptables process per rule plus go-iptables' version
+// probe: more than the rest of an ADD together. So a check that finds every
+// rule is remembered (rulesStamp) and later ADDs skip it for as long as the
+// stamp still describes the kernel; the check runs again after any change.
 func ensureRules(n *NetConf, lockDir string) error {
+	stampPath := filepath.Join(lockDir, rulesStampFile)
+	// Taken before the check: a ruleset change during the check makes the
+	// stamp stale instead of letting it vouch for what the check did not see.
+	stamp := rulesStamp(n)
+	if stamp != "" {
+		if seen, err := os.ReadFile(stampPath); err == nil && string(seen) == stamp {
+			return nil
+		}
+	}
 	ipt, err := iptables.NewWithProtocol(iptables.ProtocolIPv4)
 	if err != nil {
 		return fmt.Errorf("iptables: %w", err)
 	}
 	missing, err := missingRules(ipt, n)
-	if err != nil || len(missing) == 0 {
+	if err != nil {
 		return err
+	}
+	if len(missing) == 0 {
+		if stamp != "" {
+			writeStamp(stampPath, stamp)
+		}
+		return nil
 	}
 	lock, err := os.OpenFile(filepath.Join(lockDir, "rules.lock"), os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
@@ -75,4 +99,107 @@ func ensureRules(n *NetConf, lockDir string) error {
 		}
 	}
 	return nil
+}
+
+// rulesStampFile, in the network's store directory, holds the rulesStamp of
+// the last check that found every rule.
+const rulesStampFile = "rules.verified"
+
+// rulesStamp identifies the state in which a check of n's rules holds: this
+// boot, this netns (its cookie, never reused within a boot), this iptables
+// binary, these rules, and the netns's nftables ruleset generation, which the
+// kernel bumps on every change of any table, chain or rule. With the same
+// stamp nothing in the ruleset has changed since the check, so the rules are
+// still there. It is "" (check every time) unless iptables is the nf_tables
+// backend: iptables-legacy rules are outside the generation.
+func rulesStamp(n *NetConf) string {
+	path, err := exec.LookPath("iptables") // what go-iptables runs for IPv4
+	if err != nil {
+		return ""
+	}
+	bin, err := filepath.EvalSymlinks(path)
+	if err != nil || !strings.Contains(filepath.Base(bin), "nft") {
+		return ""
+	}
+	boot, err := os.ReadFile("/proc/sys/kernel/random/boot_id")
+	if err != nil {
+		return ""
+	}
+	cookie, gen, err := nftGeneration()
+	if err != nil {
+		return ""
+	}
+	rules := sha256.New()
+	for _, r := range masqueradeRules(n) {
+		rules.Write([]byte(r.String() + "\n"))
+	}
+	return fmt.Sprintf("boot %s netns %d iptables %s rules %x generation %d\n",
+		strings.TrimSpace(string(boot)), cookie, bin, rules.Sum(nil)[:8], gen)
+}
+
+// writeStamp replaces the stamp atomically. Failing only costs the next ADD a
+// full check, so errors are dropped.
+func writeStamp(path, stamp string) {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+rulesStampFile+"-")
+	if err != nil {
+		return
+	}
+	_, werr := tmp.WriteString(stamp)
+	if err := errors.Join(werr, tmp.Close()); err != nil || os.Rename(tmp.Name(), path) != nil {
+		_ = os.Remove(tmp.Name())
+	}
+}
+
+// nftGeneration asks the kernel (NFT_MSG_GETGEN) for the nftables ruleset
+// generation of the calling thread's netns, and returns it with the netns
+// cookie (SO_NETNS_COOKIE, Linux 5.14+).
+func nftGeneration() (cookie uint64, gen uint32, err error) {
+	fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.NETLINK_NETFILTER)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer func() { _ = unix.Close(fd) }()
+	if cookie, err = unix.GetsockoptUint64(fd, unix.SOL_SOCKET, unix.SO_NETNS_COOKIE); err != nil {
+		return 0, 0, err
+	}
+	const newGen = unix.NFNL_SUBSYS_NFTABLES<<8 | unix.NFT_MSG_NEWGEN
+	// nlmsghdr, then nfgenmsg (family AF_UNSPEC, NFNETLINK_V0, res_id 0).
+	req := make([]byte, unix.NLMSG_HDRLEN+4)
+	binary.NativeEndian.PutUint32(req[0:], uint32(len(req)))
+	binary.NativeEndian.PutUint16(req[4:], unix.NFNL_SUBSYS_NFTABLES<<8|unix.NFT_MSG_GETGEN)
+	binary.NativeEndian.PutUint16(req[6:], unix.NLM_F_REQUEST)
+	binary.NativeEndian.PutUint32(req[8:], 1)
+	if err := unix.Sendto(fd, req, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
+		return 0, 0, err
+	}
+	buf := make([]byte, 4096)
+	size, _, err := unix.Recvfrom(fd, buf, 0)
+	if err != nil {
+		return 0, 0, err
+	}
+	msg := buf[:size]
+	if len(msg) < unix.NLMSG_HDRLEN {
+		return 0, 0, errors.New("short netlink answer")
+	}
+	msgLen := int(binary.NativeEndian.Uint32(msg[0:]))
+	switch typ := binary.NativeEndian.Uint16(msg[4:]); {
+	case msgLen < unix.NLMSG_HDRLEN || msgLen > len(msg):
+		return 0, 0, errors.New("malformed netlink answer")
+	case typ == unix.NLMSG_ERROR && msgLen >= unix.NLMSG_HDRLEN+4:
+		return 0, 0, unix.Errno(-int32(binary.NativeEndian.Uint32(msg[unix.NLMSG_HDRLEN:])))
+	case typ != newGen:
+		return 0, 0, fmt.Errorf("unexpected netlink answer type %#x", typ)
+	}
+	// Attributes follow the 4-byte nfgenmsg; NFTA_GEN_ID is a big-endian u32.
+	for attrs := msg[unix.NLMSG_HDRLEN+4 : msgLen]; len(attrs) >= unix.SizeofNlAttr; {
+		l := int(binary.NativeEndian.Uint16(attrs[0:]))
+		if l < unix.SizeofNlAttr || l > len(attrs) {
+			break
+		}
+		if binary.NativeEndian.Uint16(attrs[2:])&^(unix.NLA_F_NESTED|unix.NLA_F_NET_BYTEORDER) == unix.NFTA_GEN_ID && l >= unix.SizeofNlAttr+4 {
+			return cookie, binary.BigEndian.Uint32(attrs[unix.SizeofNlAttr:]), nil
+		}
+		attrs = attrs[min((l+unix.NLA_ALIGNTO-1)&^(unix.NLA_ALIGNTO-1), len(attrs)):]
+	}
+	return 0, 0, errors.New("netlink answer without a generation")
 }

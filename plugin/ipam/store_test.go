@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 )
@@ -260,4 +261,19 @@ func listDir(t *testing.T, dir string) []string {
 		names = append(names, e.Name())
 	}
 	return names
+}
+
+func TestLongContainerID(t *testing.T) {
+	s := openStore(t, t.TempDir(), mustPool(t, "10.1.0.0/24"))
+	a := Attachment{ContainerID: strings.Repeat("c", 1000), IfName: "eth0"} // past read's first buffer
+	ip, err := s.Reserve(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Lookup(a); err != nil || !got.Equal(ip) {
+		t.Fatalf("Lookup = %v, %v; want %s", got, err, ip)
+	}
+	if got, err := s.Release(a); err != nil || !got.Equal(ip) {
+		t.Fatalf("Release = %v, %v; want %s", got, err, ip)
+	}
 }

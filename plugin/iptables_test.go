@@ -1,0 +1,88 @@
+package main
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"runtime"
+	"testing"
+
+	"github.com/coreos/go-iptables/iptables"
+	"golang.org/x/sys/unix"
+)
+
+var errNotNFT = errors.New("iptables is not the nf_tables backend")
+
+// TestEnsureRulesStamp runs ensureRules in a private netns: a check that finds
+// every rule is stamped, and any ruleset change voids the stamp, so a deleted
+// rule is put back by the next ADD.
+func TestEnsureRulesStamp(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root (creates a network namespace); make test runs it")
+	}
+	n, _, err := loadNetConf([]byte(`{"cniVersion":"1.0.0","name":"stamp","type":"podnet","network":"10.98.0.0/16","subnet":"10.98.1.0/24"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	stampPath := filepath.Join(dir, rulesStampFile)
+	done := make(chan error, 1)
+	go func() {
+		// Never unlocked: the thread ends with the goroutine, and its netns with it.
+		runtime.LockOSThread()
+		done <- func() error {
+			if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
+				return err
+			}
+			if rulesStamp(n) == "" {
+				return errNotNFT
+			}
+			ipt, err := iptables.NewWithProtocol(iptables.ProtocolIPv4)
+			if err != nil {
+				return err
+			}
+			expectRules := func(when string) error {
+				missing, err := missingRules(ipt, n)
+				if err == nil && len(missing) > 0 {
+					err = errors.New(when + ": rules missing")
+				}
+				return err
+			}
+			// Installing changes the ruleset: nothing to vouch for yet.
+			if err := ensureRules(n, dir); err != nil {
+				return err
+			}
+			if err := expectRules("first ADD"); err != nil {
+				return err
+			}
+			if _, err := os.Stat(stampPath); !errors.Is(err, os.ErrNotExist) {
+				return errors.New("stamp written by the ADD that installed the rules")
+			}
+			// The next check finds them all and stamps.
+			if err := ensureRules(n, dir); err != nil {
+				return err
+			}
+			if stamp, err := os.ReadFile(stampPath); err != nil || string(stamp) != rulesStamp(n) {
+				return errors.New("second ADD left no current stamp")
+			}
+			// A ruleset change voids the stamp; the next ADD puts the rule back.
+			r := masqueradeRules(n)[2]
+			if err := ipt.Delete(r.table, r.chain, r.spec...); err != nil {
+				return err
+			}
+			if stamp, _ := os.ReadFile(stampPath); string(stamp) == rulesStamp(n) {
+				return errors.New("stamp still current after a rule was deleted")
+			}
+			if err := ensureRules(n, dir); err != nil {
+				return err
+			}
+			return expectRules("ADD after a rule was deleted")
+		}()
+	}()
+	switch err := <-done; {
+	case errors.Is(err, errNotNFT):
+		t.Skip(err)
+	case err != nil:
+		t.Fatal(err)
+	}
+}

@@ -68,8 +68,9 @@ type suite struct {
 	external *harness.ExternalHost
 	extSkip  string // why the NAT cells are skipped, "" if they run
 
-	phases harness.Phases
-	matrix harness.Matrix
+	phases     harness.Phases
+	matrix     harness.Matrix
+	testsStart time.Time // end of setup: the matrix (the tests) starts
 }
 
 func suiteFrom(ctx context.Context) *suite {
@@ -138,6 +139,10 @@ func run(m *testing.M, cfg *envconf.Config) int {
 	for i, f := range setup {
 		setup[i] = markFailure(f)
 	}
+	setup = append(setup, func(ctx context.Context, _ *envconf.Config) (context.Context, error) {
+		s.testsStart = time.Now()
+		return ctx, nil
+	})
 	testEnv.Setup(setup...)
 	testEnv.AfterEachTest(func(ctx context.Context, _ *envconf.Config, t *testing.T) (context.Context, error) {
 		if t.Failed() {
@@ -311,6 +316,9 @@ func finishStep(name string, f env.Func) env.Func {
 
 func writeReport(ctx context.Context, cfg *envconf.Config) (context.Context, error) {
 	s := suiteFrom(ctx)
+	if !s.testsStart.IsZero() && !*flagKeep {
+		s.phases.Add("matrix (tests)", time.Since(s.testsStart))
+	}
 	if err := os.MkdirAll(*flagArtifacts, 0o755); err != nil {
 		return ctx, err
 	}

@@ -161,11 +161,15 @@ type Phase struct {
 func (p *Phases) Time(name string, f func() error) error {
 	start := time.Now()
 	err := f()
+	p.Add(name, time.Since(start))
+	return err
+}
+
+// Add records a phase measured elsewhere.
+func (p *Phases) Add(name string, d time.Duration) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	d := time.Since(start)
 	p.list = append(p.list, Phase{Name: name, Seconds: d.Seconds(), Took: d})
-	return err
 }
 
 // Lines renders "name<TAB>seconds" lines, one per phase (ci/e2e.sh prints them).

@@ -55,7 +55,7 @@ func missingRules(ipt *iptables.IPTables, n *NetConf) ([]rule, error) {
 // repeated and the rules appended under a per-network flock.
 //
 // Checking costs one iptables process per rule plus go-iptables' version
-// probe: more than the rest of an ADD together. So a check that finds every
+// probe: about a third of an ADD. So a check that finds every
 // rule is remembered (rulesStamp) and later ADDs skip it for as long as the
 // stamp still describes the kernel; the check runs again after any change.
 func ensureRules(n *NetConf, lockDir string) error {

@@ -1,0 +1,237 @@
+package main
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/containernetworking/cni/pkg/version"
+	"github.com/containernetworking/plugins/pkg/ns"
+
+	"github.com/cnigate/cnigate/netns-tests/cnitest"
+)
+
+const (
+	bridgeName = "cni0" // what both templates name the bridge
+	ifName     = "eth0"
+	netName    = "bench"
+)
+
+// spec says how to run one contender.
+type spec struct {
+	name   string
+	plugin cnitest.Plugin
+	// tmpl renders the network config; nil for the floor, which takes
+	// environment variables instead.
+	tmpl   *cnitest.NetConfTemplate
+	fields map[string]any // top-level overrides of the rendered config
+	maxrss string         // the maxrss launcher
+	subnet *net.IPNet
+	mtu    int
+	params cnitest.NetConfParams
+}
+
+func contenderSpecs(o options, subnet *net.IPNet) ([]spec, error) {
+	podnet, err := cnitest.NewPlugin(o.podnet, "")
+	if err != nil {
+		return nil, fmt.Errorf("podnet: %w", err)
+	}
+	bridge, err := cnitest.NewPlugin(o.bridge, o.cniPath)
+	if err != nil {
+		return nil, fmt.Errorf("bridge: %w", err)
+	}
+	if _, err := os.Stat(filepath.Join(bridge.CNIPath, "host-local")); err != nil {
+		return nil, fmt.Errorf("bridge needs host-local in CNI_PATH %s: %w", bridge.CNIPath, err)
+	}
+	floor, err := cnitest.NewPlugin(o.floor, "")
+	if err != nil {
+		return nil, fmt.Errorf("floor: %w", err)
+	}
+	launcher, err := cnitest.NewPlugin(o.maxrss, "")
+	if err != nil {
+		return nil, fmt.Errorf("maxrss: %w", err)
+	}
+	podnetTmpl, err := cnitest.LoadNetConfTemplate(o.podnetConf)
+	if err != nil {
+		return nil, err
+	}
+	bridgeTmpl, err := cnitest.LoadNetConfTemplate(o.bridgeConf)
+	if err != nil {
+		return nil, err
+	}
+	params := cnitest.NetConfParams{CNIVersion: version.Current(), Name: netName, Network: o.network, Subnet: o.subnet, MTU: o.mtu}
+	base := spec{maxrss: launcher.Path, subnet: subnet, mtu: o.mtu, params: params}
+	p, b, f := base, base, base
+	// podnet's default is no log file (the template asks for one for the suite).
+	p.name, p.plugin, p.tmpl, p.fields = "podnet", podnet, podnetTmpl, map[string]any{"ipMasq": o.ipMasq, "logFile": nil}
+	b.name, b.plugin, b.tmpl, b.fields = "bridge", bridge, bridgeTmpl, map[string]any{"ipMasq": o.ipMasq}
+	f.name, f.plugin = "floor", floor
+	return []spec{p, b, f}, nil
+}
+
+// contender is one plugin with its world: a host netns, a data dir, pod netns.
+type contender struct {
+	spec
+	host ns.NetNS
+	dir  string
+	conf []byte
+	pods []ns.NetNS
+
+	res contenderResult
+}
+
+// newContender creates the contender's host netns, data dir and pods. On error
+// it returns what it created so far, for close.
+func newContender(s spec, namespaces *cnitest.Namespaces, dir string, pods int) (*contender, error) {
+	c := &contender{spec: s, dir: dir}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	var err error
+	if c.host, err = namespaces.New(); err != nil {
+		return c, err
+	}
+	if s.tmpl != nil {
+		params := s.params
+		params.DataDir = filepath.Join(dir, "data")
+		if c.conf, err = s.tmpl.Render(params); err != nil {
+			return c, err
+		}
+		if c.conf, err = cnitest.WithFields(c.conf, s.fields); err != nil {
+			return c, err
+		}
+	}
+	for range pods {
+		pod, err := namespaces.New()
+		if err != nil {
+			return c, err
+		}
+		c.pods = append(c.pods, pod)
+	}
+	return c, nil
+}
+
+func (c *contender) close(namespaces *cnitest.Namespaces) error {
+	var err error
+	for _, pod := range c.pods {
+		err = errors.Join(err, namespaces.Delete(pod))
+	}
+	if c.host != nil {
+		err = errors.Join(err, namespaces.Delete(c.host))
+	}
+	return err
+}
+
+// invocation is command for pod i of container id.
+func (c *contender) invocation(command string, i int, id string) cnitest.Invocation {
+	inv := cnitest.Invocation{Command: command, ContainerID: id, NetNS: c.pods[i].Path(), IfName: ifName, Config: c.conf}
+	if c.tmpl == nil {
+		// The floor gets what a plugin works out for itself.
+		inv.Env = append(cniEnv(inv, c.plugin.CNIPath),
+			"FLOOR_ADDRESS="+(&net.IPNet{IP: c.podAddress(i), Mask: c.subnet.Mask}).String(),
+			"FLOOR_GATEWAY="+c.gateway().String(),
+			"FLOOR_BRIDGE="+bridgeName,
+			"FLOOR_MTU="+strconv.Itoa(c.mtu))
+	}
+	return inv
+}
+
+// cniEnv is the CNI environment of inv, for invocations that set Env.
+func cniEnv(inv cnitest.Invocation, cniPath string) []string {
+	return []string{
+		"CNI_COMMAND=" + inv.Command, "CNI_CONTAINERID=" + inv.ContainerID, "CNI_NETNS=" + inv.NetNS,
+		"CNI_IFNAME=" + inv.IfName, "CNI_PATH=" + cniPath,
+	}
+}
+
+// run runs one invocation in the contender's host netns.
+func (c *contender) run(ctx context.Context, timeout time.Duration, inv cnitest.Invocation) (cnitest.Response, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	return c.plugin.Run(ctx, c.host, inv)
+}
+
+// runMaxRSS runs inv through the maxrss launcher and returns the plugin
+// process's peak RSS in KiB.
+func (c *contender) runMaxRSS(ctx context.Context, timeout time.Duration, inv cnitest.Invocation) (cnitest.Response, int64, error) {
+	if inv.Env == nil {
+		inv.Env = cniEnv(inv, c.plugin.CNIPath)
+	}
+	inv.Env = append(inv.Env, "MAXRSS_EXEC="+c.plugin.Path)
+	launcher := cnitest.Plugin{Path: c.maxrss, CNIPath: c.plugin.CNIPath}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	resp, err := launcher.Run(ctx, c.host, inv)
+	if err != nil {
+		return resp, 0, err
+	}
+	kib, err := parseMaxRSS(resp.Stderr)
+	return resp, kib, err
+}
+
+func parseMaxRSS(stderr []byte) (int64, error) {
+	const prefix = "maxrss-kib="
+	lines := strings.Split(strings.TrimSpace(string(stderr)), "\n")
+	last := lines[len(lines)-1]
+	if !strings.HasPrefix(last, prefix) {
+		return 0, fmt.Errorf("maxrss printed no %q line: %q", prefix, stderr)
+	}
+	return strconv.ParseInt(strings.TrimPrefix(last, prefix), 10, 64)
+}
+
+// podAddress is the floor's address for pod i: the i-th after the gateway.
+func (c *contender) podAddress(i int) net.IP {
+	return addToIP(c.subnet.IP, uint32(2+i))
+}
+
+func (c *contender) gateway() net.IP { return addToIP(c.subnet.IP, 1) }
+
+func addToIP(ip net.IP, n uint32) net.IP {
+	out := make(net.IP, 4)
+	binary.BigEndian.PutUint32(out, binary.BigEndian.Uint32(ip.To4())+n)
+	return out
+}
+
+// podAddr is the address the kernel shows on pod i's interface ("" when it
+// has none), and whether the interface exists at all.
+func (c *contender) podAddr(i int) (addr string, found bool, err error) {
+	link, found, err := cnitest.LinkIn(c.pods[i], ifName)
+	if err != nil || !found {
+		return "", found, err
+	}
+	for _, a := range link.Addrs {
+		ip, _, err := net.ParseCIDR(a)
+		if err == nil && c.subnet.Contains(ip) {
+			return ip.String(), true, nil
+		}
+	}
+	return "", true, nil
+}
+
+// leftovers counts what DELs left: pod interfaces and host veths.
+func (c *contender) leftovers() (int, error) {
+	n := 0
+	for i := range c.pods {
+		_, found, err := cnitest.LinkIn(c.pods[i], ifName)
+		if err != nil {
+			return n, err
+		}
+		if found {
+			n++
+		}
+	}
+	links, err := cnitest.LinksIn(c.host)
+	for _, l := range links {
+		if l.Type == "veth" {
+			n++
+		}
+	}
+	return n, err
+}

@@ -1,0 +1,263 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"os/exec"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/cnigate/cnigate/netns-tests/cnitest"
+)
+
+// bench runs the phases over the contenders.
+type bench struct {
+	o          options
+	contenders []*contender
+	rep        *report
+}
+
+// rotated is the contenders in the order of step i: each one goes first, in
+// the middle and last equally often.
+func (b *bench) rotated(i int) []*contender {
+	n := len(b.contenders)
+	out := make([]*contender, n)
+	for k := range n {
+		out[k] = b.contenders[(i+k)%n]
+	}
+	return out
+}
+
+// note records a failed command of c (the first few messages are kept).
+func (c *contender) note(what string, resp cnitest.Response) {
+	if len(c.res.Errors) >= 5 {
+		return
+	}
+	msg := strings.TrimSpace(string(resp.Stdout) + " " + string(resp.Stderr))
+	c.res.Errors = append(c.res.Errors, fmt.Sprintf("%s: exit %d: %.300s", what, resp.ExitCode, msg))
+}
+
+// warmUp runs one untimed ADD and DEL per contender: the node's first ADD
+// (bridge, rules) is not what the sequential figures are about.
+func (b *bench) warmUp(ctx context.Context) error {
+	for _, c := range b.contenders {
+		for _, cmd := range []string{"ADD", "DEL"} {
+			resp, err := c.run(ctx, b.o.timeout, c.invocation(cmd, 0, "warmup"))
+			if err != nil {
+				return err
+			}
+			if resp.Failed() {
+				return fmt.Errorf("%s warm-up %s failed: %s", c.name, cmd, resp)
+			}
+		}
+	}
+	return nil
+}
+
+// sequential runs N ADDs, one pod after the other, then N DELs.
+func (b *bench) sequential(ctx context.Context) error {
+	for _, cmd := range []string{"ADD", "DEL"} {
+		for i := range b.o.n {
+			for _, c := range b.rotated(i) {
+				resp, err := c.run(ctx, b.o.timeout, c.invocation(cmd, i, fmt.Sprint("seq-", i)))
+				if err != nil {
+					return err
+				}
+				l := c.res.latency(cmd)
+				if resp.Failed() {
+					l.Failures++
+					c.note("sequential "+cmd, resp)
+					continue
+				}
+				l.durations = append(l.durations, resp.Duration)
+			}
+			if done := i + 1; done%50 == 0 || done == b.o.n {
+				var parts []string
+				for _, c := range b.contenders {
+					l := c.res.latency(cmd)
+					parts = append(parts, fmt.Sprintf("%s p50 %.2fms (%d failed)", c.name, ms(percentile(l.durations, 50)), l.Failures))
+				}
+				logf("sequential %s %d/%d: %s", cmd, done, b.o.n, strings.Join(parts, ", "))
+			}
+		}
+		for _, c := range b.contenders {
+			var err error
+			if cmd == "ADD" {
+				c.res.Add.DuplicateIPs, c.res.Add.Unconfigured, err = c.checkAddresses(b.o.n)
+			} else {
+				c.res.Del.Leftovers, err = c.leftovers()
+			}
+			if err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// checkAddresses reads the addresses of pods [0, n) back from the kernel and
+// counts the addresses held by more than one pod, and the pods without one.
+func (c *contender) checkAddresses(n int) (duplicates, unconfigured int, err error) {
+	owner := map[string]bool{}
+	for i := range n {
+		addr, _, err := c.podAddr(i)
+		if err != nil {
+			return duplicates, unconfigured, err
+		}
+		switch {
+		case addr == "":
+			unconfigured++
+		case owner[addr]:
+			duplicates++
+		default:
+			owner[addr] = true
+		}
+	}
+	return duplicates, unconfigured, nil
+}
+
+// burstOnce starts n processes of cmd at once and returns the wall time from
+// the start signal to the last exit.
+func (c *contender) burstOnce(ctx context.Context, timeout time.Duration, cmd, idPrefix string, n int) (time.Duration, []cnitest.Response, error) {
+	resps := make([]cnitest.Response, n)
+	errs := make([]error, n)
+	var ready, done sync.WaitGroup
+	start := make(chan struct{})
+	for i := range n {
+		inv := c.invocation(cmd, i, fmt.Sprint(idPrefix, i))
+		ready.Add(1)
+		done.Go(func() {
+			ready.Done()
+			<-start
+			resps[i], errs[i] = c.run(ctx, timeout, inv)
+		})
+	}
+	ready.Wait()
+	t0 := time.Now()
+	close(start)
+	done.Wait()
+	wall := time.Since(t0)
+	for _, err := range errs {
+		if err != nil {
+			return wall, resps, err
+		}
+	}
+	return wall, resps, nil
+}
+
+// bursts runs -burst-rounds rounds; in each, every contender (in rotated
+// order) takes a burst of ADDs and then a burst of DELs.
+func (b *bench) bursts(ctx context.Context) error {
+	for r := range b.o.burstRounds {
+		for _, c := range b.rotated(r) {
+			round, err := b.burstRound(ctx, c, r)
+			if err != nil {
+				return fmt.Errorf("%s: %w", c.name, err)
+			}
+			c.res.Burst.Rounds = append(c.res.Burst.Rounds, round)
+			logf("burst %d/%d %s: %d ADDs in %.0fms (%d failed, %d duplicate IPs, %d unconfigured), %d DELs in %.0fms (%d failed, %d left behind)",
+				r+1, b.o.burstRounds, c.name, b.o.burst, round.AddWallMs, round.AddFailures, round.DuplicateIPs, round.Unconfigured,
+				b.o.burst, round.DelWallMs, round.DelFailures, round.Leftovers)
+		}
+	}
+	return nil
+}
+
+func (b *bench) burstRound(ctx context.Context, c *contender, r int) (burstRound, error) {
+	var round burstRound
+	prefix := fmt.Sprintf("burst%d-", r)
+	wall, resps, err := c.burstOnce(ctx, b.o.timeout, "ADD", prefix, b.o.burst)
+	if err != nil {
+		return round, err
+	}
+	round.AddWallMs = ms(wall)
+	for _, resp := range resps {
+		if resp.Failed() {
+			round.AddFailures++
+			c.note("burst ADD", resp)
+		}
+	}
+	if round.DuplicateIPs, round.Unconfigured, err = c.checkAddresses(b.o.burst); err != nil {
+		return round, err
+	}
+	// A failed ADD leaves no address, so it is not counted twice.
+	round.Unconfigured -= round.AddFailures
+
+	wall, resps, err = c.burstOnce(ctx, b.o.timeout, "DEL", prefix, b.o.burst)
+	if err != nil {
+		return round, err
+	}
+	round.DelWallMs = ms(wall)
+	for _, resp := range resps {
+		if resp.Failed() {
+			round.DelFailures++
+			c.note("burst DEL", resp)
+		}
+	}
+	round.Leftovers, err = c.leftovers()
+	return round, err
+}
+
+// memory runs -rss-runs ADDs and then as many DELs per contender through the
+// maxrss launcher, interleaved, and keeps the largest ru_maxrss of each.
+func (b *bench) memory(ctx context.Context) error {
+	baseline, err := launcherBaseline(ctx, b.contenders[0].maxrss)
+	if err != nil {
+		return err
+	}
+	b.rep.Config.RSSLauncherBaselineKiB = baseline
+	for _, cmd := range []string{"ADD", "DEL"} {
+		for i := range b.o.rssRuns {
+			for _, c := range b.rotated(i) {
+				resp, kib, err := c.runMaxRSS(ctx, b.o.timeout, c.invocation(cmd, i, fmt.Sprint("rss-", i)))
+				if err != nil {
+					return fmt.Errorf("%s %s: %w", c.name, cmd, err)
+				}
+				if resp.Failed() {
+					c.note("memory "+cmd, resp)
+					continue
+				}
+				if cmd == "ADD" {
+					c.res.RSS.AddKiB = max(c.res.RSS.AddKiB, kib)
+				} else {
+					c.res.RSS.DelKiB = max(c.res.RSS.DelKiB, kib)
+				}
+			}
+		}
+	}
+	var parts []string
+	for _, c := range b.contenders {
+		parts = append(parts, fmt.Sprintf("%s ADD %d KiB DEL %d KiB", c.name, c.res.RSS.AddKiB, c.res.RSS.DelKiB))
+	}
+	logf("peak RSS over %d runs each (launcher baseline %d KiB): %s", b.o.rssRuns, baseline, strings.Join(parts, ", "))
+	return nil
+}
+
+// launcherBaseline is what maxrss reports for /bin/true: the least it can
+// report for anything, as the child's ru_maxrss starts at the launcher's RSS.
+func launcherBaseline(ctx context.Context, launcher string) (int64, error) {
+	cmd := exec.CommandContext(ctx, launcher)
+	cmd.Env = []string{"MAXRSS_EXEC=/bin/true"}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		return 0, fmt.Errorf("maxrss /bin/true: %w (%s)", err, stderr.String())
+	}
+	return parseMaxRSS([]byte(stderr.String()))
+}
+
+// percentile is the nearest-rank p-th percentile of ds (0 when empty).
+func percentile(ds []time.Duration, p float64) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	rank := int(math.Ceil(p/100*float64(len(s)))) - 1
+	return s[min(max(rank, 0), len(s)-1)]
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

@@ -215,7 +215,7 @@ fi
 if [[ $MODE == cluster ]]; then
   if ! cluster_exists "$CLUSTER"; then
     phase "cluster (go test setup)"
-    (cd "$REPO_ROOT" && go test ./e2e/ -count=1 -timeout 20m -run '^$' -args "${args[@]}" -e2e.keep-cluster) >&2
+    (cd "$REPO_ROOT" && go test ./e2e/ -count=1 -timeout 20m -v -run '^$' -args "${args[@]}" -e2e.keep-cluster) >&2
   fi
   phase_end
   kubeconfig=$OUTPUT_DIR/kubeconfig-$CLUSTER

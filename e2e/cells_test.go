@@ -84,10 +84,10 @@ func pingCheck(pod, ip string) func(context.Context) (time.Duration, string, err
 		out, err := execIn(ctx, pod, harness.PingCommand(ip)...)
 		r, perr := harness.ParsePing(out)
 		if perr != nil {
-			if err != nil {
+			if err != nil && r.Sent == 0 { // no statistics: the exec error says more
 				return 0, "", err
 			}
-			return 0, "", perr
+			return 0, "", fmt.Errorf("ping %s: %w", ip, perr)
 		}
 		return r.AvgRTT, fmt.Sprintf("%d/%d replies", r.Received, r.Sent), nil
 	}
@@ -104,7 +104,7 @@ func httpCheck(pod, hostPort string, wantSource func() (string, error)) func(con
 			if err != nil && !strings.Contains(out, "rc=") {
 				return 0, "", err
 			}
-			return 0, "", perr
+			return 0, "", fmt.Errorf("GET %s: %w", hostPort, perr)
 		}
 		seen := harness.SourceIP(r.Body)
 		detail := "server saw " + seen

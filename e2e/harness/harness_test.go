@@ -16,8 +16,8 @@ func TestParsePing(t *testing.T) {
 		t.Errorf("ParsePing(ok) = %+v, %v", r, err)
 	}
 	lost := "PING 10.244.2.3 (10.244.2.3): 56 data bytes\n\n--- 10.244.2.3 ping statistics ---\n3 packets transmitted, 0 packets received, 100% packet loss\n"
-	if _, err := ParsePing(lost); err == nil || !strings.Contains(err.Error(), "0 received") {
-		t.Errorf("ParsePing(lost) err = %v", err)
+	if r, err := ParsePing(lost); err == nil || !strings.Contains(err.Error(), "0 received") || r.Sent != 3 {
+		t.Errorf("ParsePing(lost) = %+v, %v", r, err)
 	}
 	if _, err := ParsePing("ping: sendto: Network unreachable"); err == nil {
 		t.Error("ParsePing(garbage): no error")
@@ -29,7 +29,7 @@ func TestParseHTTP(t *testing.T) {
 	if err != nil || r.Body != "172.18.0.3" || r.Elapsed != 7837*time.Microsecond {
 		t.Errorf("ParseHTTP(ok) = %+v, %v", r, err)
 	}
-	if _, err := ParseHTTP("rc=143 us=5000123\n"); err == nil || !strings.Contains(err.Error(), "wget exit 143") {
+	if _, err := ParseHTTP("rc=143 us=5000123\n"); err == nil || !strings.Contains(err.Error(), "timed out") {
 		t.Errorf("ParseHTTP(timeout) err = %v", err)
 	}
 	if _, err := ParseHTTP("OCI runtime exec failed"); err == nil {

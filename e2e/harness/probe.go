@@ -41,7 +41,7 @@ func ParsePing(out string) (PingResult, error) {
 	r.Sent, _ = strconv.Atoi(m[1])
 	r.Received, _ = strconv.Atoi(m[2])
 	if r.Received == 0 {
-		return r, fmt.Errorf("%d sent, 0 received", r.Sent)
+		return r, fmt.Errorf("no reply: %d sent, 0 received", r.Sent)
 	}
 	if m := pingRTT.FindStringSubmatch(out); m != nil {
 		ms, err := strconv.ParseFloat(m[1], 64)
@@ -69,7 +69,10 @@ func ParseHTTP(out string) (HTTPResult, error) {
 		return r, fmt.Errorf("not probe-http output: %q", strings.TrimSpace(out))
 	}
 	r.Body = strings.TrimSpace(body)
-	if m[1] != "0" {
+	switch {
+	case m[1] == "143": // timeout(1) sent SIGTERM
+		return r, fmt.Errorf("no answer: timed out (wget exit 143) %s", r.Body)
+	case m[1] != "0":
 		return r, fmt.Errorf("wget exit %s: %s", m[1], r.Body)
 	}
 	us, _ := strconv.ParseInt(m[2], 10, 64)

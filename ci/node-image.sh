@@ -248,6 +248,7 @@ go_build_cached() {
   GO_OUT=$WORK/gobin/$name-$key
   if [[ -f $GO_OUT/.complete ]]; then
     log "  $name: cached ($GO_OUT)"
+    prune_go_builds "$name"
     return 0
   fi
   rm -rf "$GO_OUT"
@@ -278,6 +279,12 @@ go_build_cached() {
   done
   touch "$GO_OUT/.complete"
   log "  $name: built in $((SECONDS - start))s"
+  prune_go_builds "$name"
+}
+
+# prune_go_builds NAME: drop NAME's builds for other keys than GO_OUT (we hold the lock).
+prune_go_builds() {
+  find "$WORK/gobin" -mindepth 1 -maxdepth 1 -name "$1-*" ! -path "$GO_OUT" -exec rm -rf {} +
 }
 
 # module_key NAME: hash of a module under ci/node-image (go.mod, go.sum, sources).
@@ -419,6 +426,7 @@ build_base_image() {
     docker build --label "cnigate.inputs=$INPUT_HASH" \
     --build-arg "ROOTFS_IMAGE=$ROOTFS_IMAGE" --build-arg "PAUSE_IMAGE=registry.k8s.io/pause:$PAUSE_VERSION" \
     -t "$BASE_IMAGE" "$ctx"
+  rm -rf "$ctx"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -440,6 +448,7 @@ build_image() {
   cp "$dockerfile" "$ctx/Dockerfile"
   run_logged "docker build $ref" "$WORK/logs/image-$(basename "$ctx").log" \
     docker build --label "cnigate.inputs=$INPUT_HASH" "$@" -t "$ref" "$ctx"
+  rm -rf "$ctx"
 }
 
 # build_component_images: every image kubeadm will ask for, as it names them.
@@ -461,7 +470,8 @@ build_component_images() {
         ;;
       etcd)
         [[ $tag == "$ETCD_IMAGE_TAG" ]] || die "kubeadm wants $ref, ci/versions.sh builds etcd $ETCD_IMAGE_TAG"
-        cp "$ETCD_BIN" "$WORK/etcd" # the etcd module's binary is named after its package
+        # the etcd module's binary is named after its package: name it etcd in the context
+        ln -sfn "$ETCD_BIN" "$WORK/etcd"
         build_image "$ref" "$images_dir/static.Dockerfile" "$WORK/etcd" -- --build-arg BINARY=etcd
         ;;
       coredns)

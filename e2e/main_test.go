@@ -227,8 +227,13 @@ func connect(ctx context.Context, cfg *envconf.Config) error {
 	}
 	cfg.WithClient(client)
 	s.client = client
-	// Right after kind returns, the node IPAM controller may not have given
-	// every node its podCIDR yet.
+	// Right after kind returns, a worker's kubelet may not have registered its
+	// Node yet, and the node IPAM controller may not have given every node its
+	// podCIDR.
+	want := 1
+	if !s.gate {
+		want = *flagWorkers + 1
+	}
 	var list corev1.NodeList
 	err = wait.For(func(ctx context.Context) (bool, error) {
 		if err := client.Resources().List(ctx, &list); err != nil {
@@ -239,10 +244,10 @@ func connect(ctx context.Context, cfg *envconf.Config) error {
 				return false, nil
 			}
 		}
-		return len(list.Items) > 0, nil
+		return len(list.Items) >= want, nil
 	}, wait.WithContext(ctx), wait.WithInterval(time.Second), wait.WithTimeout(2*time.Minute), wait.WithImmediate())
 	if err != nil {
-		return fmt.Errorf("waiting for every node to have a podCIDR: %w", err)
+		return fmt.Errorf("waiting for %d nodes, each with a podCIDR (have %d): %w", want, len(list.Items), err)
 	}
 	s.nodes, s.short = describeNodes(list.Items)
 	var workers []harness.NodeInfo
@@ -251,7 +256,7 @@ func connect(ctx context.Context, cfg *envconf.Config) error {
 			workers = append(workers, n)
 		}
 	}
-	want := *flagWorkers
+	want = *flagWorkers
 	if s.gate && want == 0 {
 		want = len(workers)
 	}

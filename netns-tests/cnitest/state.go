@@ -12,27 +12,21 @@ import (
 // in each reservation, so this finds an attachment's reservations without
 // knowing the plugin's layout.
 func FilesMentioning(dir, text string) ([]string, error) {
+	files, err := RegularFiles(dir)
+	if err != nil {
+		return nil, err
+	}
 	var found []string
-	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			if os.IsNotExist(err) {
-				return nil
-			}
-			return err
-		}
-		if !d.Type().IsRegular() {
-			return nil
-		}
+	for _, path := range files {
 		data, err := os.ReadFile(path)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if bytes.Contains(data, []byte(text)) {
 			found = append(found, path)
 		}
-		return nil
-	})
-	return found, err
+	}
+	return found, nil
 }
 
 // RegularFiles lists every regular file under dir (none when dir is absent).

@@ -94,15 +94,11 @@ func (s *Store) Reserve(a Attachment) (net.IP, error) {
 		if err != nil {
 			return err
 		}
-		used := make(map[string]bool, len(held))
-		for ip, owner := range held {
-			if owner == a {
-				return fmt.Errorf("%w: %s holds %s", ErrAlreadyReserved, a, ip)
-			}
-			used[ip] = true
+		if ip := addressOf(held, a); ip != "" {
+			return fmt.Errorf("%w: %s holds %s", ErrAlreadyReserved, a, ip)
 		}
 		for ip := s.pool.First(); ip != nil; ip = s.pool.Next(ip) {
-			if used[ip.String()] {
+			if _, taken := held[ip.String()]; taken {
 				continue
 			}
 			if err := s.write(ip, a); err != nil {
@@ -125,14 +121,14 @@ func (s *Store) Release(a Attachment) (net.IP, error) {
 		if err != nil {
 			return err
 		}
-		for ip, owner := range held {
-			if owner == a {
-				if err := os.Remove(filepath.Join(s.dir, ip)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-					return err
-				}
-				released = net.ParseIP(ip)
-			}
+		ip := addressOf(held, a)
+		if ip == "" {
+			return nil
 		}
+		if err := s.remove(ip); err != nil {
+			return err
+		}
+		released = net.ParseIP(ip)
 		return nil
 	})
 	return released, err
@@ -146,11 +142,7 @@ func (s *Store) Lookup(a Attachment) (net.IP, error) {
 		if err != nil {
 			return err
 		}
-		for ip, owner := range held {
-			if owner == a {
-				found = net.ParseIP(ip)
-			}
-		}
+		found = net.ParseIP(addressOf(held, a)) // nil for ""
 		return nil
 	})
 	return found, err
@@ -179,7 +171,7 @@ func (s *Store) ReleaseExcept(keep map[Attachment]bool) ([]Attachment, error) {
 			if keep[owner] {
 				continue
 			}
-			if err := os.Remove(filepath.Join(s.dir, ip)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			if err := s.remove(ip); err != nil {
 				return err
 			}
 			freed = append(freed, owner)
@@ -187,6 +179,25 @@ func (s *Store) ReleaseExcept(keep map[Attachment]bool) ([]Attachment, error) {
 		return nil
 	})
 	return freed, err
+}
+
+// addressOf returns the address a holds in held, or "". Reserve refuses a
+// second address for an attachment, so there is at most one.
+func addressOf(held map[string]Attachment, a Attachment) string {
+	for ip, owner := range held {
+		if owner == a {
+			return ip
+		}
+	}
+	return ""
+}
+
+// remove deletes the reservation of ip. The caller holds the lock.
+func (s *Store) remove(ip string) error {
+	if err := os.Remove(filepath.Join(s.dir, ip)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return nil
 }
 
 // read loads every reservation file. The caller holds the lock. Every ADD and

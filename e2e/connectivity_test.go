@@ -35,6 +35,9 @@ func ips(ctx context.Context, t *testing.T) map[string]*corev1.Pod {
 	out := map[string]*corev1.Pod{}
 	for _, p := range append(matrixPods(s), helperPods(s)...) {
 		got, err := getPod(ctx, s, p.Name)
+		if err != nil && ctx.Err() != nil {
+			t.Skipf("interrupted: %v", ctx.Err())
+		}
 		if err != nil {
 			t.Fatalf("pod %s: %v", p.Name, err)
 		}

@@ -192,6 +192,9 @@ func TestIPAM(t *testing.T) {
 		func(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
 			s := suiteFrom(ctx)
 			for round := 1; round <= *flagChurn; round++ {
+				if ctx.Err() != nil {
+					t.Skipf("interrupted before round %d: %v", round, ctx.Err())
+				}
 				before, err := matrixPodIPs(ctx, s)
 				if err != nil {
 					t.Fatalf("round %d: %v", round, err)

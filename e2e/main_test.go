@@ -157,7 +157,10 @@ func run(m *testing.M, cfg *envconf.Config) int {
 		finishStep("teardown", teardown),
 	)
 	code := testEnv.Run(m)
-	if code == 0 && s.failed.Load() {
+	if s.interrupted.Load() {
+		fmt.Fprintf(os.Stderr, "e2e: interrupted (%v): cells cut short are reported as skipped, the run as failed\n", context.Cause(ctx))
+	}
+	if code == 0 && (s.failed.Load() || s.interrupted.Load()) {
 		code = 1
 	}
 	return code

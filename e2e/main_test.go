@@ -112,7 +112,11 @@ func run(m *testing.M, cfg *envconf.Config) int {
 	ctx = context.WithValue(ctx, suiteKey{}, s)
 	s.namespace = envconf.RandomName("podnet-e2e", 16)
 
-	testEnv, _ = env.NewWithContext(ctx, cfg) // only fails on a nil ctx or cfg
+	var err error
+	if testEnv, err = env.NewWithContext(ctx, cfg); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		return 2
+	}
 	var setup []env.Func
 	if s.gate {
 		klog.Infof("gate mode: kubeconfig %s, no cluster is created and nothing installed", cfg.KubeconfigFile())

@@ -68,17 +68,3 @@ func Render(o Options) ([]byte, error) {
 	}
 	return buf.Bytes(), nil
 }
-
-// WorkerNodeNames returns the node names kind gives the workers of cluster
-// name: <name>-worker, <name>-worker2, ...
-func WorkerNodeNames(name string, workers int) []string {
-	out := make([]string, 0, workers)
-	for i := 1; i <= workers; i++ {
-		if i == 1 {
-			out = append(out, name+"-worker")
-			continue
-		}
-		out = append(out, fmt.Sprintf("%s-worker%d", name, i))
-	}
-	return out
-}

@@ -56,10 +56,3 @@ func TestRenderRejectsBadOptions(t *testing.T) {
 		}
 	}
 }
-
-func TestWorkerNodeNames(t *testing.T) {
-	got := strings.Join(WorkerNodeNames("x", 3), ",")
-	if got != "x-worker,x-worker2,x-worker3" {
-		t.Errorf("got %s", got)
-	}
-}

@@ -152,9 +152,8 @@ type Phases struct {
 
 // Phase is one timed step.
 type Phase struct {
-	Name    string        `json:"name"`
-	Seconds float64       `json:"seconds"`
-	Took    time.Duration `json:"-"`
+	Name    string
+	Seconds float64
 }
 
 // Time runs f and records its duration under name.
@@ -169,7 +168,7 @@ func (p *Phases) Time(name string, f func() error) error {
 func (p *Phases) Add(name string, d time.Duration) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.list = append(p.list, Phase{Name: name, Seconds: d.Seconds(), Took: d})
+	p.list = append(p.list, Phase{Name: name, Seconds: d.Seconds()})
 }
 
 // Lines renders "name<TAB>seconds" lines, one per phase (ci/e2e.sh prints them).

@@ -21,7 +21,6 @@
 #   E2E_IMAGE=cnigate/e2e-busybox:1.35, E2E_IMAGE_PULL_POLICY=Never  test image (gate mode on a
 #                             non-kind cluster: a pullable copy of ci/images/busybox + IfNotPresent)
 #   E2E_EXTERNAL_NETWORK=kind docker network of the external host (NAT cells)
-#   E2E_STANDIN=1             debug aid: upstream bridge + host-local instead of bin/podnet
 #   E2E_GO_TEST_ARGS=...      extra go test args (e.g. -run TestConnectivity)
 set -o errexit -o nounset -o pipefail
 
@@ -39,7 +38,6 @@ E2E_CHURN_ROUNDS=${E2E_CHURN_ROUNDS:-3}
 E2E_IMAGE=${E2E_IMAGE:-cnigate/e2e-busybox:1.35}
 E2E_IMAGE_PULL_POLICY=${E2E_IMAGE_PULL_POLICY:-Never}
 E2E_EXTERNAL_NETWORK=${E2E_EXTERNAL_NETWORK:-kind}
-E2E_STANDIN=${E2E_STANDIN:-}
 ARTIFACTS=$REPO_ROOT/_artifacts
 KIND=$OUTPUT_DIR/bin/kind
 PLUGIN=$REPO_ROOT/bin/podnet
@@ -175,16 +173,8 @@ if [[ -z $GATE ]]; then
   log "node image: $ref"
   args+=(-e2e.cluster="$CLUSTER" -e2e.node-image="$ref")
 
-  if [[ -n $E2E_STANDIN ]]; then
-    log "E2E_STANDIN: upstream bridge + host-local stand in for podnet"
-    for p in main/bridge ipam/host-local; do
-      (cd "$REPO_ROOT" && CGO_ENABLED=0 go build -o "$OUTPUT_DIR/standin/${p#*/}" "github.com/containernetworking/plugins/plugins/$p")
-    done
-    args+=(-e2e.standin-cni-dir="$OUTPUT_DIR/standin")
-  else
-    [[ -x $PLUGIN ]] || die "$PLUGIN is missing: run make build (make e2e does)"
-    args+=(-e2e.plugin="$PLUGIN")
-  fi
+  [[ -x $PLUGIN ]] || die "$PLUGIN is missing: run make build (make e2e does)"
+  args+=(-e2e.plugin="$PLUGIN")
 
   if [[ $MODE == e2e ]]; then
     delete_cluster "$E2E_CLUSTER" # a leftover of an interrupted run

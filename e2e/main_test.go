@@ -36,7 +36,6 @@ var (
 	flagNodeImage   = flag.String("e2e.node-image", "", "kind node image ref (last line of ci/node-image.sh)")
 	flagKind        = flag.String("e2e.kind", "", "path of the pinned kind binary (_output/bin/kind)")
 	flagPlugin      = flag.String("e2e.plugin", "../bin/podnet", "podnet binary to install on the nodes")
-	flagStandin     = flag.String("e2e.standin-cni-dir", "", "debug aid: install upstream bridge + host-local from this dir instead of podnet")
 	flagImage       = flag.String("e2e.image", "cnigate/e2e-busybox:1.35", "test image (ci/images/busybox)")
 	flagPullPolicy  = flag.String("e2e.image-pull-policy", string(corev1.PullNever), "imagePullPolicy of the test pods")
 	flagArtifacts   = flag.String("e2e.artifacts", "../_artifacts", "directory for matrix.json, phase timings, kind logs")
@@ -344,9 +343,6 @@ func writeReport(ctx context.Context, cfg *envconf.Config) (context.Context, err
 	meta := map[string]string{"mode": "kind", "cluster": s.cluster, "node_image": *flagNodeImage}
 	if s.gate {
 		meta = map[string]string{"mode": "gate", "kubeconfig": cfg.KubeconfigFile()}
-	}
-	if *flagStandin != "" {
-		meta["cni"] = "stand-in: upstream bridge + host-local"
 	}
 	if s.extSkip != "" {
 		meta["external_skipped"] = s.extSkip

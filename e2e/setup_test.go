@@ -74,12 +74,7 @@ func loadPlugin(ctx context.Context, _ *envconf.Config) (context.Context, error)
 		if !ok {
 			return ctx, fmt.Errorf("node %s is not a container of kind cluster %s", n.Name, s.cluster)
 		}
-		if *flagStandin != "" {
-			err = harness.InstallStandin(ctx, kn, *flagStandin, n.PodCIDR)
-		} else {
-			err = harness.InstallPodnet(ctx, kn, *flagPlugin, *flagNetwork, n.PodCIDR)
-		}
-		if err != nil {
+		if err := harness.InstallPodnet(ctx, kn, *flagPlugin, *flagNetwork, n.PodCIDR); err != nil {
 			return ctx, err
 		}
 		routes, err := harness.PodSubnetRoutes(n.Name, s.nodes)

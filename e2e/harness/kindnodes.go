@@ -82,35 +82,3 @@ func InstallPodnet(ctx context.Context, n nodes.Node, pluginBinary, network, pod
 	}
 	return WriteNodeFile(ctx, n, ConfPath, 0o644, bytes.NewReader(append(conf, '\n')))
 }
-
-// InstallStandin is the harness's debugging aid while podnet is not built: it
-// installs upstream bridge + host-local (from standinDir) under the same
-// network name and data dir as podnet, so the reservation checks read the
-// same layout (/var/lib/cni/podnet/podnet/<IP>). Known difference: bridge's
-// ipMasq also masquerades pod -> other node's pod, so the "keeps the pod IP"
-// checks fail under the stand-in.
-func InstallStandin(ctx context.Context, n nodes.Node, standinDir, podCIDR string) error {
-	for _, p := range []string{"bridge", "host-local"} {
-		bin, err := os.ReadFile(path.Join(standinDir, p))
-		if err != nil {
-			return err
-		}
-		if err := WriteNodeFile(ctx, n, "/opt/cni/bin/"+p, 0o755, bytes.NewReader(bin)); err != nil {
-			return err
-		}
-	}
-	conf := map[string]any{
-		"cniVersion": "1.0.0", "name": NetworkName, "type": "bridge", "bridge": Bridge,
-		"isGateway": true, "ipMasq": true, "mtu": 1500,
-		"ipam": map[string]any{
-			"type": "host-local", "dataDir": DataDir,
-			"ranges": [][]map[string]string{{{"subnet": podCIDR}}},
-			"routes": []map[string]string{{"dst": "0.0.0.0/0"}},
-		},
-	}
-	raw, err := json.MarshalIndent(conf, "", "  ")
-	if err != nil {
-		return err
-	}
-	return WriteNodeFile(ctx, n, ConfPath, 0o644, bytes.NewReader(append(raw, '\n')))
-}

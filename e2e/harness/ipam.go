@@ -40,7 +40,7 @@ func ParseReservations(out string) ([]Reservation, error) {
 		}
 		var lines []string
 		for _, l := range strings.Split(content, "\n") {
-			if l = strings.TrimSpace(l); l != "" { // host-local (the stand-in) writes \r\n
+			if l = strings.TrimSpace(l); l != "" { // tolerate \r\n (upstream host-local's format)
 				lines = append(lines, l)
 			}
 		}

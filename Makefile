@@ -6,7 +6,7 @@ SHELL := /usr/bin/env bash
 
 # Variables users set on the command line (make exports them to the scripts):
 #   PLUGIN, NETCONF, CNI_PATH   plugin under test for `make conformance`
-#   KUBECONFIG                  run `make e2e` against an existing cluster
+#   KUBECONFIG                  run `make e2e` against an existing cluster (on the command line)
 #   WORKERS                     number of kind workers (default 2)
 
 .PHONY: all build test unit conformance conformance-upstream lint node-image cluster e2e e2e-clean bench clean help
@@ -40,8 +40,10 @@ node-image: ## build the kind node image locally (no registry needed)
 cluster: build ## kind cluster with podnet loaded, left running
 	ci/e2e.sh cluster
 
-e2e: build ## connectivity matrix on kind (or on KUBECONFIG=<file>)
-	ci/e2e.sh
+# Gate mode only when KUBECONFIG is given on the make command line: a KUBECONFIG merely
+# exported in the shell must not point the e2e run at a real cluster by surprise.
+e2e: build ## connectivity matrix on kind (or on KUBECONFIG=<file> given here)
+	GATE_KUBECONFIG='$(if $(filter command line,$(origin KUBECONFIG)),$(KUBECONFIG))' ci/e2e.sh
 
 e2e-clean: ## delete the e2e cluster and its leftovers
 	ci/e2e.sh clean

@@ -5,14 +5,14 @@
 #                     connectivity matrix (e2e/), destroy the cluster. Artifacts in _artifacts/:
 #                     matrix.json, junit-e2e.xml, go-test.json, e2e.log, kind-config.yaml,
 #                     phases-e2e.tsv, kind-logs/ (on failure).
-#                     With KUBECONFIG set: gate mode, no cluster is created and nothing is
+#                     With GATE_KUBECONFIG set (`make e2e KUBECONFIG=<file>`): gate mode, no cluster is created and nothing is
 #                     installed; the same matrix runs against that cluster (podnet must be on it).
 #   ci/e2e.sh cluster a kind cluster with podnet loaded, left running (kubeconfig in _output/).
 #   ci/e2e.sh clean   delete the e2e clusters and the external-host containers.
 #
 # Environment (all optional):
 #   WORKERS=2                 kind workers (the matrix grows with it)
-#   KUBECONFIG=<file>         gate mode (e2e only)
+#   GATE_KUBECONFIG=<file>    gate mode (e2e only); `make e2e KUBECONFIG=<file>` sets it
 #   NODE_IMAGE=<ref>          use this node image instead of building it with ci/node-image.sh
 #   E2E_CLUSTER=cnigate-e2e   cluster name of `e2e`;  CLUSTER_NAME=cnigate  name of `cluster`
 #   E2E_TIMEOUT=40m           go test -timeout
@@ -43,11 +43,14 @@ KIND=$OUTPUT_DIR/bin/kind
 PLUGIN=$REPO_ROOT/bin/podnet
 export DOCKER_BUILDKIT=0 # the legacy builder: no BuildKit on this machine
 
+# Gate mode: GATE_KUBECONFIG (make sets it from `make e2e KUBECONFIG=<file>` only). An
+# exported KUBECONFIG is ignored and unset, so kind never writes into the user's file.
 GATE=""
-if [[ $MODE == e2e && -n ${KUBECONFIG:-} ]]; then
-  GATE=$(realpath "$KUBECONFIG")
-  [[ -f $GATE ]] || die "KUBECONFIG=$KUBECONFIG: no such file"
+if [[ $MODE == e2e && -n ${GATE_KUBECONFIG:-} ]]; then
+  GATE=$(realpath "$GATE_KUBECONFIG")
+  [[ -f $GATE ]] || die "KUBECONFIG=$GATE_KUBECONFIG: no such file"
 fi
+unset KUBECONFIG
 
 case $MODE in
   e2e) CLUSTER=$E2E_CLUSTER ;;

@@ -14,7 +14,7 @@ SHELL := /usr/bin/env bash
 all: build
 
 help: ## list targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-22s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-22s %s\n", $$1, $$2}'
 
 build: ## build bin/podnet
 	CGO_ENABLED=0 go build -trimpath -o bin/podnet ./plugin

@@ -1,9 +1,7 @@
 package main
 
 import (
-	"errors"
 	"fmt"
-	"io/fs"
 	"net"
 	"strings"
 
@@ -77,13 +75,13 @@ func podIPsOf(r *current.Result, ifName string) []*current.IPConfig {
 }
 
 func checkReservation(n *NetConf, a ipam.Attachment, want *current.IPConfig, report func(string, ...any)) {
-	store, err := ipam.Open(n.DataDir, n.Name, n.pool, false)
-	if errors.Is(err, fs.ErrNotExist) {
-		report("no IPAM reservation for %s (no store for network %q)", a, n.Name)
-		return
-	}
+	store, err := openExistingStore(n)
 	if err != nil {
 		report("IPAM store: %v", err)
+		return
+	}
+	if store == nil {
+		report("no IPAM reservation for %s (no store for network %q)", a, n.Name)
 		return
 	}
 	defer func() { _ = store.Close() }()

@@ -41,6 +41,20 @@ func attachmentOf(args *skel.CmdArgs) ipam.Attachment {
 	return ipam.Attachment{ContainerID: args.ContainerID, IfName: args.IfName}
 }
 
+// openExistingStore opens the network's IPAM store without creating it, for
+// commands that must change nothing when it is absent (DEL, GC, CHECK). A nil
+// store with a nil error means this network never reserved anything here.
+func openExistingStore(n *NetConf) (*ipam.Store, error) {
+	store, err := ipam.Open(n.DataDir, n.Name, n.pool, false)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, nil
+	case err != nil:
+		return nil, ioError("IPAM store unusable", err)
+	}
+	return store, nil
+}
+
 func ioError(msg string, err error) *types.Error {
 	return types.NewError(types.ErrIOFailure, msg, err.Error())
 }
@@ -144,12 +158,9 @@ func cmdDel(args *skel.CmdArgs) (err error) {
 	if err := teardownVeth(args.Netns, a); err != nil {
 		return err
 	}
-	store, err := ipam.Open(n.DataDir, n.Name, n.pool, false)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil // this network never reserved anything here
-	}
-	if err != nil {
-		return ioError("IPAM store unusable", err)
+	store, err := openExistingStore(n)
+	if store == nil {
+		return err // nil: this network never reserved anything here
 	}
 	defer func() { _ = store.Close() }()
 	if op.ip, err = store.Release(a); err != nil {
@@ -170,12 +181,9 @@ func cmdGC(args *skel.CmdArgs) (err error) {
 	for _, v := range append(n.ValidAttachments, n.Attachments...) {
 		keep[ipam.Attachment{ContainerID: v.ContainerID, IfName: v.IfName}] = true
 	}
-	store, err := ipam.Open(n.DataDir, n.Name, n.pool, false)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return ioError("IPAM store unusable", err)
+	store, err := openExistingStore(n)
+	if store == nil {
+		return err
 	}
 	defer func() { _ = store.Close() }()
 
@@ -209,14 +217,17 @@ func cmdStatus(args *skel.CmdArgs) (err error) {
 	op := startOp(n, "STATUS", args)
 	defer func() { op.finish(err) }()
 
+	unusable := func(err error) error {
+		return types.NewError(errPluginUnavailable, fmt.Sprintf("data directory %s is unusable", n.DataDir), err.Error())
+	}
 	store, err := ipam.Open(n.DataDir, n.Name, n.pool, true)
 	if err != nil {
-		return types.NewError(errPluginUnavailable, fmt.Sprintf("data directory %s is unusable", n.DataDir), err.Error())
+		return unusable(err)
 	}
 	defer func() { _ = store.Close() }()
 	held, err := store.List()
 	if err != nil {
-		return types.NewError(errPluginUnavailable, fmt.Sprintf("data directory %s is unusable", n.DataDir), err.Error())
+		return unusable(err)
 	}
 	if len(held) >= n.pool.Size() {
 		return types.NewError(errPluginUnavailable, fmt.Sprintf("no free IP address in subnet %s", n.pool.Subnet),

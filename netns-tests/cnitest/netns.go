@@ -2,7 +2,6 @@ package cnitest
 
 import (
 	"errors"
-	"fmt"
 	"os"
 	"sync"
 
@@ -58,13 +57,4 @@ func (t *Namespaces) Leftovers() []string {
 		}
 	}
 	return left
-}
-
-// MustNew is New for setup code that cannot continue without a netns.
-func (t *Namespaces) MustNew() ns.NetNS {
-	netns, err := t.New()
-	if err != nil {
-		panic(fmt.Sprintf("creating netns: %v", err))
-	}
-	return netns
 }

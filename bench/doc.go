@@ -35,4 +35,4 @@
 // targets to -out (default _artifacts/bench.json). Targets are reported, never
 // asserted: timings on a shared machine are not test material. Run it as root
 // through `make bench` (ci/bench.sh builds everything it needs).
-package main
+package bench

@@ -221,15 +221,21 @@ func FromBench(in BenchInput) *Report {
 		}
 		r.Cases = append(r.Cases, kase)
 	}
-	for _, t := range in.Targets {
+	r.Bench = v
+	return r
+}
+
+// targetLines are the targets as text, for the Markdown and JUnit formats.
+func (v *BenchView) targetLines() []string {
+	var out []string
+	for _, t := range v.Targets {
 		verdict := "met"
 		if !t.Met {
 			verdict = "MISSED"
 		}
-		r.Notes = append(r.Notes, fmt.Sprintf("target %s: %.2fx, %s", t.What, t.Ratio, verdict))
+		out = append(out, fmt.Sprintf("target %s: %.2fx, %s", t.What, t.Ratio, verdict))
 	}
-	r.Bench = v
-	return r
+	return out
 }
 
 func ratioText(a, b float64) string {

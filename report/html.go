@@ -13,7 +13,7 @@ var pageTemplate string
 
 var page = template.Must(template.New("page").Funcs(template.FuncMap{
 	"ms":        ms,
-	"stateMark": stateMark,
+	"htmlMark":  htmlMark,
 	// safeCSS marks the styles e2eCell builds (from numbers only) as CSS.
 	"safeCSS": func(s string) template.CSS { return template.CSS(s) }, //nolint:gosec // built from numbers
 }).Parse(pageTemplate))
@@ -111,6 +111,20 @@ func e2eCell(entries []E2ECell, maxLatency float64) htmlCell {
 		c.Text += fmt.Sprintf(" ×%d", len(entries))
 	}
 	return c
+}
+
+// htmlMark is a Ginkgo state as a cell shows it; plain symbols, as a page may
+// be viewed where no emoji font is installed.
+func htmlMark(state string) string {
+	switch {
+	case state == "":
+		return ""
+	case state == "passed":
+		return "✓"
+	case isFailState(state):
+		return "✗ " + state
+	}
+	return "– " + state
 }
 
 func stateClass(state string) string {

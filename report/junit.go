@@ -103,7 +103,11 @@ func writeJUnit(b *bytes.Buffer, r *Report) error {
 		}
 		doc.Suites[0].Properties = p
 	}
-	doc.Suites[0].SystemOut = strings.Join(r.Notes, "\n")
+	notes := r.Notes
+	if r.Bench != nil {
+		notes = append(r.Bench.targetLines(), notes...)
+	}
+	doc.Suites[0].SystemOut = strings.Join(notes, "\n")
 	s := r.Summary()
 	doc.Tests, doc.Failures, doc.Skipped, doc.Time = len(r.Cases), s.Failed, s.Skipped, secs(total)
 	b.WriteString(xml.Header)

@@ -27,6 +27,12 @@ func writeMarkdown(b *bytes.Buffer, r *Report) error {
 		mdE2E(b, r.E2E)
 	case r.Bench != nil:
 		mdTable(b, r.Bench.Header, r.Bench.Rows)
+		for _, line := range r.Bench.targetLines() {
+			fmt.Fprintf(b, "- %s\n", mdText(line))
+		}
+		if len(r.Bench.Targets) > 0 {
+			b.WriteString("\n")
+		}
 	case r.Conformance != nil:
 		mdConformance(b, r.Conformance)
 	}

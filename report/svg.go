@@ -61,7 +61,7 @@ func cdfSVG(id, title string, order []string, samples map[string][]float64) temp
 		fmt.Fprintf(&b, `<line class="grid" x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f"/><text class="tick" x="%.1f" y="%.1f" text-anchor="middle">%g</text>`,
 			x(v), top, x(v), top+ph, x(v), top+ph+14, v)
 	}
-	for _, p := range []float64{0, 0.25, 0.5, 0.75, 0.9, 0.99, 1} {
+	for _, p := range []float64{0, 0.25, 0.5, 0.75, 0.9, 1} {
 		fmt.Fprintf(&b, `<line class="grid" x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f"/><text class="tick" x="%.1f" y="%.1f" text-anchor="end">%g</text>`,
 			left, y(p), left+pw, y(p), left-4, y(p)+4, p)
 	}

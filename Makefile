@@ -12,7 +12,7 @@ SHELL := /usr/bin/env bash
 
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
 
-.PHONY: all build cnigate report-browser-test test unit conformance conformance-upstream lint node-image cluster e2e e2e-clean bench clean help
+.PHONY: all build cnigate release report-browser-test test unit conformance conformance-upstream lint node-image cluster e2e e2e-clean bench clean help
 
 all: build
 
@@ -24,6 +24,9 @@ build: ## build bin/podnet
 
 cnigate: ## build bin/cnigate (static; version, report, bench)
 	CGO_ENABLED=0 go build -trimpath -ldflags '-X main.version=$(VERSION)' -o bin/cnigate ./cmd/cnigate
+
+release: ## dist/: cnigate and podnet for linux/amd64 and linux/arm64, SHA256SUMS
+	ci/release.sh
 
 test: build ## unit tests + netns conformance suite against podnet (root)
 	ci/test.sh
@@ -61,4 +64,4 @@ bench: build cnigate ## bench/contenders.json: podnet vs bridge+host-local vs th
 	ci/bench.sh
 
 clean: ## remove build outputs (keeps the cached node image)
-	rm -rf bin _artifacts
+	rm -rf bin _artifacts dist

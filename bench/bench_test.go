@@ -123,7 +123,8 @@ func TestFinishComputesEveryPairAndTheTargets(t *testing.T) {
 	}
 	rep := &Report{Baseline: "b"}
 	rep.finish([]*contender{
-		mk("a", 10, Target{Metric: "add_p50", Against: "b", Limit: 1}, Target{Metric: "burst", Against: "f", Limit: 1.5, Clean: true}),
+		mk("a", 10, Target{Metric: "add_p50", Against: "b", Limit: 1}, Target{Metric: "burst", Against: "f", Limit: 1.5, Clean: true},
+			Target{Metric: "del_p50", Against: "f", Limit: 1.2}),
 		mk("b", 40),
 		mk("f", 8),
 	})
@@ -136,7 +137,7 @@ func TestFinishComputesEveryPairAndTheTargets(t *testing.T) {
 	if len(rep.Ratios) != 6 {
 		t.Errorf("%d ratio pairs, want 6", len(rep.Ratios))
 	}
-	if len(rep.Targets) != 2 || !rep.Targets[0].Met || !rep.Targets[1].Met || rep.Targets[1].Ratio != 1.25 {
+	if len(rep.Targets) != 3 || !rep.Targets[0].Met || !rep.Targets[1].Met || rep.Targets[1].Ratio != 1.25 || rep.Targets[2].Met {
 		t.Errorf("targets = %+v", rep.Targets)
 	}
 	if len(rep.Contenders["a"].Add.SamplesMs) != 3 || strings.Join(rep.Order, ",") != "a,b,f" {

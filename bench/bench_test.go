@@ -72,7 +72,7 @@ func TestTableValidateNamesTheFault(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name, want string
-		break_     func(*Table)
+		mutate     func(*Table)
 	}{
 		{"no contenders", "no contenders", func(t *Table) { t.Contenders = nil }},
 		{"bad name", `invalid "name"`, func(t *Table) { t.Contenders[0].Name = "a b" }},
@@ -88,7 +88,7 @@ func TestTableValidateNamesTheFault(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tb := good()
-			tc.break_(&tb)
+			tc.mutate(&tb)
 			err := tb.Validate()
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("Validate() = %v, want an error containing %q", err, tc.want)

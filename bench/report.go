@@ -228,9 +228,9 @@ var metricNames = map[string]string{"add_p50": "ADD p50", "del_p50": "DEL p50", 
 
 func ratios(p, o *contenderResult) map[string]float64 {
 	return map[string]float64{
-		"add_p50": ratio(p.Add.P50Ms, o.Add.P50Ms),
-		"del_p50": ratio(p.Del.P50Ms, o.Del.P50Ms),
-		"burst":   ratio(p.Burst.WallMs, o.Burst.WallMs),
+		"add_p50":   ratio(p.Add.P50Ms, o.Add.P50Ms),
+		"del_p50":   ratio(p.Del.P50Ms, o.Del.P50Ms),
+		"burst":     ratio(p.Burst.WallMs, o.Burst.WallMs),
 		"add_p99":   ratio(p.Add.P99Ms, o.Add.P99Ms),
 		"del_p99":   ratio(p.Del.P99Ms, o.Del.P99Ms),
 		"burst_add": ratio(p.Burst.AddWallMs, o.Burst.AddWallMs),

@@ -68,9 +68,9 @@ type ConformanceFailure struct {
 	Output   string `json:"output,omitempty"` // the tail of what the spec wrote to GinkgoWriter
 }
 
-// cniVersionRE finds the spec version in a container text ("cniVersion
-// 1.0.0", as the netns suite names its per-version contexts) or a label
-// ("cniVersion:1.0.0").
+// cniVersionRE finds the spec version in a container whose whole text is
+// "cniVersion 1.0.0" (the netns suite's per-version contexts) or in a label
+// "cniVersion:1.0.0".
 var cniVersionRE = regexp.MustCompile(`cniVersion[ :=]v?(\d+\.\d+\.\d+)`)
 
 // FromConformance turns Ginkgo suite reports into a report.
@@ -110,10 +110,8 @@ func FromConformance(reports []types.Report) *Report {
 				key = "[" + s.LeafNodeType.String() + "]"
 			}
 			r.Cases = append(r.Cases, kase)
-			row, ok := rows[key]
-			if !ok {
-				row = &ConformanceRow{Spec: key, Labels: labels, file: s.LeafNodeLocation.FileName, line: s.LeafNodeLocation.LineNumber}
-				rows[key] = row
+			if _, ok := rows[key]; !ok {
+				rows[key] = &ConformanceRow{Spec: key, Labels: labels, file: s.LeafNodeLocation.FileName, line: s.LeafNodeLocation.LineNumber}
 				cells[key] = map[string]ConformanceCell{}
 			}
 			versions[ver] = true
@@ -188,12 +186,9 @@ func specKey(s types.SpecReport) (key, ver string, labels []string) {
 		}
 		parts = append(parts, t)
 	}
-	leaf := s.LeafNodeText
-	if m := cniVersionRE.FindStringSubmatch(leaf); m != nil {
-		ver = m[1]
-		leaf = strings.TrimSpace(cniVersionRE.ReplaceAllString(leaf, ""))
-	}
-	parts = append(parts, leaf)
+	// A leaf's text may mention a version without running at it
+	// ("unsupported cniVersion: code 1"), so only containers and labels count.
+	parts = append(parts, s.LeafNodeText)
 	for _, l := range s.Labels() {
 		if m := cniVersionRE.FindStringSubmatch(l); m != nil {
 			ver = m[1]

@@ -12,8 +12,8 @@ import (
 var pageTemplate string
 
 var page = template.Must(template.New("page").Funcs(template.FuncMap{
-	"ms":        ms,
-	"htmlMark":  htmlMark,
+	"ms":       ms,
+	"htmlMark": htmlMark,
 	// safeCSS marks the styles e2eCell builds (from numbers only) as CSS.
 	"safeCSS": func(s string) template.CSS { return template.CSS(s) }, //nolint:gosec // built from numbers
 }).Parse(pageTemplate))

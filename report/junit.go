@@ -99,7 +99,7 @@ func writeJUnit(b *bytes.Buffer, r *Report) error {
 	if len(r.Facts) > 0 {
 		p := &junitProps{}
 		for _, f := range r.Facts {
-			p.Props = append(p.Props, junitProp{Name: f.Name, Value: f.Value})
+			p.Props = append(p.Props, junitProp(f))
 		}
 		doc.Suites[0].Properties = p
 	}

@@ -10,6 +10,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/onsi/ginkgo/v2/types"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")
@@ -115,7 +117,7 @@ func TestE2EGridLaysCellsOutByFromAndTo(t *testing.T) {
 func TestDecodeRefusesBadInput(t *testing.T) {
 	for _, tc := range []struct {
 		name, in, want string
-		decode     func(string) error
+		decode         func(string) error
 	}{
 		{"e2e not JSON", `{`, "matrix JSON", func(s string) error { _, err := DecodeE2E(strings.NewReader(s)); return err }},
 		{"e2e cell without protocol", `{"cells":[{"name":"x","result":"pass"}]}`, "cell 0", func(s string) error { _, err := DecodeE2E(strings.NewReader(s)); return err }},
@@ -279,5 +281,34 @@ func TestMarkdownEscapes(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("markdown lacks %q:\n%s", want, out)
 		}
+	}
+}
+
+func TestSpecKeyFindsTheVersion(t *testing.T) {
+	for _, tc := range []struct {
+		name                 string
+		spec                 types.SpecReport
+		wantKey, wantVersion string
+	}{
+		{"per-version context", types.SpecReport{ContainerHierarchyTexts: []string{"lifecycle", "cniVersion 1.0.0"}, LeafNodeText: "ADD works"},
+			"lifecycle / ADD works", "1.0.0"},
+		{"version label", types.SpecReport{ContainerHierarchyTexts: []string{"gc"}, LeafNodeText: "GC works", LeafNodeLabels: []string{"generic", "cniVersion:1.1.0"}},
+			"gc / GC works", "1.1.0"},
+		{"a leaf that only mentions a version", types.SpecReport{ContainerHierarchyTexts: []string{"errors"}, LeafNodeText: "refuses cniVersion 9.9.9 with code 1"},
+			"errors / refuses cniVersion 9.9.9 with code 1", AnyVersion},
+		{"a container that only mentions a version", types.SpecReport{ContainerHierarchyTexts: []string{"GC below cniVersion 1.1.0"}, LeafNodeText: "fails"},
+			"GC below cniVersion 1.1.0 / fails", AnyVersion},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			key, ver, labels := specKey(tc.spec)
+			if key != tc.wantKey || ver != tc.wantVersion {
+				t.Fatalf("specKey = %q, %q; want %q, %q", key, ver, tc.wantKey, tc.wantVersion)
+			}
+			for _, l := range labels {
+				if strings.HasPrefix(l, "cniVersion") {
+					t.Errorf("version label %q kept among the labels", l)
+				}
+			}
+		})
 	}
 }

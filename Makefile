@@ -8,8 +8,11 @@ SHELL := /usr/bin/env bash
 #   PLUGIN, NETCONF, CNI_PATH   plugin under test for `make conformance`
 #   KUBECONFIG                  run `make e2e` against an existing cluster (on the command line)
 #   WORKERS                     number of kind workers (default 2)
+#   VERSION                     version stamped into bin/cnigate (default: git describe)
 
-.PHONY: all build test unit conformance conformance-upstream lint node-image cluster e2e e2e-clean bench clean help
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
+
+.PHONY: all build cnigate release report-browser-test test unit conformance conformance-upstream lint node-image cluster e2e e2e-clean bench clean help
 
 all: build
 
@@ -18,6 +21,12 @@ help: ## list targets
 
 build: ## build bin/podnet
 	CGO_ENABLED=0 go build -trimpath -o bin/podnet ./plugin
+
+cnigate: ## build bin/cnigate (static; version, report, bench)
+	CGO_ENABLED=0 go build -trimpath -ldflags '-X main.version=$(VERSION)' -o bin/cnigate ./cmd/cnigate
+
+release: ## dist/: cnigate and podnet for linux/amd64 and linux/arm64, SHA256SUMS
+	ci/release.sh
 
 test: build ## unit tests + netns conformance suite against podnet (root)
 	ci/test.sh
@@ -30,6 +39,9 @@ conformance: build ## netns suite against PLUGIN= with NETCONF= (default: podnet
 
 conformance-upstream: ## generic netns specs against upstream bridge + host-local
 	ci/conformance.sh upstream
+
+report-browser-test: ## the report pages in headless Chromium (installs chromium if missing)
+	ci/report-browser-test.sh
 
 lint: ## golangci-lint, actionlint, shellcheck
 	ci/lint.sh
@@ -48,8 +60,8 @@ e2e: build ## connectivity matrix on kind (or on KUBECONFIG=<file> given here)
 e2e-clean: ## delete the e2e cluster and its leftovers
 	ci/e2e.sh clean
 
-bench: build ## podnet vs bridge+host-local vs the kernel floor (root)
+bench: build cnigate ## bench/contenders.json: podnet vs bridge+host-local vs the kernel floor (root)
 	ci/bench.sh
 
 clean: ## remove build outputs (keeps the cached node image)
-	rm -rf bin _artifacts
+	rm -rf bin _artifacts dist

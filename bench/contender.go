@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"context"
@@ -28,7 +28,7 @@ const (
 type spec struct {
 	name   string
 	plugin cnitest.Plugin
-	// tmpl renders the network config; nil for the floor, which takes
+	// tmpl renders the network config; nil for a floor, which takes
 	// environment variables instead.
 	tmpl   *cnitest.NetConfTemplate
 	fields map[string]any // top-level overrides of the rendered config
@@ -36,44 +36,52 @@ type spec struct {
 	subnet *net.IPNet
 	mtu    int
 	params cnitest.NetConfParams
+	// targets are the table entry's goals.
+	targets []Target
 }
 
-func contenderSpecs(o options, subnet *net.IPNet) ([]spec, error) {
-	podnet, err := cnitest.NewPlugin(o.podnet, "")
-	if err != nil {
-		return nil, fmt.Errorf("podnet: %w", err)
+// specsOf resolves the table's binaries and templates.
+func specsOf(table Table, o Options, subnet *net.IPNet) ([]spec, error) {
+	params := cnitest.NetConfParams{CNIVersion: version.Current(), Name: netName, Network: o.Network, Subnet: o.Subnet, MTU: o.MTU}
+	var specs []spec
+	for _, e := range table.Contenders {
+		s := spec{name: e.Name, maxrss: o.MaxRSS, subnet: subnet, mtu: o.MTU, params: params, targets: e.Targets}
+		cniPath, err := absOrEmpty(e.CNIPath)
+		if err != nil {
+			return nil, err
+		}
+		if s.plugin, err = cnitest.NewPlugin(e.Plugin, cniPath); err != nil {
+			return nil, fmt.Errorf("contender %s: %w", e.Name, err)
+		}
+		for _, need := range e.Needs {
+			if _, err := os.Stat(filepath.Join(s.plugin.CNIPath, need)); err != nil {
+				return nil, fmt.Errorf("contender %s needs %s in CNI_PATH %s: %w", e.Name, need, s.plugin.CNIPath, err)
+			}
+		}
+		if e.Floor {
+			specs = append(specs, s)
+			continue
+		}
+		if s.tmpl, err = cnitest.LoadNetConfTemplate(e.NetConf); err != nil {
+			return nil, fmt.Errorf("contender %s: %w", e.Name, err)
+		}
+		s.fields = map[string]any{}
+		for k, v := range e.Fields {
+			s.fields[k] = v
+		}
+		if o.IPMasq != nil {
+			s.fields["ipMasq"] = *o.IPMasq
+		}
+		specs = append(specs, s)
 	}
-	bridge, err := cnitest.NewPlugin(o.bridge, o.cniPath)
-	if err != nil {
-		return nil, fmt.Errorf("bridge: %w", err)
+	return specs, nil
+}
+
+func absOrEmpty(path string) (string, error) {
+	if path == "" {
+		return "", nil
 	}
-	if _, err := os.Stat(filepath.Join(bridge.CNIPath, "host-local")); err != nil {
-		return nil, fmt.Errorf("bridge needs host-local in CNI_PATH %s: %w", bridge.CNIPath, err)
-	}
-	floor, err := cnitest.NewPlugin(o.floor, "")
-	if err != nil {
-		return nil, fmt.Errorf("floor: %w", err)
-	}
-	launcher, err := cnitest.NewPlugin(o.maxrss, "")
-	if err != nil {
-		return nil, fmt.Errorf("maxrss: %w", err)
-	}
-	podnetTmpl, err := cnitest.LoadNetConfTemplate(o.podnetConf)
-	if err != nil {
-		return nil, err
-	}
-	bridgeTmpl, err := cnitest.LoadNetConfTemplate(o.bridgeConf)
-	if err != nil {
-		return nil, err
-	}
-	params := cnitest.NetConfParams{CNIVersion: version.Current(), Name: netName, Network: o.network, Subnet: o.subnet, MTU: o.mtu}
-	base := spec{maxrss: launcher.Path, subnet: subnet, mtu: o.mtu, params: params}
-	p, b, f := base, base, base
-	// podnet's default is no log file (the template asks for one for the suite).
-	p.name, p.plugin, p.tmpl, p.fields = "podnet", podnet, podnetTmpl, map[string]any{"ipMasq": o.ipMasq, "logFile": nil}
-	b.name, b.plugin, b.tmpl, b.fields = "bridge", bridge, bridgeTmpl, map[string]any{"ipMasq": o.ipMasq}
-	f.name, f.plugin = "floor", floor
-	return []spec{p, b, f}, nil
+	return filepath.Abs(path)
 }
 
 // contender is one plugin with its world: a host netns, a data dir, pod netns.
@@ -133,7 +141,7 @@ func (c *contender) close(namespaces *cnitest.Namespaces) error {
 func (c *contender) invocation(command string, i int, id string) cnitest.Invocation {
 	inv := cnitest.Invocation{Command: command, ContainerID: id, NetNS: c.pods[i].Path(), IfName: ifName, Config: c.conf}
 	if c.tmpl == nil {
-		// The floor gets what a plugin works out for itself.
+		// A floor gets what a plugin works out for itself.
 		inv.Env = append(cniEnv(inv, c.plugin.CNIPath),
 			"FLOOR_ADDRESS="+(&net.IPNet{IP: c.podAddress(i), Mask: c.subnet.Mask}).String(),
 			"FLOOR_GATEWAY="+c.gateway().String(),

@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"context"
@@ -15,9 +15,9 @@ import (
 
 // bench runs the phases over the contenders.
 type bench struct {
-	o          options
+	o          Options
 	contenders []*contender
-	rep        *report
+	rep        *Report
 }
 
 // rotated is the contenders in the order of step i: each one goes first, in
@@ -45,7 +45,7 @@ func (c *contender) note(what string, resp cnitest.Response) {
 func (b *bench) warmUp(ctx context.Context) error {
 	for _, c := range b.contenders {
 		for _, cmd := range []string{"ADD", "DEL"} {
-			resp, err := c.run(ctx, b.o.timeout, c.invocation(cmd, 0, "warmup"))
+			resp, err := c.run(ctx, b.o.Timeout, c.invocation(cmd, 0, "warmup"))
 			if err != nil {
 				return err
 			}
@@ -60,9 +60,9 @@ func (b *bench) warmUp(ctx context.Context) error {
 // sequential runs N ADDs, one pod after the other, then N DELs.
 func (b *bench) sequential(ctx context.Context) error {
 	for _, cmd := range []string{"ADD", "DEL"} {
-		for i := range b.o.n {
+		for i := range b.o.N {
 			for _, c := range b.rotated(i) {
-				resp, err := c.run(ctx, b.o.timeout, c.invocation(cmd, i, fmt.Sprint("seq-", i)))
+				resp, err := c.run(ctx, b.o.Timeout, c.invocation(cmd, i, fmt.Sprint("seq-", i)))
 				if err != nil {
 					return err
 				}
@@ -74,19 +74,19 @@ func (b *bench) sequential(ctx context.Context) error {
 				}
 				l.durations = append(l.durations, resp.Duration)
 			}
-			if done := i + 1; done%50 == 0 || done == b.o.n {
+			if done := i + 1; done%50 == 0 || done == b.o.N {
 				var parts []string
 				for _, c := range b.contenders {
 					l := c.res.latency(cmd)
 					parts = append(parts, fmt.Sprintf("%s p50 %.2fms (%d failed)", c.name, ms(percentile(l.durations, 50)), l.Failures))
 				}
-				logf("sequential %s %d/%d: %s", cmd, done, b.o.n, strings.Join(parts, ", "))
+				b.o.Log("sequential %s %d/%d: %s", cmd, done, b.o.N, strings.Join(parts, ", "))
 			}
 		}
 		for _, c := range b.contenders {
 			var err error
 			if cmd == "ADD" {
-				c.res.Add.DuplicateIPs, c.res.Add.Unconfigured, err = c.checkAddresses(b.o.n)
+				c.res.Add.DuplicateIPs, c.res.Add.Unconfigured, err = c.checkAddresses(b.o.N)
 			} else {
 				c.res.Del.Leftovers, err = c.leftovers()
 			}
@@ -151,16 +151,16 @@ func (c *contender) burstOnce(ctx context.Context, timeout time.Duration, cmd, i
 // bursts runs -burst-rounds rounds; in each, every contender (in rotated
 // order) takes a burst of ADDs and then a burst of DELs.
 func (b *bench) bursts(ctx context.Context) error {
-	for r := range b.o.burstRounds {
+	for r := range b.o.BurstRounds {
 		for _, c := range b.rotated(r) {
 			round, err := b.burstRound(ctx, c, r)
 			if err != nil {
 				return fmt.Errorf("%s: %w", c.name, err)
 			}
 			c.res.Burst.Rounds = append(c.res.Burst.Rounds, round)
-			logf("burst %d/%d %s: %d ADDs in %.0fms (%d failed, %d duplicate IPs, %d unconfigured), %d DELs in %.0fms (%d failed, %d left behind)",
-				r+1, b.o.burstRounds, c.name, b.o.burst, round.AddWallMs, round.AddFailures, round.DuplicateIPs, round.Unconfigured,
-				b.o.burst, round.DelWallMs, round.DelFailures, round.Leftovers)
+			b.o.Log("burst %d/%d %s: %d ADDs in %.0fms (%d failed, %d duplicate IPs, %d unconfigured), %d DELs in %.0fms (%d failed, %d left behind)",
+				r+1, b.o.BurstRounds, c.name, b.o.Burst, round.AddWallMs, round.AddFailures, round.DuplicateIPs, round.Unconfigured,
+				b.o.Burst, round.DelWallMs, round.DelFailures, round.Leftovers)
 		}
 	}
 	return nil
@@ -169,7 +169,7 @@ func (b *bench) bursts(ctx context.Context) error {
 func (b *bench) burstRound(ctx context.Context, c *contender, r int) (burstRound, error) {
 	var round burstRound
 	prefix := fmt.Sprintf("burst%d-", r)
-	wall, resps, err := c.burstOnce(ctx, b.o.timeout, "ADD", prefix, b.o.burst)
+	wall, resps, err := c.burstOnce(ctx, b.o.Timeout, "ADD", prefix, b.o.Burst)
 	if err != nil {
 		return round, err
 	}
@@ -180,13 +180,13 @@ func (b *bench) burstRound(ctx context.Context, c *contender, r int) (burstRound
 			c.note("burst ADD", resp)
 		}
 	}
-	if round.DuplicateIPs, round.Unconfigured, err = c.checkAddresses(b.o.burst); err != nil {
+	if round.DuplicateIPs, round.Unconfigured, err = c.checkAddresses(b.o.Burst); err != nil {
 		return round, err
 	}
 	// A failed ADD leaves no address, so it is not counted twice.
 	round.Unconfigured -= round.AddFailures
 
-	wall, resps, err = c.burstOnce(ctx, b.o.timeout, "DEL", prefix, b.o.burst)
+	wall, resps, err = c.burstOnce(ctx, b.o.Timeout, "DEL", prefix, b.o.Burst)
 	if err != nil {
 		return round, err
 	}
@@ -210,9 +210,9 @@ func (b *bench) memory(ctx context.Context) error {
 	}
 	b.rep.Config.RSSLauncherBaselineKiB = baseline
 	for _, cmd := range []string{"ADD", "DEL"} {
-		for i := range b.o.rssRuns {
+		for i := range b.o.RSSRuns {
 			for _, c := range b.rotated(i) {
-				resp, kib, err := c.runMaxRSS(ctx, b.o.timeout, c.invocation(cmd, i, fmt.Sprint("rss-", i)))
+				resp, kib, err := c.runMaxRSS(ctx, b.o.Timeout, c.invocation(cmd, i, fmt.Sprint("rss-", i)))
 				if err != nil {
 					return fmt.Errorf("%s %s: %w", c.name, cmd, err)
 				}
@@ -232,7 +232,7 @@ func (b *bench) memory(ctx context.Context) error {
 	for _, c := range b.contenders {
 		parts = append(parts, fmt.Sprintf("%s ADD %d KiB DEL %d KiB", c.name, c.res.RSS.AddKiB, c.res.RSS.DelKiB))
 	}
-	logf("peak RSS over %d runs each (launcher baseline %d KiB): %s", b.o.rssRuns, baseline, strings.Join(parts, ", "))
+	b.o.Log("peak RSS over %d runs each (launcher baseline %d KiB): %s", b.o.RSSRuns, baseline, strings.Join(parts, ", "))
 	return nil
 }
 

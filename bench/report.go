@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"bufio"
@@ -17,16 +17,20 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// report is what bench.json holds.
-type report struct {
-	Machine    machine                     `json:"machine"`
-	Config     config                      `json:"config"`
+// Report is what bench.json holds.
+type Report struct {
+	Machine machine `json:"machine"`
+	Config  config  `json:"config"`
+	// Baseline is the contender the headline ratios are computed against.
+	Baseline string `json:"baseline"`
+	// Order is the contenders in table order.
+	Order      []string                    `json:"order"`
 	Contenders map[string]*contenderResult `json:"contenders"`
-	// Ratios are podnet's figure over the other's: "podnet/bridge" and
-	// "podnet/floor", each with add_p50, del_p50 and burst (wall time of the
-	// ADD burst plus the DEL burst).
+	// Ratios["a/b"] is a's figure over b's, for every ordered pair of
+	// contenders: add_p50, del_p50 and burst (wall time of the ADD burst plus
+	// the DEL burst), and add_p99, del_p99, burst_add, burst_del.
 	Ratios  map[string]map[string]float64 `json:"ratios"`
-	Targets []target                      `json:"targets"`
+	Targets []targetResult                `json:"targets"`
 }
 
 type machine struct {
@@ -56,13 +60,15 @@ type config struct {
 	Subnet                 string `json:"subnet"`
 	Bridge                 string `json:"bridge"`
 	MTU                    int    `json:"mtu"`
-	IPMasq                 bool   `json:"ipmasq"`
+	IPMasq                 *bool  `json:"ipmasq,omitempty"` // set when -ipmasq overrode the configs
 	CNIVersion             string `json:"cni_version"`
 	RSSLauncherBaselineKiB int64  `json:"rss_launcher_baseline_kib"`
+	MemorySkipped          string `json:"memory_skipped,omitempty"`
 }
 
 type contenderResult struct {
 	Binary string  `json:"binary"`
+	Floor  bool    `json:"floor,omitempty"`
 	Add    latency `json:"add"`
 	Del    latency `json:"del"`
 	Burst  burst   `json:"burst"`
@@ -91,6 +97,8 @@ type latency struct {
 	DuplicateIPs int     `json:"duplicate_ips,omitempty"` // ADD: addresses on more than one pod
 	Unconfigured int     `json:"unconfigured,omitempty"`  // ADD: pods left without an address
 	Leftovers    int     `json:"leftovers,omitempty"`     // DEL: interfaces left behind
+	// SamplesMs is every successful process's latency, in run order.
+	SamplesMs []float64 `json:"samples_ms"`
 
 	durations []time.Duration
 }
@@ -118,11 +126,14 @@ type burstRound struct {
 	Leftovers    int     `json:"leftovers"`
 }
 
-type target struct {
-	What  string  `json:"what"`
-	Ratio float64 `json:"ratio"`
-	Limit float64 `json:"limit"`
-	Met   bool    `json:"met"`
+type targetResult struct {
+	What      string  `json:"what"`
+	Contender string  `json:"contender"`
+	Metric    string  `json:"metric"`
+	Against   string  `json:"against"`
+	Ratio     float64 `json:"ratio"`
+	Limit     float64 `json:"limit"`
+	Met       bool    `json:"met"`
 }
 
 func (r *contenderResult) latency(cmd string) *latency {
@@ -137,6 +148,10 @@ func (l *latency) summarize() {
 	l.P50Ms, l.P90Ms, l.P99Ms = ms(percentile(l.durations, 50)), ms(percentile(l.durations, 90)), ms(percentile(l.durations, 99))
 	if len(l.durations) > 0 {
 		l.MinMs, l.MaxMs = ms(slices.Min(l.durations)), ms(slices.Max(l.durations))
+	}
+	l.SamplesMs = make([]float64, len(l.durations))
+	for i, d := range l.durations {
+		l.SamplesMs[i] = ms(d)
 	}
 }
 
@@ -166,11 +181,12 @@ func median(xs []float64) float64 {
 }
 
 // finish summarizes every contender and computes ratios and targets.
-func (rep *report) finish(cs []*contender) {
+func (rep *Report) finish(cs []*contender) {
 	rep.Contenders = map[string]*contenderResult{}
+	rep.Order = nil
 	for _, c := range cs {
 		r := &c.res
-		r.Binary = c.plugin.Path
+		r.Binary, r.Floor = c.plugin.Path, c.tmpl == nil
 		r.Add.summarize()
 		r.Del.summarize()
 		r.Burst.summarize(rep.Config.Burst)
@@ -179,36 +195,42 @@ func (rep *report) finish(cs []*contender) {
 		r.Failures = r.Add.Failures + r.Del.Failures + r.Burst.Failures
 		r.DuplicateIPs = r.Add.DuplicateIPs + r.Burst.DuplicateIPs
 		rep.Contenders[c.name] = r
+		rep.Order = append(rep.Order, c.name)
 	}
-	p, b, f := rep.Contenders["podnet"], rep.Contenders["bridge"], rep.Contenders["floor"]
-	rep.Ratios = map[string]map[string]float64{
-		"podnet/bridge": ratios(p, b),
-		"podnet/floor":  ratios(p, f),
+	rep.Ratios = map[string]map[string]float64{}
+	for _, a := range rep.Order {
+		for _, b := range rep.Order {
+			if a != b {
+				rep.Ratios[a+"/"+b] = ratios(rep.Contenders[a], rep.Contenders[b])
+			}
+		}
 	}
-	pb, pf := rep.Ratios["podnet/bridge"], rep.Ratios["podnet/floor"]
-	clean := p.Burst.Failures == 0 && p.Burst.DuplicateIPs == 0 && p.Burst.Unconfigured == 0
-	rep.Targets = []target{
-		{What: "ADD p50 <= 1.0x bridge", Ratio: pb["add_p50"], Limit: 1.0},
-		{What: "ADD p50 <= 1.5x floor", Ratio: pf["add_p50"], Limit: 1.5},
-		{What: "DEL p50 <= 1.0x bridge", Ratio: pb["del_p50"], Limit: 1.0},
-		{What: "DEL p50 <= 1.5x floor", Ratio: pf["del_p50"], Limit: 1.5},
-		{What: "burst wall <= 1.0x bridge, 0 failures, 0 duplicates", Ratio: pb["burst"], Limit: 1.0},
-	}
-	for i := range rep.Targets {
-		t := &rep.Targets[i]
-		t.Met = t.Ratio > 0 && t.Ratio <= t.Limit
-		if i == len(rep.Targets)-1 {
-			t.Met = t.Met && clean
+	rep.Targets = nil
+	for _, c := range cs {
+		for _, tg := range c.targets {
+			r := rep.Contenders[c.name]
+			t := targetResult{
+				What:      fmt.Sprintf("%s %s <= %.1fx %s", c.name, metricNames[tg.Metric], tg.Limit, tg.Against),
+				Contender: c.name, Metric: tg.Metric, Against: tg.Against,
+				Ratio: rep.Ratios[c.name+"/"+tg.Against][tg.Metric], Limit: tg.Limit,
+			}
+			t.Met = t.Ratio > 0 && t.Ratio <= t.Limit
+			if tg.Clean {
+				t.What += ", 0 failures, 0 duplicates"
+				t.Met = t.Met && r.Burst.Failures == 0 && r.Burst.DuplicateIPs == 0 && r.Burst.Unconfigured == 0
+			}
+			rep.Targets = append(rep.Targets, t)
 		}
 	}
 }
 
+var metricNames = map[string]string{"add_p50": "ADD p50", "del_p50": "DEL p50", "burst": "burst wall"}
+
 func ratios(p, o *contenderResult) map[string]float64 {
 	return map[string]float64{
-		"add_p50": ratio(p.Add.P50Ms, o.Add.P50Ms),
-		"del_p50": ratio(p.Del.P50Ms, o.Del.P50Ms),
-		"burst":   ratio(p.Burst.WallMs, o.Burst.WallMs),
-		// Not targets, for the README's discussion.
+		"add_p50":   ratio(p.Add.P50Ms, o.Add.P50Ms),
+		"del_p50":   ratio(p.Del.P50Ms, o.Del.P50Ms),
+		"burst":     ratio(p.Burst.WallMs, o.Burst.WallMs),
 		"add_p99":   ratio(p.Add.P99Ms, o.Add.P99Ms),
 		"del_p99":   ratio(p.Del.P99Ms, o.Del.P99Ms),
 		"burst_add": ratio(p.Burst.AddWallMs, o.Burst.AddWallMs),
@@ -223,7 +245,8 @@ func ratio(a, b float64) float64 {
 	return float64(int(a/b*100+0.5)) / 100
 }
 
-func (rep *report) write(path string) error {
+// WriteJSON writes bench.json.
+func (rep *Report) WriteJSON(path string) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
@@ -234,32 +257,54 @@ func (rep *report) write(path string) error {
 	return os.WriteFile(path, append(data, '\n'), 0o644)
 }
 
-// printTable writes the human summary.
-func printTable(w io.Writer, rep *report) {
-	p, b, f := rep.Contenders["podnet"], rep.Contenders["bridge"], rep.Contenders["floor"]
-	fmt.Fprintf(w, "\npodnet vs bridge+host-local vs floor: %d sequential ADD/DEL, %d x burst of %d, ipMasq=%v, %s\n",
-		rep.Config.N, rep.Config.BurstRounds, rep.Config.Burst, rep.Config.IPMasq, rep.Config.Subnet)
+// printTable writes the human summary: a column per contender, then one per
+// contender over the baseline.
+func printTable(w io.Writer, rep *Report) {
+	others := slices.DeleteFunc(slices.Clone(rep.Order), func(n string) bool { return n == rep.Baseline })
+	ipmasq := "as configured"
+	if rep.Config.IPMasq != nil {
+		ipmasq = fmt.Sprint(*rep.Config.IPMasq)
+	}
+	fmt.Fprintf(w, "\n%s (baseline %s): %d sequential ADD/DEL, %d x burst of %d, ipMasq %s, %s\n",
+		strings.Join(rep.Order, " vs "), rep.Baseline, rep.Config.N, rep.Config.BurstRounds, rep.Config.Burst, ipmasq, rep.Config.Subnet)
 	fmt.Fprintf(w, "machine: %d cores (%s), %.0f GiB, kernel %s, %s, %s\n",
 		rep.Machine.Cores, rep.Machine.CPU, rep.Machine.MemoryGiB, rep.Machine.Kernel, rep.Machine.IPTables, rep.Machine.Go)
 	var loads []string
 	for _, l := range rep.Machine.LoadAvg {
-		loads = append(loads, l.At+" "+strings.Join(strings.Fields(l.LoadAvg)[:3], "/"))
+		if f := strings.Fields(l.LoadAvg); len(f) >= 3 {
+			loads = append(loads, l.At+" "+strings.Join(f[:3], "/"))
+		}
 	}
 	fmt.Fprintf(w, "load (1/5/15 min): %s\n", strings.Join(loads, ", "))
-	var others []string
+	var busy []string
 	for _, u := range rep.Machine.CPUUse {
-		others = append(others, fmt.Sprintf("%s %.2f", u.Phase, u.OthersCores))
+		busy = append(busy, fmt.Sprintf("%s %.2f", u.Phase, u.OthersCores))
 	}
-	fmt.Fprintf(w, "cores of %d busy with other work: %s\n\n", rep.Machine.Cores, strings.Join(others, ", "))
+	fmt.Fprintf(w, "cores of %d busy with other work: %s\n\n", rep.Machine.Cores, strings.Join(busy, ", "))
 
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "\tpodnet\tbridge\tfloor\tpodnet/bridge\tpodnet/floor\t")
+	header := "\t" + strings.Join(rep.Order, "\t") + "\t"
+	for _, o := range others {
+		header += o + "/" + rep.Baseline + "\t"
+	}
+	fmt.Fprintln(tw, header)
+	base := rep.Contenders[rep.Baseline]
 	row := func(name string, get func(*contenderResult) float64, format string) {
-		pv, bv, fv := get(p), get(b), get(f)
-		fmt.Fprintf(tw, "%s\t"+format+"\t"+format+"\t"+format+"\t%.2fx\t%.2fx\t\n", name, pv, bv, fv, ratio(pv, bv), ratio(pv, fv))
+		line := name + "\t"
+		for _, n := range rep.Order {
+			line += fmt.Sprintf(format+"\t", get(rep.Contenders[n]))
+		}
+		for _, o := range others {
+			line += fmt.Sprintf("%.2fx\t", ratio(get(rep.Contenders[o]), get(base)))
+		}
+		fmt.Fprintln(tw, line)
 	}
 	count := func(name string, get func(*contenderResult) int) {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t\t\t\n", name, get(p), get(b), get(f))
+		line := name + "\t"
+		for _, n := range rep.Order {
+			line += fmt.Sprintf("%d\t", get(rep.Contenders[n]))
+		}
+		fmt.Fprintln(tw, line+strings.Repeat("\t", len(others)))
 	}
 	row("ADD p50 (ms)", func(r *contenderResult) float64 { return r.Add.P50Ms }, "%.2f")
 	row("ADD p90 (ms)", func(r *contenderResult) float64 { return r.Add.P90Ms }, "%.2f")
@@ -273,19 +318,28 @@ func printTable(w io.Writer, rep *report) {
 	row("burst wall (ms)", func(r *contenderResult) float64 { return r.Burst.WallMs }, "%.0f")
 	count("burst failures", func(r *contenderResult) int { return r.Burst.Failures })
 	count("burst duplicate IPs", func(r *contenderResult) int { return r.Burst.DuplicateIPs })
-	row("peak RSS (MiB)", func(r *contenderResult) float64 { return r.PeakRSSMiB }, "%.1f")
+	if rep.Config.RSSRuns > 0 {
+		row("peak RSS (MiB)", func(r *contenderResult) float64 { return r.PeakRSSMiB }, "%.1f")
+	}
 	_ = tw.Flush()
 
-	fmt.Fprintf(w, "\nburst wall = median over rounds of (ADD burst + DEL burst); peak RSS via bench/maxrss (baseline %d KiB)\n", rep.Config.RSSLauncherBaselineKiB)
-	fmt.Fprintln(w, "targets:")
+	fmt.Fprintln(w, "\nburst wall = median over rounds of (ADD burst + DEL burst)")
+	if rep.Config.RSSRuns > 0 {
+		fmt.Fprintf(w, "peak RSS via bench/maxrss (launcher baseline %d KiB)\n", rep.Config.RSSLauncherBaselineKiB)
+	} else {
+		fmt.Fprintf(w, "peak RSS not measured: %s\n", rep.Config.MemorySkipped)
+	}
+	if len(rep.Targets) > 0 {
+		fmt.Fprintln(w, "targets:")
+	}
 	for _, t := range rep.Targets {
 		verdict := "MISSED"
 		if t.Met {
 			verdict = "met"
 		}
-		fmt.Fprintf(w, "  %-55s %5.2fx  %s\n", t.What, t.Ratio, verdict)
+		fmt.Fprintf(w, "  %-60s %5.2fx  %s\n", t.What, t.Ratio, verdict)
 	}
-	for _, name := range []string{"podnet", "bridge", "floor"} {
+	for _, name := range rep.Order {
 		for _, e := range rep.Contenders[name].Errors {
 			fmt.Fprintf(w, "%s error: %s\n", name, e)
 		}

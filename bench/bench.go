@@ -1,0 +1,182 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/containernetworking/cni/pkg/version"
+
+	"github.com/cnigate/cnigate/netns-tests/cnitest"
+)
+
+// Options are the run's parameters; Defaults gives those of make bench.
+type Options struct {
+	// N sequential ADDs (then as many DELs) per contender.
+	N int
+	// Burst concurrent ADDs (then DELs) per burst, BurstRounds bursts per
+	// contender (the median round is reported).
+	Burst, BurstRounds int
+	// RSSRuns ADDs and DELs per contender measured for peak RSS through the
+	// MaxRSS launcher (bench/maxrss); with no launcher the phase is skipped.
+	RSSRuns int
+	MaxRSS  string
+	// Network is the cluster pod network, Subnet the node's, shared by the pods.
+	Network, Subnet string
+	MTU             int
+	// IPMasq, when set, overrides "ipMasq" in every contender's config.
+	IPMasq *bool
+	// Timeout limits one plugin process.
+	Timeout time.Duration
+	// Log receives progress lines (default: stderr with a timestamp).
+	Log func(format string, a ...any)
+}
+
+// Defaults are make bench's options.
+func Defaults() Options {
+	return Options{
+		N: 200, Burst: 200, BurstRounds: 3, RSSRuns: 5,
+		Network: "10.99.0.0/16", Subnet: "10.99.1.0/24", MTU: 1500, Timeout: 2 * time.Minute,
+	}
+}
+
+func stderrLog(format string, a ...any) {
+	fmt.Fprintf(os.Stderr, "[%s] %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, a...))
+}
+
+// Run measures every contender of table and returns the figures. It needs
+// root: it creates network namespaces. Everything it creates is removed before
+// it returns, also when ctx is cancelled.
+func Run(ctx context.Context, table Table, o Options) (rep *Report, err error) {
+	if o.Log == nil {
+		o.Log = stderrLog
+	}
+	if err := table.Validate(); err != nil {
+		return nil, err
+	}
+	if os.Geteuid() != 0 {
+		return nil, errors.New("the benchmark creates network namespaces and must run as root")
+	}
+	_, subnet, err := net.ParseCIDR(o.Subnet)
+	if err != nil {
+		return nil, fmt.Errorf("subnet: %w", err)
+	}
+	ones, bits := subnet.Mask.Size()
+	if usable := 1<<(bits-ones) - 3; o.N > usable || o.Burst > usable || o.RSSRuns > usable {
+		return nil, fmt.Errorf("n, burst and rss-runs must fit the %d pod addresses of %s", usable, subnet)
+	}
+	if o.N < 1 || o.Burst < 1 || o.BurstRounds < 1 || o.RSSRuns < 0 {
+		return nil, errors.New("n, burst and burst-rounds must be at least 1, rss-runs at least 0")
+	}
+	if o.MaxRSS == "" {
+		o.RSSRuns = 0
+	}
+
+	rep = &Report{Machine: describeMachine(), Config: configOf(o), Baseline: table.Baseline}
+	if o.RSSRuns == 0 {
+		rep.Config.MemorySkipped = "no maxrss launcher given (bench/maxrss)"
+	}
+	rep.Machine.LoadAvg = append(rep.Machine.LoadAvg, loadNow("start"))
+	o.Log("machine: %d cores, kernel %s, %s; load %s", rep.Machine.Cores, rep.Machine.Kernel, rep.Machine.CPU, rep.Machine.LoadAvg[0].LoadAvg)
+
+	tmp, err := os.MkdirTemp("", "cnigate-bench-")
+	if err != nil {
+		return nil, err
+	}
+	namespaces := cnitest.NewNamespaces()
+	var contenders []*contender
+	defer func() {
+		o.Log("cleanup: deleting %d contenders' netns and %s", len(contenders), tmp)
+		for _, c := range contenders {
+			err = errors.Join(err, c.close(namespaces))
+		}
+		if left := namespaces.Leftovers(); len(left) > 0 {
+			err = errors.Join(err, fmt.Errorf("netns left behind: %v", left))
+		}
+		err = errors.Join(err, os.RemoveAll(tmp))
+	}()
+
+	pods := max(o.N, o.Burst, o.RSSRuns)
+	specs, err := specsOf(table, o, subnet)
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range specs {
+		o.Log("setup %s: host netns, %d pod netns, data dir", s.name, pods)
+		c, err := newContender(s, namespaces, filepath.Join(tmp, s.name), pods)
+		if c != nil {
+			contenders = append(contenders, c)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", s.name, err)
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+	}
+
+	b := &bench{o: o, contenders: contenders, rep: rep}
+	phases := []struct {
+		name string
+		f    func(context.Context) error
+	}{
+		{"warm-up", b.warmUp},
+		{"sequential", b.sequential},
+		{"burst", b.bursts},
+	}
+	if o.RSSRuns > 0 {
+		phases = append(phases, struct {
+			name string
+			f    func(context.Context) error
+		}{"memory", b.memory})
+	}
+	for _, p := range phases {
+		rep.Machine.LoadAvg = append(rep.Machine.LoadAvg, loadNow(p.name))
+		load := rep.Machine.LoadAvg[len(rep.Machine.LoadAvg)-1].LoadAvg
+		o.Log("=== %s (load %s)", p.name, load)
+		before := sampleCPU()
+		if err := p.f(ctx); err != nil {
+			return nil, fmt.Errorf("%s: %w", p.name, err)
+		}
+		use := cpuBetween(p.name, load, before, sampleCPU())
+		rep.Machine.CPUUse = append(rep.Machine.CPUUse, use)
+		o.Log("%s took %.0fs; cores used by the bench %.2f, by everything else %.2f, stolen %.2f, idle %.2f",
+			p.name, use.Seconds, use.BenchCores, use.OthersCores, use.StealCores, use.IdleCores)
+	}
+	rep.Machine.LoadAvg = append(rep.Machine.LoadAvg, loadNow("end"))
+	rep.finish(contenders)
+	return rep, nil
+}
+
+// Passed reports whether every contender ran clean: no failed process, no
+// duplicate address, no pod left unconfigured, nothing left behind by DEL.
+// Speed targets are reported, not part of this verdict.
+func (rep *Report) Passed() bool {
+	for _, r := range rep.Contenders {
+		if r.Add.Failures+r.Del.Failures+r.Burst.Failures > 0 || r.Add.DuplicateIPs+r.Burst.DuplicateIPs > 0 || r.Add.Unconfigured > 0 || r.Burst.Unconfigured > 0 ||
+			r.Del.Leftovers > 0 || r.Burst.Leftovers > 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// WriteTable writes the human summary (the table of the README).
+func (rep *Report) WriteTable(w io.Writer) { printTable(w, rep) }
+
+func configOf(o Options) config {
+	c := config{
+		N: o.N, Burst: o.Burst, BurstRounds: o.BurstRounds, RSSRuns: o.RSSRuns,
+		Network: o.Network, Subnet: o.Subnet, MTU: o.MTU, Bridge: bridgeName,
+		CNIVersion: version.Current(),
+	}
+	if o.IPMasq != nil {
+		c.IPMasq = o.IPMasq
+	}
+	return c
+}

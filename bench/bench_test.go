@@ -1,0 +1,150 @@
+package bench
+
+import (
+	"net"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Only the arithmetic is tested: timings are measured, never asserted.
+func TestPercentileIsNearestRank(t *testing.T) {
+	var ds []time.Duration
+	for i := 100; i >= 1; i-- { // unsorted on purpose
+		ds = append(ds, time.Duration(i)*time.Millisecond)
+	}
+	for p, want := range map[float64]time.Duration{50: 50 * time.Millisecond, 90: 90 * time.Millisecond, 99: 99 * time.Millisecond, 100: 100 * time.Millisecond} {
+		if got := percentile(ds, p); got != want {
+			t.Errorf("p%v = %v, want %v", p, got, want)
+		}
+	}
+	if got := percentile([]time.Duration{7}, 99); got != 7 {
+		t.Errorf("p99 of one sample = %v", got)
+	}
+	if got := percentile(nil, 50); got != 0 {
+		t.Errorf("p50 of nothing = %v", got)
+	}
+}
+
+func TestMedianAndRatio(t *testing.T) {
+	if got := median([]float64{3, 1, 2}); got != 2 {
+		t.Errorf("median odd = %v", got)
+	}
+	if got := median([]float64{4, 1, 3, 2}); got != 2.5 {
+		t.Errorf("median even = %v", got)
+	}
+	if got := ratio(1, 3); got != 0.33 {
+		t.Errorf("ratio = %v", got)
+	}
+	if got := ratio(1, 0); got != 0 {
+		t.Errorf("ratio over zero = %v", got)
+	}
+}
+
+func TestParseMaxRSS(t *testing.T) {
+	kib, err := parseMaxRSS([]byte("plugin noise\n\nmaxrss-kib=4980\n"))
+	if err != nil || kib != 4980 {
+		t.Fatalf("parseMaxRSS = %d, %v", kib, err)
+	}
+	if _, err := parseMaxRSS([]byte("no line")); err == nil {
+		t.Fatal("parseMaxRSS accepted stderr without the line")
+	}
+}
+
+func TestFloorAddresses(t *testing.T) {
+	_, subnet, _ := net.ParseCIDR("10.99.1.0/24")
+	c := &contender{spec: spec{subnet: subnet}}
+	if c.gateway().String() != "10.99.1.1" || c.podAddress(0).String() != "10.99.1.2" || c.podAddress(199).String() != "10.99.1.201" {
+		t.Fatalf("gateway %s, pod 0 %s, pod 199 %s", c.gateway(), c.podAddress(0), c.podAddress(199))
+	}
+}
+
+func TestTableValidateNamesTheFault(t *testing.T) {
+	good := func() Table {
+		return Table{Baseline: "b", Contenders: []Contender{
+			{Name: "a", Plugin: "/bin/a", NetConf: "a.tmpl", Targets: []Target{{Metric: "add_p50", Against: "b", Limit: 1}}},
+			{Name: "b", Plugin: "/bin/b", NetConf: "b.tmpl"},
+			{Name: "f", Plugin: "/bin/f", Floor: true},
+		}}
+	}
+	if err := good().Validate(); err != nil {
+		t.Fatalf("good table refused: %v", err)
+	}
+	for _, tc := range []struct {
+		name, want string
+		mutate     func(*Table)
+	}{
+		{"no contenders", "no contenders", func(t *Table) { t.Contenders = nil }},
+		{"bad name", `invalid "name"`, func(t *Table) { t.Contenders[0].Name = "a b" }},
+		{"duplicate name", `used twice`, func(t *Table) { t.Contenders[1].Name = "a" }},
+		{"no plugin", `"plugin" missing`, func(t *Table) { t.Contenders[1].Plugin = "" }},
+		{"no netconf", `"netconf" missing`, func(t *Table) { t.Contenders[1].NetConf = "" }},
+		{"floor with netconf", `a floor takes no`, func(t *Table) { t.Contenders[2].NetConf = "x" }},
+		{"no baseline", `"baseline" missing`, func(t *Table) { t.Baseline = "" }},
+		{"unknown baseline", `"baseline" "z" is not a contender`, func(t *Table) { t.Baseline = "z" }},
+		{"bad metric", `"metric" "p42"`, func(t *Table) { t.Contenders[0].Targets[0].Metric = "p42" }},
+		{"target against itself", `"against" "a"`, func(t *Table) { t.Contenders[0].Targets[0].Against = "a" }},
+		{"zero limit", `"limit" 0`, func(t *Table) { t.Contenders[0].Targets[0].Limit = 0 }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tb := good()
+			tc.mutate(&tb)
+			err := tb.Validate()
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Validate() = %v, want an error containing %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestMakeBenchTableIsValid(t *testing.T) {
+	tb, err := LoadTable("contenders.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, c := range tb.Contenders {
+		names = append(names, c.Name)
+	}
+	if strings.Join(names, ",") != "podnet,bridge,floor" || tb.Baseline != "bridge" {
+		t.Fatalf("make bench's table: contenders %v, baseline %q", names, tb.Baseline)
+	}
+}
+
+func TestFinishComputesEveryPairAndTheTargets(t *testing.T) {
+	mk := func(name string, addMs int, targets ...Target) *contender {
+		c := &contender{spec: spec{name: name, targets: targets}}
+		for range 3 {
+			c.res.Add.durations = append(c.res.Add.durations, time.Duration(addMs)*time.Millisecond)
+			c.res.Del.durations = append(c.res.Del.durations, time.Duration(addMs)*time.Millisecond)
+		}
+		c.res.Burst.Rounds = []burstRound{{AddWallMs: float64(addMs), DelWallMs: float64(addMs)}}
+		return c
+	}
+	rep := &Report{Baseline: "b"}
+	rep.finish([]*contender{
+		mk("a", 10, Target{Metric: "add_p50", Against: "b", Limit: 1}, Target{Metric: "burst", Against: "f", Limit: 1.5, Clean: true},
+			Target{Metric: "del_p50", Against: "f", Limit: 1.2}),
+		mk("b", 40),
+		mk("f", 8),
+	})
+	if got := rep.Ratios["a/b"]["add_p50"]; got != 0.25 {
+		t.Errorf("a/b add_p50 = %v, want 0.25", got)
+	}
+	if got := rep.Ratios["b/f"]["del_p50"]; got != 5 {
+		t.Errorf("b/f del_p50 = %v, want 5", got)
+	}
+	if len(rep.Ratios) != 6 {
+		t.Errorf("%d ratio pairs, want 6", len(rep.Ratios))
+	}
+	if len(rep.Targets) != 3 || !rep.Targets[0].Met || !rep.Targets[1].Met || rep.Targets[1].Ratio != 1.25 || rep.Targets[2].Met {
+		t.Errorf("targets = %+v", rep.Targets)
+	}
+	if len(rep.Contenders["a"].Add.SamplesMs) != 3 || strings.Join(rep.Order, ",") != "a,b,f" {
+		t.Errorf("samples %v, order %v", rep.Contenders["a"].Add.SamplesMs, rep.Order)
+	}
+	rep.Contenders["a"].Burst.Failures = 1
+	if rep.Passed() {
+		t.Error("Passed() with a burst failure")
+	}
+}

@@ -1,0 +1,134 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/cnigate/cnigate/bench"
+	"github.com/cnigate/cnigate/report"
+)
+
+// contenderFlags collects --plugin/--netconf/--cni-path groups: each --plugin
+// starts a contender, the flags after it describe that one.
+type contenderFlags struct{ list []bench.Contender }
+
+func (c *contenderFlags) plugin(v string) error {
+	name, path, ok := strings.Cut(v, "=")
+	if !ok {
+		path, name = v, filepath.Base(v)
+	}
+	c.list = append(c.list, bench.Contender{Name: name, Plugin: path})
+	return nil
+}
+
+func (c *contenderFlags) last(flag string) (*bench.Contender, error) {
+	if len(c.list) == 0 || c.list[len(c.list)-1].Floor {
+		return nil, fmt.Errorf("%s must follow the --plugin it belongs to", flag)
+	}
+	return &c.list[len(c.list)-1], nil
+}
+
+func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("bench", stderr)
+	d := bench.Defaults()
+	o := d
+	var cf contenderFlags
+	fs.Func("plugin", "a contender: `[NAME=]PATH` of a plugin binary (repeat for more; NAME defaults to the file name)", cf.plugin)
+	fs.Func("netconf", "network config `template` of the --plugin before it ({{.CNIVersion}} {{.Name}} {{.DataDir}} {{.Network}} {{.Subnet}} {{.MTU}})", func(v string) error {
+		c, err := cf.last("--netconf")
+		if err == nil {
+			c.NetConf = v
+		}
+		return err
+	})
+	fs.Func("cni-path", "CNI_PATH `DIR` of the --plugin before it (default: the binary's directory)", func(v string) error {
+		c, err := cf.last("--cni-path")
+		if err == nil {
+			c.CNIPath = v
+		}
+		return err
+	})
+	fs.Func("floor", "add bench/floor at `PATH` as the contender \"floor\" (the kernel work alone)", func(v string) error {
+		cf.list = append(cf.list, bench.Contender{Name: "floor", Plugin: v, Floor: true})
+		return nil
+	})
+	contenders := fs.String("contenders", "", "a contender table (JSON, see bench/contenders.json) instead of or before --plugin flags")
+	baseline := fs.String("baseline", "", "the contender ratios are computed against (default: the table's, else the first)")
+	dir := fs.String("report-dir", "_artifacts", "where to write bench.json, bench.txt and the reports")
+	name := fs.String("name", "bench", "base name of the output files")
+	fs.StringVar(&o.MaxRSS, "maxrss", "", "bench/maxrss launcher binary; without it peak RSS is not measured")
+	fs.IntVar(&o.N, "n", d.N, "sequential ADDs (then as many DELs) per contender")
+	fs.IntVar(&o.Burst, "burst", d.Burst, "concurrent ADDs (then DELs) per burst")
+	fs.IntVar(&o.BurstRounds, "burst-rounds", d.BurstRounds, "bursts per contender (the median round is reported)")
+	fs.IntVar(&o.RSSRuns, "rss-runs", d.RSSRuns, "ADDs and DELs per contender measured for peak RSS")
+	fs.StringVar(&o.Network, "network", d.Network, "cluster pod network")
+	fs.StringVar(&o.Subnet, "subnet", d.Subnet, "node subnet, the one the pods share")
+	fs.IntVar(&o.MTU, "mtu", d.MTU, "MTU")
+	fs.Func("ipmasq", "`true|false`: override \"ipMasq\" in every contender's config (default: as the configs say)", func(v string) error {
+		b, err := strconv.ParseBool(v)
+		o.IPMasq = &b
+		return err
+	})
+	fs.DurationVar(&o.Timeout, "timeout", d.Timeout, "limit for one plugin process")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("unexpected argument %q", fs.Arg(0))
+	}
+
+	var table bench.Table
+	if *contenders != "" {
+		var err error
+		if table, err = bench.LoadTable(*contenders); err != nil {
+			return usagef("%v", err)
+		}
+	}
+	table.Contenders = append(table.Contenders, cf.list...)
+	if *baseline != "" {
+		table.Baseline = *baseline
+	} else if table.Baseline == "" && len(table.Contenders) > 0 {
+		table.Baseline = table.Contenders[0].Name
+	}
+	if err := table.Validate(); err != nil {
+		return usagef("%v", err)
+	}
+
+	rep, err := bench.Run(ctx, table, o)
+	if err != nil {
+		return err
+	}
+	var table2 bytes.Buffer
+	rep.WriteTable(&table2)
+	_, _ = stdout.Write(table2.Bytes())
+	if err := os.MkdirAll(*dir, 0o755); err != nil {
+		return err
+	}
+	raw := filepath.Join(*dir, *name+".json")
+	if err := rep.WriteJSON(raw); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(*dir, *name+".txt"), table2.Bytes(), 0o644); err != nil {
+		return err
+	}
+	r, err := readReport("bench", raw, "")
+	if err != nil {
+		return err
+	}
+	paths, err := report.Write(*dir, *name, r)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "figures: %s; reports: %s\n", raw, strings.Join(paths, ", "))
+	if !rep.Passed() {
+		fmt.Fprintln(stderr, "cnigate bench: a contender failed commands, handed out duplicate addresses or left interfaces behind (see above)")
+		return errFailed
+	}
+	return nil
+}

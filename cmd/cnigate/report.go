@@ -1,0 +1,101 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/cnigate/cnigate/report"
+)
+
+func runReport(_ context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] == "" || args[0][0] == '-' {
+		return usagef("name the kind of run: e2e, bench or conformance")
+	}
+	kind := args[0]
+	fs := newFlags("report "+kind, stderr)
+	in := fs.String("in", "", "the run's JSON: matrix.json (e2e), bench.json (bench), a Ginkgo JSON report (conformance)")
+	dir := fs.String("report-dir", "_artifacts", "where to write the reports")
+	name := fs.String("name", kind, "base name of the report files")
+	phases := fs.String("phases", "", "e2e: phase timings (name<TAB>seconds lines); default: phases-e2e.tsv next to --in, if there")
+	if err := parse(fs, args[1:]); err != nil {
+		return err
+	}
+	if *in == "" {
+		return usagef("--in is required")
+	}
+	if fs.NArg() > 0 {
+		return usagef("unexpected argument %q", fs.Arg(0))
+	}
+	r, err := readReport(kind, *in, *phases)
+	if err != nil {
+		return err
+	}
+	paths, err := report.Write(*dir, *name, r)
+	if err != nil {
+		return err
+	}
+	s := r.Summary()
+	fmt.Fprintf(stdout, "%s: %d passed, %d failed, %d skipped; reports:\n", r.Title, s.Passed, s.Failed, s.Skipped)
+	for _, p := range paths {
+		fmt.Fprintf(stdout, "  %s\n", p)
+	}
+	return nil
+}
+
+func readReport(kind, in, phases string) (*report.Report, error) {
+	f, err := os.Open(in)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = f.Close() }()
+	switch kind {
+	case "e2e":
+		m, err := report.DecodeE2E(f)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", in, err)
+		}
+		if m.Phases == nil {
+			if m.Phases, err = readPhases(phases, filepath.Join(filepath.Dir(in), "phases-e2e.tsv")); err != nil {
+				return nil, err
+			}
+		}
+		return report.FromE2E(m), nil
+	case "bench":
+		b, err := report.DecodeBench(f)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", in, err)
+		}
+		return report.FromBench(b), nil
+	case "conformance":
+		reps, err := report.DecodeConformance(f)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", in, err)
+		}
+		return report.FromConformance(reps), nil
+	}
+	return nil, usagef("unknown kind %q: e2e, bench or conformance", kind)
+}
+
+// readPhases reads the phases file given, else the default one when it exists.
+func readPhases(given, fallback string) ([]report.E2EPhase, error) {
+	path := given
+	if path == "" {
+		if _, err := os.Stat(fallback); err != nil {
+			return nil, nil
+		}
+		path = fallback
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = f.Close() }()
+	ph, err := report.ReadPhasesTSV(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return ph, nil
+}

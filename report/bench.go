@@ -1,0 +1,246 @@
+package report
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+)
+
+// BenchInput decodes the bench's bench.json (the fields the reports show).
+type BenchInput struct {
+	Machine struct {
+		Cores     int     `json:"cores"`
+		CPU       string  `json:"cpu"`
+		MemoryGiB float64 `json:"memory_gib"`
+		Kernel    string  `json:"kernel"`
+		Go        string  `json:"go"`
+		IPTables  string  `json:"iptables"`
+		Date      string  `json:"date"`
+		LoadAvg   []struct {
+			At      string `json:"at"`
+			LoadAvg string `json:"loadavg"`
+		} `json:"loadavg"`
+		CPUUse []struct {
+			Phase       string  `json:"phase"`
+			Seconds     float64 `json:"seconds"`
+			OthersCores float64 `json:"others_cores"`
+		} `json:"cpu_use"`
+	} `json:"machine"`
+	Config struct {
+		N             int    `json:"n"`
+		Burst         int    `json:"burst"`
+		BurstRounds   int    `json:"burst_rounds"`
+		RSSRuns       int    `json:"rss_runs"`
+		Subnet        string `json:"subnet"`
+		CNIVersion    string `json:"cni_version"`
+		IPMasq        *bool  `json:"ipmasq"`
+		MemorySkipped string `json:"memory_skipped"`
+	} `json:"config"`
+	Baseline   string                        `json:"baseline"`
+	Order      []string                      `json:"order"`
+	Contenders map[string]BenchContender     `json:"contenders"`
+	Ratios     map[string]map[string]float64 `json:"ratios"`
+	Targets    []BenchTarget                 `json:"targets"`
+}
+
+// BenchContender is one contender's figures.
+type BenchContender struct {
+	Binary string       `json:"binary"`
+	Floor  bool         `json:"floor"`
+	Add    BenchLatency `json:"add"`
+	Del    BenchLatency `json:"del"`
+	Burst  struct {
+		Size         int     `json:"size"`
+		AddWallMs    float64 `json:"add_wall_ms"`
+		DelWallMs    float64 `json:"del_wall_ms"`
+		WallMs       float64 `json:"wall_ms"`
+		Failures     int     `json:"failures"`
+		DuplicateIPs int     `json:"duplicate_ips"`
+		Unconfigured int     `json:"unconfigured"`
+		Leftovers    int     `json:"leftovers"`
+		Rounds       []struct {
+			AddWallMs float64 `json:"add_wall_ms"`
+			DelWallMs float64 `json:"del_wall_ms"`
+		} `json:"rounds"`
+	} `json:"burst"`
+	PeakRSSMiB   float64  `json:"peak_rss_mib"`
+	Failures     int      `json:"failures"`
+	DuplicateIPs int      `json:"duplicate_ips"`
+	Errors       []string `json:"errors"`
+}
+
+// BenchLatency is the sequential figures of one command.
+type BenchLatency struct {
+	N            int       `json:"n"`
+	Failures     int       `json:"failures"`
+	P50Ms        float64   `json:"p50_ms"`
+	P90Ms        float64   `json:"p90_ms"`
+	P99Ms        float64   `json:"p99_ms"`
+	DuplicateIPs int       `json:"duplicate_ips"`
+	Unconfigured int       `json:"unconfigured"`
+	Leftovers    int       `json:"leftovers"`
+	SamplesMs    []float64 `json:"samples_ms"`
+}
+
+// BenchTarget is one speed goal and whether it was met.
+type BenchTarget struct {
+	What  string  `json:"what"`
+	Ratio float64 `json:"ratio"`
+	Limit float64 `json:"limit"`
+	Met   bool    `json:"met"`
+}
+
+// DecodeBench reads a bench.json.
+func DecodeBench(r io.Reader) (BenchInput, error) {
+	var in BenchInput
+	if err := json.NewDecoder(r).Decode(&in); err != nil {
+		return in, fmt.Errorf("bench JSON: %w", err)
+	}
+	if len(in.Order) == 0 {
+		return in, fmt.Errorf("bench JSON: no \"order\" (a bench.json older than the contender table?)")
+	}
+	for _, n := range in.Order {
+		if _, ok := in.Contenders[n]; !ok {
+			return in, fmt.Errorf("bench JSON: contender %q of \"order\" has no figures", n)
+		}
+	}
+	if _, ok := in.Contenders[in.Baseline]; !ok {
+		return in, fmt.Errorf("bench JSON: \"baseline\" %q is not a contender", in.Baseline)
+	}
+	return in, nil
+}
+
+// BenchView is the bench laid out for the page.
+type BenchView struct {
+	Order    []string `json:"order"`
+	Baseline string   `json:"baseline"`
+	// Rows is the table: a label, a value per contender, then a ratio per
+	// non-baseline contender over the baseline.
+	Header  []string      `json:"header"`
+	Rows    [][]string    `json:"rows"`
+	Targets []BenchTarget `json:"targets,omitempty"`
+	// Samples are the sequential latencies per contender, for the CDFs.
+	AddSamples map[string][]float64 `json:"-"`
+	DelSamples map[string][]float64 `json:"-"`
+	// Bursts are the median ADD and DEL burst wall times per contender.
+	BurstAddMs map[string]float64 `json:"-"`
+	BurstDelMs map[string]float64 `json:"-"`
+}
+
+// FromBench turns a bench.json into a report: one case per contender (a
+// clean run: no failure, duplicate address or leftover), the targets as notes.
+func FromBench(in BenchInput) *Report {
+	r := &Report{Kind: "bench", Title: "cnigate bench: " + strings.Join(in.Order, " vs ")}
+	m := in.Machine
+	r.Facts = []Fact{
+		{"date", m.Date},
+		{"machine", fmt.Sprintf("%d cores (%s), %.0f GiB, kernel %s", m.Cores, m.CPU, m.MemoryGiB, m.Kernel)},
+		{"tools", strings.TrimSpace(m.Go + ", " + m.IPTables)},
+		{"runs", fmt.Sprintf("%d sequential ADD/DEL, %d x burst of %d, cniVersion %s, subnet %s", in.Config.N, in.Config.BurstRounds, in.Config.Burst, in.Config.CNIVersion, in.Config.Subnet)},
+		{"baseline", in.Baseline},
+	}
+	var loads, busy []string
+	for _, l := range m.LoadAvg {
+		if f := strings.Fields(l.LoadAvg); len(f) >= 3 {
+			loads = append(loads, l.At+" "+strings.Join(f[:3], "/"))
+		}
+	}
+	for _, u := range m.CPUUse {
+		busy = append(busy, fmt.Sprintf("%s %.2f", u.Phase, u.OthersCores))
+	}
+	r.Facts = append(r.Facts, Fact{"load (1/5/15 min)", strings.Join(loads, ", ")},
+		Fact{fmt.Sprintf("cores of %d busy with other work", m.Cores), strings.Join(busy, ", ")})
+
+	v := &BenchView{Order: in.Order, Baseline: in.Baseline, Targets: in.Targets,
+		AddSamples: map[string][]float64{}, DelSamples: map[string][]float64{},
+		BurstAddMs: map[string]float64{}, BurstDelMs: map[string]float64{}}
+	others := slices.DeleteFunc(slices.Clone(in.Order), func(n string) bool { return n == in.Baseline })
+	v.Header = append([]string{""}, in.Order...)
+	for _, o := range others {
+		v.Header = append(v.Header, o+"/"+in.Baseline)
+	}
+	base := in.Contenders[in.Baseline]
+	row := func(label string, get func(BenchContender) float64, format func(float64) string) {
+		cells := []string{label}
+		for _, n := range in.Order {
+			cells = append(cells, format(get(in.Contenders[n])))
+		}
+		for _, o := range others {
+			cells = append(cells, ratioText(get(in.Contenders[o]), get(base)))
+		}
+		v.Rows = append(v.Rows, cells)
+	}
+	count := func(label string, get func(BenchContender) int) {
+		cells := []string{label}
+		for _, n := range in.Order {
+			cells = append(cells, fmt.Sprint(get(in.Contenders[n])))
+		}
+		for range others {
+			cells = append(cells, "")
+		}
+		v.Rows = append(v.Rows, cells)
+	}
+	fixed0 := func(x float64) string { return fmt.Sprintf("%.0f", x) }
+	row("ADD p50 (ms)", func(c BenchContender) float64 { return c.Add.P50Ms }, ms)
+	row("ADD p90 (ms)", func(c BenchContender) float64 { return c.Add.P90Ms }, ms)
+	row("ADD p99 (ms)", func(c BenchContender) float64 { return c.Add.P99Ms }, ms)
+	row("DEL p50 (ms)", func(c BenchContender) float64 { return c.Del.P50Ms }, ms)
+	row("DEL p90 (ms)", func(c BenchContender) float64 { return c.Del.P90Ms }, ms)
+	row("DEL p99 (ms)", func(c BenchContender) float64 { return c.Del.P99Ms }, ms)
+	row("burst ADD wall (ms)", func(c BenchContender) float64 { return c.Burst.AddWallMs }, fixed0)
+	row("burst DEL wall (ms)", func(c BenchContender) float64 { return c.Burst.DelWallMs }, fixed0)
+	row("burst wall (ms)", func(c BenchContender) float64 { return c.Burst.WallMs }, fixed0)
+	count("failures", func(c BenchContender) int { return c.Failures })
+	count("duplicate IPs", func(c BenchContender) int { return c.DuplicateIPs })
+	if in.Config.RSSRuns > 0 {
+		row("peak RSS (MiB)", func(c BenchContender) float64 { return c.PeakRSSMiB }, func(x float64) string { return fmt.Sprintf("%.1f", x) })
+	} else if in.Config.MemorySkipped != "" {
+		r.Notes = append(r.Notes, "peak RSS not measured: "+in.Config.MemorySkipped)
+	}
+	for _, n := range in.Order {
+		c := in.Contenders[n]
+		v.AddSamples[n], v.DelSamples[n] = c.Add.SamplesMs, c.Del.SamplesMs
+		v.BurstAddMs[n], v.BurstDelMs[n] = c.Burst.AddWallMs, c.Burst.DelWallMs
+		kase := Case{Suite: "bench", Name: n + ": clean run", Result: Pass,
+			Detail: fmt.Sprintf("ADD p50 %s ms, DEL p50 %s ms, burst %0.f ms", ms(c.Add.P50Ms), ms(c.Del.P50Ms), c.Burst.WallMs)}
+		var faults []string
+		add := func(what string, k int) {
+			if k > 0 {
+				faults = append(faults, fmt.Sprintf("%d %s", k, what))
+			}
+		}
+		add("failed processes", c.Add.Failures+c.Del.Failures+c.Burst.Failures)
+		add("duplicate IPs", c.Add.DuplicateIPs+c.Burst.DuplicateIPs)
+		add("pods left unconfigured", c.Add.Unconfigured+c.Burst.Unconfigured)
+		add("interfaces left behind by DEL", c.Del.Leftovers+c.Burst.Leftovers)
+		if len(faults) > 0 {
+			kase.Result = Fail
+			kase.Detail = strings.Join(append(faults, c.Errors...), "; ")
+		}
+		r.Cases = append(r.Cases, kase)
+	}
+	r.Bench = v
+	return r
+}
+
+// targetLines are the targets as text, for the Markdown and JUnit formats.
+func (v *BenchView) targetLines() []string {
+	var out []string
+	for _, t := range v.Targets {
+		verdict := "met"
+		if !t.Met {
+			verdict = "MISSED"
+		}
+		out = append(out, fmt.Sprintf("target %s: %.2fx, %s", t.What, t.Ratio, verdict))
+	}
+	return out
+}
+
+func ratioText(a, b float64) string {
+	if b == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.2fx", a/b)
+}

@@ -1,0 +1,314 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"encoding/xml"
+	"flag"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/onsi/ginkgo/v2/types"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")
+
+// fixtures are the inputs of the golden tests: a matrix in the shape the
+// e2e suite writes, a bench.json of a short real run, and a Ginkgo report of
+// a real netns suite run with one spec turned into a failure.
+func fixtures(t *testing.T) map[string]*Report {
+	t.Helper()
+	open := func(name string) *os.File {
+		f, err := os.Open(filepath.Join("testdata", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = f.Close() })
+		return f
+	}
+	m, err := DecodeE2E(open("matrix.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Phases, err = ReadPhasesTSV(open("phases-e2e.tsv")); err != nil {
+		t.Fatal(err)
+	}
+	b, err := DecodeBench(open("bench.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := DecodeConformance(open("conformance.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return map[string]*Report{"e2e": FromE2E(m), "bench": FromBench(b), "conformance": FromConformance(c)}
+}
+
+func TestGolden(t *testing.T) {
+	for kind, r := range fixtures(t) {
+		t.Run(kind, func(t *testing.T) {
+			dir := t.TempDir()
+			paths, err := Write(dir, kind, r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, p := range paths {
+				got, err := os.ReadFile(p)
+				if err != nil {
+					t.Fatal(err)
+				}
+				golden := filepath.Join("testdata", "golden", filepath.Base(p))
+				if *update {
+					if err := os.MkdirAll(filepath.Dir(golden), 0o755); err != nil {
+						t.Fatal(err)
+					}
+					if err := os.WriteFile(golden, got, 0o644); err != nil {
+						t.Fatal(err)
+					}
+					continue
+				}
+				want, err := os.ReadFile(golden)
+				if err != nil {
+					t.Fatalf("%v (go test ./report -update writes it)", err)
+				}
+				if !bytes.Equal(got, want) {
+					t.Errorf("%s differs from %s (go test ./report -update rewrites it after a deliberate change)", filepath.Base(p), golden)
+				}
+			}
+		})
+	}
+}
+
+func TestE2EGridLaysCellsOutByFromAndTo(t *testing.T) {
+	r := fixtures(t)["e2e"]
+	var icmp, ipam *E2EGrid
+	for i, g := range r.E2E.Grids {
+		switch g.Protocol {
+		case "icmp":
+			icmp = &r.E2E.Grids[i]
+		case "ipam":
+			ipam = &r.E2E.Grids[i]
+		}
+	}
+	if icmp == nil || ipam == nil || len(r.E2E.Grids) != 3 {
+		t.Fatalf("grids: %+v", r.E2E.Grids)
+	}
+	if strings.Join(icmp.From, ",") != "shell-w1,shell-w2" || strings.Join(icmp.To, ",") != "web-w1,web-w2,external,node-w1" {
+		t.Errorf("icmp from %v to %v", icmp.From, icmp.To)
+	}
+	if got := icmp.Cells[1][3]; len(got) != 0 {
+		t.Errorf("shell-w2 -> node-w1 is not checked, got %+v", got)
+	}
+	if got := ipam.Cells[0][0]; len(got) != 2 {
+		t.Errorf("two behaviours check shell-w1 -> store@w1, the cell holds %d", len(got))
+	}
+	if icmp.MaxLatencyMS != 0.412 {
+		t.Errorf("icmp max latency %v", icmp.MaxLatencyMS)
+	}
+	s := r.Summary()
+	if s != (Summary{Passed: 12, Failed: 1, Skipped: 1}) || r.OK() {
+		t.Errorf("summary %+v ok %v", s, r.OK())
+	}
+}
+
+func TestDecodeRefusesBadInput(t *testing.T) {
+	for _, tc := range []struct {
+		name, in, want string
+		decode         func(string) error
+	}{
+		{"e2e not JSON", `{`, "matrix JSON", func(s string) error { _, err := DecodeE2E(strings.NewReader(s)); return err }},
+		{"e2e cell without protocol", `{"cells":[{"name":"x","result":"pass"}]}`, "cell 0", func(s string) error { _, err := DecodeE2E(strings.NewReader(s)); return err }},
+		{"phases without seconds", "cluster create\n", "phases line 1", func(s string) error { _, err := ReadPhasesTSV(strings.NewReader(s)); return err }},
+		{"bench without order", `{"contenders":{}}`, `no "order"`, func(s string) error { _, err := DecodeBench(strings.NewReader(s)); return err }},
+		{"bench order without figures", `{"order":["a"],"contenders":{}}`, `"a"`, func(s string) error { _, err := DecodeBench(strings.NewReader(s)); return err }},
+		{"bench unknown baseline", `{"order":["a"],"contenders":{"a":{}},"baseline":"b"}`, `"baseline" "b"`, func(s string) error { _, err := DecodeBench(strings.NewReader(s)); return err }},
+		{"ginkgo empty", `[]`, "no suite", func(s string) error { _, err := DecodeConformance(strings.NewReader(s)); return err }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := tc.decode(tc.in); err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v, want one containing %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestConformanceIsSpecsBySpecVersions(t *testing.T) {
+	r := fixtures(t)["conformance"]
+	v := r.Conformance
+	if got := strings.Join(v.Versions, ","); got != "0.3.0,0.3.1,0.4.0,1.0.0,1.1.0,any" {
+		t.Errorf("versions %s", got)
+	}
+	var second *ConformanceRow
+	for i, row := range v.Rows {
+		if strings.HasPrefix(row.Spec, "attachment lifecycle / a second ADD") {
+			second = &v.Rows[i]
+		}
+		if strings.Contains(row.Spec, "cniVersion") {
+			t.Errorf("row %q still carries the version", row.Spec)
+		}
+	}
+	if second == nil {
+		t.Fatal("no row for the second-ADD spec")
+	}
+	var states []string
+	for _, c := range second.Cells {
+		states = append(states, c.State)
+	}
+	if got := strings.Join(states, ","); got != "passed,passed,failed,passed,passed," {
+		t.Errorf("second-ADD row %s", got)
+	}
+	if len(v.Failures) != 1 || v.Failures[0].Version != "0.4.0" || !strings.Contains(v.Failures[0].Message, "second ADD succeeded") {
+		t.Errorf("failures %+v", v.Failures)
+	}
+	if s := r.Summary(); s.Failed != 1 || s.Passed == 0 {
+		t.Errorf("summary %+v", s)
+	}
+	var said bool
+	for _, f := range r.Facts {
+		said = said || (f.Name == "BeforeSuite said" && strings.Contains(f.Value, "versions"))
+	}
+	if !said {
+		t.Errorf("the BeforeSuite's line is not among the facts: %+v", r.Facts)
+	}
+}
+
+func TestBenchCaseFailsOnADirtyRun(t *testing.T) {
+	f, err := os.Open("testdata/bench.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = f.Close() }()
+	in, err := DecodeBench(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := FromBench(in); !r.OK() || len(r.Cases) != 3 {
+		t.Fatalf("clean run: ok %v, %d cases", r.OK(), len(r.Cases))
+	}
+	c := in.Contenders["bridge"]
+	c.Burst.DuplicateIPs = 2
+	in.Contenders["bridge"] = c
+	r := FromBench(in)
+	if r.OK() || r.Cases[1].Result != Fail || !strings.Contains(r.Cases[1].Detail, "2 duplicate IPs") {
+		t.Fatalf("duplicates not a failure: %+v", r.Cases)
+	}
+	if got := r.Bench.Header; strings.Join(got, ",") != ",podnet,bridge,floor,podnet/bridge,floor/bridge" {
+		t.Errorf("header %v", got)
+	}
+}
+
+func TestJUnitCountsAndFailures(t *testing.T) {
+	for kind, r := range fixtures(t) {
+		var b bytes.Buffer
+		if err := writeJUnit(&b, r); err != nil {
+			t.Fatal(err)
+		}
+		var doc junitSuites
+		if err := xml.Unmarshal(b.Bytes(), &doc); err != nil {
+			t.Fatalf("%s: %v", kind, err)
+		}
+		s := r.Summary()
+		var cases, failures, skipped int
+		for _, su := range doc.Suites {
+			cases += len(su.Cases)
+			for _, c := range su.Cases {
+				if c.Failure != nil {
+					failures++
+					if c.Failure.Message == "" {
+						t.Errorf("%s: failure of %s without a message", kind, c.Name)
+					}
+				}
+				if c.Skipped != nil {
+					skipped++
+				}
+			}
+		}
+		if doc.Tests != len(r.Cases) || cases != len(r.Cases) || failures != s.Failed || doc.Failures != s.Failed || skipped != s.Skipped {
+			t.Errorf("%s: tests %d/%d cases, %d failures (%d), %d skipped, want %+v", kind, doc.Tests, cases, failures, doc.Failures, skipped, s)
+		}
+	}
+}
+
+func TestJSONDocumentCarriesTheVerdict(t *testing.T) {
+	for kind, r := range fixtures(t) {
+		var b bytes.Buffer
+		if err := writeJSON(&b, r); err != nil {
+			t.Fatal(err)
+		}
+		var doc struct {
+			Kind    string  `json:"kind"`
+			OK      bool    `json:"ok"`
+			Summary Summary `json:"summary"`
+			Cases   []Case  `json:"cases"`
+		}
+		if err := json.Unmarshal(b.Bytes(), &doc); err != nil {
+			t.Fatal(err)
+		}
+		if doc.Kind != kind || doc.OK != r.OK() || doc.Summary != r.Summary() || len(doc.Cases) != len(r.Cases) {
+			t.Errorf("%s: %+v", kind, doc)
+		}
+	}
+}
+
+// The page must render with no network: nothing may point outside it.
+func TestHTMLIsSelfContained(t *testing.T) {
+	external := regexp.MustCompile(`(?i)(src|href)\s*=\s*"?(https?:)?//|@import|url\(\s*['"]?https?:`)
+	for kind, r := range fixtures(t) {
+		var b bytes.Buffer
+		if err := writeHTML(&b, r); err != nil {
+			t.Fatal(err)
+		}
+		if m := external.FindString(b.String()); m != "" {
+			t.Errorf("%s page refers outside itself: %q", kind, m)
+		}
+		if !strings.Contains(b.String(), "<svg") && kind != "conformance" {
+			t.Errorf("%s page has no chart", kind)
+		}
+	}
+}
+
+func TestMarkdownEscapes(t *testing.T) {
+	r := &Report{Kind: "e2e", Title: "a <b>", Facts: []Fact{{"k", "x | y\nz"}}, Cases: []Case{{Suite: "s", Name: "n_1", Result: Fail, Detail: "<script>"}}}
+	var b bytes.Buffer
+	if err := writeMarkdown(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{"a &lt;b&gt;", `x \| y z`, `n\_1`, "&lt;script&gt;", "❌ FAILED"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("markdown lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestSpecKeyFindsTheVersion(t *testing.T) {
+	for _, tc := range []struct {
+		name                 string
+		spec                 types.SpecReport
+		wantKey, wantVersion string
+	}{
+		{"per-version context", types.SpecReport{ContainerHierarchyTexts: []string{"lifecycle", "cniVersion 1.0.0"}, LeafNodeText: "ADD works"},
+			"lifecycle / ADD works", "1.0.0"},
+		{"version label", types.SpecReport{ContainerHierarchyTexts: []string{"gc"}, LeafNodeText: "GC works", LeafNodeLabels: []string{"generic", "cniVersion:1.1.0"}},
+			"gc / GC works", "1.1.0"},
+		{"a leaf that only mentions a version", types.SpecReport{ContainerHierarchyTexts: []string{"errors"}, LeafNodeText: "refuses cniVersion 9.9.9 with code 1"},
+			"errors / refuses cniVersion 9.9.9 with code 1", AnyVersion},
+		{"a container that only mentions a version", types.SpecReport{ContainerHierarchyTexts: []string{"GC below cniVersion 1.1.0"}, LeafNodeText: "fails"},
+			"GC below cniVersion 1.1.0 / fails", AnyVersion},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			key, ver, labels := specKey(tc.spec)
+			if key != tc.wantKey || ver != tc.wantVersion {
+				t.Fatalf("specKey = %q, %q; want %q, %q", key, ver, tc.wantKey, tc.wantVersion)
+			}
+			for _, l := range labels {
+				if strings.HasPrefix(l, "cniVersion") {
+					t.Errorf("version label %q kept among the labels", l)
+				}
+			}
+		})
+	}
+}

@@ -66,16 +66,26 @@ func TestLoadNetConfRejects(t *testing.T) {
 }
 
 func TestHostVethName(t *testing.T) {
-	a := hostVethName(ipam.Attachment{ContainerID: "c1", IfName: "eth0"})
-	if len(a) > 15 || !strings.HasPrefix(a, "pn") {
-		t.Fatalf("%q is not a valid podnet host veth name", a)
+	netA := &NetConf{}
+	netA.Name = "a"
+	netB := &NetConf{}
+	netB.Name = "b"
+	c1 := ipam.Attachment{ContainerID: "c1", IfName: "eth0"}
+	name := hostVethName(netA, c1)
+	if len(name) > 15 || !strings.HasPrefix(name, "pn") {
+		t.Fatalf("%q is not a valid podnet host veth name", name)
 	}
-	if a != hostVethName(ipam.Attachment{ContainerID: "c1", IfName: "eth0"}) {
+	if name != hostVethName(netA, c1) {
 		t.Fatal("name is not stable")
 	}
-	for _, other := range []string{hostVethName(ipam.Attachment{ContainerID: "c1", IfName: "net1"}), hostVethName(ipam.Attachment{ContainerID: "c2", IfName: "eth0"})} {
-		if other == a {
-			t.Fatalf("two attachments share host veth %q", a)
+	others := map[string]string{
+		"other interface":            hostVethName(netA, ipam.Attachment{ContainerID: "c1", IfName: "net1"}),
+		"other container":            hostVethName(netA, ipam.Attachment{ContainerID: "c2", IfName: "eth0"}),
+		"same attachment, other net": hostVethName(netB, c1),
+	}
+	for what, other := range others {
+		if other == name {
+			t.Errorf("%s shares host veth %q", what, name)
 		}
 	}
 }

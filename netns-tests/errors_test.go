@@ -253,13 +253,13 @@ var _ = Describe("error contract", Label("generic"), func() {
 // What podnet's README promises for its own fields, netns and store.
 var _ = Describe("podnet error contract", Label("podnet"), func() {
 	DescribeTable("a bad call is refused with podnet's code and changes nothing", expectRefusedUnchanged,
-		// Fields: code 7 naming the field (2 for ipam, 6 for a wrong JSON type).
+		// Fields: code 7 naming the field, also for a value of the wrong JSON type (2 for ipam).
 		Entry("network missing: 7", withField("network", nil), types.ErrInvalidNetworkConfig),
 		Entry("network 0.0.0.0/0: 7", withField("network", "0.0.0.0/0"), types.ErrInvalidNetworkConfig),
 		Entry("network not a CIDR: 7", withField("network", "10.99.0.0"), types.ErrInvalidNetworkConfig),
 		Entry("network IPv6: 7", withField("network", "fd00::/48"), types.ErrInvalidNetworkConfig),
 		Entry("network with host bits: 7", withField("network", "10.99.0.7/16"), types.ErrInvalidNetworkConfig),
-		Entry("network a number: 6", withField("network", 10), types.ErrDecodingFailure),
+		Entry("network a number: 7", withField("network", 10), types.ErrInvalidNetworkConfig),
 		Entry("subnet missing: 7", withField("subnet", nil), types.ErrInvalidNetworkConfig),
 		Entry("subnet outside network: 7", withField("subnet", "10.98.1.0/24"), types.ErrInvalidNetworkConfig),
 		Entry("subnet larger than network: 7", withField("subnet", "10.98.0.0/15"), types.ErrInvalidNetworkConfig),
@@ -270,7 +270,7 @@ var _ = Describe("podnet error contract", Label("podnet"), func() {
 		Entry("mtu 0: 7", withField("mtu", 0), types.ErrInvalidNetworkConfig),
 		Entry("mtu 67: 7", withField("mtu", 67), types.ErrInvalidNetworkConfig),
 		Entry("mtu 65536: 7", withField("mtu", 65536), types.ErrInvalidNetworkConfig),
-		Entry("mtu a string: 6", withField("mtu", "1500"), types.ErrDecodingFailure),
+		Entry("mtu a string: 7", withField("mtu", "1500"), types.ErrInvalidNetworkConfig),
 		Entry("bridge empty: 7", withField("bridge", ""), types.ErrInvalidNetworkConfig),
 		Entry("bridge longer than 15 characters: 7", withField("bridge", "cni0123456789abc"), types.ErrInvalidNetworkConfig),
 		Entry("bridge with a slash: 7", withField("bridge", "cni/0"), types.ErrInvalidNetworkConfig),
@@ -283,8 +283,8 @@ var _ = Describe("podnet error contract", Label("podnet"), func() {
 			})
 			c.set(map[string]any{"bridge": "uplink0"})
 		}, types.ErrInvalidNetworkConfig),
-		Entry("ipMasq a string: 6", withField("ipMasq", "yes"), types.ErrDecodingFailure),
-		Entry("hairpinMode a string: 6", withField("hairpinMode", "on"), types.ErrDecodingFailure),
+		Entry("ipMasq a string: 7", withField("ipMasq", "yes"), types.ErrInvalidNetworkConfig),
+		Entry("hairpinMode a string: 7", withField("hairpinMode", "on"), types.ErrInvalidNetworkConfig),
 		Entry("dataDir relative: 7", withField("dataDir", "var/lib/cni"), types.ErrInvalidNetworkConfig),
 		Entry("dataDir empty: 7", withField("dataDir", ""), types.ErrInvalidNetworkConfig),
 		Entry("logFile relative: 7", withField("logFile", "podnet.log"), types.ErrInvalidNetworkConfig),
@@ -301,13 +301,13 @@ var _ = Describe("podnet error contract", Label("podnet"), func() {
 		Entry("CNI_NETNS the plugin's own netns: 8", func(c *badCall) { c.env["CNI_NETNS"] = c.tb.host.Path() }, types.ErrInvalidNetNS),
 		Entry("DEL with CNI_NETNS the plugin's own netns: 8", then(on("DEL"), func(c *badCall) { c.env["CNI_NETNS"] = c.tb.host.Path() }), types.ErrInvalidNetNS),
 		Entry("CHECK with CNI_NETNS the plugin's own netns: 8", then(on("CHECK"), func(c *badCall) { c.env["CNI_NETNS"] = c.tb.host.Path() }), types.ErrInvalidNetNS),
-		Entry("CNI_IFNAME already in the pod (lo): 7", withEnv("CNI_IFNAME", "lo"), types.ErrInvalidNetworkConfig),
+		Entry("CNI_IFNAME already in the pod (lo): 103", withEnv("CNI_IFNAME", "lo"), codeIfNameTaken),
 
 		// GC input.
 		Entry("GC without cni.dev/valid-attachments: 7", then(global("GC"), withField("cni.dev/valid-attachments", nil)), types.ErrInvalidNetworkConfig),
 		Entry("GC with the key misspelt: 7", then(global("GC"), withField("cni.dev/valid-attachments", nil),
 			withField("cni.dev/valid-attachment", []types.GCAttachment{})), types.ErrInvalidNetworkConfig),
-		Entry("GC with valid-attachments not a list: 6", then(global("GC"), withField("cni.dev/valid-attachments", "all")), types.ErrDecodingFailure),
+		Entry("GC with valid-attachments not a list: 7", then(global("GC"), withField("cni.dev/valid-attachments", "all")), types.ErrInvalidNetworkConfig),
 
 		// Store.
 		Entry("dataDir a regular file: 5", func(c *badCall) {

@@ -26,6 +26,7 @@ const (
 	codePoolExhausted    = 100
 	codeAttachmentExists = 101
 	codeCheckFailed      = 102
+	codeIfNameTaken      = 103
 	codeNotAvailable     = 50
 	podnetBridge         = "cni0"
 	podnetGateway        = "10.99.1.1"

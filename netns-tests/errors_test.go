@@ -220,12 +220,20 @@ var _ = Describe("error contract", Label("generic"), func() {
 		Entry("CHECK with a prevResult that is not a result", then(on("CHECK"), withField("prevResult", "garbage")), anyCNIError),
 	)
 
-	It("without CNI_COMMAND prints what it is on stderr and exits 0", func() {
-		tb := newTestbed(version.Current())
-		resp := tb.run(cnitest.Invocation{Env: []string{}})
-		Expect(resp.Failed()).To(BeFalse(), "%s", resp)
-		Expect(resp.Stdout).To(BeEmpty())
-		Expect(resp.Stderr).NotTo(BeEmpty())
+	// skel prints its usage on stderr and exits 0; a plugin may instead
+	// fail with code 4 so that a runtime that forgot the variable notices.
+	It("without CNI_COMMAND explains itself (usage on stderr and exit 0, or error 4) and changes nothing", func() {
+		c := newBadCall()
+		delete(c.env, "CNI_COMMAND")
+		before := c.snapshot()
+		resp := c.tb.run(cnitest.Invocation{Env: c.env.list(), Config: c.config})
+		if resp.Failed() {
+			expectCNIError(resp, types.ErrInvalidEnvironmentVariables)
+		} else {
+			Expect(resp.Stdout).To(BeEmpty())
+			Expect(resp.Stderr).NotTo(BeEmpty())
+		}
+		Expect(before.Diff(c.snapshot())).To(BeEmpty())
 	})
 
 	It("ADD into a netns that already has the interface fails and leaves that interface alone", func() {
@@ -294,6 +302,9 @@ var _ = Describe("podnet error contract", Label("podnet"), func() {
 		Entry("DEL with network 0.0.0.0/0: 7", then(on("DEL"), withField("network", "0.0.0.0/0")), types.ErrInvalidNetworkConfig),
 		Entry("CHECK with a bad subnet: 7", then(on("CHECK"), withField("subnet", "10.98.1.0/24")), types.ErrInvalidNetworkConfig),
 
+		// Environment.
+		Entry("CNI_COMMAND missing: 4 (not skel's usage and exit 0)", withoutEnv("CNI_COMMAND"), types.ErrInvalidEnvironmentVariables),
+
 		// Network namespace: code 8, before anything is touched.
 		Entry("CNI_NETNS that does not exist: 8", withEnv("CNI_NETNS", "/var/run/netns/cnitest-no-such-netns"), types.ErrInvalidNetNS),
 		Entry("CNI_NETNS a regular file: 8", netnsPath(regularFile), types.ErrInvalidNetNS),
@@ -301,7 +312,7 @@ var _ = Describe("podnet error contract", Label("podnet"), func() {
 		Entry("CNI_NETNS the plugin's own netns: 8", func(c *badCall) { c.env["CNI_NETNS"] = c.tb.host.Path() }, types.ErrInvalidNetNS),
 		Entry("DEL with CNI_NETNS the plugin's own netns: 8", then(on("DEL"), func(c *badCall) { c.env["CNI_NETNS"] = c.tb.host.Path() }), types.ErrInvalidNetNS),
 		Entry("CHECK with CNI_NETNS the plugin's own netns: 8", then(on("CHECK"), func(c *badCall) { c.env["CNI_NETNS"] = c.tb.host.Path() }), types.ErrInvalidNetNS),
-		Entry("CNI_IFNAME already in the pod (lo): 103", withEnv("CNI_IFNAME", "lo"), codeIfNameTaken),
+		Entry("CNI_IFNAME already in the pod (lo): 103", withEnv("CNI_IFNAME", "lo"), uint(codeIfNameTaken)),
 
 		// GC input.
 		Entry("GC without cni.dev/valid-attachments: 7", then(global("GC"), withField("cni.dev/valid-attachments", nil)), types.ErrInvalidNetworkConfig),

@@ -77,6 +77,11 @@ type Response struct {
 	Stdout, Stderr []byte
 	ExitCode       int
 	Duration       time.Duration
+	// MaxRSSKiB is the process's peak resident set as the kernel reports it.
+	// Go starts children with vfork, so it includes the starting process's
+	// own RSS at that moment: an upper bound, good for catching a plugin
+	// that reads hundreds of MiB, not a measurement.
+	MaxRSSKiB int64
 }
 
 // Failed reports a non-zero exit.
@@ -139,6 +144,11 @@ func (p Plugin) Run(ctx context.Context, hostNS ns.NetNS, inv Invocation) (Respo
 		err = hostNS.Do(run)
 	}
 	resp := Response{Stdout: stdout.Bytes(), Stderr: stderr.Bytes(), Duration: time.Since(start)}
+	if cmd.ProcessState != nil {
+		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+			resp.MaxRSSKiB = ru.Maxrss
+		}
+	}
 	var exitErr *exec.ExitError
 	switch {
 	case errors.As(err, &exitErr):

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net"
 	"os"
 	"path/filepath"
 	"sort"
@@ -108,6 +109,9 @@ func netnsFacts(netns ns.NetNS) ([]string, error) {
 				return fmt.Errorf("addresses of %s: %w", l.Attrs().Name, err)
 			}
 			for _, a := range addrs {
+				if autoconfigured(a.IPNet) {
+					continue
+				}
 				facts = append(facts, fmt.Sprintf("addr %s on %s", a.IPNet, l.Attrs().Name))
 			}
 		}
@@ -116,6 +120,9 @@ func netnsFacts(netns ns.NetNS) ([]string, error) {
 			return fmt.Errorf("routes: %w", err)
 		}
 		for _, r := range routes {
+			if autoconfigured(r.Dst) {
+				continue
+			}
 			facts = append(facts, fmt.Sprintf("route table %d dst %v gw %v dev %s scope %d src %v",
 				r.Table, r.Dst, r.Gw, names[r.LinkIndex], r.Scope, r.Src))
 		}
@@ -135,9 +142,17 @@ func netnsFacts(netns ns.NetNS) ([]string, error) {
 	return facts, err
 }
 
+// autoconfigured reports IPv6 link-local and multicast prefixes, which the
+// kernel adds by itself some time after a link comes up (not the plugin's
+// doing, and not deterministic).
+func autoconfigured(prefix *net.IPNet) bool {
+	return prefix != nil && prefix.IP.To4() == nil && (prefix.IP.IsLinkLocalUnicast() || prefix.IP.IsMulticast())
+}
+
 func linkFact(l netlink.Link, names map[int]string) (string, error) {
 	a := l.Attrs()
-	fact := fmt.Sprintf("link %s type %s mtu %d mac %s flags %s", a.Name, l.Type(), a.MTU, a.HardwareAddr, a.Flags)
+	// Without FlagRunning: carrier comes and goes on its own after a link is set up.
+	fact := fmt.Sprintf("link %s type %s mtu %d mac %s flags %s", a.Name, l.Type(), a.MTU, a.HardwareAddr, a.Flags&^net.FlagRunning)
 	if a.MasterIndex != 0 {
 		fact += " master " + names[a.MasterIndex]
 		if _, onBridge := l.(*netlink.Bridge); !onBridge {

@@ -2,8 +2,11 @@ package netnstests_test
 
 import (
 	"context"
+	"fmt"
+	"math/rand/v2"
 	"net"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"sort"
 	"time"
@@ -83,33 +86,36 @@ var _ = Describe("CNI_NETNS naming the runtime's own netns", Label("generic"), f
 	})
 })
 
-// killPoints is how many SIGKILL delays the crash spec spreads over one ADD.
-const killPoints = 40
+// killPoints is how many SIGKILL delays the crash spec spreads evenly over
+// one ADD; maxKills bounds the random ones added until both phases are hit.
+const (
+	killPoints   = 100
+	maxKills     = 300
+	minPhaseHits = 3
+	// maxSyscallKills bounds the syscall-kill spec (an ADD that never ends).
+	maxSyscallKills = 3000
+)
 
 var _ = Describe("a runtime crash during ADD", Label("generic"), func() {
 	It("SIGKILL at any point of ADD, then DEL of that attachment, leaves no reservation, no link and no rule", func() {
 		tb := newTestbed(version.Current())
 
-		// A clean ADD+DEL cycle first: what it leaves (bridge, store lock,
-		// node-wide rules) is the baseline a crashed ADD + DEL must return to.
-		// Its duration sets the span the kills are spread over.
-		var durations []time.Duration
-		for range 3 {
-			pod := tb.newPod()
-			id := newContainerID()
-			resp := tb.run(cnitest.Invocation{Command: "ADD", ContainerID: id, NetNS: pod.Path()})
-			Expect(resp.Failed()).To(BeFalse(), "ADD: %s", resp)
-			durations = append(durations, resp.Duration)
-			Expect(tb.run(cnitest.Invocation{Command: "DEL", ContainerID: id, NetNS: pod.Path()}).Failed()).To(BeFalse())
-			Expect(namespaces.Delete(pod)).To(Succeed())
-		}
-		span := slices.Max(durations) * 3 / 2
-		baseline := crashState(tb, nil)
-		baseline.podLinks = []string{"lo"}
+		baseline, longest := cleanCycleBaseline(tb)
+		span := longest * 3 / 2
 
-		leftBehind := 0 // kills that interrupted the ADD with something already done
-		for i := range killPoints {
+		// Evenly spread kills first, then random ones until kills have
+		// interrupted ADD both in its IPAM phase (a file in the data dir) and
+		// in its link phase (a host or pod link) at least minPhaseHits times
+		// each, or maxKills is reached.
+		phases := map[string]int{}
+		for i := 0; i < maxKills; i++ {
+			if i >= killPoints && phases["IPAM"] >= minPhaseHits && phases["link"] >= minPhaseHits {
+				break
+			}
 			delay := span * time.Duration(i) / killPoints
+			if i >= killPoints {
+				delay = time.Duration(rand.Int64N(int64(span)))
+			}
 			pod := tb.newPod()
 			id := newContainerID()
 			ctx, cancel := context.WithTimeout(context.Background(), tb.timeout)
@@ -120,29 +126,99 @@ var _ = Describe("a runtime crash during ADD", Label("generic"), func() {
 			Expect(err).NotTo(HaveOccurred())
 			if !killed {
 				Expect(resp.Failed()).To(BeFalse(), "ADD (not killed, delay %v): %s", delay, resp)
-			}
-			if killed && !crashState(tb, pod).equal(baseline) {
-				leftBehind++
+			} else {
+				left := crashState(tb, pod)
+				if !slices.Equal(left.files, baseline.files) {
+					phases["IPAM"]++
+				}
+				if !slices.Equal(left.hostLinks, baseline.hostLinks) || !slices.Equal(left.podLinks, baseline.podLinks) {
+					phases["link"]++
+				}
+				if !left.equal(baseline) {
+					phases["any"]++
+				}
 			}
 
-			del := tb.run(cnitest.Invocation{Command: "DEL", ContainerID: id, NetNS: pod.Path()})
-			Expect(del.Failed()).To(BeFalse(), "DEL after a kill at %v: %s", delay, del)
-			after := crashState(tb, pod)
-			Expect(after.hostLinks).To(Equal(baseline.hostLinks), "host links after a kill at %v and DEL", delay)
-			Expect(after.podLinks).To(Equal([]string{"lo"}), "pod links after a kill at %v and DEL", delay)
-			Expect(after.files).To(Equal(baseline.files), "data dir after a kill at %v and DEL", delay)
-			Expect(after.rules).To(Equal(baseline.rules), "iptables after a kill at %v and DEL", delay)
-			Expect(tb.reservations(id)).To(BeEmpty())
-			Expect(namespaces.Delete(pod)).To(Succeed())
+			expectDELRestores(tb, baseline, id, pod, fmt.Sprintf("a kill at %v", delay))
+			phases["kills"]++
 		}
-		AddReportEntry("kills that interrupted an ADD part-way", leftBehind)
-		Expect(leftBehind).To(BeNumerically(">", 0),
-			"no kill in 0-%v interrupted an ADD part-way: the spec tested nothing", span)
+		AddReportEntry("kills, and how many interrupted ADD in each phase", phases)
+		Expect(phases["IPAM"]).To(BeNumerically(">=", minPhaseHits), "too few kills in 0-%v interrupted ADD after it touched the data dir", span)
+		Expect(phases["link"]).To(BeNumerically(">=", minPhaseHits), "too few kills in 0-%v interrupted ADD after it created a link", span)
 
 		By("the store still works")
 		tb.add(tb.newPod())
 	})
 })
+
+var _ = Describe("a runtime crash during ADD, at every step", Label("generic"), func() {
+	It("SIGKILL just before each state-changing system call of ADD, then DEL, leaves no reservation, no link and no rule", func() {
+		if runtime.GOARCH != "amd64" {
+			Skip("killing at a system call needs the amd64 syscall table; the timed-kill spec covers " + runtime.GOARCH)
+		}
+		tb := newTestbed(version.Current())
+		baseline, _ := cleanCycleBaseline(tb)
+		steps := map[string]int{}
+		for n := 1; ; n++ {
+			Expect(n).To(BeNumerically("<=", maxSyscallKills), "ADD still running after %d state-changing system calls", maxSyscallKills)
+			pod := tb.newPod()
+			id := newContainerID()
+			ctx, cancel := context.WithTimeout(context.Background(), tb.timeout)
+			resp, killed, at, err := cfg.plugin.RunKilledAtSyscall(ctx, tb.host, cnitest.Invocation{
+				Command: "ADD", ContainerID: id, NetNS: pod.Path(), IfName: testIfName, Config: tb.conf,
+			}, n)
+			cancel()
+			Expect(err).NotTo(HaveOccurred())
+			if !killed {
+				// The whole ADD ran: every step has been crash-tested.
+				Expect(resp.Failed()).To(BeFalse(), "ADD under ptrace: %s", resp)
+				Expect(tb.del(attachment{id: id, pod: pod}, pod.Path()).Failed()).To(BeFalse())
+				Expect(namespaces.Delete(pod)).To(Succeed())
+				AddReportEntry("ADD killed before each of its state-changing system calls", fmt.Sprintf("%d steps: %v", n-1, steps))
+				break
+			}
+			steps[at]++
+			expectDELRestores(tb, baseline, id, pod, fmt.Sprintf("a kill before state-changing system call %d (%s)", n, at))
+		}
+		By("the store still works")
+		tb.add(tb.newPod())
+	})
+})
+
+// expectDELRestores runs DEL of the crashed attachment and checks that the
+// node is back to the baseline: no link, no reservation, no rule.
+func expectDELRestores(tb *testbed, baseline crashFacts, id string, pod ns.NetNS, crash string) {
+	GinkgoHelper()
+	del := tb.run(cnitest.Invocation{Command: "DEL", ContainerID: id, NetNS: pod.Path()})
+	Expect(del.Failed()).To(BeFalse(), "DEL after %s: %s", crash, del)
+	after := crashState(tb, pod)
+	Expect(after.hostLinks).To(Equal(baseline.hostLinks), "host links after %s and DEL", crash)
+	Expect(after.podLinks).To(Equal([]string{"lo"}), "pod links after %s and DEL", crash)
+	Expect(after.files).To(Equal(baseline.files), "data dir after %s and DEL", crash)
+	Expect(after.rules).To(Equal(baseline.rules), "iptables after %s and DEL", crash)
+	Expect(tb.reservations(id)).To(BeEmpty(), "reservation after %s and DEL", crash)
+	Expect(namespaces.Delete(pod)).To(Succeed())
+}
+
+// cleanCycleBaseline runs ADD+DEL cycles and returns what they leave (the
+// bridge, a store lock, node-wide rules: the state a crashed ADD + DEL must
+// return to) and the longest ADD.
+func cleanCycleBaseline(tb *testbed) (crashFacts, time.Duration) {
+	GinkgoHelper()
+	var longest time.Duration
+	for range 3 {
+		pod := tb.newPod()
+		id := newContainerID()
+		resp := tb.run(cnitest.Invocation{Command: "ADD", ContainerID: id, NetNS: pod.Path()})
+		Expect(resp.Failed()).To(BeFalse(), "ADD: %s", resp)
+		longest = max(longest, resp.Duration)
+		Expect(tb.run(cnitest.Invocation{Command: "DEL", ContainerID: id, NetNS: pod.Path()}).Failed()).To(BeFalse())
+		Expect(namespaces.Delete(pod)).To(Succeed())
+	}
+	baseline := crashState(tb, nil)
+	baseline.podLinks = []string{"lo"}
+	return baseline, longest
+}
 
 // crashFacts is what a crashed ADD could leave behind.
 type crashFacts struct {

@@ -70,13 +70,14 @@ func readKnown(path string) (map[string]string, error) {
 			continue
 		}
 		spec, reason, found := strings.Cut(line, " | ")
-		if !found || strings.TrimSpace(reason) == "" {
+		spec, reason = strings.TrimSpace(spec), strings.TrimSpace(reason)
+		if !found || spec == "" || reason == "" {
 			return nil, fmt.Errorf("%s:%d: want \"<spec text> | <reason>\"", path, n)
 		}
 		if _, dup := reasons[spec]; dup {
 			return nil, fmt.Errorf("%s:%d: %q listed twice", path, n, spec)
 		}
-		reasons[strings.TrimSpace(spec)] = strings.TrimSpace(reason)
+		reasons[spec] = reason
 	}
 	return reasons, sc.Err()
 }

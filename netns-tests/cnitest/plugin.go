@@ -169,7 +169,9 @@ func (p Plugin) RunKilledAfter(ctx context.Context, hostNS ns.NetNS, inv Invocat
 	cmd.Stdin = bytes.NewReader(inv.Config)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	// Helpers the plugin started (iptables) may hold the output pipes open.
+	// Its own process group, so the kill takes the helpers it started
+	// (host-local, iptables) with it, as a crash of the node would.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.WaitDelay = 10 * time.Second
 	if err := hostNS.Do(func(ns.NetNS) error { return cmd.Start() }); err != nil {
 		return Response{}, false, fmt.Errorf("starting %s %s: %w", p.Path, inv.Command, err)
@@ -181,7 +183,7 @@ func (p Plugin) RunKilledAfter(ctx context.Context, hostNS ns.NetNS, inv Invocat
 	select {
 	case err = <-exited:
 	case <-timer.C:
-		killed = cmd.Process.Signal(syscall.SIGKILL) == nil
+		killed = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) == nil
 		err = <-exited
 	}
 	resp = Response{Stdout: stdout.Bytes(), Stderr: stderr.Bytes()}

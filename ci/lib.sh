@@ -56,9 +56,10 @@ ensure_commands() {
   ((${#missing[@]} == 0)) && return 0
   if [[ $EUID -eq 0 ]] && command -v apt-get >/dev/null; then
     log "installing ${missing[*]} (missing; apt-get)"
-    DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2 &&
-      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2 ||
+    if ! { DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"; } >&2; then
       die "apt-get install ${missing[*]} failed"
+    fi
     for pair in "$@"; do
       command -v "${pair%%=*}" >/dev/null || die "${pair%%=*} still missing after installing ${pair#*=}"
     done
@@ -67,5 +68,7 @@ ensure_commands() {
   fi
 }
 
-# What the netns suite and podnet need on the machine besides Go and root.
+# What the netns suite and podnet need on the machine besides Go and root (used by the
+# scripts that source this file).
+# shellcheck disable=SC2034
 SUITE_COMMANDS=(iptables=iptables)

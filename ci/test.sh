@@ -38,7 +38,7 @@ if [[ $FUZZTIME != 0 ]]; then
     xargs -r -n1 dirname | sort -u)
   fuzzed=0
   for dir in "${fuzz_dirs[@]}"; do
-    mapfile -t targets < <(cd "$REPO_ROOT" && go test -list '^Fuzz' "$dir" | grep '^Fuzz' || true)
+    mapfile -t targets < <(cd "$REPO_ROOT" && go test -list '^Fuzz' "$dir" | { grep '^Fuzz' || true; })
     for target in "${targets[@]}"; do
       log "fuzz $dir $target"
       (cd "$REPO_ROOT" && go test -run '^$' -fuzz "^${target}\$" -fuzztime "$FUZZTIME" "$dir")

@@ -132,8 +132,8 @@ func traceUntil(ctx context.Context, pid, n int) (final unix.WaitStatus, killed 
 			continue
 		}
 		resume := 0
-		switch sig := ws.StopSignal(); {
-		case sig == unix.SIGTRAP|0x80: // syscall entry or exit
+		switch sig := ws.StopSignal(); sig {
+		case unix.SIGTRAP | 0x80: // syscall entry or exit
 			var regs unix.PtraceRegs
 			if err := unix.PtraceGetRegs(tid, &regs); err == nil && int64(regs.Rax) == -int64(unix.ENOSYS) && !killed {
 				// Entry (the kernel sets rax to -ENOSYS before the call runs).
@@ -145,8 +145,8 @@ func traceUntil(ctx context.Context, pid, n int) (final unix.WaitStatus, killed 
 					}
 				}
 			}
-		case sig == unix.SIGTRAP: // a ptrace event (a new thread): nothing to deliver
-		case sig == unix.SIGSTOP: // a new thread's first stop
+		case unix.SIGTRAP: // a ptrace event (a new thread): nothing to deliver
+		case unix.SIGSTOP: // a new thread's first stop
 		default:
 			resume = int(sig) // a real signal (the Go runtime's SIGURG): deliver it
 		}

@@ -598,3 +598,61 @@ func TestGCReleasesOnlyWhatIsNotValid(t *testing.T) {
 		return err
 	})
 }
+
+func TestPodWithADefaultRouteKeepsIt(t *testing.T) {
+	c := newTestConf(t)
+	c.extra = `,"ipMasq":false`
+	pod := podNetNS(t)
+	inHostNetNS(t, func() error {
+		// Another plugin's interface and default route, with a metric, so
+		// that adding a second one would not even collide (EEXIST).
+		if err := pod.Do(func(ns.NetNS) error {
+			if err := addNonBridge("up0"); err != nil {
+				return err
+			}
+			up, err := netlinksafe.LinkByName("up0")
+			if err != nil {
+				return err
+			}
+			if err := netlink.LinkSetUp(up); err != nil {
+				return err
+			}
+			if err := netlink.AddrAdd(up, &netlink.Addr{IPNet: &net.IPNet{IP: net.IPv4(192, 0, 2, 2), Mask: net.CIDRMask(24, 32)}}); err != nil {
+				return err
+			}
+			return netlink.RouteAdd(&netlink.Route{LinkIndex: up.Attrs().Index, Gw: net.IPv4(192, 0, 2, 1), Priority: 100})
+		}); err != nil {
+			return err
+		}
+		printed, err := call(cmdAdd, c.json(), pod.Path(), "c1", "eth0")
+		if err != nil {
+			return err
+		}
+		r, err := addResult(printed)
+		if err != nil {
+			return err
+		}
+		if len(r.Routes) != 0 {
+			return fmt.Errorf("result lists routes %v, podnet added none", r.Routes)
+		}
+		return pod.Do(func(ns.NetNS) error {
+			has, err := hasDefaultRoute()
+			if err != nil {
+				return err
+			}
+			routes, err := netlinksafe.RouteList(nil, netlink.FAMILY_V4)
+			if err != nil {
+				return err
+			}
+			for _, rt := range routes {
+				if (rt.Dst == nil || rt.Dst.String() == "0.0.0.0/0") && !rt.Gw.Equal(net.IPv4(192, 0, 2, 1)) {
+					return fmt.Errorf("podnet added a default route via %s", rt.Gw)
+				}
+			}
+			if !has {
+				return errors.New("the pod lost its default route")
+			}
+			return nil
+		})
+	})
+}

@@ -306,23 +306,15 @@ func cmdStatus(args *skel.CmdArgs) (err error) {
 	if err := checkBridgeName(n); err != nil {
 		return unavailable(fmt.Sprintf("bridge %q is unusable", n.Bridge), err)
 	}
-	store, err := ipam.Open(n.DataDir, n.Name, n.pool, false)
+	held, err := ipam.Inspect(n.DataDir, n.Name, n.pool)
+	store := filepath.Join(n.DataDir, n.Name)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		// Nothing reserved yet; ADD will create the store.
-		if err := checkFilesystem(n.DataDir); err != nil {
-			return unavailable(fmt.Sprintf("data directory %s is unusable", n.DataDir), err)
-		}
-		return nil
+		store = n.DataDir // nothing reserved yet; ADD will create the store
 	case err != nil:
 		return unavailable(fmt.Sprintf("data directory %s is unusable", n.DataDir), err)
 	}
-	defer func() { _ = store.Close() }()
-	if err := checkFilesystem(store.Dir()); err != nil {
-		return unavailable(fmt.Sprintf("data directory %s is unusable", n.DataDir), err)
-	}
-	held, err := store.CountReserved()
-	if err != nil {
+	if err := checkFilesystem(store); err != nil {
 		return unavailable(fmt.Sprintf("data directory %s is unusable", n.DataDir), err)
 	}
 	if held >= n.pool.Size() {

@@ -78,13 +78,13 @@ type Store struct {
 // wrong type or owned by another user is refused with ErrUnsafe; wrong modes
 // are repaired (0700, 0600).
 func Open(dataDir, name string, pool Pool, create bool) (*Store, error) {
-	dirf, err := openStoreDir(dataDir, name, create)
+	dirf, err := openStoreDir(dataDir, name, create, true)
 	if err != nil {
 		return nil, err
 	}
 	lockf, err := openAt(dirf, lockFileName, unix.O_RDWR|unix.O_CREAT)
 	if err == nil {
-		err = checkOwnFile(lockf, unix.S_IFREG, fileMode)
+		err = checkOwnFile(lockf, unix.S_IFREG, fileMode, true)
 	}
 	if err != nil {
 		_ = dirf.Close()
@@ -98,7 +98,8 @@ func Open(dataDir, name string, pool Pool, create bool) (*Store, error) {
 
 // openStoreDir opens dataDir/name without following a symlink in its last
 // component. dataDir itself is the administrator's path, symlinks included.
-func openStoreDir(dataDir, name string, create bool) (*os.File, error) {
+// With repair, a wrong mode is set right.
+func openStoreDir(dataDir, name string, create, repair bool) (*os.File, error) {
 	if name == "" || name == "." || name == ".." || strings.ContainsAny(name, "/\x00") {
 		return nil, fmt.Errorf("%w: %q is not a directory name", ErrUnsafe, name)
 	}
@@ -128,16 +129,16 @@ func openStoreDir(dataDir, name string, create bool) (*os.File, error) {
 		return nil, &fs.PathError{Op: "open", Path: path, Err: err}
 	}
 	dirf := os.NewFile(uintptr(fd), path)
-	if err := checkOwnFile(dirf, unix.S_IFDIR, dirMode); err != nil {
+	if err := checkOwnFile(dirf, unix.S_IFDIR, dirMode, repair); err != nil {
 		_ = dirf.Close()
 		return nil, err
 	}
 	return dirf, nil
 }
 
-// checkOwnFile makes sure f is of type ifmt, owned by this user, with exactly
-// mode perm (repairing the mode when it differs).
-func checkOwnFile(f *os.File, ifmt, perm uint32) error {
+// checkOwnFile makes sure f is of type ifmt and owned by this user, and with
+// repair that its mode is exactly perm.
+func checkOwnFile(f *os.File, ifmt, perm uint32, repair bool) error {
 	var st unix.Stat_t
 	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
 		return &fs.PathError{Op: "stat", Path: f.Name(), Err: err}
@@ -147,7 +148,7 @@ func checkOwnFile(f *os.File, ifmt, perm uint32) error {
 		return fmt.Errorf("%w: %s has the wrong file type", ErrUnsafe, f.Name())
 	case int(st.Uid) != os.Geteuid():
 		return fmt.Errorf("%w: %s is owned by uid %d, not %d", ErrUnsafe, f.Name(), st.Uid, os.Geteuid())
-	case st.Mode&0o7777 != perm:
+	case repair && st.Mode&0o7777 != perm:
 		if err := unix.Fchmod(int(f.Fd()), perm); err != nil {
 			return &fs.PathError{Op: "chmod", Path: f.Name(), Err: err}
 		}
@@ -412,17 +413,25 @@ func (s *Store) ReleaseExcept(keep map[Attachment]bool) (freed []Attachment, cor
 	return freed, corrupt, err
 }
 
-// CountReserved returns the number of entries named by an address of the
-// pool, without the lock and without reading them: an instant, approximate
-// answer for STATUS, which must not wait for other processes.
-func (s *Store) CountReserved() (int, error) {
+// Inspect returns the number of entries of network name's store that are
+// named by an address of pool, without the lock, without reading them and
+// without writing anything (no lock file, no mode repair): an instant answer
+// for STATUS, which must neither wait for other processes nor change the
+// store. A missing store is fs.ErrNotExist; an unsafe one ErrUnsafe.
+func Inspect(dataDir, name string, pool Pool) (int, error) {
+	dirf, err := openStoreDir(dataDir, name, false, false)
+	if err != nil {
+		return 0, err
+	}
+	defer func() { _ = dirf.Close() }()
+	s := &Store{dir: dirf.Name(), pool: pool, dirf: dirf}
 	entries, err := s.entries()
 	if err != nil {
 		return 0, err
 	}
 	n := 0
 	for _, e := range entries {
-		if ip := net.ParseIP(e.Name()); ip != nil && s.pool.Contains(ip) {
+		if ip := net.ParseIP(e.Name()); ip != nil && pool.Contains(ip) {
 			n++
 		}
 	}
@@ -470,7 +479,7 @@ func (s *Store) repairMode(ip string) error {
 		return err
 	}
 	defer func() { _ = f.Close() }()
-	return checkOwnFile(f, unix.S_IFREG, fileMode)
+	return checkOwnFile(f, unix.S_IFREG, fileMode, true)
 }
 
 // entries lists the store directory through a fresh descriptor of it.
@@ -598,7 +607,7 @@ func (s *Store) OpenLock(name string) (*os.File, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := checkOwnFile(f, unix.S_IFREG, fileMode); err != nil {
+	if err := checkOwnFile(f, unix.S_IFREG, fileMode, true); err != nil {
 		_ = f.Close()
 		return nil, err
 	}

@@ -549,8 +549,8 @@ func TestLockWaitIsBounded(t *testing.T) {
 		t.Fatalf("Reserve while another process holds the lock: %v, want ErrBusy", err)
 	}
 	// STATUS's count takes no lock at all.
-	if n, err := waiter.CountReserved(); err != nil || n != 0 {
-		t.Fatalf("CountReserved = %d, %v", n, err)
+	if n, err := Inspect(dataDir, "net", pool); err != nil || n != 0 {
+		t.Fatalf("Inspect = %d, %v", n, err)
 	}
 	// The abandoned wait drops the lock when it is granted late: the holder
 	// lets go and can take it again (it would get ErrBusy otherwise).
@@ -593,5 +593,35 @@ func TestWriteFileReplacesASymlink(t *testing.T) {
 		if err := s.WriteFile(bad, nil); err == nil {
 			t.Errorf("WriteFile(%q) succeeded", bad)
 		}
+	}
+}
+
+func TestInspectWritesNothing(t *testing.T) {
+	pool := mustPool(t, "10.1.0.0/24")
+	dataDir := t.TempDir()
+	if _, err := Inspect(dataDir, "net", pool); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("Inspect of a missing store: %v, want ErrNotExist", err)
+	}
+	dir := filepath.Join(dataDir, "net")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	plant(t, dir, "10.1.0.2", "c1\neth0\n", "")
+	plant(t, dir, "10.9.9.9", "c2\neth0\n", "") // outside the pool
+	if n, err := Inspect(dataDir, "net", pool); err != nil || n != 1 {
+		t.Fatalf("Inspect = %d, %v; want 1", n, err)
+	}
+	if left := listDir(t, dir); fmt.Sprint(left) != "[10.1.0.2 10.9.9.9]" {
+		t.Fatalf("Inspect created files: %v", left)
+	}
+	if st, err := os.Stat(dir); err != nil || st.Mode().Perm() != 0o755 {
+		t.Fatalf("Inspect changed the mode: %v, %v", st.Mode(), err)
+	}
+	plant(t, dataDir, "link", "", dir)
+	if _, err := Inspect(dataDir, "link", pool); !errors.Is(err, ErrUnsafe) {
+		t.Fatalf("Inspect through a symlink: %v, want ErrUnsafe", err)
 	}
 }

@@ -188,6 +188,13 @@ var _ = Describe("podnet under a hostile or unlucky runtime", Label("podnet"), f
 		Entry("ipMasq on and no iptables in PATH", func() cnitest.Invocation {
 			return cnitest.Invocation{Env: []string{"CNI_COMMAND=STATUS", "CNI_PATH=" + cfg.plugin.CNIPath, "PATH=/nonexistent"}}
 		}),
+		Entry("dataDir on a filesystem without free inodes", func() cnitest.Invocation {
+			full := filepath.Join(tb.tmp, "full")
+			Expect(os.Mkdir(full, 0o700)).To(Succeed())
+			Expect(unix.Mount("tmpfs", full, "tmpfs", 0, "nr_inodes=4,size=1m")).To(Succeed())
+			DeferCleanup(unix.Unmount, full, 0)
+			return cnitest.Invocation{Config: mustWithFields(tb.conf, map[string]any{"dataDir": filepath.Join(full, "data")})}
+		}),
 		Entry("bridge naming a device that is not a bridge", func() cnitest.Invocation {
 			inHost(tb, func() error {
 				attrs := netlink.NewLinkAttrs()

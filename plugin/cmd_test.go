@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
@@ -655,4 +657,73 @@ func TestPodWithADefaultRouteKeepsIt(t *testing.T) {
 			return nil
 		})
 	})
+}
+
+func TestGCGoesOnPastALinkItCannotDelete(t *testing.T) {
+	c := newTestConf(t)
+	inHostNetNS(t, func() error {
+		n := mustConf(c)
+		stuck := ipam.Attachment{ContainerID: "stuck", IfName: "eth0"}
+		gone := ipam.Attachment{ContainerID: "gone", IfName: "eth0"}
+		store, err := ipam.Open(c.dataDir, n.Name, n.pool, true)
+		if err != nil {
+			return err
+		}
+		defer func() { _ = store.Close() }()
+		for _, a := range []ipam.Attachment{stuck, gone} {
+			if _, err := store.Reserve(a); err != nil {
+				return err
+			}
+		}
+		// The loopback device cannot be deleted: under stuck's host veth name
+		// it makes GC's delete fail.
+		lo, err := netlinksafe.LinkByName("lo")
+		if err != nil {
+			return err
+		}
+		if err := netlink.LinkSetName(lo, hostVethName(n, stuck)); err != nil {
+			return err
+		}
+		if err := addNonBridge(hostVethName(n, gone)); err != nil {
+			return err
+		}
+		gc := c
+		gc.extra = `,"cni.dev/valid-attachments":[]`
+		_, err = call(cmdGC, gc.json(), "", "", "")
+		if err := wantCode(err, errGCIncomplete, "1 host veth"); err != nil {
+			return err
+		}
+		if _, err := netlinksafe.LinkByName(hostVethName(n, gone)); err == nil {
+			return errors.New("GC stopped before the second attachment's host veth")
+		}
+		held, err := store.List()
+		if err != nil {
+			return err
+		}
+		if len(held) != 1 || !slices.Contains(slices.Collect(maps.Values(held)), stuck) {
+			return fmt.Errorf("after GC the store holds %v, want only the attachment whose link could not go", held)
+		}
+		return nil
+	})
+}
+
+func TestWarnReachesStderrWithoutALogFile(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	saved := os.Stderr
+	os.Stderr = w
+	o := startOp(&NetConf{}, "ADD", &skel.CmdArgs{ContainerID: "c1", IfName: "eth0"})
+	o.warn("rollback: %s", "boom")
+	o.finish(errors.New("failed"))
+	os.Stderr = saved
+	_ = w.Close()
+	got, err := io.ReadAll(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(got), "ADD c1/eth0: rollback: boom") {
+		t.Fatalf("stderr got %q", got)
+	}
 }

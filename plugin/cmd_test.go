@@ -108,7 +108,7 @@ func addResult(printed string) (*current.Result, error) {
 func wantCode(err error, code uint, mention string) error {
 	var cniErr *types.Error
 	if !errors.As(err, &cniErr) || cniErr.Code != code || !strings.Contains(cniErr.Msg, mention) {
-		return fmt.Errorf("got %v, want code %d mentioning %q", err, code, mention)
+		return fmt.Errorf("got %w, want code %d mentioning %q", err, code, mention)
 	}
 	return nil
 }
@@ -161,7 +161,7 @@ func TestOwnNetNSRefused(t *testing.T) {
 			return fmt.Errorf("links changed: %v -> %v", before, after)
 		}
 		if _, err := os.Stat(c.dataDir); !errors.Is(err, os.ErrNotExist) {
-			return fmt.Errorf("data dir created: %v", err)
+			return fmt.Errorf("data dir created: %w", err)
 		}
 		return nil
 	})
@@ -218,7 +218,7 @@ func TestAddValidatesBeforeChanging(t *testing.T) {
 					return fmt.Errorf("links changed: %v -> %v", before, after)
 				}
 				if _, err := os.Stat(c.dataDir); !errors.Is(err, os.ErrNotExist) {
-					return fmt.Errorf("data dir created: %v", err)
+					return fmt.Errorf("data dir created: %w", err)
 				}
 				return nil
 			})
@@ -430,16 +430,16 @@ func TestFailedAddRemovesOnlyItsRules(t *testing.T) {
 		if _, err := store.Reserve(other); err != nil {
 			return err
 		}
-		if err := removeRulesIfUnused(n, store, added); err != nil {
+		if err := removeRulesIfUnused(store, added); err != nil {
 			return err
 		}
 		if missing, err := missingRules(ipt, n); err != nil || len(missing) != 0 {
-			return fmt.Errorf("rules removed while in use: %v, %v", missing, err)
+			return fmt.Errorf("rules removed while in use: %v, %w", missing, err)
 		}
 		if _, err := store.Release(other); err != nil {
 			return err
 		}
-		if err := removeRulesIfUnused(n, store, added); err != nil {
+		if err := removeRulesIfUnused(store, added); err != nil {
 			return err
 		}
 		missing, err := missingRules(ipt, n)

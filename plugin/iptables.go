@@ -109,7 +109,7 @@ func ensureRules(n *NetConf, store *ipam.Store) (added []rule, err error) {
 // attachment of the network now holds an address: it needs them, and every
 // ADD after a reservation checks them, so none can be counting on rules that
 // are about to go. The caller has released its own address.
-func removeRulesIfUnused(n *NetConf, store *ipam.Store, added []rule) error {
+func removeRulesIfUnused(store *ipam.Store, added []rule) error {
 	if len(added) == 0 {
 		return nil
 	}

@@ -71,7 +71,7 @@ func TestEnsureRulesStamp(t *testing.T) {
 			}
 			// The next check finds them all and stamps.
 			if added, err := ensureRules(n, store); err != nil || len(added) != 0 {
-				return fmt.Errorf("second ADD: added %v, %v; want nothing added", added, err)
+				return fmt.Errorf("second ADD: added %v, %w; want nothing added", added, err)
 			}
 			if stamp, err := os.ReadFile(stampPath); err != nil || string(stamp) != rulesStamp(n) {
 				return errors.New("second ADD left no current stamp")
@@ -85,7 +85,7 @@ func TestEnsureRulesStamp(t *testing.T) {
 				return errors.New("stamp still current after a rule was deleted")
 			}
 			if added, err := ensureRules(n, store); err != nil || len(added) != 1 {
-				return fmt.Errorf("ADD after a rule was deleted: added %v, %v; want the one rule", added, err)
+				return fmt.Errorf("ADD after a rule was deleted: added %v, %w; want the one rule", added, err)
 			}
 			return expectRules("ADD after a rule was deleted")
 		}()

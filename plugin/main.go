@@ -150,7 +150,7 @@ func cmdAdd(args *skel.CmdArgs) (err error) {
 		if _, err := store.Release(a); err != nil {
 			op.warn("rollback: %v", err)
 		}
-		if err := removeRulesIfUnused(n, store, addedRules); err != nil {
+		if err := removeRulesIfUnused(store, addedRules); err != nil {
 			op.warn("rollback: %v", err)
 		}
 	}()

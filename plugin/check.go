@@ -12,7 +12,6 @@ import (
 	"github.com/containernetworking/plugins/pkg/ip"
 	"github.com/containernetworking/plugins/pkg/netlinksafe"
 	"github.com/containernetworking/plugins/pkg/ns"
-	"github.com/coreos/go-iptables/iptables"
 	"github.com/vishvananda/netlink"
 
 	"github.com/cnigate/cnigate/plugin/ipam"
@@ -166,7 +165,7 @@ func checkPodSide(n *NetConf, a ipam.Attachment, prev *current.Result, podIPs []
 }
 
 func checkRules(n *NetConf, report func(string, ...any)) {
-	ipt, err := iptables.NewWithProtocol(iptables.ProtocolIPv4)
+	ipt, err := newIPTables()
 	if err != nil {
 		report("iptables: %v", err)
 		return

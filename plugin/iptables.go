@@ -16,6 +16,13 @@ import (
 	"github.com/cnigate/cnigate/plugin/ipam"
 )
 
+// newIPTables returns podnet's iptables handle. Its lock waits are bounded
+// like the store's: iptables-legacy's xtables lock for at most
+// ipam.LockTimeout (--wait <seconds>) instead of forever.
+func newIPTables() (*iptables.IPTables, error) {
+	return iptables.New(iptables.IPFamily(iptables.ProtocolIPv4), iptables.Timeout(int(ipam.LockTimeout.Seconds())))
+}
+
 // rule is one iptables rule podnet owns.
 type rule struct {
 	table, chain string
@@ -71,7 +78,7 @@ func ensureRules(n *NetConf, store *ipam.Store) (added []rule, err error) {
 			return nil, nil
 		}
 	}
-	ipt, err := iptables.NewWithProtocol(iptables.ProtocolIPv4)
+	ipt, err := newIPTables()
 	if err != nil {
 		return nil, fmt.Errorf("iptables: %w", err)
 	}
@@ -128,7 +135,7 @@ func removeRulesIfUnused(store *ipam.Store, added []rule) error {
 	if len(held) > 0 {
 		return nil
 	}
-	ipt, err := iptables.NewWithProtocol(iptables.ProtocolIPv4)
+	ipt, err := newIPTables()
 	if err != nil {
 		return fmt.Errorf("iptables: %w", err)
 	}

@@ -43,3 +43,32 @@ phase_summary() {
 # newer CLI without buildx refuses BuildKit), so Dockerfiles here avoid BuildKit-only syntax
 # (`COPY --chmod`, `RUN --mount`) and every script builds with the legacy builder.
 export DOCKER_BUILDKIT="${DOCKER_BUILDKIT:-0}"
+
+# ensure_commands CMD=PACKAGE...: make sure each CMD is on PATH. Missing ones are installed with
+# apt-get (their Debian PACKAGE) when running as root on a Debian/Ubuntu machine; otherwise the
+# script stops at once naming them. With everything present it costs a few `command -v`.
+ensure_commands() {
+  local pair missing=()
+  command -v go >/dev/null || die "go is missing: install the Go version named in go.mod and put it on PATH"
+  for pair in "$@"; do
+    command -v "${pair%%=*}" >/dev/null || missing+=("${pair#*=}")
+  done
+  ((${#missing[@]} == 0)) && return 0
+  if [[ $EUID -eq 0 ]] && command -v apt-get >/dev/null; then
+    log "installing ${missing[*]} (missing; apt-get)"
+    if ! { DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"; } >&2; then
+      die "apt-get install ${missing[*]} failed"
+    fi
+    for pair in "$@"; do
+      command -v "${pair%%=*}" >/dev/null || die "${pair%%=*} still missing after installing ${pair#*=}"
+    done
+  else
+    die "missing: ${missing[*]} (install as root: apt-get install -y ${missing[*]})"
+  fi
+}
+
+# What the netns suite and podnet need on the machine besides Go and root (used by the
+# scripts that source this file).
+# shellcheck disable=SC2034
+SUITE_COMMANDS=(iptables=iptables)

@@ -26,6 +26,7 @@ const (
 	codePoolExhausted    = 100
 	codeAttachmentExists = 101
 	codeCheckFailed      = 102
+	codeIfNameTaken      = 103
 	codeNotAvailable     = 50
 	podnetBridge         = "cni0"
 	podnetGateway        = "10.99.1.1"
@@ -279,6 +280,15 @@ var _ = Describe("podnet", Label("podnet"), func() {
 		Entry("host veth off the bridge", func(tb *testbed, a attachment) {
 			inHost(tb, func() error { return noMaster(hostVethOf(a)) })
 		}, "is not attached to bridge"),
+		Entry("host veth hairpin turned off", func(tb *testbed, a attachment) {
+			inHost(tb, func() error {
+				l, err := netlink.LinkByName(hostVethOf(a))
+				if err != nil {
+					return err
+				}
+				return netlink.LinkSetHairpin(l, false)
+			})
+		}, "hairpin mode false"),
 		Entry("gateway address removed from the bridge", func(tb *testbed, _ attachment) {
 			inHost(tb, func() error { return delAddr(podnetBridge, podnetGateway+"/24") })
 		}, "lacks gateway address"),
@@ -322,11 +332,21 @@ var _ = Describe("podnet", Label("podnet"), func() {
 			})
 		}
 
-		It("with no valid attachments releases everything", func() {
+		It("with an empty list of valid attachments releases everything", func() {
 			a, b := tb.add(tb.newPod()), tb.add(tb.newPod())
-			Expect(gc(nil).Failed()).To(BeFalse())
+			resp := gc(map[string][]types.GCAttachment{"cni.dev/valid-attachments": {}})
+			Expect(resp.Failed()).To(BeFalse(), "%s", resp)
 			Expect(tb.reservations(a.id)).To(BeEmpty())
 			Expect(tb.reservations(b.id)).To(BeEmpty())
+			Expect(tb.hostVeths()).To(BeEmpty())
+		})
+
+		It("without the list (absent or misspelt) is refused and keeps every attachment", func() {
+			a, b := tb.add(tb.newPod()), tb.add(tb.newPod())
+			expectCNIError(gc(nil), types.ErrInvalidNetworkConfig)
+			expectCNIError(gc(map[string][]types.GCAttachment{"cni.dev/valid-attachment": {}}), types.ErrInvalidNetworkConfig)
+			Expect(tb.check(a).Failed()).To(BeFalse())
+			Expect(tb.check(b).Failed()).To(BeFalse())
 		})
 	})
 
@@ -368,7 +388,7 @@ var _ = Describe("podnet", Label("podnet"), func() {
 		Expect(lines[0]).To(ContainSubstring("ip=" + podIP(a.result)))
 		Expect(lines[0]).To(HaveSuffix(`outcome="ok"`))
 		Expect(lines[1]).To(ContainSubstring("ip=" + podIP(a.result)))
-		Expect(lines[2]).To(ContainSubstring(`outcome="error: failed to open netns`))
+		Expect(lines[2]).To(ContainSubstring(`outcome="error: CNI_NETNS \"/no/such/netns\" is not a network namespace`))
 	})
 
 	It("answers VERSION with exactly the spec versions it implements", func() {

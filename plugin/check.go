@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"strings"
@@ -11,7 +12,6 @@ import (
 	"github.com/containernetworking/plugins/pkg/ip"
 	"github.com/containernetworking/plugins/pkg/netlinksafe"
 	"github.com/containernetworking/plugins/pkg/ns"
-	"github.com/coreos/go-iptables/iptables"
 	"github.com/vishvananda/netlink"
 
 	"github.com/cnigate/cnigate/plugin/ipam"
@@ -27,6 +27,11 @@ func cmdCheck(args *skel.CmdArgs) (err error) {
 	op := startOp(n, "CHECK", args)
 	defer func() { op.finish(err) }()
 
+	netns, err := openPodNetNS(args.Netns)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = netns.Close() }()
 	if n.PrevResult == nil {
 		return types.NewError(types.ErrInvalidNetworkConfig, "CHECK needs a prevResult", "")
 	}
@@ -43,9 +48,11 @@ func cmdCheck(args *skel.CmdArgs) (err error) {
 	var problems []string
 	report := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
 
-	checkReservation(n, a, podIPs[0], report)
+	if err := checkReservation(n, a, podIPs[0], report); err != nil {
+		return err
+	}
 	checkHostSide(n, a, report)
-	if err := ns.WithNetNSPath(args.Netns, func(ns.NetNS) error {
+	if err := netns.Do(func(ns.NetNS) error {
 		checkPodSide(n, a, prev, podIPs, report)
 		return nil
 	}); err != nil {
@@ -74,19 +81,23 @@ func podIPsOf(r *current.Result, ifName string) []*current.IPConfig {
 	return out
 }
 
-func checkReservation(n *NetConf, a ipam.Attachment, want *current.IPConfig, report func(string, ...any)) {
+// checkReservation reports a reservation that differs from want. A store
+// whose lock stays busy is not a difference: it fails CHECK with code 11.
+func checkReservation(n *NetConf, a ipam.Attachment, want *current.IPConfig, report func(string, ...any)) error {
 	store, err := openExistingStore(n)
 	if err != nil {
 		report("IPAM store: %v", err)
-		return
+		return nil
 	}
 	if store == nil {
 		report("no IPAM reservation for %s (no store for network %q)", a, n.Name)
-		return
+		return nil
 	}
 	defer func() { _ = store.Close() }()
 	got, err := store.Lookup(a)
 	switch {
+	case errors.Is(err, ipam.ErrBusy):
+		return storeError("IPAM store", err)
 	case err != nil:
 		report("IPAM store: %v", err)
 	case got == nil:
@@ -94,6 +105,7 @@ func checkReservation(n *NetConf, a ipam.Attachment, want *current.IPConfig, rep
 	case !got.Equal(want.Address.IP):
 		report("IPAM reservation of %s is %s, prevResult says %s", a, got, want.Address.IP)
 	}
+	return nil
 }
 
 func checkHostSide(n *NetConf, a ipam.Attachment, report func(string, ...any)) {
@@ -108,7 +120,7 @@ func checkHostSide(n *NetConf, a ipam.Attachment, report func(string, ...any)) {
 			report("bridge %q lacks gateway address %s", n.Bridge, gatewayNet(n))
 		}
 	}
-	name := hostVethName(a)
+	name := hostVethName(n, a)
 	host, err := netlinksafe.LinkByName(name)
 	if err != nil {
 		report("host veth %q is missing", name)
@@ -119,6 +131,14 @@ func checkHostSide(n *NetConf, a ipam.Attachment, report func(string, ...any)) {
 	}
 	if br != nil && host.Attrs().MasterIndex != br.Index {
 		report("host veth %q is not attached to bridge %q", name, n.Bridge)
+		return
+	}
+	port, err := netlinksafe.LinkGetProtinfo(host)
+	switch {
+	case err != nil:
+		report("host veth %q bridge port settings: %v", name, err)
+	case port.Hairpin != n.hairpin():
+		report("host veth %q has hairpin mode %v, \"hairpinMode\" is %v", name, port.Hairpin, n.hairpin())
 	}
 }
 
@@ -145,7 +165,7 @@ func checkPodSide(n *NetConf, a ipam.Attachment, prev *current.Result, podIPs []
 }
 
 func checkRules(n *NetConf, report func(string, ...any)) {
-	ipt, err := iptables.NewWithProtocol(iptables.ProtocolIPv4)
+	ipt, err := newIPTables()
 	if err != nil {
 		report("iptables: %v", err)
 		return

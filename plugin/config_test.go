@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -16,8 +17,8 @@ func TestLoadNetConfDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cniVersion != "0.3.1" || n.Bridge != "cni0" || n.MTU != 1500 || !n.masquerade() || n.DataDir != "/var/lib/cni/podnet" || n.LogFile != "" {
-		t.Fatalf("defaults: version=%s bridge=%s mtu=%d masq=%v dataDir=%s logFile=%q", cniVersion, n.Bridge, n.MTU, n.masquerade(), n.DataDir, n.LogFile)
+	if cniVersion != "0.3.1" || n.Bridge != "cni0" || n.MTU != 1500 || !n.masquerade() || !n.hairpin() || n.DataDir != "/var/lib/cni/podnet" || n.LogFile != "" {
+		t.Fatalf("defaults: version=%s bridge=%s mtu=%d masq=%v hairpin=%v dataDir=%s logFile=%q", cniVersion, n.Bridge, n.MTU, n.masquerade(), n.hairpin(), n.DataDir, n.LogFile)
 	}
 	if n.pool.Gateway.String() != "10.244.1.1" {
 		t.Fatalf("gateway %s, want 10.244.1.1", n.pool.Gateway)
@@ -50,6 +51,29 @@ func TestLoadNetConfRejects(t *testing.T) {
 		{"relative logFile", `{` + base + `,"network":"10.244.0.0/16","subnet":"10.244.1.0/24","logFile":"podnet.log"}`, types.ErrInvalidNetworkConfig, `"logFile"`},
 		{"name with slash", `{"cniVersion":"1.0.0","name":"../etc","type":"podnet","network":"10.244.0.0/16","subnet":"10.244.1.0/24"}`, types.ErrInvalidNetworkConfig, `"name"`},
 		{"ipam section", `{` + base + `,"network":"10.244.0.0/16","subnet":"10.244.1.0/24","ipam":{"type":"host-local"}}`, types.ErrUnsupportedField, `"ipam"`},
+		{"ipam section without type", `{` + base + `,"network":"10.244.0.0/16","subnet":"10.244.1.0/24","ipam":{}}`, types.ErrUnsupportedField, `"ipam"`},
+		{"ipam null", `{` + base + `,"network":"10.244.0.0/16","subnet":"10.244.1.0/24","ipam":null}`, types.ErrUnsupportedField, `"ipam"`},
+		{"name too long", `{"cniVersion":"1.0.0","name":"` + strings.Repeat("n", 129) + `","type":"podnet","network":"10.244.0.0/16","subnet":"10.244.1.0/24"}`, types.ErrInvalidNetworkConfig, `"name"`},
+		{"name with space", `{"cniVersion":"1.0.0","name":"my net","type":"podnet","network":"10.244.0.0/16","subnet":"10.244.1.0/24"}`, types.ErrInvalidNetworkConfig, `"name"`},
+		{"name dot", `{"cniVersion":"1.0.0","name":".","type":"podnet","network":"10.244.0.0/16","subnet":"10.244.1.0/24"}`, types.ErrInvalidNetworkConfig, `"name"`},
+		{"name empty", `{"cniVersion":"1.0.0","name":"","type":"podnet","network":"10.244.0.0/16","subnet":"10.244.1.0/24"}`, types.ErrInvalidNetworkConfig, `"name"`},
+		{"network everything", `{` + base + `,"network":"0.0.0.0/0","subnet":"10.244.1.0/24"}`, types.ErrInvalidNetworkConfig, `"network"`},
+		{"network /7", `{` + base + `,"network":"10.0.0.0/7","subnet":"10.244.1.0/24"}`, types.ErrInvalidNetworkConfig, `"network"`},
+		{"network this-network", `{` + base + `,"network":"0.0.0.0/8","subnet":"0.0.1.0/24"}`, types.ErrInvalidNetworkConfig, `"network"`},
+		{"network loopback", `{` + base + `,"network":"127.0.0.0/16","subnet":"127.0.1.0/24"}`, types.ErrInvalidNetworkConfig, `"network"`},
+		{"network link-local", `{` + base + `,"network":"169.254.0.0/16","subnet":"169.254.1.0/24"}`, types.ErrInvalidNetworkConfig, `"network"`},
+		{"network multicast", `{` + base + `,"network":"239.1.0.0/16","subnet":"239.1.1.0/24"}`, types.ErrInvalidNetworkConfig, `"network"`},
+		{"network reserved", `{` + base + `,"network":"250.0.0.0/8","subnet":"250.1.1.0/24"}`, types.ErrInvalidNetworkConfig, `"network"`},
+		{"network covering link-local", `{` + base + `,"network":"169.0.0.0/8","subnet":"169.1.1.0/24"}`, types.ErrInvalidNetworkConfig, `"network"`},
+		{"dataDir not clean", `{` + base + `,"network":"10.244.0.0/16","subnet":"10.244.1.0/24","dataDir":"/var/lib/../tmp"}`, types.ErrInvalidNetworkConfig, `"dataDir"`},
+		{"dataDir root", `{` + base + `,"network":"10.244.0.0/16","subnet":"10.244.1.0/24","dataDir":"/"}`, types.ErrInvalidNetworkConfig, `"dataDir"`},
+		{"logFile trailing slash", `{` + base + `,"network":"10.244.0.0/16","subnet":"10.244.1.0/24","logFile":"/var/log/"}`, types.ErrInvalidNetworkConfig, `"logFile"`},
+		{"key given twice", `{` + base + `,"network":"10.244.0.0/16","subnet":"10.244.1.0/24","subnet":"10.244.2.0/24"}`, types.ErrInvalidNetworkConfig, `"subnet"`},
+		{"key in another case", `{` + base + `,"network":"10.244.0.0/16","subnet":"10.244.1.0/24","Subnet":"10.244.2.0/24"}`, types.ErrInvalidNetworkConfig, `"Subnet"`},
+		{"mtu not a number", `{` + base + `,"network":"10.244.0.0/16","subnet":"10.244.1.0/24","mtu":"1500"}`, types.ErrInvalidNetworkConfig, `"mtu"`},
+		{"hairpinMode not a bool", `{` + base + `,"network":"10.244.0.0/16","subnet":"10.244.1.0/24","hairpinMode":"yes"}`, types.ErrInvalidNetworkConfig, `"hairpinMode"`},
+		{"ipMasq not a bool", `{` + base + `,"network":"10.244.0.0/16","subnet":"10.244.1.0/24","ipMasq":1}`, types.ErrInvalidNetworkConfig, `"ipMasq"`},
+		{"not an object", `[1]`, types.ErrDecodingFailure, "parse"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -66,16 +90,89 @@ func TestLoadNetConfRejects(t *testing.T) {
 }
 
 func TestHostVethName(t *testing.T) {
-	a := hostVethName(ipam.Attachment{ContainerID: "c1", IfName: "eth0"})
-	if len(a) > 15 || !strings.HasPrefix(a, "pn") {
-		t.Fatalf("%q is not a valid podnet host veth name", a)
+	netA := &NetConf{}
+	netA.Name = "a"
+	netB := &NetConf{}
+	netB.Name = "b"
+	c1 := ipam.Attachment{ContainerID: "c1", IfName: "eth0"}
+	name := hostVethName(netA, c1)
+	if len(name) > 15 || !strings.HasPrefix(name, "pn") {
+		t.Fatalf("%q is not a valid podnet host veth name", name)
 	}
-	if a != hostVethName(ipam.Attachment{ContainerID: "c1", IfName: "eth0"}) {
+	if name != hostVethName(netA, c1) {
 		t.Fatal("name is not stable")
 	}
-	for _, other := range []string{hostVethName(ipam.Attachment{ContainerID: "c1", IfName: "net1"}), hostVethName(ipam.Attachment{ContainerID: "c2", IfName: "eth0"})} {
-		if other == a {
-			t.Fatalf("two attachments share host veth %q", a)
+	others := map[string]string{
+		"other interface":            hostVethName(netA, ipam.Attachment{ContainerID: "c1", IfName: "net1"}),
+		"other container":            hostVethName(netA, ipam.Attachment{ContainerID: "c2", IfName: "eth0"}),
+		"same attachment, other net": hostVethName(netB, c1),
+	}
+	for what, other := range others {
+		if other == name {
+			t.Errorf("%s shares host veth %q", what, name)
 		}
+	}
+}
+
+func TestLoadNetConfAccepts(t *testing.T) {
+	base := `"cniVersion":"1.0.0","type":"podnet"`
+	tests := []struct {
+		name, conf string
+		check      func(*NetConf) bool
+	}{
+		{"hairpin off", `{` + base + `,"name":"n","network":"10.244.0.0/16","subnet":"10.244.1.0/24","hairpinMode":false}`, func(n *NetConf) bool { return !n.hairpin() }},
+		{"/8 network", `{` + base + `,"name":"n","network":"10.0.0.0/8","subnet":"10.244.1.0/24"}`, func(n *NetConf) bool { return n.network.String() == "10.0.0.0/8" }},
+		{"longest name", `{` + base + `,"name":"` + strings.Repeat("n", maxNameLen) + `","network":"10.244.0.0/16","subnet":"10.244.1.0/24"}`, func(n *NetConf) bool { return len(n.Name) == maxNameLen }},
+		{"name with _.-", `{` + base + `,"name":"a_b.c-d","network":"10.244.0.0/16","subnet":"10.244.1.0/24"}`, func(n *NetConf) bool { return true }},
+		{"unknown keys are CNI's business", `{` + base + `,"name":"n","network":"10.244.0.0/16","subnet":"10.244.1.0/24","runtimeConfig":{},"args":{"x":1},"somethingElse":true}`, func(n *NetConf) bool { return true }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			n, _, err := loadNetConf([]byte(tt.conf))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !tt.check(n) {
+				t.Fatalf("unexpected %+v", n)
+			}
+		})
+	}
+}
+
+func TestGCKeep(t *testing.T) {
+	conf := `{"cniVersion":"1.1.0","name":"n","type":"podnet","network":"10.244.0.0/16","subnet":"10.244.1.0/24"`
+	c1 := ipam.Attachment{ContainerID: "c1", IfName: "eth0"}
+	c2 := ipam.Attachment{ContainerID: "c2", IfName: "eth0"}
+	tests := []struct {
+		name, extra string
+		want        map[ipam.Attachment]bool
+		wantErr     string
+	}{
+		{name: "absent", extra: ``, wantErr: `"cni.dev/valid-attachments"`},
+		{name: "misspelt", extra: `,"cni.dev/valid-attachment":[]`, wantErr: `"cni.dev/valid-attachments"`},
+		{name: "empty: release everything", extra: `,"cni.dev/valid-attachments":[]`, want: map[ipam.Attachment]bool{}},
+		{name: "null: libcni's empty list", extra: `,"cni.dev/valid-attachments":null,"cni.dev/attachments":null`, want: map[ipam.Attachment]bool{}},
+		{name: "spec key", extra: `,"cni.dev/valid-attachments":[{"containerID":"c1","ifname":"eth0"}]`, want: map[ipam.Attachment]bool{c1: true}},
+		{name: "libcni key only", extra: `,"cni.dev/attachments":[{"containerID":"c2","ifname":"eth0"}]`, want: map[ipam.Attachment]bool{c2: true}},
+		{name: "both: union", extra: `,"cni.dev/valid-attachments":[{"containerID":"c1","ifname":"eth0"}],"cni.dev/attachments":[{"containerID":"c2","ifname":"eth0"}]`, want: map[ipam.Attachment]bool{c1: true, c2: true}},
+		{name: "not a list", extra: `,"cni.dev/valid-attachments":{"containerID":"c1"}`, wantErr: `"cni.dev/valid-attachments"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			n, _, err := loadNetConf([]byte(conf + tt.extra + "}"))
+			if err == nil {
+				var keep map[ipam.Attachment]bool
+				if keep, err = n.gcKeep(); err == nil {
+					if tt.wantErr != "" || fmt.Sprint(keep) != fmt.Sprint(tt.want) {
+						t.Fatalf("keep = %v, want %v (error %s)", keep, tt.want, tt.wantErr)
+					}
+					return
+				}
+			}
+			var cniErr *types.Error
+			if tt.wantErr == "" || !errors.As(err, &cniErr) || cniErr.Code != types.ErrInvalidNetworkConfig || !strings.Contains(cniErr.Msg, tt.wantErr) {
+				t.Fatalf("error %v, want code 7 naming %s", err, tt.wantErr)
+			}
+		})
 	}
 }

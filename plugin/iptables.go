@@ -12,7 +12,16 @@ import (
 
 	"github.com/coreos/go-iptables/iptables"
 	"golang.org/x/sys/unix"
+
+	"github.com/cnigate/cnigate/plugin/ipam"
 )
+
+// newIPTables returns podnet's iptables handle. Its lock waits are bounded
+// like the store's: iptables-legacy's xtables lock for at most
+// ipam.LockTimeout (--wait <seconds>) instead of forever.
+func newIPTables() (*iptables.IPTables, error) {
+	return iptables.New(iptables.IPFamily(iptables.ProtocolIPv4), iptables.Timeout(int(ipam.LockTimeout.Seconds())))
+}
 
 // rule is one iptables rule podnet owns.
 type rule struct {
@@ -52,54 +61,95 @@ func missingRules(ipt *iptables.IPTables, n *NetConf) ([]rule, error) {
 
 // ensureRules installs the rules of n once however many ADDs run at a time:
 // the common case (all present) takes no lock; otherwise the check is
-// repeated and the rules appended under a per-network flock.
+// repeated and the rules appended under a per-network flock (bounded wait).
+// It returns the rules it appended, also on failure, so that a failed ADD
+// can remove exactly those.
 //
 // Checking costs one iptables process per rule plus go-iptables' version
 // probe: about a third of an ADD. So a check that finds every
 // rule is remembered (rulesStamp) and later ADDs skip it for as long as the
 // stamp still describes the kernel; the check runs again after any change.
-func ensureRules(n *NetConf, lockDir string) error {
-	stampPath := filepath.Join(lockDir, rulesStampFile)
+func ensureRules(n *NetConf, store *ipam.Store) (added []rule, err error) {
 	// Taken before the check: a ruleset change during the check makes the
 	// stamp stale instead of letting it vouch for what the check did not see.
 	stamp := rulesStamp(n)
 	if stamp != "" {
-		if seen, err := os.ReadFile(stampPath); err == nil && string(seen) == stamp {
-			return nil
+		if seen, err := store.ReadFile(rulesStampFile); err == nil && string(seen) == stamp {
+			return nil, nil
 		}
 	}
-	ipt, err := iptables.NewWithProtocol(iptables.ProtocolIPv4)
+	ipt, err := newIPTables()
 	if err != nil {
-		return fmt.Errorf("iptables: %w", err)
+		return nil, fmt.Errorf("iptables: %w", err)
 	}
 	missing, err := missingRules(ipt, n)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if len(missing) == 0 {
 		if stamp != "" {
-			writeStamp(stampPath, stamp)
+			_ = store.WriteFile(rulesStampFile, []byte(stamp)) // failing only costs the next ADD a check
 		}
-		return nil
+		return nil, nil
 	}
-	lock, err := os.OpenFile(filepath.Join(lockDir, "rules.lock"), os.O_RDWR|os.O_CREATE, 0o600)
+	lock, err := store.OpenLock(rulesLockFile)
 	if err != nil {
-		return fmt.Errorf("opening iptables lock: %w", err)
+		return nil, fmt.Errorf("opening iptables lock: %w", err)
 	}
 	defer func() { _ = lock.Close() }() // closing drops the flock
-	if err := unix.Flock(int(lock.Fd()), unix.LOCK_EX); err != nil {
-		return fmt.Errorf("locking %s: %w", lock.Name(), err)
+	if err := ipam.LockFile(lock, ipam.LockTimeout); err != nil {
+		return nil, storeError("iptables rules of network "+n.Name, err)
 	}
 	if missing, err = missingRules(ipt, n); err != nil {
-		return err
+		return nil, err
 	}
 	for _, r := range missing {
 		if err := ipt.Append(r.table, r.chain, r.spec...); err != nil {
-			return fmt.Errorf("adding iptables rule %s: %w", r, err)
+			return added, fmt.Errorf("adding iptables rule %s: %w", r, err)
+		}
+		added = append(added, r)
+	}
+	return added, nil
+}
+
+// removeRulesIfUnused deletes rules a failed ADD appended, unless another
+// attachment of the network now holds an address: it needs them, and every
+// ADD after a reservation checks them, so none can be counting on rules that
+// are about to go. The caller has released its own address.
+func removeRulesIfUnused(store *ipam.Store, added []rule) error {
+	if len(added) == 0 {
+		return nil
+	}
+	lock, err := store.OpenLock(rulesLockFile)
+	if err != nil {
+		return fmt.Errorf("opening iptables lock: %w", err)
+	}
+	defer func() { _ = lock.Close() }()
+	if err := ipam.LockFile(lock, ipam.LockTimeout); err != nil {
+		return err
+	}
+	held, err := store.List()
+	if err != nil {
+		return err
+	}
+	if len(held) > 0 {
+		return nil
+	}
+	ipt, err := newIPTables()
+	if err != nil {
+		return fmt.Errorf("iptables: %w", err)
+	}
+	var errs []error
+	for _, r := range added {
+		if err := ipt.DeleteIfExists(r.table, r.chain, r.spec...); err != nil {
+			errs = append(errs, fmt.Errorf("removing iptables rule %s: %w", r, err))
 		}
 	}
-	return nil
+	return errors.Join(errs...)
 }
+
+// rulesLockFile, in the network's store directory, serialises rule changes.
+const rulesLockFile = "rules.lock"
 
 // rulesStampFile, in the network's store directory, holds the rulesStamp of
 // the last check that found every rule.
@@ -135,19 +185,6 @@ func rulesStamp(n *NetConf) string {
 	}
 	return fmt.Sprintf("boot %s netns %d iptables %s rules %x generation %d\n",
 		strings.TrimSpace(string(boot)), cookie, bin, rules.Sum(nil)[:8], gen)
-}
-
-// writeStamp replaces the stamp atomically. Failing only costs the next ADD a
-// full check, so errors are dropped.
-func writeStamp(path, stamp string) {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+rulesStampFile+"-")
-	if err != nil {
-		return
-	}
-	_, werr := tmp.WriteString(stamp)
-	if err := errors.Join(werr, tmp.Close()); err != nil || os.Rename(tmp.Name(), path) != nil {
-		_ = os.Remove(tmp.Name())
-	}
 }
 
 // nftGeneration asks the kernel (NFT_MSG_GETGEN) for the nftables ruleset

@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -9,6 +10,8 @@ import (
 
 	"github.com/coreos/go-iptables/iptables"
 	"golang.org/x/sys/unix"
+
+	"github.com/cnigate/cnigate/plugin/ipam"
 )
 
 var errNotNFT = errors.New("iptables is not the nf_tables backend")
@@ -24,8 +27,12 @@ func TestEnsureRulesStamp(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
-	stampPath := filepath.Join(dir, rulesStampFile)
+	store, err := ipam.Open(t.TempDir(), n.Name, n.pool, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = store.Close() })
+	stampPath := filepath.Join(store.Dir(), rulesStampFile)
 	done := make(chan error, 1)
 	go func() {
 		// Never unlocked: the thread ends with the goroutine, and its netns with it.
@@ -49,8 +56,12 @@ func TestEnsureRulesStamp(t *testing.T) {
 				return err
 			}
 			// Installing changes the ruleset: nothing to vouch for yet.
-			if err := ensureRules(n, dir); err != nil {
+			added, err := ensureRules(n, store)
+			if err != nil {
 				return err
+			}
+			if len(added) != 3 {
+				return fmt.Errorf("first ADD reports %d rules added, want 3", len(added))
 			}
 			if err := expectRules("first ADD"); err != nil {
 				return err
@@ -59,8 +70,8 @@ func TestEnsureRulesStamp(t *testing.T) {
 				return errors.New("stamp written by the ADD that installed the rules")
 			}
 			// The next check finds them all and stamps.
-			if err := ensureRules(n, dir); err != nil {
-				return err
+			if added, err := ensureRules(n, store); err != nil || len(added) != 0 {
+				return fmt.Errorf("second ADD: added %v, %w; want nothing added", added, err)
 			}
 			if stamp, err := os.ReadFile(stampPath); err != nil || string(stamp) != rulesStamp(n) {
 				return errors.New("second ADD left no current stamp")
@@ -73,8 +84,8 @@ func TestEnsureRulesStamp(t *testing.T) {
 			if stamp, _ := os.ReadFile(stampPath); string(stamp) == rulesStamp(n) {
 				return errors.New("stamp still current after a rule was deleted")
 			}
-			if err := ensureRules(n, dir); err != nil {
-				return err
+			if added, err := ensureRules(n, store); err != nil || len(added) != 1 {
+				return fmt.Errorf("ADD after a rule was deleted: added %v, %w; want the one rule", added, err)
 			}
 			return expectRules("ADD after a rule was deleted")
 		}()

@@ -5,13 +5,18 @@ import (
 	"fmt"
 	"io/fs"
 	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
 
 	"github.com/containernetworking/cni/pkg/skel"
 	"github.com/containernetworking/cni/pkg/types"
 	current "github.com/containernetworking/cni/pkg/types/100"
 	"github.com/containernetworking/cni/pkg/version"
 	"github.com/containernetworking/plugins/pkg/ip"
-	"github.com/containernetworking/plugins/pkg/ns"
+	"github.com/containernetworking/plugins/pkg/netlinksafe"
+	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
 
 	"github.com/cnigate/cnigate/plugin/ipam"
 )
@@ -21,20 +26,31 @@ const (
 	errPoolExhausted     uint = 100 // ADD: no free address in the subnet
 	errAttachmentExists  uint = 101 // ADD: the (container, ifname) already has an address
 	errCheckFailed       uint = 102 // CHECK: the attachment differs from prevResult
+	errIfNameTaken       uint = 103 // ADD: CNI_IFNAME already exists in the pod netns
+	errGCIncomplete      uint = 104 // GC: some host veths could not be removed
 	errPluginUnavailable uint = 50  // STATUS: ADD would fail (spec code)
 )
 
 // supportedVersions are the spec versions podnet speaks; VERSION reports them.
 var supportedVersions = version.PluginSupports("0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0")
 
+const about = "podnet: bridge + veth pod networking with built-in locked IPAM"
+
 func main() {
+	// skel prints its usage and exits 0 without CNI_COMMAND; a runtime (or
+	// script) that forgot to set it must see a failure.
+	if os.Getenv("CNI_COMMAND") == "" {
+		_ = types.NewError(types.ErrInvalidEnvironmentVariables, "CNI_COMMAND is not set",
+			about+"; it is run by a container runtime with CNI_COMMAND=ADD, DEL, CHECK, GC, STATUS or VERSION").Print()
+		os.Exit(1)
+	}
 	skel.PluginMainFuncs(skel.CNIFuncs{
 		Add:    cmdAdd,
 		Del:    cmdDel,
 		Check:  cmdCheck,
 		GC:     cmdGC,
 		Status: cmdStatus,
-	}, supportedVersions, "podnet: bridge + veth pod networking with built-in locked IPAM")
+	}, supportedVersions, about)
 }
 
 func attachmentOf(args *skel.CmdArgs) ipam.Attachment {
@@ -50,13 +66,34 @@ func openExistingStore(n *NetConf) (*ipam.Store, error) {
 	case errors.Is(err, fs.ErrNotExist):
 		return nil, nil
 	case err != nil:
-		return nil, ioError("IPAM store unusable", err)
+		return nil, storeError("IPAM store unusable", err)
 	}
 	return store, nil
 }
 
-func ioError(msg string, err error) *types.Error {
+// storeError maps an IPAM store failure to its CNI code: 11 (try again later)
+// when the lock stayed busy past its bound, else 5 (I/O).
+func storeError(msg string, err error) *types.Error {
+	if errors.Is(err, ipam.ErrBusy) {
+		return types.NewError(types.ErrTryAgainLater, msg+": try again later", err.Error())
+	}
 	return types.NewError(types.ErrIOFailure, msg, err.Error())
+}
+
+// checkBridgeName fails when n's bridge name is taken by a device that is not
+// a bridge: podnet would otherwise fail half-way through ADD.
+func checkBridgeName(n *NetConf) error {
+	l, err := netlinksafe.LinkByName(n.Bridge)
+	if errors.As(err, &netlink.LinkNotFoundError{}) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("looking up bridge %q: %w", n.Bridge, err)
+	}
+	if _, ok := l.(*netlink.Bridge); !ok {
+		return invalid("bridge", "%q exists and is a %s device, not a bridge", n.Bridge, l.Type())
+	}
+	return nil
 }
 
 func cmdAdd(args *skel.CmdArgs) (err error) {
@@ -67,15 +104,22 @@ func cmdAdd(args *skel.CmdArgs) (err error) {
 	op := startOp(n, "ADD", args)
 	defer func() { op.finish(err) }()
 
-	netns, err := ns.GetNS(args.Netns)
+	// Everything that can be checked is checked before anything changes.
+	netns, err := openPodNetNS(args.Netns)
 	if err != nil {
-		return types.NewError(types.ErrInvalidNetNS, fmt.Sprintf("failed to open netns %q", args.Netns), err.Error())
+		return err
 	}
 	defer func() { _ = netns.Close() }()
+	if err := checkBridgeName(n); err != nil {
+		return err
+	}
+	if err := checkIfNameFree(netns, args.IfName); err != nil {
+		return err
+	}
 
 	store, err := ipam.Open(n.DataDir, n.Name, n.pool, true)
 	if err != nil {
-		return ioError("IPAM store unusable", err)
+		return storeError("IPAM store unusable", err)
 	}
 	defer func() { _ = store.Close() }()
 
@@ -87,11 +131,12 @@ func cmdAdd(args *skel.CmdArgs) (err error) {
 	case errors.Is(err, ipam.ErrAlreadyReserved):
 		return types.NewError(errAttachmentExists, fmt.Sprintf("container %q interface %q is already attached", a.ContainerID, a.IfName), err.Error())
 	case err != nil:
-		return ioError("IPAM reservation failed", err)
+		return storeError("IPAM reservation failed", err)
 	}
 	op.ip = addr
 
 	success := false
+	var addedRules []rule
 	defer func() {
 		if success {
 			return
@@ -99,29 +144,36 @@ func cmdAdd(args *skel.CmdArgs) (err error) {
 		// Device first, then the address (containernetworking/plugins#666).
 		// Only the host end is deleted: it is ours by name and takes its peer
 		// with it, while an interface that was already in the pod netns stays.
-		if err := ip.DelLinkByName(hostVethName(a)); err != nil && !errors.Is(err, ip.ErrLinkNotFound) {
-			op.note("rollback: %v", err)
+		if err := ip.DelLinkByName(hostVethName(n, a)); err != nil && !errors.Is(err, ip.ErrLinkNotFound) {
+			op.warn("rollback: %v", err)
 		}
 		if _, err := store.Release(a); err != nil {
-			op.note("rollback: %v", err)
+			op.warn("rollback: %v", err)
+		}
+		if err := removeRulesIfUnused(store, addedRules); err != nil {
+			op.warn("rollback: %v", err)
 		}
 	}()
 
-	br, err := ensureBridge(n)
+	br, err := ensureBridge(n, store)
 	if err != nil {
 		return err
 	}
 	podAddr := &net.IPNet{IP: addr, Mask: n.pool.Subnet.Mask}
-	hostIf, contIf, err := setupVeth(netns, br, n, a, podAddr)
+	hostIf, contIf, routeAdded, err := setupVeth(netns, br, n, a, podAddr)
 	if err != nil {
 		return err
 	}
 	if n.masquerade() {
-		if err := ensureRules(n, store.Dir()); err != nil {
+		if addedRules, err = ensureRules(n, store); err != nil {
 			return err
 		}
 	}
 
+	// The result is the prevResult of the next plugin of a chain (portmap,
+	// bandwidth, tuning): the bridge and the host veth without a sandbox, the
+	// pod interface with one, the address on the pod interface, and exactly
+	// the routes podnet added.
 	result := &current.Result{
 		CNIVersion: current.ImplementedSpecVersion,
 		Interfaces: []*current.Interface{
@@ -134,10 +186,12 @@ func cmdAdd(args *skel.CmdArgs) (err error) {
 			Gateway:   n.pool.Gateway,
 			Interface: current.Int(2),
 		}},
-		Routes: []*types.Route{{
+	}
+	if routeAdded {
+		result.Routes = []*types.Route{{
 			Dst: net.IPNet{IP: net.IPv4zero, Mask: net.CIDRMask(0, 32)},
 			GW:  n.pool.Gateway,
-		}},
+		}}
 	}
 	if err := types.PrintResult(result, cniVersion); err != nil {
 		return err
@@ -154,8 +208,15 @@ func cmdDel(args *skel.CmdArgs) (err error) {
 	op := startOp(n, "DEL", args)
 	defer func() { op.finish(err) }()
 
+	if err := refuseOwnNetNS(args.Netns); err != nil {
+		return err
+	}
+	// The host end is podnet's by name (network, container, interface);
+	// deleting it removes its peer in the pod, and nothing else of the pod's
+	// is touched, not even an interface by the name CNI_IFNAME that podnet
+	// did not create.
 	a := attachmentOf(args)
-	if err := teardownVeth(args.Netns, a); err != nil {
+	if err := ip.DelLinkByName(hostVethName(n, a)); err != nil && !errors.Is(err, ip.ErrLinkNotFound) {
 		return err
 	}
 	store, err := openExistingStore(n)
@@ -164,7 +225,7 @@ func cmdDel(args *skel.CmdArgs) (err error) {
 	}
 	defer func() { _ = store.Close() }()
 	if op.ip, err = store.Release(a); err != nil {
-		return ioError("IPAM release failed", err)
+		return storeError("IPAM release failed", err)
 	}
 	return nil
 }
@@ -177,9 +238,9 @@ func cmdGC(args *skel.CmdArgs) (err error) {
 	op := startOp(n, "GC", args)
 	defer func() { op.finish(err) }()
 
-	keep := map[ipam.Attachment]bool{}
-	for _, v := range append(n.ValidAttachments, n.Attachments...) {
-		keep[ipam.Attachment{ContainerID: v.ContainerID, IfName: v.IfName}] = true
+	keep, err := n.gcKeep()
+	if err != nil {
+		return err
 	}
 	store, err := openExistingStore(n)
 	if store == nil {
@@ -189,26 +250,43 @@ func cmdGC(args *skel.CmdArgs) (err error) {
 
 	held, err := store.List()
 	if err != nil {
-		return ioError("IPAM listing failed", err)
+		return storeError("IPAM listing failed", err)
 	}
-	// Devices before addresses, as in DEL. The runtime never runs GC
-	// concurrently with ADD or DEL, so the listing stays true until the release.
+	// Devices before addresses, as in DEL. A device that cannot be removed
+	// keeps its address (the next GC retries both); the others go on. The
+	// runtime never runs GC concurrently with ADD or DEL, so the listing stays
+	// true until the release.
+	var linkErrs []error
 	for _, a := range held {
 		if keep[a] {
 			continue
 		}
-		if err := ip.DelLinkByName(hostVethName(a)); err != nil && !errors.Is(err, ip.ErrLinkNotFound) {
-			return err
+		if err := ip.DelLinkByName(hostVethName(n, a)); err != nil && !errors.Is(err, ip.ErrLinkNotFound) {
+			linkErrs = append(linkErrs, fmt.Errorf("%s: %w", a, err))
+			keep[a] = true
 		}
 	}
-	freed, err := store.ReleaseExcept(keep)
+	freed, corrupt, err := store.ReleaseExcept(keep)
 	if err != nil {
-		return ioError("IPAM release failed", err)
+		return storeError("IPAM release failed", err)
 	}
-	op.note("released %d stale reservations", len(freed))
+	op.note("released %d stale reservations and %d corrupt ones", len(freed), corrupt)
+	if len(linkErrs) > 0 {
+		return types.NewError(errGCIncomplete, fmt.Sprintf("GC could not remove %d host veths (their addresses stay reserved)", len(linkErrs)), errors.Join(linkErrs...).Error())
+	}
 	return nil
 }
 
+// Free space and inodes STATUS requires in the data directory's filesystem:
+// a reservation is one small file (one block, one inode) plus a temporary one.
+const (
+	minFreeBlocks = 16
+	minFreeInodes = 16
+)
+
+// cmdStatus answers at once whether an ADD could succeed. It takes no lock
+// (the reservation count is read from the directory listing), creates
+// nothing, and spawns no process.
 func cmdStatus(args *skel.CmdArgs) (err error) {
 	n, _, err := loadNetConf(args.StdinData)
 	if err != nil {
@@ -217,21 +295,68 @@ func cmdStatus(args *skel.CmdArgs) (err error) {
 	op := startOp(n, "STATUS", args)
 	defer func() { op.finish(err) }()
 
-	unusable := func(err error) error {
-		return types.NewError(errPluginUnavailable, fmt.Sprintf("data directory %s is unusable", n.DataDir), err.Error())
+	unavailable := func(msg string, detail error) error {
+		return types.NewError(errPluginUnavailable, msg, detail.Error())
 	}
-	store, err := ipam.Open(n.DataDir, n.Name, n.pool, true)
-	if err != nil {
-		return unusable(err)
+	if n.masquerade() {
+		if _, err := exec.LookPath("iptables"); err != nil {
+			return unavailable(`"ipMasq" is on but no iptables binary is in PATH`, err)
+		}
 	}
-	defer func() { _ = store.Close() }()
-	held, err := store.List()
-	if err != nil {
-		return unusable(err)
+	if err := checkBridgeName(n); err != nil {
+		return unavailable(fmt.Sprintf("bridge %q is unusable", n.Bridge), err)
 	}
-	if len(held) >= n.pool.Size() {
+	held, err := ipam.Inspect(n.DataDir, n.Name, n.pool)
+	store := filepath.Join(n.DataDir, n.Name)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		store = n.DataDir // nothing reserved yet; ADD will create the store
+	case err != nil:
+		return unavailable(fmt.Sprintf("data directory %s is unusable", n.DataDir), err)
+	}
+	if err := checkFilesystem(store); err != nil {
+		return unavailable(fmt.Sprintf("data directory %s is unusable", n.DataDir), err)
+	}
+	if held >= n.pool.Size() {
 		return types.NewError(errPluginUnavailable, fmt.Sprintf("no free IP address in subnet %s", n.pool.Subnet),
 			fmt.Sprintf("all %d addresses are reserved", n.pool.Size()))
+	}
+	return nil
+}
+
+// checkFilesystem fails when path (or, while it does not exist yet, its
+// nearest existing ancestor) is not a directory on a writable filesystem with
+// room for a reservation.
+func checkFilesystem(path string) error {
+	for {
+		st, err := os.Stat(path)
+		if errors.Is(err, fs.ErrNotExist) && path != "/" {
+			path = filepath.Dir(path)
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if !st.IsDir() {
+			return fmt.Errorf("%s is not a directory", path)
+		}
+		break
+	}
+	var fsst unix.Statfs_t
+	if err := unix.Statfs(path, &fsst); err != nil {
+		return &fs.PathError{Op: "statfs", Path: path, Err: err}
+	}
+	free := fsst.Bavail
+	if os.Geteuid() == 0 {
+		free = fsst.Bfree // root may use the reserved blocks
+	}
+	switch {
+	case fsst.Flags&unix.ST_RDONLY != 0:
+		return fmt.Errorf("%s is on a read-only filesystem", path)
+	case free < minFreeBlocks:
+		return fmt.Errorf("%s: no space left (%d free blocks)", path, free)
+	case fsst.Files > 0 && fsst.Ffree < minFreeInodes: // Files 0: no inode limit (btrfs)
+		return fmt.Errorf("%s: no inodes left (%d free)", path, fsst.Ffree)
 	}
 	return nil
 }

@@ -25,8 +25,16 @@ func startOp(n *NetConf, command string, args *skel.CmdArgs) *op {
 	return &op{logFile: n.LogFile, command: command, args: args, start: time.Now()}
 }
 
-// note adds detail to the log line, such as a failed rollback step.
+// note adds detail to the log line.
 func (o *op) note(format string, a ...any) { o.notes = append(o.notes, fmt.Sprintf(format, a...)) }
+
+// warn is a note that must be seen even without a log file, such as a failed
+// rollback step (something may be left behind): it also goes to stderr, which
+// runtimes log; stdout belongs to the result.
+func (o *op) warn(format string, a ...any) {
+	o.note(format, a...)
+	fmt.Fprintf(os.Stderr, "podnet: %s %s/%s: %s\n", o.command, orDash(o.args.ContainerID), orDash(o.args.IfName), fmt.Sprintf(format, a...))
+}
 
 func (o *op) finish(err error) {
 	if o.logFile == "" {

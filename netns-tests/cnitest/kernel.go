@@ -18,7 +18,9 @@ type Link struct {
 	MasterIndex int
 	MAC         string
 	Up          bool
-	Addrs       []string // CIDRs, IPv4
+	// Hairpin is the bridge port's hairpin flag (false when not a port).
+	Hairpin bool
+	Addrs   []string // CIDRs, IPv4
 	// DefaultGateway is the gateway of the IPv4 default route through this
 	// link, or nil.
 	DefaultGateway net.IP
@@ -77,6 +79,14 @@ func describe(l netlink.Link) (Link, error) {
 	d := Link{
 		Name: a.Name, Type: l.Type(), Index: a.Index, MTU: a.MTU, MasterIndex: a.MasterIndex,
 		MAC: a.HardwareAddr.String(), Up: a.Flags&net.FlagUp != 0,
+	}
+	if a.MasterIndex != 0 {
+		if _, isBridge := l.(*netlink.Bridge); !isBridge {
+			var err error
+			if d.Hairpin, err = bridgePortHairpin(l); err != nil {
+				return d, err
+			}
+		}
 	}
 	addrs, err := netlinksafe.AddrList(l, netlink.FAMILY_V4)
 	if err != nil {

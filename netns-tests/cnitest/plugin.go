@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	"github.com/containernetworking/cni/pkg/types"
@@ -76,6 +77,11 @@ type Response struct {
 	Stdout, Stderr []byte
 	ExitCode       int
 	Duration       time.Duration
+	// MaxRSSKiB is the process's peak resident set as the kernel reports it.
+	// Go starts children with vfork, so it includes the starting process's
+	// own RSS at that moment: an upper bound, good for catching a plugin
+	// that reads hundreds of MiB, not a measurement.
+	MaxRSSKiB int64
 }
 
 // Failed reports a non-zero exit.
@@ -138,6 +144,11 @@ func (p Plugin) Run(ctx context.Context, hostNS ns.NetNS, inv Invocation) (Respo
 		err = hostNS.Do(run)
 	}
 	resp := Response{Stdout: stdout.Bytes(), Stderr: stderr.Bytes(), Duration: time.Since(start)}
+	if cmd.ProcessState != nil {
+		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+			resp.MaxRSSKiB = ru.Maxrss
+		}
+	}
 	var exitErr *exec.ExitError
 	switch {
 	case errors.As(err, &exitErr):
@@ -146,6 +157,49 @@ func (p Plugin) Run(ctx context.Context, hostNS ns.NetNS, inv Invocation) (Respo
 		return resp, fmt.Errorf("running %s %s: %w", p.Path, inv.Command, err)
 	}
 	return resp, nil
+}
+
+// RunKilledAfter starts the plugin inside hostNS like Run, sends it SIGKILL
+// after delay (as a crashing runtime, an OOM kill or a node reboot would)
+// and waits for it. killed is false when the plugin exited before the
+// signal.
+func (p Plugin) RunKilledAfter(ctx context.Context, hostNS ns.NetNS, inv Invocation, delay time.Duration) (resp Response, killed bool, err error) {
+	cmd := exec.CommandContext(ctx, p.Path)
+	cmd.Env = inv.environ(p)
+	cmd.Stdin = bytes.NewReader(inv.Config)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	// Its own process group, so the kill takes the helpers it started
+	// (host-local, iptables) with it, as a crash of the node would.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.WaitDelay = 10 * time.Second
+	if err := hostNS.Do(func(ns.NetNS) error { return cmd.Start() }); err != nil {
+		return Response{}, false, fmt.Errorf("starting %s %s: %w", p.Path, inv.Command, err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	timer := time.NewTimer(delay)
+	defer timer.Stop()
+	select {
+	case err = <-exited:
+	case <-timer.C:
+		killed = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) == nil
+		err = <-exited
+	}
+	resp = Response{Stdout: stdout.Bytes(), Stderr: stderr.Bytes()}
+	var exitErr *exec.ExitError
+	switch {
+	case errors.As(err, &exitErr):
+		resp.ExitCode = exitErr.ExitCode()
+		if ws, ok := exitErr.Sys().(syscall.WaitStatus); ok {
+			killed = killed && ws.Signaled() && ws.Signal() == syscall.SIGKILL
+		}
+	case err != nil:
+		return resp, killed, fmt.Errorf("running %s %s: %w", p.Path, inv.Command, err)
+	default:
+		killed = false
+	}
+	return resp, killed, nil
 }
 
 // Versions asks the plugin which spec versions it supports.

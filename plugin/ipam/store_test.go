@@ -9,6 +9,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 func mustPool(t *testing.T, cidr string) Pool {
@@ -143,9 +146,9 @@ func TestReleaseMatchesTheAttachmentNotTheText(t *testing.T) {
 	if ip, err := s.Release(Attachment{ContainerID: "c1", IfName: "eth0"}); err != nil || ip != nil {
 		t.Fatalf("second Release = %v, %v", ip, err)
 	}
-	// The lowest free address is handed out again.
-	if ip, err := s.Reserve(Attachment{ContainerID: "c2", IfName: "eth0"}); err != nil || ip.String() != "10.1.0.3" {
-		t.Fatalf("Reserve after Release = %v, %v; want 10.1.0.3", ip, err)
+	// Round-robin: the just-released address is not handed out at once.
+	if ip, err := s.Reserve(Attachment{ContainerID: "c2", IfName: "eth0"}); err != nil || ip.String() != "10.1.0.4" {
+		t.Fatalf("Reserve after Release = %v, %v; want 10.1.0.4", ip, err)
 	}
 }
 
@@ -157,7 +160,7 @@ func TestReleaseExcept(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	freed, err := s.ReleaseExcept(map[Attachment]bool{keep: true})
+	freed, _, err := s.ReleaseExcept(map[Attachment]bool{keep: true})
 	if err != nil || len(freed) != 2 {
 		t.Fatalf("ReleaseExcept freed %v, %v; want 2", freed, err)
 	}
@@ -245,7 +248,7 @@ func TestConcurrentReserveAndRelease(t *testing.T) {
 			t.Fatalf("release %d: %v", i, err)
 		}
 	}
-	if left := listDir(t, filepath.Join(dataDir, "net")); len(left) != 1 || left[0] != lockFileName {
+	if left := listDir(t, filepath.Join(dataDir, "net")); fmt.Sprint(left) != fmt.Sprint([]string{lastReservedFileName, lockFileName}) {
 		t.Fatalf("left after releasing everything: %v", left)
 	}
 }
@@ -275,5 +278,350 @@ func TestLongContainerID(t *testing.T) {
 	}
 	if got, err := s.Release(a); err != nil || !got.Equal(ip) {
 		t.Fatalf("Release = %v, %v; want %s", got, err, ip)
+	}
+}
+
+func TestReserveRoundRobin(t *testing.T) {
+	pool := mustPool(t, "10.1.0.0/29") // pods .2-.6
+	s := openStore(t, t.TempDir(), pool)
+	att := func(id string) Attachment { return Attachment{ContainerID: id, IfName: "eth0"} }
+	steps := []struct {
+		reserve, release string // container IDs
+		want             string // address reserve gets
+	}{
+		{reserve: "a", want: "10.1.0.2"},
+		{reserve: "b", want: "10.1.0.3"},
+		{release: "a"},
+		{reserve: "c", want: "10.1.0.4"}, // not .2, just released
+		{reserve: "d", want: "10.1.0.5"},
+		{reserve: "e", want: "10.1.0.6"},
+		{reserve: "f", want: "10.1.0.2"}, // wraps around to the lowest free one
+		{release: "c"},
+		{reserve: "g", want: "10.1.0.4"}, // the only free one
+	}
+	for i, st := range steps {
+		if st.release != "" {
+			if _, err := s.Release(att(st.release)); err != nil {
+				t.Fatalf("step %d: %v", i, err)
+			}
+			continue
+		}
+		ip, err := s.Reserve(att(st.reserve))
+		if err != nil || ip.String() != st.want {
+			t.Fatalf("step %d: Reserve(%s) = %v, %v; want %s", i, st.reserve, ip, err, st.want)
+		}
+	}
+}
+
+func TestReserveWithUnusableLastReserved(t *testing.T) {
+	for _, content := range []string{"", "garbage\n", "10.2.0.9\n", "10.1.0.4", strings.Repeat("x", MaxFileSize+1)} {
+		t.Run(fmt.Sprintf("%.12q", content), func(t *testing.T) {
+			s := openStore(t, t.TempDir(), mustPool(t, "10.1.0.0/24"))
+			if err := os.WriteFile(filepath.Join(s.Dir(), lastReservedFileName), []byte(content), fileMode); err != nil {
+				t.Fatal(err)
+			}
+			ip, err := s.Reserve(Attachment{ContainerID: "c1", IfName: "eth0"})
+			if err != nil || ip.String() != "10.1.0.2" {
+				t.Fatalf("Reserve = %v, %v; want a scan from the start, 10.1.0.2", ip, err)
+			}
+		})
+	}
+}
+
+func TestParseReservation(t *testing.T) {
+	tests := []struct {
+		data string
+		want Attachment
+		ok   bool
+	}{
+		{"c1\neth0\n", Attachment{"c1", "eth0"}, true},
+		{"", Attachment{}, false},
+		{"c1\n", Attachment{}, false},
+		{"c1\neth0", Attachment{}, false},
+		{"c1\neth0\nextra\n", Attachment{}, false},
+		{"\neth0\n", Attachment{}, false},
+		{"c1\n\n", Attachment{}, false},
+		{" c1\neth0\n", Attachment{}, false},
+		{"c\x001\neth0\n", Attachment{}, false},
+		{strings.Repeat("c", MaxFileSize) + "\neth0\n", Attachment{}, false},
+	}
+	for _, tt := range tests {
+		got, err := ParseReservation([]byte(tt.data))
+		if (err == nil) != tt.ok || got != tt.want {
+			t.Errorf("ParseReservation(%.20q) = %v, %v; want %v, ok=%v", tt.data, got, err, tt.want, tt.ok)
+		}
+	}
+}
+
+// crash simulates a Reserve killed after step: "temp" (the temporary file is
+// written, not linked) or "linked" (linked to its address, temp not removed).
+func crash(t *testing.T, s *Store, ip string, a Attachment, step string) {
+	t.Helper()
+	data, err := FormatReservation(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(s.Dir(), reservingTempName), data, fileMode); err != nil {
+		t.Fatal(err)
+	}
+	if step == "linked" {
+		if err := os.Link(filepath.Join(s.Dir(), reservingTempName), filepath.Join(s.Dir(), ip)); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestReleaseAfterACrashedReserveLeavesNothing(t *testing.T) {
+	for _, step := range []string{"temp", "linked"} {
+		t.Run(step, func(t *testing.T) {
+			s := openStore(t, t.TempDir(), mustPool(t, "10.1.0.0/24"))
+			a := Attachment{ContainerID: "c1", IfName: "eth0"}
+			crash(t, s, "10.1.0.2", a, step)
+			if _, err := s.Release(a); err != nil {
+				t.Fatal(err)
+			}
+			if left := listDir(t, s.Dir()); fmt.Sprint(left) != "[lock]" {
+				t.Fatalf("left after DEL's release: %v", left)
+			}
+		})
+	}
+}
+
+func TestReserveAfterACrashedReserve(t *testing.T) {
+	s := openStore(t, t.TempDir(), mustPool(t, "10.1.0.0/24"))
+	crash(t, s, "10.1.0.2", Attachment{ContainerID: "dead", IfName: "eth0"}, "temp")
+	ip, err := s.Reserve(Attachment{ContainerID: "c1", IfName: "eth0"})
+	if err != nil || ip.String() != "10.1.0.2" {
+		t.Fatalf("Reserve = %v, %v; want 10.1.0.2 (the crashed one never held it)", ip, err)
+	}
+	if left := listDir(t, s.Dir()); fmt.Sprint(left) != "[10.1.0.2 last_reserved lock]" {
+		t.Fatalf("store holds %v", left)
+	}
+}
+
+// plant creates an entry named name in the store: a file with content, or a
+// symlink to target when target is set.
+func plant(t *testing.T, dir, name, content, target string) {
+	t.Helper()
+	path := filepath.Join(dir, name)
+	var err error
+	if target != "" {
+		err = os.Symlink(target, path)
+	} else {
+		err = os.WriteFile(path, []byte(content), 0o644)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestCorruptAndForeignEntries(t *testing.T) {
+	outside := filepath.Join(t.TempDir(), "victim")
+	if err := os.WriteFile(outside, []byte("c1\neth0\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := openStore(t, t.TempDir(), mustPool(t, "10.1.0.0/29")) // pods .2-.6
+	plant(t, s.Dir(), "10.1.0.2", "", "")                      // empty: a crash of an old podnet
+	plant(t, s.Dir(), "10.1.0.3", "garbage", "")               // unparseable
+	plant(t, s.Dir(), "10.1.0.4", "", outside)                 // symlink out of the store
+	big, err := os.Create(filepath.Join(s.Dir(), "10.1.0.5"))  // 300 MiB, sparse
+	if err == nil {
+		err = errors.Join(big.Truncate(300<<20), big.Close())
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	// None of those addresses is handed out, and the symlink is not read
+	// (its target names c1/eth0, which would make c1 "already reserved").
+	ip, err := s.Reserve(Attachment{ContainerID: "c1", IfName: "eth0"})
+	if err != nil || ip.String() != "10.1.0.6" {
+		t.Fatalf("Reserve = %v, %v; want 10.1.0.6, the only clean address", ip, err)
+	}
+	if _, err := s.Reserve(Attachment{ContainerID: "c2", IfName: "eth0"}); !errors.Is(err, ErrPoolExhausted) {
+		t.Fatalf("Reserve on a pool of corrupt entries: %v, want ErrPoolExhausted", err)
+	}
+	// GC removes the corrupt regular files, never the symlink or its target.
+	freed, corrupt, err := s.ReleaseExcept(map[Attachment]bool{})
+	if err != nil || len(freed) != 1 || corrupt != 3 {
+		t.Fatalf("ReleaseExcept = %v, %d corrupt, %v; want 1 freed, 3 corrupt", freed, corrupt, err)
+	}
+	if left := listDir(t, s.Dir()); fmt.Sprint(left) != "[10.1.0.4 last_reserved lock]" {
+		t.Fatalf("left after GC: %v", left)
+	}
+	if data, err := os.ReadFile(outside); err != nil || string(data) != "c1\neth0\n" {
+		t.Fatalf("the symlink's target changed: %q, %v", data, err)
+	}
+}
+
+func TestOpenRefusesSymlinks(t *testing.T) {
+	pool := mustPool(t, "10.1.0.0/24")
+	t.Run("store directory", func(t *testing.T) {
+		dataDir, elsewhere := t.TempDir(), t.TempDir()
+		plant(t, dataDir, "net", "", elsewhere)
+		for _, create := range []bool{true, false} {
+			if _, err := Open(dataDir, "net", pool, create); !errors.Is(err, ErrUnsafe) {
+				t.Fatalf("Open(create=%v) through a symlinked store: %v, want ErrUnsafe", create, err)
+			}
+		}
+		if left := listDir(t, elsewhere); len(left) != 0 {
+			t.Fatalf("Open wrote through the symlink: %v", left)
+		}
+	})
+	t.Run("dangling lock", func(t *testing.T) {
+		dataDir := t.TempDir()
+		target := filepath.Join(t.TempDir(), "created-by-podnet")
+		if err := os.Mkdir(filepath.Join(dataDir, "net"), dirMode); err != nil {
+			t.Fatal(err)
+		}
+		plant(t, filepath.Join(dataDir, "net"), lockFileName, "", target)
+		if _, err := Open(dataDir, "net", pool, true); err == nil {
+			t.Fatal("Open accepted a symlinked lock")
+		}
+		if _, err := os.Lstat(target); !errors.Is(err, os.ErrNotExist) {
+			t.Fatalf("the lock symlink's target was created: %v", err)
+		}
+	})
+	t.Run("store directory is a file", func(t *testing.T) {
+		dataDir := t.TempDir()
+		plant(t, dataDir, "net", "x", "")
+		if _, err := Open(dataDir, "net", pool, true); !errors.Is(err, ErrUnsafe) {
+			t.Fatalf("Open on a file: %v, want ErrUnsafe", err)
+		}
+	})
+}
+
+func TestOpenRefusesAForeignOwner(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root (chowns a directory to another user)")
+	}
+	dataDir := t.TempDir()
+	dir := filepath.Join(dataDir, "net")
+	if err := os.Mkdir(dir, dirMode); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(dir, 65534, 65534); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(dataDir, "net", mustPool(t, "10.1.0.0/24"), true); !errors.Is(err, ErrUnsafe) {
+		t.Fatalf("Open of a directory owned by nobody: %v, want ErrUnsafe", err)
+	}
+}
+
+func TestPermissionsRepaired(t *testing.T) {
+	dataDir := t.TempDir()
+	dir := filepath.Join(dataDir, "net")
+	if err := os.Mkdir(dir, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	plant(t, dir, lockFileName, "", "")
+	plant(t, dir, "10.1.0.2", "c1\neth0\n", "")
+	if err := os.Chmod(dir, 0o777); err != nil { // past the umask
+		t.Fatal(err)
+	}
+	s := openStore(t, dataDir, mustPool(t, "10.1.0.0/24"))
+	if _, _, err := s.ReleaseExcept(map[Attachment]bool{{ContainerID: "c1", IfName: "eth0"}: true}); err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range map[string]os.FileMode{dir: dirMode | os.ModeDir, filepath.Join(dir, lockFileName): fileMode, filepath.Join(dir, "10.1.0.2"): fileMode} {
+		st, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Mode() != want {
+			t.Errorf("%s has mode %v, want %v", path, st.Mode(), want)
+		}
+	}
+}
+
+func TestLockWaitIsBounded(t *testing.T) {
+	dataDir := t.TempDir()
+	pool := mustPool(t, "10.1.0.0/24")
+	holder := openStore(t, dataDir, pool)
+	waiter := openStore(t, dataDir, pool)
+	saved := LockTimeout
+	t.Cleanup(func() { LockTimeout = saved })
+	LockTimeout = 50 * time.Millisecond
+
+	if err := LockFile(holder.lockf, time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := waiter.Reserve(Attachment{ContainerID: "c1", IfName: "eth0"}); !errors.Is(err, ErrBusy) {
+		t.Fatalf("Reserve while another process holds the lock: %v, want ErrBusy", err)
+	}
+	// STATUS's count takes no lock at all.
+	if n, err := Inspect(dataDir, "net", pool); err != nil || n != 0 {
+		t.Fatalf("Inspect = %d, %v", n, err)
+	}
+	// The abandoned wait drops the lock when it is granted late: the holder
+	// lets go and can take it again (it would get ErrBusy otherwise).
+	if err := flock(int(holder.lockf.Fd()), unix.LOCK_UN); err != nil {
+		t.Fatal(err)
+	}
+	if err := LockFile(holder.lockf, 5*time.Second); err != nil {
+		t.Fatalf("lock kept by an abandoned wait: %v", err)
+	}
+	// A lock freed while a waiter is blocked in the kernel is granted to it.
+	LockTimeout = time.Hour
+	holderFD := int(holder.lockf.Fd())
+	unlocked := make(chan error, 1)
+	go func() {
+		time.Sleep(20 * time.Millisecond) // let the waiter block (the order, not a timed assertion)
+		unlocked <- flock(holderFD, unix.LOCK_UN)
+	}()
+	if _, err := waiter.Reserve(Attachment{ContainerID: "c1", IfName: "eth0"}); err != nil {
+		t.Fatalf("Reserve after the holder let go: %v", err)
+	}
+	if err := <-unlocked; err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestWriteFileReplacesASymlink(t *testing.T) {
+	s := openStore(t, t.TempDir(), mustPool(t, "10.1.0.0/24"))
+	target := filepath.Join(t.TempDir(), "target")
+	plant(t, s.Dir(), "record", "", target)
+	if err := s.WriteFile("record", []byte("x\n")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Lstat(target); !errors.Is(err, os.ErrNotExist) {
+		t.Fatal("WriteFile wrote through a symlink")
+	}
+	if data, err := s.ReadFile("record"); err != nil || string(data) != "x\n" {
+		t.Fatalf("ReadFile = %q, %v", data, err)
+	}
+	for _, bad := range []string{"10.1.0.2", ".hidden", "a/b"} {
+		if err := s.WriteFile(bad, nil); err == nil {
+			t.Errorf("WriteFile(%q) succeeded", bad)
+		}
+	}
+}
+
+func TestInspectWritesNothing(t *testing.T) {
+	pool := mustPool(t, "10.1.0.0/24")
+	dataDir := t.TempDir()
+	if _, err := Inspect(dataDir, "net", pool); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("Inspect of a missing store: %v, want ErrNotExist", err)
+	}
+	dir := filepath.Join(dataDir, "net")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	plant(t, dir, "10.1.0.2", "c1\neth0\n", "")
+	plant(t, dir, "10.9.9.9", "c2\neth0\n", "") // outside the pool
+	if n, err := Inspect(dataDir, "net", pool); err != nil || n != 1 {
+		t.Fatalf("Inspect = %d, %v; want 1", n, err)
+	}
+	if left := listDir(t, dir); fmt.Sprint(left) != "[10.1.0.2 10.9.9.9]" {
+		t.Fatalf("Inspect created files: %v", left)
+	}
+	if st, err := os.Stat(dir); err != nil || st.Mode().Perm() != 0o755 {
+		t.Fatalf("Inspect changed the mode: %v, %v", st.Mode(), err)
+	}
+	plant(t, dataDir, "link", "", dir)
+	if _, err := Inspect(dataDir, "link", pool); !errors.Is(err, ErrUnsafe) {
+		t.Fatalf("Inspect through a symlink: %v, want ErrUnsafe", err)
 	}
 }

@@ -1,0 +1,166 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/onsi/ginkgo/v2/types"
+)
+
+func main() {
+	report := flag.String("report", "", "Ginkgo JSON report (--ginkgo.json-report)")
+	known := flag.String("known", "", "known-failures list")
+	flag.Parse()
+	if *report == "" || *known == "" {
+		fmt.Fprintln(os.Stderr, "usage: xfail -report <ginkgo.json> -known <list>")
+		os.Exit(2)
+	}
+	ok, err := decide(*report, *known, os.Stdout)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "xfail:", err)
+		os.Exit(2)
+	}
+	if !ok {
+		os.Exit(1)
+	}
+}
+
+// outcome is what one run did with the specs of the list and the rest.
+type outcome struct {
+	knownFailed   []string // in the list and failed: the expected finding
+	newFailures   []string // failed, not in the list
+	nowPassing    []string // in the list, passed
+	notRun        []string // in the list, not run (renamed, filtered out)
+	passed, total int
+}
+
+func decide(reportPath, knownPath string, out io.Writer) (bool, error) {
+	reasons, err := readKnown(knownPath)
+	if err != nil {
+		return false, err
+	}
+	specs, err := readReport(reportPath)
+	if err != nil {
+		return false, err
+	}
+	o := classify(specs, reasons)
+	printOutcome(out, o, reasons, knownPath)
+	return len(o.newFailures)+len(o.nowPassing)+len(o.notRun) == 0 && o.total > 0, nil
+}
+
+// readKnown parses the list into spec text -> reason.
+func readKnown(path string) (map[string]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = f.Close() }()
+	reasons := map[string]string{}
+	sc := bufio.NewScanner(f)
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		spec, reason, found := strings.Cut(line, " | ")
+		spec, reason = strings.TrimSpace(spec), strings.TrimSpace(reason)
+		if !found || spec == "" || reason == "" {
+			return nil, fmt.Errorf("%s:%d: want \"<spec text> | <reason>\"", path, n)
+		}
+		if _, dup := reasons[spec]; dup {
+			return nil, fmt.Errorf("%s:%d: %q listed twice", path, n, spec)
+		}
+		reasons[spec] = reason
+	}
+	return reasons, sc.Err()
+}
+
+func readReport(path string) ([]types.SpecReport, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var reports []types.Report
+	if err := json.Unmarshal(data, &reports); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if len(reports) == 0 {
+		return nil, errors.New(path + ": no suite in the report")
+	}
+	var specs []types.SpecReport
+	for _, r := range reports {
+		specs = append(specs, r.SpecReports...)
+	}
+	return specs, nil
+}
+
+func classify(specs []types.SpecReport, reasons map[string]string) outcome {
+	var o outcome
+	seen := map[string]bool{}
+	for _, s := range specs {
+		// Suite-level nodes (BeforeSuite, AfterSuite) count too: their failure is never known.
+		name := s.FullText()
+		if s.LeafNodeType != types.NodeTypeIt {
+			name = "[" + s.LeafNodeType.String() + "] " + name
+		}
+		_, listed := reasons[name]
+		switch {
+		case s.State.Is(types.SpecStateFailureStates):
+			seen[name] = true
+			if listed {
+				o.knownFailed = append(o.knownFailed, name)
+			} else {
+				o.newFailures = append(o.newFailures, fmt.Sprintf("%s (%s)", name, s.State))
+			}
+		case s.State == types.SpecStatePassed:
+			seen[name] = true
+			if s.LeafNodeType == types.NodeTypeIt {
+				o.passed++
+			}
+			if listed {
+				o.nowPassing = append(o.nowPassing, name)
+			}
+		}
+		if s.LeafNodeType == types.NodeTypeIt && s.State != types.SpecStateSkipped && s.State != types.SpecStatePending {
+			o.total++
+		}
+	}
+	for name := range reasons {
+		if !seen[name] {
+			o.notRun = append(o.notRun, name)
+		}
+	}
+	for _, l := range [][]string{o.knownFailed, o.newFailures, o.nowPassing, o.notRun} {
+		sort.Strings(l)
+	}
+	return o
+}
+
+func printOutcome(w io.Writer, o outcome, reasons map[string]string, knownPath string) {
+	_, _ = fmt.Fprintf(w, "%d specs ran: %d passed, %d failed as listed in %s\n", o.total, o.passed, len(o.knownFailed), knownPath)
+	if len(o.knownFailed) > 0 {
+		_, _ = fmt.Fprintln(w, "FINDING: the plugin fails these specs (known, listed with the reason):")
+		for _, name := range o.knownFailed {
+			_, _ = fmt.Fprintf(w, "  - %s\n      why: %s\n", name, reasons[name])
+		}
+	}
+	section := func(title string, names []string) {
+		if len(names) == 0 {
+			return
+		}
+		_, _ = fmt.Fprintln(w, title)
+		for _, n := range names {
+			_, _ = fmt.Fprintf(w, "  - %s\n", n)
+		}
+	}
+	section("FAIL: new failures (not in the list):", o.newFailures)
+	section("FAIL: listed as known failures but passed (remove them from the list):", o.nowPassing)
+	section("FAIL: listed as known failures but did not run (renamed? filtered out?):", o.notRun)
+}

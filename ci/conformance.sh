@@ -55,6 +55,8 @@ rc=0
   --ginkgo.label-filter="$LABELS" --ginkgo.junit-report="$ARTIFACTS/junit-$report.xml" \
   --ginkgo.json-report="$ARTIFACTS/$report.json" \
   --ginkgo.show-node-events --ginkgo.no-color="${NO_COLOR:-false}") || rc=$?
+# The four report formats (JUnit, JSON, Markdown, HTML) of whatever ran, even a failed run.
+[[ -f $ARTIFACTS/$report.json ]] && "$REPO_ROOT/ci/report.sh" conformance "$ARTIFACTS/$report.json" "$report"
 
 if [[ -n ${KNOWN_FAILURES:-} ]]; then
   phase "compare the failures with $(basename "$KNOWN_FAILURES")"

@@ -59,6 +59,8 @@ func TestGateJudge(t *testing.T) {
 		{"identical, very noisy", 200, 1, 0, 2 * noisy, false},
 		{"identical, few pairs", 30, 1, 0, noisy, false},
 		{"5% slower: within the tolerance", 200, 1.05, 0, 0.3, false},
+		{"5% slower, quiet: within the tolerance", 200, 1.05, 0, 0.05, false},
+		{"15% slower, quiet: beyond it", 200, 1.15, 0, 0.05, true},
 		{"5% faster", 200, 0.95, 0, 0.3, false},
 		{"+5 ms on 10 ms", 200, 1, 5 * time.Millisecond, 0.3, true},
 		{"+5 ms on 10 ms, noisy", 200, 1, 5 * time.Millisecond, noisy, true},

@@ -77,10 +77,7 @@ func Run(ctx context.Context, table Table, o Options) (rep *Report, err error) {
 		return nil, errors.New("n and burst must be at least 1, burst-rounds and rss-runs at least 0")
 	}
 	if g := o.Gate; g != nil {
-		if err := g.validate(); err != nil {
-			return nil, err
-		}
-		if err := table.gateable(g.Candidate); err != nil {
+		if err := g.Validate(table); err != nil {
 			return nil, err
 		}
 	}

@@ -44,7 +44,16 @@ func DefaultGate() GateOptions {
 	return GateOptions{Tolerance: 0.10, Confidence: 0.95, Resamples: 10000, Seed: 1}
 }
 
-func (g GateOptions) validate() error {
+// Validate checks the options and that the candidate is a contender of t
+// other than its baseline.
+func (g GateOptions) Validate(t Table) error {
+	if err := g.validOptions(); err != nil {
+		return err
+	}
+	return t.gateable(g.Candidate)
+}
+
+func (g GateOptions) validOptions() error {
 	switch {
 	case g.Candidate == "":
 		return fmt.Errorf("gate: no candidate")

@@ -165,7 +165,7 @@ func TestGateOptionsValidate(t *testing.T) {
 			g := DefaultGate()
 			g.Candidate = "c"
 			tc.mutate(&g)
-			if err := g.validate(); err == nil || !strings.Contains(err.Error(), tc.want) {
+			if err := g.validOptions(); err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("validate() = %v, want %q", err, tc.want)
 			}
 		})

@@ -152,6 +152,9 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 
 	if gateOn {
+		if err := gate.Validate(table); err != nil {
+			return usagef("%v", err)
+		}
 		o.Gate = &gate
 	}
 	rep, err := bench.Run(ctx, table, o)

@@ -271,8 +271,17 @@ func printTable(w io.Writer, rep *Report) {
 	if rep.Config.IPMasq != nil {
 		ipmasq = fmt.Sprint(*rep.Config.IPMasq)
 	}
-	fmt.Fprintf(w, "\n%s (baseline %s): %d sequential ADD/DEL, %d x burst of %d, ipMasq %s, %s\n",
-		strings.Join(rep.Order, " vs "), rep.Baseline, rep.Config.N, rep.Config.BurstRounds, rep.Config.Burst, ipmasq, rep.Config.Subnet)
+	bursts := fmt.Sprintf("%d x burst of %d", rep.Config.BurstRounds, rep.Config.Burst)
+	if rep.Config.BurstRounds == 0 {
+		bursts = "no burst"
+	}
+	fmt.Fprintf(w, "\n%s (baseline %s): %d sequential ADD/DEL, %s, ipMasq %s, %s\n",
+		strings.Join(rep.Order, " vs "), rep.Baseline, rep.Config.N, bursts, ipmasq, rep.Config.Subnet)
+	for _, n := range rep.Order {
+		if rep.Gate != nil && (n == rep.Gate.Candidate || n == rep.Gate.Baseline) {
+			fmt.Fprintf(w, "%s: %s\n", n, rep.Contenders[n].Binary)
+		}
+	}
 	fmt.Fprintf(w, "machine: %d cores (%s), %.0f GiB, kernel %s, %s, %s\n",
 		rep.Machine.Cores, rep.Machine.CPU, rep.Machine.MemoryGiB, rep.Machine.Kernel, rep.Machine.IPTables, rep.Machine.Go)
 	var loads []string

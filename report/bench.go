@@ -276,7 +276,8 @@ func FromBench(in BenchInput) *Report {
 	}
 	if g := in.Gate; g != nil {
 		v.Gate = g
-		r.Facts = append(r.Facts, Fact{"gate", fmt.Sprintf("is %s slower than %s by more than %.0f%%? %s", g.Candidate, g.Baseline, g.Tolerance*100, g.Method)})
+		r.Facts = append(r.Facts, Fact{"gate", fmt.Sprintf("is %s (%s) slower than %s (%s) by more than %.0f%%? %s",
+			g.Candidate, in.Contenders[g.Candidate].Binary, g.Baseline, in.Contenders[g.Baseline].Binary, g.Tolerance*100, g.Method)})
 		kase := Case{Suite: "gate", Name: fmt.Sprintf("gate: %s within %.0f%% of %s", g.Candidate, g.Tolerance*100, g.Baseline), Result: Pass}
 		var lines []string
 		for _, m := range g.Metrics {

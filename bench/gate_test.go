@@ -10,10 +10,12 @@ import (
 
 // noisyRounds simulates n interleaved rounds on a noisy shared machine: each
 // round has a load factor both processes of the pair share (drifting, with
-// bursts of outside work), each process its own log-normal noise and now and
-// then a stall. base is the baseline's median latency; the candidate's is
-// base*scale (stretched by the load like the baseline) plus shift. The seed makes it deterministic.
-func noisyRounds(seed uint64, n int, base time.Duration, scale float64, shift time.Duration, sigma float64) (cand, baseline []time.Duration) {
+// bursts of outside work), each process its own log-normal noise (sigma) and
+// now and then a stall. The baseline takes 10 ms times the load and noise, the
+// candidate that times scale, plus shift (wall time the load does not
+// stretch, like a sleep). The seed makes it deterministic.
+func noisyRounds(seed uint64, n int, scale float64, shift time.Duration, sigma float64) (cand, baseline []time.Duration) {
+	const base = 10 * time.Millisecond
 	rng := rand.New(rand.NewPCG(seed, 42))
 	load := 1.0
 	for range n {
@@ -45,7 +47,6 @@ const noisy = 0.35
 func TestGateJudge(t *testing.T) {
 	g := DefaultGate()
 	g.Candidate = "candidate"
-	const ms10 = 10 * time.Millisecond
 	for _, tc := range []struct {
 		name       string
 		n          int
@@ -69,7 +70,7 @@ func TestGateJudge(t *testing.T) {
 		{"30% slower", 200, 1.3, 0, 0.3, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cand, base := noisyRounds(7, tc.n, ms10, tc.scale, tc.shift, tc.sigma)
+			cand, base := noisyRounds(7, tc.n, tc.scale, tc.shift, tc.sigma)
 			m := g.judge("add_p50", cand, base)
 			if m.Regression != tc.regression {
 				t.Fatalf("%s: regression %v, want %v", m.String(g.Tolerance, g.Confidence), m.Regression, tc.regression)
@@ -90,11 +91,11 @@ func TestGateErrorRates(t *testing.T) {
 	const runs = 100
 	for seed := range uint64(runs) {
 		g.Seed = seed
-		cand, base := noisyRounds(seed, 200, 10*time.Millisecond, 1, 0, noisy)
+		cand, base := noisyRounds(seed, 200, 1, 0, noisy)
 		if g.judge("add_p50", cand, base).Regression {
 			falseAlarms++
 		}
-		cand, base = noisyRounds(seed, 200, 10*time.Millisecond, 1, 5*time.Millisecond, noisy)
+		cand, base = noisyRounds(seed, 200, 1, 5*time.Millisecond, noisy)
 		if !g.judge("add_p50", cand, base).Regression {
 			misses++
 		}
@@ -114,7 +115,7 @@ func TestGateIntervalCoversTheTruth(t *testing.T) {
 	const runs = 100
 	for seed := range uint64(runs) {
 		g.Seed = seed
-		cand, base := noisyRounds(seed+1000, 200, 10*time.Millisecond, 1.2, 0, 0.3)
+		cand, base := noisyRounds(seed+1000, 200, 1.2, 0, 0.3)
 		if m := g.judge("add_p50", cand, base); m.Low <= 1.2 && 1.2 <= m.High {
 			covered++
 		}
@@ -127,7 +128,7 @@ func TestGateIntervalCoversTheTruth(t *testing.T) {
 func TestGateFailuresAndTooFewPairs(t *testing.T) {
 	g := DefaultGate()
 	g.Candidate = "c"
-	cand, base := noisyRounds(3, 40, 10*time.Millisecond, 1, 0, 0.2)
+	cand, base := noisyRounds(3, 40, 1, 0, 0.2)
 	for i := range 10 {
 		cand[2*i] = 0 // failed processes: their rounds drop out
 	}
@@ -144,7 +145,7 @@ func TestGateFailuresAndTooFewPairs(t *testing.T) {
 func TestGateIsDeterministic(t *testing.T) {
 	g := DefaultGate()
 	g.Candidate = "c"
-	cand, base := noisyRounds(5, 200, 10*time.Millisecond, 1.1, 0, 0.4)
+	cand, base := noisyRounds(5, 200, 1.1, 0, 0.4)
 	a, b := g.judge("add_p50", cand, base), g.judge("add_p50", cand, base)
 	if a != b {
 		t.Fatalf("same samples and seed, different verdicts: %+v vs %+v", a, b)

@@ -137,14 +137,14 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 	}
 	table.Contenders = append(table.Contenders, cf.list...)
-	if baselinePlugin != "" {
-		if *baseline != "" && *baseline != baselinePlugin {
-			return usagef("--baseline %s contradicts --baseline-plugin %s", *baseline, baselinePlugin)
-		}
+	switch {
+	case baselinePlugin != "" && *baseline != "" && *baseline != baselinePlugin:
+		return usagef("--baseline %s contradicts --baseline-plugin %s", *baseline, baselinePlugin)
+	case baselinePlugin != "":
 		table.Baseline = baselinePlugin
-	} else if *baseline != "" {
+	case *baseline != "":
 		table.Baseline = *baseline
-	} else if table.Baseline == "" && len(table.Contenders) > 0 {
+	case table.Baseline == "" && len(table.Contenders) > 0:
 		table.Baseline = table.Contenders[0].Name
 	}
 	if err := table.Validate(); err != nil {

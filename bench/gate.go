@@ -16,11 +16,10 @@ import (
 // alternating order, on the same machine state and with the same number of
 // pods already attached. The statistic is the median of the paired ratios
 // c_i/b_i, of ADD and of DEL: how much slower the candidate's process is than
-// its neighbour's, typically. Pairing matters on a shared machine: the spread
-// of one command's latency (8 to 28 ms for ADD between the deciles with other
-// work on the cores) makes the ratio of the two p50s a poor estimate (its 95%
-// interval is about ±15% with 200 samples each), while most of that spread is
-// shared by the two processes of a pair and cancels in c_i/b_i (±5-7%).
+// its neighbour's, typically. Pairing helps on a shared machine: the part of
+// the spread the two processes of a pair share (the machine's state, the pods
+// attached) cancels in c_i/b_i, so its interval is mostly narrower than that
+// of the ratio of the two p50s (bench/README.md has the figures).
 // Its confidence interval is a percentile bootstrap over the rounds:
 // Resamples times, draw len(pairs) pairs with replacement and take the median
 // of their ratios; the interval is the (1-Confidence)/2 and (1+Confidence)/2

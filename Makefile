@@ -60,7 +60,7 @@ e2e: build ## connectivity matrix on kind (or on KUBECONFIG=<file> given here)
 e2e-clean: ## delete the e2e cluster and its leftovers
 	ci/e2e.sh clean
 
-bench: build cnigate ## bench/contenders.json: podnet vs bridge+host-local vs the kernel floor (root)
+bench: build cnigate ## podnet vs bridge+host-local vs the kernel floor; BASELINE=<podnet binary> [CANDIDATE=bin/podnet]: the regression gate (root)
 	ci/bench.sh
 
 clean: ## remove build outputs (keeps the cached node image)

@@ -33,6 +33,9 @@ type Options struct {
 	IPMasq *bool
 	// Timeout limits one plugin process.
 	Timeout time.Duration
+	// Gate, when set, judges its candidate against the table's baseline from
+	// the sequential phase (see GateOptions).
+	Gate *GateOptions
 	// Log receives progress lines (default: stderr with a timestamp).
 	Log func(format string, a ...any)
 }
@@ -70,8 +73,13 @@ func Run(ctx context.Context, table Table, o Options) (rep *Report, err error) {
 	if usable := 1<<(bits-ones) - 3; o.N > usable || o.Burst > usable || o.RSSRuns > usable {
 		return nil, fmt.Errorf("n, burst and rss-runs must fit the %d pod addresses of %s", usable, subnet)
 	}
-	if o.N < 1 || o.Burst < 1 || o.BurstRounds < 1 || o.RSSRuns < 0 {
-		return nil, errors.New("n, burst and burst-rounds must be at least 1, rss-runs at least 0")
+	if o.N < 1 || o.Burst < 1 || o.BurstRounds < 0 || o.RSSRuns < 0 {
+		return nil, errors.New("n and burst must be at least 1, burst-rounds and rss-runs at least 0")
+	}
+	if g := o.Gate; g != nil {
+		if err := g.Validate(table); err != nil {
+			return nil, err
+		}
 	}
 	if o.MaxRSS == "" {
 		o.RSSRuns = 0
@@ -80,6 +88,9 @@ func Run(ctx context.Context, table Table, o Options) (rep *Report, err error) {
 	rep = &Report{Machine: describeMachine(), Config: configOf(o), Baseline: table.Baseline}
 	if o.RSSRuns == 0 {
 		rep.Config.MemorySkipped = "no maxrss launcher given (bench/maxrss)"
+	}
+	if o.BurstRounds == 0 {
+		rep.Config.BurstSkipped = "burst-rounds 0"
 	}
 	rep.Machine.LoadAvg = append(rep.Machine.LoadAvg, loadNow("start"))
 	o.Log("machine: %d cores, kernel %s, %s; load %s", rep.Machine.Cores, rep.Machine.Kernel, rep.Machine.CPU, rep.Machine.LoadAvg[0].LoadAvg)
@@ -127,7 +138,12 @@ func Run(ctx context.Context, table Table, o Options) (rep *Report, err error) {
 	}{
 		{"warm-up", b.warmUp},
 		{"sequential", b.sequential},
-		{"burst", b.bursts},
+	}
+	if o.BurstRounds > 0 {
+		phases = append(phases, struct {
+			name string
+			f    func(context.Context) error
+		}{"burst", b.bursts})
 	}
 	if o.RSSRuns > 0 {
 		phases = append(phases, struct {
@@ -150,6 +166,16 @@ func Run(ctx context.Context, table Table, o Options) (rep *Report, err error) {
 	}
 	rep.Machine.LoadAvg = append(rep.Machine.LoadAvg, loadNow("end"))
 	rep.finish(contenders)
+	if g := o.Gate; g != nil {
+		byName := map[string]*contender{}
+		for _, c := range contenders {
+			byName[c.name] = c
+		}
+		rep.Gate = g.gate(table.Baseline, byName[g.Candidate], byName[table.Baseline])
+		for _, m := range rep.Gate.Metrics {
+			o.Log("gate %s vs %s: %s", g.Candidate, table.Baseline, m.String(g.Tolerance, g.Confidence))
+		}
+	}
 	return rep, nil
 }
 
@@ -165,6 +191,10 @@ func (rep *Report) Passed() bool {
 	}
 	return true
 }
+
+// Regressed reports whether the gate (if any) found the candidate slower than
+// the baseline by more than the tolerance.
+func (rep *Report) Regressed() bool { return rep.Gate != nil && rep.Gate.Regression }
 
 // WriteTable writes the human summary (the table of the README).
 func (rep *Report) WriteTable(w io.Writer) { printTable(w, rep) }

@@ -34,4 +34,10 @@
 // never asserted: timings on a shared machine are not test material; a run
 // fails (Passed is false) only when a plugin failed commands, handed out a
 // duplicate address, left a pod unconfigured or left interfaces behind.
+//
+// A run with GateOptions is a gate between two builds (make bench
+// BASELINE=...): from the sequential phase's interleaved pairs it decides
+// whether the candidate is slower than the baseline by more than a tolerance
+// (median of the paired ratios, bootstrap confidence interval; see
+// GateOptions), and Report.Regressed says so.
 package bench

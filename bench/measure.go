@@ -69,10 +69,12 @@ func (b *bench) sequential(ctx context.Context) error {
 				l := c.res.latency(cmd)
 				if resp.Failed() {
 					l.Failures++
+					l.rounds = append(l.rounds, 0)
 					c.note("sequential "+cmd, resp)
 					continue
 				}
 				l.durations = append(l.durations, resp.Duration)
+				l.rounds = append(l.rounds, resp.Duration)
 			}
 			if done := i + 1; done%50 == 0 || done == b.o.N {
 				var parts []string

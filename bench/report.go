@@ -31,6 +31,8 @@ type Report struct {
 	// the DEL burst), and add_p99, del_p99, burst_add, burst_del.
 	Ratios  map[string]map[string]float64 `json:"ratios"`
 	Targets []targetResult                `json:"targets"`
+	// Gate is the verdict of a gate run (candidate vs baseline).
+	Gate *gateResult `json:"gate,omitempty"`
 }
 
 type machine struct {
@@ -64,6 +66,7 @@ type config struct {
 	CNIVersion             string `json:"cni_version"`
 	RSSLauncherBaselineKiB int64  `json:"rss_launcher_baseline_kib"`
 	MemorySkipped          string `json:"memory_skipped,omitempty"`
+	BurstSkipped           string `json:"burst_skipped,omitempty"`
 }
 
 type contenderResult struct {
@@ -101,6 +104,9 @@ type latency struct {
 	SamplesMs []float64 `json:"samples_ms"`
 
 	durations []time.Duration
+	// rounds is the sequential latency per round i, 0 for a failure: the
+	// gate pairs contenders by round.
+	rounds []time.Duration
 }
 
 // burst is the median round (wall times) and the totals over all rounds.
@@ -265,8 +271,17 @@ func printTable(w io.Writer, rep *Report) {
 	if rep.Config.IPMasq != nil {
 		ipmasq = fmt.Sprint(*rep.Config.IPMasq)
 	}
-	fmt.Fprintf(w, "\n%s (baseline %s): %d sequential ADD/DEL, %d x burst of %d, ipMasq %s, %s\n",
-		strings.Join(rep.Order, " vs "), rep.Baseline, rep.Config.N, rep.Config.BurstRounds, rep.Config.Burst, ipmasq, rep.Config.Subnet)
+	bursts := fmt.Sprintf("%d x burst of %d", rep.Config.BurstRounds, rep.Config.Burst)
+	if rep.Config.BurstRounds == 0 {
+		bursts = "no burst"
+	}
+	fmt.Fprintf(w, "\n%s (baseline %s): %d sequential ADD/DEL, %s, ipMasq %s, %s\n",
+		strings.Join(rep.Order, " vs "), rep.Baseline, rep.Config.N, bursts, ipmasq, rep.Config.Subnet)
+	for _, n := range rep.Order {
+		if rep.Gate != nil && (n == rep.Gate.Candidate || n == rep.Gate.Baseline) {
+			fmt.Fprintf(w, "%s: %s\n", n, rep.Contenders[n].Binary)
+		}
+	}
 	fmt.Fprintf(w, "machine: %d cores (%s), %.0f GiB, kernel %s, %s, %s\n",
 		rep.Machine.Cores, rep.Machine.CPU, rep.Machine.MemoryGiB, rep.Machine.Kernel, rep.Machine.IPTables, rep.Machine.Go)
 	var loads []string
@@ -313,17 +328,23 @@ func printTable(w io.Writer, rep *Report) {
 	row("DEL p90 (ms)", func(r *contenderResult) float64 { return r.Del.P90Ms }, "%.2f")
 	row("DEL p99 (ms)", func(r *contenderResult) float64 { return r.Del.P99Ms }, "%.2f")
 	count("sequential failures", func(r *contenderResult) int { return r.Add.Failures + r.Del.Failures })
-	row("burst ADD wall (ms)", func(r *contenderResult) float64 { return r.Burst.AddWallMs }, "%.0f")
-	row("burst DEL wall (ms)", func(r *contenderResult) float64 { return r.Burst.DelWallMs }, "%.0f")
-	row("burst wall (ms)", func(r *contenderResult) float64 { return r.Burst.WallMs }, "%.0f")
-	count("burst failures", func(r *contenderResult) int { return r.Burst.Failures })
-	count("burst duplicate IPs", func(r *contenderResult) int { return r.Burst.DuplicateIPs })
+	if rep.Config.BurstRounds > 0 {
+		row("burst ADD wall (ms)", func(r *contenderResult) float64 { return r.Burst.AddWallMs }, "%.0f")
+		row("burst DEL wall (ms)", func(r *contenderResult) float64 { return r.Burst.DelWallMs }, "%.0f")
+		row("burst wall (ms)", func(r *contenderResult) float64 { return r.Burst.WallMs }, "%.0f")
+		count("burst failures", func(r *contenderResult) int { return r.Burst.Failures })
+		count("burst duplicate IPs", func(r *contenderResult) int { return r.Burst.DuplicateIPs })
+	}
 	if rep.Config.RSSRuns > 0 {
 		row("peak RSS (MiB)", func(r *contenderResult) float64 { return r.PeakRSSMiB }, "%.1f")
 	}
 	_ = tw.Flush()
 
-	fmt.Fprintln(w, "\nburst wall = median over rounds of (ADD burst + DEL burst)")
+	if rep.Config.BurstRounds > 0 {
+		fmt.Fprintln(w, "\nburst wall = median over rounds of (ADD burst + DEL burst)")
+	} else {
+		fmt.Fprintf(w, "\nburst not measured: %s\n", rep.Config.BurstSkipped)
+	}
 	if rep.Config.RSSRuns > 0 {
 		fmt.Fprintf(w, "peak RSS via bench/maxrss (launcher baseline %d KiB)\n", rep.Config.RSSLauncherBaselineKiB)
 	} else {
@@ -338,6 +359,13 @@ func printTable(w io.Writer, rep *Report) {
 			verdict = "met"
 		}
 		fmt.Fprintf(w, "  %-60s %5.2fx  %s\n", t.What, t.Ratio, verdict)
+	}
+	if g := rep.Gate; g != nil {
+		fmt.Fprintf(w, "gate: is %s slower than %s by more than %.0f%%? (%s)\n", g.Candidate, g.Baseline, g.Tolerance*100, g.Method)
+		for _, m := range g.Metrics {
+			fmt.Fprintf(w, "  %s\n", m.String(g.Tolerance, g.Confidence))
+		}
+		fmt.Fprintf(w, "gate verdict: %s\n", g.Verdict)
 	}
 	for _, name := range rep.Order {
 		for _, e := range rep.Contenders[name].Errors {

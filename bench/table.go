@@ -113,3 +113,17 @@ func (t Table) Validate() error {
 	}
 	return nil
 }
+
+// gateable checks that candidate can be gated against the baseline: a plugin
+// contender other than the baseline.
+func (t Table) gateable(candidate string) error {
+	if candidate == t.Baseline {
+		return fmt.Errorf("gate: the candidate %q is the baseline; gate two contenders", candidate)
+	}
+	for _, c := range t.Contenders {
+		if c.Name == candidate {
+			return nil
+		}
+	}
+	return fmt.Errorf("gate: the candidate %q is not a contender", candidate)
+}

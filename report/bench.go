@@ -33,6 +33,7 @@ type BenchInput struct {
 		Burst         int    `json:"burst"`
 		BurstRounds   int    `json:"burst_rounds"`
 		RSSRuns       int    `json:"rss_runs"`
+		BurstSkipped  string `json:"burst_skipped"`
 		Subnet        string `json:"subnet"`
 		CNIVersion    string `json:"cni_version"`
 		IPMasq        *bool  `json:"ipmasq"`
@@ -43,6 +44,48 @@ type BenchInput struct {
 	Contenders map[string]BenchContender     `json:"contenders"`
 	Ratios     map[string]map[string]float64 `json:"ratios"`
 	Targets    []BenchTarget                 `json:"targets"`
+	// Gate is set by a gate run (cnigate bench --candidate/--gate).
+	Gate *BenchGate `json:"gate"`
+}
+
+// BenchGate is the verdict of a gate run: is the candidate slower than the
+// baseline by more than the tolerance?
+type BenchGate struct {
+	Candidate  string            `json:"candidate"`
+	Baseline   string            `json:"baseline"`
+	Tolerance  float64           `json:"tolerance"`
+	Confidence float64           `json:"confidence"`
+	Method     string            `json:"method"`
+	Metrics    []BenchGateMetric `json:"metrics"`
+	Regression bool              `json:"regression"`
+	Verdict    string            `json:"verdict"`
+}
+
+// BenchGateMetric is one gated ratio with its confidence interval.
+type BenchGateMetric struct {
+	Metric       string  `json:"metric"`
+	Pairs        int     `json:"pairs"`
+	CandidateP50 float64 `json:"candidate_p50_ms"`
+	BaselineP50  float64 `json:"baseline_p50_ms"`
+	P50Ratio     float64 `json:"p50_ratio"`
+	Ratio        float64 `json:"ratio"`
+	Low          float64 `json:"ci_low"`
+	High         float64 `json:"ci_high"`
+	Regression   bool    `json:"regression"`
+	Insufficient string  `json:"insufficient"`
+}
+
+// Text is the metric's verdict line.
+func (m BenchGateMetric) Text(g *BenchGate) string {
+	verdict := "pass"
+	if m.Regression {
+		verdict = "REGRESSION"
+	}
+	if m.Insufficient != "" {
+		return fmt.Sprintf("%s: not enough data (%s): %s", m.Metric, m.Insufficient, verdict)
+	}
+	return fmt.Sprintf("%s: median paired ratio %.3fx, %.0f%% CI [%.3f, %.3f], limit %.2fx (p50 %s vs %s ms, %d pairs): %s",
+		m.Metric, m.Ratio, g.Confidence*100, m.Low, m.High, 1+g.Tolerance, ms(m.CandidateP50), ms(m.BaselineP50), m.Pairs, verdict)
 }
 
 // BenchContender is one contender's figures.
@@ -124,9 +167,12 @@ type BenchView struct {
 	// Samples are the sequential latencies per contender, for the CDFs.
 	AddSamples map[string][]float64 `json:"-"`
 	DelSamples map[string][]float64 `json:"-"`
-	// Bursts are the median ADD and DEL burst wall times per contender.
+	// Bursts are the median ADD and DEL burst wall times per contender (nil
+	// when the run had no burst phase).
 	BurstAddMs map[string]float64 `json:"-"`
 	BurstDelMs map[string]float64 `json:"-"`
+	// Gate is the verdict of a gate run.
+	Gate *BenchGate `json:"gate,omitempty"`
 }
 
 // FromBench turns a bench.json into a report: one case per contender (a
@@ -189,9 +235,14 @@ func FromBench(in BenchInput) *Report {
 	row("DEL p50 (ms)", func(c BenchContender) float64 { return c.Del.P50Ms }, ms)
 	row("DEL p90 (ms)", func(c BenchContender) float64 { return c.Del.P90Ms }, ms)
 	row("DEL p99 (ms)", func(c BenchContender) float64 { return c.Del.P99Ms }, ms)
-	row("burst ADD wall (ms)", func(c BenchContender) float64 { return c.Burst.AddWallMs }, fixed0)
-	row("burst DEL wall (ms)", func(c BenchContender) float64 { return c.Burst.DelWallMs }, fixed0)
-	row("burst wall (ms)", func(c BenchContender) float64 { return c.Burst.WallMs }, fixed0)
+	if in.Config.BurstSkipped == "" {
+		row("burst ADD wall (ms)", func(c BenchContender) float64 { return c.Burst.AddWallMs }, fixed0)
+		row("burst DEL wall (ms)", func(c BenchContender) float64 { return c.Burst.DelWallMs }, fixed0)
+		row("burst wall (ms)", func(c BenchContender) float64 { return c.Burst.WallMs }, fixed0)
+	} else {
+		r.Notes = append(r.Notes, "burst not measured: "+in.Config.BurstSkipped)
+		v.BurstAddMs, v.BurstDelMs = nil, nil
+	}
 	count("failures", func(c BenchContender) int { return c.Failures })
 	count("duplicate IPs", func(c BenchContender) int { return c.DuplicateIPs })
 	if in.Config.RSSRuns > 0 {
@@ -202,7 +253,9 @@ func FromBench(in BenchInput) *Report {
 	for _, n := range in.Order {
 		c := in.Contenders[n]
 		v.AddSamples[n], v.DelSamples[n] = c.Add.SamplesMs, c.Del.SamplesMs
-		v.BurstAddMs[n], v.BurstDelMs[n] = c.Burst.AddWallMs, c.Burst.DelWallMs
+		if v.BurstAddMs != nil {
+			v.BurstAddMs[n], v.BurstDelMs[n] = c.Burst.AddWallMs, c.Burst.DelWallMs
+		}
 		kase := Case{Suite: "bench", Name: n + ": clean run", Result: Pass,
 			Detail: fmt.Sprintf("ADD p50 %s ms, DEL p50 %s ms, burst %0.f ms", ms(c.Add.P50Ms), ms(c.Del.P50Ms), c.Burst.WallMs)}
 		var faults []string
@@ -221,13 +274,36 @@ func FromBench(in BenchInput) *Report {
 		}
 		r.Cases = append(r.Cases, kase)
 	}
+	if g := in.Gate; g != nil {
+		v.Gate = g
+		r.Facts = append(r.Facts, Fact{"gate", fmt.Sprintf("is %s (%s) slower than %s (%s) by more than %.0f%%? %s",
+			g.Candidate, in.Contenders[g.Candidate].Binary, g.Baseline, in.Contenders[g.Baseline].Binary, g.Tolerance*100, g.Method)})
+		kase := Case{Suite: "gate", Name: fmt.Sprintf("gate: %s within %.0f%% of %s", g.Candidate, g.Tolerance*100, g.Baseline), Result: Pass}
+		var lines []string
+		for _, m := range g.Metrics {
+			lines = append(lines, m.Text(g))
+		}
+		kase.Detail = strings.Join(lines, "\n")
+		if g.Regression {
+			kase.Result = Fail
+			kase.Detail = "REGRESSION: " + kase.Detail
+		}
+		r.Cases = append(r.Cases, kase)
+	}
 	r.Bench = v
 	return r
 }
 
-// targetLines are the targets as text, for the Markdown and JUnit formats.
+// targetLines are the targets and the gate's verdict as text, for the
+// Markdown and JUnit formats.
 func (v *BenchView) targetLines() []string {
 	var out []string
+	if g := v.Gate; g != nil {
+		out = append(out, fmt.Sprintf("gate verdict: %s (%s vs %s, tolerance %.0f%%)", g.Verdict, g.Candidate, g.Baseline, g.Tolerance*100))
+		for _, m := range g.Metrics {
+			out = append(out, "gate "+m.Text(g))
+		}
+	}
 	for _, t := range v.Targets {
 		verdict := "met"
 		if !t.Met {

@@ -14,6 +14,8 @@ var pageTemplate string
 var page = template.Must(template.New("page").Funcs(template.FuncMap{
 	"ms":       ms,
 	"htmlMark": htmlMark,
+	"mul100":   func(x float64) float64 { return x * 100 },
+	"add1":     func(x float64) float64 { return 1 + x },
 	// safeCSS marks the styles e2eCell builds (from numbers only) as CSS.
 	"safeCSS": func(s string) template.CSS { return template.CSS(s) }, //nolint:gosec // built from numbers
 }).Parse(pageTemplate))
@@ -66,7 +68,9 @@ func writeHTML(b *bytes.Buffer, r *Report) error {
 	if v := r.Bench; v != nil {
 		p.CDFAdd = cdfSVG("cdf-add", "ADD latency CDF", v.Order, v.AddSamples)
 		p.CDFDel = cdfSVG("cdf-del", "DEL latency CDF", v.Order, v.DelSamples)
-		p.Bursts = burstSVG(v.Order, v.BurstAddMs, v.BurstDelMs)
+		if v.BurstAddMs != nil {
+			p.Bursts = burstSVG(v.Order, v.BurstAddMs, v.BurstDelMs)
+		}
 	}
 	return page.Execute(b, p)
 }

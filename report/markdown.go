@@ -30,7 +30,7 @@ func writeMarkdown(b *bytes.Buffer, r *Report) error {
 		for _, line := range r.Bench.targetLines() {
 			fmt.Fprintf(b, "- %s\n", mdText(line))
 		}
-		if len(r.Bench.Targets) > 0 {
+		if len(r.Bench.Targets) > 0 || r.Bench.Gate != nil {
 			b.WriteString("\n")
 		}
 	case r.Conformance != nil:

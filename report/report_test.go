@@ -312,3 +312,66 @@ func TestSpecKeyFindsTheVersion(t *testing.T) {
 		})
 	}
 }
+
+func TestBenchGateVerdictInEveryFormat(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		regression bool
+		verdict    string
+		result     Result
+	}{
+		{"pass", false, "pass", Pass},
+		{"regression", true, "REGRESSION", Fail},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f, err := os.Open("testdata/bench.json")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer func() { _ = f.Close() }()
+			in, err := DecodeBench(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			in.Config.BurstSkipped = "burst-rounds 0"
+			in.Gate = &BenchGate{Candidate: "podnet", Baseline: "bridge", Tolerance: 0.1, Confidence: 0.95, Method: "median of the paired ratios",
+				Regression: tc.regression, Verdict: tc.verdict,
+				Metrics: []BenchGateMetric{{Metric: "add_p50", Pairs: 200, CandidateP50: 26, BaselineP50: 18, P50Ratio: 1.44, Ratio: 1.466, Low: 1.394, High: 1.581, Regression: tc.regression}}}
+			r := FromBench(in)
+			gate := r.Cases[len(r.Cases)-1]
+			if gate.Suite != "gate" || gate.Result != tc.result || !strings.Contains(gate.Detail, "CI [1.394, 1.581]") {
+				t.Fatalf("gate case %+v", gate)
+			}
+			if r.OK() == tc.regression {
+				t.Fatalf("report OK %v with regression %v", r.OK(), tc.regression)
+			}
+			dir := t.TempDir()
+			if _, err := Write(dir, "bench", r); err != nil {
+				t.Fatal(err)
+			}
+			read := func(name string) string {
+				data, err := os.ReadFile(filepath.Join(dir, name))
+				if err != nil {
+					t.Fatal(err)
+				}
+				return string(data)
+			}
+			for file, want := range map[string][]string{
+				"bench.md":          {"gate verdict: " + tc.verdict, "CI [1.394, 1.581]", "burst not measured"},
+				"bench.html":        {`id="gate"`, "[1.394, 1.581]", "1.10x"},
+				"bench.junit.xml":   {"gate verdict: " + tc.verdict, "gate: podnet within 10% of bridge"},
+				"bench.report.json": {`"regression": ` + map[bool]string{true: "true", false: "false"}[tc.regression]},
+			} {
+				got := read(file)
+				for _, w := range want {
+					if !strings.Contains(got, w) {
+						t.Errorf("%s lacks %q", file, w)
+					}
+				}
+			}
+			if html := read("bench.html"); strings.Contains(html, "<h2>Bursts</h2>") || strings.Contains(html, "burst ADD wall (ms)") {
+				t.Error("bench.html shows bursts of a run without a burst phase")
+			}
+		})
+	}
+}

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -58,6 +59,51 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		cf.list = append(cf.list, bench.Contender{Name: "floor", Plugin: v, Floor: true})
 		return nil
 	})
+	fs.Func("field", "a top-level override `KEY=JSON` of the rendered config of the --plugin before it (null deletes KEY; repeat for more)", func(v string) error {
+		c, err := cf.last("--field")
+		if err != nil {
+			return err
+		}
+		key, raw, ok := strings.Cut(v, "=")
+		var val any
+		if !ok || key == "" {
+			return fmt.Errorf("%q is not KEY=JSON", v)
+		}
+		if err := json.Unmarshal([]byte(raw), &val); err != nil {
+			return fmt.Errorf("--field %s: value is not JSON: %w", key, err)
+		}
+		if c.Fields == nil {
+			c.Fields = map[string]any{}
+		}
+		c.Fields[key] = val
+		return nil
+	})
+	gate := bench.DefaultGate()
+	var gateOn bool
+	var baselinePlugin string
+	fs.Func("candidate", "gate: add the contender `[NAME=]PATH` (NAME default \"candidate\"; --netconf etc. may follow) and gate it against the baseline", func(v string) error {
+		if !strings.Contains(v, "=") {
+			v = "candidate=" + v
+		}
+		gateOn = true
+		gate.Candidate, _, _ = strings.Cut(v, "=")
+		return cf.plugin(v)
+	})
+	fs.Func("baseline-plugin", "gate: add the contender `[NAME=]PATH` (NAME default \"baseline\"; --netconf etc. may follow) and make it the baseline", func(v string) error {
+		if !strings.Contains(v, "=") {
+			v = "baseline=" + v
+		}
+		baselinePlugin, _, _ = strings.Cut(v, "=")
+		return cf.plugin(v)
+	})
+	fs.Func("gate", "gate the contender `NAME` against the baseline: exit 1 when it is slower by more than --tolerance (ADD or DEL p50)", func(v string) error {
+		gateOn, gate.Candidate = true, v
+		return nil
+	})
+	fs.Float64Var(&gate.Tolerance, "tolerance", gate.Tolerance, "gate: the slowdown allowed, as a fraction (0.10 = 10%)")
+	fs.Float64Var(&gate.Confidence, "confidence", gate.Confidence, "gate: confidence of the bootstrap interval of the p50 ratio")
+	fs.IntVar(&gate.Resamples, "resamples", gate.Resamples, "gate: bootstrap resamples")
+	fs.Uint64Var(&gate.Seed, "seed", gate.Seed, "gate: seed of the bootstrap (the verdict is reproducible from the samples)")
 	contenders := fs.String("contenders", "", "a contender table (JSON, see bench/contenders.json) instead of or before --plugin flags")
 	baseline := fs.String("baseline", "", "the contender ratios are computed against (default: the table's, else the first)")
 	dir := fs.String("report-dir", "_artifacts", "where to write bench.json, bench.txt and the reports")
@@ -91,15 +137,26 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 	}
 	table.Contenders = append(table.Contenders, cf.list...)
-	if *baseline != "" {
+	switch {
+	case baselinePlugin != "" && *baseline != "" && *baseline != baselinePlugin:
+		return usagef("--baseline %s contradicts --baseline-plugin %s", *baseline, baselinePlugin)
+	case baselinePlugin != "":
+		table.Baseline = baselinePlugin
+	case *baseline != "":
 		table.Baseline = *baseline
-	} else if table.Baseline == "" && len(table.Contenders) > 0 {
+	case table.Baseline == "" && len(table.Contenders) > 0:
 		table.Baseline = table.Contenders[0].Name
 	}
 	if err := table.Validate(); err != nil {
 		return usagef("%v", err)
 	}
 
+	if gateOn {
+		if err := gate.Validate(table); err != nil {
+			return usagef("%v", err)
+		}
+		o.Gate = &gate
+	}
 	rep, err := bench.Run(ctx, table, o)
 	if err != nil {
 		return err
@@ -126,8 +183,15 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	fmt.Fprintf(stderr, "figures: %s; reports: %s\n", raw, strings.Join(paths, ", "))
-	if !rep.Passed() {
+	failed := !rep.Passed()
+	if failed {
 		fmt.Fprintln(stderr, "cnigate bench: a contender failed commands, handed out duplicate addresses or left interfaces behind (see above)")
+	}
+	if rep.Regressed() {
+		fmt.Fprintf(stderr, "cnigate bench: REGRESSION: %s is slower than %s by more than %.0f%% (see the gate lines above)\n", rep.Gate.Candidate, rep.Gate.Baseline, rep.Gate.Tolerance*100)
+		failed = true
+	}
+	if failed {
 		return errFailed
 	}
 	return nil

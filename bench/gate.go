@@ -1,0 +1,190 @@
+package bench
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"time"
+)
+
+// GateOptions turn a run into a gate between two builds: is Candidate slower
+// than the table's baseline by more than Tolerance?
+//
+// The test: the sequential phase interleaves the two, so round i gives a pair
+// (candidate's latency c_i, baseline's latency b_i) measured back to back, in
+// alternating order, on the same machine state and with the same number of
+// pods already attached. The statistic is the median of the paired ratios
+// c_i/b_i, of ADD and of DEL: how much slower the candidate's process is than
+// its neighbour's, typically. Pairing helps on a shared machine: the part of
+// the spread the two processes of a pair share (the machine's state, the pods
+// attached) cancels in c_i/b_i, so its interval is mostly narrower than that
+// of the ratio of the two p50s (bench/README.md has the figures).
+// Its confidence interval is a percentile bootstrap over the rounds:
+// Resamples times, draw len(pairs) pairs with replacement and take the median
+// of their ratios; the interval is the (1-Confidence)/2 and (1+Confidence)/2
+// quantiles of those medians. A metric regresses when the interval's lower
+// bound exceeds 1+Tolerance: the candidate is slower by more than the
+// tolerance with that confidence (a one-sided test at level
+// (1-Confidence)/2). The gate fails when ADD or DEL regresses. The seed is
+// fixed, so the verdict is reproducible from the samples in bench.json. The
+// ratio of the two p50s is reported next to it.
+type GateOptions struct {
+	Candidate  string
+	Tolerance  float64
+	Confidence float64
+	Resamples  int
+	Seed       uint64
+}
+
+// DefaultGate is the gate of make bench BASELINE=...: 10% tolerance, a 95%
+// interval, 10,000 resamples.
+func DefaultGate() GateOptions {
+	return GateOptions{Tolerance: 0.10, Confidence: 0.95, Resamples: 10000, Seed: 1}
+}
+
+// Validate checks the options and that the candidate is a contender of t
+// other than its baseline.
+func (g GateOptions) Validate(t Table) error {
+	if err := g.validOptions(); err != nil {
+		return err
+	}
+	return t.gateable(g.Candidate)
+}
+
+func (g GateOptions) validOptions() error {
+	switch {
+	case g.Candidate == "":
+		return fmt.Errorf("gate: no candidate")
+	case g.Tolerance < 0 || math.IsNaN(g.Tolerance):
+		return fmt.Errorf("gate: tolerance %v must be at least 0", g.Tolerance)
+	case !(g.Confidence > 0 && g.Confidence < 1):
+		return fmt.Errorf("gate: confidence %v must be between 0 and 1", g.Confidence)
+	case g.Resamples < 100:
+		return fmt.Errorf("gate: resamples %d must be at least 100", g.Resamples)
+	}
+	return nil
+}
+
+// gateResult is the verdict in bench.json.
+type gateResult struct {
+	Candidate  string  `json:"candidate"`
+	Baseline   string  `json:"baseline"`
+	Tolerance  float64 `json:"tolerance"`
+	Confidence float64 `json:"confidence"`
+	Resamples  int     `json:"resamples"`
+	Seed       uint64  `json:"seed"`
+	Method     string  `json:"method"`
+	// Metrics are add_p50 and del_p50.
+	Metrics []gateMetric `json:"metrics"`
+	// Regression is true when any metric regressed.
+	Regression bool   `json:"regression"`
+	Verdict    string `json:"verdict"`
+}
+
+// gateMetric is one ratio with its interval.
+type gateMetric struct {
+	Metric string `json:"metric"`
+	// Pairs is the rounds where both processes succeeded.
+	Pairs        int     `json:"pairs"`
+	CandidateP50 float64 `json:"candidate_p50_ms"`
+	BaselineP50  float64 `json:"baseline_p50_ms"`
+	// P50Ratio is CandidateP50/BaselineP50, for reference.
+	P50Ratio float64 `json:"p50_ratio"`
+	// Ratio is the median paired ratio, Low and High its interval.
+	Ratio         float64 `json:"ratio"`
+	Low           float64 `json:"ci_low"`
+	High          float64 `json:"ci_high"`
+	Regression    bool    `json:"regression"`
+	Insufficiency string  `json:"insufficient,omitempty"`
+}
+
+const gateMethod = "median of the paired ratios candidate/baseline of interleaved rounds, percentile bootstrap CI over the rounds; regression when the CI's lower bound > 1+tolerance"
+
+// minPairs is the fewest pairs the gate decides on: below it the interval
+// says little, and the gate fails rather than pass on no evidence.
+const minPairs = 20
+
+// p50 is the nearest-rank median of xs, sorting xs in place.
+func p50(xs []float64) float64 {
+	slices.Sort(xs)
+	return xs[max(int(math.Ceil(float64(len(xs))/2))-1, 0)]
+}
+
+// bootstrapMedian returns the median of ratios and its percentile bootstrap
+// interval at confidence conf.
+func bootstrapMedian(ratios []float64, resamples int, conf float64, seed uint64) (median, low, high float64) {
+	n := len(ratios)
+	median = p50(slices.Clone(ratios))
+	rng := rand.New(rand.NewPCG(seed, 0x9e3779b97f4a7c15))
+	meds := make([]float64, resamples)
+	draw := make([]float64, n)
+	for r := range meds {
+		for k := range n {
+			draw[k] = ratios[rng.IntN(n)]
+		}
+		meds[r] = p50(draw)
+	}
+	slices.Sort(meds)
+	q := func(p float64) float64 { return meds[min(max(int(math.Floor(p*float64(resamples))), 0), resamples-1)] }
+	return median, q((1 - conf) / 2), q((1 + conf) / 2)
+}
+
+// judge decides one metric from the per-round latencies of the two
+// contenders (0: that process failed).
+func (g GateOptions) judge(metric string, cand, base []time.Duration) gateMetric {
+	m := gateMetric{Metric: metric}
+	var c, b []float64
+	for i := range min(len(cand), len(base)) {
+		if cand[i] > 0 && base[i] > 0 {
+			c, b = append(c, ms(cand[i])), append(b, ms(base[i]))
+		}
+	}
+	m.Pairs = len(c)
+	if m.Pairs < minPairs {
+		m.Insufficiency = fmt.Sprintf("%d pairs where both succeeded, the gate needs %d", m.Pairs, minPairs)
+		m.Regression = true
+		return m
+	}
+	m.CandidateP50, m.BaselineP50 = p50(slices.Clone(c)), p50(slices.Clone(b))
+	m.P50Ratio = m.CandidateP50 / m.BaselineP50
+	ratios := make([]float64, len(c))
+	for i := range c {
+		ratios[i] = c[i] / b[i]
+	}
+	m.Ratio, m.Low, m.High = bootstrapMedian(ratios, g.Resamples, g.Confidence, g.Seed)
+	m.Regression = m.Low > 1+g.Tolerance
+	return m
+}
+
+// gate judges ADD and DEL of the candidate against the baseline.
+func (g GateOptions) gate(baseline string, cand, base *contender) *gateResult {
+	res := &gateResult{
+		Candidate: g.Candidate, Baseline: baseline, Tolerance: g.Tolerance, Confidence: g.Confidence,
+		Resamples: g.Resamples, Seed: g.Seed, Method: gateMethod,
+		Metrics: []gateMetric{
+			g.judge("add_p50", cand.res.Add.rounds, base.res.Add.rounds),
+			g.judge("del_p50", cand.res.Del.rounds, base.res.Del.rounds),
+		},
+	}
+	res.Verdict = "pass"
+	for _, m := range res.Metrics {
+		if m.Regression {
+			res.Regression, res.Verdict = true, "REGRESSION"
+		}
+	}
+	return res
+}
+
+// String is the verdict line of one metric.
+func (m gateMetric) String(tolerance float64, conf float64) string {
+	if m.Insufficiency != "" {
+		return fmt.Sprintf("%s: not enough data (%s): REGRESSION", metricNames[m.Metric], m.Insufficiency)
+	}
+	verdict := "pass"
+	if m.Regression {
+		verdict = "REGRESSION"
+	}
+	return fmt.Sprintf("%s: median paired ratio %.3fx, %.0f%% CI [%.3f, %.3f], limit %.2fx (p50 %.2f vs %.2f ms, %d pairs): %s",
+		metricNames[m.Metric], m.Ratio, conf*100, m.Low, m.High, 1+tolerance, m.CandidateP50, m.BaselineP50, m.Pairs, verdict)
+}

@@ -9,6 +9,8 @@ SHELL := /usr/bin/env bash
 #   KUBECONFIG                  run `make e2e` against an existing cluster (on the command line)
 #   WORKERS                     number of kind workers (default 2)
 #   VERSION                     version stamped into bin/cnigate (default: git describe)
+#   BASELINE, CANDIDATE, TOLERANCE  `make bench` as a gate: candidate (default bin/podnet) vs
+#                               the deployed baseline binary, fails when slower by > TOLERANCE
 
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
 

@@ -22,6 +22,9 @@
 #                             non-kind cluster: a pullable copy of ci/images/busybox + IfNotPresent)
 #   E2E_EXTERNAL_NETWORK=kind docker network of the external host (NAT cells)
 #   E2E_GO_TEST_ARGS=...      extra go test args (e.g. -run TestConnectivity)
+#   E2E_HERMETIC=1            while a cluster created here exists, the host drops forwarded traffic
+#                             from the kind docker network to any other interface (a DOCKER-USER
+#                             rule, e2e/harness/hermetic.go); 0 turns it off. Never in gate mode.
 set -o errexit -o nounset -o pipefail
 
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -38,6 +41,7 @@ E2E_CHURN_ROUNDS=${E2E_CHURN_ROUNDS:-3}
 E2E_IMAGE=${E2E_IMAGE:-cnigate/e2e-busybox:1.35}
 E2E_IMAGE_PULL_POLICY=${E2E_IMAGE_PULL_POLICY:-Never}
 E2E_EXTERNAL_NETWORK=${E2E_EXTERNAL_NETWORK:-kind}
+E2E_HERMETIC=${E2E_HERMETIC:-1}
 ARTIFACTS=$REPO_ROOT/_artifacts
 KIND=$OUTPUT_DIR/bin/kind
 PLUGIN=$REPO_ROOT/bin/podnet
@@ -113,11 +117,27 @@ node_image() {
   "$REPO_ROOT/ci/node-image.sh" | tail -n 1
 }
 
+# remove_hermetic [CLUSTER]: delete the hermetic DOCKER-USER rules of CLUSTER (every cluster's
+# when empty). The suite adds and removes its own (e2e/harness/hermetic.go); this catches what a
+# killed run or a `make cluster` cluster leaves.
+remove_hermetic() {
+  local want="--comment \"cnigate-e2e hermetic: ${1:-}" ipt line
+  [[ -z ${1:-} ]] || want+='"'
+  for ipt in iptables ip6tables; do
+    command -v "$ipt" >/dev/null || continue
+    "$ipt" -w -S DOCKER-USER 2>/dev/null | { grep -F -- "$want" || true; } | while read -r line; do
+      log "removing hermetic rule: $ipt $line"
+      eval "$ipt -w -D ${line#-A }"
+    done
+  done
+}
+
 clean() {
   build_kind
   delete_cluster "$E2E_CLUSTER"
   delete_cluster "$CLUSTER_NAME"
   remove_external_hosts
+  remove_hermetic ""
 }
 
 # Ctrl-C / failure: go test's own Finish destroys its cluster, but not after a -timeout panic or a
@@ -129,6 +149,7 @@ on_exit() {
   if [[ -z $GATE && $MODE == e2e ]]; then
     delete_cluster "$E2E_CLUSTER" || true
     remove_external_hosts || true
+    remove_hermetic "$E2E_CLUSTER" || true
   fi
   if [[ $MODE != clean ]]; then
     phase_summary
@@ -167,6 +188,11 @@ args=(-e2e.run -e2e.workers="$WORKERS" -e2e.kind="$KIND" -e2e.artifacts="$ARTIFA
   -e2e.image="$E2E_IMAGE" -e2e.image-pull-policy="$E2E_IMAGE_PULL_POLICY"
   -e2e.external-network="$E2E_EXTERNAL_NETWORK" -e2e.cell-timeout="$E2E_CELL_TIMEOUT"
   -e2e.churn-rounds="$E2E_CHURN_ROUNDS")
+case $E2E_HERMETIC in
+  1) args+=(-e2e.hermetic=true) ;;
+  0) args+=(-e2e.hermetic=false) ;;
+  *) die "E2E_HERMETIC must be 1 or 0, not '$E2E_HERMETIC'" ;;
+esac
 
 if [[ -z $GATE ]]; then
   phase "node image"

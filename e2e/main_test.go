@@ -45,7 +45,16 @@ var (
 	flagChurn       = flag.Int("e2e.churn-rounds", 3, "delete/recreate rounds of the churn check")
 	flagNodePort    = flag.Int("e2e.node-http-port", 18080, "port the hostNetwork helper pods serve HTTP on (pod -> node cells)")
 	flagNetwork     = flag.String("e2e.pod-network", kindconfig.PodSubnet, "podnet's network (the cluster pod subnet)")
+	flagHermetic    = flag.Bool("e2e.hermetic", true, "while the kind cluster exists, drop forwarded traffic from its docker network to any other host interface (DOCKER-USER rule)")
 )
+
+// kindNetwork is the docker network kind puts its nodes on.
+func kindNetwork() string {
+	if n := os.Getenv("KIND_EXPERIMENTAL_DOCKER_NETWORK"); n != "" {
+		return n
+	}
+	return "kind"
+}
 
 // suiteKey is the context key of the suite state.
 type suiteKey struct{}
@@ -66,6 +75,7 @@ type suite struct {
 	workers  []harness.NodeInfo // the workers the matrix uses
 	external *harness.ExternalHost
 	extSkip  string // why the NAT cells are skipped, "" if they run
+	hermetic bool   // the host's hermetic rule for this cluster is in place
 
 	phases     harness.Phases
 	matrix     harness.Matrix
@@ -202,13 +212,48 @@ func createCluster(p support.E2EClusterProvider) env.Func {
 		if err := os.WriteFile(path, raw, 0o644); err != nil {
 			return ctx, err
 		}
+		// Hermetic: the rule goes in before kind starts the nodes when the docker
+		// network already exists (it outlives clusters), else right after kind
+		// made it; either way before any CNI is installed, so before any pod
+		// has a network.
+		if *flagHermetic && networkExists(ctx) {
+			if err := addHermetic(ctx, s); err != nil {
+				return ctx, err
+			}
+		}
 		klog.Infof("creating kind cluster %s: %d workers, node image %s, config %s", s.cluster, *flagWorkers, *flagNodeImage, path)
 		ctx, err = envfuncs.CreateClusterWithConfig(p, s.cluster, path, kind.WithImage(*flagNodeImage))(ctx, cfg)
 		if err != nil {
 			return ctx, err
 		}
+		if *flagHermetic {
+			if err := addHermetic(ctx, s); err != nil {
+				return ctx, err
+			}
+		}
 		return ctx, connect(ctx, cfg)
 	}
+}
+
+func networkExists(ctx context.Context) bool {
+	_, err := harness.Docker(ctx, "network", "inspect", kindNetwork())
+	return err == nil
+}
+
+func addHermetic(ctx context.Context, s *suite) error {
+	br, err := harness.DockerNetworkBridge(ctx, kindNetwork())
+	if err != nil {
+		return fmt.Errorf("hermetic mode: %w", err)
+	}
+	if err := harness.AddHermeticRule(br, s.cluster); err != nil {
+		return err
+	}
+	if !s.hermetic {
+		klog.Infof("hermetic: host drops forwarded traffic from %s (docker network %s) to any other interface while cluster %s exists (%s, %s)",
+			br, kindNetwork(), s.cluster, harness.DockerUserChain, strings.Join(harness.HermeticRule(br, s.cluster), " "))
+	}
+	s.hermetic = true
+	return nil
 }
 
 func connectGate(ctx context.Context, cfg *envconf.Config) (context.Context, error) {
@@ -376,10 +421,15 @@ func teardown(ctx context.Context, cfg *envconf.Config) (context.Context, error)
 		return envfuncs.DeleteNamespace(s.namespace)(ctx, cfg)
 	}
 	if *flagKeep {
-		klog.Infof("leaving kind cluster %s running (-e2e.keep-cluster)", s.cluster)
+		klog.Infof("leaving kind cluster %s running (-e2e.keep-cluster); its hermetic rule stays until make e2e-clean", s.cluster)
 		return ctx, nil
 	}
-	return envfuncs.DestroyCluster(s.cluster)(ctx, cfg)
+	ctx, err := envfuncs.DestroyCluster(s.cluster)(ctx, cfg)
+	if *flagHermetic {
+		// also after a failed create: the rule may be in before the cluster
+		err = errors.Join(err, harness.RemoveHermeticRules(s.cluster))
+	}
+	return ctx, err
 }
 
 // describeNodes gives nodes stable short names for the matrix: cp, cp2, ...

@@ -76,6 +76,8 @@ type suite struct {
 	external *harness.ExternalHost
 	extSkip  string // why the NAT cells are skipped, "" if they run
 	hermetic bool   // the host's hermetic rule for this cluster is in place
+	// k8sVersion is the Kubernetes version the node image declares (kind mode).
+	k8sVersion string
 
 	phases     harness.Phases
 	matrix     harness.Matrix
@@ -385,7 +387,7 @@ func writeReport(ctx context.Context, cfg *envconf.Config) (context.Context, err
 		return ctx, nil // no matrix in make cluster
 	}
 	fmt.Printf("\n=== podnet connectivity matrix\n%s\n", s.matrix.Table())
-	meta := map[string]string{"mode": "kind", "cluster": s.cluster, "node_image": *flagNodeImage}
+	meta := map[string]string{"mode": "kind", "cluster": s.cluster, "node_image": *flagNodeImage, "kubernetes": s.k8sVersion}
 	if s.gate {
 		meta = map[string]string{"mode": "gate", "kubeconfig": cfg.KubeconfigFile()}
 	}

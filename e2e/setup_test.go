@@ -32,9 +32,15 @@ func readyCondition(n *corev1.Node) (corev1.ConditionStatus, string) {
 }
 
 // nodesNotReady checks the fresh cluster is what the tutorial starts from:
-// the pinned Kubernetes version, and every node NotReady for want of a CNI.
+// every kubelet runs the Kubernetes version its node image declares
+// (/kind/version: ci/versions.sh's for the local image, kind's for the
+// published one), and every node is NotReady for want of a CNI.
 func nodesNotReady(ctx context.Context, _ *envconf.Config) (context.Context, error) {
 	s := suiteFrom(ctx)
+	byName, err := kindNodes(s.cluster)
+	if err != nil {
+		return ctx, err
+	}
 	var list corev1.NodeList
 	if err := s.client.Resources().List(ctx, &list); err != nil {
 		return ctx, err
@@ -45,8 +51,18 @@ func nodesNotReady(ctx context.Context, _ *envconf.Config) (context.Context, err
 	var errs []error
 	for i := range list.Items {
 		n := &list.Items[i]
-		if v := n.Status.NodeInfo.KubeletVersion; v != kindconfig.KubernetesVersion {
-			errs = append(errs, fmt.Errorf("node %s runs kubelet %s, want %s (node image %s)", n.Name, v, kindconfig.KubernetesVersion, *flagNodeImage))
+		kn, ok := byName[n.Name]
+		if !ok {
+			errs = append(errs, fmt.Errorf("node %s is not a container of kind cluster %s", n.Name, s.cluster))
+			continue
+		}
+		declared, err := harness.NodeImageVersion(ctx, kn)
+		if err != nil {
+			errs = append(errs, err)
+		} else if v := n.Status.NodeInfo.KubeletVersion; v != declared {
+			errs = append(errs, fmt.Errorf("node %s runs kubelet %s, its node image %s declares %s (/kind/version)", n.Name, v, *flagNodeImage, declared))
+		} else {
+			s.k8sVersion = declared
 		}
 		status, msg := readyCondition(n)
 		if status == corev1.ConditionTrue {
@@ -58,16 +74,25 @@ func nodesNotReady(ctx context.Context, _ *envconf.Config) (context.Context, err
 	return ctx, errors.Join(errs...)
 }
 
+// kindNodes maps node name -> kind node (container) of a kind cluster.
+func kindNodes(cluster string) (map[string]nodes.Node, error) {
+	list, err := kindcluster.NewProvider(kindcluster.ProviderWithDocker()).ListNodes(cluster)
+	if err != nil {
+		return nil, err
+	}
+	byName := map[string]nodes.Node{}
+	for _, kn := range list {
+		byName[kn.String()] = kn
+	}
+	return byName, nil
+}
+
 // loadPlugin installs podnet on every kind node and wires the pod subnets.
 func loadPlugin(ctx context.Context, _ *envconf.Config) (context.Context, error) {
 	s := suiteFrom(ctx)
-	kindNodes, err := kindcluster.NewProvider(kindcluster.ProviderWithDocker()).ListNodes(s.cluster)
+	byName, err := kindNodes(s.cluster)
 	if err != nil {
 		return ctx, err
-	}
-	byName := map[string]nodes.Node{}
-	for _, kn := range kindNodes {
-		byName[kn.String()] = kn
 	}
 	for _, n := range s.nodes {
 		kn, ok := byName[n.Name]

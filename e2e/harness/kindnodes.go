@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path"
+	"strings"
 
 	"sigs.k8s.io/kind/pkg/cluster/nodes"
 )
@@ -50,6 +51,20 @@ func PodnetConf(network, podCIDR string) Conf {
 		Network: network, Subnet: podCIDR, Bridge: Bridge, MTU: 1500, IPMasq: true,
 		DataDir: DataDir, LogFile: "/var/log/podnet.log",
 	}
+}
+
+// NodeImageVersion returns the Kubernetes version a kind node's image
+// declares in /kind/version (kind's node images and ci/node-image.sh write it).
+func NodeImageVersion(ctx context.Context, n nodes.Node) (string, error) {
+	var out, errOut bytes.Buffer
+	if err := n.CommandContext(ctx, "cat", "/kind/version").SetStdout(&out).SetStderr(&errOut).Run(); err != nil {
+		return "", fmt.Errorf("node %s: read /kind/version: %w: %s", n.String(), err, errOut.String())
+	}
+	v := strings.TrimSpace(out.String())
+	if v == "" {
+		return "", fmt.Errorf("node %s: /kind/version is empty", n.String())
+	}
+	return v, nil
 }
 
 // WriteNodeFile writes content to dst inside a kind node (atomically, via a

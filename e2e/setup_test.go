@@ -18,7 +18,6 @@ import (
 	"sigs.k8s.io/kind/pkg/cluster/nodes"
 
 	"github.com/cnigate/cnigate/e2e/harness"
-	kindconfig "github.com/cnigate/cnigate/kind-config"
 )
 
 // readyCondition returns a node's Ready condition status ("" if absent) and message.

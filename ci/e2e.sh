@@ -103,6 +103,7 @@ build_test_image() {
   dpkg-deb -x "$deb" "$ctx/x"
   mv "$ctx/x/bin/busybox" "$ctx/busybox" && rm -rf "$ctx/x"
   cp -r "$REPO_ROOT/ci/images/busybox/Dockerfile" "$REPO_ROOT/ci/images/busybox/rootfs" "$ctx/"
+  (cd "$REPO_ROOT" && CGO_ENABLED=0 go build -trimpath -ldflags=-s -o "$ctx/probe" ./e2e/probe)
   # the legacy builder warns on stderr that it is deprecated: show its output only on failure
   docker build -q -t "$E2E_IMAGE" "$ctx" >"$ctx.log" 2>&1 || { cat "$ctx.log" >&2; die "docker build $E2E_IMAGE failed"; }
   log "test image $E2E_IMAGE ($(docker image inspect --format '{{.Size}}' "$E2E_IMAGE") bytes)"

@@ -8,9 +8,13 @@
 #                     With GATE_KUBECONFIG set (`make e2e KUBECONFIG=<file>`): gate mode, no cluster is created and nothing is
 #                     installed; the same matrix runs against that cluster (podnet must be on it).
 #   ci/e2e.sh cluster a kind cluster with podnet loaded, left running (kubeconfig in _output/).
-#   ci/e2e.sh clean   delete the e2e clusters and the external-host containers.
+#   ci/e2e.sh clean   delete the e2e clusters, the external-host containers and hermetic rules.
+#   ci/e2e.sh image-save  build the test image and write it as a tarball ($E2E_IMAGE_TAR), for
+#                     mirroring into a registry a gate cluster can pull from.
 #
 # Environment (all optional):
+#   CNI=podnet                the CNI the harness installs on kind: podnet (conflist podnet + portmap)
+#                             or bridge (upstream bridge + host-local + portmap, hairpin on)
 #   WORKERS=2                 kind workers (the matrix grows with it)
 #   GATE_KUBECONFIG=<file>    gate mode (e2e only); `make e2e KUBECONFIG=<file>` sets it
 #   NODE_IMAGE=<ref>          use this node image instead of building it with ci/node-image.sh
@@ -22,6 +26,10 @@
 #                             non-kind cluster: a pullable copy of ci/images/busybox + IfNotPresent)
 #   E2E_EXTERNAL_NETWORK=kind docker network of the external host (NAT cells)
 #   E2E_GO_TEST_ARGS=...      extra go test args (e.g. -run TestConnectivity)
+#   E2E_MTU=1500              the pod network's MTU (the MTU cells send packets of exactly this size)
+#   E2E_BREAK=portmap|hairpin|mtu|coredns   break one thing on purpose (kind mode only) to see
+#                             which cells catch it (README: "Proof that it bites")
+#   E2E_IMAGE_TAR=_output/e2e-image.tar     where image-save writes the test image
 #   E2E_HERMETIC=1            while a cluster created here exists, the host drops forwarded traffic
 #                             from the kind docker network to any other interface (a DOCKER-USER
 #                             rule, e2e/harness/hermetic.go); 0 turns it off. Never in gate mode.
@@ -42,6 +50,10 @@ E2E_IMAGE=${E2E_IMAGE:-cnigate/e2e-busybox:1.35}
 E2E_IMAGE_PULL_POLICY=${E2E_IMAGE_PULL_POLICY:-Never}
 E2E_EXTERNAL_NETWORK=${E2E_EXTERNAL_NETWORK:-kind}
 E2E_HERMETIC=${E2E_HERMETIC:-1}
+E2E_MTU=${E2E_MTU:-1500}
+E2E_BREAK=${E2E_BREAK:-}
+CNI=${CNI:-podnet}
+E2E_IMAGE_TAR=${E2E_IMAGE_TAR:-$OUTPUT_DIR/e2e-image.tar}
 ARTIFACTS=$REPO_ROOT/_artifacts
 KIND=$OUTPUT_DIR/bin/kind
 PLUGIN=$REPO_ROOT/bin/podnet
@@ -59,9 +71,14 @@ unset KUBECONFIG
 case $MODE in
   e2e) CLUSTER=$E2E_CLUSTER ;;
   cluster) CLUSTER=$CLUSTER_NAME ;;
-  clean) CLUSTER="" ;;
-  *) die "usage: ci/e2e.sh [e2e|cluster|clean]" ;;
+  clean | image-save) CLUSTER="" ;;
+  *) die "usage: ci/e2e.sh [e2e|cluster|clean|image-save]" ;;
 esac
+case $CNI in
+  podnet | bridge) ;;
+  *) die "CNI must be podnet or bridge, not '$CNI'" ;;
+esac
+[[ -z $GATE || -z $E2E_BREAK ]] || die "E2E_BREAK breaks clusters the harness creates, never a gate cluster"
 
 # The pinned kind (go.mod `tool`), first on PATH so e2e-framework never `go install`s another.
 build_kind() {
@@ -107,6 +124,17 @@ build_test_image() {
   # the legacy builder warns on stderr that it is deprecated: show its output only on failure
   docker build -q -t "$E2E_IMAGE" "$ctx" >"$ctx.log" 2>&1 || { cat "$ctx.log" >&2; die "docker build $E2E_IMAGE failed"; }
   log "test image $E2E_IMAGE ($(docker image inspect --format '{{.Size}}' "$E2E_IMAGE") bytes)"
+}
+
+# The upstream reference CNI plugins (ci/versions.sh's list, the root go.mod's version), for
+# nodes whose image lacks one the conflist needs (kind's published image has no bridge).
+build_reference_plugins() {
+  # shellcheck source=SCRIPTDIR/versions.sh
+  source "$REPO_ROOT/ci/versions.sh"
+  REF_PLUGINS=$OUTPUT_DIR/cni-plugins
+  mkdir -p "$REF_PLUGINS"
+  (cd "$REPO_ROOT" && CGO_ENABLED=0 go build -trimpath -ldflags=-s -o "$REF_PLUGINS/" \
+    "${CNI_REFERENCE_PLUGINS[@]/#/github.com/containernetworking/plugins/plugins/}")
 }
 
 node_image() {
@@ -170,6 +198,16 @@ if [[ $MODE == clean ]]; then
   clean
   exit 0
 fi
+if [[ $MODE == image-save ]]; then
+  "$REPO_ROOT/ci/ensure-docker.sh"
+  build_test_image
+  mkdir -p "$(dirname "$E2E_IMAGE_TAR")"
+  docker save -o "$E2E_IMAGE_TAR" "$E2E_IMAGE"
+  log "wrote $E2E_IMAGE_TAR ($(du -h "$E2E_IMAGE_TAR" | cut -f1)); load it into your registry, e.g."
+  log "  docker load -i $E2E_IMAGE_TAR && docker tag $E2E_IMAGE <registry>/e2e-busybox:1.35 && docker push <registry>/e2e-busybox:1.35"
+  trap - EXIT
+  exit 0
+fi
 
 mkdir -p "$ARTIFACTS_RUN" "$OUTPUT_DIR/bin"
 rm -f "$ARTIFACTS_RUN"/{matrix.json,junit-e2e.xml,go-test.json,e2e.log,phases-e2e.tsv}
@@ -188,7 +226,7 @@ fi
 args=(-e2e.run -e2e.workers="$WORKERS" -e2e.kind="$KIND" -e2e.artifacts="$ARTIFACTS_RUN"
   -e2e.image="$E2E_IMAGE" -e2e.image-pull-policy="$E2E_IMAGE_PULL_POLICY"
   -e2e.external-network="$E2E_EXTERNAL_NETWORK" -e2e.cell-timeout="$E2E_CELL_TIMEOUT"
-  -e2e.churn-rounds="$E2E_CHURN_ROUNDS")
+  -e2e.churn-rounds="$E2E_CHURN_ROUNDS" -e2e.mtu="$E2E_MTU" -e2e.break="$E2E_BREAK")
 case $E2E_HERMETIC in
   1) args+=(-e2e.hermetic=true) ;;
   0) args+=(-e2e.hermetic=false) ;;
@@ -204,7 +242,9 @@ if [[ -z $GATE ]]; then
   args+=(-e2e.cluster="$CLUSTER" -e2e.node-image="$ref")
 
   [[ -x $PLUGIN ]] || die "$PLUGIN is missing: run make build (make e2e does)"
-  args+=(-e2e.plugin="$PLUGIN")
+  build_reference_plugins
+  log "CNI: $CNI${E2E_BREAK:+ (E2E_BREAK=$E2E_BREAK)}"
+  args+=(-e2e.plugin="$PLUGIN" -e2e.cni="$CNI" -e2e.cni-bin="$REF_PLUGINS")
 
   if [[ $MODE == e2e ]]; then
     delete_cluster "$E2E_CLUSTER" # a leftover of an interrupted run
@@ -242,7 +282,7 @@ if [[ $MODE == cluster ]]; then
   "$KIND" get kubeconfig --name "$CLUSTER" >"$kubeconfig"
   cat >&2 <<EOF
 
-kind cluster "$CLUSTER" is up with podnet loaded ($WORKERS workers). Reach it with:
+kind cluster "$CLUSTER" is up with $CNI loaded ($WORKERS workers). Reach it with:
   export KUBECONFIG=$kubeconfig
   kubectl get nodes -o wide
 Run the matrix against it (gate mode):  make e2e KUBECONFIG=$kubeconfig

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # ci/e2e.sh: podnet's end-to-end run on kind (make e2e / make cluster / make e2e-clean).
 #
-#   ci/e2e.sh [e2e]   build what is needed, create a kind cluster, load podnet, run the
-#                     connectivity matrix (e2e/), destroy the cluster. Artifacts in _artifacts/:
+#   ci/e2e.sh [e2e]   build what is needed, create a kind cluster, load the CNI, run the
+#                     contract matrix (e2e/), destroy the cluster. Artifacts in _artifacts/
+#                     (_artifacts/e2e-<CNI>/ for a CNI other than podnet):
 #                     matrix.json, junit-e2e.xml, go-test.json, e2e.log, kind-config.yaml,
 #                     phases-e2e.tsv, kind-logs/ (on failure).
 #                     With GATE_KUBECONFIG set (`make e2e KUBECONFIG=<file>`): gate mode, no cluster is created and nothing is
@@ -190,6 +191,8 @@ on_exit() {
   exit "$rc"
 }
 ARTIFACTS_RUN=$ARTIFACTS
+# a second CNI's run (.ci/run runs both) keeps the first one's report
+if [[ -z $GATE && $CNI != podnet ]]; then ARTIFACTS_RUN=$ARTIFACTS/e2e-$CNI; fi
 [[ $MODE == cluster ]] && ARTIFACTS_RUN=$OUTPUT_DIR/cluster
 trap on_exit EXIT
 trap 'exit 130' INT TERM
@@ -296,9 +299,9 @@ cd "$REPO_ROOT"
 rc=0
 # shellcheck disable=SC2086 # E2E_GO_TEST_ARGS is a list of words
 go tool gotestsum --format standard-verbose \
-  --junitfile "$ARTIFACTS/junit-e2e.xml" --junitfile-testcase-classname relative \
-  --jsonfile "$ARTIFACTS/go-test.json" -- \
+  --junitfile "$ARTIFACTS_RUN/junit-e2e.xml" --junitfile-testcase-classname relative \
+  --jsonfile "$ARTIFACTS_RUN/go-test.json" -- \
   ./e2e/ -count=1 -timeout "$E2E_TIMEOUT" -parallel 4 ${E2E_GO_TEST_ARGS:-} -args "${args[@]}" \
-  2>&1 | tee "$ARTIFACTS/e2e.log" || rc=$?
-log "artifacts: $ARTIFACTS/{matrix.json,junit-e2e.xml,go-test.json,e2e.log}"
+  2>&1 | tee "$ARTIFACTS_RUN/e2e.log" || rc=$?
+log "artifacts: $ARTIFACTS_RUN/{matrix.json,junit-e2e.xml,go-test.json,e2e.log}"
 exit "$rc"

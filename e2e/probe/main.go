@@ -77,28 +77,37 @@ func serve(args []string) error {
 	if err != nil {
 		return err
 	}
-	go func() {
-		buf := make([]byte, 65536)
-		for {
-			n, from, err := pc.ReadFrom(buf)
-			if err != nil {
-				continue
-			}
-			_, _ = pc.WriteTo(buf[:n], from) // a lost echo is the client's verdict
-		}
-	}()
+	go echo(pc)
 	mux := http.NewServeMux()
-	mux.HandleFunc("/bytes", func(w http.ResponseWriter, r *http.Request) {
-		n, err := strconv.Atoi(r.URL.Query().Get("n"))
-		if err != nil || n < 0 || n > 64<<20 {
-			http.Error(w, "n: 0 to 64 MiB", http.StatusBadRequest)
-			return
-		}
-		w.Header().Set("Content-Length", strconv.Itoa(n))
-		_, _ = w.Write(pattern(n))
-	})
+	mux.HandleFunc("/bytes", serveBytes)
 	srv := &http.Server{Addr: *httpAddr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	return srv.ListenAndServe()
+}
+
+// echo sends every datagram back to its sender until pc is closed.
+func echo(pc net.PacketConn) {
+	buf := make([]byte, 65536)
+	for {
+		n, from, err := pc.ReadFrom(buf)
+		if errors.Is(err, net.ErrClosed) {
+			return
+		}
+		if err != nil {
+			continue
+		}
+		_, _ = pc.WriteTo(buf[:n], from) // a lost echo is the client's verdict
+	}
+}
+
+// serveBytes answers /bytes?n=N with N bytes of pattern.
+func serveBytes(w http.ResponseWriter, r *http.Request) {
+	n, err := strconv.Atoi(r.URL.Query().Get("n"))
+	if err != nil || n < 0 || n > 64<<20 {
+		http.Error(w, "n: 0 to 64 MiB", http.StatusBadRequest)
+		return
+	}
+	w.Header().Set("Content-Length", strconv.Itoa(n))
+	_, _ = w.Write(pattern(n))
 }
 
 // udpProbe sends one datagram (retrying up to -tries times) and waits for the

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -133,7 +134,7 @@ func mtuOverCheck(from, addr string) func(context.Context) (time.Duration, strin
 	return func(ctx context.Context) (time.Duration, string, error) {
 		small, err := execFrom(ctx, from, harness.ProbeCommand("udp", addr, "-size", "64", "-df")...)
 		if _, perr := harness.ParseProbe(small); perr != nil {
-			return 0, "", fmt.Errorf("precondition: a small DF packet to %s got no echo either (%v %v): no verdict on the MTU", addr, perr, err)
+			return 0, "", fmt.Errorf("precondition: a small DF packet to %s got no echo either, no verdict on the MTU: %w", addr, errors.Join(perr, err))
 		}
 		over := *flagMTU + 1
 		out, _ := execFrom(ctx, from, harness.ProbeCommand("udp", addr, "-size", fmt.Sprint(over-udpHeaderBytes), "-df", "-tries", "2")...)

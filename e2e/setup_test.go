@@ -71,7 +71,7 @@ func nodesNotReady(ctx context.Context, _ *envconf.Config) (context.Context, err
 			errs = append(errs, fmt.Errorf("node %s is Ready before any CNI was installed (leftover cluster? run make e2e-clean)", n.Name))
 			continue
 		}
-		klog.Infof("node %s NotReady before podnet, as expected: %s", n.Name, msg)
+		klog.Infof("node %s NotReady before any CNI, as expected: %s", n.Name, msg)
 	}
 	return ctx, errors.Join(errs...)
 }
@@ -130,7 +130,7 @@ func loadCNI(ctx context.Context, _ *envconf.Config) (context.Context, error) {
 		if err := harness.ReplaceRoutesInContainer(ctx, n.Name, routes); err != nil {
 			return ctx, err
 		}
-		klog.Infof("node %s: %s %v (subnet %s, mtu %d, copied from the pinned reference plugins: %v), routes %v",
+		klog.Infof("node %s: %s %v (subnet %s, mtu %d; copied to the node: %v), routes %v",
 			n.Name, nn.ConfPath(), nn.Plugins(), n.PodCIDR, nn.MTU, copied, routes)
 	}
 	return ctx, nil

@@ -6,7 +6,7 @@
 //     bridge, then portmap, as a conflist), written through kind's node Command
 //     API; routes between the nodes' pod subnets, the bridge CNI's masquerade
 //     rule and the hairpin break, done with netlink and go-iptables from inside
-//     each node's network namespace (ip and iptables are never executed);
+//     each node's network namespace (no ip or iptables command line of our own);
 //   - the host's hermetic rule (DOCKER-USER) while a harness cluster exists;
 //   - the "external" host: a container on the kind docker network that is not a
 //     node and has no route to the pod network, answering HTTP with the source

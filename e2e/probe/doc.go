@@ -8,7 +8,9 @@
 //	probe http URL [-bytes N]                 GET; with -bytes, the body must be N bytes of
 //	                                          the /bytes pattern (checked by SHA-256)
 //	probe dns NAME                            resolve through /etc/resolv.conf (search path)
-//	probe https URL [-ca FILE]                any HTTP answer over TLS verified with FILE
+//	probe https URL [-ca FILE] [-connect IP:PORT]
+//	                                          any HTTP answer over TLS verified with FILE for
+//	                                          the URL's host, dialling IP:PORT if given
 //
 // Each client command prints one line, "ok key=value ..." and exits 0, or
 // "fail <what happened>" and exits 1; e2e/harness parses that line.

@@ -240,6 +240,7 @@ func dnsProbe(args []string) (string, error) {
 func httpsProbe(args []string) (string, error) {
 	fs := flag.NewFlagSet("https", flag.ContinueOnError)
 	ca := fs.String("ca", "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt", "CA bundle")
+	connect := fs.String("connect", "", "dial this ip:port instead of resolving the URL's host (which TLS still verifies)")
 	timeout := fs.Duration("timeout", 5*time.Second, "whole request")
 	url, err := parse(fs, args)
 	if err != nil {
@@ -256,7 +257,13 @@ func httpsProbe(args []string) (string, error) {
 	} else {
 		tc.InsecureSkipVerify = true //nolint:gosec // no CA to verify with; reachability is what is probed, and the output says unverified
 	}
-	client := &http.Client{Timeout: *timeout, Transport: &http.Transport{TLSClientConfig: tc}}
+	tr := &http.Transport{TLSClientConfig: tc}
+	if *connect != "" {
+		tr.DialContext = func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, network, *connect)
+		}
+	}
+	client := &http.Client{Timeout: *timeout, Transport: tr}
 	resp, err := client.Get(url)
 	if err != nil {
 		return "", err

@@ -155,7 +155,8 @@ remove_hermetic() {
   [[ -z ${1:-} ]] || want+='"'
   for ipt in iptables ip6tables; do
     command -v "$ipt" >/dev/null || continue
-    "$ipt" -w -S DOCKER-USER 2>/dev/null | { grep -F -- "$want" || true; } | while read -r line; do
+    # (no DOCKER-USER chain, e.g. ip6tables without Docker's IPv6 rules: nothing to remove)
+    { "$ipt" -w -S DOCKER-USER 2>/dev/null || true; } | { grep -F -- "$want" || true; } | while read -r line; do
       log "removing hermetic rule: $ipt $line"
       eval "$ipt -w -D ${line#-A }"
     done
@@ -255,7 +256,7 @@ if [[ -z $GATE ]]; then
     log "kind cluster $CLUSTER is already running (make e2e-clean removes it)"
   fi
 else
-  log "gate mode: KUBECONFIG=$GATE (no cluster is created, podnet must already be on the nodes)"
+  log "gate mode: KUBECONFIG=$GATE (no cluster is created, nothing installed, the host untouched: the CNI must already run on the nodes)"
   args+=(--kubeconfig="$GATE")
 fi
 

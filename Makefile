@@ -11,10 +11,11 @@ SHELL := /usr/bin/env bash
 #   VERSION                     version stamped into bin/cnigate (default: git describe)
 #   BASELINE, CANDIDATE, TOLERANCE  `make bench` as a gate: candidate (default bin/podnet) vs
 #                               the deployed baseline binary, fails when slower by > TOLERANCE
+#   CNI                         what `make e2e`/`make cluster` install on kind: podnet (default) or bridge
 
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
 
-.PHONY: all build cnigate release report-browser-test test unit conformance conformance-upstream lint node-image cluster e2e e2e-clean bench clean help
+.PHONY: all build cnigate release report-browser-test test unit conformance conformance-upstream lint node-image cluster e2e e2e-clean e2e-image-save bench clean help
 
 all: build
 
@@ -56,11 +57,14 @@ cluster: build ## kind cluster with podnet loaded, left running
 
 # Gate mode only when KUBECONFIG is given on the make command line: a KUBECONFIG merely
 # exported in the shell must not point the e2e run at a real cluster by surprise.
-e2e: build ## connectivity matrix on kind (or on KUBECONFIG=<file> given here)
+e2e: build ## contract matrix on kind with CNI=podnet|bridge (or on KUBECONFIG=<file> given here)
 	GATE_KUBECONFIG='$(if $(filter command line,$(origin KUBECONFIG)),$(KUBECONFIG))' ci/e2e.sh
 
-e2e-clean: ## delete the e2e cluster and its leftovers
+e2e-clean: ## delete the e2e clusters, their leftovers and hermetic rules
 	ci/e2e.sh clean
+
+e2e-image-save: ## write the e2e test image as a tarball (for a gate cluster's registry)
+	ci/e2e.sh image-save
 
 bench: build cnigate ## podnet vs bridge+host-local vs the kernel floor; BASELINE=<podnet binary> [CANDIDATE=bin/podnet]: the regression gate (root)
 	ci/bench.sh

@@ -1,16 +1,21 @@
 #!/usr/bin/env bash
 # ci/e2e.sh: podnet's end-to-end run on kind (make e2e / make cluster / make e2e-clean).
 #
-#   ci/e2e.sh [e2e]   build what is needed, create a kind cluster, load podnet, run the
-#                     connectivity matrix (e2e/), destroy the cluster. Artifacts in _artifacts/:
+#   ci/e2e.sh [e2e]   build what is needed, create a kind cluster, load the CNI, run the
+#                     contract matrix (e2e/), destroy the cluster. Artifacts in _artifacts/
+#                     (_artifacts/e2e-<CNI>/ for a CNI other than podnet):
 #                     matrix.json, junit-e2e.xml, go-test.json, e2e.log, kind-config.yaml,
 #                     phases-e2e.tsv, kind-logs/ (on failure).
 #                     With GATE_KUBECONFIG set (`make e2e KUBECONFIG=<file>`): gate mode, no cluster is created and nothing is
 #                     installed; the same matrix runs against that cluster (podnet must be on it).
 #   ci/e2e.sh cluster a kind cluster with podnet loaded, left running (kubeconfig in _output/).
-#   ci/e2e.sh clean   delete the e2e clusters and the external-host containers.
+#   ci/e2e.sh clean   delete the e2e clusters, the external-host containers and hermetic rules.
+#   ci/e2e.sh image-save  build the test image and write it as a tarball ($E2E_IMAGE_TAR), for
+#                     mirroring into a registry a gate cluster can pull from.
 #
 # Environment (all optional):
+#   CNI=podnet                the CNI the harness installs on kind: podnet (conflist podnet + portmap)
+#                             or bridge (upstream bridge + host-local + portmap, hairpin on)
 #   WORKERS=2                 kind workers (the matrix grows with it)
 #   GATE_KUBECONFIG=<file>    gate mode (e2e only); `make e2e KUBECONFIG=<file>` sets it
 #   NODE_IMAGE=<ref>          use this node image instead of building it with ci/node-image.sh
@@ -22,6 +27,13 @@
 #                             non-kind cluster: a pullable copy of ci/images/busybox + IfNotPresent)
 #   E2E_EXTERNAL_NETWORK=kind docker network of the external host (NAT cells)
 #   E2E_GO_TEST_ARGS=...      extra go test args (e.g. -run TestConnectivity)
+#   E2E_MTU=1500              the pod network's MTU (the MTU cells send packets of exactly this size)
+#   E2E_BREAK=portmap|hairpin|mtu|coredns   break one thing on purpose (kind mode only) to see
+#                             which cells catch it (README: "Proof that it bites")
+#   E2E_IMAGE_TAR=_output/e2e-image.tar     where image-save writes the test image
+#   E2E_HERMETIC=1            while a cluster created here exists, the host drops forwarded traffic
+#                             from the kind docker network to any other interface (a DOCKER-USER
+#                             rule, e2e/harness/hermetic.go); 0 turns it off. Never in gate mode.
 set -o errexit -o nounset -o pipefail
 
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -38,6 +50,11 @@ E2E_CHURN_ROUNDS=${E2E_CHURN_ROUNDS:-3}
 E2E_IMAGE=${E2E_IMAGE:-cnigate/e2e-busybox:1.35}
 E2E_IMAGE_PULL_POLICY=${E2E_IMAGE_PULL_POLICY:-Never}
 E2E_EXTERNAL_NETWORK=${E2E_EXTERNAL_NETWORK:-kind}
+E2E_HERMETIC=${E2E_HERMETIC:-1}
+E2E_MTU=${E2E_MTU:-1500}
+E2E_BREAK=${E2E_BREAK:-}
+CNI=${CNI:-podnet}
+E2E_IMAGE_TAR=${E2E_IMAGE_TAR:-$OUTPUT_DIR/e2e-image.tar}
 ARTIFACTS=$REPO_ROOT/_artifacts
 KIND=$OUTPUT_DIR/bin/kind
 PLUGIN=$REPO_ROOT/bin/podnet
@@ -55,9 +72,14 @@ unset KUBECONFIG
 case $MODE in
   e2e) CLUSTER=$E2E_CLUSTER ;;
   cluster) CLUSTER=$CLUSTER_NAME ;;
-  clean) CLUSTER="" ;;
-  *) die "usage: ci/e2e.sh [e2e|cluster|clean]" ;;
+  clean | image-save) CLUSTER="" ;;
+  *) die "usage: ci/e2e.sh [e2e|cluster|clean|image-save]" ;;
 esac
+case $CNI in
+  podnet | bridge) ;;
+  *) die "CNI must be podnet or bridge, not '$CNI'" ;;
+esac
+[[ -z $GATE || -z $E2E_BREAK ]] || die "E2E_BREAK breaks clusters the harness creates, never a gate cluster"
 
 # The pinned kind (go.mod `tool`), first on PATH so e2e-framework never `go install`s another.
 build_kind() {
@@ -99,9 +121,21 @@ build_test_image() {
   dpkg-deb -x "$deb" "$ctx/x"
   mv "$ctx/x/bin/busybox" "$ctx/busybox" && rm -rf "$ctx/x"
   cp -r "$REPO_ROOT/ci/images/busybox/Dockerfile" "$REPO_ROOT/ci/images/busybox/rootfs" "$ctx/"
+  (cd "$REPO_ROOT" && CGO_ENABLED=0 go build -trimpath -ldflags=-s -o "$ctx/probe" ./e2e/probe)
   # the legacy builder warns on stderr that it is deprecated: show its output only on failure
   docker build -q -t "$E2E_IMAGE" "$ctx" >"$ctx.log" 2>&1 || { cat "$ctx.log" >&2; die "docker build $E2E_IMAGE failed"; }
   log "test image $E2E_IMAGE ($(docker image inspect --format '{{.Size}}' "$E2E_IMAGE") bytes)"
+}
+
+# The upstream reference CNI plugins (ci/versions.sh's list, the root go.mod's version), for
+# nodes whose image lacks one the conflist needs (kind's published image has no bridge).
+build_reference_plugins() {
+  # shellcheck source=SCRIPTDIR/versions.sh
+  source "$REPO_ROOT/ci/versions.sh"
+  REF_PLUGINS=$OUTPUT_DIR/cni-plugins
+  mkdir -p "$REF_PLUGINS"
+  (cd "$REPO_ROOT" && CGO_ENABLED=0 go build -trimpath -ldflags=-s -o "$REF_PLUGINS/" \
+    "${CNI_REFERENCE_PLUGINS[@]/#/github.com/containernetworking/plugins/plugins/}")
 }
 
 node_image() {
@@ -113,11 +147,28 @@ node_image() {
   "$REPO_ROOT/ci/node-image.sh" | tail -n 1
 }
 
+# remove_hermetic [CLUSTER]: delete the hermetic DOCKER-USER rules of CLUSTER (every cluster's
+# when empty). The suite adds and removes its own (e2e/harness/hermetic.go); this catches what a
+# killed run or a `make cluster` cluster leaves.
+remove_hermetic() {
+  local want="--comment \"cnigate-e2e hermetic: ${1:-}" ipt line
+  [[ -z ${1:-} ]] || want+='"'
+  for ipt in iptables ip6tables; do
+    command -v "$ipt" >/dev/null || continue
+    # (no DOCKER-USER chain, e.g. ip6tables without Docker's IPv6 rules: nothing to remove)
+    { "$ipt" -w -S DOCKER-USER 2>/dev/null || true; } | { grep -F -- "$want" || true; } | while read -r line; do
+      log "removing hermetic rule: $ipt $line"
+      eval "$ipt -w -D ${line#-A }"
+    done
+  done
+}
+
 clean() {
   build_kind
   delete_cluster "$E2E_CLUSTER"
   delete_cluster "$CLUSTER_NAME"
   remove_external_hosts
+  remove_hermetic ""
 }
 
 # Ctrl-C / failure: go test's own Finish destroys its cluster, but not after a -timeout panic or a
@@ -129,6 +180,7 @@ on_exit() {
   if [[ -z $GATE && $MODE == e2e ]]; then
     delete_cluster "$E2E_CLUSTER" || true
     remove_external_hosts || true
+    remove_hermetic "$E2E_CLUSTER" || true
   fi
   if [[ $MODE != clean ]]; then
     phase_summary
@@ -140,12 +192,24 @@ on_exit() {
   exit "$rc"
 }
 ARTIFACTS_RUN=$ARTIFACTS
+# a second CNI's run (.ci/run runs both) keeps the first one's report
+if [[ -z $GATE && $CNI != podnet ]]; then ARTIFACTS_RUN=$ARTIFACTS/e2e-$CNI; fi
 [[ $MODE == cluster ]] && ARTIFACTS_RUN=$OUTPUT_DIR/cluster
 trap on_exit EXIT
 trap 'exit 130' INT TERM
 
 if [[ $MODE == clean ]]; then
   clean
+  exit 0
+fi
+if [[ $MODE == image-save ]]; then
+  "$REPO_ROOT/ci/ensure-docker.sh"
+  build_test_image
+  mkdir -p "$(dirname "$E2E_IMAGE_TAR")"
+  docker save -o "$E2E_IMAGE_TAR" "$E2E_IMAGE"
+  log "wrote $E2E_IMAGE_TAR ($(du -h "$E2E_IMAGE_TAR" | cut -f1)); load it into your registry, e.g."
+  log "  docker load -i $E2E_IMAGE_TAR && docker tag $E2E_IMAGE <registry>/e2e-busybox:1.35 && docker push <registry>/e2e-busybox:1.35"
+  trap - EXIT
   exit 0
 fi
 
@@ -166,7 +230,12 @@ fi
 args=(-e2e.run -e2e.workers="$WORKERS" -e2e.kind="$KIND" -e2e.artifacts="$ARTIFACTS_RUN"
   -e2e.image="$E2E_IMAGE" -e2e.image-pull-policy="$E2E_IMAGE_PULL_POLICY"
   -e2e.external-network="$E2E_EXTERNAL_NETWORK" -e2e.cell-timeout="$E2E_CELL_TIMEOUT"
-  -e2e.churn-rounds="$E2E_CHURN_ROUNDS")
+  -e2e.churn-rounds="$E2E_CHURN_ROUNDS" -e2e.mtu="$E2E_MTU" -e2e.break="$E2E_BREAK")
+case $E2E_HERMETIC in
+  1) args+=(-e2e.hermetic=true) ;;
+  0) args+=(-e2e.hermetic=false) ;;
+  *) die "E2E_HERMETIC must be 1 or 0, not '$E2E_HERMETIC'" ;;
+esac
 
 if [[ -z $GATE ]]; then
   phase "node image"
@@ -177,7 +246,9 @@ if [[ -z $GATE ]]; then
   args+=(-e2e.cluster="$CLUSTER" -e2e.node-image="$ref")
 
   [[ -x $PLUGIN ]] || die "$PLUGIN is missing: run make build (make e2e does)"
-  args+=(-e2e.plugin="$PLUGIN")
+  build_reference_plugins
+  log "CNI: $CNI${E2E_BREAK:+ (E2E_BREAK=$E2E_BREAK)}"
+  args+=(-e2e.plugin="$PLUGIN" -e2e.cni="$CNI" -e2e.cni-bin="$REF_PLUGINS")
 
   if [[ $MODE == e2e ]]; then
     delete_cluster "$E2E_CLUSTER" # a leftover of an interrupted run
@@ -185,7 +256,7 @@ if [[ -z $GATE ]]; then
     log "kind cluster $CLUSTER is already running (make e2e-clean removes it)"
   fi
 else
-  log "gate mode: KUBECONFIG=$GATE (no cluster is created, podnet must already be on the nodes)"
+  log "gate mode: KUBECONFIG=$GATE (no cluster is created, nothing installed, the host untouched: the CNI must already run on the nodes)"
   args+=(--kubeconfig="$GATE")
 fi
 
@@ -215,7 +286,7 @@ if [[ $MODE == cluster ]]; then
   "$KIND" get kubeconfig --name "$CLUSTER" >"$kubeconfig"
   cat >&2 <<EOF
 
-kind cluster "$CLUSTER" is up with podnet loaded ($WORKERS workers). Reach it with:
+kind cluster "$CLUSTER" is up with $CNI loaded ($WORKERS workers). Reach it with:
   export KUBECONFIG=$kubeconfig
   kubectl get nodes -o wide
 Run the matrix against it (gate mode):  make e2e KUBECONFIG=$kubeconfig
@@ -229,9 +300,9 @@ cd "$REPO_ROOT"
 rc=0
 # shellcheck disable=SC2086 # E2E_GO_TEST_ARGS is a list of words
 go tool gotestsum --format standard-verbose \
-  --junitfile "$ARTIFACTS/junit-e2e.xml" --junitfile-testcase-classname relative \
-  --jsonfile "$ARTIFACTS/go-test.json" -- \
+  --junitfile "$ARTIFACTS_RUN/junit-e2e.xml" --junitfile-testcase-classname relative \
+  --jsonfile "$ARTIFACTS_RUN/go-test.json" -- \
   ./e2e/ -count=1 -timeout "$E2E_TIMEOUT" -parallel 4 ${E2E_GO_TEST_ARGS:-} -args "${args[@]}" \
-  2>&1 | tee "$ARTIFACTS/e2e.log" || rc=$?
-log "artifacts: $ARTIFACTS/{matrix.json,junit-e2e.xml,go-test.json,e2e.log}"
+  2>&1 | tee "$ARTIFACTS_RUN/e2e.log" || rc=$?
+log "artifacts: $ARTIFACTS_RUN/{matrix.json,junit-e2e.xml,go-test.json,e2e.log}"
 exit "$rc"

@@ -18,7 +18,8 @@
 # The local build follows kind (sigs.k8s.io/kind, pinned in the root go.mod) step by step, but
 # takes nothing from a registry. Outputs and caches are under _output/node-image:
 #   go binaries  one wrapper module per component in ci/node-image/<name> (kubernetes: 7
-#                commands, etcd, coredns, crictl), pause (our own), CNI loopback (root module);
+#                commands, etcd, coredns, crictl), pause (our own), the reference CNI plugins
+#                loopback, host-local, bridge, portmap, bandwidth (root module);
 #                cached per version and module contents
 #   rootfs       debootstrap --variant=minbase + NODE_PACKAGES, `docker import`ed; cached per
 #                suite and package list
@@ -333,15 +334,17 @@ build_go_binaries() {
   go_build_cached pause "$NODE_DIR/pause" "$PAUSE_VERSION" "$(module_key pause)" "$ldflags" -- -ldflags "$ldflags" .
   PAUSE_BIN=$GO_OUT/pause
 
-  # Of the CNI plugins kind's base image carries, the root module can build loopback (the one
-  # containerd itself needs); host-local, ptp and portmap would need more go.sum entries there.
+  # The upstream reference CNI plugins, in /opt/cni/bin as in kind's own image: loopback (which
+  # containerd needs), and what the e2e conflists chain (portmap after podnet; bridge +
+  # host-local + portmap for CNI=bridge) or may (bandwidth, ptp, tuning). Built from the
+  # containernetworking/plugins version the root go.mod pins (they are `tool`s there).
   ldflags="-s -w -X github.com/containernetworking/plugins/pkg/utils/buildversion.BuildVersion=$CNI_PLUGINS_VERSION"
-  go_build_cached cni-plugins "$REPO_ROOT" "$CNI_PLUGINS_VERSION" "$ldflags" -- -ldflags "$ldflags" \
-    github.com/containernetworking/plugins/plugins/main/loopback
+  go_build_cached cni-plugins "$REPO_ROOT" "$CNI_PLUGINS_VERSION" "$ldflags" "${CNI_REFERENCE_PLUGINS[*]}" -- -ldflags "$ldflags" \
+    "${CNI_REFERENCE_PLUGINS[@]/#/github.com/containernetworking/plugins/plugins/}"
   CNI_BIN=$GO_OUT
 
   local bin
-  for bin in "$ETCD_BIN" "$COREDNS_BIN" "$CRICTL_BIN" "$PAUSE_BIN" "$CNI_BIN/loopback"; do
+  for bin in "$ETCD_BIN" "$COREDNS_BIN" "$CRICTL_BIN" "$PAUSE_BIN" "${CNI_REFERENCE_PLUGINS[@]/#*\//$CNI_BIN/}"; do
     [[ -x $bin ]] || die "expected binary missing: $bin"
   done
 }

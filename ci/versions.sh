@@ -13,6 +13,11 @@ COREDNS_VERSION=v1.12.1
 PAUSE_VERSION=3.10.1       # ci/node-image/pause is our own program; only the tag is pinned
 CRICTL_VERSION=v1.34.0     # sigs.k8s.io/cri-tools, matches the Kubernetes minor
 
+# The upstream reference CNI plugins the node image ships in /opt/cni/bin (and ci/e2e.sh
+# installs on nodes that lack one the chosen conflist needs): package paths under plugins/ of
+# the containernetworking/plugins module, whose version the root go.mod pins (`tool`s there).
+CNI_REFERENCE_PLUGINS=(main/loopback ipam/host-local main/bridge meta/portmap meta/bandwidth)
+
 # Node OS: Debian via debootstrap (minbase) plus these packages.
 DEBIAN_SUITE=bookworm
 DEBIAN_MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}

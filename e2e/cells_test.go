@@ -83,10 +83,28 @@ func execIn(ctx context.Context, pod string, cmd ...string) (string, error) {
 	return stdout.String(), nil
 }
 
+// externalFrom is the cell source that means the external host (a docker
+// container, not a pod).
+const externalFrom = "external"
+
+// execFrom runs cmd in a test pod, or in the external host for externalFrom.
+func execFrom(ctx context.Context, from string, cmd ...string) (string, error) {
+	if from != externalFrom {
+		return execIn(ctx, from, cmd...)
+	}
+	s := suiteFrom(ctx)
+	if s.external == nil {
+		return "", fmt.Errorf("no external host")
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	return harness.Docker(ctx, append([]string{"exec", s.external.Name}, cmd...)...)
+}
+
 // pingCheck: ICMP echo from pod to ip.
 func pingCheck(pod, ip string) func(context.Context) (time.Duration, string, error) {
 	return func(ctx context.Context) (time.Duration, string, error) {
-		out, err := execIn(ctx, pod, harness.PingCommand(ip)...)
+		out, err := execFrom(ctx, pod, harness.PingCommand(ip)...)
 		r, perr := harness.ParsePing(out)
 		if perr != nil {
 			if err != nil && r.Sent == 0 { // no statistics: the exec error says more
@@ -103,7 +121,7 @@ func pingCheck(pod, ip string) func(context.Context) (time.Duration, string, err
 // network, the node's IP through NAT).
 func httpCheck(pod, hostPort string, wantSource func() (string, error)) func(context.Context) (time.Duration, string, error) {
 	return func(ctx context.Context) (time.Duration, string, error) {
-		out, err := execIn(ctx, pod, harness.HTTPCommand("http://"+hostPort+"/cgi-bin/ip")...)
+		out, err := execFrom(ctx, pod, harness.HTTPCommand("http://"+hostPort+"/cgi-bin/ip")...)
 		r, perr := harness.ParseHTTP(out)
 		if perr != nil {
 			if err != nil && !strings.Contains(out, "rc=") {

@@ -22,6 +22,7 @@ const (
 	bNodeToPod      = "node -> pod, same node"
 	bHostnetToPod   = "hostNetwork pod -> pod, other node"
 	bPodIPAM        = "pod IP in podCIDR, reserved"
+	bPodCIDR        = "pod IP in podCIDR"
 	bReservations   = "reservations == podnet pods"
 	bChurnReleased  = "churn: IPs released"
 	bChurnReused    = "churn: IPs reused"

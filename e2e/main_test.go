@@ -45,7 +45,20 @@ var (
 	flagChurn       = flag.Int("e2e.churn-rounds", 3, "delete/recreate rounds of the churn check")
 	flagNodePort    = flag.Int("e2e.node-http-port", 18080, "port the hostNetwork helper pods serve HTTP on (pod -> node cells)")
 	flagNetwork     = flag.String("e2e.pod-network", kindconfig.PodSubnet, "podnet's network (the cluster pod subnet)")
+	flagCNI         = flag.String("e2e.cni", "podnet", "CNI installed on the kind nodes: podnet (then portmap) or bridge (reference bridge + host-local, then portmap)")
+	flagCNIBin      = flag.String("e2e.cni-bin", "", "directory of the pinned reference CNI plugins, copied to nodes whose image lacks one the conflist needs")
+	flagMTU         = flag.Int("e2e.mtu", 1500, "the pod network's MTU: the MTU cells send packets of exactly this size")
+	flagBreak       = flag.String("e2e.break", "", "break one thing on purpose (kind mode): portmap, hairpin, mtu or coredns")
+	flagHermetic    = flag.Bool("e2e.hermetic", true, "while the kind cluster exists, drop forwarded traffic from its docker network to any other host interface (DOCKER-USER rule)")
 )
+
+// kindNetwork is the docker network kind puts its nodes on.
+func kindNetwork() string {
+	if n := os.Getenv("KIND_EXPERIMENTAL_DOCKER_NETWORK"); n != "" {
+		return n
+	}
+	return "kind"
+}
 
 // suiteKey is the context key of the suite state.
 type suiteKey struct{}
@@ -66,10 +79,44 @@ type suite struct {
 	workers  []harness.NodeInfo // the workers the matrix uses
 	external *harness.ExternalHost
 	extSkip  string // why the NAT cells are skipped, "" if they run
+	hermetic bool   // the host's hermetic rule for this cluster is in place
+	// k8sVersion is the Kubernetes version the node image declares (kind mode).
+	k8sVersion string
+	// nodeCNI: node name -> type of the first plugin of the network
+	// configuration the node's runtime uses (detectCNI).
+	nodeCNI map[string]string
 
 	phases     harness.Phases
 	matrix     harness.Matrix
 	testsStart time.Time // end of setup: the matrix (the tests) starts
+}
+
+// cniSummary: the CNI the nodes run ("podnet"), or each node's when they differ.
+func (s *suite) cniSummary() string {
+	seen := map[string]bool{}
+	var parts []string
+	for _, n := range s.nodes {
+		t, ok := s.nodeCNI[n.Name]
+		if !ok {
+			t = "unknown"
+		}
+		seen[t] = true
+		parts = append(parts, s.short[n.Name]+"="+t)
+	}
+	if len(seen) == 1 {
+		for t := range seen {
+			return t
+		}
+	}
+	return strings.Join(parts, ",")
+}
+
+// podnetSkip is why podnet-only cells skip ("" when podnet runs on every node).
+func (s *suite) podnetSkip() string {
+	if c := s.cniSummary(); c != harness.CNIPodnet {
+		return "podnet-only check, and the nodes' CNI is " + c + " (first plugin of the runtime's network configuration)"
+	}
+	return ""
 }
 
 func suiteFrom(ctx context.Context) *suite {
@@ -116,6 +163,14 @@ func run(m *testing.M, cfg *envconf.Config) int {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
 		return 2
 	}
+	if !validBreak(*flagBreak) {
+		fmt.Fprintf(os.Stderr, "e2e: -e2e.break=%q: want portmap, hairpin, mtu or coredns\n", *flagBreak)
+		return 2
+	}
+	if s.gate && *flagBreak != "" {
+		fmt.Fprintln(os.Stderr, "e2e: -e2e.break is for clusters the harness creates, never for a gate cluster")
+		return 2
+	}
 	var setup []env.Func
 	if s.gate {
 		klog.Infof("gate mode: kubeconfig %s, no cluster is created and nothing installed", cfg.KubeconfigFile())
@@ -128,16 +183,20 @@ func run(m *testing.M, cfg *envconf.Config) int {
 			timed("cluster create", createCluster(provider)),
 			nodesNotReady,
 			timed("image load", envfuncs.LoadDockerImageToCluster(s.cluster, *flagImage)),
-			timed("plugin load", loadPlugin),
+			timed("CNI load", loadCNI),
 			timed("nodes Ready", waitNodesReady),
 		)
 	}
 	if !*flagKeep { // make cluster stops at a cluster with podnet loaded
 		setup = append(setup,
-			envfuncs.CreateNamespace(s.namespace),
+			createNamespace,
 			timed("external host", startExternalHost),
 			timed("pods Ready", createTestPods),
+			timed("CNI detection", detectCNI),
 		)
+		if !s.gate {
+			setup = append(setup, timed("cluster DNS Ready", waitClusterDNS), applyRuntimeBreak)
+		}
 	}
 	for i, f := range setup {
 		setup[i] = markFailure(f)
@@ -202,13 +261,48 @@ func createCluster(p support.E2EClusterProvider) env.Func {
 		if err := os.WriteFile(path, raw, 0o644); err != nil {
 			return ctx, err
 		}
+		// Hermetic: the rule goes in before kind starts the nodes when the docker
+		// network already exists (it outlives clusters), else right after kind
+		// made it; either way before any CNI is installed, so before any pod
+		// has a network.
+		if *flagHermetic && networkExists(ctx) {
+			if err := addHermetic(ctx, s); err != nil {
+				return ctx, err
+			}
+		}
 		klog.Infof("creating kind cluster %s: %d workers, node image %s, config %s", s.cluster, *flagWorkers, *flagNodeImage, path)
 		ctx, err = envfuncs.CreateClusterWithConfig(p, s.cluster, path, kind.WithImage(*flagNodeImage))(ctx, cfg)
 		if err != nil {
 			return ctx, err
 		}
+		if *flagHermetic {
+			if err := addHermetic(ctx, s); err != nil {
+				return ctx, err
+			}
+		}
 		return ctx, connect(ctx, cfg)
 	}
+}
+
+func networkExists(ctx context.Context) bool {
+	_, err := harness.Docker(ctx, "network", "inspect", kindNetwork())
+	return err == nil
+}
+
+func addHermetic(ctx context.Context, s *suite) error {
+	br, err := harness.DockerNetworkBridge(ctx, kindNetwork())
+	if err != nil {
+		return fmt.Errorf("hermetic mode: %w", err)
+	}
+	if err := harness.AddHermeticRule(br, s.cluster); err != nil {
+		return err
+	}
+	if !s.hermetic {
+		klog.Infof("hermetic: host drops forwarded traffic from %s (docker network %s) to any other interface while cluster %s exists (%s, %s)",
+			br, kindNetwork(), s.cluster, harness.DockerUserChain, strings.Join(harness.HermeticRule(br, s.cluster), " "))
+	}
+	s.hermetic = true
+	return nil
 }
 
 func connectGate(ctx context.Context, cfg *envconf.Config) (context.Context, error) {
@@ -246,14 +340,17 @@ func connect(ctx context.Context, cfg *envconf.Config) error {
 			return false, nil // the API server may still be settling; retry
 		}
 		for _, n := range list.Items {
-			if n.Spec.PodCIDR == "" {
+			// kind: the harness routes the pod subnets, so every node needs its
+			// podCIDR. A gate cluster's CNI may do without (cells that need
+			// one are skipped there).
+			if n.Spec.PodCIDR == "" && !s.gate {
 				return false, nil
 			}
 		}
 		return len(list.Items) >= want, nil
 	}, wait.WithContext(ctx), wait.WithInterval(time.Second), wait.WithTimeout(2*time.Minute), wait.WithImmediate())
 	if err != nil {
-		return fmt.Errorf("waiting for %d nodes, each with a podCIDR (have %d): %w", want, len(list.Items), err)
+		return fmt.Errorf("waiting for %d nodes, each with a podCIDR in kind mode (have %d): %w", want, len(list.Items), err)
 	}
 	s.nodes, s.short = describeNodes(list.Items)
 	var workers []harness.NodeInfo
@@ -271,7 +368,11 @@ func connect(ctx context.Context, cfg *envconf.Config) error {
 	}
 	s.workers = workers[:want]
 	for _, n := range s.nodes {
-		klog.Infof("node %s (%s): InternalIP %s podCIDR %s", n.Name, s.short[n.Name], n.InternalIP, n.PodCIDR)
+		podCIDR := n.PodCIDR
+		if podCIDR == "" {
+			podCIDR = "none"
+		}
+		klog.Infof("node %s (%s): InternalIP %s podCIDR %s", n.Name, s.short[n.Name], n.InternalIP, podCIDR)
 	}
 	return nil
 }
@@ -339,11 +440,21 @@ func writeReport(ctx context.Context, cfg *envconf.Config) (context.Context, err
 	if *flagKeep {
 		return ctx, nil // no matrix in make cluster
 	}
-	fmt.Printf("\n=== podnet connectivity matrix\n%s\n", s.matrix.Table())
-	meta := map[string]string{"mode": "kind", "cluster": s.cluster, "node_image": *flagNodeImage}
+	cni := *flagCNI
 	if s.gate {
-		meta = map[string]string{"mode": "gate", "kubeconfig": cfg.KubeconfigFile()}
+		cni = s.cniSummary()
 	}
+	title := "CNI " + cni
+	if *flagBreak != "" {
+		title += ", E2E_BREAK=" + *flagBreak
+	}
+	fmt.Printf("\n=== connectivity matrix (%s)\n%s\n", title, s.matrix.Table())
+	meta := map[string]string{"mode": "kind", "cluster": s.cluster, "node_image": *flagNodeImage, "kubernetes": s.k8sVersion,
+		"cni": *flagCNI, "break": *flagBreak}
+	if s.gate {
+		meta = map[string]string{"mode": "gate", "kubeconfig": cfg.KubeconfigFile(), "cni": s.cniSummary()}
+	}
+	meta["mtu"] = fmt.Sprint(*flagMTU)
 	if s.extSkip != "" {
 		meta["external_skipped"] = s.extSkip
 	}
@@ -376,10 +487,15 @@ func teardown(ctx context.Context, cfg *envconf.Config) (context.Context, error)
 		return envfuncs.DeleteNamespace(s.namespace)(ctx, cfg)
 	}
 	if *flagKeep {
-		klog.Infof("leaving kind cluster %s running (-e2e.keep-cluster)", s.cluster)
+		klog.Infof("leaving kind cluster %s running (-e2e.keep-cluster); its hermetic rule stays until make e2e-clean", s.cluster)
 		return ctx, nil
 	}
-	return envfuncs.DestroyCluster(s.cluster)(ctx, cfg)
+	ctx, err := envfuncs.DestroyCluster(s.cluster)(ctx, cfg)
+	if *flagHermetic {
+		// also after a failed create: the rule may be in before the cluster
+		err = errors.Join(err, harness.RemoveHermeticRules(s.cluster))
+	}
+	return ctx, err
 }
 
 // describeNodes gives nodes stable short names for the matrix: cp, cp2, ...

@@ -7,10 +7,13 @@ import (
 	"strings"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/klog/v2"
 	"sigs.k8s.io/e2e-framework/klient/k8s"
+	"sigs.k8s.io/e2e-framework/klient/k8s/resources"
 	"sigs.k8s.io/e2e-framework/klient/wait"
 	"sigs.k8s.io/e2e-framework/klient/wait/conditions"
 	"sigs.k8s.io/e2e-framework/pkg/envconf"
@@ -18,7 +21,6 @@ import (
 	"sigs.k8s.io/kind/pkg/cluster/nodes"
 
 	"github.com/cnigate/cnigate/e2e/harness"
-	kindconfig "github.com/cnigate/cnigate/kind-config"
 )
 
 // readyCondition returns a node's Ready condition status ("" if absent) and message.
@@ -32,9 +34,15 @@ func readyCondition(n *corev1.Node) (corev1.ConditionStatus, string) {
 }
 
 // nodesNotReady checks the fresh cluster is what the tutorial starts from:
-// the pinned Kubernetes version, and every node NotReady for want of a CNI.
+// every kubelet runs the Kubernetes version its node image declares
+// (/kind/version: ci/versions.sh's for the local image, kind's for the
+// published one), and every node is NotReady for want of a CNI.
 func nodesNotReady(ctx context.Context, _ *envconf.Config) (context.Context, error) {
 	s := suiteFrom(ctx)
+	byName, err := kindNodes(s.cluster)
+	if err != nil {
+		return ctx, err
+	}
 	var list corev1.NodeList
 	if err := s.client.Resources().List(ctx, &list); err != nil {
 		return ctx, err
@@ -45,37 +53,75 @@ func nodesNotReady(ctx context.Context, _ *envconf.Config) (context.Context, err
 	var errs []error
 	for i := range list.Items {
 		n := &list.Items[i]
-		if v := n.Status.NodeInfo.KubeletVersion; v != kindconfig.KubernetesVersion {
-			errs = append(errs, fmt.Errorf("node %s runs kubelet %s, want %s (node image %s)", n.Name, v, kindconfig.KubernetesVersion, *flagNodeImage))
+		kn, ok := byName[n.Name]
+		if !ok {
+			errs = append(errs, fmt.Errorf("node %s is not a container of kind cluster %s", n.Name, s.cluster))
+			continue
+		}
+		declared, err := harness.NodeImageVersion(ctx, kn)
+		if err != nil {
+			errs = append(errs, err)
+		} else if v := n.Status.NodeInfo.KubeletVersion; v != declared {
+			errs = append(errs, fmt.Errorf("node %s runs kubelet %s, its node image %s declares %s (/kind/version)", n.Name, v, *flagNodeImage, declared))
+		} else {
+			s.k8sVersion = declared
 		}
 		status, msg := readyCondition(n)
 		if status == corev1.ConditionTrue {
 			errs = append(errs, fmt.Errorf("node %s is Ready before any CNI was installed (leftover cluster? run make e2e-clean)", n.Name))
 			continue
 		}
-		klog.Infof("node %s NotReady before podnet, as expected: %s", n.Name, msg)
+		klog.Infof("node %s NotReady before any CNI, as expected: %s", n.Name, msg)
 	}
 	return ctx, errors.Join(errs...)
 }
 
-// loadPlugin installs podnet on every kind node and wires the pod subnets.
-func loadPlugin(ctx context.Context, _ *envconf.Config) (context.Context, error) {
-	s := suiteFrom(ctx)
-	kindNodes, err := kindcluster.NewProvider(kindcluster.ProviderWithDocker()).ListNodes(s.cluster)
+// kindNodes maps node name -> kind node (container) of a kind cluster.
+func kindNodes(cluster string) (map[string]nodes.Node, error) {
+	list, err := kindcluster.NewProvider(kindcluster.ProviderWithDocker()).ListNodes(cluster)
 	if err != nil {
-		return ctx, err
+		return nil, err
 	}
 	byName := map[string]nodes.Node{}
-	for _, kn := range kindNodes {
+	for _, kn := range list {
 		byName[kn.String()] = kn
+	}
+	return byName, nil
+}
+
+// nodeNet is the conflist a kind node gets: the chosen CNI with the node's
+// podCIDR, portmap chained, and the -e2e.break knobs that go into the conf.
+func nodeNet(s *suite, n harness.NodeInfo) harness.NodeNet {
+	nn := harness.NodeNet{CNI: *flagCNI, Network: *flagNetwork, PodCIDR: n.PodCIDR, MTU: *flagMTU, Portmap: *flagBreak != breakPortmap}
+	if *flagBreak == breakMTU && len(s.workers) > 0 && n.Name == s.workers[0].Name {
+		nn.MTU = *flagMTU - mtuBreakDrop
+	}
+	return nn
+}
+
+// loadCNI installs the CNI on every kind node (binaries the node lacks, the
+// conflist with the node's podCIDR) and wires the pod subnets with routes, as
+// the tutorial does by hand; the bridge CNI also gets its masquerade rule.
+func loadCNI(ctx context.Context, _ *envconf.Config) (context.Context, error) {
+	s := suiteFrom(ctx)
+	byName, err := kindNodes(s.cluster)
+	if err != nil {
+		return ctx, err
 	}
 	for _, n := range s.nodes {
 		kn, ok := byName[n.Name]
 		if !ok {
 			return ctx, fmt.Errorf("node %s is not a container of kind cluster %s", n.Name, s.cluster)
 		}
-		if err := harness.InstallPodnet(ctx, kn, *flagPlugin, *flagNetwork, n.PodCIDR); err != nil {
+		nn := nodeNet(s, n)
+		copied, err := harness.InstallCNI(ctx, kn, nn, *flagPlugin, *flagCNIBin)
+		if err != nil {
 			return ctx, err
+		}
+		if nn.CNI == harness.CNIBridge {
+			if err := harness.BridgeMasquerade(ctx, n.Name, n.PodCIDR, *flagNetwork); err != nil {
+				return ctx, err
+			}
 		}
 		routes, err := harness.PodSubnetRoutes(n.Name, s.nodes)
 		if err != nil {
@@ -84,9 +130,89 @@ func loadPlugin(ctx context.Context, _ *envconf.Config) (context.Context, error)
 		if err := harness.ReplaceRoutesInContainer(ctx, n.Name, routes); err != nil {
 			return ctx, err
 		}
-		klog.Infof("node %s: podnet installed (subnet %s), routes %v", n.Name, n.PodCIDR, routes)
+		klog.Infof("node %s: %s %v (subnet %s, mtu %d; copied to the node: %v), routes %v",
+			n.Name, nn.ConfPath(), nn.Plugins(), n.PodCIDR, nn.MTU, copied, routes)
 	}
 	return ctx, nil
+}
+
+// E2E_BREAK knobs: each breaks one thing on purpose, to show which cells catch it.
+const (
+	breakPortmap = "portmap" // conflist without portmap
+	breakHairpin = "hairpin" // hairpin off on every bridge port once the pods run
+	breakMTU     = "mtu"     // the first worker's pod interfaces get a lower MTU
+	breakCoreDNS = "coredns" // CoreDNS scaled to 0 once the pods run
+	mtuBreakDrop = 100
+)
+
+func validBreak(b string) bool {
+	switch b {
+	case "", breakPortmap, breakHairpin, breakMTU, breakCoreDNS:
+		return true
+	}
+	return false
+}
+
+// applyRuntimeBreak applies the -e2e.break knobs that act on a running cluster.
+func applyRuntimeBreak(ctx context.Context, _ *envconf.Config) (context.Context, error) {
+	s := suiteFrom(ctx)
+	switch *flagBreak {
+	case breakHairpin:
+		for _, n := range s.nodes {
+			changed, err := harness.SetBridgePortsHairpin(ctx, n.Name, harness.Bridge, false)
+			if err != nil {
+				return ctx, err
+			}
+			klog.Infof("E2E_BREAK=hairpin: node %s: hairpin off on %d ports of %s", n.Name, changed, harness.Bridge)
+		}
+	case breakCoreDNS:
+		var d appsv1.Deployment
+		if err := s.client.Resources().Get(ctx, "coredns", metav1.NamespaceSystem, &d); err != nil {
+			return ctx, err
+		}
+		zero := int32(0)
+		d.Spec.Replicas = &zero
+		if err := s.client.Resources().Update(ctx, &d); err != nil {
+			return ctx, err
+		}
+		var pods corev1.PodList
+		err := wait.For(func(ctx context.Context) (bool, error) {
+			err := s.client.Resources(metav1.NamespaceSystem).List(ctx, &pods, resources.WithLabelSelector("k8s-app=kube-dns"))
+			return err == nil && len(pods.Items) == 0, err
+		}, wait.WithContext(ctx), wait.WithInterval(time.Second), wait.WithTimeout(time.Minute))
+		if err != nil {
+			return ctx, fmt.Errorf("E2E_BREAK=coredns: CoreDNS pods still there: %w", err)
+		}
+		klog.Infof("E2E_BREAK=coredns: CoreDNS scaled to 0")
+	}
+	return ctx, nil
+}
+
+// waitClusterDNS waits until CoreDNS has every replica ready (kind mode: it
+// only starts once the CNI is in), so the DNS cells test resolution, not
+// start-up.
+func waitClusterDNS(ctx context.Context, _ *envconf.Config) (context.Context, error) {
+	s := suiteFrom(ctx)
+	d := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "coredns", Namespace: metav1.NamespaceSystem}}
+	err := wait.For(conditions.New(s.client.Resources()).DeploymentAvailable(d.Name, d.Namespace),
+		wait.WithContext(ctx), wait.WithInterval(time.Second), wait.WithTimeout(3*time.Minute))
+	if err != nil {
+		return ctx, fmt.Errorf("CoreDNS not available: %w", err)
+	}
+	return ctx, nil
+}
+
+// createNamespace creates the test namespace with the PodSecurity
+// "privileged" labels: the helper pods use hostNetwork and hostPath, which
+// the baseline and restricted levels a real cluster may enforce reject.
+func createNamespace(ctx context.Context, _ *envconf.Config) (context.Context, error) {
+	s := suiteFrom(ctx)
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: s.namespace, Labels: map[string]string{
+		"pod-security.kubernetes.io/enforce": "privileged",
+		"pod-security.kubernetes.io/audit":   "privileged",
+		"pod-security.kubernetes.io/warn":    "privileged",
+	}}}
+	return ctx, s.client.Resources().Create(ctx, ns)
 }
 
 func nodeReady(ctx context.Context, s *suite, name string) error {
@@ -158,14 +284,21 @@ func startExternalHost(ctx context.Context, _ *envconf.Config) (context.Context,
 	return ctx, nil
 }
 
-// Test pod names. web-<w> serves HTTP on webPort, shell-<w> only sleeps;
-// hostnet-<n> runs on every node in the host network namespace, serves HTTP
-// on -e2e.node-http-port and mounts podnet's data dir read-only.
+// Test pod names. web-<w> serves HTTP on webPort (also as hostPort on its
+// node) and, in its probe container, UDP echo and /bytes (e2e/probe); a
+// Service web-<w> (NodePort, so also a ClusterIP) has it as its only backend.
+// shell-<w> only sleeps; hostnet-<n> runs on every node in the host network
+// namespace, serves HTTP on -e2e.node-http-port and mounts podnet's data dir
+// and the node's CNI configuration directory read-only.
 const (
 	webPort       = 8080
+	webHostPort   = 18090
+	probeUDPPort  = 9000
+	probeHTTPPort = 9080
 	helperMount   = "/podnet"
 	containerName = "main"
 	appLabel      = "cnigate-e2e"
+	podLabel      = "cnigate-e2e/pod"
 )
 
 func webPod(w string) string     { return "web-" + w }
@@ -175,7 +308,7 @@ func hostnetPod(n string) string { return "hostnet-" + n }
 func testPod(ns, name, node, role string, cmd []string) *corev1.Pod {
 	grace := int64(1)
 	return &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: map[string]string{"app": appLabel, "role": role}},
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: map[string]string{"app": appLabel, "role": role, podLabel: name}},
 		Spec: corev1.PodSpec{
 			NodeSelector:                  map[string]string{corev1.LabelHostname: node},
 			TerminationGracePeriodSeconds: &grace,
@@ -191,10 +324,13 @@ func matrixPods(s *suite) []*corev1.Pod {
 	var pods []*corev1.Pod
 	for _, w := range s.workers {
 		short := s.short[w.Name]
-		pods = append(pods,
-			testPod(s.namespace, webPod(short), w.Name, "web", []string{"httpd", "-f", "-p", fmt.Sprint(webPort), "-h", "/www"}),
-			testPod(s.namespace, shellPod(short), w.Name, "shell", []string{"sleep", "86400"}),
-		)
+		web := testPod(s.namespace, webPod(short), w.Name, "web", []string{"httpd", "-f", "-p", fmt.Sprint(webPort), "-h", "/www"})
+		web.Spec.Containers[0].Ports = []corev1.ContainerPort{{Name: "http", ContainerPort: webPort, HostPort: webHostPort, Protocol: corev1.ProtocolTCP}}
+		web.Spec.Containers = append(web.Spec.Containers, corev1.Container{
+			Name: "probe", Image: *flagImage, ImagePullPolicy: corev1.PullPolicy(*flagPullPolicy),
+			Command: []string{"probe", "serve", "-http", fmt.Sprintf(":%d", probeHTTPPort), "-udp", fmt.Sprintf(":%d", probeUDPPort)},
+		})
+		pods = append(pods, web, testPod(s.namespace, shellPod(short), w.Name, "shell", []string{"sleep", "86400"}))
 	}
 	return pods
 }
@@ -206,9 +342,14 @@ func helperPods(s *suite) []*corev1.Pod {
 			[]string{"httpd", "-f", "-p", fmt.Sprint(*flagNodePort), "-h", "/www"})
 		p.Spec.HostNetwork = true
 		p.Spec.Tolerations = []corev1.Toleration{{Operator: corev1.TolerationOpExists}}
-		p.Spec.Volumes = []corev1.Volume{{Name: "podnet", VolumeSource: corev1.VolumeSource{
-			HostPath: &corev1.HostPathVolumeSource{Path: harness.DataDir}}}}
-		p.Spec.Containers[0].VolumeMounts = []corev1.VolumeMount{{Name: "podnet", MountPath: helperMount, ReadOnly: true}}
+		p.Spec.Volumes = []corev1.Volume{
+			{Name: "podnet", VolumeSource: corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: harness.DataDir}}},
+			{Name: "cni-conf", VolumeSource: corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: harness.CNIConfDir}}},
+		}
+		p.Spec.Containers[0].VolumeMounts = []corev1.VolumeMount{
+			{Name: "podnet", MountPath: helperMount, ReadOnly: true},
+			{Name: "cni-conf", MountPath: harness.NetConfDirMount, ReadOnly: true},
+		}
 		pods = append(pods, p)
 	}
 	return pods
@@ -252,9 +393,60 @@ func podState(ctx context.Context, s *suite, name string) string {
 	return strings.Join(parts, "; ")
 }
 
+// webServices: per web pod, a NodePort Service (so also a ClusterIP) with that
+// pod as its only backend: HTTP and the UDP echo.
+func webServices(s *suite) []*corev1.Service {
+	var svcs []*corev1.Service
+	for _, w := range s.workers {
+		name := webPod(s.short[w.Name])
+		svcs = append(svcs, &corev1.Service{
+			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: s.namespace, Labels: map[string]string{"app": appLabel}},
+			Spec: corev1.ServiceSpec{
+				Type:     corev1.ServiceTypeNodePort,
+				Selector: map[string]string{podLabel: name},
+				Ports: []corev1.ServicePort{
+					{Name: "http", Protocol: corev1.ProtocolTCP, Port: webPort, TargetPort: intstr.FromInt32(webPort)},
+					{Name: "udp", Protocol: corev1.ProtocolUDP, Port: probeUDPPort, TargetPort: intstr.FromInt32(probeUDPPort)},
+				},
+			},
+		})
+	}
+	return svcs
+}
+
 func createTestPods(ctx context.Context, _ *envconf.Config) (context.Context, error) {
 	s := suiteFrom(ctx)
+	for _, svc := range webServices(s) {
+		if err := s.client.Resources().Create(ctx, svc); err != nil {
+			return ctx, fmt.Errorf("create service %s: %w", svc.Name, err)
+		}
+	}
 	return ctx, createPods(ctx, s, append(helperPods(s), matrixPods(s)...))
+}
+
+// detectCNI reads, through each node's helper pod, the network configuration
+// the node's runtime uses and records its first plugin's type.
+func detectCNI(ctx context.Context, _ *envconf.Config) (context.Context, error) {
+	s := suiteFrom(ctx)
+	s.nodeCNI = map[string]string{}
+	for _, n := range s.nodes {
+		out, err := execIn(ctx, hostnetPod(s.short[n.Name]), harness.FirstNetConfCommand(harness.NetConfDirMount)...)
+		if err != nil {
+			return ctx, err
+		}
+		file, typ, err := harness.ParseFirstNetConf(out)
+		if err != nil {
+			klog.Infof("node %s: CNI not identified: %v", n.Name, err)
+			s.nodeCNI[n.Name] = "unknown"
+			continue
+		}
+		klog.Infof("node %s: CNI %s (%s/%s)", n.Name, typ, harness.CNIConfDir, file)
+		s.nodeCNI[n.Name] = typ
+	}
+	if !s.gate && s.cniSummary() != *flagCNI {
+		return ctx, fmt.Errorf("installed CNI %s, the nodes' configuration says %s", *flagCNI, s.cniSummary())
+	}
+	return ctx, nil
 }
 
 // getPod returns the current state of a test pod.

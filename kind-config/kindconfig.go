@@ -12,10 +12,10 @@ import (
 	"text/template"
 )
 
-// KubernetesVersion is the Kubernetes version the e2e cluster runs. The node
-// image (ci/node-image.sh) is built for it; the suite checks every node's
-// kubelet reports it.
-const KubernetesVersion = "v1.34.4"
+// The Kubernetes version is not here: it is the node image's (ci/versions.sh
+// pins the one ci/node-image.sh builds; kind's published image declares its
+// own), and the suite checks every kubelet against the /kind/version its node
+// image declares.
 
 // PodSubnet is the cluster pod network; it equals podnet's "network".
 const PodSubnet = "10.244.0.0/16"

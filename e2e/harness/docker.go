@@ -10,13 +10,14 @@ import (
 )
 
 // Docker runs the docker CLI. The suite only ever talks to containers it
-// created (kind nodes, the external host).
+// created (kind nodes, the external host). Its stdout is returned also on
+// failure (what a command run by `docker exec` printed before failing).
 func Docker(ctx context.Context, args ...string) (string, error) {
 	var stdout, stderr bytes.Buffer
 	cmd := exec.CommandContext(ctx, "docker", args...)
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("docker %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
+		return strings.TrimSpace(stdout.String()), fmt.Errorf("docker %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
 	}
 	return strings.TrimSpace(stdout.String()), nil
 }

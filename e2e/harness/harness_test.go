@@ -1,6 +1,7 @@
 package harness
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -79,14 +80,39 @@ func TestSandboxID(t *testing.T) {
 	}
 }
 
-func TestPodnetConfIsTheContract(t *testing.T) {
-	raw, err := json.Marshal(PodnetConf("10.244.0.0/16", "10.244.1.0/24"))
-	if err != nil {
-		t.Fatal(err)
+func TestConflists(t *testing.T) {
+	for _, c := range []struct {
+		nn      NodeNet
+		want    string
+		plugins string
+	}{
+		{NodeNet{CNI: CNIPodnet, Network: "10.244.0.0/16", PodCIDR: "10.244.1.0/24", Portmap: true},
+			`{"cniVersion":"1.0.0","name":"podnet","plugins":[{"bridge":"cni0","dataDir":"/var/lib/cni/podnet","ipMasq":true,"logFile":"/var/log/podnet.log","mtu":1500,"network":"10.244.0.0/16","subnet":"10.244.1.0/24","type":"podnet"},{"capabilities":{"portMappings":true},"type":"portmap"}]}`,
+			"loopback podnet portmap"},
+		{NodeNet{CNI: CNIPodnet, Network: "10.244.0.0/16", PodCIDR: "10.244.1.0/24", MTU: 1400},
+			`{"cniVersion":"1.0.0","name":"podnet","plugins":[{"bridge":"cni0","dataDir":"/var/lib/cni/podnet","ipMasq":true,"logFile":"/var/log/podnet.log","mtu":1400,"network":"10.244.0.0/16","subnet":"10.244.1.0/24","type":"podnet"}]}`,
+			"loopback podnet"},
+		{NodeNet{CNI: CNIBridge, Network: "10.244.0.0/16", PodCIDR: "10.244.2.0/24", Portmap: true},
+			`{"cniVersion":"1.0.0","name":"bridge","plugins":[{"bridge":"cni0","hairpinMode":true,"ipMasq":false,"ipam":{"ranges":[[{"subnet":"10.244.2.0/24"}]],"routes":[{"dst":"0.0.0.0/0"}],"type":"host-local"},"isGateway":true,"mtu":1500,"type":"bridge"},{"capabilities":{"portMappings":true},"type":"portmap"}]}`,
+			"loopback bridge host-local portmap"},
+	} {
+		raw, err := c.nn.Conflist()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var compact bytes.Buffer
+		if err := json.Compact(&compact, raw); err != nil {
+			t.Fatal(err)
+		}
+		if compact.String() != c.want {
+			t.Errorf("%+v:\n got %s\nwant %s", c.nn, compact.String(), c.want)
+		}
+		if got := strings.Join(c.nn.Plugins(), " "); got != c.plugins {
+			t.Errorf("%+v: plugins %q, want %q", c.nn, got, c.plugins)
+		}
 	}
-	want := `{"cniVersion":"1.0.0","name":"podnet","type":"podnet","network":"10.244.0.0/16","subnet":"10.244.1.0/24","bridge":"cni0","mtu":1500,"ipMasq":true,"dataDir":"/var/lib/cni/podnet","logFile":"/var/log/podnet.log"}`
-	if string(raw) != want {
-		t.Errorf("conf\n got %s\nwant %s", raw, want)
+	if _, err := (NodeNet{CNI: "calico"}).Conflist(); err == nil {
+		t.Error("unknown CNI: no error")
 	}
 }
 
@@ -154,5 +180,56 @@ func TestPhases(t *testing.T) {
 	}
 	if !strings.HasPrefix(p.Lines(), "cluster create\t") {
 		t.Errorf("lines %q", p.Lines())
+	}
+}
+
+func TestHermeticRuleCluster(t *testing.T) {
+	spec := HermeticRule("br-0123456789ab", "cnigate-e2e")
+	if got := strings.Join(spec, " "); got != `-i br-0123456789ab ! -o br-0123456789ab -m comment --comment cnigate-e2e hermetic: cnigate-e2e -j DROP` {
+		t.Errorf("rule %q", got)
+	}
+	for _, c := range []struct {
+		listed, cluster string
+		ok              bool
+	}{
+		{`-A DOCKER-USER -i br-0123456789ab ! -o br-0123456789ab -m comment --comment "cnigate-e2e hermetic: cnigate-e2e" -j DROP`, "cnigate-e2e", true},
+		{`-A DOCKER-USER -i br-1 ! -o br-1 -m comment --comment "cnigate-e2e hermetic: cnigate" -j DROP`, "cnigate", true},
+		{`-A DOCKER-USER -j RETURN`, "", false},
+		{`-A DOCKER-USER -m comment --comment "something else" -j DROP`, "", false},
+	} {
+		got, ok := HermeticRuleCluster(c.listed)
+		if got != c.cluster || ok != c.ok {
+			t.Errorf("HermeticRuleCluster(%q) = %q, %v; want %q, %v", c.listed, got, ok, c.cluster, c.ok)
+		}
+	}
+}
+
+func TestParseFirstNetConf(t *testing.T) {
+	for _, c := range []struct{ out, file, typ string }{
+		{"@@ 10-podnet.conflist\n{\"cniVersion\":\"1.0.0\",\"name\":\"podnet\",\"plugins\":[{\"type\":\"podnet\"},{\"type\":\"portmap\"}]}\n", "10-podnet.conflist", "podnet"},
+		{"@@ 10-calico.conf\n{\"cniVersion\":\"0.3.1\",\"name\":\"k8s\",\"type\":\"calico\"}", "10-calico.conf", "calico"},
+	} {
+		file, typ, err := ParseFirstNetConf(c.out)
+		if err != nil || file != c.file || typ != c.typ {
+			t.Errorf("ParseFirstNetConf(%q) = %q, %q, %v", c.out, file, typ, err)
+		}
+	}
+	for _, bad := range []string{"", "@@ x.conf\nnot json", "@@ x.conflist\n{\"plugins\":[]}"} {
+		if _, _, err := ParseFirstNetConf(bad); err == nil {
+			t.Errorf("ParseFirstNetConf(%q): no error", bad)
+		}
+	}
+}
+
+func TestParseProbe(t *testing.T) {
+	f, err := ParseProbe("ok packet=1500 df=true try=1 rtt_us=922\n")
+	if err != nil || f["packet"] != "1500" || f["df"] != "true" {
+		t.Errorf("ok: %v %v", f, err)
+	}
+	if _, err := ParseProbe("fail no echo of a 1500-byte packet\n"); err == nil || !strings.Contains(err.Error(), "no echo") {
+		t.Errorf("fail: %v", err)
+	}
+	if _, err := ParseProbe("OCI runtime exec failed"); err == nil {
+		t.Error("garbage: no error")
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"net"
 
 	"github.com/containernetworking/plugins/pkg/ns"
+	"github.com/coreos/go-iptables/iptables"
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 )
@@ -30,16 +31,7 @@ func (r Route) String() string {
 // with netlink. This is how the harness wires the kind nodes' pod subnets to
 // each other, the job the tutorial does by hand with `ip route add`.
 func ReplaceRoutesInContainer(ctx context.Context, container string, routes []Route) error {
-	pid, err := ContainerPID(ctx, container)
-	if err != nil {
-		return err
-	}
-	netns, err := ns.GetNS(NetNSPath(pid))
-	if err != nil {
-		return fmt.Errorf("container %s: %w", container, err)
-	}
-	defer netns.Close()
-	return netns.Do(func(ns.NetNS) error {
+	return InContainerNetNS(ctx, container, func() error {
 		for _, r := range routes {
 			nr := &netlink.Route{Dst: r.Dst, Gw: r.Gw}
 			if r.Unreachable {
@@ -51,6 +43,63 @@ func ReplaceRoutesInContainer(ctx context.Context, container string, routes []Ro
 		}
 		return nil
 	})
+}
+
+// InContainerNetNS runs f on a thread inside a local container's network
+// namespace (found from its pid, as `docker inspect` reports it).
+func InContainerNetNS(ctx context.Context, container string, f func() error) error {
+	pid, err := ContainerPID(ctx, container)
+	if err != nil {
+		return err
+	}
+	netns, err := ns.GetNS(NetNSPath(pid))
+	if err != nil {
+		return fmt.Errorf("container %s: %w", container, err)
+	}
+	defer netns.Close()
+	return netns.Do(func(ns.NetNS) error { return f() })
+}
+
+// BridgeMasquerade gives a kind node running the bridge CNI what podnet's
+// ipMasq does: pod traffic leaving the pod network is masqueraded to the
+// node's IP, pod-to-pod traffic across nodes keeps the pod's address. It runs
+// go-iptables inside the node's network namespace.
+func BridgeMasquerade(ctx context.Context, container, podCIDR, network string) error {
+	return InContainerNetNS(ctx, container, func() error {
+		ipt, err := iptables.NewWithProtocol(iptables.ProtocolIPv4)
+		if err != nil {
+			return err
+		}
+		return ipt.AppendUnique("nat", "POSTROUTING", "-s", podCIDR, "!", "-d", network,
+			"-m", "comment", "--comment", "cnigate-e2e: masquerade for the bridge CNI", "-j", "MASQUERADE")
+	})
+}
+
+// SetBridgePortsHairpin sets hairpin mode on every port of bridge inside a
+// container's network namespace and returns how many ports it changed.
+func SetBridgePortsHairpin(ctx context.Context, container, bridge string, on bool) (int, error) {
+	n := 0
+	err := InContainerNetNS(ctx, container, func() error {
+		br, err := netlink.LinkByName(bridge)
+		if err != nil {
+			return fmt.Errorf("container %s: bridge %s: %w", container, bridge, err)
+		}
+		links, err := netlink.LinkList()
+		if err != nil {
+			return err
+		}
+		for _, l := range links {
+			if l.Attrs().MasterIndex != br.Attrs().Index {
+				continue
+			}
+			if err := netlink.LinkSetHairpin(l, on); err != nil {
+				return fmt.Errorf("container %s: hairpin %v on %s: %w", container, on, l.Attrs().Name, err)
+			}
+			n++
+		}
+		return nil
+	})
+	return n, err
 }
 
 // PodSubnetRoutes returns, for one node, a route to every other node's pod

@@ -1,6 +1,7 @@
 package harness
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"regexp"
@@ -91,4 +92,26 @@ func SourceIP(body string) string {
 		return ip.String()
 	}
 	return s
+}
+
+// ProbeCommand runs the test image's Go probe (e2e/probe).
+func ProbeCommand(args ...string) []string { return append([]string{"probe"}, args...) }
+
+// ParseProbe parses the probe's one-line verdict: "ok k=v ..." gives the
+// fields; "fail <reason>" is an error carrying the reason.
+func ParseProbe(out string) (map[string]string, error) {
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	last := strings.TrimSpace(lines[len(lines)-1])
+	switch {
+	case strings.HasPrefix(last, "fail "):
+		return nil, errors.New(strings.TrimPrefix(last, "fail "))
+	case last == "ok" || strings.HasPrefix(last, "ok "):
+		fields := map[string]string{}
+		for _, f := range strings.Fields(strings.TrimPrefix(last, "ok")) {
+			k, v, _ := strings.Cut(f, "=")
+			fields[k] = v
+		}
+		return fields, nil
+	}
+	return nil, fmt.Errorf("not probe output: %q", strings.TrimSpace(out))
 }

@@ -1,0 +1,17 @@
+// Command probe is the e2e test image's network probe (ci/images/busybox puts it
+// at /bin/probe beside busybox): what busybox cannot do, or not exactly enough
+// to be a verdict.
+//
+//	probe serve [-http :9080] [-udp :9000]   UDP echo server; HTTP server of /bytes?n=N
+//	probe udp ADDR [-size N] [-df]            send one datagram of N payload bytes (with
+//	                                          Don't-Fragment), wait for its echo
+//	probe http URL [-bytes N]                 GET; with -bytes, the body must be N bytes of
+//	                                          the /bytes pattern (checked by SHA-256)
+//	probe dns NAME                            resolve through /etc/resolv.conf (search path)
+//	probe https URL [-ca FILE] [-connect IP:PORT]
+//	                                          any HTTP answer over TLS verified with FILE for
+//	                                          the URL's host, dialling IP:PORT if given
+//
+// Each client command prints one line, "ok key=value ..." and exits 0, or
+// "fail <what happened>" and exits 1; e2e/harness parses that line.
+package main

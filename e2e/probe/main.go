@@ -1,0 +1,273 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprintln(os.Stderr, "usage: probe serve|udp|http|dns|https ... (see doc.go)")
+		os.Exit(2)
+	}
+	cmd, args := os.Args[1], os.Args[2:]
+	if cmd == "serve" {
+		if err := serve(args); err != nil {
+			fmt.Fprintln(os.Stderr, "probe serve:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	clients := map[string]func([]string) (string, error){"udp": udpProbe, "http": httpProbe, "dns": dnsProbe, "https": httpsProbe}
+	f, ok := clients[cmd]
+	if !ok {
+		fmt.Fprintf(os.Stderr, "probe: unknown command %q\n", cmd)
+		os.Exit(2)
+	}
+	out, err := f(args)
+	if err != nil {
+		fmt.Println("fail", err)
+		os.Exit(1)
+	}
+	fmt.Println("ok", out)
+}
+
+// parse parses flags that may follow the one positional argument.
+func parse(fs *flag.FlagSet, args []string) (string, error) {
+	fs.SetOutput(io.Discard)
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		return "", fmt.Errorf("%s: missing argument", fs.Name())
+	}
+	return args[0], fs.Parse(args[1:])
+}
+
+// pattern is the body of /bytes?n=N: byte i is i mod 251 (a prime, so no
+// power-of-two chunk repeats at the same offset).
+func pattern(n int) []byte {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(i % 251)
+	}
+	return b
+}
+
+func serve(args []string) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	httpAddr := fs.String("http", ":9080", "HTTP listen address")
+	udpAddr := fs.String("udp", ":9000", "UDP echo listen address")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	pc, err := net.ListenPacket("udp", *udpAddr)
+	if err != nil {
+		return err
+	}
+	go echo(pc)
+	mux := http.NewServeMux()
+	mux.HandleFunc("/bytes", serveBytes)
+	srv := &http.Server{Addr: *httpAddr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	return srv.ListenAndServe()
+}
+
+// echo sends every datagram back to its sender until pc is closed.
+func echo(pc net.PacketConn) {
+	buf := make([]byte, 65536)
+	for {
+		n, from, err := pc.ReadFrom(buf)
+		if errors.Is(err, net.ErrClosed) {
+			return
+		}
+		if err != nil {
+			continue
+		}
+		_, _ = pc.WriteTo(buf[:n], from) // a lost echo is the client's verdict
+	}
+}
+
+// serveBytes answers /bytes?n=N with N bytes of pattern.
+func serveBytes(w http.ResponseWriter, r *http.Request) {
+	n, err := strconv.Atoi(r.URL.Query().Get("n"))
+	if err != nil || n < 0 || n > 64<<20 {
+		http.Error(w, "n: 0 to 64 MiB", http.StatusBadRequest)
+		return
+	}
+	w.Header().Set("Content-Length", strconv.Itoa(n))
+	_, _ = w.Write(pattern(n))
+}
+
+// udpProbe sends one datagram (retrying up to -tries times) and waits for the
+// identical echo. With -df the socket sets Don't-Fragment (IP_PMTUDISC_DO): a
+// datagram larger than the path MTU is refused, never fragmented.
+func udpProbe(args []string) (string, error) {
+	fs := flag.NewFlagSet("udp", flag.ContinueOnError)
+	size := fs.Int("size", 64, "UDP payload bytes (the IP packet is 28 more)")
+	df := fs.Bool("df", false, "set Don't-Fragment")
+	tries := fs.Int("tries", 3, "datagrams to send before giving up")
+	wait := fs.Duration("wait", time.Second, "how long to wait for each echo")
+	addr, err := parse(fs, args)
+	if err != nil {
+		return "", err
+	}
+	d := net.Dialer{}
+	if *df {
+		d.Control = func(_, _ string, c syscall.RawConn) error {
+			var serr error
+			if err := c.Control(func(fd uintptr) {
+				serr = syscall.SetsockoptInt(int(fd), syscall.IPPROTO_IP, syscall.IP_MTU_DISCOVER, syscall.IP_PMTUDISC_DO)
+			}); err != nil {
+				return err
+			}
+			return serr
+		}
+	}
+	conn, err := d.Dial("udp4", addr)
+	if err != nil {
+		return "", err
+	}
+	defer conn.Close()
+	payload := make([]byte, *size)
+	if _, err := rand.Read(payload); err != nil {
+		return "", err
+	}
+	buf := make([]byte, *size+1)
+	for i := 1; i <= *tries; i++ {
+		start := time.Now()
+		if _, err := conn.Write(payload); err != nil {
+			if errors.Is(err, syscall.EMSGSIZE) {
+				return "", fmt.Errorf("packet of %d bytes refused by the sender's kernel: larger than the path MTU %s (EMSGSIZE)", *size+28, pathMTU(conn))
+			}
+			return "", fmt.Errorf("send: %w", err)
+		}
+		_ = conn.SetReadDeadline(time.Now().Add(*wait))
+		for {
+			n, err := conn.Read(buf)
+			if err != nil {
+				if errors.Is(err, syscall.EMSGSIZE) {
+					return "", fmt.Errorf("packet of %d bytes: the path MTU is smaller (%s, ICMP fragmentation needed)", *size+28, pathMTU(conn))
+				}
+				break // timeout or ICMP error: next try
+			}
+			if n == *size && bytes.Equal(buf[:n], payload) {
+				return fmt.Sprintf("packet=%d df=%v try=%d rtt_us=%d", *size+28, *df, i, time.Since(start).Microseconds()), nil
+			}
+		}
+	}
+	return "", fmt.Errorf("no echo of a %d-byte packet (df=%v) in %d tries of %s", *size+28, *df, *tries, *wait)
+}
+
+func pathMTU(c net.Conn) string {
+	rc, err := c.(*net.UDPConn).SyscallConn()
+	if err != nil {
+		return "unknown"
+	}
+	mtu := -1
+	_ = rc.Control(func(fd uintptr) { mtu, _ = syscall.GetsockoptInt(int(fd), syscall.IPPROTO_IP, syscall.IP_MTU) })
+	if mtu < 0 {
+		return "unknown"
+	}
+	return strconv.Itoa(mtu)
+}
+
+func httpProbe(args []string) (string, error) {
+	fs := flag.NewFlagSet("http", flag.ContinueOnError)
+	want := fs.Int("bytes", -1, "the body must be this many bytes of the /bytes pattern")
+	timeout := fs.Duration("timeout", 20*time.Second, "whole request")
+	url, err := parse(fs, args)
+	if err != nil {
+		return "", err
+	}
+	client := &http.Client{Timeout: *timeout}
+	start := time.Now()
+	resp, err := client.Get(url)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return "", fmt.Errorf("status %d, body cut after %d bytes: %w", resp.StatusCode, len(body), err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("status %d", resp.StatusCode)
+	}
+	got := sha256.Sum256(body)
+	out := fmt.Sprintf("bytes=%d sha256=%x elapsed_us=%d", len(body), got[:8], time.Since(start).Microseconds())
+	if *want >= 0 {
+		exp := sha256.Sum256(pattern(*want))
+		if len(body) != *want || got != exp {
+			return "", fmt.Errorf("body corrupt: %d bytes sha256 %x, want %d bytes sha256 %x", len(body), got[:8], *want, exp[:8])
+		}
+	}
+	return out, nil
+}
+
+// dnsProbe resolves with Go's own resolver, which reads /etc/resolv.conf
+// (nameserver, search, ndots) as libc would.
+func dnsProbe(args []string) (string, error) {
+	fs := flag.NewFlagSet("dns", flag.ContinueOnError)
+	timeout := fs.Duration("timeout", 5*time.Second, "lookup timeout")
+	name, err := parse(fs, args)
+	if err != nil {
+		return "", err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
+	defer cancel()
+	r := &net.Resolver{PreferGo: true}
+	addrs, err := r.LookupHost(ctx, name)
+	if err != nil {
+		return "", err
+	}
+	return "addrs=" + strings.Join(addrs, ","), nil
+}
+
+// httpsProbe: any HTTP answer counts, over TLS verified against -ca when that
+// file exists (a pod's service-account CA), else unverified (said so).
+func httpsProbe(args []string) (string, error) {
+	fs := flag.NewFlagSet("https", flag.ContinueOnError)
+	ca := fs.String("ca", "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt", "CA bundle")
+	connect := fs.String("connect", "", "dial this ip:port instead of resolving the URL's host (which TLS still verifies)")
+	timeout := fs.Duration("timeout", 5*time.Second, "whole request")
+	url, err := parse(fs, args)
+	if err != nil {
+		return "", err
+	}
+	tc := &tls.Config{MinVersion: tls.VersionTLS12}
+	verified := false
+	if pem, err := os.ReadFile(*ca); err == nil {
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return "", fmt.Errorf("%s: no certificate", *ca)
+		}
+		tc.RootCAs, verified = pool, true
+	} else {
+		tc.InsecureSkipVerify = true //nolint:gosec // no CA to verify with; reachability is what is probed, and the output says unverified
+	}
+	tr := &http.Transport{TLSClientConfig: tc}
+	if *connect != "" {
+		tr.DialContext = func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, network, *connect)
+		}
+	}
+	client := &http.Client{Timeout: *timeout, Transport: tr}
+	resp, err := client.Get(url)
+	if err != nil {
+		return "", err
+	}
+	_ = resp.Body.Close()
+	return fmt.Sprintf("status=%d tls_verified=%v", resp.StatusCode, verified), nil
+}

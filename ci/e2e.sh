@@ -304,5 +304,9 @@ go tool gotestsum --format standard-verbose \
   --jsonfile "$ARTIFACTS_RUN/go-test.json" -- \
   ./e2e/ -count=1 -timeout "$E2E_TIMEOUT" -parallel 4 ${E2E_GO_TEST_ARGS:-} -args "${args[@]}" \
   2>&1 | tee "$ARTIFACTS_RUN/e2e.log" || rc=$?
-log "artifacts: $ARTIFACTS_RUN/{matrix.json,junit-e2e.xml,go-test.json,e2e.log}"
+# The four report formats (JUnit, JSON, Markdown, HTML) of whatever ran, even a failed run.
+if [[ -f $ARTIFACTS_RUN/matrix.json ]]; then
+  ARTIFACTS=$ARTIFACTS_RUN "$REPO_ROOT/ci/report.sh" e2e "$ARTIFACTS_RUN/matrix.json" "e2e-$CNI"
+fi
+log "artifacts: $ARTIFACTS_RUN/{matrix.json,junit-e2e.xml,go-test.json,e2e.log,e2e-$CNI.{html,md,junit.xml,report.json}}"
 exit "$rc"

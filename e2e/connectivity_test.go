@@ -25,7 +25,7 @@ const (
 	bPodCIDR        = "pod IP in podCIDR"
 	bReservations   = "reservations == podnet pods"
 	bChurnReleased  = "churn: IPs released"
-	bChurnReused    = "churn: IPs reused"
+	bChurnNotReused = "churn: released IPs not reused at once"
 	bChurnConsisten = "churn: pods after churn"
 )
 

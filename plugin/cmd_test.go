@@ -404,7 +404,7 @@ func TestFailedAddRemovesOnlyItsRules(t *testing.T) {
 	c := newTestConf(t)
 	inHostNetNS(t, func() error {
 		n := mustConf(c)
-		store, err := ipam.Open(c.dataDir, n.Name, n.pool, true)
+		store, err := ipam.Open(c.dataDir, n.Name, n.pools(), true)
 		if err != nil {
 			return err
 		}
@@ -433,7 +433,7 @@ func TestFailedAddRemovesOnlyItsRules(t *testing.T) {
 		if err := removeRulesIfUnused(store, added); err != nil {
 			return err
 		}
-		if missing, err := missingRules(ipt, n); err != nil || len(missing) != 0 {
+		if missing, err := missingRules(n); err != nil || len(missing) != 0 {
 			return fmt.Errorf("rules removed while in use: %v, %w", missing, err)
 		}
 		if _, err := store.Release(other); err != nil {
@@ -442,7 +442,7 @@ func TestFailedAddRemovesOnlyItsRules(t *testing.T) {
 		if err := removeRulesIfUnused(store, added); err != nil {
 			return err
 		}
-		missing, err := missingRules(ipt, n)
+		missing, err := missingRules(n)
 		if err != nil {
 			return err
 		}
@@ -483,7 +483,7 @@ func TestStatus(t *testing.T) {
 		{"pool full", func(t *testing.T, c *testConf) error {
 			c.subnet = "10.97.1.0/30" // one pod
 			n := mustConf(*c)
-			store, err := ipam.Open(c.dataDir, n.Name, n.pool, true)
+			store, err := ipam.Open(c.dataDir, n.Name, n.pools(), true)
 			if err != nil {
 				return err
 			}
@@ -493,7 +493,7 @@ func TestStatus(t *testing.T) {
 		}, errPluginUnavailable, "no free IP"},
 		{"lock held by another process", func(t *testing.T, c *testConf) error {
 			n := mustConf(*c)
-			store, err := ipam.Open(c.dataDir, n.Name, n.pool, true)
+			store, err := ipam.Open(c.dataDir, n.Name, n.pools(), true)
 			if err != nil {
 				return err
 			}
@@ -638,7 +638,7 @@ func TestPodWithADefaultRouteKeepsIt(t *testing.T) {
 			return fmt.Errorf("result lists routes %v, podnet added none", r.Routes)
 		}
 		return pod.Do(func(ns.NetNS) error {
-			has, err := hasDefaultRoute()
+			has, err := hasDefaultRoute(family{})
 			if err != nil {
 				return err
 			}
@@ -665,7 +665,7 @@ func TestGCGoesOnPastALinkItCannotDelete(t *testing.T) {
 		n := mustConf(c)
 		stuck := ipam.Attachment{ContainerID: "stuck", IfName: "eth0"}
 		gone := ipam.Attachment{ContainerID: "gone", IfName: "eth0"}
-		store, err := ipam.Open(c.dataDir, n.Name, n.pool, true)
+		store, err := ipam.Open(c.dataDir, n.Name, n.pools(), true)
 		if err != nil {
 			return err
 		}

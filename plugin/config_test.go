@@ -20,8 +20,8 @@ func TestLoadNetConfDefaults(t *testing.T) {
 	if cniVersion != "0.3.1" || n.Bridge != "cni0" || n.MTU != 1500 || !n.masquerade() || !n.hairpin() || n.DataDir != "/var/lib/cni/podnet" || n.LogFile != "" {
 		t.Fatalf("defaults: version=%s bridge=%s mtu=%d masq=%v hairpin=%v dataDir=%s logFile=%q", cniVersion, n.Bridge, n.MTU, n.masquerade(), n.hairpin(), n.DataDir, n.LogFile)
 	}
-	if n.pool.Gateway.String() != "10.244.1.1" {
-		t.Fatalf("gateway %s, want 10.244.1.1", n.pool.Gateway)
+	if n.families[0].pool.Gateway.String() != "10.244.1.1" {
+		t.Fatalf("gateway %s, want 10.244.1.1", n.families[0].pool.Gateway)
 	}
 }
 
@@ -121,7 +121,7 @@ func TestLoadNetConfAccepts(t *testing.T) {
 		check      func(*NetConf) bool
 	}{
 		{"hairpin off", `{` + base + `,"name":"n","network":"10.244.0.0/16","subnet":"10.244.1.0/24","hairpinMode":false}`, func(n *NetConf) bool { return !n.hairpin() }},
-		{"/8 network", `{` + base + `,"name":"n","network":"10.0.0.0/8","subnet":"10.244.1.0/24"}`, func(n *NetConf) bool { return n.network.String() == "10.0.0.0/8" }},
+		{"/8 network", `{` + base + `,"name":"n","network":"10.0.0.0/8","subnet":"10.244.1.0/24"}`, func(n *NetConf) bool { return n.families[0].network.String() == "10.0.0.0/8" }},
 		{"longest name", `{` + base + `,"name":"` + strings.Repeat("n", maxNameLen) + `","network":"10.244.0.0/16","subnet":"10.244.1.0/24"}`, func(n *NetConf) bool { return len(n.Name) == maxNameLen }},
 		{"name with _.-", `{` + base + `,"name":"a_b.c-d","network":"10.244.0.0/16","subnet":"10.244.1.0/24"}`, func(n *NetConf) bool { return true }},
 		{"unknown keys are CNI's business", `{` + base + `,"name":"n","network":"10.244.0.0/16","subnet":"10.244.1.0/24","runtimeConfig":{},"args":{"x":1},"somethingElse":true}`, func(n *NetConf) bool { return true }},

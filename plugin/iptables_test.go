@@ -27,7 +27,7 @@ func TestEnsureRulesStamp(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	store, err := ipam.Open(t.TempDir(), n.Name, n.pool, true)
+	store, err := ipam.Open(t.TempDir(), n.Name, n.pools(), true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,7 +49,7 @@ func TestEnsureRulesStamp(t *testing.T) {
 				return err
 			}
 			expectRules := func(when string) error {
-				missing, err := missingRules(ipt, n)
+				missing, err := missingRules(n)
 				if err == nil && len(missing) > 0 {
 					err = errors.New(when + ": rules missing")
 				}

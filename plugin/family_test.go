@@ -141,7 +141,7 @@ func expectForwarding(f family) error {
 	}
 	data, err := os.ReadFile(path)
 	if err != nil || strings.TrimSpace(string(data)) != "1" {
-		return fmt.Errorf("%s forwarding is %q, %v; want 1", f.name(), data, err)
+		return fmt.Errorf("%s forwarding is %q, want 1: %w", f.name(), data, err)
 	}
 	return nil
 }
@@ -172,14 +172,13 @@ func expectConnect(pod ns.NetNS, gw net.IP) error {
 		defer func() { _ = conn.Close() }()
 		got, err := io.ReadAll(conn)
 		if err != nil || string(got) != "hello" {
-			return fmt.Errorf("pod read %q, %v from the gateway", got, err)
+			return fmt.Errorf("pod read %q from the gateway: %w", got, err)
 		}
 		return nil
 	})
 	if err != nil {
 		_ = l.Close()
-		<-accepted
-		return err
+		return errors.Join(err, <-accepted)
 	}
 	return <-accepted
 }

@@ -148,17 +148,19 @@ func (s *Store) link(data []byte, ips []net.IP) error {
 	if err := s.writeNew(reservingTempName, data); err != nil {
 		return fmt.Errorf("reserving %s: %w", ips[0], err)
 	}
+	crashPoint("reservation temp written")
 	dirfd := int(s.dirf.Fd())
-	defer func() { _ = unix.Unlinkat(dirfd, reservingTempName, 0) }()
 	for i, ip := range ips {
 		if err := unix.Linkat(dirfd, reservingTempName, dirfd, ip.String(), 0); err != nil {
 			for _, done := range ips[:i] {
 				_ = unix.Unlinkat(dirfd, done.String(), 0)
 			}
+			_ = unix.Unlinkat(dirfd, reservingTempName, 0)
 			return fmt.Errorf("reserving %s: %w", ip, &fs.PathError{Op: "link", Path: filepath.Join(s.dir, ip.String()), Err: err})
 		}
+		crashPoint("linked " + ip.String())
 	}
-	return nil
+	return s.remove(reservingTempName)
 }
 
 // errReservedName is WriteFile's and OpenLock's refusal of the store's own names.

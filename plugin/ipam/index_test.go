@@ -369,3 +369,102 @@ func BenchmarkReserveRelease(b *testing.B) {
 		})
 	}
 }
+
+// errKilled is the panic of crashAt, standing for a SIGKILL.
+var errKilled = errors.New("killed")
+
+// crashAt runs op with the store's crash hook stopping it at its n-th
+// crash point (from 0), as a kill would, and returns that point's name.
+func crashAt(n int, op func()) (reached string) {
+	crashHook = func(at string) {
+		if n == 0 {
+			reached = at
+			panic(errKilled)
+		}
+		n--
+	}
+	defer func() {
+		crashHook = nil
+		if r := recover(); r != nil && r != errKilled {
+			panic(r)
+		}
+	}()
+	op()
+	return reached
+}
+
+// stepsOf lists the crash points op passes.
+func stepsOf(op func()) []string {
+	var steps []string
+	crashHook = func(at string) { steps = append(steps, at) }
+	defer func() { crashHook = nil }()
+	op()
+	return steps
+}
+
+// TestKilledAtEveryStep kills a dual-stack Reserve and then a Release at each
+// of their steps (the real code, stopped by the crash hook): afterwards DEL
+// still releases everything, leaving the store as a clean ADD + DEL does, and
+// ADD refuses a duplicate exactly when an address file was linked.
+func TestKilledAtEveryStep(t *testing.T) {
+	a := Attachment{ContainerID: "dead", IfName: "eth0"}
+	probe := dualStore(t)
+	reserveSteps := stepsOf(func() { _, _ = probe.Reserve(a) })
+	releaseSteps := stepsOf(func() { _, _ = probe.Release(a) })
+	if want := "[index entry written reservation temp written linked 10.1.0.2 linked fd00:1::2 before last reserved 10.1.0.2 before last reserved fd00:1::2]"; fmt.Sprint(reserveSteps) != want {
+		t.Fatalf("Reserve's steps %v, want %s", reserveSteps, want)
+	}
+	if len(releaseSteps) != 2 {
+		t.Fatalf("Release's steps %v, want one per address", releaseSteps)
+	}
+	clean := func(t *testing.T) (*Store, []string) {
+		s := dualStore(t)
+		x := Attachment{ContainerID: "x", IfName: "eth0"}
+		if _, err := s.Reserve(x); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Release(x); err != nil {
+			t.Fatal(err)
+		}
+		return s, listDir(t, s.Dir())
+	}
+	for i, step := range reserveSteps {
+		linked := i >= 2 // from "linked 10.1.0.2" on
+		t.Run("Reserve killed at "+step, func(t *testing.T) {
+			s, baseline := clean(t)
+			if at := crashAt(i, func() { _, _ = s.Reserve(a) }); at == "" {
+				t.Fatal("step not reached")
+			}
+			_, err := s.Reserve(a)
+			if linked != errors.Is(err, ErrAlreadyReserved) {
+				t.Fatalf("ADD after the kill: %v; want ErrAlreadyReserved: %v", err, linked)
+			}
+			if _, err := s.Release(a); err != nil {
+				t.Fatal(err)
+			}
+			if left := listDir(t, s.Dir()); !slices.Equal(left, baseline) {
+				t.Fatalf("after the kill and DEL the store holds %v, want %v", left, baseline)
+			}
+		})
+	}
+	for i, step := range releaseSteps {
+		t.Run("Release killed at "+step, func(t *testing.T) {
+			s, baseline := clean(t)
+			if _, err := s.Reserve(a); err != nil {
+				t.Fatal(err)
+			}
+			if at := crashAt(i, func() { _, _ = s.Release(a) }); at == "" {
+				t.Fatal("step not reached")
+			}
+			if _, err := s.Release(a); err != nil {
+				t.Fatal(err)
+			}
+			if left := listDir(t, s.Dir()); !slices.Equal(left, baseline) {
+				t.Fatalf("after the kill and a second DEL the store holds %v, want %v", left, baseline)
+			}
+			if ips, err := s.Reserve(a); err != nil || len(ips) != 2 {
+				t.Fatalf("ADD after the release = %v, %v", ips, err)
+			}
+		})
+	}
+}

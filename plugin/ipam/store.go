@@ -70,7 +70,7 @@ func (a Attachment) String() string { return a.ContainerID + "/" + a.IfName }
 // a planted link can neither redirect a write nor be read through.
 type Store struct {
 	dir   string
-	pools []Pool // one per address family, in the order Reserve hands them out
+	pools []Pool   // one per address family, in the order Reserve hands them out
 	dirf  *os.File // the store directory, O_DIRECTORY|O_NOFOLLOW
 	lockf *os.File
 }
@@ -298,17 +298,30 @@ func (s *Store) Reserve(a Attachment) ([]net.IP, error) {
 		if err := s.writeRecord(attTempName, attName(a), formatAtt(ips)); err != nil {
 			return fmt.Errorf("reserving for %s: %w", a, err)
 		}
+		crashPoint("index entry written")
 		if err := s.link(data, ips); err != nil {
 			_ = unix.Unlinkat(int(s.dirf.Fd()), attName(a), 0)
 			return err
 		}
 		for i, p := range s.pools {
+			crashPoint("before last reserved " + ips[i].String())
 			s.setLastReserved(p, ips[i])
 		}
 		reserved = ips
 		return nil
 	})
 	return reserved, err
+}
+
+// crashHook, set by tests, is called at each point of Reserve and Release
+// where a killed process would leave the store part-way; it panics to stop
+// there as a kill would (the lock goes with the panic as with the process).
+var crashHook func(step string)
+
+func crashPoint(step string) {
+	if crashHook != nil {
+		crashHook(step)
+	}
 }
 
 // MaxProbes bounds the addresses one Reserve checks per pool. It matters only
@@ -448,6 +461,7 @@ func (s *Store) Release(a Attachment) ([]net.IP, error) {
 				return err
 			}
 			released = append(released, parseCanonicalIP(ip))
+			crashPoint("removed " + ip)
 		}
 		return s.remove(attName(a))
 	})

@@ -392,3 +392,60 @@ func TestDualStackGCAndStatus(t *testing.T) {
 		return wantCode(err, errPluginUnavailable, "ip6tables")
 	})
 }
+
+// TestIPv6TurnedOnWhereOff: a node or pod netns whose new interfaces start
+// with IPv6 disabled (disable_ipv6 in conf/default) still gets working IPv6:
+// podnet turns it on for the bridge and the pod interface, and keeps the
+// pod's address when the interface goes down and up.
+func TestIPv6TurnedOnWhereOff(t *testing.T) {
+	c := familyConf(t, `,"ipMasq":false`+familyConfs[1].extra, false)
+	pod := podNetNS(t)
+	inHostNetNS(t, func() error {
+		disable := func() error {
+			return os.WriteFile("/proc/sys/net/ipv6/conf/default/disable_ipv6", []byte("1"), 0o644)
+		}
+		if err := disable(); err != nil {
+			return err
+		}
+		if err := pod.Do(func(ns.NetNS) error { return disable() }); err != nil {
+			return err
+		}
+		if _, err := call(cmdAdd, c.jsonFamilies(), pod.Path(), "c1", "eth0"); err != nil {
+			return err
+		}
+		if err := expectConnect(pod, mustFamilies(c).families[0].pool.Gateway); err != nil {
+			return err
+		}
+		// The IPv6 address survives the pod cycling its interface.
+		return pod.Do(func(ns.NetNS) error {
+			l, err := netlinksafe.LinkByName("eth0")
+			if err != nil {
+				return err
+			}
+			if err := netlink.LinkSetDown(l); err != nil {
+				return err
+			}
+			if err := netlink.LinkSetUp(l); err != nil {
+				return err
+			}
+			addrs, err := netlinksafe.AddrList(l, netlink.FAMILY_V6)
+			if err != nil {
+				return err
+			}
+			for _, a := range addrs {
+				if a.IP.String() == "fd00:97:0:1::2" {
+					return nil
+				}
+			}
+			return fmt.Errorf("after down and up eth0 has %v, not its IPv6 address", addrs)
+		})
+	})
+}
+
+func mustFamilies(c testConf) *NetConf {
+	n, _, err := loadNetConf(c.jsonFamilies())
+	if err != nil {
+		panic(err)
+	}
+	return n
+}

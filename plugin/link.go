@@ -229,6 +229,12 @@ func setupVeth(netns ns.NetNS, br *netlink.Bridge, n *NetConf, a ipam.Attachment
 				if err := enableIPv6(a.IfName); err != nil {
 					return err
 				}
+				// As upstream does: the kernel drops an interface's IPv6
+				// addresses (not its IPv4 ones) when it goes down, so a pod
+				// that cycles its interface would lose its IPv6 address.
+				if _, err := sysctl.Sysctl(fmt.Sprintf("net/ipv6/conf/%s/keep_addr_on_down", a.IfName), "1"); err != nil {
+					return fmt.Errorf("keeping the IPv6 address of %q on down: %w", a.IfName, err)
+				}
 			}
 			if err := netlink.AddrAdd(link, addr); err != nil {
 				return fmt.Errorf("adding %s to %q: %w", addrs[i], a.IfName, err)

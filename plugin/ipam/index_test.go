@@ -385,8 +385,10 @@ func crashAt(n int, op func()) (reached string) {
 	}
 	defer func() {
 		crashHook = nil
-		if r := recover(); r != nil && r != errKilled {
-			panic(r)
+		if r := recover(); r != nil {
+			if err, ok := r.(error); !ok || !errors.Is(err, errKilled) {
+				panic(r)
+			}
 		}
 	}()
 	op()

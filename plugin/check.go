@@ -127,10 +127,10 @@ func checkReservation(n *NetConf, a ipam.Attachment, want []*current.IPConfig, r
 	return nil
 }
 
-// addrIn returns the address of ips that is in f's pool, or "".
+// addrIn returns the address of ips that is in f's subnet, or "".
 func addrIn(f family, ips []net.IP) string {
 	for _, ip := range ips {
-		if f.pool.Contains(ip) || (f.pool.Subnet.Contains(ip) && (ip.To4() == nil) == f.ipv6) {
+		if f.pool.Subnet.Contains(ip) && (ip.To4() == nil) == f.ipv6 {
 			return ip.String()
 		}
 	}

@@ -48,7 +48,7 @@ func cmdCheck(args *skel.CmdArgs) (err error) {
 	var problems []string
 	report := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
 
-	if err := checkReservation(n, a, podIPs[0], report); err != nil {
+	if err := checkReservation(n, a, podIPs, report); err != nil {
 		return err
 	}
 	checkHostSide(n, a, report)
@@ -81,9 +81,10 @@ func podIPsOf(r *current.Result, ifName string) []*current.IPConfig {
 	return out
 }
 
-// checkReservation reports a reservation that differs from want. A store
-// whose lock stays busy is not a difference: it fails CHECK with code 11.
-func checkReservation(n *NetConf, a ipam.Attachment, want *current.IPConfig, report func(string, ...any)) error {
+// checkReservation reports reservations that differ from want, the pod's
+// addresses in prevResult (one per family). A store whose lock stays busy is
+// not a difference: it fails CHECK with code 11.
+func checkReservation(n *NetConf, a ipam.Attachment, want []*current.IPConfig, report func(string, ...any)) error {
 	store, err := openExistingStore(n)
 	if err != nil {
 		report("IPAM store: %v", err)
@@ -100,12 +101,40 @@ func checkReservation(n *NetConf, a ipam.Attachment, want *current.IPConfig, rep
 		return storeError("IPAM store", err)
 	case err != nil:
 		report("IPAM store: %v", err)
-	case got == nil:
+		return nil
+	case len(got) == 0:
 		report("no IPAM reservation for %s", a)
-	case !got.Equal(want.Address.IP):
-		report("IPAM reservation of %s is %s, prevResult says %s", a, got, want.Address.IP)
+		return nil
+	}
+	// Compared per family: a reservation of the family's pool against
+	// prevResult's address of that family.
+	for _, f := range n.families {
+		held, prev := addrIn(f, got), ""
+		for _, ipc := range want {
+			if (ipc.Address.IP.To4() == nil) == f.ipv6 {
+				prev = ipc.Address.IP.String()
+			}
+		}
+		switch {
+		case held == "" && prev != "":
+			report("no IPAM reservation of %s for %s, prevResult says %s", f.name(), a, prev)
+		case held != prev && prev == "":
+			report("IPAM reservation of %s is %s, prevResult has no %s address", a, held, f.name())
+		case held != prev:
+			report("IPAM reservation of %s is %s, prevResult says %s", a, held, prev)
+		}
 	}
 	return nil
+}
+
+// addrIn returns the address of ips that is in f's subnet, or "".
+func addrIn(f family, ips []net.IP) string {
+	for _, ip := range ips {
+		if f.pool.Subnet.Contains(ip) && (ip.To4() == nil) == f.ipv6 {
+			return ip.String()
+		}
+	}
+	return ""
 }
 
 func checkHostSide(n *NetConf, a ipam.Attachment, report func(string, ...any)) {
@@ -113,11 +142,13 @@ func checkHostSide(n *NetConf, a ipam.Attachment, report func(string, ...any)) {
 	if err != nil {
 		report("bridge %q: %v", n.Bridge, err)
 	} else {
-		addrs, err := netlinksafe.AddrList(br, netlink.FAMILY_V4)
-		if err != nil {
-			report("bridge %q addresses: %v", n.Bridge, err)
-		} else if !hasAddr(addrs, gatewayNet(n).String()) {
-			report("bridge %q lacks gateway address %s", n.Bridge, gatewayNet(n))
+		for _, f := range n.families {
+			addrs, err := netlinksafe.AddrList(br, netlinkFamily(f))
+			if err != nil {
+				report("bridge %q addresses: %v", n.Bridge, err)
+			} else if !hasAddr(addrs, gatewayNet(f).String()) {
+				report("bridge %q lacks gateway address %s", n.Bridge, gatewayNet(f))
+			}
 		}
 	}
 	name := hostVethName(n, a)
@@ -165,17 +196,12 @@ func checkPodSide(n *NetConf, a ipam.Attachment, prev *current.Result, podIPs []
 }
 
 func checkRules(n *NetConf, report func(string, ...any)) {
-	ipt, err := newIPTables()
-	if err != nil {
-		report("iptables: %v", err)
-		return
-	}
-	missing, err := missingRules(ipt, n)
+	missing, err := missingRules(n)
 	if err != nil {
 		report("%v", err)
 	}
 	for _, r := range missing {
-		report("iptables rule missing: %s", r)
+		report("%s rule missing: %s", r.command(), r)
 	}
 }
 

@@ -21,7 +21,6 @@ import (
 	"github.com/containernetworking/plugins/pkg/netlinksafe"
 	"github.com/containernetworking/plugins/pkg/ns"
 	"github.com/containernetworking/plugins/pkg/testutils"
-	"github.com/coreos/go-iptables/iptables"
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 
@@ -401,19 +400,27 @@ func TestAdoptedBridgeMACIsPinned(t *testing.T) {
 }
 
 func TestFailedAddRemovesOnlyItsRules(t *testing.T) {
-	c := newTestConf(t)
+	for _, fc := range familyConfs {
+		t.Run(fc.name, func(t *testing.T) { testFailedAddRemovesOnlyItsRules(t, familyConf(t, fc.extra, fc.v4)) })
+	}
+}
+
+func testFailedAddRemovesOnlyItsRules(t *testing.T, c testConf) {
 	inHostNetNS(t, func() error {
-		n := mustConf(c)
-		store, err := ipam.Open(c.dataDir, n.Name, n.pool, true)
+		n, _, err := loadNetConf(c.jsonFamilies())
+		if err != nil {
+			return err
+		}
+		store, err := ipam.Open(c.dataDir, n.Name, n.pools(), true)
 		if err != nil {
 			return err
 		}
 		defer func() { _ = store.Close() }()
-		ipt, err := iptables.NewWithProtocol(iptables.ProtocolIPv4)
+		rules := masqueradeRules(n)
+		ipt, err := ruleTables{}.of(rules[0])
 		if err != nil {
 			return err
 		}
-		rules := masqueradeRules(n)
 		// One rule was there before this ADD: it is not the ADD's to remove.
 		if err := ipt.Append(rules[0].table, rules[0].chain, rules[0].spec...); err != nil {
 			return err
@@ -422,8 +429,8 @@ func TestFailedAddRemovesOnlyItsRules(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		if len(added) != 2 {
-			return fmt.Errorf("ensureRules added %v, want the 2 missing rules", added)
+		if len(added) != len(rules)-1 {
+			return fmt.Errorf("ensureRules added %v, want the %d missing rules", added, len(rules)-1)
 		}
 		// Another attachment holds an address: it needs the rules.
 		other := ipam.Attachment{ContainerID: "other", IfName: "eth0"}
@@ -433,7 +440,7 @@ func TestFailedAddRemovesOnlyItsRules(t *testing.T) {
 		if err := removeRulesIfUnused(store, added); err != nil {
 			return err
 		}
-		if missing, err := missingRules(ipt, n); err != nil || len(missing) != 0 {
+		if missing, err := missingRules(n); err != nil || len(missing) != 0 {
 			return fmt.Errorf("rules removed while in use: %v, %w", missing, err)
 		}
 		if _, err := store.Release(other); err != nil {
@@ -442,12 +449,12 @@ func TestFailedAddRemovesOnlyItsRules(t *testing.T) {
 		if err := removeRulesIfUnused(store, added); err != nil {
 			return err
 		}
-		missing, err := missingRules(ipt, n)
+		missing, err := missingRules(n)
 		if err != nil {
 			return err
 		}
 		if fmt.Sprint(missing) != fmt.Sprint(rules[1:]) {
-			return fmt.Errorf("after the rollback these rules are missing: %v; want exactly the 2 the ADD added", missing)
+			return fmt.Errorf("after the rollback these rules are missing: %v; want exactly the %d the ADD added", missing, len(rules)-1)
 		}
 		return nil
 	})
@@ -483,7 +490,7 @@ func TestStatus(t *testing.T) {
 		{"pool full", func(t *testing.T, c *testConf) error {
 			c.subnet = "10.97.1.0/30" // one pod
 			n := mustConf(*c)
-			store, err := ipam.Open(c.dataDir, n.Name, n.pool, true)
+			store, err := ipam.Open(c.dataDir, n.Name, n.pools(), true)
 			if err != nil {
 				return err
 			}
@@ -493,7 +500,7 @@ func TestStatus(t *testing.T) {
 		}, errPluginUnavailable, "no free IP"},
 		{"lock held by another process", func(t *testing.T, c *testConf) error {
 			n := mustConf(*c)
-			store, err := ipam.Open(c.dataDir, n.Name, n.pool, true)
+			store, err := ipam.Open(c.dataDir, n.Name, n.pools(), true)
 			if err != nil {
 				return err
 			}
@@ -638,7 +645,7 @@ func TestPodWithADefaultRouteKeepsIt(t *testing.T) {
 			return fmt.Errorf("result lists routes %v, podnet added none", r.Routes)
 		}
 		return pod.Do(func(ns.NetNS) error {
-			has, err := hasDefaultRoute()
+			has, err := hasDefaultRoute(family{})
 			if err != nil {
 				return err
 			}
@@ -665,7 +672,7 @@ func TestGCGoesOnPastALinkItCannotDelete(t *testing.T) {
 		n := mustConf(c)
 		stuck := ipam.Attachment{ContainerID: "stuck", IfName: "eth0"}
 		gone := ipam.Attachment{ContainerID: "gone", IfName: "eth0"}
-		store, err := ipam.Open(c.dataDir, n.Name, n.pool, true)
+		store, err := ipam.Open(c.dataDir, n.Name, n.pools(), true)
 		if err != nil {
 			return err
 		}

@@ -38,18 +38,34 @@ const (
 // networkNameRE is the CNI spec's rule for network names.
 var networkNameRE = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.\-]*$`)
 
-// unusableRanges cannot hold a pod network: traffic to them never goes
-// through a bridge and a default route.
-var unusableRanges = []struct {
+// unusableRange cannot hold a pod network: traffic to it never goes through
+// a bridge and a default route.
+type unusableRange struct {
 	cidr *net.IPNet
 	what string
-}{
+}
+
+var unusableRanges = []unusableRange{
 	{mustCIDR("0.0.0.0/8"), "the \"this network\" range 0.0.0.0/8"},
 	{mustCIDR("127.0.0.0/8"), "the loopback range 127.0.0.0/8"},
 	{mustCIDR("169.254.0.0/16"), "the link-local range 169.254.0.0/16"},
 	{mustCIDR("224.0.0.0/4"), "the multicast range 224.0.0.0/4"},
 	{mustCIDR("240.0.0.0/4"), "the reserved range 240.0.0.0/4 (with the broadcast address)"},
 }
+
+// unusableRanges6 are IPv6's: ::/8 holds the unspecified and loopback
+// addresses and the IPv4-mapped and -compatible ranges (and NAT64's
+// 64:ff9b::/96), none of which a pod can be given.
+var unusableRanges6 = []unusableRange{
+	{mustCIDR("::/8"), "the reserved range ::/8 (unspecified, loopback ::1, IPv4-mapped ::ffff:0:0/96)"},
+	{mustCIDR("fe80::/10"), "the link-local range fe80::/10"},
+	{mustCIDR("ff00::/8"), "the multicast range ff00::/8"},
+}
+
+// minNetwork6Prefix is the shortest "network6" prefix, for the reason of
+// minNetworkPrefix: fd00::/8, all locally assigned unique local addresses, is
+// the largest block a cluster can take for itself.
+const minNetwork6Prefix = 8
 
 func mustCIDR(s string) *net.IPNet {
 	_, n, err := net.ParseCIDR(s)
@@ -63,10 +79,14 @@ func mustCIDR(s string) *net.IPNet {
 type NetConf struct {
 	types.NetConf
 
-	// Network is the whole pod network of the cluster (all nodes' subnets).
+	// Network is the whole IPv4 pod network of the cluster (all nodes'
+	// subnets), Network6 the IPv6 one; at least one family is configured.
 	Network string `json:"network"`
 	// Subnet is this node's share of Network; its first host is the gateway.
-	Subnet      string `json:"subnet"`
+	Subnet string `json:"subnet"`
+	// Network6 and Subnet6 are the IPv6 counterparts of Network and Subnet.
+	Network6    string `json:"network6"`
+	Subnet6     string `json:"subnet6"`
 	Bridge      string `json:"bridge"`
 	MTU         int    `json:"mtu"`
 	IPMasq      *bool  `json:"ipMasq"`
@@ -83,8 +103,34 @@ type NetConf struct {
 	RawValidAttachments json.RawMessage `json:"cni.dev/valid-attachments,omitempty"`
 	RawAttachments      json.RawMessage `json:"cni.dev/attachments,omitempty"`
 
+	// families are the configured address families, IPv4 first.
+	families []family
+}
+
+// family is one configured address family: the cluster's pod network and
+// this node's pool (subnet, gateway) in it.
+type family struct {
+	ipv6    bool
 	network *net.IPNet
 	pool    ipam.Pool
+}
+
+// name is the family as iptables and messages call it.
+func (f family) name() string {
+	if f.ipv6 {
+		return "IPv6"
+	}
+	return "IPv4"
+}
+
+// pools returns the pools of n's families, in the order the store hands
+// addresses out.
+func (n *NetConf) pools() []ipam.Pool {
+	pools := make([]ipam.Pool, len(n.families))
+	for i, f := range n.families {
+		pools[i] = f.pool
+	}
+	return pools
 }
 
 // masquerade reports whether podnet manages the FORWARD/MASQUERADE rules.
@@ -156,35 +202,20 @@ func (n *NetConf) validate() error {
 	if len(n.RawIPAM) > 0 {
 		return types.NewError(types.ErrUnsupportedField, `unsupported field "ipam": podnet has its own IPAM, configure "subnet" instead`, "")
 	}
-	if n.Network == "" {
-		return invalid("network", "required (the cluster pod network, e.g. 10.244.0.0/16)")
-	}
-	if n.Subnet == "" {
-		return invalid("subnet", "required (this node's pod subnet, e.g. 10.244.1.0/24)")
-	}
-	var err error
-	if n.network, err = parseIPv4CIDR(n.Network); err != nil {
-		return invalid("network", "%v", err)
-	}
-	if ones, _ := n.network.Mask.Size(); ones < minNetworkPrefix {
-		return invalid("network", "%s is wider than /%d: its FORWARD ACCEPT rules would be catch-alls", n.network, minNetworkPrefix)
-	}
-	for _, r := range unusableRanges {
-		if r.cidr.Contains(n.network.IP) || n.network.Contains(r.cidr.IP) {
-			return invalid("network", "%s overlaps %s, which cannot hold pods", n.network, r.what)
+	n.families = nil
+	if n.Network != "" || n.Subnet != "" || (n.Network6 == "" && n.Subnet6 == "") {
+		f, err := parseFamily(n.Network, n.Subnet, false)
+		if err != nil {
+			return err
 		}
+		n.families = append(n.families, f)
 	}
-	subnet, err := parseIPv4CIDR(n.Subnet)
-	if err != nil {
-		return invalid("subnet", "%v", err)
-	}
-	netOnes, _ := n.network.Mask.Size()
-	subOnes, _ := subnet.Mask.Size()
-	if !n.network.Contains(subnet.IP) || subOnes < netOnes {
-		return invalid("subnet", "%s is not inside network %s", subnet, n.network)
-	}
-	if n.pool, err = ipam.NewPool(subnet); err != nil {
-		return invalid("subnet", "%v", err)
+	if n.Network6 != "" || n.Subnet6 != "" {
+		f, err := parseFamily(n.Network6, n.Subnet6, true)
+		if err != nil {
+			return err
+		}
+		n.families = append(n.families, f)
 	}
 	if n.MTU < minMTU || n.MTU > maxMTU {
 		return invalid("mtu", "%d is outside %d-%d", n.MTU, minMTU, maxMTU)
@@ -201,6 +232,51 @@ func (n *NetConf) validate() error {
 		}
 	}
 	return nil
+}
+
+// parseFamily validates one family's network and subnet ("network" and
+// "subnet", or "network6" and "subnet6").
+func parseFamily(network, subnet string, ipv6 bool) (family, error) {
+	netField, subField, minPrefix, unusable := "network", "subnet", minNetworkPrefix, unusableRanges
+	netExample, subExample := "10.244.0.0/16", "10.244.1.0/24"
+	if ipv6 {
+		netField, subField, minPrefix, unusable = "network6", "subnet6", minNetwork6Prefix, unusableRanges6
+		netExample, subExample = "fd00:10:244::/56", "fd00:10:244:1::/64"
+	}
+	f := family{ipv6: ipv6}
+	switch {
+	case network == "" && subnet == "":
+		return f, invalid(netField, `required: "network" and "subnet" for IPv4, "network6" and "subnet6" for IPv6, or all four for dual-stack`)
+	case network == "":
+		return f, invalid(netField, "required with %q (the cluster pod network, e.g. %s)", subField, netExample)
+	case subnet == "":
+		return f, invalid(subField, "required with %q (this node's pod subnet, e.g. %s)", netField, subExample)
+	}
+	var err error
+	if f.network, err = parseCIDR(network, ipv6); err != nil {
+		return f, invalid(netField, "%v", err)
+	}
+	if ones, _ := f.network.Mask.Size(); ones < minPrefix {
+		return f, invalid(netField, "%s is wider than /%d: its FORWARD ACCEPT rules would be catch-alls", f.network, minPrefix)
+	}
+	for _, r := range unusable {
+		if r.cidr.Contains(f.network.IP) || f.network.Contains(r.cidr.IP) {
+			return f, invalid(netField, "%s overlaps %s, which cannot hold pods", f.network, r.what)
+		}
+	}
+	sub, err := parseCIDR(subnet, ipv6)
+	if err != nil {
+		return f, invalid(subField, "%v", err)
+	}
+	netOnes, _ := f.network.Mask.Size()
+	subOnes, _ := sub.Mask.Size()
+	if !f.network.Contains(sub.IP) || subOnes < netOnes {
+		return f, invalid(subField, "%s is not inside %s %s", sub, netField, f.network)
+	}
+	if f.pool, err = ipam.NewPool(sub); err != nil {
+		return f, invalid(subField, "%v", err)
+	}
+	return f, nil
 }
 
 // validatePath accepts only clean absolute paths, so the path podnet uses is
@@ -272,15 +348,21 @@ func checkKeys(stdin []byte) error {
 	return nil
 }
 
-// parseIPv4CIDR accepts only a network address with its prefix ("10.244.1.0/24",
-// not "10.244.1.7/24"), so a typo cannot silently select another subnet.
-func parseIPv4CIDR(s string) (*net.IPNet, error) {
+// parseCIDR accepts only a network address with its prefix ("10.244.1.0/24",
+// not "10.244.1.7/24"), so a typo cannot silently select another subnet, of
+// the family asked for. An IPv4 network written in IPv6 form
+// ("::ffff:10.244.0.0/112") is neither.
+func parseCIDR(s string, ipv6 bool) (*net.IPNet, error) {
 	ip, ipn, err := net.ParseCIDR(s)
 	if err != nil {
 		return nil, fmt.Errorf("%q is not a CIDR", s)
 	}
-	if ip.To4() == nil {
-		return nil, fmt.Errorf("%q is not IPv4 (podnet is IPv4 only)", s)
+	_, bits := ipn.Mask.Size()
+	switch {
+	case ipv6 && (bits != 128 || ip.To4() != nil):
+		return nil, fmt.Errorf("%q is not IPv6 (the IPv4 side goes in \"network\" and \"subnet\")", s)
+	case !ipv6 && (bits != 32 || strings.Contains(s, ":")):
+		return nil, fmt.Errorf("%q is not IPv4 (the IPv6 side goes in \"network6\" and \"subnet6\")", s)
 	}
 	if !ip.Equal(ipn.IP) {
 		return nil, fmt.Errorf("%q has host bits set (did you mean %s?)", s, ipn)

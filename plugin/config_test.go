@@ -20,8 +20,8 @@ func TestLoadNetConfDefaults(t *testing.T) {
 	if cniVersion != "0.3.1" || n.Bridge != "cni0" || n.MTU != 1500 || !n.masquerade() || !n.hairpin() || n.DataDir != "/var/lib/cni/podnet" || n.LogFile != "" {
 		t.Fatalf("defaults: version=%s bridge=%s mtu=%d masq=%v hairpin=%v dataDir=%s logFile=%q", cniVersion, n.Bridge, n.MTU, n.masquerade(), n.hairpin(), n.DataDir, n.LogFile)
 	}
-	if n.pool.Gateway.String() != "10.244.1.1" {
-		t.Fatalf("gateway %s, want 10.244.1.1", n.pool.Gateway)
+	if n.families[0].pool.Gateway.String() != "10.244.1.1" {
+		t.Fatalf("gateway %s, want 10.244.1.1", n.families[0].pool.Gateway)
 	}
 }
 
@@ -74,6 +74,28 @@ func TestLoadNetConfRejects(t *testing.T) {
 		{"hairpinMode not a bool", `{` + base + `,"network":"10.244.0.0/16","subnet":"10.244.1.0/24","hairpinMode":"yes"}`, types.ErrInvalidNetworkConfig, `"hairpinMode"`},
 		{"ipMasq not a bool", `{` + base + `,"network":"10.244.0.0/16","subnet":"10.244.1.0/24","ipMasq":1}`, types.ErrInvalidNetworkConfig, `"ipMasq"`},
 		{"not an object", `[1]`, types.ErrDecodingFailure, "parse"},
+		{"nothing configured", `{` + base + `}`, types.ErrInvalidNetworkConfig, `invalid "network": required: "network" and "subnet" for IPv4, "network6" and "subnet6" for IPv6`},
+		{"network6 without subnet6", `{` + base + `,"network6":"fd00:10:244::/56"}`, types.ErrInvalidNetworkConfig, `"subnet6"`},
+		{"subnet6 without network6", `{` + base + `,"subnet6":"fd00:10:244:1::/64"}`, types.ErrInvalidNetworkConfig, `"network6"`},
+		{"network6 IPv4", `{` + base + `,"network6":"10.244.0.0/16","subnet6":"10.244.1.0/24"}`, types.ErrInvalidNetworkConfig, `"network6"`},
+		{"subnet6 IPv4", `{` + base + `,"network6":"fd00:10:244::/56","subnet6":"10.244.1.0/24"}`, types.ErrInvalidNetworkConfig, `"subnet6"`},
+		{"network6 not a CIDR", `{` + base + `,"network6":"fd00::","subnet6":"fd00::/64"}`, types.ErrInvalidNetworkConfig, `"network6"`},
+		{"network6 host bits", `{` + base + `,"network6":"fd00::1/56","subnet6":"fd00::/64"}`, types.ErrInvalidNetworkConfig, `"network6"`},
+		{"subnet6 host bits", `{` + base + `,"network6":"fd00::/56","subnet6":"fd00::1/64"}`, types.ErrInvalidNetworkConfig, `"subnet6"`},
+		{"network6 everything", `{` + base + `,"network6":"::/0","subnet6":"fd00::/64"}`, types.ErrInvalidNetworkConfig, `"network6"`},
+		{"network6 /7", `{` + base + `,"network6":"fc00::/7","subnet6":"fd00::/64"}`, types.ErrInvalidNetworkConfig, `"network6"`},
+		{"network6 link-local", `{` + base + `,"network6":"fe80::/16","subnet6":"fe80::/64"}`, types.ErrInvalidNetworkConfig, `"network6"`},
+		{"network6 multicast", `{` + base + `,"network6":"ff05::/16","subnet6":"ff05::/64"}`, types.ErrInvalidNetworkConfig, `"network6"`},
+		{"network6 loopback", `{` + base + `,"network6":"::1/128","subnet6":"::1/128"}`, types.ErrInvalidNetworkConfig, `"network6"`},
+		{"network6 v4-mapped", `{` + base + `,"network6":"::ffff:10.0.0.0/104","subnet6":"::ffff:10.0.1.0/120"}`, types.ErrInvalidNetworkConfig, `"network6"`},
+		{"network6 v4-mapped range", `{` + base + `,"network6":"::ffff:0:0/96","subnet6":"::ffff:0:0/112"}`, types.ErrInvalidNetworkConfig, `"network6"`},
+		{"network6 covering ::/8", `{` + base + `,"network6":"::/7","subnet6":"::/64"}`, types.ErrInvalidNetworkConfig, `"network6"`},
+		{"subnet6 outside network6", `{` + base + `,"network6":"fd00:10:244::/56","subnet6":"fd00:10:245::/64"}`, types.ErrInvalidNetworkConfig, `"subnet6"`},
+		{"subnet6 wider than /64", `{` + base + `,"network6":"fd00:10::/32","subnet6":"fd00:10:244::/56"}`, types.ErrInvalidNetworkConfig, `"subnet6"`},
+		{"subnet6 too small", `{` + base + `,"network6":"fd00:10:244::/56","subnet6":"fd00:10:244:1::/127"}`, types.ErrInvalidNetworkConfig, `"subnet6"`},
+		{"dual with bad subnet6", `{` + base + `,"network":"10.244.0.0/16","subnet":"10.244.1.0/24","network6":"fd00:10:244::/56","subnet6":"fd00:10:244:1::/65536"}`, types.ErrInvalidNetworkConfig, `"subnet6"`},
+		{"subnet6 not a string", `{` + base + `,"network6":"fd00:10:244::/56","subnet6":64}`, types.ErrInvalidNetworkConfig, `"subnet6"`},
+		{"Subnet6 in another case", `{` + base + `,"network6":"fd00:10:244::/56","Subnet6":"fd00:10:244:1::/64"}`, types.ErrInvalidNetworkConfig, `"Subnet6"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -121,9 +143,18 @@ func TestLoadNetConfAccepts(t *testing.T) {
 		check      func(*NetConf) bool
 	}{
 		{"hairpin off", `{` + base + `,"name":"n","network":"10.244.0.0/16","subnet":"10.244.1.0/24","hairpinMode":false}`, func(n *NetConf) bool { return !n.hairpin() }},
-		{"/8 network", `{` + base + `,"name":"n","network":"10.0.0.0/8","subnet":"10.244.1.0/24"}`, func(n *NetConf) bool { return n.network.String() == "10.0.0.0/8" }},
+		{"/8 network", `{` + base + `,"name":"n","network":"10.0.0.0/8","subnet":"10.244.1.0/24"}`, func(n *NetConf) bool { return n.families[0].network.String() == "10.0.0.0/8" }},
 		{"longest name", `{` + base + `,"name":"` + strings.Repeat("n", maxNameLen) + `","network":"10.244.0.0/16","subnet":"10.244.1.0/24"}`, func(n *NetConf) bool { return len(n.Name) == maxNameLen }},
 		{"name with _.-", `{` + base + `,"name":"a_b.c-d","network":"10.244.0.0/16","subnet":"10.244.1.0/24"}`, func(n *NetConf) bool { return true }},
+		{"IPv6 only", `{` + base + `,"name":"n","network6":"fd00:10:244::/56","subnet6":"fd00:10:244:1::/64"}`, func(n *NetConf) bool {
+			return len(n.families) == 1 && n.families[0].ipv6 && n.families[0].pool.Gateway.String() == "fd00:10:244:1::1"
+		}},
+		{"dual-stack, IPv4 first", `{` + base + `,"name":"n","network":"10.244.0.0/16","subnet":"10.244.1.0/24","network6":"fd00:10:244::/56","subnet6":"fd00:10:244:1::/64"}`, func(n *NetConf) bool {
+			return len(n.families) == 2 && !n.families[0].ipv6 && n.families[1].ipv6 && n.families[1].network.String() == "fd00:10:244::/56"
+		}},
+		{"/8 network6, /126 subnet6", `{` + base + `,"name":"n","network6":"fd00::/8","subnet6":"fd00:1::/126"}`, func(n *NetConf) bool {
+			return n.families[0].pool.Size() == 2
+		}},
 		{"unknown keys are CNI's business", `{` + base + `,"name":"n","network":"10.244.0.0/16","subnet":"10.244.1.0/24","runtimeConfig":{},"args":{"x":1},"somethingElse":true}`, func(n *NetConf) bool { return true }},
 	}
 	for _, tt := range tests {

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/containernetworking/cni/pkg/types"
+
+	"github.com/cnigate/cnigate/plugin/ipam"
 )
 
 // FuzzLoadNetConf: the config decoder never panics, fails only with a CNI
@@ -20,6 +22,10 @@ func FuzzLoadNetConf(f *testing.F) {
 		`{"cniVersion":"1.0.0","name":"n","type":"podnet","network":"10.244.0.0/16","subnet":"10.244.1.0/24","subnet":"10.244.2.0/24"}`,
 		`{"cniVersion":"1.0.0","name":"n","type":"podnet","network":"10.244.0.0/16","subnet":"10.244.1.0/24","prevResult":{"cniVersion":"1.0.0","ips":[{"address":"10.244.1.2/24","interface":2}]}}`,
 		`{"cniVersion":"1.1.0","name":"n","type":"podnet","network":"10.244.0.0/16","subnet":"10.244.1.0/24","cni.dev/valid-attachments":[{"containerID":"c","ifname":"eth0"}]}`,
+		`{"cniVersion":"1.1.0","name":"n","type":"podnet","network6":"fd00:10:244::/56","subnet6":"fd00:10:244:1::/64"}`,
+		`{"cniVersion":"1.1.0","name":"n","type":"podnet","network":"10.244.0.0/16","subnet":"10.244.1.0/24","network6":"fd00:10:244::/56","subnet6":"fd00:10:244:1::/64"}`,
+		`{"cniVersion":"1.1.0","name":"n","type":"podnet","network6":"::ffff:10.0.0.0/104","subnet6":"::ffff:10.0.1.0/120"}`,
+		`{"cniVersion":"1.1.0","name":"n","type":"podnet","network6":"fe80::/10","subnet6":"fe80::/64"}`,
 		`{`, `[]`, `null`, `{"name":1}`,
 	} {
 		f.Add([]byte(seed))
@@ -33,17 +39,13 @@ func FuzzLoadNetConf(f *testing.F) {
 			}
 			return
 		}
-		netOnes, _ := n.network.Mask.Size()
-		subOnes, _ := n.pool.Subnet.Mask.Size()
 		switch {
 		case !networkNameRE.MatchString(n.Name) || len(n.Name) > maxNameLen:
 			t.Fatalf("accepted name %q", n.Name)
 		case len(n.RawIPAM) > 0:
 			t.Fatalf("accepted an ipam section: %s", n.RawIPAM)
-		case netOnes < minNetworkPrefix || n.network.IP.To4() == nil:
-			t.Fatalf("accepted network %s", n.network)
-		case !n.network.Contains(n.pool.Subnet.IP) || subOnes < netOnes || n.pool.Size() < 1:
-			t.Fatalf("accepted subnet %s of network %s", n.pool.Subnet, n.network)
+		case len(n.families) == 0 || len(n.families) > 2 || (len(n.families) == 2 && (n.families[0].ipv6 || !n.families[1].ipv6)):
+			t.Fatalf("accepted families %+v", n.families)
 		case n.MTU < minMTU || n.MTU > maxMTU:
 			t.Fatalf("accepted mtu %d", n.MTU)
 		case validateIfName(n.Bridge) != nil:
@@ -53,9 +55,25 @@ func FuzzLoadNetConf(f *testing.F) {
 		case n.LogFile != "" && (!filepath.IsAbs(n.LogFile) || filepath.Clean(n.LogFile) != n.LogFile):
 			t.Fatalf("accepted logFile %q", n.LogFile)
 		}
-		for _, r := range unusableRanges {
-			if r.cidr.Contains(n.network.IP) || n.network.Contains(r.cidr.IP) {
-				t.Fatalf("accepted network %s overlapping %s", n.network, r.what)
+		for _, f := range n.families {
+			netOnes, netBits := f.network.Mask.Size()
+			subOnes, _ := f.pool.Subnet.Mask.Size()
+			minPrefix, unusable, bits := minNetworkPrefix, unusableRanges, 32
+			if f.ipv6 {
+				minPrefix, unusable, bits = minNetwork6Prefix, unusableRanges6, 128
+			}
+			switch {
+			case netOnes < minPrefix || netBits != bits || (f.network.IP.To4() == nil) != f.ipv6:
+				t.Fatalf("accepted network %s", f.network)
+			case !f.network.Contains(f.pool.Subnet.IP) || subOnes < netOnes || f.pool.Size() < 1 || f.pool.IPv6() != f.ipv6:
+				t.Fatalf("accepted subnet %s of network %s", f.pool.Subnet, f.network)
+			case f.ipv6 && (subOnes < ipam.MinPrefixLen6 || subOnes > ipam.MaxPrefixLen6):
+				t.Fatalf("accepted subnet6 %s", f.pool.Subnet)
+			}
+			for _, r := range unusable {
+				if r.cidr.Contains(f.network.IP) || f.network.Contains(r.cidr.IP) {
+					t.Fatalf("accepted network %s overlapping %s", f.network, r.what)
+				}
 			}
 		}
 	})

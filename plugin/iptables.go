@@ -16,41 +16,86 @@ import (
 	"github.com/cnigate/cnigate/plugin/ipam"
 )
 
-// newIPTables returns podnet's iptables handle. Its lock waits are bounded
-// like the store's: iptables-legacy's xtables lock for at most
-// ipam.LockTimeout (--wait <seconds>) instead of forever.
-func newIPTables() (*iptables.IPTables, error) {
-	return iptables.New(iptables.IPFamily(iptables.ProtocolIPv4), iptables.Timeout(int(ipam.LockTimeout.Seconds())))
+// iptablesCommand is the binary go-iptables runs for f.
+func iptablesCommand(f family) string {
+	if f.ipv6 {
+		return "ip6tables"
+	}
+	return "iptables"
 }
 
-// rule is one iptables rule podnet owns.
+// newIPTables returns podnet's iptables handle for proto. Its lock waits are
+// bounded like the store's: iptables-legacy's xtables lock for at most
+// ipam.LockTimeout (--wait <seconds>) instead of forever.
+func newIPTables(proto iptables.Protocol) (*iptables.IPTables, error) {
+	return iptables.New(iptables.IPFamily(proto), iptables.Timeout(int(ipam.LockTimeout.Seconds())))
+}
+
+// rule is one iptables (ipv6 false) or ip6tables (ipv6 true) rule podnet owns.
 type rule struct {
+	ipv6         bool
 	table, chain string
 	spec         []string
 }
 
 func (r rule) String() string { return r.table + "/" + r.chain + " " + strings.Join(r.spec, " ") }
 
-// masqueradeRules are the node-wide rules of the network: forward everything
-// to and from the pod network, and masquerade pod traffic that leaves it.
-// Traffic between pods of different nodes keeps its pod source address.
+// command is the binary the rule belongs to.
+func (r rule) command() string { return iptablesCommand(family{ipv6: r.ipv6}) }
+
+// masqueradeRules are the node-wide rules of the network, the same shapes in
+// each family: forward everything to and from the pod network, and
+// masquerade pod traffic that leaves it. Traffic between pods of different
+// nodes keeps its pod source address.
 func masqueradeRules(n *NetConf) []rule {
 	comment := []string{"-m", "comment", "--comment", "podnet: " + n.Name}
-	network, subnet := n.network.String(), n.pool.Subnet.String()
-	return []rule{
-		{"filter", "FORWARD", append([]string{"-s", network}, append(comment, "-j", "ACCEPT")...)},
-		{"filter", "FORWARD", append([]string{"-d", network}, append(comment, "-j", "ACCEPT")...)},
-		{"nat", "POSTROUTING", append([]string{"-s", subnet, "!", "-d", network, "!", "-o", n.Bridge}, append(comment, "-j", "MASQUERADE")...)},
+	var rules []rule
+	for _, f := range n.families {
+		network, subnet := f.network.String(), f.pool.Subnet.String()
+		rules = append(rules,
+			rule{f.ipv6, "filter", "FORWARD", append([]string{"-s", network}, append(comment, "-j", "ACCEPT")...)},
+			rule{f.ipv6, "filter", "FORWARD", append([]string{"-d", network}, append(comment, "-j", "ACCEPT")...)},
+			rule{f.ipv6, "nat", "POSTROUTING", append([]string{"-s", subnet, "!", "-d", network, "!", "-o", n.Bridge}, append(comment, "-j", "MASQUERADE")...)},
+		)
 	}
+	return rules
+}
+
+// ruleTables holds one go-iptables handle per family, made when first used
+// (each costs a version probe: a process).
+type ruleTables map[bool]*iptables.IPTables
+
+func (t ruleTables) of(r rule) (*iptables.IPTables, error) {
+	if ipt, ok := t[r.ipv6]; ok {
+		return ipt, nil
+	}
+	proto := iptables.ProtocolIPv4
+	if r.ipv6 {
+		proto = iptables.ProtocolIPv6
+	}
+	ipt, err := newIPTables(proto)
+	if err != nil {
+		return nil, fmt.Errorf("iptables: %w", err)
+	}
+	t[r.ipv6] = ipt
+	return ipt, nil
 }
 
 // missingRules returns the rules of n that are not installed.
-func missingRules(ipt *iptables.IPTables, n *NetConf) ([]rule, error) {
+func missingRules(n *NetConf) ([]rule, error) {
+	return ruleTables{}.missing(masqueradeRules(n))
+}
+
+func (t ruleTables) missing(rules []rule) ([]rule, error) {
 	var missing []rule
-	for _, r := range masqueradeRules(n) {
+	for _, r := range rules {
+		ipt, err := t.of(r)
+		if err != nil {
+			return nil, err
+		}
 		ok, err := ipt.Exists(r.table, r.chain, r.spec...)
 		if err != nil {
-			return nil, fmt.Errorf("checking iptables rule %s: %w", r, err)
+			return nil, fmt.Errorf("checking %s rule %s: %w", r.command(), r, err)
 		}
 		if !ok {
 			missing = append(missing, r)
@@ -78,11 +123,8 @@ func ensureRules(n *NetConf, store *ipam.Store) (added []rule, err error) {
 			return nil, nil
 		}
 	}
-	ipt, err := newIPTables()
-	if err != nil {
-		return nil, fmt.Errorf("iptables: %w", err)
-	}
-	missing, err := missingRules(ipt, n)
+	tables := ruleTables{}
+	missing, err := tables.missing(masqueradeRules(n))
 	if err != nil {
 		return nil, err
 	}
@@ -100,12 +142,16 @@ func ensureRules(n *NetConf, store *ipam.Store) (added []rule, err error) {
 	if err := ipam.LockFile(lock, ipam.LockTimeout); err != nil {
 		return nil, storeError("iptables rules of network "+n.Name, err)
 	}
-	if missing, err = missingRules(ipt, n); err != nil {
+	if missing, err = tables.missing(masqueradeRules(n)); err != nil {
 		return nil, err
 	}
 	for _, r := range missing {
+		ipt, err := tables.of(r)
+		if err != nil {
+			return added, err
+		}
 		if err := ipt.Append(r.table, r.chain, r.spec...); err != nil {
-			return added, fmt.Errorf("adding iptables rule %s: %w", r, err)
+			return added, fmt.Errorf("adding %s rule %s: %w", r.command(), r, err)
 		}
 		added = append(added, r)
 	}
@@ -135,14 +181,15 @@ func removeRulesIfUnused(store *ipam.Store, added []rule) error {
 	if len(held) > 0 {
 		return nil
 	}
-	ipt, err := newIPTables()
-	if err != nil {
-		return fmt.Errorf("iptables: %w", err)
-	}
+	tables := ruleTables{}
 	var errs []error
 	for _, r := range added {
-		if err := ipt.DeleteIfExists(r.table, r.chain, r.spec...); err != nil {
-			errs = append(errs, fmt.Errorf("removing iptables rule %s: %w", r, err))
+		ipt, err := tables.of(r)
+		if err == nil {
+			err = ipt.DeleteIfExists(r.table, r.chain, r.spec...)
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("removing %s rule %s: %w", r.command(), r, err))
 		}
 	}
 	return errors.Join(errs...)
@@ -156,20 +203,25 @@ const rulesLockFile = "rules.lock"
 const rulesStampFile = "rules.verified"
 
 // rulesStamp identifies the state in which a check of n's rules holds: this
-// boot, this netns (its cookie, never reused within a boot), this iptables
-// binary, these rules, and the netns's nftables ruleset generation, which the
-// kernel bumps on every change of any table, chain or rule. With the same
-// stamp nothing in the ruleset has changed since the check, so the rules are
-// still there. It is "" (check every time) unless iptables is the nf_tables
-// backend: iptables-legacy rules are outside the generation.
+// boot, this netns (its cookie, never reused within a boot), these iptables
+// and ip6tables binaries (those of n's families), these rules, and the
+// netns's nftables ruleset generation, which the kernel bumps on every change
+// of any table, chain or rule of any family. With the same stamp nothing in
+// the ruleset has changed since the check, so the rules are still there. It
+// is "" (check every time) unless every binary is the nf_tables backend:
+// iptables-legacy rules are outside the generation.
 func rulesStamp(n *NetConf) string {
-	path, err := exec.LookPath("iptables") // what go-iptables runs for IPv4
-	if err != nil {
-		return ""
-	}
-	bin, err := filepath.EvalSymlinks(path)
-	if err != nil || !strings.Contains(filepath.Base(bin), "nft") {
-		return ""
+	var bins []string
+	for _, f := range n.families {
+		path, err := exec.LookPath(iptablesCommand(f)) // what go-iptables runs
+		if err != nil {
+			return ""
+		}
+		bin, err := filepath.EvalSymlinks(path)
+		if err != nil || !strings.Contains(filepath.Base(bin), "nft") {
+			return ""
+		}
+		bins = append(bins, bin)
 	}
 	boot, err := os.ReadFile("/proc/sys/kernel/random/boot_id")
 	if err != nil {
@@ -184,7 +236,7 @@ func rulesStamp(n *NetConf) string {
 		rules.Write([]byte(r.String() + "\n"))
 	}
 	return fmt.Sprintf("boot %s netns %d iptables %s rules %x generation %d\n",
-		strings.TrimSpace(string(boot)), cookie, bin, rules.Sum(nil)[:8], gen)
+		strings.TrimSpace(string(boot)), cookie, strings.Join(bins, ","), rules.Sum(nil)[:8], gen)
 }
 
 // nftGeneration asks the kernel (NFT_MSG_GETGEN) for the nftables ruleset

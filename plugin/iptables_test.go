@@ -8,7 +8,6 @@ import (
 	"runtime"
 	"testing"
 
-	"github.com/coreos/go-iptables/iptables"
 	"golang.org/x/sys/unix"
 
 	"github.com/cnigate/cnigate/plugin/ipam"
@@ -20,14 +19,20 @@ var errNotNFT = errors.New("iptables is not the nf_tables backend")
 // every rule is stamped, and any ruleset change voids the stamp, so a deleted
 // rule is put back by the next ADD.
 func TestEnsureRulesStamp(t *testing.T) {
+	for name, extra := range map[string]string{"ipv4": "", "dual": `,"network6":"fd00:98::/56","subnet6":"fd00:98:0:1::/64"`} {
+		t.Run(name, func(t *testing.T) { testEnsureRulesStamp(t, extra) })
+	}
+}
+
+func testEnsureRulesStamp(t *testing.T, extra string) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root (creates a network namespace); make test runs it")
 	}
-	n, _, err := loadNetConf([]byte(`{"cniVersion":"1.0.0","name":"stamp","type":"podnet","network":"10.98.0.0/16","subnet":"10.98.1.0/24"}`))
+	n, _, err := loadNetConf([]byte(`{"cniVersion":"1.0.0","name":"stamp","type":"podnet","network":"10.98.0.0/16","subnet":"10.98.1.0/24"` + extra + `}`))
 	if err != nil {
 		t.Fatal(err)
 	}
-	store, err := ipam.Open(t.TempDir(), n.Name, n.pool, true)
+	store, err := ipam.Open(t.TempDir(), n.Name, n.pools(), true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,12 +49,8 @@ func TestEnsureRulesStamp(t *testing.T) {
 			if rulesStamp(n) == "" {
 				return errNotNFT
 			}
-			ipt, err := iptables.NewWithProtocol(iptables.ProtocolIPv4)
-			if err != nil {
-				return err
-			}
 			expectRules := func(when string) error {
-				missing, err := missingRules(ipt, n)
+				missing, err := missingRules(n)
 				if err == nil && len(missing) > 0 {
 					err = errors.New(when + ": rules missing")
 				}
@@ -60,8 +61,8 @@ func TestEnsureRulesStamp(t *testing.T) {
 			if err != nil {
 				return err
 			}
-			if len(added) != 3 {
-				return fmt.Errorf("first ADD reports %d rules added, want 3", len(added))
+			if len(added) != len(masqueradeRules(n)) {
+				return fmt.Errorf("first ADD reports %d rules added, want %d", len(added), len(masqueradeRules(n)))
 			}
 			if err := expectRules("first ADD"); err != nil {
 				return err
@@ -76,8 +77,13 @@ func TestEnsureRulesStamp(t *testing.T) {
 			if stamp, err := os.ReadFile(stampPath); err != nil || string(stamp) != rulesStamp(n) {
 				return errors.New("second ADD left no current stamp")
 			}
-			// A ruleset change voids the stamp; the next ADD puts the rule back.
-			r := masqueradeRules(n)[2]
+			// A ruleset change (of the last family's MASQUERADE rule) voids
+			// the stamp; the next ADD puts the rule back.
+			r := masqueradeRules(n)[len(masqueradeRules(n))-1]
+			ipt, err := ruleTables{}.of(r)
+			if err != nil {
+				return err
+			}
 			if err := ipt.Delete(r.table, r.chain, r.spec...); err != nil {
 				return err
 			}

@@ -13,6 +13,7 @@ import (
 	"github.com/containernetworking/plugins/pkg/ip"
 	"github.com/containernetworking/plugins/pkg/netlinksafe"
 	"github.com/containernetworking/plugins/pkg/ns"
+	"github.com/containernetworking/plugins/pkg/utils/sysctl"
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 
@@ -56,14 +57,58 @@ func ensureBridge(n *NetConf, store *ipam.Store) (*netlink.Bridge, error) {
 	if err := netlink.LinkSetUp(br); err != nil {
 		return nil, fmt.Errorf("setting bridge %q up: %w", n.Bridge, err)
 	}
-	gw := &netlink.Addr{IPNet: gatewayNet(n)}
-	if err := netlink.AddrAdd(br, gw); err != nil && !errors.Is(err, unix.EEXIST) {
-		return nil, fmt.Errorf("adding gateway %s to bridge %q: %w", gw.IPNet, n.Bridge, err)
-	}
-	if err := ip.EnableIP4Forward(); err != nil {
-		return nil, fmt.Errorf("enabling IPv4 forwarding: %w", err)
+	for _, f := range n.families {
+		if err := addGateway(br, f); err != nil {
+			return nil, err
+		}
 	}
 	return br, nil
+}
+
+// addGateway gives the bridge f's gateway address and enables forwarding
+// for f. An IPv6 gateway is added without duplicate address detection
+// (IFA_F_NODAD): it is usable at once instead of after a second or more of
+// DAD, and it is unique by construction (the first host of this node's
+// subnet6, on podnet's own bridge). Enabling IPv6 forwarding on a node makes
+// its interfaces stop accepting router advertisements unless accept_ra is 2,
+// as with upstream bridge.
+func addGateway(br *netlink.Bridge, f family) error {
+	addr := &netlink.Addr{IPNet: gatewayNet(f)}
+	if f.ipv6 {
+		if err := enableIPv6(br.Name); err != nil {
+			return err
+		}
+		addr.Flags = unix.IFA_F_NODAD
+	}
+	if err := netlink.AddrAdd(br, addr); err != nil && !errors.Is(err, unix.EEXIST) {
+		return fmt.Errorf("adding gateway %s to bridge %q: %w", addr.IPNet, br.Name, err)
+	}
+	enable := ip.EnableIP4Forward
+	if f.ipv6 {
+		enable = ip.EnableIP6Forward
+	}
+	if err := enable(); err != nil {
+		return fmt.Errorf("enabling %s forwarding: %w", f.name(), err)
+	}
+	return nil
+}
+
+// enableIPv6 turns IPv6 on for the interface ifName of the calling thread's
+// netns when it is off (disable_ipv6, which a node or a new netns may
+// default to): the kernel refuses IPv6 addresses on it otherwise.
+func enableIPv6(ifName string) error {
+	key := fmt.Sprintf("net/ipv6/conf/%s/disable_ipv6", ifName)
+	value, err := sysctl.Sysctl(key)
+	if err != nil {
+		return fmt.Errorf("IPv6 on %q: %w", ifName, err)
+	}
+	if value == "0" {
+		return nil
+	}
+	if _, err := sysctl.Sysctl(key, "0"); err != nil {
+		return fmt.Errorf("enabling IPv6 on %q: %w", ifName, err)
+	}
+	return nil
 }
 
 // pinBridgeMAC sets the bridge's MAC to its current value, as upstream bridge
@@ -135,21 +180,31 @@ func bridgeByName(name string) (*netlink.Bridge, error) {
 	return br, nil
 }
 
-// gatewayNet is the gateway address with the subnet's prefix, as on the bridge.
-func gatewayNet(n *NetConf) *net.IPNet {
-	return &net.IPNet{IP: n.pool.Gateway, Mask: n.pool.Subnet.Mask}
+// gatewayNet is f's gateway address with the subnet's prefix, as on the bridge.
+func gatewayNet(f family) *net.IPNet {
+	return &net.IPNet{IP: f.pool.Gateway, Mask: f.pool.Subnet.Mask}
 }
 
-// setupVeth creates the veth pair: ifName in the pod netns with addr, up, and a
-// default route via the gateway unless the pod already has one (a second
-// interface); the host end up, enslaved to br, in hairpin mode if configured.
-// routeAdded says whether the default route is podnet's.
-func setupVeth(netns ns.NetNS, br *netlink.Bridge, n *NetConf, a ipam.Attachment, addr *net.IPNet) (host, cont *current.Interface, routeAdded bool, err error) {
+// defaultDst is f's default route destination, 0.0.0.0/0 or ::/0.
+func defaultDst(f family) net.IPNet {
+	if f.ipv6 {
+		return net.IPNet{IP: net.IPv6zero, Mask: net.CIDRMask(0, 128)}
+	}
+	return net.IPNet{IP: net.IPv4zero.To4(), Mask: net.CIDRMask(0, 32)}
+}
+
+// setupVeth creates the veth pair: ifName in the pod netns with addrs (one
+// per family of n, in order), up, and per family a default route via that
+// family's gateway unless the pod already has one in that family (a second
+// interface); the host end up, enslaved to br, in hairpin mode if
+// configured. routesAdded says, per family, whether the default route is
+// podnet's.
+func setupVeth(netns ns.NetNS, br *netlink.Bridge, n *NetConf, a ipam.Attachment, addrs []*net.IPNet) (host, cont *current.Interface, routesAdded []bool, err error) {
 	hostName := hostVethName(n, a)
 	// A host end by this name can only be left over from a crashed ADD of this
 	// very attachment, whose reservation we now hold: remove it.
 	if err := ip.DelLinkByName(hostName); err != nil && !errors.Is(err, ip.ErrLinkNotFound) {
-		return nil, nil, false, err
+		return nil, nil, nil, err
 	}
 	host, cont = &current.Interface{}, &current.Interface{}
 	err = netns.Do(func(hostNS ns.NetNS) error {
@@ -164,56 +219,87 @@ func setupVeth(netns ns.NetNS, br *netlink.Bridge, n *NetConf, a ipam.Attachment
 		if err != nil {
 			return err
 		}
-		if err := netlink.AddrAdd(link, &netlink.Addr{IPNet: addr}); err != nil {
-			return fmt.Errorf("adding %s to %q: %w", addr, a.IfName, err)
+		for i, f := range n.families {
+			addr := &netlink.Addr{IPNet: addrs[i]}
+			if f.ipv6 {
+				// Without DAD the address works at once (a tentative one
+				// cannot be a source for a second or more); the IPAM lock
+				// makes it unique on the bridge. See addGateway.
+				addr.Flags = unix.IFA_F_NODAD
+				if err := enableIPv6(a.IfName); err != nil {
+					return err
+				}
+				// As upstream does: the kernel drops an interface's IPv6
+				// addresses (not its IPv4 ones) when it goes down, so a pod
+				// that cycles its interface would lose its IPv6 address.
+				if _, err := sysctl.Sysctl(fmt.Sprintf("net/ipv6/conf/%s/keep_addr_on_down", a.IfName), "1"); err != nil {
+					return fmt.Errorf("keeping the IPv6 address of %q on down: %w", a.IfName, err)
+				}
+			}
+			if err := netlink.AddrAdd(link, addr); err != nil {
+				return fmt.Errorf("adding %s to %q: %w", addrs[i], a.IfName, err)
+			}
 		}
 		if err := netlink.LinkSetUp(link); err != nil {
 			return fmt.Errorf("setting %q up: %w", a.IfName, err)
 		}
-		routeAdded, err = addDefaultRouteIfNone(n, link)
-		return err
+		routesAdded = make([]bool, len(n.families))
+		for i, f := range n.families {
+			if routesAdded[i], err = addDefaultRouteIfNone(f, link); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if err != nil {
-		return nil, nil, false, err
+		return nil, nil, nil, err
 	}
 	hostLink, err := netlinksafe.LinkByName(hostName)
 	if err != nil {
-		return nil, nil, false, err
+		return nil, nil, nil, err
 	}
 	if err := netlink.LinkSetMaster(hostLink, br); err != nil {
-		return nil, nil, false, fmt.Errorf("attaching %q to bridge %q: %w", hostName, br.Name, err)
+		return nil, nil, nil, fmt.Errorf("attaching %q to bridge %q: %w", hostName, br.Name, err)
 	}
 	// A new bridge port is not in hairpin mode: set it only when wanted.
 	if n.hairpin() {
 		if err := netlink.LinkSetHairpin(hostLink, true); err != nil {
-			return nil, nil, false, fmt.Errorf("setting hairpin mode on %q: %w", hostName, err)
+			return nil, nil, nil, fmt.Errorf("setting hairpin mode on %q: %w", hostName, err)
 		}
 	}
-	return host, cont, routeAdded, nil
+	return host, cont, routesAdded, nil
 }
 
-// addDefaultRouteIfNone adds the default route via the gateway on link unless
-// the pod (the current netns) already has an IPv4 default route, e.g. from
-// its first interface. A concurrent ADD of another interface that added one
-// first counts as "already has one".
-func addDefaultRouteIfNone(n *NetConf, link netlink.Link) (bool, error) {
-	has, err := hasDefaultRoute()
+// addDefaultRouteIfNone adds f's default route via f's gateway on link unless
+// the pod (the current netns) already has a default route in that family,
+// e.g. from its first interface. A concurrent ADD of another interface that
+// added one first counts as "already has one".
+func addDefaultRouteIfNone(f family, link netlink.Link) (bool, error) {
+	has, err := hasDefaultRoute(f)
 	if err != nil || has {
 		return false, err
 	}
-	if err := ip.AddDefaultRoute(n.pool.Gateway, link); err != nil {
+	if err := ip.AddDefaultRoute(f.pool.Gateway, link); err != nil {
 		if errors.Is(err, unix.EEXIST) {
 			return false, nil
 		}
-		return false, fmt.Errorf("adding default route via %s: %w", n.pool.Gateway, err)
+		return false, fmt.Errorf("adding default route via %s: %w", f.pool.Gateway, err)
 	}
 	return true, nil
 }
 
-// hasDefaultRoute reports whether the current netns's main table has an IPv4
-// default route.
-func hasDefaultRoute() (bool, error) {
-	routes, err := netlinksafe.RouteListFiltered(netlink.FAMILY_V4, &netlink.Route{Table: unix.RT_TABLE_MAIN}, netlink.RT_FILTER_TABLE)
+// netlinkFamily is f's netlink address family.
+func netlinkFamily(f family) int {
+	if f.ipv6 {
+		return netlink.FAMILY_V6
+	}
+	return netlink.FAMILY_V4
+}
+
+// hasDefaultRoute reports whether the current netns's main table has a
+// default route of f's family.
+func hasDefaultRoute(f family) (bool, error) {
+	routes, err := netlinksafe.RouteListFiltered(netlinkFamily(f), &netlink.Route{Table: unix.RT_TABLE_MAIN}, netlink.RT_FILTER_TABLE)
 	if err != nil {
 		return false, fmt.Errorf("listing the pod's routes: %w", err)
 	}

@@ -61,7 +61,7 @@ func attachmentOf(args *skel.CmdArgs) ipam.Attachment {
 // commands that must change nothing when it is absent (DEL, GC, CHECK). A nil
 // store with a nil error means this network never reserved anything here.
 func openExistingStore(n *NetConf) (*ipam.Store, error) {
-	store, err := ipam.Open(n.DataDir, n.Name, n.pool, false)
+	store, err := ipam.Open(n.DataDir, n.Name, n.pools(), false)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return nil, nil
@@ -117,23 +117,24 @@ func cmdAdd(args *skel.CmdArgs) (err error) {
 		return err
 	}
 
-	store, err := ipam.Open(n.DataDir, n.Name, n.pool, true)
+	store, err := ipam.Open(n.DataDir, n.Name, n.pools(), true)
 	if err != nil {
 		return storeError("IPAM store unusable", err)
 	}
 	defer func() { _ = store.Close() }()
 
 	a := attachmentOf(args)
-	addr, err := store.Reserve(a)
+	addrs, err := store.Reserve(a) // one per family, in n.families' order
+	var exhausted *ipam.PoolExhaustedError
 	switch {
-	case errors.Is(err, ipam.ErrPoolExhausted):
-		return types.NewError(errPoolExhausted, fmt.Sprintf("no free IP address in subnet %s", n.pool.Subnet), err.Error())
+	case errors.As(err, &exhausted):
+		return types.NewError(errPoolExhausted, fmt.Sprintf("no free IP address in subnet %s", exhausted.Subnet), err.Error())
 	case errors.Is(err, ipam.ErrAlreadyReserved):
 		return types.NewError(errAttachmentExists, fmt.Sprintf("container %q interface %q is already attached", a.ContainerID, a.IfName), err.Error())
 	case err != nil:
 		return storeError("IPAM reservation failed", err)
 	}
-	op.ip = addr
+	op.ips = addrs
 
 	success := false
 	var addedRules []rule
@@ -159,8 +160,11 @@ func cmdAdd(args *skel.CmdArgs) (err error) {
 	if err != nil {
 		return err
 	}
-	podAddr := &net.IPNet{IP: addr, Mask: n.pool.Subnet.Mask}
-	hostIf, contIf, routeAdded, err := setupVeth(netns, br, n, a, podAddr)
+	podAddrs := make([]*net.IPNet, len(addrs))
+	for i, f := range n.families {
+		podAddrs[i] = &net.IPNet{IP: addrs[i], Mask: f.pool.Subnet.Mask}
+	}
+	hostIf, contIf, routesAdded, err := setupVeth(netns, br, n, a, podAddrs)
 	if err != nil {
 		return err
 	}
@@ -172,8 +176,8 @@ func cmdAdd(args *skel.CmdArgs) (err error) {
 
 	// The result is the prevResult of the next plugin of a chain (portmap,
 	// bandwidth, tuning): the bridge and the host veth without a sandbox, the
-	// pod interface with one, the address on the pod interface, and exactly
-	// the routes podnet added.
+	// pod interface with one, the addresses on the pod interface (one per
+	// family), and exactly the routes podnet added.
 	result := &current.Result{
 		CNIVersion: current.ImplementedSpecVersion,
 		Interfaces: []*current.Interface{
@@ -181,17 +185,16 @@ func cmdAdd(args *skel.CmdArgs) (err error) {
 			hostIf,
 			contIf,
 		},
-		IPs: []*current.IPConfig{{
-			Address:   *podAddr,
-			Gateway:   n.pool.Gateway,
-			Interface: current.Int(2),
-		}},
 	}
-	if routeAdded {
-		result.Routes = []*types.Route{{
-			Dst: net.IPNet{IP: net.IPv4zero, Mask: net.CIDRMask(0, 32)},
-			GW:  n.pool.Gateway,
-		}}
+	for i, f := range n.families {
+		result.IPs = append(result.IPs, &current.IPConfig{
+			Address:   *podAddrs[i],
+			Gateway:   f.pool.Gateway,
+			Interface: current.Int(2),
+		})
+		if routesAdded[i] {
+			result.Routes = append(result.Routes, &types.Route{Dst: defaultDst(f), GW: f.pool.Gateway})
+		}
 	}
 	if err := types.PrintResult(result, cniVersion); err != nil {
 		return err
@@ -224,7 +227,7 @@ func cmdDel(args *skel.CmdArgs) (err error) {
 		return err // nil: this network never reserved anything here
 	}
 	defer func() { _ = store.Close() }()
-	if op.ip, err = store.Release(a); err != nil {
+	if op.ips, err = store.Release(a); err != nil {
 		return storeError("IPAM release failed", err)
 	}
 	return nil
@@ -257,7 +260,7 @@ func cmdGC(args *skel.CmdArgs) (err error) {
 	// runtime never runs GC concurrently with ADD or DEL, so the listing stays
 	// true until the release.
 	var linkErrs []error
-	for _, a := range held {
+	for _, a := range held { // one entry per address: a dual-stack attachment comes twice
 		if keep[a] {
 			continue
 		}
@@ -299,14 +302,16 @@ func cmdStatus(args *skel.CmdArgs) (err error) {
 		return types.NewError(errPluginUnavailable, msg, detail.Error())
 	}
 	if n.masquerade() {
-		if _, err := exec.LookPath("iptables"); err != nil {
-			return unavailable(`"ipMasq" is on but no iptables binary is in PATH`, err)
+		for _, f := range n.families {
+			if _, err := exec.LookPath(iptablesCommand(f)); err != nil {
+				return unavailable(fmt.Sprintf(`"ipMasq" is on but no %s binary is in PATH`, iptablesCommand(f)), err)
+			}
 		}
 	}
 	if err := checkBridgeName(n); err != nil {
 		return unavailable(fmt.Sprintf("bridge %q is unusable", n.Bridge), err)
 	}
-	held, err := ipam.Inspect(n.DataDir, n.Name, n.pool)
+	held, err := ipam.Inspect(n.DataDir, n.Name, n.pools())
 	store := filepath.Join(n.DataDir, n.Name)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
@@ -317,9 +322,11 @@ func cmdStatus(args *skel.CmdArgs) (err error) {
 	if err := checkFilesystem(store); err != nil {
 		return unavailable(fmt.Sprintf("data directory %s is unusable", n.DataDir), err)
 	}
-	if held >= n.pool.Size() {
-		return types.NewError(errPluginUnavailable, fmt.Sprintf("no free IP address in subnet %s", n.pool.Subnet),
-			fmt.Sprintf("all %d addresses are reserved", n.pool.Size()))
+	for i, f := range n.families {
+		if held != nil && held[i] >= f.pool.Size() {
+			return types.NewError(errPluginUnavailable, fmt.Sprintf("no free IP address in subnet %s", f.pool.Subnet),
+				fmt.Sprintf("all %d addresses are reserved", f.pool.Size()))
+		}
 	}
 	return nil
 }

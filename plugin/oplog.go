@@ -17,7 +17,7 @@ type op struct {
 	command string
 	args    *skel.CmdArgs
 	start   time.Time
-	ip      net.IP
+	ips     []net.IP // the pod's addresses, one per family
 	notes   []string
 }
 
@@ -45,8 +45,12 @@ func (o *op) finish(err error) {
 		outcome = "error: " + err.Error()
 	}
 	ip := "-"
-	if o.ip != nil {
-		ip = o.ip.String()
+	if len(o.ips) > 0 {
+		text := make([]string, len(o.ips))
+		for i, addr := range o.ips {
+			text[i] = addr.String()
+		}
+		ip = strings.Join(text, ",")
 	}
 	line := fmt.Sprintf("%s %s container=%s ifname=%s ip=%s duration=%s outcome=%q",
 		time.Now().UTC().Format(time.RFC3339Nano), o.command, orDash(o.args.ContainerID), orDash(o.args.IfName),

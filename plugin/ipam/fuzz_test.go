@@ -2,6 +2,7 @@ package ipam
 
 import (
 	"bytes"
+	"net"
 	"testing"
 )
 
@@ -27,9 +28,9 @@ func FuzzParseReservation(f *testing.F) {
 }
 
 // FuzzParseLastReserved: the record parser never panics and accepts only a
-// canonical IPv4 address and a newline.
+// canonical address (IPv4 as 4 bytes) and a newline.
 func FuzzParseLastReserved(f *testing.F) {
-	for _, seed := range []string{"10.244.1.7\n", "", "10.244.1.7", "::1\n", "::ffff:10.0.0.1\n", "010.1.1.1\n", "10.244.1.7\n\n"} {
+	for _, seed := range []string{"10.244.1.7\n", "", "10.244.1.7", "::1\n", "::ffff:10.0.0.1\n", "010.1.1.1\n", "10.244.1.7\n\n", "fd00::2\n", "fd00:0::2\n", "FD00::2\n"} {
 		f.Add([]byte(seed))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -37,7 +38,7 @@ func FuzzParseLastReserved(f *testing.F) {
 		if ip == nil {
 			return
 		}
-		if ip.To4() == nil || ip.String()+"\n" != string(data) {
+		if ip.String()+"\n" != string(data) || (ip.To4() != nil) != (len(ip) == net.IPv4len) {
 			t.Fatalf("accepted %q as %v", data, ip)
 		}
 	})

@@ -1,12 +1,14 @@
 package ipam
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io/fs"
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -19,6 +21,8 @@ const (
 	// lastReservedFileName holds the address Reserve handed out last, so the
 	// next Reserve starts after it (round-robin, as host-local does).
 	lastReservedFileName = "last_reserved"
+	// lastReserved6FileName is the same for the IPv6 pool.
+	lastReserved6FileName = "last_reserved6"
 	// reservingTempName is where Reserve writes a reservation before linking
 	// it to its address name. It starts with a dot so it never parses as an
 	// address; one left by a crash is removed by the next locked operation.
@@ -66,7 +70,7 @@ func (a Attachment) String() string { return a.ContainerID + "/" + a.IfName }
 // a planted link can neither redirect a write nor be read through.
 type Store struct {
 	dir   string
-	pool  Pool
+	pools []Pool   // one per address family, in the order Reserve hands them out
 	dirf  *os.File // the store directory, O_DIRECTORY|O_NOFOLLOW
 	lockf *os.File
 }
@@ -77,7 +81,7 @@ type Store struct {
 // GC) change nothing. A store directory or lock file that is a symlink, of the
 // wrong type or owned by another user is refused with ErrUnsafe; wrong modes
 // are repaired (0700, 0600).
-func Open(dataDir, name string, pool Pool, create bool) (*Store, error) {
+func Open(dataDir, name string, pools []Pool, create bool) (*Store, error) {
 	dirf, err := openStoreDir(dataDir, name, create, true)
 	if err != nil {
 		return nil, err
@@ -93,7 +97,7 @@ func Open(dataDir, name string, pool Pool, create bool) (*Store, error) {
 		}
 		return nil, fmt.Errorf("opening IPAM lock: %w", err)
 	}
-	return &Store{dir: dirf.Name(), pool: pool, dirf: dirf, lockf: lockf}, nil
+	return &Store{dir: dirf.Name(), pools: pools, dirf: dirf, lockf: lockf}, nil
 }
 
 // openStoreDir opens dataDir/name without following a symlink in its last
@@ -252,113 +256,273 @@ func flock(fd, how int) error {
 	}
 }
 
-// Reserve gives a the next free address of the pool after the one handed out
-// last (round-robin, wrapping to the start), so a just-released address is
-// not reused at once while conntrack and neighbour caches still remember it.
-// It fails with ErrAlreadyReserved when a already holds one and with
-// ErrPoolExhausted when none is free; in both cases nothing is written.
-func (s *Store) Reserve(a Attachment) (net.IP, error) {
-	var reserved net.IP
-	err := s.withLock(func() error {
-		held, err := s.read()
+// Reserve gives a one address of each pool (in pool order): the next free
+// one after the address handed out last (round-robin, wrapping to the
+// start), so a just-released address is not reused at once while conntrack
+// and neighbour caches still remember it. It fails with ErrAlreadyReserved
+// when a already holds an address and with ErrPoolExhausted (a
+// *PoolExhaustedError naming the subnet) when a pool has none free; in both
+// cases nothing is written.
+//
+// Its cost does not grow with the number of reservations: the duplicate
+// check reads a's index entry (att-<hash>) and the address files it lists,
+// and a free address is found by checking candidate names for existence,
+// which costs one fstatat per taken address met after the last one handed
+// out (few while the pool is sparse).
+func (s *Store) Reserve(a Attachment) ([]net.IP, error) {
+	data, err := FormatReservation(a)
+	if err != nil {
+		return nil, err
+	}
+	var reserved []net.IP
+	err = s.withLock(func() error {
+		s.removeTemps()
+		if err := s.ensureIndex(); err != nil {
+			return err
+		}
+		held, err := s.lookup(a, true)
 		if err != nil {
 			return err
 		}
-		if ip := addressOf(held, a); ip != "" {
-			return fmt.Errorf("%w: %s holds %s", ErrAlreadyReserved, a, ip)
+		if len(held) > 0 {
+			return fmt.Errorf("%w: %s holds %s", ErrAlreadyReserved, a, strings.Join(held, ", "))
 		}
-		start := s.pool.First()
-		if last := s.lastReserved(); last != nil {
-			if start = s.pool.Next(last); start == nil {
-				start = s.pool.First()
+		ips := make([]net.IP, len(s.pools))
+		for i, p := range s.pools {
+			if ips[i], err = s.free(p); err != nil {
+				return err
 			}
 		}
-		for i, ip := 0, start; i < s.pool.Size(); i++ {
-			if _, taken := held[ip.String()]; !taken {
-				if err := s.write(ip, a); err != nil {
-					return err
-				}
-				s.setLastReserved(ip)
-				reserved = ip
-				return nil
-			}
-			if ip = s.pool.Next(ip); ip == nil {
-				ip = s.pool.First()
-			}
+		// The index entry first, listing every address about to be linked:
+		// an address file without its entry would be invisible to DEL.
+		if err := s.writeRecord(attTempName, attName(a), formatAtt(ips)); err != nil {
+			return fmt.Errorf("reserving for %s: %w", a, err)
 		}
-		return fmt.Errorf("%w in %s: all %d addresses are reserved", ErrPoolExhausted, s.pool.Subnet, s.pool.Size())
+		crashPoint("index entry written")
+		if err := s.link(data, ips); err != nil {
+			_ = unix.Unlinkat(int(s.dirf.Fd()), attName(a), 0)
+			return err
+		}
+		for i, p := range s.pools {
+			crashPoint("before last reserved " + ips[i].String())
+			s.setLastReserved(p, ips[i])
+		}
+		reserved = ips
+		return nil
 	})
 	return reserved, err
 }
 
+// crashHook, set by tests, is called at each point of Reserve and Release
+// where a killed process would leave the store part-way; it panics to stop
+// there as a kill would (the lock goes with the panic as with the process).
+var crashHook func(step string)
+
+func crashPoint(step string) {
+	if crashHook != nil {
+		crashHook(step)
+	}
+}
+
+// MaxProbes bounds the addresses one Reserve checks per pool. It matters only
+// for pools larger than it (an IPv6 /64 has 2^64-2 addresses): such a pool is
+// reported exhausted when MaxProbes addresses in a row after the last one
+// handed out are taken, which takes a million pods on one node. A variable so
+// that tests can lower it.
+var MaxProbes uint64 = 1 << 20
+
+// PoolExhaustedError is ErrPoolExhausted for one subnet.
+type PoolExhaustedError struct {
+	Subnet       *net.IPNet
+	Size, Probed uint64
+}
+
+func (e *PoolExhaustedError) Error() string {
+	if e.Probed < e.Size {
+		return fmt.Sprintf("%v in %s: the %d addresses after the last one handed out are all taken", ErrPoolExhausted, e.Subnet, e.Probed)
+	}
+	return fmt.Sprintf("%v in %s: all %d addresses are reserved", ErrPoolExhausted, e.Subnet, e.Size)
+}
+
+// Is makes errors.Is(err, ErrPoolExhausted) hold.
+func (e *PoolExhaustedError) Is(target error) bool { return target == ErrPoolExhausted }
+
+// free returns the first address of p after the last one handed out whose
+// name is not taken in the store (by a reservation, a corrupt file or
+// anything else: what is there is never handed out). The caller holds the
+// lock, so no other podnet can take it before the link.
+func (s *Store) free(p Pool) (net.IP, error) {
+	start := p.First()
+	if last := s.lastReserved(p); last != nil {
+		if start = p.Next(last); start == nil {
+			start = p.First()
+		}
+	}
+	probes := min(p.Size(), MaxProbes)
+	for i, ip := uint64(0), start; i < probes; i++ {
+		taken, err := s.exists(ip.String())
+		if err != nil {
+			return nil, err
+		}
+		if !taken {
+			return ip, nil
+		}
+		if ip = p.Next(ip); ip == nil {
+			ip = p.First()
+		}
+	}
+	return nil, &PoolExhaustedError{Subnet: p.Subnet, Size: p.Size(), Probed: probes}
+}
+
+// exists reports whether the store has an entry name, of any type, without
+// following it.
+func (s *Store) exists(name string) (bool, error) {
+	var st unix.Stat_t
+	err := unix.Fstatat(int(s.dirf.Fd()), name, &st, unix.AT_SYMLINK_NOFOLLOW)
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, unix.ENOENT):
+		return false, nil
+	}
+	return false, &fs.PathError{Op: "stat", Path: filepath.Join(s.dir, name), Err: err}
+}
+
+// lastReservedName is the record of the address p handed out last.
+func lastReservedName(p Pool) string {
+	if p.IPv6() {
+		return lastReserved6FileName
+	}
+	return lastReservedFileName
+}
+
 // lastReserved returns the address recorded by setLastReserved, or nil when
 // there is none or it is unusable (then Reserve scans from the start).
-func (s *Store) lastReserved() net.IP {
-	data, err := s.ReadFile(lastReservedFileName)
+func (s *Store) lastReserved(p Pool) net.IP {
+	data, err := s.ReadFile(lastReservedName(p))
 	if err != nil {
 		return nil
 	}
 	ip := ParseLastReserved(data)
-	if ip == nil || !s.pool.Contains(ip) {
+	if ip == nil || !p.Contains(ip) {
 		return nil
 	}
 	return ip
 }
 
-// ParseLastReserved parses the content of the last-reserved record: one IPv4
-// address and a newline. Anything else is nil.
+// ParseLastReserved parses the content of a last-reserved record: one
+// address in its canonical text form and a newline. Anything else is nil.
 func ParseLastReserved(data []byte) net.IP {
 	text, ok := strings.CutSuffix(string(data), "\n")
-	if !ok || strings.ContainsAny(text, "\n\x00") {
+	if !ok {
 		return nil
 	}
-	ip := net.ParseIP(text).To4()
+	return parseCanonicalIP(text)
+}
+
+// parseCanonicalIP parses an address written as net.IP.String writes it (an
+// IPv4 address is 4 bytes), or returns nil: another spelling of an address
+// ("fd00:0::2", "::ffff:10.0.0.1") is not one of the store's names.
+func parseCanonicalIP(text string) net.IP {
+	ip := net.ParseIP(text)
 	if ip == nil || ip.String() != text {
 		return nil
+	}
+	if v4 := ip.To4(); v4 != nil {
+		return v4
 	}
 	return ip
 }
 
 // setLastReserved records ip. It is only a hint: when it cannot be written,
 // the next Reserve scans from the start, so errors are dropped.
-func (s *Store) setLastReserved(ip net.IP) {
-	_ = s.WriteFile(lastReservedFileName, []byte(ip.String()+"\n"))
+func (s *Store) setLastReserved(p Pool, ip net.IP) {
+	_ = s.writeRecord(recordTempName, lastReservedName(p), []byte(ip.String()+"\n"))
 }
 
-// Release frees the address held by a and returns it, or nil when a holds
-// none. Matching is by attachment, never by address text.
-func (s *Store) Release(a Attachment) (net.IP, error) {
-	var released net.IP
+// Release frees the addresses held by a and returns them, or none when a
+// holds none. Matching is by attachment, never by address text. The address
+// files go first and the index entry last, so a crash in between leaves an
+// entry listing missing addresses, which the next Release or Reserve of a
+// clears (never an address file that no entry lists).
+func (s *Store) Release(a Attachment) ([]net.IP, error) {
+	var released []net.IP
 	err := s.withLock(func() error {
-		held, err := s.read()
+		s.removeTemps()
+		if err := s.ensureIndex(); err != nil {
+			return err
+		}
+		held, err := s.lookup(a, true)
 		if err != nil {
 			return err
 		}
-		ip := addressOf(held, a)
-		if ip == "" {
-			return nil
+		for _, ip := range held {
+			if err := s.remove(ip); err != nil {
+				return err
+			}
+			released = append(released, parseCanonicalIP(ip))
+			crashPoint("removed " + ip)
 		}
-		if err := s.remove(ip); err != nil {
-			return err
-		}
-		released = net.ParseIP(ip)
-		return nil
+		return s.remove(attName(a))
 	})
 	return released, err
 }
 
-// Lookup returns the address held by a, or nil.
-func (s *Store) Lookup(a Attachment) (net.IP, error) {
-	var found net.IP
+// Lookup returns the addresses held by a (in pool order), or none. It writes
+// nothing, not even a missing index.
+func (s *Store) Lookup(a Attachment) ([]net.IP, error) {
+	var found []net.IP
 	err := s.withLock(func() error {
-		held, err := s.read()
+		indexed, err := s.exists(indexFileName)
 		if err != nil {
 			return err
 		}
-		found = net.ParseIP(addressOf(held, a)) // nil for ""
-		return nil
+		held, err := s.lookup(a, indexed)
+		for _, ip := range held {
+			found = append(found, parseCanonicalIP(ip))
+		}
+		return err
 	})
 	return found, err
+}
+
+// lookup returns the addresses a holds, the caller holding the lock. With a
+// built index (indexed) it reads a's entry and confirms every address it
+// lists against the address file; no entry means no address, because every
+// reservation's entry is written before its address files and removed after
+// them. Without the index, or when the entry is corrupt or disagrees with
+// the address files (a crash between two steps, or a hand edit), it reads
+// the whole store instead.
+func (s *Store) lookup(a Attachment, indexed bool) ([]string, error) {
+	if indexed {
+		data, err := s.ReadFile(attName(a))
+		if errors.Is(err, unix.ENOENT) {
+			return nil, nil
+		}
+		if listed, perr := parseAtt(data); err == nil && perr == nil && s.allHeldBy(listed, a) {
+			return listed, nil
+		}
+	}
+	held, _, err := s.read()
+	if err != nil {
+		return nil, err
+	}
+	return s.addressesOf(held, a), nil
+}
+
+// allHeldBy reports whether every address in ips is reserved for a.
+func (s *Store) allHeldBy(ips []string, a Attachment) bool {
+	buf := make([]byte, MaxFileSize+1)
+	for _, ip := range ips {
+		n, err := readFileAt(int(s.dirf.Fd()), ip, buf)
+		if err != nil || n > MaxFileSize {
+			return false
+		}
+		if got, err := ParseReservation(buf[:n]); err != nil || got != a {
+			return false
+		}
+	}
+	return len(ips) > 0
 }
 
 // List returns every readable reservation, address to attachment. Corrupt
@@ -366,7 +530,7 @@ func (s *Store) Lookup(a Attachment) (net.IP, error) {
 func (s *Store) List() (map[string]Attachment, error) {
 	var out map[string]Attachment
 	err := s.withLock(func() error {
-		held, err := s.read()
+		held, _, err := s.read()
 		if err != nil {
 			return err
 		}
@@ -383,11 +547,12 @@ func (s *Store) List() (map[string]Attachment, error) {
 
 // ReleaseExcept frees every reservation whose attachment is not in keep, and
 // every corrupt reservation file (its owner is unknown, so it cannot be
-// valid), repairing the mode of the files it keeps. It returns the
-// attachments it freed and the number of corrupt files removed.
+// valid), repairing the mode of the files it keeps, and rebuilds the index
+// from what is left. It returns the attachments it freed (once per address)
+// and the number of corrupt files removed.
 func (s *Store) ReleaseExcept(keep map[Attachment]bool) (freed []Attachment, corrupt int, err error) {
 	err = s.withLock(func() error {
-		held, err := s.read()
+		held, atts, err := s.read()
 		if err != nil {
 			return err
 		}
@@ -402,40 +567,45 @@ func (s *Store) ReleaseExcept(keep map[Attachment]bool) (freed []Attachment, cor
 			if err := s.remove(ip); err != nil {
 				return err
 			}
+			delete(held, ip)
 			if r.Err != nil {
 				corrupt++
 			} else {
 				freed = append(freed, r.Attachment)
 			}
 		}
-		return nil
+		return s.syncIndex(held, atts)
 	})
 	return freed, corrupt, err
 }
 
-// Inspect returns the number of entries of network name's store that are
-// named by an address of pool, without the lock, without reading them and
-// without writing anything (no lock file, no mode repair): an instant answer
-// for STATUS, which must neither wait for other processes nor change the
-// store. A missing store is fs.ErrNotExist; an unsafe one ErrUnsafe.
-func Inspect(dataDir, name string, pool Pool) (int, error) {
+// Inspect returns, for each pool, the number of entries of network name's
+// store that are named by an address of the pool, without the lock, without
+// reading them and without writing anything (no lock file, no mode repair):
+// an instant answer for STATUS, which must neither wait for other processes
+// nor change the store. A missing store is fs.ErrNotExist; an unsafe one
+// ErrUnsafe.
+func Inspect(dataDir, name string, pools []Pool) ([]uint64, error) {
 	dirf, err := openStoreDir(dataDir, name, false, false)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	defer func() { _ = dirf.Close() }()
-	s := &Store{dir: dirf.Name(), pool: pool, dirf: dirf}
+	s := &Store{dir: dirf.Name(), pools: pools, dirf: dirf}
 	entries, err := s.entries()
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	n := 0
+	counts := make([]uint64, len(pools))
 	for _, e := range entries {
-		if ip := net.ParseIP(e.Name()); ip != nil && pool.Contains(ip) {
-			n++
+		ip := parseCanonicalIP(e.Name())
+		for i, p := range pools {
+			if ip != nil && p.Contains(ip) {
+				counts[i]++
+			}
 		}
 	}
-	return n, nil
+	return counts, nil
 }
 
 // Reservation is what read found under one address name: the attachment, or
@@ -452,23 +622,44 @@ var (
 	errTooLarge   = fmt.Errorf("larger than %d bytes", MaxFileSize)
 )
 
-// addressOf returns the address a holds in held, or "". Reserve refuses a
-// second address for an attachment, so there is at most one.
-func addressOf(held map[string]Reservation, a Attachment) string {
+// addressesOf returns the addresses a holds in held, in pool order.
+func (s *Store) addressesOf(held map[string]Reservation, a Attachment) []string {
+	var out []string
 	for ip, r := range held {
 		if r.Err == nil && r.Attachment == a {
-			return ip
+			out = append(out, ip)
 		}
 	}
-	return ""
+	slices.SortFunc(out, func(x, y string) int { return cmp.Or(cmp.Compare(s.rank(x), s.rank(y)), cmp.Compare(x, y)) })
+	return out
 }
 
-// remove deletes the reservation of ip. The caller holds the lock.
-func (s *Store) remove(ip string) error {
-	if err := unix.Unlinkat(int(s.dirf.Fd()), ip, 0); err != nil && !errors.Is(err, unix.ENOENT) {
-		return &fs.PathError{Op: "remove", Path: filepath.Join(s.dir, ip), Err: err}
+// rank orders addresses by the pool holding them; others come last.
+func (s *Store) rank(ip string) int {
+	addr := parseCanonicalIP(ip)
+	for i, p := range s.pools {
+		if p.Contains(addr) {
+			return i
+		}
+	}
+	return len(s.pools)
+}
+
+// remove deletes the store entry name, the caller holding the lock.
+func (s *Store) remove(name string) error {
+	if err := unix.Unlinkat(int(s.dirf.Fd()), name, 0); err != nil && !errors.Is(err, unix.ENOENT) {
+		return &fs.PathError{Op: "remove", Path: filepath.Join(s.dir, name), Err: err}
 	}
 	return nil
+}
+
+// removeTemps removes the temporary files a locked operation killed part-way
+// left behind (only locked operations write them, under fixed names): one
+// unlinkat each, whatever the size of the store.
+func (s *Store) removeTemps() {
+	for _, name := range []string{reservingTempName, attTempName, recordTempName} {
+		_ = unix.Unlinkat(int(s.dirf.Fd()), name, 0)
+	}
 }
 
 // repairMode sets a kept reservation file back to 0600. The 0700 directory
@@ -496,47 +687,52 @@ func (s *Store) entries() ([]fs.DirEntry, error) {
 	return entries, nil
 }
 
-// read loads every reservation and removes the temporary files a crashed
-// Reserve left (only Reserve writes them, under the lock the caller holds). The caller holds the lock. Every ADD and DEL reads one file per pod,
-// so the files are opened relative to the directory, without building paths,
-// fstat or poller registration (4 system calls a file), and at most
+// read loads every reservation, lists the index entries (att-*) and removes
+// the temporary files crashed writers left (the locked ones, and the
+// ".last_reserved-<pid>" ones of podnet versions before the index). The
+// caller holds the lock. Only GC, a missing index and an index entry in doubt
+// come here. The files are opened relative to the directory and at most
 // MaxFileSize+1 bytes of each are read.
-func (s *Store) read() (map[string]Reservation, error) {
+func (s *Store) read() (map[string]Reservation, []string, error) {
 	entries, err := s.entries()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	dirfd := int(s.dirf.Fd())
 	held := make(map[string]Reservation, len(entries))
+	var atts []string
 	buf := make([]byte, MaxFileSize+1)
 	for _, e := range entries {
-		if e.Name() == reservingTempName || strings.HasPrefix(e.Name(), "."+lastReservedFileName+"-") {
-			if err := unix.Unlinkat(dirfd, e.Name(), 0); err != nil && !errors.Is(err, unix.ENOENT) {
-				return nil, fmt.Errorf("removing a crashed reservation: %w", err)
+		name := e.Name()
+		switch {
+		case name == reservingTempName || name == attTempName || name == recordTempName || strings.HasPrefix(name, "."+lastReservedFileName+"-"):
+			if err := unix.Unlinkat(dirfd, name, 0); err != nil && !errors.Is(err, unix.ENOENT) {
+				return nil, nil, fmt.Errorf("removing a crashed reservation: %w", err)
 			}
 			continue
-		}
-		if net.ParseIP(e.Name()) == nil {
+		case strings.HasPrefix(name, attPrefix):
+			atts = append(atts, name)
+			continue
+		case parseCanonicalIP(name) == nil:
 			continue // the lock, the records, or something that is not ours
-		}
-		if !e.Type().IsRegular() {
-			held[e.Name()] = Reservation{Err: errNotRegular}
+		case !e.Type().IsRegular():
+			held[name] = Reservation{Err: errNotRegular}
 			continue
 		}
-		n, err := readFileAt(dirfd, e.Name(), buf)
+		n, err := readFileAt(dirfd, name, buf)
 		switch {
 		case errors.Is(err, unix.ELOOP):
-			held[e.Name()] = Reservation{Err: errNotRegular} // swapped for a symlink since ReadDir
+			held[name] = Reservation{Err: errNotRegular} // swapped for a symlink since ReadDir
 		case err != nil:
-			return nil, fmt.Errorf("reading reservation: %w", err)
+			return nil, nil, fmt.Errorf("reading reservation: %w", err)
 		case n > MaxFileSize:
-			held[e.Name()] = Reservation{Err: errTooLarge}
+			held[name] = Reservation{Err: errTooLarge}
 		default:
 			a, err := ParseReservation(buf[:n])
-			held[e.Name()] = Reservation{Attachment: a, Err: err}
+			held[name] = Reservation{Attachment: a, Err: err}
 		}
 	}
-	return held, nil
+	return held, atts, nil
 }
 
 // readFileAt reads the file name in directory dirfd into buf and returns how
@@ -583,8 +779,8 @@ func (s *Store) ReadFile(name string) ([]byte, error) {
 // symlink by that name is replaced, never followed. name must not be an
 // address.
 func (s *Store) WriteFile(name string, data []byte) error {
-	if net.ParseIP(name) != nil || strings.HasPrefix(name, ".") || strings.ContainsAny(name, "/\x00") {
-		return fmt.Errorf("%q is not a store record name", name)
+	if reservedName(name) || strings.ContainsAny(name, "/\x00") {
+		return fmt.Errorf("%q is not a store record name: it %w", name, errReservedName)
 	}
 	tmp := fmt.Sprintf(".%s-%d", name, os.Getpid())
 	if err := s.writeNew(tmp, data); err != nil {
@@ -600,7 +796,7 @@ func (s *Store) WriteFile(name string, data []byte) error {
 
 // OpenLock opens (creating) the store file name for use with LockFile.
 func (s *Store) OpenLock(name string) (*os.File, error) {
-	if net.ParseIP(name) != nil || strings.ContainsAny(name, "/\x00") {
+	if net.ParseIP(name) != nil || strings.HasPrefix(name, attPrefix) || strings.ContainsAny(name, "/\x00") {
 		return nil, fmt.Errorf("%q is not a store lock name", name)
 	}
 	f, err := openAt(s.dirf, name, unix.O_RDWR|unix.O_CREAT)
@@ -648,28 +844,6 @@ func writeAll(fd int, data []byte) error {
 			return err
 		}
 		data = data[n:]
-	}
-	return nil
-}
-
-// write records ip for a, the caller holding the lock. The reservation is
-// written whole to a temporary file first and then linked to its address
-// name: link(2) fails if the name exists (O_EXCL semantics) and makes the
-// complete file appear at once, so a crash at any point leaves either no
-// reservation or a whole one, never an empty file DEL cannot match. A
-// temporary file left behind is removed by the next read.
-func (s *Store) write(ip net.IP, a Attachment) error {
-	data, err := FormatReservation(a)
-	if err != nil {
-		return fmt.Errorf("reserving %s: %w", ip, err)
-	}
-	if err := s.writeNew(reservingTempName, data); err != nil {
-		return fmt.Errorf("reserving %s: %w", ip, err)
-	}
-	dirfd := int(s.dirf.Fd())
-	defer func() { _ = unix.Unlinkat(dirfd, reservingTempName, 0) }()
-	if err := unix.Linkat(dirfd, reservingTempName, dirfd, ip.String(), 0); err != nil {
-		return fmt.Errorf("reserving %s: %w", ip, &fs.PathError{Op: "link", Path: filepath.Join(s.dir, ip.String()), Err: err})
 	}
 	return nil
 }

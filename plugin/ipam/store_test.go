@@ -29,7 +29,7 @@ func mustPool(t *testing.T, cidr string) Pool {
 
 func openStore(t *testing.T, dataDir string, pool Pool) *Store {
 	t.Helper()
-	s, err := Open(dataDir, "net", pool, true)
+	s, err := Open(dataDir, "net", []Pool{pool}, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,7 +49,10 @@ func TestNewPool(t *testing.T) {
 		{cidr: "10.0.0.0/16", gateway: "10.0.0.1", first: "10.0.0.2", last: "10.0.255.254", size: 65533},
 		{cidr: "10.244.1.0/31", wantErr: true},
 		{cidr: "10.244.1.0/32", wantErr: true},
-		{cidr: "fd00::/64", wantErr: true},
+		{cidr: "fd00::/126", gateway: "fd00::1", first: "fd00::2", last: "fd00::3", size: 2},
+		{cidr: "fd00:1:2:3::ff00/120", gateway: "fd00:1:2:3::ff01", first: "fd00:1:2:3::ff02", last: "fd00:1:2:3::ffff", size: 254},
+		{cidr: "fd00::/127", wantErr: true},
+		{cidr: "fd00::/63", wantErr: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.cidr, func(t *testing.T) {
@@ -69,6 +72,9 @@ func TestNewPool(t *testing.T) {
 				last = ip
 			}
 			got := fmt.Sprint(p.Gateway, " ", p.First(), " ", last, " ", p.Size())
+			if p.IPv6() != strings.Contains(tt.cidr, ":") {
+				t.Errorf("IPv6() = %v", p.IPv6())
+			}
 			want := fmt.Sprint(tt.gateway, " ", tt.first, " ", tt.last, " ", tt.size)
 			if got != want {
 				t.Errorf("gateway first last size = %s, want %s", got, want)
@@ -87,7 +93,7 @@ func TestReserveNeverHandsOutReservedAddresses(t *testing.T) {
 	s := openStore(t, t.TempDir(), pool)
 	var got []string
 	for i := range pool.Size() {
-		ip, err := s.Reserve(Attachment{ContainerID: fmt.Sprint("c", i), IfName: "eth0"})
+		ip, err := first(s.Reserve(Attachment{ContainerID: fmt.Sprint("c", i), IfName: "eth0"}))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -98,7 +104,7 @@ func TestReserveNeverHandsOutReservedAddresses(t *testing.T) {
 		t.Fatalf("reserved %v, want %s", got, want)
 	}
 	before := listDir(t, s.Dir())
-	_, err := s.Reserve(Attachment{ContainerID: "extra", IfName: "eth0"})
+	_, err := first(s.Reserve(Attachment{ContainerID: "extra", IfName: "eth0"}))
 	if !errors.Is(err, ErrPoolExhausted) {
 		t.Fatalf("Reserve on a full pool: %v, want ErrPoolExhausted", err)
 	}
@@ -110,14 +116,14 @@ func TestReserveNeverHandsOutReservedAddresses(t *testing.T) {
 func TestReserveTwiceForOneAttachmentFails(t *testing.T) {
 	s := openStore(t, t.TempDir(), mustPool(t, "10.1.0.0/24"))
 	a := Attachment{ContainerID: "c1", IfName: "eth0"}
-	if _, err := s.Reserve(a); err != nil {
+	if _, err := first(s.Reserve(a)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Reserve(a); !errors.Is(err, ErrAlreadyReserved) {
+	if _, err := first(s.Reserve(a)); !errors.Is(err, ErrAlreadyReserved) {
 		t.Fatalf("second Reserve: %v, want ErrAlreadyReserved", err)
 	}
 	// Another interface of the same container is another attachment.
-	if _, err := s.Reserve(Attachment{ContainerID: "c1", IfName: "net1"}); err != nil {
+	if _, err := first(s.Reserve(Attachment{ContainerID: "c1", IfName: "net1"})); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -127,11 +133,11 @@ func TestReleaseMatchesTheAttachmentNotTheText(t *testing.T) {
 	// "c1" is a prefix of "c10" and both files hold "eth0": a text match would
 	// free the wrong address (the bash-cni bug).
 	for _, id := range []string{"c10", "c1"} {
-		if _, err := s.Reserve(Attachment{ContainerID: id, IfName: "eth0"}); err != nil {
+		if _, err := first(s.Reserve(Attachment{ContainerID: id, IfName: "eth0"})); err != nil {
 			t.Fatal(err)
 		}
 	}
-	ip, err := s.Release(Attachment{ContainerID: "c1", IfName: "eth0"})
+	ip, err := first(s.Release(Attachment{ContainerID: "c1", IfName: "eth0"}))
 	if err != nil || ip.String() != "10.1.0.3" {
 		t.Fatalf("Release(c1) = %v, %v; want 10.1.0.3", ip, err)
 	}
@@ -143,11 +149,11 @@ func TestReleaseMatchesTheAttachmentNotTheText(t *testing.T) {
 		t.Fatalf("after Release(c1): %v", held)
 	}
 	// Releasing what is not held succeeds and frees nothing.
-	if ip, err := s.Release(Attachment{ContainerID: "c1", IfName: "eth0"}); err != nil || ip != nil {
+	if ip, err := first(s.Release(Attachment{ContainerID: "c1", IfName: "eth0"})); err != nil || ip != nil {
 		t.Fatalf("second Release = %v, %v", ip, err)
 	}
 	// Round-robin: the just-released address is not handed out at once.
-	if ip, err := s.Reserve(Attachment{ContainerID: "c2", IfName: "eth0"}); err != nil || ip.String() != "10.1.0.4" {
+	if ip, err := first(s.Reserve(Attachment{ContainerID: "c2", IfName: "eth0"})); err != nil || ip.String() != "10.1.0.4" {
 		t.Fatalf("Reserve after Release = %v, %v; want 10.1.0.4", ip, err)
 	}
 }
@@ -156,7 +162,7 @@ func TestReleaseExcept(t *testing.T) {
 	s := openStore(t, t.TempDir(), mustPool(t, "10.1.0.0/24"))
 	keep := Attachment{ContainerID: "keep", IfName: "eth0"}
 	for _, a := range []Attachment{keep, {ContainerID: "gone", IfName: "eth0"}, {ContainerID: "keep", IfName: "net1"}} {
-		if _, err := s.Reserve(a); err != nil {
+		if _, err := first(s.Reserve(a)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -164,14 +170,14 @@ func TestReleaseExcept(t *testing.T) {
 	if err != nil || len(freed) != 2 {
 		t.Fatalf("ReleaseExcept freed %v, %v; want 2", freed, err)
 	}
-	if ip, _ := s.Lookup(keep); ip == nil {
+	if ip, _ := first(s.Lookup(keep)); ip == nil {
 		t.Fatal("the kept attachment lost its address")
 	}
 }
 
 func TestOpenWithoutCreateChangesNothing(t *testing.T) {
 	dataDir := filepath.Join(t.TempDir(), "data")
-	if _, err := Open(dataDir, "net", mustPool(t, "10.1.0.0/24"), false); !errors.Is(err, os.ErrNotExist) {
+	if _, err := Open(dataDir, "net", []Pool{mustPool(t, "10.1.0.0/24")}, false); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("Open(create=false) on a missing dir: %v, want ErrNotExist", err)
 	}
 	if _, err := os.Stat(dataDir); !errors.Is(err, os.ErrNotExist) {
@@ -181,7 +187,7 @@ func TestOpenWithoutCreateChangesNothing(t *testing.T) {
 
 func TestFileModes(t *testing.T) {
 	s := openStore(t, t.TempDir(), mustPool(t, "10.1.0.0/24"))
-	ip, err := s.Reserve(Attachment{ContainerID: "c1", IfName: "eth0"})
+	ip, err := first(s.Reserve(Attachment{ContainerID: "c1", IfName: "eth0"}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -211,13 +217,13 @@ func TestConcurrentReserveAndRelease(t *testing.T) {
 	errs := make([]error, workers)
 	for i := range workers {
 		wg.Go(func() {
-			s, err := Open(dataDir, "net", pool, true)
+			s, err := Open(dataDir, "net", []Pool{pool}, true)
 			if err != nil {
 				errs[i] = err
 				return
 			}
 			defer func() { _ = s.Close() }()
-			ips[i], errs[i] = s.Reserve(Attachment{ContainerID: fmt.Sprint("c", i), IfName: "eth0"})
+			ips[i], errs[i] = first(s.Reserve(Attachment{ContainerID: fmt.Sprint("c", i), IfName: "eth0"}))
 		})
 	}
 	wg.Wait()
@@ -233,13 +239,13 @@ func TestConcurrentReserveAndRelease(t *testing.T) {
 	}
 	for i := range workers {
 		wg.Go(func() {
-			s, err := Open(dataDir, "net", pool, false)
+			s, err := Open(dataDir, "net", []Pool{pool}, false)
 			if err != nil {
 				errs[i] = err
 				return
 			}
 			defer func() { _ = s.Close() }()
-			_, errs[i] = s.Release(Attachment{ContainerID: fmt.Sprint("c", i), IfName: "eth0"})
+			_, errs[i] = first(s.Release(Attachment{ContainerID: fmt.Sprint("c", i), IfName: "eth0"}))
 		})
 	}
 	wg.Wait()
@@ -248,7 +254,7 @@ func TestConcurrentReserveAndRelease(t *testing.T) {
 			t.Fatalf("release %d: %v", i, err)
 		}
 	}
-	if left := listDir(t, filepath.Join(dataDir, "net")); fmt.Sprint(left) != fmt.Sprint([]string{lastReservedFileName, lockFileName}) {
+	if left := listDir(t, filepath.Join(dataDir, "net")); fmt.Sprint(left) != fmt.Sprint([]string{indexFileName, lastReservedFileName, lockFileName}) {
 		t.Fatalf("left after releasing everything: %v", left)
 	}
 }
@@ -269,14 +275,14 @@ func listDir(t *testing.T, dir string) []string {
 func TestLongContainerID(t *testing.T) {
 	s := openStore(t, t.TempDir(), mustPool(t, "10.1.0.0/24"))
 	a := Attachment{ContainerID: strings.Repeat("c", 1000), IfName: "eth0"} // past read's first buffer
-	ip, err := s.Reserve(a)
+	ip, err := first(s.Reserve(a))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, err := s.Lookup(a); err != nil || !got.Equal(ip) {
+	if got, err := first(s.Lookup(a)); err != nil || !got.Equal(ip) {
 		t.Fatalf("Lookup = %v, %v; want %s", got, err, ip)
 	}
-	if got, err := s.Release(a); err != nil || !got.Equal(ip) {
+	if got, err := first(s.Release(a)); err != nil || !got.Equal(ip) {
 		t.Fatalf("Release = %v, %v; want %s", got, err, ip)
 	}
 }
@@ -301,12 +307,12 @@ func TestReserveRoundRobin(t *testing.T) {
 	}
 	for i, st := range steps {
 		if st.release != "" {
-			if _, err := s.Release(att(st.release)); err != nil {
+			if _, err := first(s.Release(att(st.release))); err != nil {
 				t.Fatalf("step %d: %v", i, err)
 			}
 			continue
 		}
-		ip, err := s.Reserve(att(st.reserve))
+		ip, err := first(s.Reserve(att(st.reserve)))
 		if err != nil || ip.String() != st.want {
 			t.Fatalf("step %d: Reserve(%s) = %v, %v; want %s", i, st.reserve, ip, err, st.want)
 		}
@@ -320,7 +326,7 @@ func TestReserveWithUnusableLastReserved(t *testing.T) {
 			if err := os.WriteFile(filepath.Join(s.Dir(), lastReservedFileName), []byte(content), fileMode); err != nil {
 				t.Fatal(err)
 			}
-			ip, err := s.Reserve(Attachment{ContainerID: "c1", IfName: "eth0"})
+			ip, err := first(s.Reserve(Attachment{ContainerID: "c1", IfName: "eth0"}))
 			if err != nil || ip.String() != "10.1.0.2" {
 				t.Fatalf("Reserve = %v, %v; want a scan from the start, 10.1.0.2", ip, err)
 			}
@@ -377,10 +383,10 @@ func TestReleaseAfterACrashedReserveLeavesNothing(t *testing.T) {
 			s := openStore(t, t.TempDir(), mustPool(t, "10.1.0.0/24"))
 			a := Attachment{ContainerID: "c1", IfName: "eth0"}
 			crash(t, s, "10.1.0.2", a, step)
-			if _, err := s.Release(a); err != nil {
+			if _, err := first(s.Release(a)); err != nil {
 				t.Fatal(err)
 			}
-			if left := listDir(t, s.Dir()); fmt.Sprint(left) != "[lock]" {
+			if left := listDir(t, s.Dir()); fmt.Sprint(left) != "[index lock]" {
 				t.Fatalf("left after DEL's release: %v", left)
 			}
 		})
@@ -390,11 +396,11 @@ func TestReleaseAfterACrashedReserveLeavesNothing(t *testing.T) {
 func TestReserveAfterACrashedReserve(t *testing.T) {
 	s := openStore(t, t.TempDir(), mustPool(t, "10.1.0.0/24"))
 	crash(t, s, "10.1.0.2", Attachment{ContainerID: "dead", IfName: "eth0"}, "temp")
-	ip, err := s.Reserve(Attachment{ContainerID: "c1", IfName: "eth0"})
+	ip, err := first(s.Reserve(Attachment{ContainerID: "c1", IfName: "eth0"}))
 	if err != nil || ip.String() != "10.1.0.2" {
 		t.Fatalf("Reserve = %v, %v; want 10.1.0.2 (the crashed one never held it)", ip, err)
 	}
-	if left := listDir(t, s.Dir()); fmt.Sprint(left) != "[10.1.0.2 last_reserved lock]" {
+	if left := listDir(t, s.Dir()); fmt.Sprint(left) != "[10.1.0.2 "+attName(Attachment{ContainerID: "c1", IfName: "eth0"})+" index last_reserved lock]" {
 		t.Fatalf("store holds %v", left)
 	}
 }
@@ -433,11 +439,11 @@ func TestCorruptAndForeignEntries(t *testing.T) {
 	}
 	// None of those addresses is handed out, and the symlink is not read
 	// (its target names c1/eth0, which would make c1 "already reserved").
-	ip, err := s.Reserve(Attachment{ContainerID: "c1", IfName: "eth0"})
+	ip, err := first(s.Reserve(Attachment{ContainerID: "c1", IfName: "eth0"}))
 	if err != nil || ip.String() != "10.1.0.6" {
 		t.Fatalf("Reserve = %v, %v; want 10.1.0.6, the only clean address", ip, err)
 	}
-	if _, err := s.Reserve(Attachment{ContainerID: "c2", IfName: "eth0"}); !errors.Is(err, ErrPoolExhausted) {
+	if _, err := first(s.Reserve(Attachment{ContainerID: "c2", IfName: "eth0"})); !errors.Is(err, ErrPoolExhausted) {
 		t.Fatalf("Reserve on a pool of corrupt entries: %v, want ErrPoolExhausted", err)
 	}
 	// GC removes the corrupt regular files, never the symlink or its target.
@@ -445,7 +451,7 @@ func TestCorruptAndForeignEntries(t *testing.T) {
 	if err != nil || len(freed) != 1 || corrupt != 3 {
 		t.Fatalf("ReleaseExcept = %v, %d corrupt, %v; want 1 freed, 3 corrupt", freed, corrupt, err)
 	}
-	if left := listDir(t, s.Dir()); fmt.Sprint(left) != "[10.1.0.4 last_reserved lock]" {
+	if left := listDir(t, s.Dir()); fmt.Sprint(left) != "[10.1.0.4 index last_reserved lock]" {
 		t.Fatalf("left after GC: %v", left)
 	}
 	if data, err := os.ReadFile(outside); err != nil || string(data) != "c1\neth0\n" {
@@ -459,7 +465,7 @@ func TestOpenRefusesSymlinks(t *testing.T) {
 		dataDir, elsewhere := t.TempDir(), t.TempDir()
 		plant(t, dataDir, "net", "", elsewhere)
 		for _, create := range []bool{true, false} {
-			if _, err := Open(dataDir, "net", pool, create); !errors.Is(err, ErrUnsafe) {
+			if _, err := Open(dataDir, "net", []Pool{pool}, create); !errors.Is(err, ErrUnsafe) {
 				t.Fatalf("Open(create=%v) through a symlinked store: %v, want ErrUnsafe", create, err)
 			}
 		}
@@ -474,7 +480,7 @@ func TestOpenRefusesSymlinks(t *testing.T) {
 			t.Fatal(err)
 		}
 		plant(t, filepath.Join(dataDir, "net"), lockFileName, "", target)
-		if _, err := Open(dataDir, "net", pool, true); err == nil {
+		if _, err := Open(dataDir, "net", []Pool{pool}, true); err == nil {
 			t.Fatal("Open accepted a symlinked lock")
 		}
 		if _, err := os.Lstat(target); !errors.Is(err, os.ErrNotExist) {
@@ -484,7 +490,7 @@ func TestOpenRefusesSymlinks(t *testing.T) {
 	t.Run("store directory is a file", func(t *testing.T) {
 		dataDir := t.TempDir()
 		plant(t, dataDir, "net", "x", "")
-		if _, err := Open(dataDir, "net", pool, true); !errors.Is(err, ErrUnsafe) {
+		if _, err := Open(dataDir, "net", []Pool{pool}, true); !errors.Is(err, ErrUnsafe) {
 			t.Fatalf("Open on a file: %v, want ErrUnsafe", err)
 		}
 	})
@@ -502,7 +508,7 @@ func TestOpenRefusesAForeignOwner(t *testing.T) {
 	if err := os.Chown(dir, 65534, 65534); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Open(dataDir, "net", mustPool(t, "10.1.0.0/24"), true); !errors.Is(err, ErrUnsafe) {
+	if _, err := Open(dataDir, "net", []Pool{mustPool(t, "10.1.0.0/24")}, true); !errors.Is(err, ErrUnsafe) {
 		t.Fatalf("Open of a directory owned by nobody: %v, want ErrUnsafe", err)
 	}
 }
@@ -545,11 +551,11 @@ func TestLockWaitIsBounded(t *testing.T) {
 	if err := LockFile(holder.lockf, time.Second); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := waiter.Reserve(Attachment{ContainerID: "c1", IfName: "eth0"}); !errors.Is(err, ErrBusy) {
+	if _, err := first(waiter.Reserve(Attachment{ContainerID: "c1", IfName: "eth0"})); !errors.Is(err, ErrBusy) {
 		t.Fatalf("Reserve while another process holds the lock: %v, want ErrBusy", err)
 	}
 	// STATUS's count takes no lock at all.
-	if n, err := Inspect(dataDir, "net", pool); err != nil || n != 0 {
+	if n, err := inspect1(dataDir, "net", pool); err != nil || n != 0 {
 		t.Fatalf("Inspect = %d, %v", n, err)
 	}
 	// The abandoned wait drops the lock when it is granted late: the holder
@@ -568,7 +574,7 @@ func TestLockWaitIsBounded(t *testing.T) {
 		time.Sleep(20 * time.Millisecond) // let the waiter block (the order, not a timed assertion)
 		unlocked <- flock(holderFD, unix.LOCK_UN)
 	}()
-	if _, err := waiter.Reserve(Attachment{ContainerID: "c1", IfName: "eth0"}); err != nil {
+	if _, err := first(waiter.Reserve(Attachment{ContainerID: "c1", IfName: "eth0"})); err != nil {
 		t.Fatalf("Reserve after the holder let go: %v", err)
 	}
 	if err := <-unlocked; err != nil {
@@ -599,7 +605,7 @@ func TestWriteFileReplacesASymlink(t *testing.T) {
 func TestInspectWritesNothing(t *testing.T) {
 	pool := mustPool(t, "10.1.0.0/24")
 	dataDir := t.TempDir()
-	if _, err := Inspect(dataDir, "net", pool); !errors.Is(err, os.ErrNotExist) {
+	if _, err := inspect1(dataDir, "net", pool); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("Inspect of a missing store: %v, want ErrNotExist", err)
 	}
 	dir := filepath.Join(dataDir, "net")
@@ -611,7 +617,7 @@ func TestInspectWritesNothing(t *testing.T) {
 	}
 	plant(t, dir, "10.1.0.2", "c1\neth0\n", "")
 	plant(t, dir, "10.9.9.9", "c2\neth0\n", "") // outside the pool
-	if n, err := Inspect(dataDir, "net", pool); err != nil || n != 1 {
+	if n, err := inspect1(dataDir, "net", pool); err != nil || n != 1 {
 		t.Fatalf("Inspect = %d, %v; want 1", n, err)
 	}
 	if left := listDir(t, dir); fmt.Sprint(left) != "[10.1.0.2 10.9.9.9]" {
@@ -621,7 +627,24 @@ func TestInspectWritesNothing(t *testing.T) {
 		t.Fatalf("Inspect changed the mode: %v, %v", st.Mode(), err)
 	}
 	plant(t, dataDir, "link", "", dir)
-	if _, err := Inspect(dataDir, "link", pool); !errors.Is(err, ErrUnsafe) {
+	if _, err := inspect1(dataDir, "link", pool); !errors.Is(err, ErrUnsafe) {
 		t.Fatalf("Inspect through a symlink: %v, want ErrUnsafe", err)
 	}
+}
+
+// first is the first address of a Reserve, Release or Lookup (the tests
+// above use one pool).
+func first(ips []net.IP, err error) (net.IP, error) {
+	if len(ips) == 0 {
+		return nil, err
+	}
+	return ips[0], err
+}
+
+func inspect1(dataDir, name string, pool Pool) (int, error) {
+	counts, err := Inspect(dataDir, name, []Pool{pool})
+	if err != nil {
+		return 0, err
+	}
+	return int(counts[0]), nil
 }

@@ -1,0 +1,173 @@
+package ipam
+
+import (
+	"bytes"
+	"cmp"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// The index maps an attachment to its addresses, so that ADD and DEL find
+// them without reading every reservation: att-<sha256 of container ID and
+// interface> lists the attachment's addresses, one per line. It is kept true
+// by ordering, not by trust: Reserve writes the entry before the address
+// files and Release removes it after them, so every address file has an
+// entry listing it, and what an entry lists is confirmed against the address
+// files (which name their attachment) before it is believed. The marker file
+// "index" says every reservation has its entry; a store without it (made by
+// a podnet before the index, or whose rebuild was killed) is rebuilt from the
+// address files by the next Reserve or Release, and GC rebuilds it always.
+const (
+	attPrefix     = "att-"
+	indexFileName = "index"
+	indexContent  = "v1\n"
+	// Temporary files of the locked writers, fixed names (the lock makes them
+	// single-writer); removeTemps deletes what a killed writer left.
+	attTempName    = ".att"
+	recordTempName = ".record"
+)
+
+// attName is the index entry of a. Neither a container ID nor an interface
+// name holds a newline, so the hashed text is unambiguous.
+func attName(a Attachment) string {
+	sum := sha256.Sum256([]byte(a.ContainerID + "\n" + a.IfName))
+	return attPrefix + hex.EncodeToString(sum[:])
+}
+
+// formatAtt is the content of an index entry.
+func formatAtt(ips []net.IP) []byte {
+	var b strings.Builder
+	for _, ip := range ips {
+		b.WriteString(ip.String() + "\n")
+	}
+	return []byte(b.String())
+}
+
+// parseAtt is the inverse of formatAtt: one or more canonical addresses, each
+// followed by a newline. Anything else is corrupt.
+func parseAtt(data []byte) ([]string, error) {
+	text, ok := strings.CutSuffix(string(data), "\n")
+	if !ok || text == "" {
+		return nil, fmt.Errorf("index entry is not a list of addresses: %q", truncate(data))
+	}
+	lines := strings.Split(text, "\n")
+	for _, l := range lines {
+		if parseCanonicalIP(l) == nil {
+			return nil, fmt.Errorf("index entry holds %q, not an address", truncate([]byte(l)))
+		}
+	}
+	return lines, nil
+}
+
+// ensureIndex rebuilds the index from the address files unless its marker is
+// there. The caller holds the lock.
+func (s *Store) ensureIndex() error {
+	indexed, err := s.exists(indexFileName)
+	if err != nil || indexed {
+		return err
+	}
+	held, atts, err := s.read()
+	if err != nil {
+		return err
+	}
+	return s.syncIndex(held, atts)
+}
+
+// syncIndex makes the index entries exactly those of the readable
+// reservations in held (atts: the entries there are now), then writes the
+// marker. An entry that is already right is left alone, so a rebuild of an
+// intact index only reads.
+func (s *Store) syncIndex(held map[string]Reservation, atts []string) error {
+	want := map[string][]net.IP{}
+	for ip, r := range held {
+		if r.Err == nil {
+			want[attName(r.Attachment)] = append(want[attName(r.Attachment)], parseCanonicalIP(ip))
+		}
+	}
+	for _, name := range atts {
+		if _, ok := want[name]; !ok {
+			if err := s.remove(name); err != nil {
+				return err
+			}
+		}
+	}
+	for name, ips := range want {
+		sortByPool(s, ips)
+		content := formatAtt(ips)
+		if got, err := s.ReadFile(name); err == nil && bytes.Equal(got, content) {
+			continue
+		}
+		if err := s.writeRecord(attTempName, name, content); err != nil {
+			return fmt.Errorf("rebuilding the IPAM index: %w", err)
+		}
+	}
+	if indexed, err := s.exists(indexFileName); err != nil || indexed {
+		return err
+	}
+	return s.writeRecord(recordTempName, indexFileName, []byte(indexContent))
+}
+
+// sortByPool orders ips by the pool holding them, as Reserve lists them.
+func sortByPool(s *Store, ips []net.IP) {
+	slices.SortFunc(ips, func(x, y net.IP) int {
+		return cmp.Or(cmp.Compare(s.rank(x.String()), s.rank(y.String())), cmp.Compare(x.String(), y.String()))
+	})
+}
+
+// writeRecord replaces the store file name with data through the temporary
+// file tmp (written whole, then renamed over name), so a crash leaves the old
+// content or the new. The caller holds the lock, which makes tmp its own.
+func (s *Store) writeRecord(tmp, name string, data []byte) error {
+	if err := s.writeNew(tmp, data); err != nil {
+		return err
+	}
+	dirfd := int(s.dirf.Fd())
+	if err := unix.Renameat(dirfd, tmp, dirfd, name); err != nil {
+		_ = unix.Unlinkat(dirfd, tmp, 0)
+		return &fs.PathError{Op: "rename", Path: filepath.Join(s.dir, name), Err: err}
+	}
+	return nil
+}
+
+// link makes the reservation data appear under every address of ips, the
+// caller holding the lock: written whole to a temporary file first and then
+// linked to each address name. link(2) fails if the name exists (O_EXCL
+// semantics) and makes the complete file appear at once, so a crash at any
+// point leaves either no reservation or a whole one, never an empty file DEL
+// cannot match. On failure the names it linked are removed again.
+func (s *Store) link(data []byte, ips []net.IP) error {
+	if err := s.writeNew(reservingTempName, data); err != nil {
+		return fmt.Errorf("reserving %s: %w", ips[0], err)
+	}
+	crashPoint("reservation temp written")
+	dirfd := int(s.dirf.Fd())
+	for i, ip := range ips {
+		if err := unix.Linkat(dirfd, reservingTempName, dirfd, ip.String(), 0); err != nil {
+			for _, done := range ips[:i] {
+				_ = unix.Unlinkat(dirfd, done.String(), 0)
+			}
+			_ = unix.Unlinkat(dirfd, reservingTempName, 0)
+			return fmt.Errorf("reserving %s: %w", ip, &fs.PathError{Op: "link", Path: filepath.Join(s.dir, ip.String()), Err: err})
+		}
+		crashPoint("linked " + ip.String())
+	}
+	return s.remove(reservingTempName)
+}
+
+// errReservedName is WriteFile's and OpenLock's refusal of the store's own names.
+var errReservedName = errors.New("is one of the IPAM store's own names")
+
+// reservedName reports whether name belongs to the store itself.
+func reservedName(name string) bool {
+	return net.ParseIP(name) != nil || strings.HasPrefix(name, attPrefix) || strings.HasPrefix(name, ".") ||
+		name == indexFileName || name == lockFileName || name == lastReservedFileName || name == lastReserved6FileName
+}

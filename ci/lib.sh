@@ -114,11 +114,12 @@ run_with_progress() {
   log "  $what: done in $((SECONDS - start))s"
 }
 
-# fetch_busybox DIR: Debian's static busybox (busybox-static from the apt mirror, unpacked),
-# cached in DIR; sets BUSYBOX_BIN (DIR/bin/busybox) and BUSYBOX_VERSION (the package's).
-# Used by the node image (kube-proxy's /bin/sh) and the e2e test image (ci/images/busybox).
+# fetch_busybox [DIR]: Debian's static busybox (busybox-static from the apt mirror, unpacked),
+# cached in DIR (default $OUTPUT_DIR/busybox); sets BUSYBOX_BIN (DIR/bin/busybox) and
+# BUSYBOX_VERSION (the package's). Used by the node image (kube-proxy's /bin/sh) and the e2e
+# test image (ci/images/busybox): one download serves both.
 fetch_busybox() {
-  local dir=$1
+  local dir=${1:-$OUTPUT_DIR/busybox}
   BUSYBOX_BIN=$dir/bin/busybox
   if [[ -x $BUSYBOX_BIN && -s $dir/version ]]; then
     # shellcheck disable=SC2034 # for the caller

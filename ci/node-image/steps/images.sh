@@ -6,7 +6,7 @@
 
 step_images() {
   local ref name tag images_dir=$NODE_DIR/images
-  fetch_busybox "$WORK/busybox-$DEBIAN_SUITE"
+  fetch_busybox
   log "  busybox: busybox-static $BUSYBOX_VERSION"
   mapfile -t COMPONENT_IMAGES < <("$KUBE_BIN/kubeadm" config images list --kubernetes-version "$KUBERNETES_VERSION" 2>/dev/null)
   ((${#COMPONENT_IMAGES[@]} > 0)) || die "kubeadm config images list printed nothing"

@@ -1,4 +1,4 @@
-package netnstests_test
+package conformance
 
 import (
 	"os"
@@ -12,19 +12,8 @@ import (
 	. "github.com/onsi/gomega"
 	"github.com/vishvananda/netlink"
 
-	"github.com/cnigate/cnigate/netns-tests/cnitest"
+	"github.com/cnigate/cnigate/cnitest"
 )
-
-// cniEnv is the environment of a valid ADD; entries drop or break one part.
-type cniEnv map[string]string
-
-func (e cniEnv) list() []string {
-	var out []string
-	for k, v := range e {
-		out = append(out, k+"="+v)
-	}
-	return out
-}
 
 // anyCNIError is the code of a row where the spec fixes no code: any CNI
 // error (JSON on stdout with a code and a message) is accepted.
@@ -38,7 +27,7 @@ type badCall struct {
 	tb       *testbed
 	existing attachment
 	pod      ns.NetNS
-	env      cniEnv
+	env      cnitest.Env
 	config   []byte
 }
 
@@ -46,10 +35,7 @@ func newBadCall() *badCall {
 	GinkgoHelper()
 	tb := newTestbed(version.Current())
 	c := &badCall{tb: tb, existing: tb.add(tb.newPod()), pod: tb.newPod()}
-	c.env = cniEnv{
-		"CNI_COMMAND": "ADD", "CNI_CONTAINERID": newContainerID(), "CNI_NETNS": c.pod.Path(),
-		"CNI_IFNAME": testIfName, "CNI_PATH": cfg.plugin.CNIPath,
-	}
+	c.env = cnitest.Invocation{Command: "ADD", ContainerID: newContainerID(), NetNS: c.pod.Path(), IfName: testIfName}.CNIEnv(cfg.plugin.CNIPath)
 	c.config = tb.conf
 	return c
 }
@@ -74,7 +60,10 @@ func (c *badCall) on(cmd string) {
 // global turns the call into GC or STATUS (no container, netns or ifname),
 // with every attachment valid so that a GC that passed would keep them.
 func (c *badCall) global(cmd string) {
-	c.env = cniEnv{"CNI_COMMAND": cmd, "CNI_PATH": cfg.plugin.CNIPath}
+	c.env = cnitest.Invocation{Command: cmd}.CNIEnv(cfg.plugin.CNIPath)
+	for _, key := range []string{"CNI_CONTAINERID", "CNI_NETNS", "CNI_IFNAME"} {
+		delete(c.env, key) // GC and STATUS concern no attachment
+	}
 	if cmd == "GC" {
 		c.set(map[string]any{"cni.dev/valid-attachments": []types.GCAttachment{{ContainerID: c.existing.id, IfName: testIfName}}})
 	}
@@ -98,7 +87,7 @@ func expectRefusedUnchanged(mutate func(*badCall), code uint) {
 	c := newBadCall()
 	mutate(c)
 	before := c.snapshot()
-	resp := c.tb.run(cnitest.Invocation{Env: c.env.list(), Config: c.config})
+	resp := c.tb.run(cnitest.Invocation{Env: c.env.List(), Config: c.config})
 	if code == anyCNIError {
 		Expect(resp.Failed()).To(BeTrue(), "expected a failure, got %s", resp)
 		_, err := resp.Error()
@@ -226,7 +215,7 @@ var _ = Describe("error contract", Label("generic"), func() {
 		c := newBadCall()
 		delete(c.env, "CNI_COMMAND")
 		before := c.snapshot()
-		resp := c.tb.run(cnitest.Invocation{Env: c.env.list(), Config: c.config})
+		resp := c.tb.run(cnitest.Invocation{Env: c.env.List(), Config: c.config})
 		if resp.Failed() {
 			expectCNIError(resp, types.ErrInvalidEnvironmentVariables)
 		} else {
@@ -253,7 +242,7 @@ var _ = Describe("error contract", Label("generic"), func() {
 		Expect(err).NotTo(HaveOccurred())
 		Expect(found).To(BeTrue())
 		Expect(after.MAC).To(Equal(before.MAC), "the existing interface was replaced")
-		Expect(tb.reservations(other)).To(BeEmpty(), "the failed ADD kept an address")
+		tb.expectReleased(other, "the failed ADD kept an address")
 		Expect(tb.hostVeths()).To(Equal(veths), "the failed ADD left a host veth")
 	})
 })

@@ -1,4 +1,4 @@
-package netnstests_test
+package conformance
 
 import (
 	"context"
@@ -17,7 +17,7 @@ import (
 	. "github.com/onsi/gomega"
 	"github.com/vishvananda/netlink"
 
-	"github.com/cnigate/cnigate/netns-tests/cnitest"
+	"github.com/cnigate/cnigate/cnitest"
 )
 
 // addUplink gives the host netns what a real node has and a confused plugin
@@ -196,7 +196,7 @@ func expectDELRestores(tb *testbed, baseline crashFacts, id string, pod ns.NetNS
 	Expect(after.podLinks).To(Equal([]string{"lo"}), "pod links after %s and DEL", crash)
 	Expect(after.files).To(Equal(baseline.files), "data dir after %s and DEL", crash)
 	Expect(after.rules).To(Equal(baseline.rules), "iptables after %s and DEL", crash)
-	Expect(tb.reservations(id)).To(BeEmpty(), "reservation after %s and DEL", crash)
+	tb.expectReleased(id, "reservation after %s and DEL", crash)
 	Expect(namespaces.Delete(pod)).To(Succeed())
 }
 

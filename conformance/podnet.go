@@ -1,4 +1,4 @@
-package netnstests_test
+package conformance
 
 import (
 	"encoding/json"
@@ -18,7 +18,7 @@ import (
 	. "github.com/onsi/gomega"
 	"github.com/vishvananda/netlink"
 
-	"github.com/cnigate/cnigate/netns-tests/cnitest"
+	"github.com/cnigate/cnigate/cnitest"
 )
 
 // podnet's own error codes, as documented in the README.
@@ -165,7 +165,7 @@ var _ = Describe("podnet", Label("podnet"), func() {
 			cniErr, err := resp.Error()
 			Expect(err).NotTo(HaveOccurred())
 			Expect(cniErr.Msg).To(ContainSubstring("not a bridge"))
-			Expect(tb.reservations(id)).To(BeEmpty(), "rollback left the reservation")
+			tb.expectReleased(id, "rollback left the reservation")
 			Expect(tb.hostVeths()).To(ConsistOf(podnetBridge, "not-a-bridge"), "rollback left a host veth")
 			Expect(cnitest.LinkNames(pod)).To(Equal([]string{"lo"}))
 		})
@@ -326,7 +326,7 @@ var _ = Describe("podnet", Label("podnet"), func() {
 				resp := gc(map[string][]types.GCAttachment{key: {{ContainerID: keep.id, IfName: testIfName}}})
 				Expect(resp.Failed()).To(BeFalse(), "%s", resp)
 				Expect(resp.Stdout).To(BeEmpty())
-				Expect(tb.reservations(stale.id)).To(BeEmpty())
+				tb.expectReleased(stale.id)
 				Expect(tb.hostVeths()).To(ConsistOf(hostVethOf(keep)))
 				Expect(tb.check(keep).Failed()).To(BeFalse(), "GC disturbed a valid attachment")
 			})
@@ -336,8 +336,8 @@ var _ = Describe("podnet", Label("podnet"), func() {
 			a, b := tb.add(tb.newPod()), tb.add(tb.newPod())
 			resp := gc(map[string][]types.GCAttachment{"cni.dev/valid-attachments": {}})
 			Expect(resp.Failed()).To(BeFalse(), "%s", resp)
-			Expect(tb.reservations(a.id)).To(BeEmpty())
-			Expect(tb.reservations(b.id)).To(BeEmpty())
+			tb.expectReleased(a.id)
+			tb.expectReleased(b.id)
 			Expect(tb.hostVeths()).To(BeEmpty())
 		})
 

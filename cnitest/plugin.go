@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"syscall"
 	"time"
 
@@ -58,18 +59,38 @@ type Invocation struct {
 	Env         []string
 }
 
+// Env is a plugin process's CNI variables by name.
+type Env map[string]string
+
+// CNIEnv is the one way this kit builds a plugin's CNI environment: the
+// variables a runtime sets for inv, with CNI_PATH cniPath. Callers that test
+// missing or bad variables start from it and change one.
+func (inv Invocation) CNIEnv(cniPath string) Env {
+	return Env{
+		"CNI_COMMAND":     inv.Command,
+		"CNI_CONTAINERID": inv.ContainerID,
+		"CNI_NETNS":       inv.NetNS,
+		"CNI_IFNAME":      inv.IfName,
+		"CNI_PATH":        cniPath,
+	}
+}
+
+// List is the environment as KEY=value lines, sorted so runs are repeatable.
+func (e Env) List() []string {
+	out := make([]string, 0, len(e))
+	for k, v := range e {
+		out = append(out, k+"="+v)
+	}
+	sort.Strings(out)
+	return out
+}
+
 func (inv Invocation) environ(p Plugin) []string {
 	env := []string{"PATH=" + os.Getenv("PATH")} // iptables and friends
 	if inv.Env != nil {
 		return append(env, inv.Env...)
 	}
-	return append(env,
-		"CNI_COMMAND="+inv.Command,
-		"CNI_CONTAINERID="+inv.ContainerID,
-		"CNI_NETNS="+inv.NetNS,
-		"CNI_IFNAME="+inv.IfName,
-		"CNI_PATH="+p.CNIPath,
-	)
+	return append(env, inv.CNIEnv(p.CNIPath).List()...)
 }
 
 // Response is what the plugin process did.
@@ -122,14 +143,21 @@ func (r Response) Result(requested string) (*current.Result, error) {
 	return current.NewResultFromResult(res)
 }
 
+// command is the plugin process of inv, as a runtime starts it: the CNI
+// environment, the config on stdin, stdout and stderr captured.
+func (p Plugin) command(ctx context.Context, inv Invocation) (cmd *exec.Cmd, stdout, stderr *bytes.Buffer) {
+	cmd = exec.CommandContext(ctx, p.Path)
+	cmd.Env = inv.environ(p)
+	cmd.Stdin = bytes.NewReader(inv.Config)
+	stdout, stderr = new(bytes.Buffer), new(bytes.Buffer)
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	return cmd, stdout, stderr
+}
+
 // Run executes the plugin inside hostNS (nil: the caller's netns) and waits
 // for it. A non-zero exit is not an error; failing to run at all is.
 func (p Plugin) Run(ctx context.Context, hostNS ns.NetNS, inv Invocation) (Response, error) {
-	cmd := exec.CommandContext(ctx, p.Path)
-	cmd.Env = inv.environ(p)
-	cmd.Stdin = bytes.NewReader(inv.Config)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	cmd, stdout, stderr := p.command(ctx, inv)
 
 	run := func(ns.NetNS) error {
 		// ns.Do has locked this goroutine to a thread in hostNS, and the
@@ -164,11 +192,7 @@ func (p Plugin) Run(ctx context.Context, hostNS ns.NetNS, inv Invocation) (Respo
 // and waits for it. killed is false when the plugin exited before the
 // signal.
 func (p Plugin) RunKilledAfter(ctx context.Context, hostNS ns.NetNS, inv Invocation, delay time.Duration) (resp Response, killed bool, err error) {
-	cmd := exec.CommandContext(ctx, p.Path)
-	cmd.Env = inv.environ(p)
-	cmd.Stdin = bytes.NewReader(inv.Config)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	cmd, stdout, stderr := p.command(ctx, inv)
 	// Its own process group, so the kill takes the helpers it started
 	// (host-local, iptables) with it, as a crash of the node would.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}

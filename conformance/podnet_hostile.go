@@ -1,4 +1,4 @@
-package netnstests_test
+package conformance
 
 import (
 	"os"
@@ -13,7 +13,7 @@ import (
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 
-	"github.com/cnigate/cnigate/netns-tests/cnitest"
+	"github.com/cnigate/cnigate/cnitest"
 )
 
 // What podnet promises against an unlucky or hostile runtime, operator or

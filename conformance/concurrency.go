@@ -1,4 +1,4 @@
-package netnstests_test
+package conformance
 
 import (
 	"sync"
@@ -8,7 +8,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
-	"github.com/cnigate/cnigate/netns-tests/cnitest"
+	"github.com/cnigate/cnigate/cnitest"
 )
 
 // parallelADDs is how many ADDs race into one /24 (the bash-cni plugin
@@ -55,7 +55,7 @@ var _ = Describe("concurrency", Label("generic"), func() {
 		wg.Wait()
 		for i, resp := range resps {
 			Expect(resp.Failed()).To(BeFalse(), "DEL %d: %s", i, resp)
-			Expect(tb.reservations(ids[i])).To(BeEmpty(), "DEL %d left its reservation", i)
+			tb.expectReleased(ids[i], "DEL %d left its reservation", i)
 		}
 		Expect(tb.hostVeths()).To(BeEmpty())
 	})
@@ -88,7 +88,7 @@ var _ = Describe("pool exhaustion", Label("generic"), func() {
 		Expect(added).NotTo(BeEmpty())
 		_, err := failure.Error()
 		Expect(err).NotTo(HaveOccurred(), "exhaustion must be reported as a CNI error")
-		Expect(tb.reservations(failedID)).To(BeEmpty())
+		tb.expectReleased(failedID)
 
 		Expect(tb.del(added[0], added[0].pod.Path()).Failed()).To(BeFalse())
 		again := tb.add(tb.newPod())

@@ -2,9 +2,15 @@ package cnitest
 
 import (
 	"bytes"
+	"errors"
+	"fmt"
+	"os/exec"
+	"strings"
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/containernetworking/plugins/pkg/ns"
 )
 
 // FilesMentioning lists the regular files under dir whose content contains
@@ -45,4 +51,36 @@ func RegularFiles(dir string) ([]string, error) {
 		return nil
 	})
 	return files, err
+}
+
+// CommandLinesMentioning runs argv in hostNS (an argument "{{.DataDir}}" is
+// replaced by dataDir) and returns the lines of its output containing text:
+// the reservations of a plugin whose IPAM state only a command can list.
+func CommandLinesMentioning(hostNS ns.NetNS, argv []string, dataDir, text string) ([]string, error) {
+	if len(argv) == 0 {
+		return nil, errors.New("no command to list reservations")
+	}
+	args := make([]string, len(argv))
+	for i, a := range argv {
+		args[i] = strings.ReplaceAll(a, "{{.DataDir}}", dataDir)
+	}
+	var out []byte
+	err := InNS(hostNS, func() error {
+		var err error
+		out, err = exec.Command(args[0], args[1:]...).Output()
+		if err != nil {
+			return fmt.Errorf("listing reservations with %v: %w", args, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	var found []string
+	for _, line := range strings.Split(string(out), "\n") {
+		if strings.Contains(line, text) {
+			found = append(found, line)
+		}
+	}
+	return found, nil
 }

@@ -1,4 +1,4 @@
-package netnstests_test
+package conformance
 
 import (
 	"github.com/containernetworking/cni/pkg/types"
@@ -7,7 +7,7 @@ import (
 	. "github.com/onsi/gomega"
 	"github.com/vishvananda/netlink"
 
-	"github.com/cnigate/cnigate/netns-tests/cnitest"
+	"github.com/cnigate/cnigate/cnitest"
 )
 
 func atLeast(v, min string) bool {
@@ -26,7 +26,7 @@ var _ = Describe("attachment lifecycle", Label("generic"), func() {
 			It("ADD configures the pod as its result says, in the requested version", func() {
 				a := tb.add(tb.newPod()) // add() checks the result's cniVersion
 				expectPodConfigured(tb, a)
-				Expect(tb.reservations(a.id)).NotTo(BeEmpty(), "no reservation recorded under the data dir")
+				tb.expectReserved(a.id, "no reservation recorded under the data dir")
 			})
 
 			It("a second ADD of the same attachment fails and leaves the first intact", func() {
@@ -36,7 +36,7 @@ var _ = Describe("attachment lifecycle", Label("generic"), func() {
 				_, err := resp.Error()
 				Expect(err).NotTo(HaveOccurred())
 				expectPodConfigured(tb, a)
-				Expect(tb.reservations(a.id)).NotTo(BeEmpty())
+				tb.expectReserved(a.id)
 			})
 
 			It("DEL removes the interface and releases the address, and succeeds again", func() {
@@ -48,7 +48,7 @@ var _ = Describe("attachment lifecycle", Label("generic"), func() {
 				_, found, err := cnitest.LinkIn(a.pod, testIfName)
 				Expect(err).NotTo(HaveOccurred())
 				Expect(found).To(BeFalse(), "%s still in the pod netns", testIfName)
-				Expect(tb.reservations(a.id)).To(BeEmpty())
+				tb.expectReleased(a.id)
 				Expect(tb.hostVeths()).To(BeEmpty())
 			})
 
@@ -65,7 +65,7 @@ var _ = Describe("attachment lifecycle", Label("generic"), func() {
 				Expect(namespaces.Delete(a.pod)).To(Succeed())
 				resp := tb.del(a, a.pod.Path())
 				Expect(resp.Failed()).To(BeFalse(), "DEL: %s", resp)
-				Expect(tb.reservations(a.id)).To(BeEmpty())
+				tb.expectReleased(a.id)
 				// The kernel frees a dead netns (and the veth peer) asynchronously.
 				Eventually(tb.hostVeths).Should(BeEmpty())
 			})
@@ -74,7 +74,7 @@ var _ = Describe("attachment lifecycle", Label("generic"), func() {
 				a := tb.add(tb.newPod())
 				resp := tb.del(a, "")
 				Expect(resp.Failed()).To(BeFalse(), "DEL: %s", resp)
-				Expect(tb.reservations(a.id)).To(BeEmpty())
+				tb.expectReleased(a.id)
 			})
 
 			if atLeast(v, "0.4.0") {
@@ -132,7 +132,7 @@ var _ = Describe("attachment lifecycle", Label("generic"), func() {
 					resp := tb.run(cnitest.Invocation{Command: "GC", Config: conf})
 					Expect(resp.Failed()).To(BeFalse(), "GC: %s", resp)
 					Expect(resp.Stdout).To(BeEmpty())
-					Expect(tb.reservations(a.id)).NotTo(BeEmpty())
+					tb.expectReserved(a.id)
 					Expect(tb.check(a).Failed()).To(BeFalse())
 				})
 

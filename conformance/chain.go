@@ -1,4 +1,4 @@
-package netnstests_test
+package conformance
 
 import (
 	"context"
@@ -17,7 +17,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
-	"github.com/cnigate/cnigate/netns-tests/cnitest"
+	"github.com/cnigate/cnigate/cnitest"
 )
 
 // Ports of the chaining specs' hostPort mapping.
@@ -25,11 +25,6 @@ const (
 	chainHostPort      = 18080
 	chainContainerPort = 8080
 )
-
-// chainCNIPath is the directory holding the upstream plugins chained after
-// the plugin under test (portmap), built from the pinned module by
-// ci/conformance.sh.
-var chainCNIPath = os.Getenv("CHAIN_CNI_PATH")
 
 // chainedList renders the testbed's config as the first plugin of a
 // conflist followed by portmap, as kind's nodes run podnet.
@@ -77,11 +72,9 @@ func inHostNS(tb *testbed, f func() error) error {
 
 var _ = Describe("chaining through libcni", Label("generic", "chain"), func() {
 	BeforeEach(func() {
-		if chainCNIPath == "" {
-			Skip("CHAIN_CNI_PATH is not set: it names the directory holding upstream portmap (ci/conformance.sh builds it)")
+		if _, err := os.Stat(filepath.Join(cfg.chainCNIPath, "portmap")); err != nil {
+			Skip("no portmap in " + cfg.chainCNIPath + " (the chaining specs chain upstream portmap after the plugin: put it in --cni-path or --chain-cni-path)")
 		}
-		_, err := os.Stat(filepath.Join(chainCNIPath, "portmap"))
-		Expect(err).NotTo(HaveOccurred(), "CHAIN_CNI_PATH=%s has no portmap", chainCNIPath)
 	})
 
 	for _, v := range cfg.versions {
@@ -89,7 +82,7 @@ var _ = Describe("chaining through libcni", Label("generic", "chain"), func() {
 			tb := newTestbed(v)
 			pod := tb.newPod()
 			cacheDir := filepath.Join(tb.tmp, "libcni-cache")
-			paths := []string{pluginByType(tb), chainCNIPath}
+			paths := []string{pluginByType(tb), cfg.chainCNIPath}
 			for _, p := range filepath.SplitList(cfg.plugin.CNIPath) {
 				if p != "" {
 					paths = append(paths, p)
@@ -147,7 +140,7 @@ var _ = Describe("chaining through libcni", Label("generic", "chain"), func() {
 			_, found, err := cnitest.LinkIn(pod, testIfName)
 			Expect(err).NotTo(HaveOccurred())
 			Expect(found).To(BeFalse(), "%s still in the pod after DEL", testIfName)
-			Expect(tb.reservations(rt.ContainerID)).To(BeEmpty())
+			tb.expectReleased(rt.ContainerID)
 		})
 	}
 })

@@ -70,7 +70,7 @@ func inHostNS(tb *testbed, f func() error) error {
 	return tb.host.Do(func(ns.NetNS) error { return f() })
 }
 
-var _ = Describe("chaining through libcni", Label("generic", "chain"), func() {
+var _ = Describe("chaining through libcni", Label("generic", "chain"), clause("chaining"), func() {
 	BeforeEach(func() {
 		if _, err := os.Stat(filepath.Join(cfg.chainCNIPath, "portmap")); err != nil {
 			Skip("no portmap in " + cfg.chainCNIPath + " (the chaining specs chain upstream portmap after the plugin: put it in --cni-path or --chain-cni-path)")

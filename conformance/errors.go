@@ -138,7 +138,7 @@ func regularFile(tmp string) string {
 }
 
 // What the CNI spec and skel fix, for any plugin.
-var _ = Describe("error contract", Label("generic"), func() {
+var _ = Describe("error contract", Label("generic"), clause("errors"), func() {
 	DescribeTable("a bad call is refused and changes nothing", expectRefusedUnchanged,
 		// Environment: code 4.
 		Entry("CNI_CONTAINERID missing: 4", withoutEnv("CNI_CONTAINERID"), types.ErrInvalidEnvironmentVariables),
@@ -203,7 +203,7 @@ var _ = Describe("error contract", Label("generic"), func() {
 		Entry("CNI_NETNS a regular file", netnsPath(regularFile), anyCNIError),
 		Entry("CNI_NETNS a directory", netnsPath(func(tmp string) string { return tmp }), anyCNIError),
 		Entry("CNI_NETNS a mount namespace", withEnv("CNI_NETNS", "/proc/self/ns/mnt"), anyCNIError),
-		Entry("CNI_NETNS the plugin's own netns", func(c *badCall) { c.env["CNI_NETNS"] = c.tb.host.Path() }, anyCNIError),
+		Entry("CNI_NETNS the plugin's own netns", convention("own-netns-refused"), func(c *badCall) { c.env["CNI_NETNS"] = c.tb.host.Path() }, anyCNIError),
 		Entry("CNI_IFNAME already in the pod (lo)", withEnv("CNI_IFNAME", "lo"), anyCNIError),
 		Entry("CHECK in a netns that does not exist", then(on("CHECK"), withEnv("CNI_NETNS", "/var/run/netns/cnitest-no-such-netns")), anyCNIError),
 		Entry("CHECK with a prevResult that is not a result", then(on("CHECK"), withField("prevResult", "garbage")), anyCNIError),
@@ -225,7 +225,7 @@ var _ = Describe("error contract", Label("generic"), func() {
 		Expect(before.Diff(c.snapshot())).To(BeEmpty())
 	})
 
-	It("ADD into a netns that already has the interface fails and leaves that interface alone", func() {
+	It("ADD into a netns that already has the interface fails and leaves that interface alone", clause("ADD"), func() {
 		tb := newTestbed(version.Current())
 		a := tb.add(tb.newPod())
 		before, _, err := cnitest.LinkIn(a.pod, testIfName)

@@ -23,13 +23,13 @@ var _ = Describe("attachment lifecycle", Label("generic"), func() {
 			var tb *testbed
 			BeforeEach(func() { tb = newTestbed(v) })
 
-			It("ADD configures the pod as its result says, in the requested version", func() {
+			It("ADD configures the pod as its result says, in the requested version", clause("ADD"), func() {
 				a := tb.add(tb.newPod()) // add() checks the result's cniVersion
 				expectPodConfigured(tb, a)
 				tb.expectReserved(a.id, "no reservation recorded under the data dir")
 			})
 
-			It("a second ADD of the same attachment fails and leaves the first intact", func() {
+			It("a second ADD of the same attachment fails and leaves the first intact", convention("second-add-fails"), func() {
 				a := tb.add(tb.newPod())
 				resp := tb.run(cnitest.Invocation{Command: "ADD", ContainerID: a.id, NetNS: a.pod.Path()})
 				Expect(resp.Failed()).To(BeTrue(), "second ADD succeeded: %s", resp)
@@ -39,7 +39,7 @@ var _ = Describe("attachment lifecycle", Label("generic"), func() {
 				tb.expectReserved(a.id)
 			})
 
-			It("DEL removes the interface and releases the address, and succeeds again", func() {
+			It("DEL removes the interface and releases the address, and succeeds again", clause("DEL"), func() {
 				a := tb.add(tb.newPod())
 				for range 2 {
 					resp := tb.del(a, a.pod.Path())
@@ -52,7 +52,7 @@ var _ = Describe("attachment lifecycle", Label("generic"), func() {
 				Expect(tb.hostVeths()).To(BeEmpty())
 			})
 
-			It("DEL without ADD succeeds and creates nothing", func() {
+			It("DEL without ADD succeeds and creates nothing", clause("DEL"), func() {
 				pod := tb.newPod()
 				resp := tb.run(cnitest.Invocation{Command: "DEL", ContainerID: newContainerID(), NetNS: pod.Path()})
 				Expect(resp.Failed()).To(BeFalse(), "DEL: %s", resp)
@@ -60,7 +60,7 @@ var _ = Describe("attachment lifecycle", Label("generic"), func() {
 				Expect(tb.hostVeths()).To(BeEmpty())
 			})
 
-			It("DEL after the netns is deleted succeeds and releases", func() {
+			It("DEL after the netns is deleted succeeds and releases", clause("DEL"), func() {
 				a := tb.add(tb.newPod())
 				Expect(namespaces.Delete(a.pod)).To(Succeed())
 				resp := tb.del(a, a.pod.Path())
@@ -70,7 +70,7 @@ var _ = Describe("attachment lifecycle", Label("generic"), func() {
 				Eventually(tb.hostVeths).Should(BeEmpty())
 			})
 
-			It("DEL with an empty CNI_NETNS succeeds and releases", func() {
+			It("DEL with an empty CNI_NETNS succeeds and releases", clause("DEL"), func() {
 				a := tb.add(tb.newPod())
 				resp := tb.del(a, "")
 				Expect(resp.Failed()).To(BeFalse(), "DEL: %s", resp)
@@ -78,14 +78,14 @@ var _ = Describe("attachment lifecycle", Label("generic"), func() {
 			})
 
 			if atLeast(v, "0.4.0") {
-				It("CHECK right after ADD passes", func() {
+				It("CHECK right after ADD passes", clause("CHECK"), func() {
 					a := tb.add(tb.newPod())
 					resp := tb.check(a)
 					Expect(resp.Failed()).To(BeFalse(), "CHECK: %s", resp)
 					Expect(resp.Stdout).To(BeEmpty())
 				})
 
-				DescribeTable("CHECK fails once the attachment is tampered with",
+				DescribeTable("CHECK fails once the attachment is tampered with", clause("CHECK"),
 					func(tamper func(tb *testbed, a attachment)) {
 						a := tb.add(tb.newPod())
 						tamper(tb, a)
@@ -108,6 +108,7 @@ var _ = Describe("attachment lifecycle", Label("generic"), func() {
 						})
 					}),
 					Entry("reservation removed", func(tb *testbed, a attachment) {
+						requireIPAMFiles()
 						files := tb.reservations(a.id)
 						Expect(files).NotTo(BeEmpty())
 						for _, f := range files {
@@ -116,14 +117,14 @@ var _ = Describe("attachment lifecycle", Label("generic"), func() {
 					}),
 				)
 			} else {
-				It("CHECK is refused with code 1 (incompatible version)", func() {
+				It("CHECK is refused with code 1 (incompatible version)", clause("VERSION"), func() {
 					a := tb.add(tb.newPod())
 					expectCNIError(tb.check(a), types.ErrIncompatibleCNIVersion)
 				})
 			}
 
 			if atLeast(v, "1.1.0") {
-				It("GC with every attachment valid succeeds, prints nothing and keeps them", func() {
+				It("GC with every attachment valid succeeds, prints nothing and keeps them", clause("GC"), func() {
 					a := tb.add(tb.newPod())
 					conf, err := cnitest.WithFields(tb.conf, map[string]any{
 						"cni.dev/valid-attachments": []types.GCAttachment{{ContainerID: a.id, IfName: testIfName}},
@@ -136,13 +137,13 @@ var _ = Describe("attachment lifecycle", Label("generic"), func() {
 					Expect(tb.check(a).Failed()).To(BeFalse())
 				})
 
-				It("STATUS succeeds and prints nothing", func() {
+				It("STATUS succeeds and prints nothing", clause("STATUS"), func() {
 					resp := tb.run(cnitest.Invocation{Command: "STATUS"})
 					Expect(resp.Failed()).To(BeFalse(), "STATUS: %s", resp)
 					Expect(resp.Stdout).To(BeEmpty())
 				})
 			} else {
-				It("GC and STATUS are refused with code 1 (incompatible version)", func() {
+				It("GC and STATUS are refused with code 1 (incompatible version)", clause("VERSION"), func() {
 					for _, cmd := range []string{"GC", "STATUS"} {
 						expectCNIError(tb.run(cnitest.Invocation{Command: cmd}), types.ErrIncompatibleCNIVersion)
 					}
@@ -151,7 +152,7 @@ var _ = Describe("attachment lifecycle", Label("generic"), func() {
 		})
 	}
 
-	It("VERSION lists the versions exercised above", func() {
+	It("VERSION lists the versions exercised above", clause("VERSION"), func() {
 		Expect(cfg.versions).NotTo(BeEmpty())
 		for _, v := range cfg.versions {
 			_, _, _, err := version.ParseVersion(v)

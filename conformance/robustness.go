@@ -49,7 +49,7 @@ func addUplink(tb *testbed) {
 	})).To(Succeed())
 }
 
-var _ = Describe("CNI_NETNS naming the runtime's own netns", Label("generic"), func() {
+var _ = Describe("CNI_NETNS naming the runtime's own netns", Label("generic"), convention("own-netns-refused"), func() {
 	It("ADD, DEL and CHECK are refused and change nothing in the host, the pods or the data dir", func() {
 		tb := newTestbed(version.Current())
 		a := tb.add(tb.newPod())
@@ -96,7 +96,7 @@ const (
 	maxSyscallKills = 3000
 )
 
-var _ = Describe("a runtime crash during ADD", Label("generic"), func() {
+var _ = Describe("a runtime crash during ADD", Label("generic"), convention("crash-recovery"), clause("DEL"), func() {
 	It("SIGKILL at any point of ADD, then DEL of that attachment, leaves no reservation, no link and no rule", func() {
 		tb := newTestbed(version.Current())
 
@@ -151,7 +151,7 @@ var _ = Describe("a runtime crash during ADD", Label("generic"), func() {
 	})
 })
 
-var _ = Describe("a runtime crash during ADD, at every step", Label("generic"), func() {
+var _ = Describe("a runtime crash during ADD, at every step", Label("generic"), convention("crash-recovery"), clause("DEL"), func() {
 	It("SIGKILL just before each state-changing system call of ADD, then DEL, leaves no reservation, no link and no rule", func() {
 		if runtime.GOARCH != "amd64" {
 			Skip("killing at a system call needs the amd64 syscall table; the timed-kill spec covers " + runtime.GOARCH)

@@ -29,13 +29,14 @@ type command struct {
 var commands = []command{
 	{"version", "[--json]", "print cnigate's version and the versions it pins", runVersion},
 	{"report", "e2e|bench|conformance --in FILE [--report-dir DIR] [--name NAME]", "render a run's JSON as JUnit XML, JSON, Markdown and HTML", runReport},
+	{"conformance", "--plugin PATH --netconf FILE|--conflist FILE [--cni-path DIR] [--profile FILE] [--labels EXPR] [--known-failures FILE] [--report-dir DIR]", "run the netns conformance suite against a CNI plugin binary (root)", runConformance},
 	{"bench", "--plugin [NAME=]PATH --netconf FILE [--plugin ...] | --contenders FILE  [--baseline NAME] [--report-dir DIR]", "benchmark CNI plugins as a runtime runs them (root)", runBench},
 }
 
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "usage: cnigate COMMAND [flags]   (cnigate COMMAND -h for its flags)")
 	for _, c := range commands {
-		fmt.Fprintf(w, "  %-8s %s\n           %s\n", c.name, c.summary, c.args)
+		fmt.Fprintf(w, "  %-11s %s\n              %s\n", c.name, c.summary, c.args)
 	}
 }
 

@@ -1,11 +1,11 @@
-package main
+package conformance
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"errors"
-	"flag"
-	"fmt"
+		"fmt"
 	"io"
 	"os"
 	"sort"
@@ -13,24 +13,6 @@ import (
 
 	"github.com/onsi/ginkgo/v2/types"
 )
-
-func main() {
-	report := flag.String("report", "", "Ginkgo JSON report (--ginkgo.json-report)")
-	known := flag.String("known", "", "known-failures list")
-	flag.Parse()
-	if *report == "" || *known == "" {
-		fmt.Fprintln(os.Stderr, "usage: xfail -report <ginkgo.json> -known <list>")
-		os.Exit(2)
-	}
-	ok, err := decide(*report, *known, os.Stdout)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "xfail:", err)
-		os.Exit(2)
-	}
-	if !ok {
-		os.Exit(1)
-	}
-}
 
 // outcome is what one run did with the specs of the list and the rest.
 type outcome struct {
@@ -41,8 +23,24 @@ type outcome struct {
 	passed, total int
 }
 
+// DecideKnownFailures judges a run against a plugin known to fail some
+// specs: it prints the known failures as a finding and is true only when
+// the failures are exactly the list (no new failure, no listed spec that
+// passed or did not run). The list (knownName, for messages) has one line
+// per spec: its full Ginkgo text, " | ", and why it fails; blank lines and
+// lines starting with # are comments.
+func DecideKnownFailures(specs []types.SpecReport, known []byte, knownName string, out io.Writer) (bool, error) {
+	reasons, err := parseKnown(known, knownName)
+	if err != nil {
+		return false, err
+	}
+	o := classify(specs, reasons)
+	printOutcome(out, o, reasons, knownName)
+	return len(o.newFailures)+len(o.nowPassing)+len(o.notRun) == 0 && o.total > 0, nil
+}
+
 func decide(reportPath, knownPath string, out io.Writer) (bool, error) {
-	reasons, err := readKnown(knownPath)
+	known, err := os.ReadFile(knownPath)
 	if err != nil {
 		return false, err
 	}
@@ -50,20 +48,22 @@ func decide(reportPath, knownPath string, out io.Writer) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	o := classify(specs, reasons)
-	printOutcome(out, o, reasons, knownPath)
-	return len(o.newFailures)+len(o.nowPassing)+len(o.notRun) == 0 && o.total > 0, nil
+	return DecideKnownFailures(specs, known, knownPath, out)
 }
 
-// readKnown parses the list into spec text -> reason.
+// readKnown parses the list at path into spec text -> reason.
 func readKnown(path string) (map[string]string, error) {
-	f, err := os.Open(path)
+	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
-	defer func() { _ = f.Close() }()
+	return parseKnown(data, path)
+}
+
+// parseKnown parses a known-failures list into spec text -> reason.
+func parseKnown(data []byte, name string) (map[string]string, error) {
 	reasons := map[string]string{}
-	sc := bufio.NewScanner(f)
+	sc := bufio.NewScanner(bytes.NewReader(data))
 	for n := 1; sc.Scan(); n++ {
 		line := strings.TrimSpace(sc.Text())
 		if line == "" || strings.HasPrefix(line, "#") {
@@ -72,10 +72,10 @@ func readKnown(path string) (map[string]string, error) {
 		spec, reason, found := strings.Cut(line, " | ")
 		spec, reason = strings.TrimSpace(spec), strings.TrimSpace(reason)
 		if !found || spec == "" || reason == "" {
-			return nil, fmt.Errorf("%s:%d: want \"<spec text> | <reason>\"", path, n)
+			return nil, fmt.Errorf("%s:%d: want \"<spec text> | <reason>\"", name, n)
 		}
 		if _, dup := reasons[spec]; dup {
-			return nil, fmt.Errorf("%s:%d: %q listed twice", path, n, spec)
+			return nil, fmt.Errorf("%s:%d: %q listed twice", name, n, spec)
 		}
 		reasons[spec] = reason
 	}

@@ -1,0 +1,152 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/onsi/ginkgo/v2/types"
+
+	"github.com/cnigate/cnigate/conformance"
+	"github.com/cnigate/cnigate/report"
+)
+
+// ginkgoT is the GinkgoTestingT Ginkgo needs outside `go test`: a failed
+// suite is read from RunSpecs' answer, so Fail only records it.
+type ginkgoT struct{ failed bool }
+
+func (t *ginkgoT) Fail() { t.failed = true }
+
+func runConformance(_ context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("conformance", stderr)
+	plugin := fs.String("plugin", "", "the plugin binary under test (required)")
+	netconf := fs.String("netconf", "", "its network config: a plain netconf, or a Go template with {{.CNIVersion}} {{.Name}} {{.DataDir}} {{.Network}} {{.Subnet}} {{.MTU}}; podnet:template for podnet's")
+	conflist := fs.String("conflist", "", "a conflist instead of --netconf: its first plugin is tested with the config libcni hands it")
+	cniPath := fs.String("cni-path", "", "CNI_PATH for the plugin (IPAM plugins; default: the plugin's directory)")
+	chainPath := fs.String("chain-cni-path", "", "directory with upstream portmap for the chaining specs (default: --cni-path)")
+	profilePath := fs.String("profile", "", "profile file (YAML or JSON), or builtin:NAME (podnet, bridge, ptp, macvlan, ipvlan, host-device, vlan)")
+	labels := fs.String("labels", "", "Ginkgo label filter (default: generic, or 'generic || podnet' for podnet's profile)")
+	focus := fs.String("focus", "", "only specs whose text matches this regular expression")
+	known := fs.String("known-failures", "", "list of specs the plugin is known to fail (spec text | why): green when the failures are exactly these; builtin:NAME for a shipped list")
+	dir := fs.String("report-dir", "_artifacts", "where to write the reports")
+	name := fs.String("name", "conformance", "base name of the report files")
+	timeout := fs.Duration("timeout", 30*time.Minute, "the whole suite's time limit")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("unexpected argument %q", fs.Arg(0))
+	}
+	if *plugin == "" {
+		return usagef("--plugin is required")
+	}
+	if (*netconf == "") == (*conflist == "") {
+		return usagef("give one of --netconf and --conflist")
+	}
+	o := conformance.Options{Plugin: *plugin, CNIPath: *cniPath, ChainCNIPath: *chainPath}
+	var err error
+	o.NetConfName, o.ConfList = *netconf+*conflist, *conflist != ""
+	if o.NetConf, err = readInput(o.NetConfName, "testdata/%s.json.tmpl"); err != nil {
+		return err
+	}
+	if *profilePath != "" {
+		data, err := readInput(*profilePath, "testdata/profiles/%s.yaml")
+		if err != nil {
+			return err
+		}
+		if o.Profile, err = conformance.ParseProfile(*profilePath, data); err != nil {
+			return err
+		}
+	}
+	var knownList []byte
+	if *known != "" {
+		if knownList, err = readInput(*known, "testdata/%s.known-failures"); err != nil {
+			return err
+		}
+	}
+	if *labels == "" {
+		*labels = "generic"
+		if o.Profile.Name == "podnet" {
+			*labels = "generic || podnet"
+		}
+	}
+	if err := os.MkdirAll(*dir, 0o755); err != nil {
+		return err
+	}
+	ginkgoJSON := filepath.Join(*dir, *name+".ginkgo.json")
+	suite, reporter := types.NewDefaultSuiteConfig(), types.NewDefaultReporterConfig()
+	suite.LabelFilter, suite.Timeout = *labels, *timeout
+	if *focus != "" {
+		suite.FocusStrings = []string{*focus}
+	}
+	reporter.JSONReport, reporter.ShowNodeEvents = ginkgoJSON, true
+	reporter.NoColor = os.Getenv("NO_COLOR") != ""
+	fmt.Fprintf(stdout, "cnigate conformance: %s with %s, labels %q\n", *plugin, o.NetConfName, *labels)
+
+	t := &ginkgoT{}
+	passed, err := conformance.Run(t, o, suite, reporter)
+	if err != nil {
+		return err
+	}
+	specs, err := writeConformanceReports(ginkgoJSON, *dir, *name, stdout)
+	if err != nil {
+		return err
+	}
+	if knownList != nil {
+		ok, err := conformance.DecideKnownFailures(specs, knownList, *known, stdout)
+		if err != nil {
+			return err
+		}
+		passed = ok
+	}
+	if !passed || (t.failed && knownList == nil) {
+		return errFailed
+	}
+	return nil
+}
+
+// writeConformanceReports renders the run's Ginkgo JSON report in the four
+// formats and returns its specs.
+func writeConformanceReports(ginkgoJSON, dir, name string, stdout io.Writer) ([]types.SpecReport, error) {
+	f, err := os.Open(ginkgoJSON)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = f.Close() }()
+	reps, err := report.DecodeConformance(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", ginkgoJSON, err)
+	}
+	r := report.FromConformance(reps)
+	paths, err := report.Write(dir, name, r)
+	if err != nil {
+		return nil, err
+	}
+	s := r.Summary()
+	fmt.Fprintf(stdout, "%s: %d passed, %d failed, %d skipped; reports:\n", r.Title, s.Passed, s.Failed, s.Skipped)
+	for _, p := range append(paths, ginkgoJSON) {
+		fmt.Fprintf(stdout, "  %s\n", p)
+	}
+	var specs []types.SpecReport
+	for _, rep := range reps {
+		specs = append(specs, rep.SpecReports...)
+	}
+	return specs, nil
+}
+
+// readInput reads a file, or "builtin:NAME" from the suite's embedded
+// testdata (pattern places NAME), so the binary needs no repository.
+func readInput(arg, pattern string) ([]byte, error) {
+	if builtin, ok := strings.CutPrefix(arg, "builtin:"); ok {
+		data, err := conformance.Testdata.ReadFile(fmt.Sprintf(pattern, builtin))
+		if err != nil {
+			return nil, usagef("%s: no such built-in file (%v)", arg, err)
+		}
+		return data, nil
+	}
+	return os.ReadFile(arg)
+}

@@ -34,3 +34,45 @@ func AddHostDevice(hostNS ns.NetNS, name string) error {
 		return nil
 	})
 }
+
+// LinkKinds are the link kinds CanCreateLink probes, by name.
+var LinkKinds = map[string]func(parent int) netlink.Link{
+	"macvlan": func(parent int) netlink.Link {
+		return &netlink.Macvlan{LinkAttrs: netlink.LinkAttrs{Name: "probe0", ParentIndex: parent}, Mode: netlink.MACVLAN_MODE_BRIDGE}
+	},
+	"ipvlan": func(parent int) netlink.Link {
+		return &netlink.IPVlan{LinkAttrs: netlink.LinkAttrs{Name: "probe0", ParentIndex: parent}, Mode: netlink.IPVLAN_MODE_L2}
+	},
+	"vlan": func(parent int) netlink.Link {
+		return &netlink.Vlan{LinkAttrs: netlink.LinkAttrs{Name: "probe0", ParentIndex: parent}, VlanId: 100}
+	},
+}
+
+// CanCreateLink checks the kernel can create a link of kind (macvlan,
+// ipvlan, vlan) on a veth, in a throwaway netns, so a plugin that needs one
+// is reported as unrunnable here rather than as failing every spec.
+func CanCreateLink(kind string) error {
+	newLink, ok := LinkKinds[kind]
+	if !ok {
+		return fmt.Errorf("unknown link kind %q", kind)
+	}
+	probe := NewNamespaces()
+	netns, err := probe.New()
+	if err != nil {
+		return err
+	}
+	defer func() { _ = probe.Delete(netns) }()
+	if err := AddHostDevice(netns, "parent0"); err != nil {
+		return err
+	}
+	return InNS(netns, func() error {
+		parent, err := netlink.LinkByName("parent0")
+		if err != nil {
+			return err
+		}
+		if err := netlink.LinkAdd(newLink(parent.Attrs().Index)); err != nil {
+			return fmt.Errorf("the kernel cannot create %s links: %w (kernel config CONFIG_%s)", kind, err, map[string]string{"macvlan": "MACVLAN", "ipvlan": "IPVLAN", "vlan": "VLAN_8021Q"}[kind])
+		}
+		return nil
+	})
+}

@@ -78,7 +78,7 @@ var _ = Describe("chaining through libcni", Label("generic", "chain"), clause("c
 	})
 
 	for _, v := range cfg.versions {
-		It("ADD, CHECK and DEL of plugin + portmap work at cniVersion "+v+", with portmap's rules present after ADD and gone after DEL", func() {
+		It("ADD, CHECK and DEL of plugin + portmap work at cniVersion "+v+", with portmap's rules present after ADD and gone after DEL", Label("cniVersion:"+v), func() {
 			tb := newTestbed(v)
 			pod := tb.newPod()
 			cacheDir := filepath.Join(tb.tmp, "libcni-cache")

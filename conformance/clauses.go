@@ -35,16 +35,27 @@ var Clauses = map[string]Clause{
 		"in a list, each plugin's ADD gets the previous result as prevResult and its output is the next one's; DEL runs in reverse; the list's cniVersion and name apply to every plugin"},
 }
 
-// Conventions are labels of specs where the SPEC is silent and the suite
-// asserts what runtimes rely on; a profile may opt out of each (optOut).
-var conventions = []string{
-	"convention:second-add-fails",  // a second ADD of one attachment fails, the first stays
-	"convention:own-netns-refused", // CNI_NETNS naming the runtime's own netns is refused
-	"convention:rollback",          // a failed ADD leaves no link behind
-	"convention:crash-recovery",    // DEL after a killed ADD leaves nothing behind
-	"convention:same-node-l2",      // two pods of one node reach each other
-	"convention:gateway",           // the pod reaches the gateway its result names
+// conventionText says what each convention asserts, where the SPEC is
+// silent and the suite asserts what runtimes rely on; a profile may opt out
+// of each (optOut).
+var conventionText = map[string]string{
+	"convention:second-add-fails":  "a second ADD of one attachment (container ID, ifname) without DEL fails and leaves the first intact (the SPEC only forbids the runtime to make it)",
+	"convention:own-netns-refused": "CNI_NETNS naming the runtime's own netns is refused and changes nothing (a runtime bug must not reconfigure the node)",
+	"convention:rollback":          "a failed ADD leaves no link behind in the pod or the host netns",
+	"convention:crash-recovery":    "DEL after an ADD killed at any point leaves no link, no rule, no reservation",
+	"convention:same-node-l2":      "two pods of one node reach each other (ICMP, TCP)",
+	"convention:gateway":           "a pod reaches the gateway its result names",
 }
+
+// conventions are conventionText's labels, in a fixed order.
+var conventions = func() []string {
+	out := make([]string, 0, len(conventionText))
+	for k := range conventionText {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}()
 
 // clause labels a spec with the SPEC clauses it rests on.
 func clause(keys ...string) Labels {
@@ -78,9 +89,7 @@ func containsString(list []string, s string) bool {
 
 // ConventionLabels lists the conventions a profile can opt out of.
 func ConventionLabels() []string {
-	out := append([]string(nil), conventions...)
-	sort.Strings(out)
-	return out
+	return append([]string(nil), conventions...)
 }
 
 // A profile's opt-outs skip the convention specs, each saying why.

@@ -36,7 +36,6 @@ const (
 type podnetConf struct {
 	Name    string `json:"name"`
 	DataDir string `json:"dataDir"`
-	LogFile string `json:"logFile"`
 }
 
 func podnetConfOf(tb *testbed) podnetConf {
@@ -372,12 +371,14 @@ var _ = Describe("podnet", Label("podnet"), func() {
 	})
 
 	It("logs one line per operation to logFile and nothing but the result to stdout", func() {
+		logFile := filepath.Join(tb.tmp, "podnet.log")
+		tb.conf = mustWithFields(tb.conf, map[string]any{"logFile": logFile})
 		a := tb.add(tb.newPod())
 		Expect(tb.del(a, a.pod.Path()).Failed()).To(BeFalse())
 		failed := tb.run(cnitest.Invocation{Command: "ADD", ContainerID: a.id, NetNS: "/no/such/netns"})
 		Expect(failed.Failed()).To(BeTrue())
 
-		data, err := os.ReadFile(podnetConfOf(tb).LogFile)
+		data, err := os.ReadFile(logFile)
 		Expect(err).NotTo(HaveOccurred())
 		lines := strings.Split(strings.TrimSpace(string(data)), "\n")
 		Expect(lines).To(HaveLen(3))

@@ -62,6 +62,20 @@ type Fixtures struct {
 	Uplink string `json:"uplink"`
 	// Device is the device host-device moves into the pod ("device").
 	Device string `json:"device"`
+	// KernelLinks are link kinds the plugin creates that a kernel may lack
+	// (ipvlan, vlan, macvlan): the suite checks it can make them before it
+	// starts, and stops saying so when it cannot.
+	KernelLinks []string `json:"kernelLinks"`
+}
+
+// isFixture reports whether name is a fixture device or its peer.
+func (f Fixtures) isFixture(name string) bool {
+	for _, d := range []string{f.Uplink, f.Device} {
+		if d != "" && (name == d || name == d+"-p") {
+			return true
+		}
+	}
+	return false
 }
 
 // DataPath is what the plugin's attachments promise. Nil booleans are true.
@@ -108,6 +122,11 @@ func ParseProfile(name string, data []byte) (Profile, error) {
 	for _, f := range p.DataPath.Families {
 		if f != "ipv4" && f != "ipv6" {
 			return Profile{}, fmt.Errorf("profile %s: dataPath.families: %q: want ipv4 or ipv6", name, f)
+		}
+	}
+	for _, kind := range p.Fixtures.KernelLinks {
+		if _, ok := cnitest.LinkKinds[kind]; !ok {
+			return Profile{}, fmt.Errorf("profile %s: fixtures.kernelLinks: %q: want one of ipvlan, macvlan, vlan", name, kind)
 		}
 	}
 	for label := range p.OptOut {

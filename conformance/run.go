@@ -56,6 +56,13 @@ func Run(t GinkgoTestingT, o Options, suite types.SuiteConfig, reporter types.Re
 	return RunSpecs(t, Description, suite, reporter), nil
 }
 
+// HostError says the machine cannot run the plugin at all (its kernel
+// lacks a link kind the profile names): nothing ran.
+type HostError struct{ Err error }
+
+func (e HostError) Error() string { return "this host cannot run the plugin: " + e.Err.Error() }
+func (e HostError) Unwrap() error { return e.Err }
+
 func configure(o Options) (suiteConfig, error) {
 	plugin, err := cnitest.NewPlugin(o.Plugin, o.CNIPath)
 	if err != nil {
@@ -83,6 +90,11 @@ func configure(o Options) (suiteConfig, error) {
 	versions, err := plugin.Versions(ctx)
 	if err != nil {
 		return suiteConfig{}, fmt.Errorf("asking %s for its versions: %w", plugin.Path, err)
+	}
+	for _, kind := range o.Profile.Fixtures.KernelLinks {
+		if err := cnitest.CanCreateLink(kind); err != nil {
+			return suiteConfig{}, HostError{err}
+		}
 	}
 	chain := o.ChainCNIPath
 	if chain == "" {

@@ -240,14 +240,15 @@ func (tb *testbed) expectReleased(containerID string, explain ...any) {
 	Expect(tb.reservations(containerID)).To(BeEmpty(), explain...)
 }
 
-// hostVeths lists the veth interfaces in the host netns.
+// hostVeths lists the veth interfaces in the host netns the plugin made
+// (not the profile's fixtures).
 func (tb *testbed) hostVeths() []string {
 	GinkgoHelper()
 	links, err := cnitest.LinksIn(tb.host)
 	Expect(err).NotTo(HaveOccurred())
 	var veths []string
 	for _, l := range links {
-		if l.Type == "veth" {
+		if l.Type == "veth" && !cfg.profile.Fixtures.isFixture(l.Name) {
 			veths = append(veths, l.Name)
 		}
 	}

@@ -5,7 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-		"fmt"
+	"fmt"
 	"io"
 	"os"
 	"sort"

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -15,6 +16,9 @@ import (
 	"github.com/cnigate/cnigate/report"
 )
 
+// errHostUnsupported: the host cannot run the plugin at all (exit status 3).
+var errHostUnsupported = errors.New("host cannot run the plugin")
+
 // ginkgoT is the GinkgoTestingT Ginkgo needs outside `go test`: a failed
 // suite is read from RunSpecs' answer, so Fail only records it.
 type ginkgoT struct{ failed bool }
@@ -24,7 +28,7 @@ func (t *ginkgoT) Fail() { t.failed = true }
 func runConformance(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("conformance", stderr)
 	plugin := fs.String("plugin", "", "the plugin binary under test (required)")
-	netconf := fs.String("netconf", "", "its network config: a plain netconf, or a Go template with {{.CNIVersion}} {{.Name}} {{.DataDir}} {{.Network}} {{.Subnet}} {{.MTU}}; podnet:template for podnet's")
+	netconf := fs.String("netconf", "", "its network config: a plain netconf, or a Go template with {{.CNIVersion}} {{.Name}} {{.DataDir}} {{.Network}} {{.Subnet}} {{.MTU}}; or builtin:FILE for a shipped one (builtin:podnet.json, builtin:ptp.json, ...)")
 	conflist := fs.String("conflist", "", "a conflist instead of --netconf: its first plugin is tested with the config libcni hands it")
 	cniPath := fs.String("cni-path", "", "CNI_PATH for the plugin (IPAM plugins; default: the plugin's directory)")
 	chainPath := fs.String("chain-cni-path", "", "directory with upstream portmap for the chaining specs (default: --cni-path)")
@@ -50,7 +54,7 @@ func runConformance(_ context.Context, args []string, stdout, stderr io.Writer) 
 	o := conformance.Options{Plugin: *plugin, CNIPath: *cniPath, ChainCNIPath: *chainPath}
 	var err error
 	o.NetConfName, o.ConfList = *netconf+*conflist, *conflist != ""
-	if o.NetConf, err = readInput(o.NetConfName, "testdata/%s.json.tmpl"); err != nil {
+	if o.NetConf, err = readInput(o.NetConfName, "testdata/%s"); err != nil {
 		return err
 	}
 	if *profilePath != "" {
@@ -84,11 +88,20 @@ func runConformance(_ context.Context, args []string, stdout, stderr io.Writer) 
 		suite.FocusStrings = []string{*focus}
 	}
 	reporter.JSONReport, reporter.ShowNodeEvents = ginkgoJSON, true
-	reporter.NoColor = os.Getenv("NO_COLOR") != ""
+	reporter.NoColor = os.Getenv("NO_COLOR") != "" || !isTerminal(os.Stdout)
 	fmt.Fprintf(stdout, "cnigate conformance: %s with %s, labels %q\n", *plugin, o.NetConfName, *labels)
 
 	t := &ginkgoT{}
 	passed, err := conformance.Run(t, o, suite, reporter)
+	var hostErr conformance.HostError
+	if errors.As(err, &hostErr) {
+		fmt.Fprintf(stderr, "cnigate conformance: %v\n", err)
+		// For the published report: why this plugin has no results.
+		if err := os.WriteFile(filepath.Join(*dir, *name+".not-run.txt"), []byte(err.Error()+"\n"), 0o644); err != nil {
+			return err
+		}
+		return errHostUnsupported
+	}
 	if err != nil {
 		return err
 	}
@@ -149,4 +162,11 @@ func readInput(arg, pattern string) ([]byte, error) {
 		return data, nil
 	}
 	return os.ReadFile(arg)
+}
+
+// isTerminal reports whether f is a character device (a terminal), where
+// colours help; a log file gets none.
+func isTerminal(f *os.File) bool {
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }

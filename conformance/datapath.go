@@ -20,6 +20,9 @@ func probe(from attachment, to net.IP) func() error {
 
 var _ = Describe("data path", Label("generic"), func() {
 	It("pods on one node reach each other (ICMP, TCP)", convention("same-node-l2"), func() {
+		if !cfg.profile.DataPath.sameNodeL2() {
+			Skip("profile: dataPath.sameNodeL2 is false (pods of one node are not promised to reach each other)")
+		}
 		requireAttachments(2)
 		tb := newTestbed(version.Current())
 		a, b := tb.add(tb.newPod()), tb.add(tb.newPod())

@@ -140,6 +140,14 @@ func ParseProfile(name string, data []byte) (Profile, error) {
 func (d DataPath) gateway() bool    { return d.Gateway == nil || *d.Gateway }
 func (d DataPath) sameNodeL2() bool { return d.SameNodeL2 == nil || *d.SameNodeL2 }
 
+// families are the address families every attachment gets (default ipv4).
+func (d DataPath) families() []string {
+	if len(d.Families) == 0 {
+		return []string{"ipv4"}
+	}
+	return d.Families
+}
+
 // requireAttachments skips the running spec when it needs more attachments
 // of one config at once than the profile allows.
 func requireAttachments(n int) {

@@ -280,6 +280,14 @@ func expectPodConfigured(tb *testbed, a attachment) {
 	if cfg.netconf.IsTemplate() || cfg.netconf.Knobs().MTU != "" {
 		Expect(link.MTU).To(Equal(tb.params.MTU), "MTU of %s", testIfName)
 	}
+	for _, family := range cfg.profile.DataPath.families() {
+		Expect(a.result.IPs).To(ContainElement(WithTransform(func(ipc *current.IPConfig) string {
+			if ipc.Address.IP.To4() != nil {
+				return "ipv4"
+			}
+			return "ipv6"
+		}, Equal(family))), "the result has no %s address (profile dataPath.families)", family)
+	}
 	for _, ipc := range a.result.IPs {
 		Expect(link.Addrs).To(ContainElement(ipc.Address.String()), "result address on %s", testIfName)
 		if ipc.Gateway != nil {

@@ -39,12 +39,13 @@ var Clauses = map[string]Clause{
 // silent and the suite asserts what runtimes rely on; a profile may opt out
 // of each (optOut).
 var conventionText = map[string]string{
-	"convention:second-add-fails":  "a second ADD of one attachment (container ID, ifname) without DEL fails and leaves the first intact (the SPEC only forbids the runtime to make it)",
-	"convention:own-netns-refused": "CNI_NETNS naming the runtime's own netns is refused and changes nothing (a runtime bug must not reconfigure the node)",
-	"convention:rollback":          "a failed ADD leaves no link behind in the pod or the host netns",
-	"convention:crash-recovery":    "DEL after an ADD killed at any point leaves no link, no rule, no reservation",
-	"convention:same-node-l2":      "two pods of one node reach each other (ICMP, TCP)",
-	"convention:gateway":           "a pod reaches the gateway its result names",
+	"convention:second-add-fails":        "a second ADD of one attachment (container ID, ifname) without DEL fails and leaves the first intact (the SPEC only forbids the runtime to make it)",
+	"convention:own-netns-refused":       "CNI_NETNS naming the runtime's own netns is refused and changes nothing (a runtime bug must not reconfigure the node)",
+	"convention:refusal-changes-nothing": "a call refused with an error changes nothing observable: links, addresses, routes, iptables rules of the host and the pods, files of the data dir",
+	"convention:rollback":                "a failed ADD leaves no link behind in the pod or the host netns",
+	"convention:crash-recovery":          "DEL after an ADD killed at any point leaves no link, no rule, no reservation",
+	"convention:same-node-l2":            "two pods of one node reach each other (ICMP, TCP)",
+	"convention:gateway":                 "a pod reaches the gateway its result names",
 }
 
 // conventions are conventionText's labels, in a fixed order.

@@ -138,7 +138,7 @@ func regularFile(tmp string) string {
 }
 
 // What the CNI spec and skel fix, for any plugin.
-var _ = Describe("error contract", Label("generic"), clause("errors"), func() {
+var _ = Describe("error contract", Label("generic"), clause("errors"), convention("refusal-changes-nothing"), func() {
 	DescribeTable("a bad call is refused and changes nothing", expectRefusedUnchanged,
 		// Environment: code 4.
 		Entry("CNI_CONTAINERID missing: 4", withoutEnv("CNI_CONTAINERID"), types.ErrInvalidEnvironmentVariables),

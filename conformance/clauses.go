@@ -1,7 +1,8 @@
 package conformance
 
 import (
-	"sort"
+	"maps"
+	"slices"
 
 	. "github.com/onsi/ginkgo/v2"
 )
@@ -49,14 +50,7 @@ var conventionText = map[string]string{
 }
 
 // conventions are conventionText's labels, in a fixed order.
-var conventions = func() []string {
-	out := make([]string, 0, len(conventionText))
-	for k := range conventionText {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}()
+var conventions = slices.Sorted(maps.Keys(conventionText))
 
 // clause labels a spec with the SPEC clauses it rests on.
 func clause(keys ...string) Labels {

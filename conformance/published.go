@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"io"
+	"maps"
 	"regexp"
 	"slices"
 	"strings"
@@ -116,12 +117,7 @@ func WritePublished(w io.Writer, runs []PublishedRun, header string) error {
 		writePublishedRun(&b, r)
 	}
 	b.WriteString("\n## The clauses\n\nEvery generic spec carries the label of the CNI SPEC rule it rests on (`spec:...`), or `convention:...` where the SPEC is silent and the suite asserts what runtimes rely on (a profile may opt out of a convention, saying why).\n\n| label | SPEC version | SPEC section | rule |\n|---|---|---|---|\n")
-	keys := make([]string, 0, len(Clauses))
-	for k := range Clauses {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(Clauses)) {
 		c := Clauses[k]
 		fmt.Fprintf(&b, "| `%s` | %s | %s | %s |\n", k, c.Version, c.Section, c.Rule)
 	}
@@ -189,10 +185,7 @@ func writePublishedRun(b *strings.Builder, r PublishedRun) {
 	if versions[anyVersion] {
 		cols = append(cols, anyVersion)
 	}
-	rows := make([]string, 0, len(cells))
-	for g := range cells {
-		rows = append(rows, g)
-	}
+	rows := slices.Collect(maps.Keys(cells))
 	slices.SortFunc(rows, func(a, b string) int {
 		isConvention := func(g string) int {
 			if strings.HasPrefix(g, "convention:") {
@@ -257,12 +250,7 @@ func writePublishedRun(b *strings.Builder, r PublishedRun) {
 	}
 	if len(skips) > 0 {
 		b.WriteString("\nSkipped by the profile:\n\n")
-		reasons := make([]string, 0, len(skips))
-		for r := range skips {
-			reasons = append(reasons, r)
-		}
-		slices.Sort(reasons)
-		for _, reason := range reasons {
+		for _, reason := range slices.Sorted(maps.Keys(skips)) {
 			fmt.Fprintf(b, "- %d × %s\n", skips[reason], reason)
 		}
 	}

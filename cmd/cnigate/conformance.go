@@ -125,25 +125,16 @@ func runConformance(_ context.Context, args []string, stdout, stderr io.Writer) 
 // writeConformanceReports renders the run's Ginkgo JSON report in the four
 // formats and returns its specs.
 func writeConformanceReports(ginkgoJSON, dir, name string, stdout io.Writer) ([]types.SpecReport, error) {
-	f, err := os.Open(ginkgoJSON)
+	reps, err := decodeGinkgoJSON(ginkgoJSON)
 	if err != nil {
 		return nil, err
-	}
-	defer func() { _ = f.Close() }()
-	reps, err := report.DecodeConformance(f)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", ginkgoJSON, err)
 	}
 	r := report.FromConformance(reps)
 	paths, err := report.Write(dir, name, r)
 	if err != nil {
 		return nil, err
 	}
-	s := r.Summary()
-	fmt.Fprintf(stdout, "%s: %d passed, %d failed, %d skipped; reports:\n", r.Title, s.Passed, s.Failed, s.Skipped)
-	for _, p := range append(paths, ginkgoJSON) {
-		fmt.Fprintf(stdout, "  %s\n", p)
-	}
+	printWritten(stdout, r, append(paths, ginkgoJSON))
 	var specs []types.SpecReport
 	for _, rep := range reps {
 		specs = append(specs, rep.SpecReports...)

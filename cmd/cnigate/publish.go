@@ -53,14 +53,9 @@ func runPublish(_ context.Context, args []string, stdout, stderr io.Writer) erro
 	var published []conformance.PublishedRun
 	var merged []types.Report
 	for _, r := range runs {
-		f, err := os.Open(r[1])
+		reps, err := decodeGinkgoJSON(r[1])
 		if err != nil {
 			return err
-		}
-		reps, err := report.DecodeConformance(f)
-		_ = f.Close()
-		if err != nil {
-			return fmt.Errorf("%s: %w", r[1], err)
 		}
 		published = append(published, conformance.PublishedRun{Plugin: r[0], Reports: reps, Known: knownOf[r[0]]})
 		// One page for every plugin: each spec's row is named after its plugin.

@@ -54,6 +54,12 @@ func LinksIn(netns ns.NetNS) ([]Link, error) {
 		for _, l := range all {
 			d, err := describe(l)
 			if err != nil {
+				// A link going away while it is read (a veth whose peer's
+				// netns was just deleted) is simply not there any more.
+				var notFound netlink.LinkNotFoundError
+				if _, lookup := netlink.LinkByIndex(l.Attrs().Index); errors.As(lookup, &notFound) {
+					continue
+				}
 				return err
 			}
 			links = append(links, d)

@@ -15,19 +15,21 @@ func spec(text string, state types.SpecState) types.SpecReport {
 }
 
 func TestDecide(t *testing.T) {
-	const known = "# comment\n\nsuite a | upstream does not roll back\n"
+	const known = "# comment\n\nsuite a | upstream does not roll back\nsuite c | intermittent: depends on where the kill lands\n"
 	passed, failed, skipped := types.SpecStatePassed, types.SpecStateFailed, types.SpecStateSkipped
 	tests := []struct {
 		name   string
 		specs  []types.SpecReport
 		wantOK bool
 	}{
-		{"exactly the known failure", []types.SpecReport{spec("a", failed), spec("b", passed)}, true},
-		{"a new failure", []types.SpecReport{spec("a", failed), spec("b", failed)}, false},
-		{"the known failure passes", []types.SpecReport{spec("a", passed), spec("b", passed)}, false},
-		{"the known failure did not run", []types.SpecReport{spec("a", skipped), spec("b", passed)}, false},
-		{"the known failure panics (still a failure)", []types.SpecReport{spec("a", types.SpecStatePanicked), spec("b", passed)}, true},
-		{"an AfterSuite failure is never known", []types.SpecReport{spec("a", failed), spec("b", passed),
+		{"exactly the known failure", []types.SpecReport{spec("a", failed), spec("b", passed), spec("c", passed)}, true},
+		{"the intermittent one fails too", []types.SpecReport{spec("a", failed), spec("b", passed), spec("c", failed)}, true},
+		{"the intermittent one did not run", []types.SpecReport{spec("a", failed), spec("b", passed), spec("c", skipped)}, false},
+		{"a new failure", []types.SpecReport{spec("a", failed), spec("b", failed), spec("c", passed)}, false},
+		{"the known failure passes", []types.SpecReport{spec("a", passed), spec("b", passed), spec("c", passed)}, false},
+		{"the known failure did not run", []types.SpecReport{spec("a", skipped), spec("b", passed), spec("c", passed)}, false},
+		{"the known failure panics (still a failure)", []types.SpecReport{spec("a", types.SpecStatePanicked), spec("b", passed), spec("c", passed)}, true},
+		{"an AfterSuite failure is never known", []types.SpecReport{spec("a", failed), spec("b", passed), spec("c", passed),
 			{LeafNodeType: types.NodeTypeAfterSuite, State: failed}}, false},
 		{"nothing ran", []types.SpecReport{}, false},
 	}

@@ -61,7 +61,7 @@ upstream() {
   done
   phase_summary
   [[ ${#not_run[@]} -eq 0 ]] || log "NOT RUN (this host cannot run them, see $ARTIFACTS/netns-upstream-*.not-run.txt): ${not_run[*]}"
-  [[ ${#failed[@]} -eq 0 ]] || die "upstream plugins off their known failures: ${failed[*]}"
+  [[ ${#failed[@]} -eq 0 ]] || { log "ERROR: upstream plugins off their known failures: ${failed[*]}"; return 1; }
 }
 
 case $mode in

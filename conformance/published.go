@@ -36,6 +36,9 @@ func (r PublishedRun) Specs() []types.SpecReport {
 var versionContext = regexp.MustCompile(`^cniVersion (\d+\.\d+\.\d+)$`)
 var versionLabel = regexp.MustCompile(`^cniVersion:(\d+\.\d+\.\d+)$`)
 
+// claimedVersions finds what the BeforeSuite says the plugin's VERSION claims.
+var claimedVersions = regexp.MustCompile(`versions \[([^\]]*)\]`)
+
 // anyVersion is the column of specs that run once, at the newest version.
 const anyVersion = "once"
 
@@ -197,13 +200,9 @@ func writePublishedRun(b *strings.Builder, r PublishedRun) {
 	})
 	fmt.Fprintf(b, "\n## %s\n\n", r.Plugin)
 	for _, rep := range r.Reports {
-		if len(rep.SpecReports) > 0 {
-			for _, s := range rep.SpecReports {
-				if s.LeafNodeType == types.NodeTypeBeforeSuite {
-					if line, _, _ := strings.Cut(strings.TrimSpace(s.CapturedGinkgoWriterOutput), "\n"); line != "" {
-						fmt.Fprintf(b, "`%s`\n\n", line)
-					}
-				}
+		for _, s := range rep.SpecReports {
+			if m := claimedVersions.FindStringSubmatch(s.CapturedGinkgoWriterOutput); s.LeafNodeType == types.NodeTypeBeforeSuite && m != nil {
+				fmt.Fprintf(b, "VERSION claims %s.\n\n", strings.ReplaceAll(m[1], " ", ", "))
 			}
 		}
 	}
@@ -220,7 +219,25 @@ func writePublishedRun(b *strings.Builder, r PublishedRun) {
 	if len(failures) == 0 {
 		b.WriteString("\nEvery spec that ran passed.\n")
 	} else {
-		fmt.Fprintf(b, "\n%d failed:\n\n", len(failures))
+		// In brief: each distinct reason once, with how many failed specs it explains.
+		why := map[string]int{}
+		var order []string
+		for _, s := range failures {
+			reason, ok := known[s.FullText()]
+			if !ok {
+				reason = "not in the known-failures list (see below)"
+			}
+			reason = strings.TrimPrefix(reason, intermittent+" ")
+			if why[reason] == 0 {
+				order = append(order, reason)
+			}
+			why[reason]++
+		}
+		fmt.Fprintf(b, "\n**%s fails %d specs.** Why, in brief:\n\n", r.Plugin, len(failures))
+		for _, reason := range order {
+			fmt.Fprintf(b, "- %d × %s\n", why[reason], reason)
+		}
+		fmt.Fprintf(b, "\nThe %d failed specs:\n\n", len(failures))
 		for _, s := range failures {
 			text := s.FullText()
 			if s.LeafNodeType != types.NodeTypeIt {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/onsi/ginkgo/v2/types"
@@ -61,6 +62,7 @@ func runPublish(_ context.Context, args []string, stdout, stderr io.Writer) erro
 		// One page for every plugin: each spec's row is named after its plugin.
 		for _, rep := range reps {
 			rep.SuiteDescription = conformance.Description + ": " + r[0]
+			rep.SpecReports = slices.Clone(rep.SpecReports) // the Markdown keeps the spec texts as run
 			for i := range rep.SpecReports {
 				s := &rep.SpecReports[i]
 				s.ContainerHierarchyTexts = append([]string{r[0]}, s.ContainerHierarchyTexts...)

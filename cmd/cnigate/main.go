@@ -29,6 +29,7 @@ type command struct {
 var commands = []command{
 	{"version", "[--json]", "print cnigate's version and the versions it pins", runVersion},
 	{"report", "e2e|bench|conformance --in FILE [--report-dir DIR] [--name NAME]", "render a run's JSON as JUnit XML, JSON, Markdown and HTML", runReport},
+	{"e2e", "[--kubeconfig FILE] [--cni podnet|bridge] [--workers N] [--node-image REF] [--plugin PATH] [--image REF] [--report-dir DIR]", "the cluster matrix on a kind cluster it creates, or on --kubeconfig's (root, Docker)", runE2E},
 	{"bench", "--plugin [NAME=]PATH --netconf FILE [--plugin ...] | --contenders FILE  [--baseline NAME] [--report-dir DIR]", "benchmark CNI plugins as a runtime runs them (root)", runBench},
 }
 

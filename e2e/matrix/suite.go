@@ -1,4 +1,4 @@
-package e2e
+package matrix
 
 import (
 	"context"
@@ -6,12 +6,10 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"sort"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -22,34 +20,11 @@ import (
 	"sigs.k8s.io/e2e-framework/pkg/env"
 	"sigs.k8s.io/e2e-framework/pkg/envconf"
 	"sigs.k8s.io/e2e-framework/pkg/envfuncs"
-	"sigs.k8s.io/e2e-framework/support"
-	"sigs.k8s.io/e2e-framework/support/kind"
 
+	"github.com/cnigate/cnigate/e2e/cluster"
 	"github.com/cnigate/cnigate/e2e/harness"
 	kindconfig "github.com/cnigate/cnigate/kind-config"
-)
-
-var (
-	flagRun         = flag.Bool("e2e.run", false, "run the e2e suite (ci/e2e.sh sets it); without it the package does nothing")
-	flagCluster     = flag.String("e2e.cluster", "cnigate-e2e", "kind cluster name")
-	flagWorkers     = flag.Int("e2e.workers", kindconfig.DefaultWorkers, "kind workers to create; in gate mode, workers to use (0: all)")
-	flagNodeImage   = flag.String("e2e.node-image", "", "kind node image ref (last line of ci/node-image.sh)")
-	flagKind        = flag.String("e2e.kind", "", "path of the pinned kind binary (_output/bin/kind)")
-	flagPlugin      = flag.String("e2e.plugin", "../bin/podnet", "podnet binary to install on the nodes")
-	flagImage       = flag.String("e2e.image", "cnigate/e2e-busybox:1.35", "test image (ci/images/busybox)")
-	flagPullPolicy  = flag.String("e2e.image-pull-policy", string(corev1.PullNever), "imagePullPolicy of the test pods")
-	flagArtifacts   = flag.String("e2e.artifacts", "../_artifacts", "directory for matrix.json, phase timings, kind logs")
-	flagKeep        = flag.Bool("e2e.keep-cluster", false, "make cluster: stop after podnet is loaded and the nodes are Ready, leave the cluster running")
-	flagExtNet      = flag.String("e2e.external-network", "kind", "docker network of the external host")
-	flagCellTimeout = flag.Duration("e2e.cell-timeout", 45*time.Second, "how long one cell retries before it fails")
-	flagChurn       = flag.Int("e2e.churn-rounds", 3, "delete/recreate rounds of the churn check")
-	flagNodePort    = flag.Int("e2e.node-http-port", 18080, "port the hostNetwork helper pods serve HTTP on (pod -> node cells)")
-	flagNetwork     = flag.String("e2e.pod-network", kindconfig.PodSubnet, "podnet's network (the cluster pod subnet)")
-	flagCNI         = flag.String("e2e.cni", "podnet", "CNI installed on the kind nodes: podnet (then portmap) or bridge (reference bridge + host-local, then portmap)")
-	flagCNIBin      = flag.String("e2e.cni-bin", "", "directory of the pinned reference CNI plugins, copied to nodes whose image lacks one the conflist needs")
-	flagMTU         = flag.Int("e2e.mtu", 1500, "the pod network's MTU: the MTU cells send packets of exactly this size")
-	flagBreak       = flag.String("e2e.break", "", "break one thing on purpose (kind mode): portmap, hairpin, mtu or coredns")
-	flagHermetic    = flag.Bool("e2e.hermetic", true, "while the kind cluster exists, drop forwarded traffic from its docker network to any other host interface (DOCKER-USER rule)")
+	"github.com/cnigate/cnigate/report"
 )
 
 // kindNetwork is the docker network kind puts its nodes on.
@@ -78,8 +53,10 @@ type suite struct {
 	short    map[string]string  // node name -> short name (cp, w1, ...)
 	workers  []harness.NodeInfo // the workers the matrix uses
 	external *harness.ExternalHost
-	extSkip  string // why the NAT cells are skipped, "" if they run
-	hermetic bool   // the host's hermetic rule for this cluster is in place
+	extSkip  string        // why the NAT cells are skipped, "" if they run
+	hermetic bool          // the host's hermetic rule for this cluster is in place
+	kind     *cluster.Kind // kind mode: the cluster
+	created  bool          // kind mode: creation started, teardown deletes it
 	// k8sVersion is the Kubernetes version the node image declares (kind mode).
 	k8sVersion string
 	// nodeCNI: node name -> type of the first plugin of the network
@@ -127,25 +104,25 @@ func suiteFrom(ctx context.Context) *suite {
 	return s
 }
 
-var testEnv env.Environment
+// opt are the options of the running suite: one suite per process (go test
+// or cnigate), set by Suite before anything reads them.
+var opt Options
 
-func TestMain(m *testing.M) {
-	cfg, err := envconf.NewFromFlags()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "e2e:", err)
-		os.Exit(2)
+// Suite validates o and returns the whole run as one test function: setup
+// (the cluster in kind mode), one subtest per group of the matrix table
+// (Connectivity, Contract, IPAM), then the finish steps (report, logs on
+// failure, teardown), which also run after a failed setup and after Ctrl-C
+// (ctx cancelled: the cells cut short are skipped, the run fails).
+func Suite(ctx context.Context, o Options) (func(t *testing.T), error) {
+	if err := o.Validate(); err != nil {
+		return nil, err
 	}
-	if !*flagRun {
-		fmt.Println("e2e: skipped (needs a cluster; run it with `make e2e`, which passes -e2e.run)")
-		os.Exit(0)
-	}
-	os.Exit(run(m, cfg))
+	opt = o
+	return func(t *testing.T) { runSuite(ctx, t) }, nil
 }
 
-func run(m *testing.M, cfg *envconf.Config) int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	// Leave the Finish steps time to clean up before go test's -timeout panics.
+func runSuite(ctx context.Context, t *testing.T) {
+	// Leave the finish steps time to clean up before -test.timeout panics.
 	if f := flag.Lookup("test.timeout"); f != nil {
 		if d, err := time.ParseDuration(f.Value.String()); err == nil && d > 5*time.Minute {
 			var cancel context.CancelFunc
@@ -153,41 +130,34 @@ func run(m *testing.M, cfg *envconf.Config) int {
 			defer cancel()
 		}
 	}
-	s := &suite{gate: cfg.KubeconfigFile() != ""}
+	s := &suite{gate: opt.Kubeconfig != ""}
 	context.AfterFunc(ctx, func() { s.interrupted.Store(true) })
 	ctx = context.WithValue(ctx, suiteKey{}, s)
 	s.namespace = envconf.RandomName("podnet-e2e", 16)
+	cfg := envconf.New()
 
-	var err error
-	if testEnv, err = env.NewWithContext(ctx, cfg); err != nil {
-		fmt.Fprintln(os.Stderr, "e2e:", err)
-		return 2
-	}
-	if !validBreak(*flagBreak) {
-		fmt.Fprintf(os.Stderr, "e2e: -e2e.break=%q: want portmap, hairpin, mtu or coredns\n", *flagBreak)
-		return 2
-	}
-	if s.gate && *flagBreak != "" {
-		fmt.Fprintln(os.Stderr, "e2e: -e2e.break is for clusters the harness creates, never for a gate cluster")
-		return 2
-	}
 	var setup []env.Func
 	if s.gate {
-		klog.Infof("gate mode: kubeconfig %s, no cluster is created and nothing installed", cfg.KubeconfigFile())
+		klog.Infof("gate mode: kubeconfig %s, no cluster is created and nothing installed", opt.Kubeconfig)
+		cfg.WithKubeconfigFile(opt.Kubeconfig)
 		setup = append(setup, connectGate)
 	} else {
-		s.cluster = *flagCluster
-		provider := kind.NewProvider().WithOpts(kind.WithPath(*flagKind))
+		s.cluster = opt.Cluster
+		kubeconfig, err := filepath.Abs(filepath.Join(opt.ReportDir, "kubeconfig"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.kind = cluster.New(s.cluster, kubeconfig)
+		cfg.WithKubeconfigFile(kubeconfig)
 		setup = append(setup,
-			rememberCluster(provider),
-			timed("cluster create", createCluster(provider)),
+			timed("cluster create", createCluster),
 			nodesNotReady,
-			timed("image load", envfuncs.LoadDockerImageToCluster(s.cluster, *flagImage)),
+			timed("image load", loadTestImage),
 			timed("CNI load", loadCNI),
 			timed("nodes Ready", waitNodesReady),
 		)
 	}
-	if !*flagKeep { // make cluster stops at a cluster with podnet loaded
+	if !opt.KeepCluster { // make cluster stops at a cluster with the CNI loaded
 		setup = append(setup,
 			createNamespace,
 			timed("external host", startExternalHost),
@@ -198,90 +168,106 @@ func run(m *testing.M, cfg *envconf.Config) int {
 			setup = append(setup, timed("cluster DNS Ready", waitClusterDNS), applyRuntimeBreak)
 		}
 	}
-	for i, f := range setup {
-		setup[i] = markFailure(f)
-	}
-	setup = append(setup, func(ctx context.Context, _ *envconf.Config) (context.Context, error) {
-		s.testsStart = time.Now()
-		return ctx, nil
-	})
-	testEnv.Setup(setup...)
-	testEnv.AfterEachTest(func(ctx context.Context, _ *envconf.Config, t *testing.T) (context.Context, error) {
+	defer func() {
 		if t.Failed() {
-			suiteFrom(ctx).failed.Store(true)
+			s.failed.Store(true)
 		}
-		return ctx, nil
-	})
-	testEnv.Finish(
-		finishStep("report", writeReport),
-		finishStep("export logs", exportLogsOnFailure),
-		finishStep("external host", stopExternalHost),
-		finishStep("teardown", teardown),
-	)
-	code := testEnv.Run(m)
-	if s.interrupted.Load() {
-		fmt.Fprintf(os.Stderr, "e2e: interrupted (%v): cells cut short are reported as skipped, the run as failed\n", context.Cause(ctx))
+		for _, f := range []struct {
+			name string
+			f    env.Func
+		}{{"report", writeReport}, {"export logs", exportLogsOnFailure}, {"external host", stopExternalHost}, {"teardown", teardown}} {
+			finishStep(f.name, f.f)(ctx, cfg)
+		}
+		if s.interrupted.Load() {
+			t.Errorf("interrupted (%v): cells cut short are reported as skipped, the run as failed", context.Cause(ctx))
+		} else if s.failed.Load() && !t.Failed() {
+			t.Error("a finish step failed (logged above)")
+		}
+	}()
+	for _, f := range setup {
+		var err error
+		if ctx, err = f(ctx, cfg); err != nil {
+			s.failed.Store(true)
+			t.Fatalf("setup: %v", err)
+		}
 	}
-	if code == 0 && (s.failed.Load() || s.interrupted.Load()) {
-		code = 1
+	s.testsStart = time.Now()
+	if opt.KeepCluster {
+		return
 	}
-	return code
+	testEnv, err := env.NewWithContext(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range groups() {
+		t.Run(g, func(t *testing.T) { runGroup(testEnv, t, g) })
+	}
 }
 
-// rememberCluster puts the kind provider into the context before the cluster
-// is created, so that DestroyCluster and ExportClusterLogs find it even when
-// creation fails half-way (CreateClusterWithConfig only stores it on success).
-func rememberCluster(p support.E2EClusterProvider) env.Func {
-	return func(ctx context.Context, _ *envconf.Config) (context.Context, error) {
-		name := suiteFrom(ctx).cluster
-		return context.WithValue(ctx, support.ClusterNameContextKey(name), p.SetDefaults().WithName(name)), nil
+func createCluster(ctx context.Context, cfg *envconf.Config) (context.Context, error) {
+	s := suiteFrom(ctx)
+	raw, err := kindconfig.Render(kindconfig.Options{Name: s.cluster, Workers: opt.Workers, Image: opt.NodeImage})
+	if err != nil {
+		return ctx, err
 	}
+	path, err := filepath.Abs(filepath.Join(opt.ReportDir, "kind-config.yaml"))
+	if err != nil {
+		return ctx, err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return ctx, err
+	}
+	if err := os.WriteFile(path, raw, 0o644); err != nil {
+		return ctx, err
+	}
+	if err := imagePresent(ctx); err != nil { // before minutes of cluster creation
+		return ctx, err
+	}
+	if exists, err := s.kind.Exists(); err != nil {
+		return ctx, err
+	} else if exists {
+		return ctx, fmt.Errorf("kind cluster %s already exists (a leftover? delete it, or name another with the cluster option)", s.cluster)
+	}
+	// Hermetic: the rule goes in before kind starts the nodes when the docker
+	// network already exists (it outlives clusters), else right after kind
+	// made it; either way before any CNI is installed, so before any pod
+	// has a network.
+	if opt.Hermetic && networkExists(ctx) {
+		if err := addHermetic(ctx, s); err != nil {
+			return ctx, err
+		}
+	}
+	klog.Infof("creating kind cluster %s: %d workers, node image %s, config %s", s.cluster, opt.Workers, opt.NodeImage, path)
+	s.created = true // from here on, teardown deletes whatever kind made
+	if err := s.kind.Create(raw, opt.NodeImage); err != nil {
+		return ctx, err
+	}
+	if ctx.Err() != nil {
+		return ctx, fmt.Errorf("interrupted while kind created the cluster: %w", context.Cause(ctx))
+	}
+	if opt.Hermetic {
+		if err := addHermetic(ctx, s); err != nil {
+			return ctx, err
+		}
+	}
+	return ctx, connect(ctx, cfg)
 }
 
-func createCluster(p support.E2EClusterProvider) env.Func {
-	return func(ctx context.Context, cfg *envconf.Config) (context.Context, error) {
-		s := suiteFrom(ctx)
-		if *flagNodeImage == "" {
-			return ctx, errors.New("-e2e.node-image is empty: ci/e2e.sh passes the ref ci/node-image.sh prints")
-		}
-		if *flagKind == "" {
-			return ctx, errors.New("-e2e.kind is empty: pass the pinned kind (_output/bin/kind), else e2e-framework would `go install` another version")
-		}
-		raw, err := kindconfig.Render(kindconfig.Options{Name: s.cluster, Workers: *flagWorkers, Image: *flagNodeImage})
-		if err != nil {
-			return ctx, err
-		}
-		path, err := filepath.Abs(filepath.Join(*flagArtifacts, "kind-config.yaml"))
-		if err != nil {
-			return ctx, err
-		}
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			return ctx, err
-		}
-		if err := os.WriteFile(path, raw, 0o644); err != nil {
-			return ctx, err
-		}
-		// Hermetic: the rule goes in before kind starts the nodes when the docker
-		// network already exists (it outlives clusters), else right after kind
-		// made it; either way before any CNI is installed, so before any pod
-		// has a network.
-		if *flagHermetic && networkExists(ctx) {
-			if err := addHermetic(ctx, s); err != nil {
-				return ctx, err
-			}
-		}
-		klog.Infof("creating kind cluster %s: %d workers, node image %s, config %s", s.cluster, *flagWorkers, *flagNodeImage, path)
-		ctx, err = envfuncs.CreateClusterWithConfig(p, s.cluster, path, kind.WithImage(*flagNodeImage))(ctx, cfg)
-		if err != nil {
-			return ctx, err
-		}
-		if *flagHermetic {
-			if err := addHermetic(ctx, s); err != nil {
-				return ctx, err
-			}
-		}
-		return ctx, connect(ctx, cfg)
+// loadTestImage puts the test image on every node; it must be in the local docker.
+func loadTestImage(ctx context.Context, _ *envconf.Config) (context.Context, error) {
+	if err := imagePresent(ctx); err != nil {
+		return ctx, err
 	}
+	return ctx, suiteFrom(ctx).kind.LoadImage(ctx, opt.Image)
+}
+
+// imagePresent says what to do when the test image is not in the local docker.
+func imagePresent(ctx context.Context) error {
+	err := cluster.ImagePresent(ctx, opt.Image)
+	if errors.Is(err, cluster.ErrNoImage) {
+		return fmt.Errorf("test image %w: in a clone of cnigate, `make e2e-image-save` builds it and writes _output/e2e-image.tar; `docker load -i` that tarball on this host (or name an image holding ci/images/busybox and the probe with the image option)", err)
+	}
+	return err
 }
 
 func networkExists(ctx context.Context) bool {
@@ -332,7 +318,7 @@ func connect(ctx context.Context, cfg *envconf.Config) error {
 	// podCIDR.
 	want := 1
 	if !s.gate {
-		want = *flagWorkers + 1
+		want = opt.Workers + 1
 	}
 	var list corev1.NodeList
 	err = wait.For(func(ctx context.Context) (bool, error) {
@@ -359,7 +345,7 @@ func connect(ctx context.Context, cfg *envconf.Config) error {
 			workers = append(workers, n)
 		}
 	}
-	want = *flagWorkers
+	want = opt.Workers
 	if s.gate && want == 0 {
 		want = len(workers)
 	}
@@ -428,50 +414,80 @@ func finishStep(name string, f env.Func) env.Func {
 
 func writeReport(ctx context.Context, cfg *envconf.Config) (context.Context, error) {
 	s := suiteFrom(ctx)
-	if !s.testsStart.IsZero() && !*flagKeep {
+	if !s.testsStart.IsZero() && !opt.KeepCluster {
 		s.phases.Add("matrix (tests)", time.Since(s.testsStart))
 	}
-	if err := os.MkdirAll(*flagArtifacts, 0o755); err != nil {
+	if err := os.MkdirAll(opt.ReportDir, 0o755); err != nil {
 		return ctx, err
 	}
-	if err := os.WriteFile(filepath.Join(*flagArtifacts, "phases-e2e.tsv"), []byte(s.phases.Lines()), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(opt.ReportDir, "phases-e2e.tsv"), []byte(s.phases.Lines()), 0o644); err != nil {
 		return ctx, err
 	}
-	if *flagKeep {
+	if opt.KeepCluster {
 		return ctx, nil // no matrix in make cluster
 	}
-	cni := *flagCNI
+	cni := opt.CNI
 	if s.gate {
 		cni = s.cniSummary()
 	}
 	title := "CNI " + cni
-	if *flagBreak != "" {
-		title += ", E2E_BREAK=" + *flagBreak
+	if opt.Break != "" {
+		title += ", E2E_BREAK=" + opt.Break
 	}
 	fmt.Printf("\n=== connectivity matrix (%s)\n%s\n", title, s.matrix.Table())
-	meta := map[string]string{"mode": "kind", "cluster": s.cluster, "node_image": *flagNodeImage, "kubernetes": s.k8sVersion,
-		"cni": *flagCNI, "break": *flagBreak}
+	meta := map[string]string{"mode": "kind", "cluster": s.cluster, "node_image": opt.NodeImage, "kubernetes": s.k8sVersion,
+		"cni": opt.CNI, "break": opt.Break}
 	if s.gate {
 		meta = map[string]string{"mode": "gate", "kubeconfig": cfg.KubeconfigFile(), "cni": s.cniSummary()}
 	}
-	meta["mtu"] = fmt.Sprint(*flagMTU)
+	meta["mtu"] = fmt.Sprint(opt.MTU)
 	if s.extSkip != "" {
 		meta["external_skipped"] = s.extSkip
 	}
-	return ctx, s.matrix.WriteJSON(filepath.Join(*flagArtifacts, "matrix.json"), meta)
-}
-
-func exportLogsOnFailure(ctx context.Context, cfg *envconf.Config) (context.Context, error) {
-	s := suiteFrom(ctx)
-	if s.gate || !s.failed.Load() || s.interrupted.Load() {
+	path := filepath.Join(opt.ReportDir, "matrix.json")
+	if err := s.matrix.WriteJSON(path, meta); err != nil {
+		return ctx, err
+	}
+	if opt.ReportName == "" {
 		return ctx, nil
 	}
-	dest, err := filepath.Abs(filepath.Join(*flagArtifacts, "kind-logs"))
+	return ctx, renderReports(path, s.phases.Lines())
+}
+
+// renderReports writes matrix.json (with the phase timings) in the four
+// report formats, as `cnigate report e2e` does.
+func renderReports(matrixJSON, phases string) error {
+	f, err := os.Open(matrixJSON)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = f.Close() }()
+	m, err := report.DecodeE2E(f)
+	if err != nil {
+		return fmt.Errorf("%s: %w", matrixJSON, err)
+	}
+	if m.Phases, err = report.ReadPhasesTSV(strings.NewReader(phases)); err != nil {
+		return err
+	}
+	paths, err := report.Write(opt.ReportDir, opt.ReportName, report.FromE2E(m))
+	if err != nil {
+		return err
+	}
+	klog.Infof("reports: %s", strings.Join(paths, " "))
+	return nil
+}
+
+func exportLogsOnFailure(ctx context.Context, _ *envconf.Config) (context.Context, error) {
+	s := suiteFrom(ctx)
+	if s.gate || !s.created || !s.failed.Load() || s.interrupted.Load() {
+		return ctx, nil
+	}
+	dest, err := filepath.Abs(filepath.Join(opt.ReportDir, "kind-logs"))
 	if err != nil {
 		return ctx, err
 	}
 	klog.Infof("run failed: exporting cluster logs to %s", dest)
-	return envfuncs.ExportClusterLogs(s.cluster, dest)(ctx, cfg)
+	return ctx, s.kind.CollectLogs(dest)
 }
 
 func stopExternalHost(ctx context.Context, _ *envconf.Config) (context.Context, error) {
@@ -486,12 +502,16 @@ func teardown(ctx context.Context, cfg *envconf.Config) (context.Context, error)
 		}
 		return envfuncs.DeleteNamespace(s.namespace)(ctx, cfg)
 	}
-	if *flagKeep {
-		klog.Infof("leaving kind cluster %s running (-e2e.keep-cluster); its hermetic rule stays until make e2e-clean", s.cluster)
+	if opt.KeepCluster && !s.failed.Load() {
+		klog.Infof("leaving kind cluster %s running (keep-cluster); its hermetic rule stays until make e2e-clean", s.cluster)
 		return ctx, nil
 	}
-	ctx, err := envfuncs.DestroyCluster(s.cluster)(ctx, cfg)
-	if *flagHermetic {
+	var err error
+	if s.created {
+		klog.Infof("deleting kind cluster %s", s.cluster)
+		err = s.kind.Delete()
+	}
+	if opt.Hermetic {
 		// also after a failed create: the rule may be in before the cluster
 		err = errors.Join(err, harness.RemoveHermeticRules(s.cluster))
 	}

@@ -82,7 +82,8 @@ case $CNI in
 esac
 [[ -z $GATE || -z $E2E_BREAK ]] || die "E2E_BREAK breaks clusters the harness creates, never a gate cluster"
 
-# The pinned kind (go.mod `tool`), first on PATH so e2e-framework never `go install`s another.
+# The pinned kind (go.mod `tool`): this script's clean-up and gate-mode image loading (the suite
+# itself drives kind through its Go library, e2e/cluster).
 build_kind() {
   (cd "$REPO_ROOT" && go build -o "$KIND" sigs.k8s.io/kind)
   export PATH=$OUTPUT_DIR/bin:$PATH

@@ -176,7 +176,7 @@ func runSuite(ctx context.Context, t *testing.T) {
 			name string
 			f    env.Func
 		}{{"report", writeReport}, {"export logs", exportLogsOnFailure}, {"external host", stopExternalHost}, {"teardown", teardown}} {
-			finishStep(f.name, f.f)(ctx, cfg)
+			_, _ = finishStep(f.name, f.f)(ctx, cfg) // errors are logged and mark the run failed
 		}
 		if s.interrupted.Load() {
 			t.Errorf("interrupted (%v): cells cut short are reported as skipped, the run as failed", context.Cause(ctx))
@@ -374,20 +374,6 @@ func timed(name string, f env.Func) env.Func {
 		})
 		if err != nil {
 			err = fmt.Errorf("%s: %w", name, err)
-		}
-		return out, err
-	}
-}
-
-// markFailure makes a failed setup step count as a failed run, so Finish exports the logs.
-func markFailure(f env.Func) env.Func {
-	return func(ctx context.Context, cfg *envconf.Config) (context.Context, error) {
-		out, err := f(ctx, cfg)
-		if err != nil {
-			suiteFrom(ctx).failed.Store(true)
-			if out == nil {
-				out = ctx
-			}
 		}
 		return out, err
 	}

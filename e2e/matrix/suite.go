@@ -55,6 +55,7 @@ type suite struct {
 	external *harness.ExternalHost
 	extSkip  string        // why the NAT cells are skipped, "" if they run
 	hermetic bool          // the host's hermetic rule for this cluster is in place
+	setupErr error         // the setup step that failed, if one did
 	kind     *cluster.Kind // kind mode: the cluster
 	created  bool          // kind mode: creation started, teardown deletes it
 	// k8sVersion is the Kubernetes version the node image declares (kind mode).
@@ -188,6 +189,7 @@ func runSuite(ctx context.Context, t *testing.T) {
 		var err error
 		if ctx, err = f(ctx, cfg); err != nil {
 			s.failed.Store(true)
+			s.setupErr = err
 			t.Fatalf("setup: %v", err)
 		}
 	}
@@ -437,12 +439,18 @@ func writeReport(ctx context.Context, cfg *envconf.Config) (context.Context, err
 	if opt.ReportName == "" {
 		return ctx, nil
 	}
-	return ctx, renderReports(path, s.phases.Lines())
+	runErr := s.setupErr
+	if runErr == nil && s.interrupted.Load() {
+		runErr = errors.New("interrupted (Ctrl-C, SIGTERM or the run's deadline): the cells cut short are reported as skipped")
+	}
+	return ctx, renderReports(path, s.phases.Lines(), runErr)
 }
 
 // renderReports writes matrix.json (with the phase timings) in the four
 // report formats, as `cnigate report e2e` does.
-func renderReports(matrixJSON, phases string) error {
+// A failed setup or an interrupted run is a failed case of its own ("run"):
+// a run that checked no cell, or not every cell, must not read as passed.
+func renderReports(matrixJSON, phases string, runErr error) error {
 	f, err := os.Open(matrixJSON)
 	if err != nil {
 		return err
@@ -455,7 +463,11 @@ func renderReports(matrixJSON, phases string) error {
 	if m.Phases, err = report.ReadPhasesTSV(strings.NewReader(phases)); err != nil {
 		return err
 	}
-	paths, err := report.Write(opt.ReportDir, opt.ReportName, report.FromE2E(m))
+	r := report.FromE2E(m)
+	if runErr != nil {
+		r.Cases = append(r.Cases, report.Case{Suite: "run", Name: "run", Result: report.Fail, Detail: runErr.Error()})
+	}
+	paths, err := report.Write(opt.ReportDir, opt.ReportName, r)
 	if err != nil {
 		return err
 	}

@@ -108,15 +108,16 @@ func udpEcho(from string, addr func(ctx context.Context) (string, error), payloa
 // verdict on the MTU, a small packet to the same echo server must.
 func mtuOverCheck(from, addr string) func(context.Context) (time.Duration, string, error) {
 	return func(ctx context.Context) (time.Duration, string, error) {
+		s := suiteFrom(ctx)
 		small, err := execFrom(ctx, from, harness.ProbeCommand("udp", addr, "-size", "64", "-df")...)
 		if _, perr := harness.ParseProbe(small); perr != nil {
 			return 0, "", fmt.Errorf("precondition: a small DF packet to %s got no echo either, no verdict on the MTU: %w", addr, errors.Join(perr, err))
 		}
-		over := opt.MTU + 1
+		over := s.opt.MTU + 1
 		out, _ := execFrom(ctx, from, harness.ProbeCommand("udp", addr, "-size", fmt.Sprint(over-udpHeaderBytes), "-df", "-tries", "2")...)
 		fields, perr := harness.ParseProbe(out)
 		if perr == nil {
-			return 0, "", fmt.Errorf("a %d-byte packet with Don't-Fragment arrived and came back (%v): the path MTU is above %d", over, fields, opt.MTU)
+			return 0, "", fmt.Errorf("a %d-byte packet with Don't-Fragment arrived and came back (%v): the path MTU is above %d", over, fields, s.opt.MTU)
 		}
 		return 0, "refused as it should: " + perr.Error(), nil
 	}

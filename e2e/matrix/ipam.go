@@ -213,7 +213,7 @@ func churn(ctx context.Context, t *testing.T, s *suite) {
 		runCells(ctx, t, bChurnReleased, cells)
 		return
 	}
-	for round := 1; round <= opt.ChurnRounds; round++ {
+	for round := 1; round <= s.opt.ChurnRounds; round++ {
 		if ctx.Err() != nil {
 			t.Skipf("interrupted before round %d: %v", round, ctx.Err())
 		}

@@ -20,11 +20,11 @@ import (
 
 func createCluster(ctx context.Context, cfg *envconf.Config) (context.Context, error) {
 	s := suiteFrom(ctx)
-	raw, err := kindconfig.Render(kindconfig.Options{Name: s.cluster, Workers: opt.Workers, Image: opt.NodeImage})
+	raw, err := kindconfig.Render(kindconfig.Options{Name: s.cluster, Workers: s.opt.Workers, Image: s.opt.NodeImage})
 	if err != nil {
 		return ctx, err
 	}
-	path, err := filepath.Abs(filepath.Join(opt.ReportDir, "kind-config.yaml"))
+	path, err := filepath.Abs(filepath.Join(s.opt.ReportDir, "kind-config.yaml"))
 	if err != nil {
 		return ctx, err
 	}
@@ -46,20 +46,20 @@ func createCluster(ctx context.Context, cfg *envconf.Config) (context.Context, e
 	// network already exists (it outlives clusters), else right after kind
 	// made it; either way before any CNI is installed, so before any pod
 	// has a network.
-	if opt.Hermetic && networkExists(ctx) {
+	if s.opt.Hermetic && networkExists(ctx) {
 		if err := addHermetic(ctx, s); err != nil {
 			return ctx, err
 		}
 	}
-	klog.Infof("creating kind cluster %s: %d workers, node image %s, config %s", s.cluster, opt.Workers, opt.NodeImage, path)
+	klog.Infof("creating kind cluster %s: %d workers, node image %s, config %s", s.cluster, s.opt.Workers, s.opt.NodeImage, path)
 	s.created = true // from here on, teardown deletes whatever kind made
-	if err := s.kind.Create(raw, opt.NodeImage); err != nil {
+	if err := s.kind.Create(raw, s.opt.NodeImage); err != nil {
 		return ctx, err
 	}
 	if ctx.Err() != nil {
 		return ctx, fmt.Errorf("interrupted while kind created the cluster: %w", context.Cause(ctx))
 	}
-	if opt.Hermetic {
+	if s.opt.Hermetic {
 		if err := addHermetic(ctx, s); err != nil {
 			return ctx, err
 		}
@@ -72,12 +72,13 @@ func loadTestImage(ctx context.Context, _ *envconf.Config) (context.Context, err
 	if err := imagePresent(ctx); err != nil {
 		return ctx, err
 	}
-	return ctx, suiteFrom(ctx).kind.LoadImage(ctx, opt.Image)
+	s := suiteFrom(ctx)
+	return ctx, s.kind.LoadImage(ctx, s.opt.Image)
 }
 
 // imagePresent says what to do when the test image is not in the local docker.
 func imagePresent(ctx context.Context) error {
-	err := cluster.ImagePresent(ctx, opt.Image)
+	err := cluster.ImagePresent(ctx, suiteFrom(ctx).opt.Image)
 	if errors.Is(err, cluster.ErrNoImage) {
 		return fmt.Errorf("test image %w: in a clone of cnigate, `make e2e-image-save` builds it and writes _output/e2e-image.tar; `docker load -i` that tarball on this host (or name an image holding ci/images/busybox and the probe with the image option)", err)
 	}

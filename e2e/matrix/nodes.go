@@ -44,7 +44,7 @@ func connect(ctx context.Context, cfg *envconf.Config) error {
 	// podCIDR.
 	want := 1
 	if !s.gate {
-		want = opt.Workers + 1
+		want = s.opt.Workers + 1
 	}
 	var list corev1.NodeList
 	err = wait.For(func(ctx context.Context) (bool, error) {
@@ -71,7 +71,7 @@ func connect(ctx context.Context, cfg *envconf.Config) error {
 			workers = append(workers, n)
 		}
 	}
-	want = opt.Workers
+	want = s.opt.Workers
 	if s.gate && want == 0 {
 		want = len(workers)
 	}

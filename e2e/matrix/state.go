@@ -28,6 +28,7 @@ type suiteKey struct{}
 
 // suite is the state shared by setup, tests and finish, carried in the context.
 type suite struct {
+	opt       Options // the run's options, as Suite got them
 	gate      bool
 	cluster   string // kind cluster name; "" in gate mode
 	namespace string

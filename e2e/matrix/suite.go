@@ -17,9 +17,6 @@ import (
 
 // The run: Suite, the order of the setup steps, the groups of the table, finish.
 
-// opt are the options of the running suite: one suite per process (go test
-// or cnigate), set by Suite before anything reads them.
-var opt Options
 
 // Suite validates o and returns the whole run as one test function: setup
 // (the cluster in kind mode), one subtest per group of the matrix table
@@ -30,11 +27,10 @@ func Suite(ctx context.Context, o Options) (func(t *testing.T), error) {
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}
-	opt = o
-	return func(t *testing.T) { runSuite(ctx, t) }, nil
+	return func(t *testing.T) { runSuite(ctx, t, o) }, nil
 }
 
-func runSuite(ctx context.Context, t *testing.T) {
+func runSuite(ctx context.Context, t *testing.T, o Options) {
 	// Leave the finish steps time to clean up before -test.timeout panics.
 	if f := flag.Lookup("test.timeout"); f != nil {
 		if d, err := time.ParseDuration(f.Value.String()); err == nil && d > 5*time.Minute {
@@ -43,7 +39,7 @@ func runSuite(ctx context.Context, t *testing.T) {
 			defer cancel()
 		}
 	}
-	s := &suite{gate: opt.Kubeconfig != ""}
+	s := &suite{opt: o, gate: o.Kubeconfig != ""}
 	context.AfterFunc(ctx, func() { s.interrupted.Store(true) })
 	ctx = context.WithValue(ctx, suiteKey{}, s)
 	s.namespace = envconf.RandomName("podnet-e2e", 16)
@@ -51,12 +47,12 @@ func runSuite(ctx context.Context, t *testing.T) {
 
 	var setup []env.Func
 	if s.gate {
-		klog.Infof("gate mode: kubeconfig %s, no cluster is created and nothing installed", opt.Kubeconfig)
-		cfg.WithKubeconfigFile(opt.Kubeconfig)
+		klog.Infof("gate mode: kubeconfig %s, no cluster is created and nothing installed", s.opt.Kubeconfig)
+		cfg.WithKubeconfigFile(s.opt.Kubeconfig)
 		setup = append(setup, connectGate)
 	} else {
-		s.cluster = opt.Cluster
-		kubeconfig, err := filepath.Abs(filepath.Join(opt.ReportDir, "kubeconfig"))
+		s.cluster = s.opt.Cluster
+		kubeconfig, err := filepath.Abs(filepath.Join(s.opt.ReportDir, "kubeconfig"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -70,7 +66,7 @@ func runSuite(ctx context.Context, t *testing.T) {
 			timed("nodes Ready", waitNodesReady),
 		)
 	}
-	if !opt.KeepCluster { // make cluster stops at a cluster with the CNI loaded
+	if !s.opt.KeepCluster { // make cluster stops at a cluster with the CNI loaded
 		setup = append(setup,
 			createNamespace,
 			timed("external host", startExternalHost),
@@ -106,7 +102,7 @@ func runSuite(ctx context.Context, t *testing.T) {
 		}
 	}
 	s.testsStart = time.Now()
-	if opt.KeepCluster {
+	if s.opt.KeepCluster {
 		return
 	}
 	testEnv, err := env.NewWithContext(ctx, cfg)

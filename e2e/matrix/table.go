@@ -86,7 +86,7 @@ func rows() []row {
 		// The tutorial's connectivity matrix.
 		{group: gConnectivity, name: "pod -> own node", what: "pod reaches its own node's IP", podIPs: true,
 			cells: perWorker(func(s *suite, w harness.NodeInfo, _ map[string]*corev1.Pod) []cell {
-				return both(shellPod(s.short[w.Name]), "node-"+s.short[w.Name], w.InternalIP, opt.NodeHTTPPort, nil)
+				return both(shellPod(s.short[w.Name]), "node-"+s.short[w.Name], w.InternalIP, s.opt.NodeHTTPPort, nil)
 			})},
 		{group: gConnectivity, name: "pod -> pod, same node", what: "pod reaches a pod on its node, keeping its IP", podIPs: true,
 			cells: pairs(true, shellToWeb)},
@@ -131,12 +131,12 @@ func rows() []row {
 			})},
 		{group: gContract, name: "hostPort from another node", what: "a pod's hostPort answers on its node's IP from another node", cells: pairs(false, fromHostnet("hostport", hostPortAddr))},
 		{group: gContract, name: "hostPort from the external host", what: "a pod's hostPort answers on its node's IP from the external host", needs: needExternal, cells: perWorker(fromExternal("hostport", hostPortAddr))},
-		{group: gContract, name: "UDP pod -> pod, same node", what: "UDP from a pod to a pod on its node", cells: pairs(true, shellToWebWith(func() string { return "udp" }, udpCheck))},
-		{group: gContract, name: "UDP pod -> pod, other node", what: "UDP from a pod to a pod on another node", cells: pairs(false, shellToWebWith(func() string { return "udp" }, udpCheck))},
+		{group: gContract, name: "UDP pod -> pod, same node", what: "UDP from a pod to a pod on its node", cells: pairs(true, shellToWebWith(func(*suite) string { return "udp" }, udpCheck))},
+		{group: gContract, name: "UDP pod -> pod, other node", what: "UDP from a pod to a pod on another node", cells: pairs(false, shellToWebWith(func(*suite) string { return "udp" }, udpCheck))},
 		{group: gContract, name: "MTU: DF packet of exactly the MTU, same node", what: "a DF packet of exactly the MTU passes to a pod on the same node", cells: pairs(true, shellToWebWith(mtuProto(0), dfCheck))},
 		{group: gContract, name: "MTU: DF packet of exactly the MTU, other node", what: "a DF packet of exactly the MTU passes to a pod on another node", cells: pairs(false, shellToWebWith(mtuProto(0), dfCheck))},
-		{group: gContract, name: "MTU: 1 MiB HTTP body intact, same node", what: "a 1 MiB HTTP body from a pod on the same node arrives intact", cells: pairs(true, shellToWebWith(func() string { return "http-1MiB" }, bodyCheck))},
-		{group: gContract, name: "MTU: 1 MiB HTTP body intact, other node", what: "a 1 MiB HTTP body from a pod on another node arrives intact", cells: pairs(false, shellToWebWith(func() string { return "http-1MiB" }, bodyCheck))},
+		{group: gContract, name: "MTU: 1 MiB HTTP body intact, same node", what: "a 1 MiB HTTP body from a pod on the same node arrives intact", cells: pairs(true, shellToWebWith(func(*suite) string { return "http-1MiB" }, bodyCheck))},
+		{group: gContract, name: "MTU: 1 MiB HTTP body intact, other node", what: "a 1 MiB HTTP body from a pod on another node arrives intact", cells: pairs(false, shellToWebWith(func(*suite) string { return "http-1MiB" }, bodyCheck))},
 		{group: gContract, name: "MTU: DF packet of MTU+1 does not pass, same node", what: "a DF packet one byte over the MTU does not pass (same node)", cells: pairs(true, shellToWebWith(mtuProto(1), overCheck))},
 		{group: gContract, name: "MTU: DF packet of MTU+1 does not pass, other node", what: "a DF packet one byte over the MTU does not pass (other node)", cells: pairs(false, shellToWebWith(mtuProto(1), overCheck))},
 
@@ -304,25 +304,25 @@ type check = func(context.Context) (time.Duration, string, error)
 // shellToWebWith: one cell from a's shell pod to b's web pod, proto and
 // check chosen by the row (proto read when the cells are built: it may
 // depend on the options, e.g. the MTU).
-func shellToWebWith(proto func() string, f func(from, to string) check) cellsFor {
+func shellToWebWith(proto func(s *suite) string, f func(s *suite, from, to string) check) cellsFor {
 	return func(s *suite, a, b harness.NodeInfo, _ map[string]*corev1.Pod) []cell {
 		from, to := shellPod(s.short[a.Name]), webPod(s.short[b.Name])
-		return []cell{{from: from, to: to, proto: proto(), check: f(from, to)}}
+		return []cell{{from: from, to: to, proto: proto(s), check: f(s, from, to)}}
 	}
 }
 
 // mtuProto names the MTU cells' protocol: a DF UDP packet of MTU+over bytes.
-func mtuProto(over int) func() string {
-	return func() string { return fmt.Sprintf("udp-df-%d", opt.MTU+over) }
+func mtuProto(over int) func(s *suite) string {
+	return func(s *suite) string { return fmt.Sprintf("udp-df-%d", s.opt.MTU+over) }
 }
 
-func udpCheck(from, to string) check { return udpEcho(from, podIPAddr(to, probeUDPPort), 64, false) }
+func udpCheck(_ *suite, from, to string) check { return udpEcho(from, podIPAddr(to, probeUDPPort), 64, false) }
 
-func dfCheck(from, to string) check {
-	return udpEcho(from, podIPAddr(to, probeUDPPort), opt.MTU-udpHeaderBytes, true)
+func dfCheck(s *suite, from, to string) check {
+	return udpEcho(from, podIPAddr(to, probeUDPPort), s.opt.MTU-udpHeaderBytes, true)
 }
 
-func overCheck(from, to string) check {
+func overCheck(_ *suite, from, to string) check {
 	return func(ctx context.Context) (time.Duration, string, error) {
 		a, err := podIPAddr(to, probeUDPPort)(ctx)
 		if err != nil {
@@ -332,7 +332,7 @@ func overCheck(from, to string) check {
 	}
 }
 
-func bodyCheck(from, to string) check {
+func bodyCheck(_ *suite, from, to string) check {
 	return probeCheck(from, func(ctx context.Context) ([]string, error) {
 		a, err := podIPAddr(to, probeHTTPPort)(ctx)
 		if err != nil {

@@ -24,6 +24,7 @@ func fakeSuite(cni string, external bool, podCIDR bool) *suite {
 		{Name: "k-worker2", InternalIP: "172.18.0.4", PodCIDR: cidr("10.244.2.0/24")},
 	}
 	s := &suite{nodes: nodes, workers: nodes[1:], namespace: "ns",
+		opt:     Options{MTU: 1500, NodeHTTPPort: 18080, Image: "img", ImagePullPolicy: "Never"},
 		short:   map[string]string{"k-control-plane": "cp", "k-worker": "w1", "k-worker2": "w2"},
 		nodeCNI: map[string]string{}}
 	for _, n := range nodes {
@@ -51,7 +52,6 @@ func fakePods(s *suite) map[string]*corev1.Pod {
 // are skipped and why, with podnet and the external host, without the
 // external host, with another CNI, and on nodes without a podCIDR.
 func TestRowsBuildTheirCellsAndSkipForWhatTheyNeed(t *testing.T) {
-	opt = Options{MTU: 1500, NodeHTTPPort: 18080, Image: "img", ImagePullPolicy: "Never"}
 	const external, podnet = "docker network kind missing", "podnet-only check"
 	// cells per row on 2 workers: per worker or per pair (same: 2, other: 2),
 	// ICMP+HTTP for the connectivity rows, per node (3) for the store counts.

@@ -17,7 +17,6 @@ import (
 
 // The run: Suite, the order of the setup steps, the groups of the table, finish.
 
-
 // Suite validates o and returns the whole run as one test function: setup
 // (the cluster in kind mode), one subtest per group of the matrix table
 // (Connectivity, Contract, IPAM), then the finish steps (report, logs on

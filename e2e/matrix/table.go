@@ -316,7 +316,9 @@ func mtuProto(over int) func(s *suite) string {
 	return func(s *suite) string { return fmt.Sprintf("udp-df-%d", s.opt.MTU+over) }
 }
 
-func udpCheck(_ *suite, from, to string) check { return udpEcho(from, podIPAddr(to, probeUDPPort), 64, false) }
+func udpCheck(_ *suite, from, to string) check {
+	return udpEcho(from, podIPAddr(to, probeUDPPort), 64, false)
+}
 
 func dfCheck(s *suite, from, to string) check {
 	return udpEcho(from, podIPAddr(to, probeUDPPort), s.opt.MTU-udpHeaderBytes, true)

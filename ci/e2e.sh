@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # ci/e2e.sh: podnet's end-to-end run on kind (make e2e / make cluster / make e2e-clean).
 #
-#   ci/e2e.sh [e2e]   build what is needed, create a kind cluster, load the CNI, run the
-#                     contract matrix (e2e/), destroy the cluster. Artifacts in _artifacts/
+#   ci/e2e.sh [e2e]   build what is needed and run the contract matrix (e2e/matrix, the same
+#                     code as `cnigate e2e`): it creates a kind cluster through kind's Go
+#                     library, loads the CNI, runs the matrix, destroys the cluster. Artifacts in _artifacts/
 #                     (_artifacts/e2e-<CNI>/ for a CNI other than podnet):
-#                     matrix.json, junit-e2e.xml, go-test.json, e2e.log, kind-config.yaml,
-#                     phases-e2e.tsv, kind-logs/ (on failure).
+#                     matrix.json, e2e-<CNI>.{junit.xml,report.json,md,html}, junit-e2e.xml,
+#                     go-test.json, e2e.log, kind-config.yaml, phases-e2e.tsv, kind-logs/ (on failure).
 #                     With GATE_KUBECONFIG set (`make e2e KUBECONFIG=<file>`): gate mode, no cluster is created and nothing is
 #                     installed; the same matrix runs against that cluster (podnet must be on it).
 #   ci/e2e.sh cluster a kind cluster with podnet loaded, left running (kubeconfig in _output/).
@@ -26,7 +27,7 @@
 #   E2E_IMAGE=cnigate/e2e-busybox:1.35, E2E_IMAGE_PULL_POLICY=Never  test image (gate mode on a
 #                             non-kind cluster: a pullable copy of ci/images/busybox + IfNotPresent)
 #   E2E_EXTERNAL_NETWORK=kind docker network of the external host (NAT cells)
-#   E2E_GO_TEST_ARGS=...      extra go test args (e.g. -run TestConnectivity)
+#   E2E_GO_TEST_ARGS=...      extra go test args (e.g. -run TestE2E/Connectivity: one group of e2e/matrix/table.go)
 #   E2E_MTU=1500              the pod network's MTU (the MTU cells send packets of exactly this size)
 #   E2E_BREAK=portmap|hairpin|mtu|coredns   break one thing on purpose (kind mode only) to see
 #                             which cells catch it (README: "Proof that it bites")
@@ -81,7 +82,8 @@ case $CNI in
 esac
 [[ -z $GATE || -z $E2E_BREAK ]] || die "E2E_BREAK breaks clusters the harness creates, never a gate cluster"
 
-# The pinned kind (go.mod `tool`), first on PATH so e2e-framework never `go install`s another.
+# The pinned kind (go.mod `tool`): this script's clean-up and gate-mode image loading (the suite
+# itself drives kind through its Go library, e2e/cluster).
 build_kind() {
   (cd "$REPO_ROOT" && go build -o "$KIND" sigs.k8s.io/kind)
   export PATH=$OUTPUT_DIR/bin:$PATH
@@ -214,7 +216,7 @@ if [[ $MODE == image-save ]]; then
 fi
 
 mkdir -p "$ARTIFACTS_RUN" "$OUTPUT_DIR/bin"
-rm -f "$ARTIFACTS_RUN"/{matrix.json,junit-e2e.xml,go-test.json,e2e.log,phases-e2e.tsv}
+rm -f "$ARTIFACTS_RUN"/{matrix.json,junit-e2e.xml,go-test.json,e2e.log,phases-e2e.tsv,kubeconfig}
 rm -rf "$ARTIFACTS_RUN/kind-logs"
 
 phase "tools (kind, docker)"
@@ -227,7 +229,7 @@ elif command -v docker >/dev/null && docker info >/dev/null 2>&1; then
   DOCKER=1
 fi
 
-args=(-e2e.run -e2e.workers="$WORKERS" -e2e.kind="$KIND" -e2e.artifacts="$ARTIFACTS_RUN"
+args=(-e2e.run -e2e.workers="$WORKERS" -e2e.report-dir="$ARTIFACTS_RUN" -e2e.report-name="e2e-$CNI"
   -e2e.image="$E2E_IMAGE" -e2e.image-pull-policy="$E2E_IMAGE_PULL_POLICY"
   -e2e.external-network="$E2E_EXTERNAL_NETWORK" -e2e.cell-timeout="$E2E_CELL_TIMEOUT"
   -e2e.churn-rounds="$E2E_CHURN_ROUNDS" -e2e.mtu="$E2E_MTU" -e2e.break="$E2E_BREAK")
@@ -257,7 +259,7 @@ if [[ -z $GATE ]]; then
   fi
 else
   log "gate mode: KUBECONFIG=$GATE (no cluster is created, nothing installed, the host untouched: the CNI must already run on the nodes)"
-  args+=(--kubeconfig="$GATE")
+  args+=(-e2e.kubeconfig="$GATE")
 fi
 
 phase "test image"
@@ -279,7 +281,7 @@ fi
 if [[ $MODE == cluster ]]; then
   if ! cluster_exists "$CLUSTER"; then
     phase "cluster (go test setup)"
-    (cd "$REPO_ROOT" && go test ./e2e/ -count=1 -timeout 20m -v -run '^$' -args "${args[@]}" -e2e.keep-cluster) >&2
+    (cd "$REPO_ROOT" && go test ./e2e/ -count=1 -timeout 20m -v -run TestE2E -args "${args[@]}" -e2e.keep-cluster) >&2
   fi
   phase_end
   kubeconfig=$OUTPUT_DIR/kubeconfig-$CLUSTER
@@ -304,9 +306,9 @@ go tool gotestsum --format standard-verbose \
   --jsonfile "$ARTIFACTS_RUN/go-test.json" -- \
   ./e2e/ -count=1 -timeout "$E2E_TIMEOUT" -parallel 4 ${E2E_GO_TEST_ARGS:-} -args "${args[@]}" \
   2>&1 | tee "$ARTIFACTS_RUN/e2e.log" || rc=$?
-# The four report formats (JUnit, JSON, Markdown, HTML) of whatever ran, even a failed run.
-if [[ -f $ARTIFACTS_RUN/matrix.json ]]; then
-  ARTIFACTS=$ARTIFACTS_RUN "$REPO_ROOT/ci/report.sh" e2e "$ARTIFACTS_RUN/matrix.json" "e2e-$CNI"
+# The suite rendered the four report formats (JUnit, JSON, Markdown, HTML) of whatever ran.
+if [[ -n ${GITHUB_STEP_SUMMARY:-} && -f $ARTIFACTS_RUN/e2e-$CNI.md ]]; then
+  cat "$ARTIFACTS_RUN/e2e-$CNI.md" >>"$GITHUB_STEP_SUMMARY"
 fi
 log "artifacts: $ARTIFACTS_RUN/{matrix.json,junit-e2e.xml,go-test.json,e2e.log,e2e-$CNI.{html,md,junit.xml,report.json}}"
 exit "$rc"

@@ -31,6 +31,7 @@ var commands = []command{
 	{"report", "e2e|bench|conformance --in FILE [--report-dir DIR] [--name NAME]", "render a run's JSON as JUnit XML, JSON, Markdown and HTML", runReport},
 	{"conformance", "--plugin PATH --netconf FILE|--conflist FILE [--cni-path DIR] [--profile FILE] [--labels EXPR] [--known-failures FILE] [--report-dir DIR]", "run the netns conformance suite against a CNI plugin binary (root)", runConformance},
 	{"publish", "--run PLUGIN=GINKGO_JSON [--run ...] [--known PLUGIN=FILE ...] [--out DIR]", "write the published conformance report of several plugins (docs/conformance)", runPublish},
+	{"e2e", "[--kubeconfig FILE] [--cni podnet|bridge] [--workers N] [--node-image REF] [--plugin PATH] [--image REF] [--report-dir DIR]", "the cluster matrix on a kind cluster it creates, or on --kubeconfig's (root, Docker)", runE2E},
 	{"bench", "--plugin [NAME=]PATH --netconf FILE [--plugin ...] | --contenders FILE  [--baseline NAME] [--report-dir DIR]", "benchmark CNI plugins as a runtime runs them (root)", runBench},
 }
 

@@ -1,4 +1,4 @@
-package e2e
+package matrix
 
 import (
 	"context"
@@ -17,8 +17,6 @@ import (
 	"sigs.k8s.io/e2e-framework/klient/wait"
 	"sigs.k8s.io/e2e-framework/klient/wait/conditions"
 	"sigs.k8s.io/e2e-framework/pkg/envconf"
-	kindcluster "sigs.k8s.io/kind/pkg/cluster"
-	"sigs.k8s.io/kind/pkg/cluster/nodes"
 
 	"github.com/cnigate/cnigate/e2e/harness"
 )
@@ -39,7 +37,7 @@ func readyCondition(n *corev1.Node) (corev1.ConditionStatus, string) {
 // published one), and every node is NotReady for want of a CNI.
 func nodesNotReady(ctx context.Context, _ *envconf.Config) (context.Context, error) {
 	s := suiteFrom(ctx)
-	byName, err := kindNodes(s.cluster)
+	byName, err := s.kind.Nodes()
 	if err != nil {
 		return ctx, err
 	}
@@ -47,7 +45,7 @@ func nodesNotReady(ctx context.Context, _ *envconf.Config) (context.Context, err
 	if err := s.client.Resources().List(ctx, &list); err != nil {
 		return ctx, err
 	}
-	if want := *flagWorkers + 1; len(list.Items) != want {
+	if want := s.opt.Workers + 1; len(list.Items) != want {
 		return ctx, fmt.Errorf("cluster has %d nodes, want %d", len(list.Items), want)
 	}
 	var errs []error
@@ -62,7 +60,7 @@ func nodesNotReady(ctx context.Context, _ *envconf.Config) (context.Context, err
 		if err != nil {
 			errs = append(errs, err)
 		} else if v := n.Status.NodeInfo.KubeletVersion; v != declared {
-			errs = append(errs, fmt.Errorf("node %s runs kubelet %s, its node image %s declares %s (/kind/version)", n.Name, v, *flagNodeImage, declared))
+			errs = append(errs, fmt.Errorf("node %s runs kubelet %s, its node image %s declares %s (/kind/version)", n.Name, v, s.opt.NodeImage, declared))
 		} else {
 			s.k8sVersion = declared
 		}
@@ -76,25 +74,12 @@ func nodesNotReady(ctx context.Context, _ *envconf.Config) (context.Context, err
 	return ctx, errors.Join(errs...)
 }
 
-// kindNodes maps node name -> kind node (container) of a kind cluster.
-func kindNodes(cluster string) (map[string]nodes.Node, error) {
-	list, err := kindcluster.NewProvider(kindcluster.ProviderWithDocker()).ListNodes(cluster)
-	if err != nil {
-		return nil, err
-	}
-	byName := map[string]nodes.Node{}
-	for _, kn := range list {
-		byName[kn.String()] = kn
-	}
-	return byName, nil
-}
-
 // nodeNet is the conflist a kind node gets: the chosen CNI with the node's
 // podCIDR, portmap chained, and the -e2e.break knobs that go into the conf.
 func nodeNet(s *suite, n harness.NodeInfo) harness.NodeNet {
-	nn := harness.NodeNet{CNI: *flagCNI, Network: *flagNetwork, PodCIDR: n.PodCIDR, MTU: *flagMTU, Portmap: *flagBreak != breakPortmap}
-	if *flagBreak == breakMTU && len(s.workers) > 0 && n.Name == s.workers[0].Name {
-		nn.MTU = *flagMTU - mtuBreakDrop
+	nn := harness.NodeNet{CNI: s.opt.CNI, Network: s.opt.PodNetwork, PodCIDR: n.PodCIDR, MTU: s.opt.MTU, Portmap: s.opt.Break != breakPortmap}
+	if s.opt.Break == breakMTU && len(s.workers) > 0 && n.Name == s.workers[0].Name {
+		nn.MTU = s.opt.MTU - mtuBreakDrop
 	}
 	return nn
 }
@@ -104,7 +89,7 @@ func nodeNet(s *suite, n harness.NodeInfo) harness.NodeNet {
 // the tutorial does by hand; the bridge CNI also gets its masquerade rule.
 func loadCNI(ctx context.Context, _ *envconf.Config) (context.Context, error) {
 	s := suiteFrom(ctx)
-	byName, err := kindNodes(s.cluster)
+	byName, err := s.kind.Nodes()
 	if err != nil {
 		return ctx, err
 	}
@@ -114,12 +99,12 @@ func loadCNI(ctx context.Context, _ *envconf.Config) (context.Context, error) {
 			return ctx, fmt.Errorf("node %s is not a container of kind cluster %s", n.Name, s.cluster)
 		}
 		nn := nodeNet(s, n)
-		copied, err := harness.InstallCNI(ctx, kn, nn, *flagPlugin, *flagCNIBin)
+		copied, err := harness.InstallCNI(ctx, kn, nn, s.opt.Plugin, s.opt.CNIBin)
 		if err != nil {
 			return ctx, err
 		}
 		if nn.CNI == harness.CNIBridge {
-			if err := harness.BridgeMasquerade(ctx, n.Name, n.PodCIDR, *flagNetwork); err != nil {
+			if err := harness.BridgeMasquerade(ctx, n.Name, n.PodCIDR, s.opt.PodNetwork); err != nil {
 				return ctx, err
 			}
 		}
@@ -156,7 +141,7 @@ func validBreak(b string) bool {
 // applyRuntimeBreak applies the -e2e.break knobs that act on a running cluster.
 func applyRuntimeBreak(ctx context.Context, _ *envconf.Config) (context.Context, error) {
 	s := suiteFrom(ctx)
-	switch *flagBreak {
+	switch s.opt.Break {
 	case breakHairpin:
 		for _, n := range s.nodes {
 			changed, err := harness.SetBridgePortsHairpin(ctx, n.Name, harness.Bridge, false)
@@ -251,18 +236,18 @@ func startExternalHost(ctx context.Context, _ *envconf.Config) (context.Context,
 		s.extSkip = "no docker here: the external host is a container the suite starts"
 		return ctx, nil
 	}
-	if _, err := harness.Docker(ctx, "network", "inspect", *flagExtNet); err != nil {
+	if _, err := harness.Docker(ctx, "network", "inspect", s.opt.ExternalNetwork); err != nil {
 		if !s.gate {
 			return ctx, err
 		}
-		s.extSkip = fmt.Sprintf("docker network %q not found (set -e2e.external-network / E2E_EXTERNAL_NETWORK to the nodes' network)", *flagExtNet)
+		s.extSkip = fmt.Sprintf("docker network %q not found (set -e2e.external-network / E2E_EXTERNAL_NETWORK to the nodes' network)", s.opt.ExternalNetwork)
 		return ctx, nil
 	}
 	name := s.cluster + "-external"
 	if s.gate {
 		name = s.namespace + "-external"
 	}
-	h, err := harness.StartExternalHost(ctx, name, *flagExtNet, *flagImage, *flagNetwork)
+	h, err := harness.StartExternalHost(ctx, name, s.opt.ExternalNetwork, s.opt.Image, s.opt.PodNetwork)
 	s.external = h // set even on error, so Finish removes the container
 	if err != nil {
 		return ctx, err
@@ -274,13 +259,13 @@ func startExternalHost(ctx context.Context, _ *envconf.Config) (context.Context,
 		}
 	}
 	if len(off) > 0 {
-		reason := fmt.Sprintf("nodes not on docker network %s (%s): %s", *flagExtNet, h.Subnet, strings.Join(off, ", "))
+		reason := fmt.Sprintf("nodes not on docker network %s (%s): %s", s.opt.ExternalNetwork, h.Subnet, strings.Join(off, ", "))
 		if !s.gate {
 			return ctx, errors.New(reason)
 		}
 		s.extSkip = reason
 	}
-	klog.Infof("external host %s at %s on docker network %s (unreachable route to %s)", h.Name, h.IP, h.Network, *flagNetwork)
+	klog.Infof("external host %s at %s on docker network %s (unreachable route to %s)", h.Name, h.IP, h.Network, s.opt.PodNetwork)
 	return ctx, nil
 }
 
@@ -305,15 +290,15 @@ func webPod(w string) string     { return "web-" + w }
 func shellPod(w string) string   { return "shell-" + w }
 func hostnetPod(n string) string { return "hostnet-" + n }
 
-func testPod(ns, name, node, role string, cmd []string) *corev1.Pod {
+func testPod(s *suite, name, node, role string, cmd []string) *corev1.Pod {
 	grace := int64(1)
 	return &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: map[string]string{"app": appLabel, "role": role, podLabel: name}},
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: s.namespace, Labels: map[string]string{"app": appLabel, "role": role, podLabel: name}},
 		Spec: corev1.PodSpec{
 			NodeSelector:                  map[string]string{corev1.LabelHostname: node},
 			TerminationGracePeriodSeconds: &grace,
 			Containers: []corev1.Container{{
-				Name: containerName, Image: *flagImage, ImagePullPolicy: corev1.PullPolicy(*flagPullPolicy), Command: cmd,
+				Name: containerName, Image: s.opt.Image, ImagePullPolicy: corev1.PullPolicy(s.opt.ImagePullPolicy), Command: cmd,
 			}},
 		},
 	}
@@ -324,13 +309,13 @@ func matrixPods(s *suite) []*corev1.Pod {
 	var pods []*corev1.Pod
 	for _, w := range s.workers {
 		short := s.short[w.Name]
-		web := testPod(s.namespace, webPod(short), w.Name, "web", []string{"httpd", "-f", "-p", fmt.Sprint(webPort), "-h", "/www"})
+		web := testPod(s, webPod(short), w.Name, "web", []string{"httpd", "-f", "-p", fmt.Sprint(webPort), "-h", "/www"})
 		web.Spec.Containers[0].Ports = []corev1.ContainerPort{{Name: "http", ContainerPort: webPort, HostPort: webHostPort, Protocol: corev1.ProtocolTCP}}
 		web.Spec.Containers = append(web.Spec.Containers, corev1.Container{
-			Name: "probe", Image: *flagImage, ImagePullPolicy: corev1.PullPolicy(*flagPullPolicy),
+			Name: "probe", Image: s.opt.Image, ImagePullPolicy: corev1.PullPolicy(s.opt.ImagePullPolicy),
 			Command: []string{"probe", "serve", "-http", fmt.Sprintf(":%d", probeHTTPPort), "-udp", fmt.Sprintf(":%d", probeUDPPort)},
 		})
-		pods = append(pods, web, testPod(s.namespace, shellPod(short), w.Name, "shell", []string{"sleep", "86400"}))
+		pods = append(pods, web, testPod(s, shellPod(short), w.Name, "shell", []string{"sleep", "86400"}))
 	}
 	return pods
 }
@@ -338,8 +323,8 @@ func matrixPods(s *suite) []*corev1.Pod {
 func helperPods(s *suite) []*corev1.Pod {
 	var pods []*corev1.Pod
 	for _, n := range s.nodes {
-		p := testPod(s.namespace, hostnetPod(s.short[n.Name]), n.Name, "hostnet",
-			[]string{"httpd", "-f", "-p", fmt.Sprint(*flagNodePort), "-h", "/www"})
+		p := testPod(s, hostnetPod(s.short[n.Name]), n.Name, "hostnet",
+			[]string{"httpd", "-f", "-p", fmt.Sprint(s.opt.NodeHTTPPort), "-h", "/www"})
 		p.Spec.HostNetwork = true
 		p.Spec.Tolerations = []corev1.Toleration{{Operator: corev1.TolerationOpExists}}
 		p.Spec.Volumes = []corev1.Volume{
@@ -443,8 +428,8 @@ func detectCNI(ctx context.Context, _ *envconf.Config) (context.Context, error) 
 		klog.Infof("node %s: CNI %s (%s/%s)", n.Name, typ, harness.CNIConfDir, file)
 		s.nodeCNI[n.Name] = typ
 	}
-	if !s.gate && s.cniSummary() != *flagCNI {
-		return ctx, fmt.Errorf("installed CNI %s, the nodes' configuration says %s", *flagCNI, s.cniSummary())
+	if !s.gate && s.cniSummary() != s.opt.CNI {
+		return ctx, fmt.Errorf("installed CNI %s, the nodes' configuration says %s", s.opt.CNI, s.cniSummary())
 	}
 	return ctx, nil
 }

@@ -1,4 +1,4 @@
-package e2e
+package matrix
 
 import (
 	"context"
@@ -12,8 +12,6 @@ import (
 	"sigs.k8s.io/e2e-framework/klient/k8s/resources"
 	"sigs.k8s.io/e2e-framework/klient/wait"
 	"sigs.k8s.io/e2e-framework/klient/wait/conditions"
-	"sigs.k8s.io/e2e-framework/pkg/envconf"
-	"sigs.k8s.io/e2e-framework/pkg/features"
 
 	"github.com/cnigate/cnigate/e2e/harness"
 )
@@ -26,6 +24,16 @@ func (s *suite) node(name string) (harness.NodeInfo, bool) {
 	}
 	return harness.NodeInfo{}, false
 }
+
+// Behaviours of podnet's IPAM named in code (the others are in table.go).
+const (
+	bPodIPAM        = "pod IP in podCIDR, reserved"
+	bPodCIDR        = "pod IP in podCIDR"
+	bReservations   = "reservations == podnet pods"
+	bChurnReleased  = "churn: IPs released"
+	bChurnNotReused = "churn: released IPs not reused at once"
+	bChurnConsisten = "churn: pods after churn"
+)
 
 // reservations reads podnet's reservation store of a node through that
 // node's hostNetwork helper pod (data dir mounted read-only), so the same
@@ -192,93 +200,73 @@ func deleteMatrixPods(ctx context.Context, s *suite) error {
 		wait.WithContext(ctx), wait.WithInterval(time.Second), wait.WithTimeout(2*time.Minute))
 }
 
-func TestIPAM(t *testing.T) {
-	reserved := features.New(bPodIPAM).Assess("every pod's IP is in its node's podCIDR and reserved by podnet for it",
-		func(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
-			s := suiteFrom(ctx)
-			b := bPodIPAM
-			if s.podnetSkip() != "" {
-				b = bPodCIDR
+// churn deletes and recreates the matrix pods -e2e.churn-rounds times:
+// each round their IPs must be released and not handed out again at once,
+// and after the churn the pods and the store must agree. With another CNI
+// than podnet its cells are listed, skipped.
+func churn(ctx context.Context, t *testing.T, s *suite) {
+	if skip := s.podnetSkip(); skip != "" { // listed in the report, as skipped
+		cells := countCells(s, nil)
+		for i := range cells {
+			cells[i].to += " (churn)"
+		}
+		runCells(ctx, t, bChurnReleased, cells)
+		return
+	}
+	for round := 1; round <= s.opt.ChurnRounds; round++ {
+		if ctx.Err() != nil {
+			t.Skipf("interrupted before round %d: %v", round, ctx.Err())
+		}
+		before, err := matrixPodIPs(ctx, s)
+		if err != nil {
+			t.Fatalf("round %d: %v", round, err)
+		}
+		if err := deleteMatrixPods(ctx, s); err != nil {
+			t.Fatalf("round %d: %v", round, err)
+		}
+		// t.Run returns once its parallel cells are done: each step of a
+		// round completes before the next starts.
+		t.Run(fmt.Sprintf("round-%d-released", round), func(t *testing.T) {
+			cells := countCells(s, before)
+			for i := range cells {
+				cells[i].to += fmt.Sprintf(" (round %d)", round)
 			}
-			runCells(ctx, t, b, ipamCells(s))
-			return ctx
-		}).Feature()
-
-	counts := features.New(bReservations).Assess("each node's podnet reservations are exactly its podnet pods",
-		func(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
-			runCells(ctx, t, bReservations, countCells(suiteFrom(ctx), nil))
-			return ctx
-		}).Feature()
-
-	churn := features.New("churn").Assess("deleting and recreating the pods releases their IPs and does not hand them out again at once",
-		func(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
-			s := suiteFrom(ctx)
-			if skip := s.podnetSkip(); skip != "" { // listed in the report, as skipped
-				cells := countCells(s, nil)
-				for i := range cells {
-					cells[i].to += " (churn)"
-				}
-				runCells(ctx, t, bChurnReleased, cells)
-				return ctx
+			runCells(ctx, t, bChurnReleased, cells)
+		})
+		if err := createPods(ctx, s, matrixPods(s)); err != nil {
+			t.Fatalf("round %d: recreate: %v", round, err)
+		}
+		after, err := matrixPodIPs(ctx, s)
+		if err != nil {
+			t.Fatalf("round %d: %v", round, err)
+		}
+		// podnet hands out addresses round-robin after the last one given, so
+		// a recreated pod must not get an address released a moment ago (its
+		// conntrack and neighbour entries may still be live on other nodes).
+		t.Run(fmt.Sprintf("round-%d-not-reused", round), func(t *testing.T) {
+			var cells []cell
+			for _, w := range s.workers {
+				old, now := before[w.Name], after[w.Name]
+				cells = append(cells, cell{from: "node-" + s.short[w.Name], to: fmt.Sprintf("store@%s (round %d)", s.short[w.Name], round), proto: "ipam",
+					check: func(context.Context) (time.Duration, string, error) {
+						var reused []string
+						for _, ip := range now {
+							if slices.Contains(old, ip) {
+								reused = append(reused, ip)
+							}
+						}
+						detail := fmt.Sprintf("released %v, new %v", old, now)
+						if len(reused) > 0 {
+							return 0, detail, fmt.Errorf("just-released IPs %v handed out again at once: %s", reused, detail)
+						}
+						return 0, detail, nil
+					}})
 			}
-			for round := 1; round <= *flagChurn; round++ {
-				if ctx.Err() != nil {
-					t.Skipf("interrupted before round %d: %v", round, ctx.Err())
-				}
-				before, err := matrixPodIPs(ctx, s)
-				if err != nil {
-					t.Fatalf("round %d: %v", round, err)
-				}
-				if err := deleteMatrixPods(ctx, s); err != nil {
-					t.Fatalf("round %d: %v", round, err)
-				}
-				// t.Run returns once its parallel cells are done: each step of a
-				// round completes before the next starts.
-				t.Run(fmt.Sprintf("round-%d-released", round), func(t *testing.T) {
-					cells := countCells(s, before)
-					for i := range cells {
-						cells[i].to += fmt.Sprintf(" (round %d)", round)
-					}
-					runCells(ctx, t, bChurnReleased, cells)
-				})
-				if err := createPods(ctx, s, matrixPods(s)); err != nil {
-					t.Fatalf("round %d: recreate: %v", round, err)
-				}
-				after, err := matrixPodIPs(ctx, s)
-				if err != nil {
-					t.Fatalf("round %d: %v", round, err)
-				}
-				// podnet hands out addresses round-robin after the last one given, so
-				// a recreated pod must not get an address released a moment ago (its
-				// conntrack and neighbour entries may still be live on other nodes).
-				t.Run(fmt.Sprintf("round-%d-not-reused", round), func(t *testing.T) {
-					var cells []cell
-					for _, w := range s.workers {
-						old, now := before[w.Name], after[w.Name]
-						cells = append(cells, cell{from: "node-" + s.short[w.Name], to: fmt.Sprintf("store@%s (round %d)", s.short[w.Name], round), proto: "ipam",
-							check: func(context.Context) (time.Duration, string, error) {
-								var reused []string
-								for _, ip := range now {
-									if slices.Contains(old, ip) {
-										reused = append(reused, ip)
-									}
-								}
-								detail := fmt.Sprintf("released %v, new %v", old, now)
-								if len(reused) > 0 {
-									return 0, detail, fmt.Errorf("just-released IPs %v handed out again at once: %s", reused, detail)
-								}
-								return 0, detail, nil
-							}})
-					}
-					runCells(ctx, t, bChurnNotReused, cells)
-				})
-			}
-			t.Run("after-churn", func(t *testing.T) {
-				s := suiteFrom(ctx)
-				runCells(ctx, t, bChurnConsisten, append(ipamCells(s), countCells(s, nil)...))
-			})
-			return ctx
-		}).Feature()
-
-	_ = testEnv.Test(t, reserved, counts, churn)
+			runCells(ctx, t, bChurnNotReused, cells)
+		})
+	}
+	t.Run("after-churn", func(t *testing.T) {
+		s := suiteFrom(ctx)
+		runCells(ctx, t, bChurnConsisten, append(ipamCells(s), countCells(s, nil)...))
+	})
 }

@@ -1,4 +1,4 @@
-package e2e
+package matrix
 
 import (
 	"bytes"
@@ -38,7 +38,7 @@ func runCells(ctx context.Context, t *testing.T, behaviour string, cells []cell)
 				s.matrix.Add(rec)
 				t.Skipf("cell %s [%s]: skipped: %s", c.name(), behaviour, c.skip)
 			}
-			deadline := time.Now().Add(*flagCellTimeout)
+			deadline := time.Now().Add(s.opt.CellTimeout)
 			var err error
 			for {
 				rec.Attempts++

@@ -1,0 +1,80 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"testing"
+
+	"github.com/cnigate/cnigate"
+	"github.com/cnigate/cnigate/e2e/harness"
+	"github.com/cnigate/cnigate/e2e/matrix"
+)
+
+// runE2E runs the cluster matrix compiled into this binary. e2e-framework
+// wants a *testing.T, so the suite runs under testing.Main (one top-level
+// test, TestE2E, as in `go test ./e2e/`), which exits the process with the
+// run's status once the suite (and its teardown) is done.
+func runE2E(ctx context.Context, args []string, _, stderr io.Writer) error {
+	o, timeout, err := e2eOptions(args, stderr)
+	if err != nil {
+		return err
+	}
+	suite, err := matrix.Suite(ctx, o)
+	if err != nil {
+		return usageError{err.Error()}
+	}
+	fmt.Fprintf(stderr, "cnigate e2e: %s, reports in %s\n", describeE2E(o), o.ReportDir)
+	testing.Init()
+	// The testing package reads its own flags from os.Args: verbose (the
+	// cells' log lines), cells 4 at a time as make e2e runs them, and a
+	// deadline the suite keeps 3 minutes of for its teardown.
+	os.Args = []string{os.Args[0], "-test.v", "-test.parallel=4", "-test.timeout=" + timeout}
+	testing.Main(regexp.MatchString, []testing.InternalTest{{Name: "TestE2E", F: suite}}, nil, nil)
+	return nil // not reached: testing.Main exits
+}
+
+// e2eOptions parses the command line into the suite's options.
+func e2eOptions(args []string, stderr io.Writer) (matrix.Options, string, error) {
+	fs := newFlags("e2e", stderr)
+	var o matrix.Options
+	o.Register(fs, "")
+	timeout := fs.String("timeout", "40m", "the whole run's deadline (cells cut short by it are skipped, the run fails)")
+	if err := parse(fs, args); err != nil {
+		return o, "", err
+	}
+	if fs.NArg() > 0 {
+		return o, "", usagef("unexpected argument %q", fs.Arg(0))
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if o.Kubeconfig == "" && o.NodeImage == "" {
+		o.NodeImage = cnigate.PublishedNodeImage()
+	}
+	if o.Kubeconfig != "" && set["node-image"] {
+		return o, "", usagef("--node-image creates a kind cluster; with --kubeconfig none is created")
+	}
+	if o.ReportName == "" {
+		o.ReportName = "e2e-" + o.CNI
+		if o.Kubeconfig != "" {
+			o.ReportName = "e2e-gate"
+		}
+	}
+	if o.Kubeconfig == "" && o.CNI == harness.CNIPodnet {
+		if _, err := os.Stat(o.Plugin); err != nil {
+			return o, "", fmt.Errorf("--plugin %s: %w (the podnet binary installed on the nodes: `make build` in a clone writes bin/podnet)", o.Plugin, errors.Unwrap(err))
+		}
+	}
+	return o, *timeout, nil
+}
+
+func describeE2E(o matrix.Options) string {
+	if o.Kubeconfig != "" {
+		return "gate mode against " + o.Kubeconfig + " (nothing is created or installed)"
+	}
+	return fmt.Sprintf("kind cluster %s (%d workers, node image %s), CNI %s, test image %s", o.Cluster, o.Workers, o.NodeImage, o.CNI, o.Image)
+}

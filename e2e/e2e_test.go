@@ -1,0 +1,41 @@
+package e2e
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"testing"
+
+	"github.com/cnigate/cnigate/e2e/matrix"
+)
+
+var (
+	flagRun = flag.Bool("e2e.run", false, "run the e2e suite (ci/e2e.sh sets it); without it the package does nothing")
+	options matrix.Options
+	suite   func(t *testing.T)
+)
+
+func init() { options.Register(flag.CommandLine, "e2e.") }
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	if !*flagRun {
+		fmt.Println("e2e: skipped (needs a cluster; run it with `make e2e`, which passes -e2e.run)")
+		os.Exit(0)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	var err error
+	if suite, err = matrix.Suite(ctx, options); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		os.Exit(2)
+	}
+	code := m.Run()
+	stop()
+	os.Exit(code)
+}
+
+// TestE2E is the whole suite (matrix.Suite): setup, the matrix table, finish.
+func TestE2E(t *testing.T) { suite(t) }

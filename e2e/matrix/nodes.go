@@ -1,0 +1,127 @@
+package matrix
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/klog/v2"
+	"sigs.k8s.io/e2e-framework/klient/wait"
+	"sigs.k8s.io/e2e-framework/pkg/envconf"
+
+	"github.com/cnigate/cnigate/e2e/harness"
+)
+
+// Connecting to the cluster (both modes): the client, the nodes, the workers the matrix uses.
+
+func connectGate(ctx context.Context, cfg *envconf.Config) (context.Context, error) {
+	if err := connect(ctx, cfg); err != nil {
+		return ctx, err
+	}
+	s := suiteFrom(ctx)
+	for _, n := range s.nodes {
+		if err := nodeReady(ctx, s, n.Name); err != nil {
+			return ctx, fmt.Errorf("gate mode expects podnet already running on every node: %w", err)
+		}
+	}
+	return ctx, nil
+}
+
+// connect makes the client, reads the nodes and picks the matrix's workers.
+func connect(ctx context.Context, cfg *envconf.Config) error {
+	s := suiteFrom(ctx)
+	client, err := cfg.NewClient()
+	if err != nil {
+		return err
+	}
+	cfg.WithClient(client)
+	s.client = client
+	// Right after kind returns, a worker's kubelet may not have registered its
+	// Node yet, and the node IPAM controller may not have given every node its
+	// podCIDR.
+	want := 1
+	if !s.gate {
+		want = s.opt.Workers + 1
+	}
+	var list corev1.NodeList
+	err = wait.For(func(ctx context.Context) (bool, error) {
+		if err := client.Resources().List(ctx, &list); err != nil {
+			return false, nil // the API server may still be settling; retry
+		}
+		for _, n := range list.Items {
+			// kind: the harness routes the pod subnets, so every node needs its
+			// podCIDR. A gate cluster's CNI may do without (cells that need
+			// one are skipped there).
+			if n.Spec.PodCIDR == "" && !s.gate {
+				return false, nil
+			}
+		}
+		return len(list.Items) >= want, nil
+	}, wait.WithContext(ctx), wait.WithInterval(time.Second), wait.WithTimeout(2*time.Minute), wait.WithImmediate())
+	if err != nil {
+		return fmt.Errorf("waiting for %d nodes, each with a podCIDR in kind mode (have %d): %w", want, len(list.Items), err)
+	}
+	s.nodes, s.short = describeNodes(list.Items)
+	var workers []harness.NodeInfo
+	for _, n := range s.nodes {
+		if !n.ControlPlane {
+			workers = append(workers, n)
+		}
+	}
+	want = s.opt.Workers
+	if s.gate && want == 0 {
+		want = len(workers)
+	}
+	if len(workers) < 2 || len(workers) < want {
+		return fmt.Errorf("the matrix needs %d workers (at least 2), the cluster has %d", want, len(workers))
+	}
+	s.workers = workers[:want]
+	for _, n := range s.nodes {
+		podCIDR := n.PodCIDR
+		if podCIDR == "" {
+			podCIDR = "none"
+		}
+		klog.Infof("node %s (%s): InternalIP %s podCIDR %s", n.Name, s.short[n.Name], n.InternalIP, podCIDR)
+	}
+	return nil
+}
+
+// describeNodes gives nodes stable short names for the matrix: cp, cp2, ...
+// for control planes and w1, w2, ... for workers, in name order.
+func describeNodes(items []corev1.Node) ([]harness.NodeInfo, map[string]string) {
+	var cps, ws []harness.NodeInfo
+	for _, n := range items {
+		info := harness.NodeInfo{Name: n.Name, PodCIDR: n.Spec.PodCIDR}
+		for _, a := range n.Status.Addresses {
+			if a.Type == corev1.NodeInternalIP && !strings.Contains(a.Address, ":") {
+				info.InternalIP = a.Address
+			}
+		}
+		_, info.ControlPlane = n.Labels["node-role.kubernetes.io/control-plane"]
+		if info.ControlPlane {
+			cps = append(cps, info)
+		} else {
+			ws = append(ws, info)
+		}
+	}
+	sortNodes(cps)
+	sortNodes(ws)
+	short := map[string]string{}
+	for i, n := range cps {
+		short[n.Name] = "cp"
+		if i > 0 {
+			short[n.Name] = fmt.Sprintf("cp%d", i+1)
+		}
+	}
+	for i, n := range ws {
+		short[n.Name] = fmt.Sprintf("w%d", i+1)
+	}
+	return append(cps, ws...), short
+}
+
+func sortNodes(ns []harness.NodeInfo) {
+	sort.Slice(ns, func(i, j int) bool { return ns[i].Name < ns[j].Name })
+}

@@ -1,0 +1,95 @@
+package matrix
+
+import (
+	"context"
+	"os"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"sigs.k8s.io/e2e-framework/klient"
+
+	"github.com/cnigate/cnigate/e2e/cluster"
+	"github.com/cnigate/cnigate/e2e/harness"
+)
+
+// The suite state shared by setup, the rows and finish, carried in the context.
+
+// kindNetwork is the docker network kind puts its nodes on.
+func kindNetwork() string {
+	if n := os.Getenv("KIND_EXPERIMENTAL_DOCKER_NETWORK"); n != "" {
+		return n
+	}
+	return "kind"
+}
+
+// suiteKey is the context key of the suite state.
+type suiteKey struct{}
+
+// suite is the state shared by setup, tests and finish, carried in the context.
+type suite struct {
+	opt       Options // the run's options, as Suite got them
+	gate      bool
+	cluster   string // kind cluster name; "" in gate mode
+	namespace string
+	client    klient.Client
+	failed    atomic.Bool
+	// interrupted: Ctrl-C, SIGTERM or the suite deadline; Finish then cleans
+	// up without exporting logs.
+	interrupted atomic.Bool
+
+	nodes    []harness.NodeInfo // every node, sorted: control planes, then workers
+	short    map[string]string  // node name -> short name (cp, w1, ...)
+	workers  []harness.NodeInfo // the workers the matrix uses
+	external *harness.ExternalHost
+	extSkip  string        // why the NAT cells are skipped, "" if they run
+	hermetic bool          // the host's hermetic rule for this cluster is in place
+	setupErr error         // the setup step that failed, if one did
+	kind     *cluster.Kind // kind mode: the cluster
+	created  bool          // kind mode: creation started, teardown deletes it
+	// k8sVersion is the Kubernetes version the node image declares (kind mode).
+	k8sVersion string
+	// nodeCNI: node name -> type of the first plugin of the network
+	// configuration the node's runtime uses (detectCNI).
+	nodeCNI map[string]string
+
+	phases     harness.Phases
+	matrix     harness.Matrix
+	testsStart time.Time // end of setup: the matrix (the tests) starts
+}
+
+// cniSummary: the CNI the nodes run ("podnet"), or each node's when they differ.
+func (s *suite) cniSummary() string {
+	seen := map[string]bool{}
+	var parts []string
+	for _, n := range s.nodes {
+		t, ok := s.nodeCNI[n.Name]
+		if !ok {
+			t = "unknown"
+		}
+		seen[t] = true
+		parts = append(parts, s.short[n.Name]+"="+t)
+	}
+	if len(seen) == 1 {
+		for t := range seen {
+			return t
+		}
+	}
+	return strings.Join(parts, ",")
+}
+
+// podnetSkip is why podnet-only cells skip ("" when podnet runs on every node).
+func (s *suite) podnetSkip() string {
+	if c := s.cniSummary(); c != harness.CNIPodnet {
+		return "podnet-only check, and the nodes' CNI is " + c + " (first plugin of the runtime's network configuration)"
+	}
+	return ""
+}
+
+func suiteFrom(ctx context.Context) *suite {
+	s, ok := ctx.Value(suiteKey{}).(*suite)
+	if !ok {
+		panic("e2e: no suite state in context") // only reachable by a programming error
+	}
+	return s
+}

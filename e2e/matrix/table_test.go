@@ -1,0 +1,211 @@
+package matrix
+
+import (
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/cnigate/cnigate/e2e/harness"
+)
+
+// fakeSuite is a cluster of one control plane and two workers as connect
+// leaves it, without a cluster: cells are built, never run.
+func fakeSuite(cni string, external bool, podCIDR bool) *suite {
+	cidr := func(s string) string {
+		if podCIDR {
+			return s
+		}
+		return ""
+	}
+	nodes := []harness.NodeInfo{
+		{Name: "k-control-plane", InternalIP: "172.18.0.2", PodCIDR: cidr("10.244.0.0/24"), ControlPlane: true},
+		{Name: "k-worker", InternalIP: "172.18.0.3", PodCIDR: cidr("10.244.1.0/24")},
+		{Name: "k-worker2", InternalIP: "172.18.0.4", PodCIDR: cidr("10.244.2.0/24")},
+	}
+	s := &suite{nodes: nodes, workers: nodes[1:], namespace: "ns",
+		opt:     Options{MTU: 1500, NodeHTTPPort: 18080, Image: "img", ImagePullPolicy: "Never"},
+		short:   map[string]string{"k-control-plane": "cp", "k-worker": "w1", "k-worker2": "w2"},
+		nodeCNI: map[string]string{}}
+	for _, n := range nodes {
+		s.nodeCNI[n.Name] = cni
+	}
+	if external {
+		s.external = &harness.ExternalHost{Name: "ext", IP: "172.18.0.9"}
+	} else {
+		s.extSkip = "docker network kind missing"
+	}
+	return s
+}
+
+func fakePods(s *suite) map[string]*corev1.Pod {
+	pods := map[string]*corev1.Pod{}
+	for i, p := range append(matrixPods(s), helperPods(s)...) {
+		p.Status.PodIP = "10.244.9." + string(rune('1'+i))
+		pods[p.Name] = p
+	}
+	return pods
+}
+
+// TestRowsBuildTheirCellsAndSkipForWhatTheyNeed walks the table as the
+// suite does, on a 2-worker cluster: how many cells each row has, and which
+// are skipped and why, with podnet and the external host, without the
+// external host, with another CNI, and on nodes without a podCIDR.
+func TestRowsBuildTheirCellsAndSkipForWhatTheyNeed(t *testing.T) {
+	const external, podnet = "docker network kind missing", "podnet-only check"
+	// cells per row on 2 workers: per worker or per pair (same: 2, other: 2),
+	// ICMP+HTTP for the connectivity rows, per node (3) for the store counts.
+	want := map[string]int{
+		"pod -> own node": 4, "pod -> pod, same node": 4, "pod -> pod, other node": 4, "pod -> external (NAT)": 4,
+		"node -> pod, same node": 4, "hostNetwork pod -> pod, other node": 4,
+		bPodIPAM: 4, bReservations: 3, "churn": 0,
+	}
+	for _, tc := range []struct {
+		name             string
+		cni              string
+		external, cidr   bool
+		skipped          map[string]string // row -> reason every cell gives (others: none skipped)
+		behaviourOfIPAM  string
+		protoOfIPAMCells string
+	}{
+		{name: "podnet, external host", cni: "podnet", external: true, cidr: true, skipped: map[string]string{}, behaviourOfIPAM: bPodIPAM, protoOfIPAMCells: "ipam"},
+		{name: "podnet, no external host", cni: "podnet", cidr: true, skipped: map[string]string{
+			"pod -> external (NAT)": external, "NodePort from the external host": external, "hostPort from the external host": external,
+		}, behaviourOfIPAM: bPodIPAM, protoOfIPAMCells: "ipam"},
+		{name: "bridge", cni: "bridge", external: true, cidr: true, skipped: map[string]string{bReservations: podnet},
+			behaviourOfIPAM: bPodCIDR, protoOfIPAMCells: "podcidr"},
+		{name: "bridge, nodes without podCIDR", cni: "bridge", external: true, skipped: map[string]string{bReservations: podnet, bPodIPAM: "has no spec.podCIDR"},
+			behaviourOfIPAM: bPodCIDR, protoOfIPAMCells: "podcidr"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := fakeSuite(tc.cni, tc.external, tc.cidr)
+			pods := fakePods(s)
+			names := map[string]bool{}
+			for _, r := range rows() {
+				if r.group == "" || r.name == "" || r.what == "" || (r.cells == nil) == (r.run == nil) {
+					t.Errorf("row %q: wants a group, a name, an assessment, and cells or run", r.name)
+				}
+				if names[r.name] {
+					t.Errorf("row %q twice", r.name)
+				}
+				names[r.name] = true
+				if r.run != nil {
+					continue
+				}
+				cells := r.rowCells(s, pods)
+				n, ok := want[r.name]
+				if !ok {
+					n = 2 // the contract rows: one cell per worker or per pair
+				}
+				if len(cells) != n {
+					t.Errorf("row %q: %d cells, want %d", r.name, len(cells), n)
+				}
+				seen := map[string]bool{}
+				for _, c := range cells {
+					if seen[c.name()] {
+						t.Errorf("row %q: cell %s twice", r.name, c.name())
+					}
+					seen[c.name()] = true
+					if c.check == nil {
+						t.Errorf("row %q: cell %s has no check", r.name, c.name())
+					}
+					reason, skipped := tc.skipped[r.name]
+					if skipped && !strings.Contains(c.skip, reason) {
+						t.Errorf("row %q: cell %s skip %q, want it to say %q", r.name, c.name(), c.skip, reason)
+					}
+					if !skipped && c.skip != "" {
+						t.Errorf("row %q: cell %s skipped (%s), want it to run", r.name, c.name(), c.skip)
+					}
+				}
+				if r.name == bPodIPAM {
+					if b := r.behaviour(s); b != tc.behaviourOfIPAM {
+						t.Errorf("IPAM row reported as %q, want %q", b, tc.behaviourOfIPAM)
+					}
+					for _, c := range cells {
+						if c.proto != tc.protoOfIPAMCells {
+							t.Errorf("IPAM cell %s: proto %s, want %s", c.name(), c.proto, tc.protoOfIPAMCells)
+						}
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestRowsKeepTheMatrixBehaviours(t *testing.T) {
+	// The README's tables and its breakage table name these behaviours.
+	names := map[string]string{}
+	for _, r := range rows() {
+		names[r.name] = r.group
+	}
+	for _, b := range []string{
+		"pod -> own node", "pod -> pod, same node", "pod -> pod, other node", "pod -> external (NAT)",
+		"node -> pod, same node", "hostNetwork pod -> pod, other node",
+		"ClusterIP TCP, backend same node", "ClusterIP TCP, backend other node", "ClusterIP UDP, backend same node",
+		"ClusterIP UDP, backend other node", "hairpin: pod -> own Service -> itself", "NodePort from another node",
+		"NodePort from the external host", "DNS: Service name -> its ClusterIP", "DNS: kubernetes.default -> its ClusterIP",
+		"API server over https://kubernetes.default", "hostPort from another node", "hostPort from the external host",
+		"UDP pod -> pod, same node", "UDP pod -> pod, other node", "MTU: DF packet of exactly the MTU, same node",
+		"MTU: DF packet of exactly the MTU, other node", "MTU: 1 MiB HTTP body intact, same node",
+		"MTU: 1 MiB HTTP body intact, other node", "MTU: DF packet of MTU+1 does not pass, same node",
+		"MTU: DF packet of MTU+1 does not pass, other node", bPodIPAM, bReservations, "churn",
+	} {
+		if _, ok := names[b]; !ok {
+			t.Errorf("behaviour %q is not in the table", b)
+		}
+	}
+	if got := groups(); strings.Join(got, ",") != "Connectivity,Contract,IPAM" {
+		t.Errorf("groups() = %v", got)
+	}
+}
+
+func TestNeedSkip(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		needs    need
+		cni      string
+		external bool
+		want     string
+	}{
+		{"nothing needed", 0, "bridge", false, ""},
+		{"external, present", needExternal, "podnet", true, ""},
+		{"external, missing", needExternal, "podnet", false, "docker network kind missing"},
+		{"podnet, present", needPodnet, "podnet", false, ""},
+		{"podnet, other CNI", needPodnet, "bridge", true, "podnet-only check, and the nodes' CNI is bridge"},
+		{"both missing: podnet first", needPodnet | needExternal, "bridge", false, "podnet-only check"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := tc.needs.skip(fakeSuite(tc.cni, tc.external, true))
+			if (tc.want == "") != (got == "") || !strings.HasPrefix(got, tc.want) {
+				t.Errorf("skip = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestOptionsValidate(t *testing.T) {
+	ok := Options{CNI: "podnet", NodeImage: "kindest/node:v1", Workers: 2, CellTimeout: 1}
+	for _, tc := range []struct {
+		name string
+		edit func(o *Options)
+		want string
+	}{
+		{"kind mode", func(*Options) {}, ""},
+		{"gate mode needs no node image", func(o *Options) { o.Kubeconfig, o.NodeImage = "kc", "" }, ""},
+		{"unknown break", func(o *Options) { o.Break = "dns" }, `break "dns"`},
+		{"break in gate mode", func(o *Options) { o.Kubeconfig, o.Break = "kc", "mtu" }, "never for a gate cluster"},
+		{"unknown CNI", func(o *Options) { o.CNI = "flannel" }, `cni "flannel"`},
+		{"no node image", func(o *Options) { o.NodeImage = "" }, "node-image is empty"},
+		{"one worker", func(o *Options) { o.Workers = 1 }, "at least 2"},
+		{"no cell timeout", func(o *Options) { o.CellTimeout = 0 }, "cell-timeout"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o := ok
+			tc.edit(&o)
+			err := o.Validate()
+			if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
+				t.Errorf("Validate() = %v, want %q", err, tc.want)
+			}
+		})
+	}
+}

@@ -111,17 +111,10 @@ remove_external_hosts() {
 
 # Debian's static busybox in a FROM-scratch image (ci/images/busybox).
 build_test_image() {
-  local deb_dir=$OUTPUT_DIR/images/debs ctx=$OUTPUT_DIR/images/busybox-ctx deb
-  mkdir -p "$deb_dir"
-  deb=$(find "$deb_dir" -name 'busybox-static_*.deb' -print -quit)
-  if [[ -z $deb ]]; then
-    (cd "$deb_dir" && { apt-get download busybox-static 2>/dev/null || { apt-get update -qq && apt-get download busybox-static; }; }) >&2
-    deb=$(find "$deb_dir" -name 'busybox-static_*.deb' -print -quit)
-    [[ -n $deb ]] || die "apt-get download busybox-static produced no .deb"
-  fi
-  rm -rf "$ctx" && mkdir -p "$ctx/x"
-  dpkg-deb -x "$deb" "$ctx/x"
-  mv "$ctx/x/bin/busybox" "$ctx/busybox" && rm -rf "$ctx/x"
+  local ctx=$OUTPUT_DIR/images/busybox-ctx
+  fetch_busybox "$OUTPUT_DIR/busybox" # ci/lib.sh: the one download, shared with the node image
+  rm -rf "$ctx" && mkdir -p "$ctx"
+  cp "$BUSYBOX_BIN" "$ctx/busybox"
   cp -r "$REPO_ROOT/ci/images/busybox/Dockerfile" "$REPO_ROOT/ci/images/busybox/rootfs" "$ctx/"
   (cd "$REPO_ROOT" && CGO_ENABLED=0 go build -trimpath -ldflags=-s -o "$ctx/probe" ./e2e/probe)
   # the legacy builder warns on stderr that it is deprecated: show its output only on failure

@@ -77,10 +77,10 @@ type contenderResult struct {
 	Subnet   string   `json:"subnet"`
 	Families []string `json:"families"`
 	Preload  *Preload `json:"preload,omitempty"`
-	Add    latency `json:"add"`
-	Del    latency `json:"del"`
-	Burst  burst   `json:"burst"`
-	RSS    struct {
+	Add      latency  `json:"add"`
+	Del      latency  `json:"del"`
+	Burst    burst    `json:"burst"`
+	RSS      struct {
 		AddKiB int64 `json:"add_kib"`
 		DelKiB int64 `json:"del_kib"`
 	} `json:"rss"`
@@ -291,6 +291,15 @@ func printTable(w io.Writer, rep *Report) {
 	fmt.Fprintf(w, "\n%s (baseline %s): %d sequential ADD/DEL, %s, ipMasq %s, %s\n",
 		strings.Join(rep.Order, " vs "), rep.Baseline, rep.Config.N, bursts, ipmasq, rep.Config.Subnet)
 	for _, n := range rep.Order {
+		if r := rep.Contenders[n]; r.Subnet != rep.Config.Subnet && r.Subnet != "" || len(r.Families) > 1 || r.Preload != nil {
+			line := fmt.Sprintf("%s: %s, %s", n, r.Subnet, strings.Join(r.Families, "+"))
+			if p := r.Preload; p != nil {
+				line += fmt.Sprintf(", %d reservations preloaded (%s)", p.Reservations, p.Format)
+			}
+			fmt.Fprintln(w, line)
+		}
+	}
+	for _, n := range rep.Order {
 		if rep.Gate != nil && (n == rep.Gate.Candidate || n == rep.Gate.Baseline) {
 			fmt.Fprintf(w, "%s: %s\n", n, rep.Contenders[n].Binary)
 		}
@@ -348,6 +357,7 @@ func printTable(w io.Writer, rep *Report) {
 		count("burst failures", func(r *contenderResult) int { return r.Burst.Failures })
 		count("burst duplicate IPs", func(r *contenderResult) int { return r.Burst.DuplicateIPs })
 	}
+	count("bad ADD results", func(r *contenderResult) int { return r.Add.BadResults + r.Burst.BadResults })
 	if rep.Config.RSSRuns > 0 {
 		row("peak RSS (MiB)", func(r *contenderResult) float64 { return r.PeakRSSMiB }, "%.1f")
 	}

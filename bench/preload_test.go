@@ -111,3 +111,42 @@ func TestWritePodnetStoreIsTheDocumentedFormat(t *testing.T) {
 		t.Error("writePodnetStore wrote over an existing store")
 	}
 }
+
+func TestOwnNetworkAppliesTheEntrysSubnetAndChecksRoom(t *testing.T) {
+	_, run, _ := net.ParseCIDR("10.99.1.0/24")
+	o := Defaults() // 200 sequential, bursts of 200
+	for _, tc := range []struct {
+		name       string
+		entry      Contender
+		wantSubnet string
+		wantErr    string
+	}{
+		{name: "the run's subnet", entry: Contender{}, wantSubnet: "10.99.1.0/24"},
+		{name: "its own /16", entry: Contender{Network: "10.96.0.0/12", Subnet: "10.100.0.0/16"}, wantSubnet: "10.100.0.0/16"},
+		{name: "20,000 preloaded in a /16", entry: Contender{Network: "10.96.0.0/12", Subnet: "10.100.0.0/16",
+			Preload: &Preload{Reservations: 20000, Format: podnetStore}}, wantSubnet: "10.100.0.0/16"},
+		{name: "a preload leaving too few for the pods", entry: Contender{Preload: &Preload{Reservations: 100, Format: podnetStore}},
+			wantErr: "must fit the 153 free pod addresses of 10.99.1.0/24"},
+		{name: "a preload that does not fit", entry: Contender{Network: "10.96.0.0/12", Subnet: "10.100.0.0/16",
+			Preload: &Preload{Reservations: 50000, Format: podnetStore}}, wantErr: "do not fit 10.100.0.0/16"},
+		{name: "a /25 for 200 pods", entry: Contender{Network: "10.96.0.0/12", Subnet: "10.100.0.0/25"},
+			wantErr: "must fit the 125 free pod addresses"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := spec{subnet: run, preload: tc.entry.Preload}
+			err := s.ownNetwork(tc.entry, o)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("ownNetwork = %v, want an error containing %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s.subnet.String() != tc.wantSubnet || (tc.entry.Subnet != "" && (s.params.Subnet != tc.entry.Subnet || s.params.Network != tc.entry.Network)) {
+				t.Errorf("subnet %s, params %s in %s; want %s", s.subnet, s.params.Subnet, s.params.Network, tc.wantSubnet)
+			}
+		})
+	}
+}

@@ -5,7 +5,7 @@ SHELL := /usr/bin/env bash
 .SHELLFLAGS := -o errexit -o nounset -o pipefail -c
 
 # Variables users set on the command line (make exports them to the scripts):
-#   PLUGIN, NETCONF, CNI_PATH   plugin under test for `make conformance`
+#   PLUGIN, NETCONF|CONFLIST, PROFILE, CNI_PATH, LABELS   plugin under test for `make conformance`
 #   KUBECONFIG                  run `make e2e` against an existing cluster (on the command line)
 #   WORKERS                     number of kind workers (default 2)
 #   VERSION                     version stamped into bin/cnigate (default: git describe)
@@ -15,7 +15,7 @@ SHELL := /usr/bin/env bash
 
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
 
-.PHONY: all build cnigate release report-browser-test test unit conformance conformance-upstream lint node-image cluster e2e e2e-clean e2e-image-save bench clean help
+.PHONY: all build cnigate release report-browser-test test unit conformance conformance-upstream conformance-report lint node-image cluster e2e e2e-clean e2e-image-save bench clean help
 
 all: build
 
@@ -25,23 +25,26 @@ help: ## list targets
 build: ## build bin/podnet
 	CGO_ENABLED=0 go build -trimpath -o bin/podnet ./plugin
 
-cnigate: ## build bin/cnigate (static; version, report, bench)
+cnigate: ## build bin/cnigate (static; version, conformance, report, publish, bench)
 	CGO_ENABLED=0 go build -trimpath -ldflags '-X main.version=$(VERSION)' -o bin/cnigate ./cmd/cnigate
 
 release: ## dist/: cnigate and podnet for linux/amd64 and linux/arm64, SHA256SUMS
 	ci/release.sh
 
-test: build ## unit tests + netns conformance suite against podnet (root)
+test: build cnigate ## unit tests + netns conformance suite against podnet (root)
 	ci/test.sh
 
 unit: ## unit tests only (no root needed)
 	ci/test.sh unit
 
-conformance: build ## netns suite against PLUGIN= with NETCONF= (default: podnet)
+conformance: build cnigate ## netns suite against PLUGIN= with NETCONF= or CONFLIST=, PROFILE= (default: podnet)
 	ci/conformance.sh
 
-conformance-upstream: ## generic netns specs against upstream bridge + host-local
+conformance-upstream: cnigate ## generic specs against upstream bridge, ptp, macvlan, host-device (+ host-local), each vs its known failures
 	ci/conformance.sh upstream
+
+conformance-report: build cnigate ## the same + ipvlan, vlan and podnet, then the published report docs/conformance/
+	ci/conformance.sh report
 
 report-browser-test: ## the report pages in headless Chromium (installs chromium if missing)
 	ci/report-browser-test.sh

@@ -12,7 +12,7 @@ import (
 
 	"github.com/containernetworking/cni/pkg/version"
 
-	"github.com/cnigate/cnigate/netns-tests/cnitest"
+	"github.com/cnigate/cnigate/cnitest"
 )
 
 // Options are the run's parameters; Defaults gives those of make bench.

@@ -15,7 +15,7 @@ import (
 	"github.com/containernetworking/cni/pkg/version"
 	"github.com/containernetworking/plugins/pkg/ns"
 
-	"github.com/cnigate/cnigate/netns-tests/cnitest"
+	"github.com/cnigate/cnigate/cnitest"
 )
 
 const (
@@ -154,21 +154,13 @@ func (c *contender) invocation(command string, i int, id string) cnitest.Invocat
 	inv := cnitest.Invocation{Command: command, ContainerID: id, NetNS: c.pods[i].Path(), IfName: ifName, Config: c.conf}
 	if c.tmpl == nil {
 		// A floor gets what a plugin works out for itself.
-		inv.Env = append(cniEnv(inv, c.plugin.CNIPath),
+		inv.Env = append(inv.CNIEnv(c.plugin.CNIPath).List(),
 			"FLOOR_ADDRESS="+(&net.IPNet{IP: c.podAddress(i), Mask: c.subnet.Mask}).String(),
 			"FLOOR_GATEWAY="+c.gateway().String(),
 			"FLOOR_BRIDGE="+bridgeName,
 			"FLOOR_MTU="+strconv.Itoa(c.mtu))
 	}
 	return inv
-}
-
-// cniEnv is the CNI environment of inv, for invocations that set Env.
-func cniEnv(inv cnitest.Invocation, cniPath string) []string {
-	return []string{
-		"CNI_COMMAND=" + inv.Command, "CNI_CONTAINERID=" + inv.ContainerID, "CNI_NETNS=" + inv.NetNS,
-		"CNI_IFNAME=" + inv.IfName, "CNI_PATH=" + cniPath,
-	}
 }
 
 // run runs one invocation in the contender's host netns.
@@ -182,7 +174,7 @@ func (c *contender) run(ctx context.Context, timeout time.Duration, inv cnitest.
 // process's peak RSS in KiB.
 func (c *contender) runMaxRSS(ctx context.Context, timeout time.Duration, inv cnitest.Invocation) (cnitest.Response, int64, error) {
 	if inv.Env == nil {
-		inv.Env = cniEnv(inv, c.plugin.CNIPath)
+		inv.Env = inv.CNIEnv(c.plugin.CNIPath).List()
 	}
 	inv.Env = append(inv.Env, "MAXRSS_EXEC="+c.plugin.Path)
 	launcher := cnitest.Plugin{Path: c.maxrss, CNIPath: c.plugin.CNIPath}

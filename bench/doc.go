@@ -1,7 +1,7 @@
 // Package bench measures CNI plugins the way a container runtime experiences
 // them: whole plugin processes, started one per CNI command inside throwaway
 // network namespaces, exactly like the conformance suite (it reuses
-// netns-tests/cnitest for the namespaces, the configs and the exec).
+// cnitest for the namespaces, the configs and the exec).
 // `cnigate bench` runs it; `make bench` runs cnigate bench with
 // bench/contenders.json.
 //

@@ -10,7 +10,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/cnigate/cnigate/netns-tests/cnitest"
+	"github.com/cnigate/cnigate/cnitest"
 )
 
 // bench runs the phases over the contenders.

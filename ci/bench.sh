@@ -30,7 +30,7 @@ if [[ -n ${BASELINE:-} ]]; then
   CANDIDATE=${CANDIDATE:-bin/podnet}
   [[ -x $BASELINE && -x $CANDIDATE ]] || die "BASELINE=$BASELINE and CANDIDATE=$CANDIDATE must be executable plugin binaries"
   phase "gate: is $CANDIDATE slower than $BASELINE by more than ${TOLERANCE:-0.10}? (load: $(cut -d' ' -f1-3 /proc/loadavg))"
-  podnet=(--netconf netns-tests/testdata/podnet.json.tmpl --field logFile=null) # as bench/contenders.json runs podnet
+  podnet=(--netconf conformance/testdata/podnet.json.tmpl --field logFile=null) # as bench/contenders.json runs podnet
   status=0
   bin/cnigate bench --baseline-plugin "$BASELINE" "${podnet[@]}" --candidate "$CANDIDATE" "${podnet[@]}" \
     --tolerance "${TOLERANCE:-0.10}" -n "${BENCH_N:-200}" --burst "${BENCH_BURST:-200}" \

@@ -6,7 +6,7 @@
 #     (systemd when it is PID 1, else in the background logging to $DOCKERD_LOG) and wait.
 #  2. Probe: `docker run --rm --privileged <tiny FROM-scratch image>` (built here, no pull).
 #  3. Only if the probe fails with "unable to apply caps" (root lacks a capability in its
-#     bounding set, see ci/node-image/runc-shim), build and install the runc shim as
+#     bounding set, see ci/ensure-docker/runc-shim), build and install the runc shim as
 #     Docker's default runtime (merged into /etc/docker/daemon.json), reload dockerd
 #     (SIGHUP) and probe again; anything else still failing is fatal.
 #
@@ -20,10 +20,10 @@ source "$REPO_ROOT/ci/lib.sh"
 DOCKERD_LOG=${DOCKERD_LOG:-/var/log/cnigate-dockerd.log}
 DOCKER_START_TIMEOUT=${DOCKER_START_TIMEOUT:-90}
 DAEMON_JSON=/etc/docker/daemon.json
-SHIM_SRC=$REPO_ROOT/ci/node-image/runc-shim
+SHIM_SRC=$REPO_ROOT/ci/ensure-docker/runc-shim
 SHIM_BIN=/usr/local/sbin/cnigate-runc-shim
 SHIM_RUNTIME=cnigate-runc-shim
-PROBE_SRC=$REPO_ROOT/ci/node-image/probe
+PROBE_SRC=$REPO_ROOT/ci/ensure-docker/probe
 
 need_root() {
   [[ $EUID -eq 0 ]] || die "$1 needs root (run this script as root, or start Docker yourself)"
@@ -82,7 +82,7 @@ start_docker() {
   log "docker engine up: server $(docker version --format '{{.Server.Version}}')"
 }
 
-# The probe image: the do-nothing static binary of ci/node-image/probe, alone in an
+# The probe image: the do-nothing static binary of ci/ensure-docker/probe, alone in an
 # image, tagged by the hash of its sources so a change rebuilds it.
 probe_image() {
   local hash image dir

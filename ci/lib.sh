@@ -72,3 +72,69 @@ ensure_commands() {
 # scripts that source this file).
 # shellcheck disable=SC2034
 SUITE_COMMANDS=(iptables=iptables)
+
+# run_with_progress [--every N] [--status FN] [--watch FN] WHAT LOG CMD...: run CMD with its
+# output in LOG, in the background, and report while it runs: every N seconds (default 20)
+# "WHAT: <elapsed>s ..." with the text FN prints (--status; default the log's last line), and
+# every second the --watch FN, which logs events itself (e.g. a binary just linked). Both get
+# the elapsed seconds as $1. On failure: the log's tail, then die. Long steps (a Go build, a
+# debootstrap, a docker build) all report through this one runner.
+run_with_progress() {
+  local every=20 status="" watch="" what logfile start pid rc=0 next text
+  while [[ $1 == --* ]]; do
+    case $1 in
+      --every) every=$2 ;;
+      --status) status=$2 ;;
+      --watch) watch=$2 ;;
+      *) die "run_with_progress: unknown option $1" ;;
+    esac
+    shift 2
+  done
+  what=$1 logfile=$2
+  shift 2
+  mkdir -p "$(dirname "$logfile")"
+  start=$SECONDS next=$every
+  "$@" >"$logfile" 2>&1 &
+  pid=$!
+  while kill -0 "$pid" 2>/dev/null; do
+    sleep 1
+    [[ -z $watch ]] || "$watch" "$((SECONDS - start))"
+    if ((SECONDS - start >= next)); then
+      if [[ -n $status ]]; then text=$("$status" "$((SECONDS - start))"); else text=$(tail -n 1 "$logfile" | cut -c1-100); fi
+      log "  $what: $((SECONDS - start))s ... $text"
+      next=$((next + every))
+    fi
+  done
+  wait "$pid" || rc=$?
+  [[ -z $watch ]] || "$watch" "$((SECONDS - start))"
+  if ((rc != 0)); then
+    tail -n 40 "$logfile" >&2
+    die "$what failed (exit $rc); full log: $logfile"
+  fi
+  log "  $what: done in $((SECONDS - start))s"
+}
+
+# fetch_busybox [DIR]: Debian's static busybox (busybox-static from the apt mirror, unpacked),
+# cached in DIR (default $OUTPUT_DIR/busybox); sets BUSYBOX_BIN (DIR/bin/busybox) and
+# BUSYBOX_VERSION (the package's). Used by the node image (kube-proxy's /bin/sh) and the e2e
+# test image (ci/images/busybox): one download serves both.
+fetch_busybox() {
+  local dir=${1:-$OUTPUT_DIR/busybox}
+  BUSYBOX_BIN=$dir/bin/busybox
+  if [[ -x $BUSYBOX_BIN && -s $dir/version ]]; then
+    # shellcheck disable=SC2034 # for the caller
+    BUSYBOX_VERSION=$(<"$dir/version")
+    return 0
+  fi
+  rm -rf "$dir" && mkdir -p "$dir/deb"
+  # (the _apt sandbox user may not be able to write under $OUTPUT_DIR: download as ourselves)
+  (cd "$dir/deb" && apt-get download -o APT::Sandbox::User="$(id -un)" busybox-static >&2) ||
+    { apt-get update -q >&2 && (cd "$dir/deb" && apt-get download -o APT::Sandbox::User="$(id -un)" busybox-static >&2); } ||
+    die "apt-get download busybox-static failed"
+  dpkg-deb -x "$dir"/deb/busybox-static_*.deb "$dir/x"
+  install -D -m 0755 "$dir/x/bin/busybox" "$BUSYBOX_BIN"
+  dpkg-deb -f "$dir"/deb/busybox-static_*.deb Version >"$dir/version"
+  rm -rf "$dir/x" "$dir/deb"
+  # shellcheck disable=SC2034 # for the caller
+  BUSYBOX_VERSION=$(<"$dir/version")
+}

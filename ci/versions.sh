@@ -1,13 +1,15 @@
 # shellcheck shell=bash disable=SC2034 # variables used by the scripts that source this
-# ci/versions.sh: the one place that pins what the local kind node image is built from.
-# Sourced by ci/node-image.sh. After changing a Go-built component's version here, run
+# ci/versions.sh: the one place that pins what the local kind node image is built from
+# (Kubernetes, etcd, CoreDNS, pause, crictl, the node's Debian). Sourced by ci/node-image.sh
+# (and ci/e2e.sh, for the plugin list); read by pins.go for `cnigate version`. Nothing else
+# repeats these versions. After changing a Go-built component's version here, run
 #   ci/node-image.sh sync-modules
 # which rewrites the go.mod/go.sum of the matching module under ci/node-image/ (the build
 # refuses to run while they disagree). kind and the CNI plugins are pinned in the root
 # go.mod (kind is a `tool` there) and read from it, not repeated here.
 
 KUBERNETES_VERSION=v1.34.4 # kubeadm kubelet kubectl kube-{apiserver,controller-manager,scheduler,proxy}
-ETCD_VERSION=v3.6.5        # image registry.k8s.io/etcd:3.6.5-0
+ETCD_VERSION=v3.6.5        # image registry.k8s.io/etcd:<this without the v>-<ETCD_IMAGE_REVISION>
 ETCD_IMAGE_REVISION=0      # the "-0" suffix of kubeadm's etcd image tag
 COREDNS_VERSION=v1.12.1
 PAUSE_VERSION=3.10.1       # ci/node-image/pause is our own program; only the tag is pinned
@@ -29,6 +31,7 @@ NODE_PACKAGES=(
 )
 
 # The image kind publishes for this Kubernetes minor, used instead of a local build when the
-# registry answers. kind v0.33.0's release notes list no v1.34.4, only v1.34.11:
-# https://github.com/kubernetes-sigs/kind/releases/tag/v0.33.0
+# registry answers. The release notes of the kind the root go.mod pins
+# (https://github.com/kubernetes-sigs/kind/releases) list no image for KUBERNETES_VERSION's
+# patch, only this one; the e2e suite checks each kubelet against the image's /kind/version.
 PUBLISHED_NODE_IMAGE=kindest/node:v1.34.11@sha256:44e222ee2132dab25ff87301682f89eb82c7880ea3a1bf543bfe9708fd08d67d

@@ -1,6 +1,4 @@
-// Package netnstests is a CNI conformance suite: it runs a plugin binary as
-// root in throwaway network namespaces and checks what the CNI spec demands
-// (specs labelled "generic") and what podnet promises on top (labelled
-// "podnet"). Select the plugin with PLUGIN, NETCONF and CNI_PATH; see the
-// README.
+// Package netnstests runs the conformance suite (package conformance) under
+// `go test`, configured from the environment: PLUGIN, NETCONF, CNI_PATH,
+// CHAIN_CNI_PATH, PROFILE. `cnigate conformance` runs the same specs.
 package netnstests

@@ -29,13 +29,15 @@ type command struct {
 var commands = []command{
 	{"version", "[--json]", "print cnigate's version and the versions it pins", runVersion},
 	{"report", "e2e|bench|conformance --in FILE [--report-dir DIR] [--name NAME]", "render a run's JSON as JUnit XML, JSON, Markdown and HTML", runReport},
+	{"conformance", "--plugin PATH --netconf FILE|--conflist FILE [--cni-path DIR] [--profile FILE] [--labels EXPR] [--known-failures FILE] [--report-dir DIR]", "run the netns conformance suite against a CNI plugin binary (root)", runConformance},
+	{"publish", "--run PLUGIN=GINKGO_JSON [--run ...] [--known PLUGIN=FILE ...] [--out DIR]", "write the published conformance report of several plugins (docs/conformance)", runPublish},
 	{"bench", "--plugin [NAME=]PATH --netconf FILE [--plugin ...] | --contenders FILE  [--baseline NAME] [--report-dir DIR]", "benchmark CNI plugins as a runtime runs them (root)", runBench},
 }
 
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "usage: cnigate COMMAND [flags]   (cnigate COMMAND -h for its flags)")
 	for _, c := range commands {
-		fmt.Fprintf(w, "  %-8s %s\n           %s\n", c.name, c.summary, c.args)
+		fmt.Fprintf(w, "  %-11s %s\n              %s\n", c.name, c.summary, c.args)
 	}
 }
 
@@ -70,6 +72,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return 2
 		case errors.Is(err, errFailed):
 			return 1
+		case errors.Is(err, errHostUnsupported):
+			return 3
 		default:
 			fmt.Fprintf(stderr, "cnigate %s: %v\n", c.name, err)
 			return 1

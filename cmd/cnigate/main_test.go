@@ -25,7 +25,14 @@ func TestExitStatusAndMessages(t *testing.T) {
 		wantStderr string
 	}{
 		{"no command", nil, 2, "usage: cnigate COMMAND"},
-		{"unknown command", []string{"conformance"}, 2, `unknown command "conformance"`},
+		{"unknown command", []string{"frobnicate"}, 2, `unknown command "frobnicate"`},
+		{"conformance without --plugin", []string{"conformance", "--netconf", "x.json"}, 2, "--plugin is required"},
+		{"conformance without a netconf", []string{"conformance", "--plugin", "/bin/true"}, 2, "give one of --netconf and --conflist"},
+		{"conformance with both", []string{"conformance", "--plugin", "/bin/true", "--netconf", "a", "--conflist", "b"}, 2, "give one of --netconf and --conflist"},
+		{"conformance unknown built-in", []string{"conformance", "--plugin", "/bin/true", "--netconf", "builtin:nope.json"}, 2, "no such built-in file"},
+		{"conformance bad profile", []string{"conformance", "--plugin", "/bin/true", "--netconf", "builtin:ptp.json", "--profile", "../../conformance/testdata/ptp.json"}, 1, "unknown field"},
+		{"publish without runs", []string{"publish"}, 2, "give at least one --run"},
+		{"publish bad pair", []string{"publish", "--run", "bridge"}, 2, "want NAME=FILE"},
 		{"help", []string{"help"}, 0, "report"},
 		{"version with an argument", []string{"version", "extra"}, 2, `unexpected argument "extra"`},
 		{"report without kind", []string{"report"}, 2, "name the kind of run"},

@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/onsi/ginkgo/v2/types"
+
 	"github.com/cnigate/cnigate/report"
 )
 
@@ -37,11 +39,7 @@ func runReport(_ context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	s := r.Summary()
-	fmt.Fprintf(stdout, "%s: %d passed, %d failed, %d skipped; reports:\n", r.Title, s.Passed, s.Failed, s.Skipped)
-	for _, p := range paths {
-		fmt.Fprintf(stdout, "  %s\n", p)
-	}
+	printWritten(stdout, r, paths)
 	return nil
 }
 
@@ -70,9 +68,9 @@ func readReport(kind, in, phases string) (*report.Report, error) {
 		}
 		return report.FromBench(b), nil
 	case "conformance":
-		reps, err := report.DecodeConformance(f)
+		reps, err := decodeGinkgoJSON(in)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", in, err)
+			return nil, err
 		}
 		return report.FromConformance(reps), nil
 	}
@@ -98,4 +96,28 @@ func readPhases(given, fallback string) ([]report.E2EPhase, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return ph, nil
+}
+
+// decodeGinkgoJSON reads a Ginkgo JSON report (--ginkgo.json-report, or
+// what cnigate conformance writes).
+func decodeGinkgoJSON(path string) ([]types.Report, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = f.Close() }()
+	reps, err := report.DecodeConformance(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return reps, nil
+}
+
+// printWritten says what a report holds and where its files went.
+func printWritten(stdout io.Writer, r *report.Report, paths []string) {
+	s := r.Summary()
+	fmt.Fprintf(stdout, "%s: %d passed, %d failed, %d skipped; reports:\n", r.Title, s.Passed, s.Failed, s.Skipped)
+	for _, p := range paths {
+		fmt.Fprintf(stdout, "  %s\n", p)
+	}
 }

@@ -2,7 +2,7 @@
 # Runs before containerd in every node (containerd.service.d/10-cnigate-oom-score-adj.conf).
 #
 # Lowering a process's oom_score_adj needs CAP_SYS_RESOURCE. Some hosts (VMs whose root lacks
-# it in the bounding set; see ci/node-image/runc-shim) cannot grant it to the node, and then
+# it in the bounding set; see ci/ensure-docker/runc-shim) cannot grant it to the node, and then
 # every pod sandbox fails: CRI asks runc for a negative score and runc dies with "can't get
 # final child's PID from pipe: EOF". containerd's restrict_oom_score_adj (what kind's
 # entrypoint sets for rootless nodes) clamps those requests to containerd's own score.

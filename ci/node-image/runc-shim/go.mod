@@ -1,3 +1,0 @@
-module github.com/cnigate/cnigate/ci/node-image/runc-shim
-
-go 1.26.8

@@ -1,0 +1,119 @@
+package cnitest
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"sort"
+
+	"github.com/containernetworking/plugins/pkg/netlinksafe"
+	"github.com/containernetworking/plugins/pkg/ns"
+	"github.com/vishvananda/netlink"
+)
+
+// Link is what the kernel says about one interface.
+type Link struct {
+	Name, Type  string
+	Index, MTU  int
+	MasterIndex int
+	MAC         string
+	Up          bool
+	// Hairpin is the bridge port's hairpin flag (false when not a port).
+	Hairpin bool
+	Addrs   []string // CIDRs, IPv4
+	// DefaultGateway is the gateway of the IPv4 default route through this
+	// link, or nil.
+	DefaultGateway net.IP
+}
+
+// LinkIn reads interface name in netns; found is false when it is absent.
+func LinkIn(netns ns.NetNS, name string) (link Link, found bool, err error) {
+	err = netns.Do(func(ns.NetNS) error {
+		l, err := netlinksafe.LinkByName(name)
+		if errors.As(err, &netlink.LinkNotFoundError{}) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		found = true
+		link, err = describe(l)
+		return err
+	})
+	return link, found, err
+}
+
+// LinksIn lists every interface of netns, sorted by name.
+func LinksIn(netns ns.NetNS) ([]Link, error) {
+	var links []Link
+	err := netns.Do(func(ns.NetNS) error {
+		all, err := netlinksafe.LinkList()
+		if err != nil {
+			return err
+		}
+		for _, l := range all {
+			d, err := describe(l)
+			if err != nil {
+				// A link going away while it is read (a veth whose peer's
+				// netns was just deleted) is simply not there any more.
+				var notFound netlink.LinkNotFoundError
+				if _, lookup := netlink.LinkByIndex(l.Attrs().Index); errors.As(lookup, &notFound) {
+					continue
+				}
+				return err
+			}
+			links = append(links, d)
+		}
+		return nil
+	})
+	sort.Slice(links, func(i, j int) bool { return links[i].Name < links[j].Name })
+	return links, err
+}
+
+// LinkNames lists the interface names of netns.
+func LinkNames(netns ns.NetNS) ([]string, error) {
+	links, err := LinksIn(netns)
+	names := make([]string, len(links))
+	for i, l := range links {
+		names[i] = l.Name
+	}
+	return names, err
+}
+
+func describe(l netlink.Link) (Link, error) {
+	a := l.Attrs()
+	d := Link{
+		Name: a.Name, Type: l.Type(), Index: a.Index, MTU: a.MTU, MasterIndex: a.MasterIndex,
+		MAC: a.HardwareAddr.String(), Up: a.Flags&net.FlagUp != 0,
+	}
+	if a.MasterIndex != 0 {
+		if _, isBridge := l.(*netlink.Bridge); !isBridge {
+			var err error
+			if d.Hairpin, err = bridgePortHairpin(l); err != nil {
+				return d, err
+			}
+		}
+	}
+	addrs, err := netlinksafe.AddrList(l, netlink.FAMILY_V4)
+	if err != nil {
+		return d, fmt.Errorf("addresses of %s: %w", a.Name, err)
+	}
+	for _, addr := range addrs {
+		d.Addrs = append(d.Addrs, addr.IPNet.String())
+	}
+	routes, err := netlinksafe.RouteList(l, netlink.FAMILY_V4)
+	if err != nil {
+		return d, fmt.Errorf("routes of %s: %w", a.Name, err)
+	}
+	for _, r := range routes {
+		if r.Dst == nil || r.Dst.String() == "0.0.0.0/0" {
+			d.DefaultGateway = r.Gw
+		}
+	}
+	return d, nil
+}
+
+// InNS runs f inside netns (tampering with a pod's network in a spec).
+func InNS(netns ns.NetNS, f func() error) error {
+	return netns.Do(func(ns.NetNS) error { return f() })
+}

@@ -1,0 +1,50 @@
+package conformance
+
+import (
+	"context"
+	"net"
+	"time"
+
+	"github.com/containernetworking/cni/pkg/version"
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/cnigate/cnigate/cnitest"
+)
+
+// probe pings to from a pod; the first packets may wait for ARP and a
+// bridge port to forward, so callers retry it.
+func probe(from attachment, to net.IP) func() error {
+	return func() error { return cnitest.Ping(from.pod, to, time.Second) }
+}
+
+var _ = Describe("data path", Label("generic"), func() {
+	It("pods on one node reach each other (ICMP, TCP)", convention("same-node-l2"), func() {
+		if !cfg.profile.DataPath.sameNodeL2() {
+			Skip("profile: dataPath.sameNodeL2 is false (pods of one node are not promised to reach each other)")
+		}
+		requireAttachments(2)
+		tb := newTestbed(version.Current())
+		a, b := tb.add(tb.newPod()), tb.add(tb.newPod())
+		Eventually(probe(a, b.result.IPs[0].Address.IP)).WithTimeout(10*time.Second).Should(Succeed(), "ICMP a -> b")
+		Eventually(probe(b, a.result.IPs[0].Address.IP)).WithTimeout(10*time.Second).Should(Succeed(), "ICMP b -> a")
+
+		ln, err := cnitest.ListenTCP(b.pod, net.JoinHostPort(podIP(b.result), "8080"))
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(ln.Close)
+		Eventually(func() (string, error) {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			return cnitest.DialTCP(ctx, a.pod, ln.Addr().String())
+		}).WithTimeout(10*time.Second).Should(ContainSubstring("hello from"), "TCP a -> b")
+	})
+
+	It("a pod reaches the gateway its result names", convention("gateway"), func() {
+		requireGateway()
+		tb := newTestbed(version.Current())
+		a := tb.add(tb.newPod())
+		gateway := a.result.IPs[0].Gateway
+		Expect(gateway).NotTo(BeNil(), "the result names no gateway")
+		Eventually(probe(a, gateway)).WithTimeout(10*time.Second).Should(Succeed(), "ICMP a -> gateway")
+	})
+})

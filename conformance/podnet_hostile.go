@@ -1,0 +1,228 @@
+package conformance
+
+import (
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/containernetworking/cni/pkg/types"
+	"github.com/containernetworking/cni/pkg/version"
+	"github.com/containernetworking/plugins/pkg/ns"
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
+
+	"github.com/cnigate/cnigate/cnitest"
+)
+
+// What podnet promises against an unlucky or hostile runtime, operator or
+// local user (issue 8), and its hairpin mode (issue 7).
+var _ = Describe("podnet under a hostile or unlucky runtime", Label("podnet"), func() {
+	var tb *testbed
+	BeforeEach(func() { tb = newTestbed(version.Current()) })
+
+	// snapshotOf records the host, the given pods and the data dir.
+	snapshotOf := func(pods ...ns.NetNS) cnitest.Snapshot {
+		GinkgoHelper()
+		netnses := map[string]ns.NetNS{"host": tb.host}
+		for i, p := range pods {
+			netnses["pod "+string(rune('a'+i))] = p
+		}
+		s, err := cnitest.TakeSnapshot(netnses, map[string]string{"data dir": tb.params.DataDir})
+		Expect(err).NotTo(HaveOccurred())
+		return s
+	}
+
+	Describe("more than one attachment per pod", func() {
+		It("a second interface in the pod gets its address and no second default route; its DEL leaves the first intact", func() {
+			pod := tb.newPod()
+			first := tb.add(pod)
+			resp := tb.run(cnitest.Invocation{Command: "ADD", ContainerID: first.id, NetNS: pod.Path(), IfName: "eth1"})
+			Expect(resp.Failed()).To(BeFalse(), "ADD of eth1: %s", resp)
+			second, err := resp.Result(tb.params.CNIVersion)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(second.Routes).To(BeEmpty(), "the pod already had a default route: the result lists only the routes added")
+			Expect(podIP(second)).NotTo(Equal(podIP(first.result)))
+
+			eth1, found, err := cnitest.LinkIn(pod, "eth1")
+			Expect(err).NotTo(HaveOccurred())
+			Expect(found).To(BeTrue(), "eth1 missing from the pod")
+			Expect(eth1.Up).To(BeTrue())
+			Expect(eth1.Addrs).To(ContainElement(second.IPs[0].Address.String()))
+			Expect(eth1.DefaultGateway).To(BeNil(), "a second default route via eth1")
+			expectPodConfigured(tb, first)
+
+			prev, err := second.GetAsVersion(tb.params.CNIVersion)
+			Expect(err).NotTo(HaveOccurred())
+			check := tb.run(cnitest.Invocation{Command: "CHECK", ContainerID: first.id, NetNS: pod.Path(), IfName: "eth1",
+				Config: mustWithFields(tb.conf, map[string]any{"prevResult": prev})})
+			Expect(check.Failed()).To(BeFalse(), "CHECK of eth1: %s", check)
+
+			del := tb.run(cnitest.Invocation{Command: "DEL", ContainerID: first.id, NetNS: pod.Path(), IfName: "eth1"})
+			Expect(del.Failed()).To(BeFalse(), "DEL of eth1: %s", del)
+			_, found, err = cnitest.LinkIn(pod, "eth1")
+			Expect(err).NotTo(HaveOccurred())
+			Expect(found).To(BeFalse())
+			expectPodConfigured(tb, first)
+			Expect(tb.check(first).Failed()).To(BeFalse(), "DEL of eth1 disturbed eth0")
+		})
+
+		It("the same container ID and ifname in a second network is a separate attachment: neither ADD nor DEL there touches the first", func() {
+			first := tb.add(tb.newPod())
+			other := mustWithFields(tb.conf, map[string]any{"name": "other", "subnet": "10.99.2.0/24", "bridge": "cni1"})
+			pod := tb.newPod()
+			resp := tb.run(cnitest.Invocation{Command: "ADD", ContainerID: first.id, NetNS: pod.Path(), Config: other})
+			Expect(resp.Failed()).To(BeFalse(), "ADD in the second network: %s", resp)
+			second, err := resp.Result(tb.params.CNIVersion)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(second.Interfaces[1].Name).NotTo(Equal(hostVethOf(first)), "host veth names must differ per network")
+			Expect(tb.check(first).Failed()).To(BeFalse(), "ADD in the second network disturbed the first")
+
+			del := tb.run(cnitest.Invocation{Command: "DEL", ContainerID: first.id, NetNS: pod.Path(), Config: other})
+			Expect(del.Failed()).To(BeFalse(), "DEL in the second network: %s", del)
+			Expect(tb.check(first).Failed()).To(BeFalse(), "DEL in the second network disturbed the first")
+			hostLink(tb, hostVethOf(first))
+		})
+	})
+
+	Describe("store", func() {
+		It("hands addresses out round-robin: a just-released address is not reused at once", func() {
+			a := tb.add(tb.newPod())
+			Expect(tb.del(a, a.pod.Path()).Failed()).To(BeFalse())
+			b := tb.add(tb.newPod())
+			Expect(podIP(b.result)).NotTo(Equal(podIP(a.result)), "the address released a moment ago was handed out again")
+			Expect(podIP(b.result)).To(Equal("10.99.1.3"), "the next address after the last one given")
+		})
+
+		It("repairs the store directory's mode", func() {
+			tb.add(tb.newPod())
+			Expect(os.Chmod(storeDir(tb), 0o755)).To(Succeed())
+			tb.add(tb.newPod())
+			st, err := os.Stat(storeDir(tb))
+			Expect(err).NotTo(HaveOccurred())
+			Expect(st.Mode().Perm()).To(Equal(os.FileMode(0o700)))
+		})
+
+		It("refuses a store directory that is a symlink, and never touches where it points", func() {
+			elsewhere := filepath.Join(tb.tmp, "elsewhere")
+			Expect(os.Mkdir(elsewhere, 0o700)).To(Succeed())
+			Expect(os.WriteFile(filepath.Join(elsewhere, "10.99.1.2"), []byte("precious\n"), 0o600)).To(Succeed())
+			Expect(os.MkdirAll(tb.params.DataDir, 0o700)).To(Succeed())
+			Expect(os.Symlink(elsewhere, storeDir(tb))).To(Succeed())
+			snapshot := func() cnitest.Snapshot {
+				s, err := cnitest.TakeSnapshot(nil, map[string]string{"elsewhere": elsewhere, "data dir": tb.params.DataDir})
+				Expect(err).NotTo(HaveOccurred())
+				return s
+			}
+			before := snapshot()
+			pod := tb.newPod()
+			expectCNIError(tb.run(cnitest.Invocation{Command: "ADD", ContainerID: newContainerID(), NetNS: pod.Path()}), types.ErrIOFailure)
+			Expect(cnitest.LinkNames(pod)).To(Equal([]string{"lo"}))
+			gc := tb.run(cnitest.Invocation{Command: "GC", Config: mustWithFields(tb.conf,
+				map[string]any{"cni.dev/valid-attachments": []types.GCAttachment{}})})
+			Expect(gc.Failed()).To(BeTrue(), "GC through a symlinked store succeeded: %s", gc)
+			Expect(before.Diff(snapshot())).To(BeEmpty())
+		})
+
+		It("refuses a lock file that is a dangling symlink, and does not create its target", func() {
+			tb.add(tb.newPod())
+			target := filepath.Join(tb.tmp, "lock-target")
+			lock := filepath.Join(storeDir(tb), "lock")
+			Expect(os.Remove(lock)).To(Succeed())
+			Expect(os.Symlink(target, lock)).To(Succeed())
+			pod := tb.newPod()
+			before := snapshotOf(pod)
+			expectCNIError(tb.run(cnitest.Invocation{Command: "ADD", ContainerID: newContainerID(), NetNS: pod.Path()}), types.ErrIOFailure)
+			_, err := os.Lstat(target)
+			Expect(os.IsNotExist(err)).To(BeTrue(), "the lock symlink's target was created")
+			Expect(before.Diff(snapshotOf(pod))).To(BeEmpty())
+		})
+
+		It("does not read an oversized reservation file whole", func() {
+			first := tb.add(tb.newPod())
+			// Sparse: costs no disk, but 1 GiB of memory to a plugin that reads it whole.
+			planted := filepath.Join(storeDir(tb), "10.99.1.50")
+			f, err := os.OpenFile(planted, os.O_CREATE|os.O_WRONLY, 0o600)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(f.Truncate(1 << 30)).To(Succeed())
+			Expect(f.Close()).To(Succeed())
+
+			pod := tb.newPod()
+			resp := tb.run(cnitest.Invocation{Command: "ADD", ContainerID: newContainerID(), NetNS: pod.Path()})
+			Expect(resp.Failed()).To(BeFalse(), "ADD next to a corrupt reservation file: %s", resp)
+			Expect(resp.MaxRSSKiB).To(BeNumerically("<", 256<<10), "peak RSS of the ADD (KiB; bound includes the suite's own)")
+			del := tb.del(first, first.pod.Path())
+			Expect(del.Failed()).To(BeFalse(), "DEL: %s", del)
+			Expect(del.MaxRSSKiB).To(BeNumerically("<", 256<<10), "peak RSS of the DEL (KiB)")
+		})
+
+		It("while another process holds the store lock, STATUS answers without waiting and ADD gives up with code 11, changing nothing", func() {
+			tb.add(tb.newPod())
+			f, err := os.OpenFile(filepath.Join(storeDir(tb), "lock"), os.O_RDWR, 0)
+			Expect(err).NotTo(HaveOccurred())
+			DeferCleanup(f.Close)
+			Expect(unix.Flock(int(f.Fd()), unix.LOCK_EX)).To(Succeed())
+
+			// A STATUS that waited for the lock would outlive this (podnet's
+			// lock bound is 10 s) and be killed: a liveness check, not a timing.
+			tb.timeout = 5 * time.Second
+			status := tb.run(cnitest.Invocation{Command: "STATUS"})
+			Expect(status.Failed()).To(BeFalse(), "STATUS while the store is locked: %s", status)
+
+			tb.timeout = time.Minute
+			pod := tb.newPod()
+			before := snapshotOf(pod)
+			resp := tb.run(cnitest.Invocation{Command: "ADD", ContainerID: newContainerID(), NetNS: pod.Path()})
+			expectCNIError(resp, types.ErrTryAgainLater)
+			Expect(before.Diff(snapshotOf(pod))).To(BeEmpty())
+		})
+	})
+
+	DescribeTable("STATUS tells the truth: code 50 when every ADD would fail",
+		func(setup func() cnitest.Invocation) {
+			inv := setup()
+			inv.Command = "STATUS"
+			expectCNIError(tb.run(inv), codeNotAvailable)
+		},
+		Entry("ipMasq on and no iptables in PATH", func() cnitest.Invocation {
+			return cnitest.Invocation{Env: []string{"CNI_COMMAND=STATUS", "CNI_PATH=" + cfg.plugin.CNIPath, "PATH=/nonexistent"}}
+		}),
+		Entry("dataDir on a filesystem without free inodes", func() cnitest.Invocation {
+			full := filepath.Join(tb.tmp, "full")
+			Expect(os.Mkdir(full, 0o700)).To(Succeed())
+			Expect(unix.Mount("tmpfs", full, "tmpfs", 0, "nr_inodes=4,size=1m")).To(Succeed())
+			DeferCleanup(unix.Unmount, full, 0)
+			return cnitest.Invocation{Config: mustWithFields(tb.conf, map[string]any{"dataDir": filepath.Join(full, "data")})}
+		}),
+		Entry("bridge naming a device that is not a bridge", func() cnitest.Invocation {
+			inHost(tb, func() error {
+				attrs := netlink.NewLinkAttrs()
+				attrs.Name = podnetBridge
+				return netlink.LinkAdd(&netlink.Veth{LinkAttrs: attrs, PeerName: "not-a-bridge"})
+			})
+			return cnitest.Invocation{}
+		}),
+	)
+
+	It("STATUS with ipMasq off needs no iptables", func() {
+		conf := mustWithFields(tb.conf, map[string]any{"ipMasq": false})
+		resp := tb.run(cnitest.Invocation{Config: conf,
+			Env: []string{"CNI_COMMAND=STATUS", "CNI_PATH=" + cfg.plugin.CNIPath, "PATH=/nonexistent"}})
+		Expect(resp.Failed()).To(BeFalse(), "%s", resp)
+	})
+
+	Describe("hairpin mode", func() {
+		It("is on for the host veth by default", func() {
+			a := tb.add(tb.newPod())
+			Expect(hostLink(tb, hostVethOf(a)).Hairpin).To(BeTrue())
+		})
+
+		It("is off with hairpinMode false, and CHECK passes", func() {
+			tb.conf = mustWithFields(tb.conf, map[string]any{"hairpinMode": false})
+			a := tb.add(tb.newPod())
+			Expect(hostLink(tb, hostVethOf(a)).Hairpin).To(BeFalse())
+			Expect(tb.check(a).Failed()).To(BeFalse())
+		})
+	})
+})

@@ -1,0 +1,306 @@
+package conformance
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	current "github.com/containernetworking/cni/pkg/types/100"
+	"github.com/containernetworking/plugins/pkg/ns"
+	"github.com/coreos/go-iptables/iptables"
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/cnigate/cnigate/cnitest"
+)
+
+// Test networks. Every spec has its own host netns, so specs never collide.
+const (
+	testNetwork = "10.99.0.0/16"
+	testSubnet  = "10.99.1.0/24"
+	testMTU     = 1400 // not the kernel's default, so a plugin ignoring "mtu" is caught
+	testIfName  = "eth0"
+	testNetName = "cnitest"
+)
+
+// suiteConfig is what the suite runs against, set by Run.
+type suiteConfig struct {
+	plugin   cnitest.Plugin
+	netconf  *cnitest.NetConfTemplate
+	profile  Profile
+	versions []string // what the plugin's VERSION claims
+	// chainCNIPath is the directory holding upstream portmap, chained after
+	// the plugin under test in the chaining specs ("": they are skipped).
+	chainCNIPath string
+}
+
+var (
+	cfg        suiteConfig
+	namespaces = cnitest.NewNamespaces()
+	tempRoot   string // parent of every spec's temp dir, checked at the end
+)
+
+// rootHostRules are the real host's iptables rules before the suite, to prove
+// at the end that the suite never touched them.
+var rootHostRules []string
+
+var _ = BeforeSuite(func() {
+	GinkgoWriter.Printf("plugin %s (CNI_PATH %s), versions %v\n", cfg.plugin.Path, cfg.plugin.CNIPath, cfg.versions)
+	var err error
+	tempRoot, err = os.MkdirTemp("", "cnitest-")
+	Expect(err).NotTo(HaveOccurred())
+	rootHostRules = rulesMentioning(testNetwork[:strings.LastIndex(testNetwork, ".")])
+})
+
+var _ = AfterSuite(func() {
+	Expect(namespaces.Leftovers()).To(BeEmpty(), "network namespaces left behind")
+	left, err := os.ReadDir(tempRoot)
+	Expect(err).NotTo(HaveOccurred())
+	Expect(left).To(BeEmpty(), "temp dirs left behind in %s", tempRoot)
+	Expect(os.Remove(tempRoot)).To(Succeed())
+	Expect(rulesMentioning(testNetwork[:strings.LastIndex(testNetwork, ".")])).To(Equal(rootHostRules),
+		"the real host's iptables rules changed")
+	_, err = os.Stat("/sys/class/net/cni0")
+	Expect(os.IsNotExist(err)).To(BeTrue(), "a cni0 bridge appeared on the real host")
+})
+
+// rulesMentioning lists the real host's filter and nat rules containing text.
+func rulesMentioning(text string) []string {
+	ipt, err := iptables.New()
+	if err != nil {
+		return []string{"iptables unavailable: " + err.Error()}
+	}
+	var found []string
+	for _, table := range []string{"filter", "nat"} {
+		chains, err := ipt.ListChains(table)
+		Expect(err).NotTo(HaveOccurred())
+		for _, chain := range chains {
+			rules, err := ipt.List(table, chain)
+			Expect(err).NotTo(HaveOccurred())
+			for _, r := range rules {
+				if strings.Contains(r, text) {
+					found = append(found, table+" "+r)
+				}
+			}
+		}
+	}
+	return found
+}
+
+// testbed is one spec's world: a host netns where the plugin runs, a fresh
+// data dir, and the pods it attaches. Everything is removed by DeferCleanup.
+type testbed struct {
+	host    ns.NetNS
+	tmp     string
+	params  cnitest.NetConfParams
+	conf    []byte
+	timeout time.Duration
+}
+
+func newTestbed(cniVersion string, tweaks ...func(*cnitest.NetConfParams)) *testbed {
+	GinkgoHelper()
+	tmp, err := os.MkdirTemp(tempRoot, "spec-")
+	Expect(err).NotTo(HaveOccurred())
+	DeferCleanup(os.RemoveAll, tmp)
+	host, err := namespaces.New()
+	Expect(err).NotTo(HaveOccurred())
+	DeferCleanup(namespaces.Delete, host)
+
+	tb := &testbed{host: host, tmp: tmp, timeout: time.Minute, params: cnitest.NetConfParams{
+		CNIVersion: cniVersion, Name: testNetName, DataDir: filepath.Join(tmp, "data"),
+		Network: testNetwork, Subnet: testSubnet, MTU: testMTU,
+	}}
+	for _, t := range tweaks {
+		t(&tb.params)
+	}
+	tb.conf, err = cfg.netconf.Render(tb.params)
+	Expect(err).NotTo(HaveOccurred())
+	for _, fixture := range []string{cfg.profile.Fixtures.Uplink, cfg.profile.Fixtures.Device} {
+		if fixture != "" {
+			Expect(cnitest.AddHostDevice(host, fixture)).To(Succeed(), "fixture %s", fixture)
+		}
+	}
+	return tb
+}
+
+func withSubnet(subnet string) func(*cnitest.NetConfParams) {
+	return func(p *cnitest.NetConfParams) { p.Subnet = subnet }
+}
+
+// newPod creates a pod netns, deleted when the spec ends.
+func (tb *testbed) newPod() ns.NetNS {
+	GinkgoHelper()
+	pod, err := namespaces.New()
+	Expect(err).NotTo(HaveOccurred())
+	DeferCleanup(func() {
+		if _, err := os.Stat(pod.Path()); err == nil {
+			Expect(namespaces.Delete(pod)).To(Succeed())
+		}
+	})
+	return pod
+}
+
+func newContainerID() string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return "ctr-" + hex.EncodeToString(b)
+}
+
+// run invokes the plugin in the host netns.
+func (tb *testbed) run(inv cnitest.Invocation) cnitest.Response {
+	GinkgoHelper()
+	if inv.Config == nil {
+		inv.Config = tb.conf
+	}
+	if inv.IfName == "" && inv.Env == nil {
+		inv.IfName = testIfName
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), tb.timeout)
+	defer cancel()
+	resp, err := cfg.plugin.Run(ctx, tb.host, inv)
+	Expect(err).NotTo(HaveOccurred())
+	return resp
+}
+
+// attachment is one ADDed pod interface.
+type attachment struct {
+	id     string
+	pod    ns.NetNS
+	result *current.Result
+}
+
+// add ADDs a new container in pod and expects success.
+func (tb *testbed) add(pod ns.NetNS) attachment {
+	GinkgoHelper()
+	a := attachment{id: newContainerID(), pod: pod}
+	resp := tb.run(cnitest.Invocation{Command: "ADD", ContainerID: a.id, NetNS: pod.Path()})
+	Expect(resp.Failed()).To(BeFalse(), "ADD failed: %s", resp)
+	var err error
+	a.result, err = resp.Result(tb.params.CNIVersion)
+	Expect(err).NotTo(HaveOccurred())
+	return a
+}
+
+func (tb *testbed) del(a attachment, netnsPath string) cnitest.Response {
+	GinkgoHelper()
+	return tb.run(cnitest.Invocation{Command: "DEL", ContainerID: a.id, NetNS: netnsPath})
+}
+
+// check runs CHECK with the attachment's result as prevResult.
+func (tb *testbed) check(a attachment) cnitest.Response {
+	GinkgoHelper()
+	prev, err := a.result.GetAsVersion(tb.params.CNIVersion)
+	Expect(err).NotTo(HaveOccurred())
+	conf, err := cnitest.WithFields(tb.conf, map[string]any{"prevResult": prev})
+	Expect(err).NotTo(HaveOccurred())
+	return tb.run(cnitest.Invocation{Command: "CHECK", ContainerID: a.id, NetNS: a.pod.Path(), Config: conf})
+}
+
+// reservations lists the plugin's reservations mentioning containerID, from
+// where the profile says they live: files under the data dir, or the lines
+// the profile's command prints.
+func (tb *testbed) reservations(containerID string) []string {
+	GinkgoHelper()
+	switch cfg.profile.IPAM.Kind {
+	case IPAMCommand:
+		lines, err := cnitest.CommandLinesMentioning(tb.host, cfg.profile.IPAM.Command, tb.params.DataDir, containerID)
+		Expect(err).NotTo(HaveOccurred())
+		return lines
+	case IPAMNone:
+		return nil
+	}
+	files, err := cnitest.FilesMentioning(tb.params.DataDir, containerID)
+	Expect(err).NotTo(HaveOccurred())
+	return files
+}
+
+// expectReserved checks the plugin holds a reservation for containerID;
+// with no readable IPAM state (profile ipam.kind none) it records that the
+// check was not made.
+func (tb *testbed) expectReserved(containerID string, explain ...any) {
+	GinkgoHelper()
+	if cfg.profile.IPAM.Kind == IPAMNone {
+		AddReportEntry("profile: ipam.kind none: reservation not checked")
+		return
+	}
+	Expect(tb.reservations(containerID)).NotTo(BeEmpty(), explain...)
+}
+
+// expectReleased checks the plugin holds no reservation for containerID.
+func (tb *testbed) expectReleased(containerID string, explain ...any) {
+	GinkgoHelper()
+	if cfg.profile.IPAM.Kind == IPAMNone {
+		AddReportEntry("profile: ipam.kind none: release not checked")
+		return
+	}
+	Expect(tb.reservations(containerID)).To(BeEmpty(), explain...)
+}
+
+// hostVeths lists the veth interfaces in the host netns the plugin made
+// (not the profile's fixtures).
+func (tb *testbed) hostVeths() []string {
+	GinkgoHelper()
+	links, err := cnitest.LinksIn(tb.host)
+	Expect(err).NotTo(HaveOccurred())
+	var veths []string
+	for _, l := range links {
+		if l.Type == "veth" && !cfg.profile.Fixtures.isFixture(l.Name) {
+			veths = append(veths, l.Name)
+		}
+	}
+	return veths
+}
+
+// podIP is the first address of the result, without prefix.
+func podIP(r *current.Result) string {
+	GinkgoHelper()
+	Expect(r.IPs).NotTo(BeEmpty(), "result has no IP")
+	return r.IPs[0].Address.IP.String()
+}
+
+func expectCNIError(resp cnitest.Response, code uint) {
+	GinkgoHelper()
+	Expect(resp.Failed()).To(BeTrue(), "expected a failure, got %s", resp)
+	cniErr, err := resp.Error()
+	Expect(err).NotTo(HaveOccurred())
+	Expect(cniErr.Code).To(Equal(code), "error %+v", cniErr)
+}
+
+// expectPodConfigured checks the kernel state of the pod against the result.
+func expectPodConfigured(tb *testbed, a attachment) {
+	GinkgoHelper()
+	link, found, err := cnitest.LinkIn(a.pod, testIfName)
+	Expect(err).NotTo(HaveOccurred())
+	Expect(found).To(BeTrue(), "%s missing from the pod netns", testIfName)
+	Expect(link.Up).To(BeTrue(), "%s is down", testIfName)
+	if cfg.netconf.IsTemplate() || cfg.netconf.Knobs().MTU != "" {
+		Expect(link.MTU).To(Equal(tb.params.MTU), "MTU of %s", testIfName)
+	}
+	for _, family := range cfg.profile.DataPath.families() {
+		Expect(a.result.IPs).To(ContainElement(WithTransform(func(ipc *current.IPConfig) string {
+			if ipc.Address.IP.To4() != nil {
+				return "ipv4"
+			}
+			return "ipv6"
+		}, Equal(family))), "the result has no %s address (profile dataPath.families)", family)
+	}
+	for _, ipc := range a.result.IPs {
+		Expect(link.Addrs).To(ContainElement(ipc.Address.String()), "result address on %s", testIfName)
+		if ipc.Gateway != nil {
+			Expect(link.DefaultGateway).NotTo(BeNil(), "no default route via %s", testIfName)
+			Expect(link.DefaultGateway.String()).To(Equal(ipc.Gateway.String()), "default route gateway")
+		}
+	}
+	for _, iface := range a.result.Interfaces {
+		if iface.Sandbox != "" && iface.Name == testIfName {
+			Expect(iface.Mac).To(Equal(link.MAC), "result MAC of %s", testIfName)
+			Expect(iface.Sandbox).To(Equal(a.pod.Path()), "result sandbox of %s", testIfName)
+		}
+	}
+}
+
+func removeFile(path string) error { return os.Remove(path) }

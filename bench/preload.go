@@ -14,7 +14,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/cnigate/cnigate/netns-tests/cnitest"
+	"github.com/cnigate/cnigate/cnitest"
 )
 
 // podnetStore is podnet's IPAM store as README.md ("IPAM store") documents

@@ -69,10 +69,6 @@ func Run(ctx context.Context, table Table, o Options) (rep *Report, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("subnet: %w", err)
 	}
-	ones, bits := subnet.Mask.Size()
-	if usable := 1<<(bits-ones) - 3; o.N > usable || o.Burst > usable || o.RSSRuns > usable {
-		return nil, fmt.Errorf("n, burst and rss-runs must fit the %d pod addresses of %s", usable, subnet)
-	}
 	if o.N < 1 || o.Burst < 1 || o.BurstRounds < 0 || o.RSSRuns < 0 {
 		return nil, errors.New("n and burst must be at least 1, burst-rounds and rss-runs at least 0")
 	}
@@ -125,6 +121,12 @@ func Run(ctx context.Context, table Table, o Options) (rep *Report, err error) {
 		}
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", s.name, err)
+		}
+		if p := s.preload; p != nil {
+			if c.preloaded, err = c.writePreload(ctx, o.Timeout); err != nil {
+				return nil, fmt.Errorf("%s: %w", s.name, err)
+			}
+			o.Log("preload %s: %d reservations written as %s in %s; podnet's GC kept all and every index entry", s.name, p.Reservations, p.Format, c.subnet)
 		}
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -185,6 +187,7 @@ func Run(ctx context.Context, table Table, o Options) (rep *Report, err error) {
 func (rep *Report) Passed() bool {
 	for _, r := range rep.Contenders {
 		if r.Add.Failures+r.Del.Failures+r.Burst.Failures > 0 || r.Add.DuplicateIPs+r.Burst.DuplicateIPs > 0 || r.Add.Unconfigured > 0 || r.Burst.Unconfigured > 0 ||
+			r.Add.BadResults+r.Burst.BadResults > 0 ||
 			r.Del.Leftovers > 0 || r.Burst.Leftovers > 0 {
 			return false
 		}

@@ -85,6 +85,21 @@ func TestTableValidateNamesTheFault(t *testing.T) {
 		{"bad metric", `"metric" "p42"`, func(t *Table) { t.Contenders[0].Targets[0].Metric = "p42" }},
 		{"target against itself", `"against" "a"`, func(t *Table) { t.Contenders[0].Targets[0].Against = "a" }},
 		{"zero limit", `"limit" 0`, func(t *Table) { t.Contenders[0].Targets[0].Limit = 0 }},
+		{"subnet not a CIDR", `"subnet" "10.100.0.0"`, func(t *Table) { t.Contenders[0].Network, t.Contenders[0].Subnet = "10.96.0.0/12", "10.100.0.0" }},
+		{"IPv6 subnet", `"subnet" "fd00::/64" is not an IPv4 CIDR`, func(t *Table) { t.Contenders[0].Network, t.Contenders[0].Subnet = "10.96.0.0/12", "fd00::/64" }},
+		{"subnet without network", `"network" and "subnet" go together`, func(t *Table) { t.Contenders[0].Subnet = "10.100.0.0/16" }},
+		{"unknown family", `"families" holds "ipv5"`, func(t *Table) { t.Contenders[0].Families = []string{"ipv4", "ipv5"} }},
+		{"family twice", `"families" lists "ipv6" twice`, func(t *Table) { t.Contenders[0].Families = []string{"ipv6", "ipv6"} }},
+		{"floor with families", `a floor takes no "families"`, func(t *Table) { t.Contenders[2].Families = []string{"ipv4"} }},
+		{"floor with preload", `a floor takes no "families" or "preload"`, func(t *Table) {
+			t.Contenders[2].Preload = &Preload{Reservations: 1, Format: podnetStore}
+		}},
+		{"unknown preload format", `preload "format" "host-local"`, func(t *Table) { t.Contenders[0].Preload = &Preload{Reservations: 1, Format: "host-local"} }},
+		{"empty preload", `preload "reservations" 0`, func(t *Table) { t.Contenders[0].Preload = &Preload{Format: podnetStore} }},
+		{"preload with IPv6", `preload writes IPv4 reservations only`, func(t *Table) {
+			t.Contenders[0].Families = []string{"ipv4", "ipv6"}
+			t.Contenders[0].Preload = &Preload{Reservations: 1, Format: podnetStore}
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tb := good()
@@ -106,7 +121,7 @@ func TestMakeBenchTableIsValid(t *testing.T) {
 	for _, c := range tb.Contenders {
 		names = append(names, c.Name)
 	}
-	if strings.Join(names, ",") != "podnet,bridge,floor" || tb.Baseline != "bridge" {
+	if strings.Join(names, ",") != "podnet,bridge,floor,podnet-dual,podnet-16,podnet-20k" || tb.Baseline != "bridge" {
 		t.Fatalf("make bench's table: contenders %v, baseline %q", names, tb.Baseline)
 	}
 }

@@ -38,6 +38,10 @@ type spec struct {
 	params cnitest.NetConfParams
 	// targets are the table entry's goals.
 	targets []Target
+	// families every pod must get an address of; preload is written into
+	// the data dir before the first phase.
+	families []string
+	preload  *Preload
 }
 
 // specsOf resolves the table's binaries and templates.
@@ -45,7 +49,11 @@ func specsOf(table Table, o Options, subnet *net.IPNet) ([]spec, error) {
 	params := cnitest.NetConfParams{CNIVersion: version.Current(), Name: netName, Network: o.Network, Subnet: o.Subnet, MTU: o.MTU}
 	var specs []spec
 	for _, e := range table.Contenders {
-		s := spec{name: e.Name, maxrss: o.MaxRSS, subnet: subnet, mtu: o.MTU, params: params, targets: e.Targets}
+		s := spec{name: e.Name, maxrss: o.MaxRSS, subnet: subnet, mtu: o.MTU, params: params, targets: e.Targets,
+			families: e.families(), preload: e.Preload}
+		if err := s.ownNetwork(e, o); err != nil {
+			return nil, fmt.Errorf("contender %s: %w", e.Name, err)
+		}
 		cniPath, err := absOrEmpty(e.CNIPath)
 		if err != nil {
 			return nil, err
@@ -91,6 +99,10 @@ type contender struct {
 	dir  string
 	conf []byte
 	pods []ns.NetNS
+	// addResps are the sequential ADDs' responses, by pod; preloaded the
+	// addresses of the preload (a pod holding one is a duplicate).
+	addResps  []cnitest.Response
+	preloaded map[string]bool
 
 	res contenderResult
 }
@@ -197,22 +209,6 @@ func addToIP(ip net.IP, n uint32) net.IP {
 	out := make(net.IP, 4)
 	binary.BigEndian.PutUint32(out, binary.BigEndian.Uint32(ip.To4())+n)
 	return out
-}
-
-// podAddr is the address the kernel shows on pod i's interface ("" when it
-// has none), and whether the interface exists at all.
-func (c *contender) podAddr(i int) (addr string, found bool, err error) {
-	link, found, err := cnitest.LinkIn(c.pods[i], ifName)
-	if err != nil || !found {
-		return "", found, err
-	}
-	for _, a := range link.Addrs {
-		ip, _, err := net.ParseCIDR(a)
-		if err == nil && c.subnet.Contains(ip) {
-			return ip.String(), true, nil
-		}
-	}
-	return "", true, nil
 }
 
 // leftovers counts what DELs left: pod interfaces and host veths.

@@ -9,7 +9,10 @@
 // config template, or bench/floor, the process that only does the kernel work
 // of one ADD or DEL) and one baseline the ratios are computed against. Each
 // contender gets its own fresh host netns and data directory, with the same
-// subnet and MTU.
+// subnet (unless its entry names its own) and MTU. An entry may ask for more
+// than IPv4 (Families: each pod must get one address per family) and for a
+// store already holding reservations (Preload: written in podnet's documented
+// on-disk format, then proven by podnet's own GC; see writePreload).
 //
 // Phases, each interleaving the contenders (the order rotates every step) so
 // that drift of a shared, noisy machine hits all of them alike:

@@ -67,6 +67,9 @@ func (b *bench) sequential(ctx context.Context) error {
 					return err
 				}
 				l := c.res.latency(cmd)
+				if cmd == "ADD" {
+					c.addResps = append(c.addResps, resp)
+				}
 				if resp.Failed() {
 					l.Failures++
 					l.rounds = append(l.rounds, 0)
@@ -86,39 +89,21 @@ func (b *bench) sequential(ctx context.Context) error {
 			}
 		}
 		for _, c := range b.contenders {
-			var err error
 			if cmd == "ADD" {
-				c.res.Add.DuplicateIPs, c.res.Add.Unconfigured, err = c.checkAddresses(b.o.N)
+				chk, err := c.checkAddresses(b.o.N, c.addResps, c.preloaded)
+				if err != nil {
+					return err
+				}
+				c.res.Add.DuplicateIPs, c.res.Add.Unconfigured, c.res.Add.BadResults = chk.Duplicates, chk.Unconfigured, chk.BadResults
 			} else {
-				c.res.Del.Leftovers, err = c.leftovers()
-			}
-			if err != nil {
-				return err
+				var err error
+				if c.res.Del.Leftovers, err = c.allLeftovers(); err != nil {
+					return err
+				}
 			}
 		}
 	}
 	return nil
-}
-
-// checkAddresses reads the addresses of pods [0, n) back from the kernel and
-// counts the addresses held by more than one pod, and the pods without one.
-func (c *contender) checkAddresses(n int) (duplicates, unconfigured int, err error) {
-	owner := map[string]bool{}
-	for i := range n {
-		addr, _, err := c.podAddr(i)
-		if err != nil {
-			return duplicates, unconfigured, err
-		}
-		switch {
-		case addr == "":
-			unconfigured++
-		case owner[addr]:
-			duplicates++
-		default:
-			owner[addr] = true
-		}
-	}
-	return duplicates, unconfigured, nil
 }
 
 // burstOnce starts n processes of cmd at once and returns the wall time from
@@ -182,9 +167,11 @@ func (b *bench) burstRound(ctx context.Context, c *contender, r int) (burstRound
 			c.note("burst ADD", resp)
 		}
 	}
-	if round.DuplicateIPs, round.Unconfigured, err = c.checkAddresses(b.o.Burst); err != nil {
+	chk, err := c.checkAddresses(b.o.Burst, resps, c.preloaded)
+	if err != nil {
 		return round, err
 	}
+	round.DuplicateIPs, round.Unconfigured, round.BadResults = chk.Duplicates, chk.Unconfigured, chk.BadResults
 	// A failed ADD leaves no address, so it is not counted twice.
 	round.Unconfigured -= round.AddFailures
 
@@ -199,7 +186,7 @@ func (b *bench) burstRound(ctx context.Context, c *contender, r int) (burstRound
 			c.note("burst DEL", resp)
 		}
 	}
-	round.Leftovers, err = c.leftovers()
+	round.Leftovers, err = c.allLeftovers()
 	return round, err
 }
 

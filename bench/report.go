@@ -70,12 +70,17 @@ type config struct {
 }
 
 type contenderResult struct {
-	Binary string  `json:"binary"`
-	Floor  bool    `json:"floor,omitempty"`
-	Add    latency `json:"add"`
-	Del    latency `json:"del"`
-	Burst  burst   `json:"burst"`
-	RSS    struct {
+	Binary string `json:"binary"`
+	Floor  bool   `json:"floor,omitempty"`
+	// Subnet is the contender's IPv4 subnet, Families what each pod gets,
+	// Preload what its store held before the first phase.
+	Subnet   string   `json:"subnet"`
+	Families []string `json:"families"`
+	Preload  *Preload `json:"preload,omitempty"`
+	Add      latency  `json:"add"`
+	Del      latency  `json:"del"`
+	Burst    burst    `json:"burst"`
+	RSS      struct {
 		AddKiB int64 `json:"add_kib"`
 		DelKiB int64 `json:"del_kib"`
 	} `json:"rss"`
@@ -99,7 +104,8 @@ type latency struct {
 	MaxMs        float64 `json:"max_ms"`
 	DuplicateIPs int     `json:"duplicate_ips,omitempty"` // ADD: addresses on more than one pod
 	Unconfigured int     `json:"unconfigured,omitempty"`  // ADD: pods left without an address
-	Leftovers    int     `json:"leftovers,omitempty"`     // DEL: interfaces left behind
+	BadResults   int     `json:"bad_results,omitempty"`   // ADD: results not matching the pod (a family missing, another address)
+	Leftovers    int     `json:"leftovers,omitempty"`     // DEL: interfaces (and, preloaded, reservations) left behind
 	// SamplesMs is every successful process's latency, in run order.
 	SamplesMs []float64 `json:"samples_ms"`
 
@@ -118,6 +124,7 @@ type burst struct {
 	Failures     int          `json:"failures"`
 	DuplicateIPs int          `json:"duplicate_ips"`
 	Unconfigured int          `json:"unconfigured"`
+	BadResults   int          `json:"bad_results"`
 	Leftovers    int          `json:"leftovers"`
 	Rounds       []burstRound `json:"rounds"`
 }
@@ -129,6 +136,7 @@ type burstRound struct {
 	DelFailures  int     `json:"del_failures"`
 	DuplicateIPs int     `json:"duplicate_ips"`
 	Unconfigured int     `json:"unconfigured"`
+	BadResults   int     `json:"bad_results"`
 	Leftovers    int     `json:"leftovers"`
 }
 
@@ -169,6 +177,7 @@ func (b *burst) summarize(size int) {
 		b.Failures += r.AddFailures + r.DelFailures
 		b.DuplicateIPs += r.DuplicateIPs
 		b.Unconfigured += r.Unconfigured
+		b.BadResults += r.BadResults
 		b.Leftovers += r.Leftovers
 	}
 	b.AddWallMs, b.DelWallMs, b.WallMs = median(adds), median(dels), median(walls)
@@ -193,6 +202,10 @@ func (rep *Report) finish(cs []*contender) {
 	for _, c := range cs {
 		r := &c.res
 		r.Binary, r.Floor = c.plugin.Path, c.tmpl == nil
+		r.Families, r.Preload = c.families, c.preload
+		if c.subnet != nil {
+			r.Subnet = c.subnet.String()
+		}
 		r.Add.summarize()
 		r.Del.summarize()
 		r.Burst.summarize(rep.Config.Burst)
@@ -278,6 +291,15 @@ func printTable(w io.Writer, rep *Report) {
 	fmt.Fprintf(w, "\n%s (baseline %s): %d sequential ADD/DEL, %s, ipMasq %s, %s\n",
 		strings.Join(rep.Order, " vs "), rep.Baseline, rep.Config.N, bursts, ipmasq, rep.Config.Subnet)
 	for _, n := range rep.Order {
+		if r := rep.Contenders[n]; r.Subnet != rep.Config.Subnet && r.Subnet != "" || len(r.Families) > 1 || r.Preload != nil {
+			line := fmt.Sprintf("%s: %s, %s", n, r.Subnet, strings.Join(r.Families, "+"))
+			if p := r.Preload; p != nil {
+				line += fmt.Sprintf(", %d reservations preloaded (%s)", p.Reservations, p.Format)
+			}
+			fmt.Fprintln(w, line)
+		}
+	}
+	for _, n := range rep.Order {
 		if rep.Gate != nil && (n == rep.Gate.Candidate || n == rep.Gate.Baseline) {
 			fmt.Fprintf(w, "%s: %s\n", n, rep.Contenders[n].Binary)
 		}
@@ -335,6 +357,7 @@ func printTable(w io.Writer, rep *Report) {
 		count("burst failures", func(r *contenderResult) int { return r.Burst.Failures })
 		count("burst duplicate IPs", func(r *contenderResult) int { return r.Burst.DuplicateIPs })
 	}
+	count("bad ADD results", func(r *contenderResult) int { return r.Add.BadResults + r.Burst.BadResults })
 	if rep.Config.RSSRuns > 0 {
 		row("peak RSS (MiB)", func(r *contenderResult) float64 { return r.PeakRSSMiB }, "%.1f")
 	}

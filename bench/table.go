@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"regexp"
 	"slices"
@@ -35,6 +36,18 @@ type Contender struct {
 	// Floor marks bench/floor: no config, the address, gateway, bridge and MTU
 	// are handed over in FLOOR_* variables.
 	Floor bool `json:"floor,omitempty"`
+	// Network and Subnet replace the run's IPv4 pod network and node subnet
+	// for this contender (rendered into its template and used by every check
+	// of its addresses), e.g. a /16 for a big store.
+	Network string `json:"network,omitempty"`
+	Subnet  string `json:"subnet,omitempty"`
+	// Families are the address families every pod must get one address of
+	// (from the result and on its interface): "ipv4" (the default) and/or
+	// "ipv6". The config itself configures them (Fields).
+	Families []string `json:"families,omitempty"`
+	// Preload is state written into the contender's data directory before
+	// the first phase (an IPAM store already holding reservations).
+	Preload *Preload `json:"preload,omitempty"`
 	// Targets are speed goals of this contender, reported (never asserted).
 	Targets []Target `json:"targets,omitempty"`
 }
@@ -49,9 +62,21 @@ type Target struct {
 	Clean bool `json:"clean,omitempty"`
 }
 
+// Preload says what to write into a contender's data directory before its
+// phases.
+type Preload struct {
+	// Reservations is how many attachments already hold an address.
+	Reservations int `json:"reservations"`
+	// Format is the on-disk layout: "podnet-store", podnet's IPAM store as
+	// README.md documents it (see writePodnetStore).
+	Format string `json:"format"`
+}
+
 var (
-	validName    = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
-	validMetrics = []string{"add_p50", "del_p50", "burst"}
+	validName     = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+	validMetrics  = []string{"add_p50", "del_p50", "burst"}
+	validFamilies = []string{"ipv4", "ipv6"}
+	validFormats  = []string{podnetStore}
 )
 
 // LoadTable reads a table from a JSON file (bench/contenders.json is make
@@ -91,6 +116,9 @@ func (t Table) Validate() error {
 		case !c.Floor && c.NetConf == "":
 			return fmt.Errorf("contender %s: \"netconf\" missing", c.Name)
 		}
+		if err := c.validateNetwork(); err != nil {
+			return fmt.Errorf("contender %s: %w", c.Name, err)
+		}
 		names[c.Name] = true
 	}
 	if t.Baseline == "" {
@@ -126,4 +154,51 @@ func (t Table) gateable(candidate string) error {
 		}
 	}
 	return fmt.Errorf("gate: the candidate %q is not a contender", candidate)
+}
+
+// validateNetwork checks the contender's own network, families and preload.
+func (c Contender) validateNetwork() error {
+	for field, cidr := range map[string]string{"network": c.Network, "subnet": c.Subnet} {
+		if cidr == "" {
+			continue
+		}
+		if ip, _, err := net.ParseCIDR(cidr); err != nil || ip.To4() == nil {
+			return fmt.Errorf("%q %q is not an IPv4 CIDR", field, cidr)
+		}
+	}
+	if (c.Network == "") != (c.Subnet == "") {
+		return errors.New("\"network\" and \"subnet\" go together")
+	}
+	seen := map[string]bool{}
+	for _, f := range c.Families {
+		switch {
+		case !slices.Contains(validFamilies, f):
+			return fmt.Errorf("\"families\" holds %q, not one of %v", f, validFamilies)
+		case seen[f]:
+			return fmt.Errorf("\"families\" lists %q twice", f)
+		}
+		seen[f] = true
+	}
+	if c.Floor && (len(c.Families) > 0 || c.Preload != nil) {
+		return errors.New("a floor takes no \"families\" or \"preload\" (it is IPv4 and stateless)")
+	}
+	if p := c.Preload; p != nil {
+		switch {
+		case !slices.Contains(validFormats, p.Format):
+			return fmt.Errorf("preload \"format\" %q is not one of %v", p.Format, validFormats)
+		case p.Reservations < 1:
+			return fmt.Errorf("preload \"reservations\" %d must be at least 1", p.Reservations)
+		case seen["ipv6"]:
+			return errors.New("preload writes IPv4 reservations only: no \"ipv6\" family with a preload")
+		}
+	}
+	return nil
+}
+
+// families is the contender's address families, "ipv4" when unset.
+func (c Contender) families() []string {
+	if len(c.Families) == 0 {
+		return []string{"ipv4"}
+	}
+	return c.Families
 }

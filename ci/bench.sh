@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # make bench: the contenders of bench/contenders.json (podnet, upstream bridge + host-local, the
-# kernel floor) as whole plugin processes in throwaway network namespaces, through
+# kernel floor, podnet dual-stack, podnet with an empty /16 store and with 20,000 reservations
+# preloaded) as whole plugin processes in throwaway network namespaces, through
 # `bin/cnigate bench` (bench/README.md says what is measured and how). Builds what the table
 # needs, then leaves in _artifacts/: bench.json (figures), bench.txt (table), and the reports
 # bench.junit.xml, bench.report.json, bench.md, bench.html. Root: it creates network namespaces.

@@ -102,6 +102,7 @@ type BenchContender struct {
 		Failures     int     `json:"failures"`
 		DuplicateIPs int     `json:"duplicate_ips"`
 		Unconfigured int     `json:"unconfigured"`
+		BadResults   int     `json:"bad_results"`
 		Leftovers    int     `json:"leftovers"`
 		Rounds       []struct {
 			AddWallMs float64 `json:"add_wall_ms"`
@@ -123,6 +124,7 @@ type BenchLatency struct {
 	P99Ms        float64   `json:"p99_ms"`
 	DuplicateIPs int       `json:"duplicate_ips"`
 	Unconfigured int       `json:"unconfigured"`
+	BadResults   int       `json:"bad_results"`
 	Leftovers    int       `json:"leftovers"`
 	SamplesMs    []float64 `json:"samples_ms"`
 }
@@ -267,7 +269,8 @@ func FromBench(in BenchInput) *Report {
 		add("failed processes", c.Add.Failures+c.Del.Failures+c.Burst.Failures)
 		add("duplicate IPs", c.Add.DuplicateIPs+c.Burst.DuplicateIPs)
 		add("pods left unconfigured", c.Add.Unconfigured+c.Burst.Unconfigured)
-		add("interfaces left behind by DEL", c.Del.Leftovers+c.Burst.Leftovers)
+		add("ADD results not matching the pod", c.Add.BadResults+c.Burst.BadResults)
+		add("interfaces (or, preloaded, reservations) left behind by DEL", c.Del.Leftovers+c.Burst.Leftovers)
 		if len(faults) > 0 {
 			kase.Result = Fail
 			kase.Detail = strings.Join(append(faults, c.Errors...), "; ")

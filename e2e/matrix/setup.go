@@ -78,6 +78,9 @@ func nodesNotReady(ctx context.Context, _ *envconf.Config) (context.Context, err
 // podCIDR, portmap chained, and the -e2e.break knobs that go into the conf.
 func nodeNet(s *suite, n harness.NodeInfo) harness.NodeNet {
 	nn := harness.NodeNet{CNI: s.opt.CNI, Network: s.opt.PodNetwork, PodCIDR: n.PodCIDR, MTU: s.opt.MTU, Portmap: s.opt.Break != breakPortmap}
+	if n.PodCIDR6 != "" {
+		nn.Network6, nn.PodCIDR6 = s.opt.PodNetwork6, n.PodCIDR6
+	}
 	if s.opt.Break == breakMTU && len(s.workers) > 0 && n.Name == s.workers[0].Name {
 		nn.MTU = s.opt.MTU - mtuBreakDrop
 	}
@@ -104,7 +107,7 @@ func loadCNI(ctx context.Context, _ *envconf.Config) (context.Context, error) {
 			return ctx, err
 		}
 		if nn.CNI == harness.CNIBridge {
-			if err := harness.BridgeMasquerade(ctx, n.Name, n.PodCIDR, s.opt.PodNetwork); err != nil {
+			if err := harness.BridgeMasquerade(ctx, n.Name, n.PodCIDR, s.opt.PodNetwork, nn.PodCIDR6, nn.Network6); err != nil {
 				return ctx, err
 			}
 		}
@@ -115,8 +118,8 @@ func loadCNI(ctx context.Context, _ *envconf.Config) (context.Context, error) {
 		if err := harness.ReplaceRoutesInContainer(ctx, n.Name, routes); err != nil {
 			return ctx, err
 		}
-		klog.Infof("node %s: %s %v (subnet %s, mtu %d; copied to the node: %v), routes %v",
-			n.Name, nn.ConfPath(), nn.Plugins(), n.PodCIDR, nn.MTU, copied, routes)
+		klog.Infof("node %s: %s %v (subnet %s subnet6 %q, mtu %d; copied to the node: %v), routes %v",
+			n.Name, nn.ConfPath(), nn.Plugins(), n.PodCIDR, nn.PodCIDR6, nn.MTU, copied, routes)
 	}
 	return ctx, nil
 }

@@ -2,6 +2,7 @@ package matrix
 
 import (
 	"context"
+	kindconfig "github.com/cnigate/cnigate/kind-config"
 	"os"
 	"strings"
 	"sync/atomic"
@@ -93,3 +94,6 @@ func suiteFrom(ctx context.Context) *suite {
 	}
 	return s
 }
+
+// dual: the harness created a dual-stack kind cluster.
+func (s *suite) dual() bool { return !s.gate && s.opt.IPFamily == kindconfig.Dual }

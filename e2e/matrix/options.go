@@ -89,7 +89,7 @@ func (o *Options) Validate() error {
 		if o.Workers < 2 {
 			errs = append(errs, fmt.Errorf("workers %d: the matrix needs at least 2", o.Workers))
 		}
-		if o.IPFamily != kindconfig.IPv4 && o.IPFamily != kindconfig.Dual {
+		if o.IPFamily != "" && o.IPFamily != kindconfig.IPv4 && o.IPFamily != kindconfig.Dual {
 			errs = append(errs, fmt.Errorf("ip-family %q: want ipv4 or dual (ipv6-only is not supported yet)", o.IPFamily))
 		}
 	}

@@ -250,7 +250,11 @@ func startExternalHost(ctx context.Context, _ *envconf.Config) (context.Context,
 	if s.gate {
 		name = s.namespace + "-external"
 	}
-	h, err := harness.StartExternalHost(ctx, name, s.opt.ExternalNetwork, s.opt.Image, s.opt.PodNetwork)
+	network6 := ""
+	if s.dual() {
+		network6 = s.opt.PodNetwork6
+	}
+	h, err := harness.StartExternalHost(ctx, name, s.opt.ExternalNetwork, s.opt.Image, s.opt.PodNetwork, network6)
 	s.external = h // set even on error, so Finish removes the container
 	if err != nil {
 		return ctx, err
@@ -268,7 +272,7 @@ func startExternalHost(ctx context.Context, _ *envconf.Config) (context.Context,
 		}
 		s.extSkip = reason
 	}
-	klog.Infof("external host %s at %s on docker network %s (unreachable route to %s)", h.Name, h.IP, h.Network, s.opt.PodNetwork)
+	klog.Infof("external host %s at %s %s on docker network %s (unreachable route to %s %s)", h.Name, h.IP, h.IP6, h.Network, s.opt.PodNetwork, network6)
 	return ctx, nil
 }
 
@@ -390,8 +394,9 @@ func webServices(s *suite) []*corev1.Service {
 		svcs = append(svcs, &corev1.Service{
 			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: s.namespace, Labels: map[string]string{"app": appLabel}},
 			Spec: corev1.ServiceSpec{
-				Type:     corev1.ServiceTypeNodePort,
-				Selector: map[string]string{podLabel: name},
+				IPFamilyPolicy: familyPolicy(s),
+				Type:           corev1.ServiceTypeNodePort,
+				Selector:       map[string]string{podLabel: name},
 				Ports: []corev1.ServicePort{
 					{Name: "http", Protocol: corev1.ProtocolTCP, Port: webPort, TargetPort: intstr.FromInt32(webPort)},
 					{Name: "udp", Protocol: corev1.ProtocolUDP, Port: probeUDPPort, TargetPort: intstr.FromInt32(probeUDPPort)},
@@ -447,4 +452,14 @@ func getPod(ctx context.Context, s *suite, name string) (*corev1.Pod, error) {
 		return nil, fmt.Errorf("pod %s has no IP", name)
 	}
 	return &p, nil
+}
+
+// familyPolicy: the web Services take a ClusterIP in each family of a
+// dual-stack cluster (nil: the cluster's default, single-stack).
+func familyPolicy(s *suite) *corev1.IPFamilyPolicy {
+	if !s.dual() {
+		return nil
+	}
+	p := corev1.IPFamilyPolicyRequireDualStack
+	return &p
 }

@@ -18,6 +18,8 @@
 #   CNI=podnet                the CNI the harness installs on kind: podnet (conflist podnet + portmap)
 #                             or bridge (upstream bridge + host-local + portmap, hairpin on)
 #   WORKERS=2                 kind workers (the matrix grows with it)
+#   IP_FAMILY=ipv4            kind cluster's family: ipv4 or dual (IPv4 + IPv6 pod subnets; the
+#                             matrix runs once per family, cells named http/ipv6:...)
 #   GATE_KUBECONFIG=<file>    gate mode (e2e only); `make e2e KUBECONFIG=<file>` sets it
 #   NODE_IMAGE=<ref>          use this node image instead of building it with ci/node-image.sh
 #   E2E_CLUSTER=cnigate-e2e   cluster name of `e2e`;  CLUSTER_NAME=cnigate  name of `cluster`
@@ -43,6 +45,7 @@ source "$REPO_ROOT/ci/lib.sh"
 
 MODE=${1:-e2e}
 WORKERS=${WORKERS:-2}
+IP_FAMILY=${IP_FAMILY:-ipv4}
 E2E_CLUSTER=${E2E_CLUSTER:-cnigate-e2e}
 CLUSTER_NAME=${CLUSTER_NAME:-cnigate}
 E2E_TIMEOUT=${E2E_TIMEOUT:-40m}
@@ -142,16 +145,19 @@ node_image() {
   "$REPO_ROOT/ci/node-image.sh" | tail -n 1
 }
 
-# remove_hermetic [CLUSTER]: delete the hermetic DOCKER-USER rules of CLUSTER (every cluster's
+# remove_hermetic [CLUSTER]: delete the hermetic rules of CLUSTER (DOCKER-USER, and ip6tables'
+# FORWARD where the IPv6 rule goes without an ip6tables DOCKER-USER; every cluster's
 # when empty). The suite adds and removes its own (e2e/harness/hermetic.go); this catches what a
 # killed run or a `make cluster` cluster leaves.
 remove_hermetic() {
-  local want="--comment \"cnigate-e2e hermetic: ${1:-}" ipt line
+  local want="--comment \"cnigate-e2e hermetic: ${1:-}" ipt chain c line
   [[ -z ${1:-} ]] || want+='"'
   for ipt in iptables ip6tables; do
     command -v "$ipt" >/dev/null || continue
+    chain="DOCKER-USER"
+    [[ $ipt == ip6tables ]] && chain="DOCKER-USER FORWARD"
     # (no DOCKER-USER chain, e.g. ip6tables without Docker's IPv6 rules: nothing to remove)
-    { "$ipt" -w -S DOCKER-USER 2>/dev/null || true; } | { grep -F -- "$want" || true; } | while read -r line; do
+    for c in $chain; do "$ipt" -w -S "$c" 2>/dev/null || true; done | { grep -F -- "$want" || true; } | while read -r line; do
       log "removing hermetic rule: $ipt $line"
       eval "$ipt -w -D ${line#-A }"
     done
@@ -189,6 +195,7 @@ on_exit() {
 ARTIFACTS_RUN=$ARTIFACTS
 # a second CNI's run (.ci/run runs both) keeps the first one's report
 if [[ -z $GATE && $CNI != podnet ]]; then ARTIFACTS_RUN=$ARTIFACTS/e2e-$CNI; fi
+if [[ -z $GATE && $IP_FAMILY != ipv4 ]]; then ARTIFACTS_RUN=$ARTIFACTS_RUN/$IP_FAMILY; fi
 [[ $MODE == cluster ]] && ARTIFACTS_RUN=$OUTPUT_DIR/cluster
 trap on_exit EXIT
 trap 'exit 130' INT TERM
@@ -222,7 +229,7 @@ elif command -v docker >/dev/null && docker info >/dev/null 2>&1; then
   DOCKER=1
 fi
 
-args=(-e2e.run -e2e.workers="$WORKERS" -e2e.report-dir="$ARTIFACTS_RUN" -e2e.report-name="e2e-$CNI"
+args=(-e2e.run -e2e.workers="$WORKERS" -e2e.ip-family="$IP_FAMILY" -e2e.report-dir="$ARTIFACTS_RUN" -e2e.report-name="e2e-$CNI"
   -e2e.image="$E2E_IMAGE" -e2e.image-pull-policy="$E2E_IMAGE_PULL_POLICY"
   -e2e.external-network="$E2E_EXTERNAL_NETWORK" -e2e.cell-timeout="$E2E_CELL_TIMEOUT"
   -e2e.churn-rounds="$E2E_CHURN_ROUNDS" -e2e.mtu="$E2E_MTU" -e2e.break="$E2E_BREAK")

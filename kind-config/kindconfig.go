@@ -20,6 +20,32 @@ import (
 // PodSubnet is the cluster pod network; it equals podnet's "network".
 const PodSubnet = "10.244.0.0/16"
 
+// PodSubnet6 is the cluster's IPv6 pod network (podnet's "network6"): a /56,
+// of which kube-controller-manager gives each node a /64
+// (--node-cidr-mask-size-ipv6 defaults to 64, the widest subnet6 podnet takes).
+const PodSubnet6 = "fd00:10:244::/56"
+
+// IP families of a cluster (kind's networking.ipFamily).
+const (
+	IPv4 = "ipv4"
+	IPv6 = "ipv6"
+	Dual = "dual"
+)
+
+// Families lists the address families a cluster of ipFamily has, IPv4
+// first; nil for an unknown ipFamily.
+func Families(ipFamily string) []string {
+	switch ipFamily {
+	case IPv4:
+		return []string{IPv4}
+	case IPv6:
+		return []string{IPv6}
+	case Dual:
+		return []string{IPv4, IPv6}
+	}
+	return nil
+}
+
 // DefaultWorkers is the worker count when WORKERS is not set.
 const DefaultWorkers = 2
 
@@ -38,6 +64,10 @@ type Options struct {
 	Image string
 	// PodSubnet defaults to PodSubnet.
 	PodSubnet string
+	// IPFamily is ipv4 (the default) or dual; PodSubnet6 (default
+	// PodSubnet6) is the IPv6 pod subnet of a dual cluster.
+	IPFamily   string
+	PodSubnet6 string
 }
 
 // Render returns the kind cluster config YAML for o.
@@ -53,6 +83,22 @@ func Render(o Options) ([]byte, error) {
 	}
 	if _, err := netip.ParsePrefix(o.PodSubnet); err != nil {
 		return nil, fmt.Errorf("kindconfig: pod subnet: %w", err)
+	}
+	switch o.IPFamily {
+	case "", IPv4:
+		o.IPFamily = IPv4
+	case Dual:
+		if o.PodSubnet6 == "" {
+			o.PodSubnet6 = PodSubnet6
+		}
+		p6, err := netip.ParsePrefix(o.PodSubnet6)
+		if err != nil || !p6.Addr().Is6() {
+			return nil, fmt.Errorf("kindconfig: IPv6 pod subnet %q: not an IPv6 prefix", o.PodSubnet6)
+		}
+		// kind's dual-stack podSubnet: both families, comma-separated.
+		o.PodSubnet += "," + o.PodSubnet6
+	default:
+		return nil, fmt.Errorf("kindconfig: ipFamily %q: want ipv4 or dual (ipv6-only is not supported yet)", o.IPFamily)
 	}
 	idx := make([]int, o.Workers)
 	for i := range idx {

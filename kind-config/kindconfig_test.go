@@ -49,8 +49,40 @@ func TestRenderWithoutImageLeavesItOut(t *testing.T) {
 	}
 }
 
+func TestRenderIPFamily(t *testing.T) {
+	for _, tc := range []struct {
+		family, wantFamily, wantSubnet string
+	}{
+		{"", "ipv4", PodSubnet},
+		{IPv4, "ipv4", PodSubnet},
+		{Dual, "dual", PodSubnet + "," + PodSubnet6},
+	} {
+		raw, err := Render(Options{Name: "c", Workers: 2, IPFamily: tc.family})
+		if err != nil {
+			t.Fatalf("ipFamily %q: %v", tc.family, err)
+		}
+		var c v1alpha4.Cluster
+		if err := yaml.UnmarshalStrict(raw, &c); err != nil {
+			t.Fatalf("ipFamily %q: not a kind config: %v\n%s", tc.family, err, raw)
+		}
+		if string(c.Networking.IPFamily) != tc.wantFamily || c.Networking.PodSubnet != tc.wantSubnet {
+			t.Errorf("ipFamily %q: networking.ipFamily %q podSubnet %q, want %q %q", tc.family, c.Networking.IPFamily, c.Networking.PodSubnet, tc.wantFamily, tc.wantSubnet)
+		}
+	}
+}
+
+func TestFamilies(t *testing.T) {
+	for f, want := range map[string]string{IPv4: "ipv4", IPv6: "ipv6", Dual: "ipv4,ipv6", "ipv5": ""} {
+		if got := strings.Join(Families(f), ","); got != want {
+			t.Errorf("Families(%q) = %q, want %q", f, got, want)
+		}
+	}
+}
+
 func TestRenderRejectsBadOptions(t *testing.T) {
-	for _, o := range []Options{{Workers: 2}, {Name: "c"}, {Name: "c", Workers: 1, PodSubnet: "10.244.0.0"}} {
+	for _, o := range []Options{{Workers: 2}, {Name: "c"}, {Name: "c", Workers: 1, PodSubnet: "10.244.0.0"},
+		{Name: "c", Workers: 1, IPFamily: "ipv5"}, {Name: "c", Workers: 1, IPFamily: IPv6},
+		{Name: "c", Workers: 1, IPFamily: Dual, PodSubnet6: "10.245.0.0/16"}} {
 		if _, err := Render(o); err == nil {
 			t.Errorf("Render(%+v): no error", o)
 		}

@@ -35,7 +35,11 @@ type NodeNet struct {
 	CNI     string // CNIPodnet or CNIBridge
 	Network string // the cluster's pod network
 	PodCIDR string // this node's share
-	MTU     int
+	// Network6 and PodCIDR6 are the IPv6 side of a dual-stack cluster (both
+	// or neither): podnet's network6/subnet6, host-local's second range.
+	Network6 string
+	PodCIDR6 string
+	MTU      int
 	// Portmap chains portmap (capabilities.portMappings) after the main
 	// plugin; off only to prove the hostPort cells catch its absence.
 	Portmap bool
@@ -78,14 +82,19 @@ func (nn NodeNet) Conflist() ([]byte, error) {
 			"type": "podnet", "network": nn.Network, "subnet": nn.PodCIDR, "bridge": Bridge,
 			"mtu": nn.MTU, "ipMasq": true, "dataDir": DataDir, "logFile": "/var/log/podnet.log",
 		}
+		if nn.PodCIDR6 != "" {
+			main["network6"], main["subnet6"] = nn.Network6, nn.PodCIDR6
+		}
 	case CNIBridge:
+		ranges := [][]map[string]string{{{"subnet": nn.PodCIDR}}}
+		routes := []map[string]string{{"dst": "0.0.0.0/0"}}
+		if nn.PodCIDR6 != "" {
+			ranges = append(ranges, []map[string]string{{"subnet": nn.PodCIDR6}})
+			routes = append(routes, map[string]string{"dst": "::/0"})
+		}
 		main = map[string]any{
 			"type": "bridge", "bridge": Bridge, "isGateway": true, "ipMasq": false, "hairpinMode": true, "mtu": nn.MTU,
-			"ipam": map[string]any{
-				"type":   "host-local",
-				"ranges": [][]map[string]string{{{"subnet": nn.PodCIDR}}},
-				"routes": []map[string]string{{"dst": "0.0.0.0/0"}},
-			},
+			"ipam": map[string]any{"type": "host-local", "ranges": ranges, "routes": routes},
 		}
 	default:
 		return nil, fmt.Errorf("unknown CNI %q (want %s or %s)", nn.CNI, CNIPodnet, CNIBridge)

@@ -17,13 +17,18 @@ type ExternalHost struct {
 	Network string
 	IP      string
 	Subnet  *net.IPNet
+	// IP6 is its address on the network's IPv6 subnet (dual-stack runs).
+	IP6 string
 }
 
 // ExternalPort is the HTTP port of the external host.
 const ExternalPort = 8080
 
 // StartExternalHost starts (or replaces) the external host container.
-func StartExternalHost(ctx context.Context, name, network, image, podNetwork string) (*ExternalHost, error) {
+// podNetwork6, when set, is the IPv6 pod network: the host then also needs
+// an IPv6 address (the docker network's IPv6 subnet) and gets an unreachable
+// route for it too.
+func StartExternalHost(ctx context.Context, name, network, image, podNetwork, podNetwork6 string) (*ExternalHost, error) {
 	_, _ = Docker(ctx, "rm", "-f", "-v", name) // a leftover from an interrupted run; absent is fine
 	if _, err := Docker(ctx, "run", "-d", "--name", name, "--network", network,
 		"--label", "io.cnigate.e2e=external", "--entrypoint", "httpd",
@@ -45,7 +50,25 @@ func StartExternalHost(ctx context.Context, name, network, image, podNetwork str
 	if err != nil {
 		return h, err
 	}
-	if err := ReplaceRoutesInContainer(ctx, name, []Route{{Dst: pn, Unreachable: true}}); err != nil {
+	routes := []Route{{Dst: pn, Unreachable: true}}
+	if podNetwork6 != "" {
+		ip6, err := Docker(ctx, "inspect", "--format",
+			fmt.Sprintf(`{{with index .NetworkSettings.Networks %q}}{{.GlobalIPv6Address}}{{end}}`, network), name)
+		if err != nil {
+			return h, err
+		}
+		a := net.ParseIP(strings.TrimSpace(ip6))
+		if a == nil || a.To4() != nil {
+			return h, fmt.Errorf("external host %s: no IPv6 address on network %s (%q): the docker network needs IPv6 (docker network inspect %s: EnableIPv6)", name, network, ip6, network)
+		}
+		h.IP6 = a.String()
+		_, pn6, err := net.ParseCIDR(podNetwork6)
+		if err != nil {
+			return h, err
+		}
+		routes = append(routes, Route{Dst: pn6, Unreachable: true})
+	}
+	if err := ReplaceRoutesInContainer(ctx, name, routes); err != nil {
 		return h, err
 	}
 	return h, nil

@@ -95,6 +95,12 @@ func TestConflists(t *testing.T) {
 		{NodeNet{CNI: CNIBridge, Network: "10.244.0.0/16", PodCIDR: "10.244.2.0/24", Portmap: true},
 			`{"cniVersion":"1.0.0","name":"bridge","plugins":[{"bridge":"cni0","hairpinMode":true,"ipMasq":false,"ipam":{"ranges":[[{"subnet":"10.244.2.0/24"}]],"routes":[{"dst":"0.0.0.0/0"}],"type":"host-local"},"isGateway":true,"mtu":1500,"type":"bridge"},{"capabilities":{"portMappings":true},"type":"portmap"}]}`,
 			"loopback bridge host-local portmap"},
+		{NodeNet{CNI: CNIPodnet, Network: "10.244.0.0/16", PodCIDR: "10.244.1.0/24", Network6: "fd00:10:244::/56", PodCIDR6: "fd00:10:244:1::/64"},
+			`{"cniVersion":"1.0.0","name":"podnet","plugins":[{"bridge":"cni0","dataDir":"/var/lib/cni/podnet","ipMasq":true,"logFile":"/var/log/podnet.log","mtu":1500,"network":"10.244.0.0/16","network6":"fd00:10:244::/56","subnet":"10.244.1.0/24","subnet6":"fd00:10:244:1::/64","type":"podnet"}]}`,
+			"loopback podnet"},
+		{NodeNet{CNI: CNIBridge, Network: "10.244.0.0/16", PodCIDR: "10.244.2.0/24", Network6: "fd00:10:244::/56", PodCIDR6: "fd00:10:244:2::/64"},
+			`{"cniVersion":"1.0.0","name":"bridge","plugins":[{"bridge":"cni0","hairpinMode":true,"ipMasq":false,"ipam":{"ranges":[[{"subnet":"10.244.2.0/24"}],[{"subnet":"fd00:10:244:2::/64"}]],"routes":[{"dst":"0.0.0.0/0"},{"dst":"::/0"}],"type":"host-local"},"isGateway":true,"mtu":1500,"type":"bridge"}]}`,
+			"loopback bridge host-local"},
 	} {
 		raw, err := c.nn.Conflist()
 		if err != nil {
@@ -135,6 +141,33 @@ func TestPodSubnetRoutes(t *testing.T) {
 	}
 	if _, err := PodSubnetRoutes("w1", append(nodes, NodeInfo{Name: "w3", InternalIP: "172.18.0.5"})); err == nil {
 		t.Error("node without podCIDR: no error")
+	}
+}
+
+func TestPodSubnetRoutesDualStack(t *testing.T) {
+	nodes := []NodeInfo{
+		{Name: "w1", InternalIP: "172.18.0.3", PodCIDR: "10.244.1.0/24", InternalIP6: "fc00::3", PodCIDR6: "fd00:10:244:1::/64"},
+		{Name: "w2", InternalIP: "172.18.0.4", PodCIDR: "10.244.2.0/24", InternalIP6: "fc00::4", PodCIDR6: "fd00:10:244:2::/64"},
+	}
+	rs, err := PodSubnetRoutes("w1", nodes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range rs {
+		got = append(got, r.String())
+	}
+	if strings.Join(got, ",") != "10.244.2.0/24 via 172.18.0.4,fd00:10:244:2::/64 via fc00::4" {
+		t.Errorf("routes %v", got)
+	}
+	for _, bad := range []NodeInfo{
+		{Name: "w3", InternalIP: "172.18.0.5", PodCIDR: "10.244.3.0/24", PodCIDR6: "fd00:10:244:3::/64"},                            // no IPv6 InternalIP
+		{Name: "w3", InternalIP: "172.18.0.5", PodCIDR: "10.244.3.0/24", InternalIP6: "fc00::5", PodCIDR6: "10.245.0.0/24"},         // not IPv6
+		{Name: "w3", InternalIP: "172.18.0.5", PodCIDR: "10.244.3.0/24", InternalIP6: "172.18.0.5", PodCIDR6: "fd00:10:244:3::/64"}, // gateway not IPv6
+	} {
+		if _, err := PodSubnetRoutes("w1", append(nodes, bad)); err == nil {
+			t.Errorf("%+v: no error", bad)
+		}
 	}
 }
 

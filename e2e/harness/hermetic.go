@@ -51,46 +51,60 @@ func HermeticRule(bridge, cluster string) []string {
 	return []string{"-i", bridge, "!", "-o", bridge, "-m", "comment", "--comment", hermeticComment + cluster, "-j", "DROP"}
 }
 
-func hermeticTables() ([]*iptables.IPTables, error) {
+// hermeticChain is one place a hermetic rule goes: a table (IPv4 or IPv6)
+// and its chain.
+type hermeticChain struct {
+	t     *iptables.IPTables
+	chain string
+}
+
+// hermeticChains: IPv4's DOCKER-USER, and for IPv6 DOCKER-USER where Docker
+// manages ip6tables, else the host's FORWARD chain itself. kind's network has
+// an IPv6 subnet, and a host that forwards IPv6 (net.ipv6.conf.all.forwarding,
+// on here) would route the nodes' IPv6 out of the machine, with nothing of
+// Docker's in the way when Docker leaves ip6tables alone.
+func hermeticChains() ([]hermeticChain, error) {
 	v4, err := iptables.NewWithProtocol(iptables.ProtocolIPv4)
 	if err != nil {
 		return nil, fmt.Errorf("hermetic mode needs iptables on the host (or E2E_HERMETIC=0): %w", err)
 	}
-	out := []*iptables.IPTables{v4}
-	// IPv6: kind's network has an IPv6 subnet; Docker only manages ip6tables
-	// (and creates DOCKER-USER there) when configured to. Without that chain
-	// Docker forwards no IPv6 from its networks, so there is nothing to drop.
-	if v6, err := iptables.NewWithProtocol(iptables.ProtocolIPv6); err == nil {
-		if ok, err := v6.ChainExists(hermeticTable, DockerUserChain); err == nil && ok {
-			out = append(out, v6)
-		}
+	out := []hermeticChain{{v4, DockerUserChain}}
+	v6, err := iptables.NewWithProtocol(iptables.ProtocolIPv6)
+	if err != nil {
+		return nil, fmt.Errorf("hermetic mode needs ip6tables on the host (or E2E_HERMETIC=0): %w", err)
 	}
-	return out, nil
+	if ok, err := v6.ChainExists(hermeticTable, DockerUserChain); err == nil && ok {
+		return append(out, hermeticChain{v6, DockerUserChain}), nil
+	}
+	return append(out, hermeticChain{v6, forwardChain}), nil
 }
 
+// forwardChain is where the IPv6 rule goes when ip6tables has no DOCKER-USER.
+const forwardChain = "FORWARD"
+
 // AddHermeticRule inserts the drop rule at the top of DOCKER-USER (IPv4, and
-// IPv6 where Docker has that chain), once.
+// IPv6 where Docker has that chain, else the top of ip6tables' FORWARD), once.
 func AddHermeticRule(bridge, cluster string) error {
-	tables, err := hermeticTables()
+	chains, err := hermeticChains()
 	if err != nil {
 		return err
 	}
-	for _, t := range tables {
-		ok, err := t.ChainExists(hermeticTable, DockerUserChain)
+	for _, c := range chains {
+		ok, err := c.t.ChainExists(hermeticTable, c.chain)
 		if err != nil {
 			return err
 		}
 		if !ok {
-			return fmt.Errorf("hermetic mode: no %s chain in the host's %v filter table (is Docker running with iptables?); E2E_HERMETIC=0 turns hermetic mode off", DockerUserChain, t.Proto())
+			return fmt.Errorf("hermetic mode: no %s chain in the host's %v filter table (is Docker running with iptables?); E2E_HERMETIC=0 turns hermetic mode off", c.chain, c.t.Proto())
 		}
 		spec := HermeticRule(bridge, cluster)
-		if ok, err := t.Exists(hermeticTable, DockerUserChain, spec...); err != nil {
+		if ok, err := c.t.Exists(hermeticTable, c.chain, spec...); err != nil {
 			return err
 		} else if ok {
 			continue
 		}
-		if err := t.Insert(hermeticTable, DockerUserChain, 1, spec...); err != nil {
-			return fmt.Errorf("hermetic rule: %w", err)
+		if err := c.t.Insert(hermeticTable, c.chain, 1, spec...); err != nil {
+			return fmt.Errorf("hermetic rule (%v %s): %w", c.t.Proto(), c.chain, err)
 		}
 	}
 	return nil
@@ -101,13 +115,18 @@ var ruleInterface = regexp.MustCompile(`(?:^|\s)-i (\S+)`)
 // RemoveHermeticRules deletes every hermetic rule of cluster (all of them when
 // cluster is ""), whatever bridge it names. Absent rules are not an error.
 func RemoveHermeticRules(cluster string) error {
-	tables, err := hermeticTables()
+	chains, err := hermeticChains()
 	if err != nil {
 		return err
 	}
+	if v6 := chains[len(chains)-1]; v6.chain == DockerUserChain {
+		// a rule may be left in FORWARD from before Docker managed ip6tables
+		chains = append(chains, hermeticChain{v6.t, forwardChain})
+	}
 	var errs []error
-	for _, t := range tables {
-		rules, err := t.List(hermeticTable, DockerUserChain)
+	for _, c := range chains {
+		t := c.t
+		rules, err := t.List(hermeticTable, c.chain)
 		if err != nil {
 			var ie *iptables.Error
 			if errors.As(err, &ie) && ie.IsNotExist() {
@@ -126,7 +145,7 @@ func RemoveHermeticRules(cluster string) error {
 				errs = append(errs, fmt.Errorf("hermetic rule without -i: %s", r))
 				continue
 			}
-			errs = append(errs, t.DeleteIfExists(hermeticTable, DockerUserChain, HermeticRule(m[1], name)...))
+			errs = append(errs, t.DeleteIfExists(hermeticTable, c.chain, HermeticRule(m[1], name)...))
 		}
 	}
 	return errors.Join(errs...)

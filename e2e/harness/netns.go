@@ -64,14 +64,28 @@ func InContainerNetNS(ctx context.Context, container string, f func() error) err
 // ipMasq does: pod traffic leaving the pod network is masqueraded to the
 // node's IP, pod-to-pod traffic across nodes keeps the pod's address. It runs
 // go-iptables inside the node's network namespace.
-func BridgeMasquerade(ctx context.Context, container, podCIDR, network string) error {
+// The IPv6 rule (ip6tables) is added when podCIDR6 is set.
+func BridgeMasquerade(ctx context.Context, container, podCIDR, network, podCIDR6, network6 string) error {
 	return InContainerNetNS(ctx, container, func() error {
-		ipt, err := iptables.NewWithProtocol(iptables.ProtocolIPv4)
-		if err != nil {
-			return err
+		type masq struct {
+			proto    iptables.Protocol
+			src, dst string
 		}
-		return ipt.AppendUnique("nat", "POSTROUTING", "-s", podCIDR, "!", "-d", network,
-			"-m", "comment", "--comment", "cnigate-e2e: masquerade for the bridge CNI", "-j", "MASQUERADE")
+		rules := []masq{{iptables.ProtocolIPv4, podCIDR, network}}
+		if podCIDR6 != "" {
+			rules = append(rules, masq{iptables.ProtocolIPv6, podCIDR6, network6})
+		}
+		for _, r := range rules {
+			ipt, err := iptables.NewWithProtocol(r.proto)
+			if err != nil {
+				return err
+			}
+			if err := ipt.AppendUnique("nat", "POSTROUTING", "-s", r.src, "!", "-d", r.dst,
+				"-m", "comment", "--comment", "cnigate-e2e: masquerade for the bridge CNI", "-j", "MASQUERADE"); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 }
 
@@ -103,7 +117,8 @@ func SetBridgePortsHairpin(ctx context.Context, container, bridge string, on boo
 }
 
 // PodSubnetRoutes returns, for one node, a route to every other node's pod
-// subnet via that node's InternalIP.
+// subnet via that node's InternalIP, per family: a node with an IPv6
+// podCIDR also gets a route to it via its IPv6 InternalIP.
 func PodSubnetRoutes(self string, nodes []NodeInfo) ([]Route, error) {
 	var out []Route
 	for _, n := range nodes {
@@ -119,6 +134,18 @@ func PodSubnetRoutes(self string, nodes []NodeInfo) ([]Route, error) {
 			return nil, fmt.Errorf("node %s: InternalIP %q is not IPv4", n.Name, n.InternalIP)
 		}
 		out = append(out, Route{Dst: dst, Gw: gw})
+		if n.PodCIDR6 == "" {
+			continue
+		}
+		_, dst6, err := net.ParseCIDR(n.PodCIDR6)
+		if err != nil || dst6.IP.To4() != nil {
+			return nil, fmt.Errorf("node %s IPv6 podCIDR %q is not an IPv6 CIDR", n.Name, n.PodCIDR6)
+		}
+		gw6 := net.ParseIP(n.InternalIP6)
+		if gw6 == nil || gw6.To4() != nil {
+			return nil, fmt.Errorf("node %s: IPv6 InternalIP %q is not IPv6", n.Name, n.InternalIP6)
+		}
+		out = append(out, Route{Dst: dst6, Gw: gw6})
 	}
 	return out, nil
 }

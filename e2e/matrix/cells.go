@@ -14,6 +14,8 @@ import (
 // cell is one named check of the matrix: from -> to over proto.
 type cell struct {
 	from, to, proto string
+	// family is the pass's family on a dual-stack cluster ("" otherwise).
+	family string
 	// skip, when set, is the reason the cell is not run.
 	skip string
 	// check runs one attempt; it returns the measured latency (0 if none),
@@ -21,7 +23,12 @@ type cell struct {
 	check func(ctx context.Context) (time.Duration, string, error)
 }
 
-func (c cell) name() string { return fmt.Sprintf("%s:%s->%s", c.proto, c.from, c.to) }
+func (c cell) name() string {
+	if c.family != "" {
+		return fmt.Sprintf("%s/%s:%s->%s", c.proto, c.family, c.from, c.to)
+	}
+	return fmt.Sprintf("%s:%s->%s", c.proto, c.from, c.to)
+}
 
 // runCells runs each cell as a parallel subtest of t, retrying a failing cell
 // until -e2e.cell-timeout has passed (a deadline for convergence, not a speed
@@ -30,6 +37,7 @@ func runCells(ctx context.Context, t *testing.T, behaviour string, cells []cell)
 	t.Helper()
 	s := suiteFrom(ctx)
 	for _, c := range cells {
+		c.family = s.familyLabel()
 		t.Run(c.name(), func(t *testing.T) {
 			t.Parallel()
 			rec := harness.Cell{Behaviour: behaviour, Name: c.name(), From: c.from, To: c.to, Protocol: c.proto}

@@ -20,6 +20,7 @@ import (
 const (
 	bodySize        = 1 << 20
 	udpHeaderBytes  = 28 // IPv4 (20) + UDP (8): payload = packet - 28
+	udp6HeaderBytes = 48 // IPv6 (40) + UDP (8)
 	kubernetesSvcNS = metav1.NamespaceDefault
 )
 
@@ -114,7 +115,11 @@ func mtuOverCheck(from, addr string) func(context.Context) (time.Duration, strin
 			return 0, "", fmt.Errorf("precondition: a small DF packet to %s got no echo either, no verdict on the MTU: %w", addr, errors.Join(perr, err))
 		}
 		over := s.opt.MTU + 1
-		out, _ := execFrom(ctx, from, harness.ProbeCommand("udp", addr, "-size", fmt.Sprint(over-udpHeaderBytes), "-df", "-tries", "2")...)
+		hdr := udpHeaderBytes
+		if s.v6() {
+			hdr = udp6HeaderBytes
+		}
+		out, _ := execFrom(ctx, from, harness.ProbeCommand("udp", addr, "-size", fmt.Sprint(over-hdr), "-df", "-tries", "2")...)
 		fields, perr := harness.ParseProbe(out)
 		if perr == nil {
 			return 0, "", fmt.Errorf("a %d-byte packet with Don't-Fragment arrived and came back (%v): the path MTU is above %d", over, fields, s.opt.MTU)
@@ -132,11 +137,17 @@ func dnsCheck(from, name, svc, ns string) func(context.Context) (time.Duration, 
 			return 0, "", err
 		}
 		return probeCheck(from, static("dns", name), func(f map[string]string) (string, error) {
-			addrs := strings.Split(f["addrs"], ",")
-			if !slices.Equal(addrs, []string{sv.Spec.ClusterIP}) {
-				return "", fmt.Errorf("%s resolved to %v, want the Service's ClusterIP %s", name, addrs, sv.Spec.ClusterIP)
+			// A dual-stack Service has a ClusterIP per family: A and AAAA.
+			want := sv.Spec.ClusterIPs
+			if len(want) == 0 {
+				want = []string{sv.Spec.ClusterIP}
 			}
-			return fmt.Sprintf("%s -> %s", name, sv.Spec.ClusterIP), nil
+			want = slices.Sorted(slices.Values(want))
+			addrs := slices.Sorted(slices.Values(strings.Split(f["addrs"], ",")))
+			if !slices.Equal(addrs, want) {
+				return "", fmt.Errorf("%s resolved to %v, want the Service's ClusterIPs %v", name, addrs, want)
+			}
+			return fmt.Sprintf("%s -> %s", name, strings.Join(want, ",")), nil
 		})(ctx)
 	}
 }
@@ -155,7 +166,11 @@ func svcAddr(name, port string, nodeIP string) func(ctx context.Context) (string
 		if nodeIP != "" {
 			return hostPort(nodeIP, int(p)), nil
 		}
-		return hostPort(sv.Spec.ClusterIP, int(p)), nil
+		ip := s.pickIP(append([]string{sv.Spec.ClusterIP}, sv.Spec.ClusterIPs...)...)
+		if ip == "" {
+			return "", fmt.Errorf("service %s has no %s ClusterIP (%v)", name, s.family, sv.Spec.ClusterIPs)
+		}
+		return hostPort(ip, int(p)), nil
 	}
 }
 
@@ -177,6 +192,11 @@ func podIPAddr(pod string, port int) func(ctx context.Context) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		return hostPort(p.Status.PodIP, port), nil
+		s := suiteFrom(ctx)
+		ip := s.podIPOf(p)
+		if ip == "" {
+			return "", fmt.Errorf("pod %s has no %s address (%v)", pod, s.family, p.Status.PodIPs)
+		}
+		return hostPort(ip, port), nil
 	}
 }

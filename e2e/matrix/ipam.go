@@ -57,10 +57,15 @@ func ipamCheck(podName string, reserved bool) func(context.Context) (time.Durati
 		if err != nil {
 			return 0, "", err
 		}
-		ip, nodeName := pod.Status.PodIP, pod.Spec.NodeName
+		ip, nodeName := s.podIPOf(pod), pod.Spec.NodeName
 		node, ok := s.node(nodeName)
 		if !ok {
 			return 0, "", fmt.Errorf("pod %s runs on unknown node %s", podName, nodeName)
+		}
+		// the node's podCIDR in the pass's family (printed as node.PodCIDR below)
+		node.PodCIDR = s.nodePodCIDR(node)
+		if ip == "" {
+			return 0, "", fmt.Errorf("pod %s has no %s address (%v)", podName, s.family, pod.Status.PodIPs)
 		}
 		if !harness.InPrefix(ip, node.PodCIDR) {
 			return 0, "", fmt.Errorf("pod IP %s is outside node %s podCIDR %s", ip, nodeName, node.PodCIDR)
@@ -104,10 +109,11 @@ func podnetPodIPs(ctx context.Context, s *suite, node string) ([]string, error) 
 	}
 	var ips []string
 	for _, p := range list.Items {
-		if p.Spec.HostNetwork || p.Status.PodIP == "" || p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed {
+		ip := s.podIPOf(&p)
+		if p.Spec.HostNetwork || ip == "" || p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed {
 			continue
 		}
-		ips = append(ips, p.Status.PodIP)
+		ips = append(ips, ip)
 	}
 	sort.Strings(ips)
 	return ips, nil
@@ -125,7 +131,9 @@ func countCheck(node string, forbidden []string) func(context.Context) (time.Dur
 		}
 		reserved := make([]string, 0, len(res))
 		for _, r := range res {
-			reserved = append(reserved, r.IP)
+			if s.pickIP(r.IP) != "" { // the pass's family: one store holds both
+				reserved = append(reserved, r.IP)
+			}
 		}
 		sort.Strings(reserved)
 		pods, err := podnetPodIPs(ctx, s, node)
@@ -182,7 +190,7 @@ func matrixPodIPs(ctx context.Context, s *suite) (map[string][]string, error) {
 		if err != nil {
 			return nil, err
 		}
-		out[got.Spec.NodeName] = append(out[got.Spec.NodeName], got.Status.PodIP)
+		out[got.Spec.NodeName] = append(out[got.Spec.NodeName], s.podIPOf(got))
 	}
 	return out, nil
 }

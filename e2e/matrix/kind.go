@@ -20,7 +20,8 @@ import (
 
 func createCluster(ctx context.Context, cfg *envconf.Config) (context.Context, error) {
 	s := suiteFrom(ctx)
-	raw, err := kindconfig.Render(kindconfig.Options{Name: s.cluster, Workers: s.opt.Workers, Image: s.opt.NodeImage})
+	raw, err := kindconfig.Render(kindconfig.Options{Name: s.cluster, Workers: s.opt.Workers, Image: s.opt.NodeImage,
+		PodSubnet: s.opt.PodNetwork, IPFamily: s.opt.IPFamily, PodSubnet6: s.opt.PodNetwork6})
 	if err != nil {
 		return ctx, err
 	}

@@ -58,6 +58,10 @@ func connect(ctx context.Context, cfg *envconf.Config) error {
 			if n.Spec.PodCIDR == "" && !s.gate {
 				return false, nil
 			}
+			// dual: each node also needs its IPv6 podCIDR and InternalIP.
+			if s.dual() && (len(n.Spec.PodCIDRs) < 2 || ipv6InternalIP(n) == "") {
+				return false, nil
+			}
 		}
 		return len(list.Items) >= want, nil
 	}, wait.WithContext(ctx), wait.WithInterval(time.Second), wait.WithTimeout(2*time.Minute), wait.WithImmediate())
@@ -84,7 +88,7 @@ func connect(ctx context.Context, cfg *envconf.Config) error {
 		if podCIDR == "" {
 			podCIDR = "none"
 		}
-		klog.Infof("node %s (%s): InternalIP %s podCIDR %s", n.Name, s.short[n.Name], n.InternalIP, podCIDR)
+		klog.Infof("node %s (%s): InternalIP %s podCIDR %s; IPv6 InternalIP %q podCIDR %q", n.Name, s.short[n.Name], n.InternalIP, podCIDR, n.InternalIP6, n.PodCIDR6)
 	}
 	return nil
 }
@@ -94,10 +98,15 @@ func connect(ctx context.Context, cfg *envconf.Config) error {
 func describeNodes(items []corev1.Node) ([]harness.NodeInfo, map[string]string) {
 	var cps, ws []harness.NodeInfo
 	for _, n := range items {
-		info := harness.NodeInfo{Name: n.Name, PodCIDR: n.Spec.PodCIDR}
+		info := harness.NodeInfo{Name: n.Name, PodCIDR: n.Spec.PodCIDR, InternalIP6: ipv6InternalIP(n)}
 		for _, a := range n.Status.Addresses {
 			if a.Type == corev1.NodeInternalIP && !strings.Contains(a.Address, ":") {
 				info.InternalIP = a.Address
+			}
+		}
+		for _, c := range n.Spec.PodCIDRs {
+			if strings.Contains(c, ":") {
+				info.PodCIDR6 = c
 			}
 		}
 		_, info.ControlPlane = n.Labels["node-role.kubernetes.io/control-plane"]
@@ -120,6 +129,16 @@ func describeNodes(items []corev1.Node) ([]harness.NodeInfo, map[string]string) 
 		short[n.Name] = fmt.Sprintf("w%d", i+1)
 	}
 	return append(cps, ws...), short
+}
+
+// ipv6InternalIP is the node's IPv6 InternalIP ("" when it has none).
+func ipv6InternalIP(n corev1.Node) string {
+	for _, a := range n.Status.Addresses {
+		if a.Type == corev1.NodeInternalIP && strings.Contains(a.Address, ":") {
+			return a.Address
+		}
+	}
+	return ""
 }
 
 func sortNodes(ns []harness.NodeInfo) {

@@ -78,6 +78,9 @@ func nodesNotReady(ctx context.Context, _ *envconf.Config) (context.Context, err
 // podCIDR, portmap chained, and the -e2e.break knobs that go into the conf.
 func nodeNet(s *suite, n harness.NodeInfo) harness.NodeNet {
 	nn := harness.NodeNet{CNI: s.opt.CNI, Network: s.opt.PodNetwork, PodCIDR: n.PodCIDR, MTU: s.opt.MTU, Portmap: s.opt.Break != breakPortmap}
+	if n.PodCIDR6 != "" {
+		nn.Network6, nn.PodCIDR6 = s.opt.PodNetwork6, n.PodCIDR6
+	}
 	if s.opt.Break == breakMTU && len(s.workers) > 0 && n.Name == s.workers[0].Name {
 		nn.MTU = s.opt.MTU - mtuBreakDrop
 	}
@@ -104,7 +107,7 @@ func loadCNI(ctx context.Context, _ *envconf.Config) (context.Context, error) {
 			return ctx, err
 		}
 		if nn.CNI == harness.CNIBridge {
-			if err := harness.BridgeMasquerade(ctx, n.Name, n.PodCIDR, s.opt.PodNetwork); err != nil {
+			if err := harness.BridgeMasquerade(ctx, n.Name, n.PodCIDR, s.opt.PodNetwork, nn.PodCIDR6, nn.Network6); err != nil {
 				return ctx, err
 			}
 		}
@@ -115,8 +118,8 @@ func loadCNI(ctx context.Context, _ *envconf.Config) (context.Context, error) {
 		if err := harness.ReplaceRoutesInContainer(ctx, n.Name, routes); err != nil {
 			return ctx, err
 		}
-		klog.Infof("node %s: %s %v (subnet %s, mtu %d; copied to the node: %v), routes %v",
-			n.Name, nn.ConfPath(), nn.Plugins(), n.PodCIDR, nn.MTU, copied, routes)
+		klog.Infof("node %s: %s %v (subnet %s subnet6 %q, mtu %d; copied to the node: %v), routes %v",
+			n.Name, nn.ConfPath(), nn.Plugins(), n.PodCIDR, nn.PodCIDR6, nn.MTU, copied, routes)
 	}
 	return ctx, nil
 }
@@ -247,7 +250,11 @@ func startExternalHost(ctx context.Context, _ *envconf.Config) (context.Context,
 	if s.gate {
 		name = s.namespace + "-external"
 	}
-	h, err := harness.StartExternalHost(ctx, name, s.opt.ExternalNetwork, s.opt.Image, s.opt.PodNetwork)
+	network6 := ""
+	if s.dual() {
+		network6 = s.opt.PodNetwork6
+	}
+	h, err := harness.StartExternalHost(ctx, name, s.opt.ExternalNetwork, s.opt.Image, s.opt.PodNetwork, network6)
 	s.external = h // set even on error, so Finish removes the container
 	if err != nil {
 		return ctx, err
@@ -265,7 +272,7 @@ func startExternalHost(ctx context.Context, _ *envconf.Config) (context.Context,
 		}
 		s.extSkip = reason
 	}
-	klog.Infof("external host %s at %s on docker network %s (unreachable route to %s)", h.Name, h.IP, h.Network, s.opt.PodNetwork)
+	klog.Infof("external host %s at %s %s on docker network %s (unreachable route to %s %s)", h.Name, h.IP, h.IP6, h.Network, s.opt.PodNetwork, network6)
 	return ctx, nil
 }
 
@@ -387,8 +394,9 @@ func webServices(s *suite) []*corev1.Service {
 		svcs = append(svcs, &corev1.Service{
 			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: s.namespace, Labels: map[string]string{"app": appLabel}},
 			Spec: corev1.ServiceSpec{
-				Type:     corev1.ServiceTypeNodePort,
-				Selector: map[string]string{podLabel: name},
+				IPFamilyPolicy: familyPolicy(s),
+				Type:           corev1.ServiceTypeNodePort,
+				Selector:       map[string]string{podLabel: name},
 				Ports: []corev1.ServicePort{
 					{Name: "http", Protocol: corev1.ProtocolTCP, Port: webPort, TargetPort: intstr.FromInt32(webPort)},
 					{Name: "udp", Protocol: corev1.ProtocolUDP, Port: probeUDPPort, TargetPort: intstr.FromInt32(probeUDPPort)},
@@ -444,4 +452,14 @@ func getPod(ctx context.Context, s *suite, name string) (*corev1.Pod, error) {
 		return nil, fmt.Errorf("pod %s has no IP", name)
 	}
 	return &p, nil
+}
+
+// familyPolicy: the web Services take a ClusterIP in each family of a
+// dual-stack cluster (nil: the cluster's default, single-stack).
+func familyPolicy(s *suite) *corev1.IPFamilyPolicy {
+	if !s.dual() {
+		return nil
+	}
+	p := corev1.IPFamilyPolicyRequireDualStack
+	return &p
 }

@@ -7,10 +7,12 @@ import (
 	"sync/atomic"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/e2e-framework/klient"
 
 	"github.com/cnigate/cnigate/e2e/cluster"
 	"github.com/cnigate/cnigate/e2e/harness"
+	kindconfig "github.com/cnigate/cnigate/kind-config"
 )
 
 // The suite state shared by setup, the rows and finish, carried in the context.
@@ -53,6 +55,12 @@ type suite struct {
 	// configuration the node's runtime uses (detectCNI).
 	nodeCNI map[string]string
 
+	// families are the address families the matrix runs in, one pass each
+	// (kind dual: ipv4 then ipv6); family is the pass under way (the passes
+	// run one after another, so the cells of a pass all see their family).
+	families []string
+	family   string
+
 	phases     harness.Phases
 	matrix     harness.Matrix
 	testsStart time.Time // end of setup: the matrix (the tests) starts
@@ -93,3 +101,43 @@ func suiteFrom(ctx context.Context) *suite {
 	}
 	return s
 }
+
+// dual: the harness created a dual-stack kind cluster.
+func (s *suite) dual() bool { return !s.gate && s.opt.IPFamily == kindconfig.Dual }
+
+// familyLabel is the family a cell's name carries: "" on a single-family
+// cluster (names as they always were), else the pass's family.
+func (s *suite) familyLabel() string {
+	if len(s.families) < 2 {
+		return ""
+	}
+	return s.family
+}
+
+// v6 reports whether the pass under way is the IPv6 one.
+func (s *suite) v6() bool { return s.family == kindconfig.IPv6 }
+
+// pickIP is the address of ips in the pass's family ("" when none is).
+func (s *suite) pickIP(ips ...string) string {
+	for _, ip := range ips {
+		if ip != "" && strings.Contains(ip, ":") == s.v6() {
+			return ip
+		}
+	}
+	return ""
+}
+
+// podIPOf is a pod's address in the pass's family.
+func (s *suite) podIPOf(p *corev1.Pod) string {
+	ips := []string{p.Status.PodIP}
+	for _, a := range p.Status.PodIPs {
+		ips = append(ips, a.IP)
+	}
+	return s.pickIP(ips...)
+}
+
+// nodeIP is a node's InternalIP in the pass's family.
+func (s *suite) nodeIP(n harness.NodeInfo) string { return s.pickIP(n.InternalIP, n.InternalIP6) }
+
+// nodePodCIDR is a node's podCIDR in the pass's family.
+func (s *suite) nodePodCIDR(n harness.NodeInfo) string { return s.pickIP(n.PodCIDR, n.PodCIDR6) }

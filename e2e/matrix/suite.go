@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/e2e-framework/pkg/envconf"
 
 	"github.com/cnigate/cnigate/e2e/cluster"
+	kindconfig "github.com/cnigate/cnigate/kind-config"
 )
 
 // The run: Suite, the order of the setup steps, the groups of the table, finish.
@@ -39,6 +40,11 @@ func runSuite(ctx context.Context, t *testing.T, o Options) {
 		}
 	}
 	s := &suite{opt: o, gate: o.Kubeconfig != ""}
+	s.families = []string{kindconfig.IPv4} // gate mode and the default: IPv4, as before
+	if !s.gate && o.IPFamily != "" {
+		s.families = kindconfig.Families(o.IPFamily)
+	}
+	s.family = s.families[0]
 	context.AfterFunc(ctx, func() { s.interrupted.Store(true) })
 	ctx = context.WithValue(ctx, suiteKey{}, s)
 	s.namespace = envconf.RandomName("podnet-e2e", 16)
@@ -109,7 +115,17 @@ func runSuite(ctx context.Context, t *testing.T, o Options) {
 		t.Fatal(err)
 	}
 	for _, g := range groups() {
-		t.Run(g, func(t *testing.T) { runGroup(testEnv, t, g) })
+		t.Run(g, func(t *testing.T) {
+			// One pass per family, one after another (s.family is the pass's).
+			for _, f := range s.families {
+				s.family = f
+				if len(s.families) < 2 {
+					runGroup(testEnv, t, g)
+					continue
+				}
+				t.Run(f, func(t *testing.T) { runGroup(testEnv, t, g) })
+			}
+		})
 	}
 }
 

@@ -209,3 +209,50 @@ func TestOptionsValidate(t *testing.T) {
 		})
 	}
 }
+
+func TestCellNamesCarryTheirFamily(t *testing.T) {
+	for _, c := range []struct {
+		c    cell
+		want string
+	}{
+		{cell{from: "shell-w1", to: "web-w2", proto: "http"}, "http:shell-w1->web-w2"},
+		{cell{from: "shell-w1", to: "web-w2", proto: "http", family: "ipv6"}, "http/ipv6:shell-w1->web-w2"},
+		{cell{from: "shell-w1", to: "web-w2", proto: "udp-df-1500", family: "ipv4"}, "udp-df-1500/ipv4:shell-w1->web-w2"},
+	} {
+		if got := c.c.name(); got != c.want {
+			t.Errorf("name() = %q, want %q", got, c.want)
+		}
+	}
+}
+
+func TestFamilyPicksAddresses(t *testing.T) {
+	n := harness.NodeInfo{InternalIP: "172.18.0.3", PodCIDR: "10.244.1.0/24", InternalIP6: "fc00::3", PodCIDR6: "fd00:10:244:1::/64"}
+	pod := &corev1.Pod{Status: corev1.PodStatus{PodIP: "10.244.1.5", PodIPs: []corev1.PodIP{{IP: "10.244.1.5"}, {IP: "fd00:10:244:1::5"}}}}
+	for _, c := range []struct {
+		families                         []string
+		family, label, node, cidr, podIP string
+	}{
+		{[]string{"ipv4"}, "ipv4", "", "172.18.0.3", "10.244.1.0/24", "10.244.1.5"},
+		{[]string{"ipv4", "ipv6"}, "ipv4", "ipv4", "172.18.0.3", "10.244.1.0/24", "10.244.1.5"},
+		{[]string{"ipv4", "ipv6"}, "ipv6", "ipv6", "fc00::3", "fd00:10:244:1::/64", "fd00:10:244:1::5"},
+	} {
+		s := &suite{families: c.families, family: c.family}
+		if got := s.familyLabel(); got != c.label {
+			t.Errorf("%v/%s: label %q, want %q", c.families, c.family, got, c.label)
+		}
+		if got := s.nodeIP(n); got != c.node {
+			t.Errorf("%s: nodeIP %q, want %q", c.family, got, c.node)
+		}
+		if got := s.nodePodCIDR(n); got != c.cidr {
+			t.Errorf("%s: nodePodCIDR %q, want %q", c.family, got, c.cidr)
+		}
+		if got := s.podIPOf(pod); got != c.podIP {
+			t.Errorf("%s: podIPOf %q, want %q", c.family, got, c.podIP)
+		}
+	}
+	// an IPv4-only pod has no address in the IPv6 pass: its cells fail saying so
+	s := &suite{families: []string{"ipv4", "ipv6"}, family: "ipv6"}
+	if got := s.podIPOf(&corev1.Pod{Status: corev1.PodStatus{PodIP: "10.244.1.5"}}); got != "" {
+		t.Errorf("IPv4-only pod in the IPv6 pass: %q", got)
+	}
+}

@@ -115,7 +115,7 @@ func serveBytes(w http.ResponseWriter, r *http.Request) {
 // datagram larger than the path MTU is refused, never fragmented.
 func udpProbe(args []string) (string, error) {
 	fs := flag.NewFlagSet("udp", flag.ContinueOnError)
-	size := fs.Int("size", 64, "UDP payload bytes (the IP packet is 28 more)")
+	size := fs.Int("size", 64, "UDP payload bytes (the IP packet is 28 more, 48 over IPv6)")
 	df := fs.Bool("df", false, "set Don't-Fragment")
 	tries := fs.Int("tries", 3, "datagrams to send before giving up")
 	wait := fs.Duration("wait", time.Second, "how long to wait for each echo")
@@ -123,19 +123,25 @@ func udpProbe(args []string) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	// The family follows the address: IPv4 (28 header bytes, IP_MTU_DISCOVER)
+	// or IPv6 (48, IPV6_MTU_DISCOVER).
+	network, hdr, level, opt, do := "udp4", 28, syscall.IPPROTO_IP, syscall.IP_MTU_DISCOVER, syscall.IP_PMTUDISC_DO
+	if host, _, err := net.SplitHostPort(addr); err == nil && strings.Contains(host, ":") {
+		network, hdr, level, opt, do = "udp6", 48, syscall.IPPROTO_IPV6, syscall.IPV6_MTU_DISCOVER, syscall.IPV6_PMTUDISC_DO
+	}
 	d := net.Dialer{}
 	if *df {
 		d.Control = func(_, _ string, c syscall.RawConn) error {
 			var serr error
 			if err := c.Control(func(fd uintptr) {
-				serr = syscall.SetsockoptInt(int(fd), syscall.IPPROTO_IP, syscall.IP_MTU_DISCOVER, syscall.IP_PMTUDISC_DO)
+				serr = syscall.SetsockoptInt(int(fd), level, opt, do)
 			}); err != nil {
 				return err
 			}
 			return serr
 		}
 	}
-	conn, err := d.Dial("udp4", addr)
+	conn, err := d.Dial(network, addr)
 	if err != nil {
 		return "", err
 	}
@@ -149,7 +155,7 @@ func udpProbe(args []string) (string, error) {
 		start := time.Now()
 		if _, err := conn.Write(payload); err != nil {
 			if errors.Is(err, syscall.EMSGSIZE) {
-				return "", fmt.Errorf("packet of %d bytes refused by the sender's kernel: larger than the path MTU %s (EMSGSIZE)", *size+28, pathMTU(conn))
+				return "", fmt.Errorf("packet of %d bytes refused by the sender's kernel: larger than the path MTU %s (EMSGSIZE)", *size+hdr, pathMTU(conn, level))
 			}
 			return "", fmt.Errorf("send: %w", err)
 		}
@@ -158,25 +164,29 @@ func udpProbe(args []string) (string, error) {
 			n, err := conn.Read(buf)
 			if err != nil {
 				if errors.Is(err, syscall.EMSGSIZE) {
-					return "", fmt.Errorf("packet of %d bytes: the path MTU is smaller (%s, ICMP fragmentation needed)", *size+28, pathMTU(conn))
+					return "", fmt.Errorf("packet of %d bytes: the path MTU is smaller (%s, ICMP fragmentation needed)", *size+hdr, pathMTU(conn, level))
 				}
 				break // timeout or ICMP error: next try
 			}
 			if n == *size && bytes.Equal(buf[:n], payload) {
-				return fmt.Sprintf("packet=%d df=%v try=%d rtt_us=%d", *size+28, *df, i, time.Since(start).Microseconds()), nil
+				return fmt.Sprintf("packet=%d df=%v try=%d rtt_us=%d", *size+hdr, *df, i, time.Since(start).Microseconds()), nil
 			}
 		}
 	}
-	return "", fmt.Errorf("no echo of a %d-byte packet (df=%v) in %d tries of %s", *size+28, *df, *tries, *wait)
+	return "", fmt.Errorf("no echo of a %d-byte packet (df=%v) in %d tries of %s", *size+hdr, *df, *tries, *wait)
 }
 
-func pathMTU(c net.Conn) string {
+func pathMTU(c net.Conn, level int) string {
 	rc, err := c.(*net.UDPConn).SyscallConn()
 	if err != nil {
 		return "unknown"
 	}
 	mtu := -1
-	_ = rc.Control(func(fd uintptr) { mtu, _ = syscall.GetsockoptInt(int(fd), syscall.IPPROTO_IP, syscall.IP_MTU) })
+	opt := syscall.IP_MTU
+	if level == syscall.IPPROTO_IPV6 {
+		opt = syscall.IPV6_MTU
+	}
+	_ = rc.Control(func(fd uintptr) { mtu, _ = syscall.GetsockoptInt(int(fd), level, opt) })
 	if mtu < 0 {
 		return "unknown"
 	}

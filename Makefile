@@ -15,7 +15,7 @@ SHELL := /usr/bin/env bash
 
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
 
-.PHONY: all build cnigate release report-browser-test test unit conformance conformance-upstream conformance-report lint node-image cluster e2e e2e-clean e2e-image-save bench clean help
+.PHONY: all build cnigate release report-browser-test test unit conformance conformance-upstream conformance-report lint node-image cluster e2e e2e-clean e2e-image-save bench cluster-bench clean help
 
 all: build
 
@@ -71,6 +71,9 @@ e2e-image-save: ## write the e2e test image as a tarball (for a gate cluster's r
 
 bench: build cnigate ## podnet vs bridge+host-local vs the kernel floor; BASELINE=<podnet binary> [CANDIDATE=bin/podnet]: the regression gate (root)
 	ci/bench.sh
+
+cluster-bench: build cnigate ## pod start-up on kind, podnet vs bridge+host-local: WORKERS=2 CB_PODS=100 CB_ROUNDS=1 (root, Docker)
+	ci/cluster-bench.sh
 
 clean: ## remove build outputs (keeps the cached node image)
 	rm -rf bin _artifacts dist

@@ -36,7 +36,7 @@ type CNIResult struct {
 	Teardown Summary `json:"teardown"`
 }
 
-// Target: podnet's PodScheduled -> PodReadyToStartContainers p99 <= the reference's.
+// Target is the goal: podnet's PodScheduled -> PodReadyToStartContainers p99 <= the reference's.
 type Target struct {
 	What         string  `json:"what"`
 	PodnetP99    float64 `json:"podnet_p99_ms"`

@@ -168,8 +168,8 @@ func (b *bench) switchCNI(ctx context.Context, cni string) error {
 				continue
 			}
 			p := harness.NodeNet{CNI: other}.ConfPath()
-			if out, err := exec(ctx, kn, "rm", "-f", p); err != nil {
-				return fmt.Errorf("node %s: rm %s: %w: %s", w.Name, p, err, out)
+			if _, err := exec(ctx, kn, "rm", "-f", p); err != nil {
+				return fmt.Errorf("node %s: rm %s: %w", w.Name, p, err)
 			}
 		}
 	}
@@ -185,31 +185,44 @@ func (b *bench) switchCNI(ctx context.Context, cni string) error {
 const reloadWait = 5 * time.Second
 
 func exec(ctx context.Context, n nodes.Node, args ...string) (string, error) {
-	var out bytes.Buffer
+	var out, errOut bytes.Buffer
 	cmd := n.CommandContext(ctx, args[0], args[1:]...)
 	cmd.SetStdout(&out)
-	cmd.SetStderr(&out)
-	err := cmd.Run()
-	return out.String(), err
+	cmd.SetStderr(&errOut)
+	if err := cmd.Run(); err != nil {
+		return out.String(), fmt.Errorf("%w: %s", err, errOut.String())
+	}
+	return out.String(), nil
 }
 
 // storeCounts reads each worker's reservation count of cni, through the
-// node container as the harness installs the CNI.
+// node container as the harness installs the CNI. A reservation file caught
+// between its creation and its content (both podnet and host-local create
+// it, then write it) is read again.
 func (b *bench) storeCounts(ctx context.Context, cni string) (map[string]int, error) {
 	counts := map[string]int{}
 	for _, w := range b.workers {
-		out, err := exec(ctx, b.kind[w.Name], harness.ListReservationsCommand(storeDir(cni))...)
-		if err != nil {
-			return nil, fmt.Errorf("node %s: list %s: %w: %s", w.Name, storeDir(cni), err, out)
+		var err error
+		for try := 0; try < storeReadTries; try++ {
+			var out string
+			if out, err = exec(ctx, b.kind[w.Name], harness.ListReservationsCommand(storeDir(cni))...); err != nil {
+				return nil, fmt.Errorf("node %s: list %s: %w", w.Name, storeDir(cni), err)
+			}
+			var res []harness.Reservation
+			if res, err = harness.ParseReservations(out); err == nil {
+				counts[w.Name] = len(res)
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
 		}
-		res, err := harness.ParseReservations(out)
 		if err != nil {
 			return nil, fmt.Errorf("node %s: %w", w.Name, err)
 		}
-		counts[w.Name] = len(res)
 	}
 	return counts, nil
 }
+
+const storeReadTries = 20
 
 func (b *bench) pod(name, node, run string) *corev1.Pod {
 	grace, no := int64(1), false

@@ -11,6 +11,7 @@ SHELL := /usr/bin/env bash
 #   VERSION                     version stamped into bin/cnigate (default: git describe)
 #   BASELINE, CANDIDATE, TOLERANCE  `make bench` as a gate: candidate (default bin/podnet) vs
 #                               the deployed baseline binary, fails when slower by > TOLERANCE
+#   CB_PODS, CB_ROUNDS, CB_KEEP `make cluster-bench`: pods per worker (100), rounds per CNI (1), keep the cluster
 #   CNI                         what `make e2e`/`make cluster` install on kind: podnet (default) or bridge
 
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)

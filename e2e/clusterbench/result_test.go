@@ -28,6 +28,13 @@ func TestReportRendersTheTableAndTarget(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	page, err := os.ReadFile(filepath.Join(dir, "cluster-bench.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(page), "ADD latency") {
+		t.Error("the page shows ADD latency charts, but a cluster bench has no CNI-command samples")
+	}
 	for _, want := range []string{
 		"| sandbox p99 | 300 | 250 | 1.20x |",
 		"1.20x, MISSED", // podnet p99 300 > bridge 250

@@ -62,6 +62,9 @@ type Round struct {
 	// pod gone and every worker's store back to its count before the burst.
 	BurstMs    float64 `json:"burst_ms"`
 	TeardownMs float64 `json:"teardown_ms"`
+	// SameEvent counts the pods whose PodReadyToStartContainers and Ready
+	// arrived in one watch event (one kubelet status update carried both).
+	SameEvent int `json:"sandbox_and_ready_in_one_event"`
 	// StoreBefore is each worker's reservation count before the burst (and after teardown).
 	StoreBefore map[string]int `json:"store_before"`
 	// StorePeak is each worker's reservation count once every pod was Ready.
@@ -120,8 +123,8 @@ func Run(ctx context.Context, o Options, logf func(string, ...any)) ([]Round, er
 			if err != nil {
 				return rounds, fmt.Errorf("%s round %d: %w", cni, r, err)
 			}
-			logf("%s round %d: %d pods, sandbox p50/p90/p99 %.0f/%.0f/%.0f ms, ready p50/p90/p99 %.0f/%.0f/%.0f ms, burst %.1f s, teardown %.1f s",
-				cni, r, rd.Pods, rd.Sandbox.P50, rd.Sandbox.P90, rd.Sandbox.P99, rd.Ready.P50, rd.Ready.P90, rd.Ready.P99, rd.BurstMs/1000, rd.TeardownMs/1000)
+			logf("%s round %d: %d pods, sandbox p50/p90/p99 %.0f/%.0f/%.0f ms, ready p50/p90/p99 %.0f/%.0f/%.0f ms, burst %.1f s, teardown %.1f s; %d pods had both conditions in one event",
+				cni, r, rd.Pods, rd.Sandbox.P50, rd.Sandbox.P90, rd.Sandbox.P99, rd.Ready.P50, rd.Ready.P90, rd.Ready.P99, rd.BurstMs/1000, rd.TeardownMs/1000, rd.SameEvent)
 			rounds = append(rounds, rd)
 		}
 	}
@@ -313,6 +316,11 @@ func (b *bench) burst(ctx context.Context, cni string, round int) (Round, error)
 	mu.Lock()
 	rd.Pods = len(times)
 	rd.sandboxMs, rd.readyMs = Latencies(times)
+	for _, pt := range times {
+		if pt.Complete() && pt.Sandbox.Equal(pt.Ready) {
+			rd.SameEvent++
+		}
+	}
 	mu.Unlock()
 	if len(rd.sandboxMs) != total {
 		return rd, fmt.Errorf("%d of %d pods with all three conditions seen", len(rd.sandboxMs), total)

@@ -12,11 +12,12 @@ SHELL := /usr/bin/env bash
 #   VERSION                     version stamped into bin/cnigate (default: git describe)
 #   BASELINE, CANDIDATE, TOLERANCE  `make bench` as a gate: candidate (default bin/podnet) vs
 #                               the deployed baseline binary, fails when slower by > TOLERANCE
+#   CB_PODS, CB_ROUNDS, CB_KEEP `make cluster-bench`: pods per worker (100), rounds per CNI (1), keep the cluster
 #   CNI                         what `make e2e`/`make cluster` install on kind: podnet (default) or bridge
 
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
 
-.PHONY: all build cnigate release report-browser-test test unit conformance conformance-upstream conformance-report lint node-image cluster e2e e2e-clean e2e-image-save bench clean help
+.PHONY: all build cnigate release report-browser-test test unit conformance conformance-upstream conformance-report lint node-image cluster e2e e2e-clean e2e-image-save bench cluster-bench clean help
 
 all: build
 
@@ -72,6 +73,9 @@ e2e-image-save: ## write the e2e test image as a tarball (for a gate cluster's r
 
 bench: build cnigate ## podnet vs bridge+host-local vs the kernel floor; BASELINE=<podnet binary> [CANDIDATE=bin/podnet]: the regression gate (root)
 	ci/bench.sh
+
+cluster-bench: build cnigate ## pod start-up on kind, podnet vs bridge+host-local: WORKERS=2 CB_PODS=100 CB_ROUNDS=1 (root, Docker)
+	ci/cluster-bench.sh
 
 clean: ## remove build outputs (keeps the cached node image)
 	rm -rf bin _artifacts dist

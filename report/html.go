@@ -66,8 +66,10 @@ func writeHTML(b *bytes.Buffer, r *Report) error {
 		}
 	}
 	if v := r.Bench; v != nil {
-		p.CDFAdd = cdfSVG("cdf-add", "ADD latency CDF", v.Order, v.AddSamples)
-		p.CDFDel = cdfSVG("cdf-del", "DEL latency CDF", v.Order, v.DelSamples)
+		if v.AddSamples != nil { // a table-only bench view (cluster-bench) has no CNI-command samples
+			p.CDFAdd = cdfSVG("cdf-add", "ADD latency CDF", v.Order, v.AddSamples)
+			p.CDFDel = cdfSVG("cdf-del", "DEL latency CDF", v.Order, v.DelSamples)
+		}
 		if v.BurstAddMs != nil {
 			p.Bursts = burstSVG(v.Order, v.BurstAddMs, v.BurstDelMs)
 		}

@@ -33,6 +33,7 @@ var commands = []command{
 	{"publish", "--run PLUGIN=GINKGO_JSON [--run ...] [--known PLUGIN=FILE ...] [--out DIR]", "write the published conformance report of several plugins (docs/conformance)", runPublish},
 	{"e2e", "[--kubeconfig FILE] [--cni podnet|bridge] [--workers N] [--node-image REF] [--plugin PATH] [--image REF] [--report-dir DIR]", "the cluster matrix on a kind cluster it creates, or on --kubeconfig's (root, Docker)", runE2E},
 	{"bench", "--plugin [NAME=]PATH --netconf FILE [--plugin ...] | --contenders FILE  [--baseline NAME] [--report-dir DIR]", "benchmark CNI plugins as a runtime runs them (root)", runBench},
+	{"cluster-bench", "--kubeconfig FILE [--cluster NAME] [--workers N] [--pods N] [--rounds N] [--plugin PATH] [--cni-bin DIR] [--report-dir DIR]", "pod start-up through podnet vs bridge+host-local on a kind cluster (root, Docker)", runClusterBench},
 }
 
 func usage(w io.Writer) {

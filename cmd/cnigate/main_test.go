@@ -45,6 +45,8 @@ func TestExitStatusAndMessages(t *testing.T) {
 		{"bench --plugin without --netconf", []string{"bench", "--plugin", "/bin/true"}, 2, `contender true: "netconf" missing`},
 		{"bench unknown baseline", []string{"bench", "--plugin", "/bin/true", "--netconf", "x", "--baseline", "y"}, 2, `"baseline" "y" is not a contender`},
 		{"bench bad ipmasq", []string{"bench", "--ipmasq", "maybe"}, 2, "invalid value"},
+		{"cluster-bench without --kubeconfig", []string{"cluster-bench"}, 2, "--kubeconfig is required"},
+		{"cluster-bench with no pods", []string{"cluster-bench", "--kubeconfig", "k", "--pods", "0"}, 2, "must be at least 1"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, _, stderr := runCLI(tc.args...)

@@ -1,0 +1,82 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/cnigate/cnigate/e2e/clusterbench"
+	"github.com/cnigate/cnigate/e2e/harness"
+	kindconfig "github.com/cnigate/cnigate/kind-config"
+	"github.com/cnigate/cnigate/report"
+)
+
+// runClusterBench times pod start-up through podnet and the reference
+// conflist on a running kind cluster (make cluster-bench creates it) and
+// writes cluster-bench.json and its four report formats.
+func runClusterBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("cluster-bench", stderr)
+	var o clusterbench.Options
+	fs.StringVar(&o.Kubeconfig, "kubeconfig", "", "kubeconfig of the kind cluster (required)")
+	fs.StringVar(&o.Cluster, "cluster", "cb-e2e", "kind cluster name (its nodes' CNI is switched and their stores read)")
+	fs.IntVar(&o.Workers, "workers", kindconfig.DefaultWorkers, "workers to put pods on")
+	fs.IntVar(&o.PodsPerWorker, "pods", 100, "pods per worker per burst")
+	fs.IntVar(&o.Rounds, "rounds", 1, "bursts per CNI, interleaved podnet/bridge with alternating order")
+	fs.StringVar(&o.Plugin, "plugin", "bin/podnet", "podnet binary installed on the nodes")
+	fs.StringVar(&o.CNIBin, "cni-bin", "", "directory of reference CNI plugins, for nodes whose image lacks one")
+	fs.StringVar(&o.Image, "image", "cnigate/e2e-busybox:1.35", "test image, already on the nodes")
+	fs.StringVar(&o.PodNetwork, "pod-network", kindconfig.PodSubnet, "the cluster pod subnet")
+	fs.DurationVar(&o.Timeout, "timeout", 10*time.Minute, "per burst: every pod Ready, then every pod gone and every store back")
+	dir := fs.String("report-dir", "_artifacts", "where cluster-bench.json and the reports go")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	switch {
+	case fs.NArg() > 0:
+		return usagef("unexpected argument %q", fs.Arg(0))
+	case o.Kubeconfig == "":
+		return usagef("--kubeconfig is required")
+	case o.Workers < 1 || o.PodsPerWorker < 1 || o.Rounds < 1:
+		return usagef("--workers, --pods and --rounds must be at least 1")
+	}
+	logf := func(format string, a ...any) {
+		fmt.Fprintf(stderr, "[%s] %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, a...))
+	}
+	res := clusterbench.Result{Date: time.Now().UTC().Format(time.RFC3339), Cluster: o.Cluster, Workers: o.Workers,
+		PodsPerWorker: o.PodsPerWorker, RoundsPerCNI: o.Rounds, Timing: clusterbench.Timing}
+	rounds, err := clusterbench.Run(ctx, o, logf)
+	if err != nil {
+		return err // no figures from a run that failed: pods that did not start or stores not back
+	}
+	res.Rounds = rounds
+	res.CNIs, res.Target = clusterbench.Pool(rounds)
+	raw, err := json.MarshalIndent(res, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(*dir, 0o755); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(*dir, "cluster-bench.json"), append(raw, '\n'), 0o644); err != nil {
+		return err
+	}
+	paths, err := report.Write(*dir, "cluster-bench", res.Report())
+	if err != nil {
+		return err
+	}
+	for _, c := range res.CNIs {
+		fmt.Fprintf(stdout, "%-7s sandbox p50/p90/p99 %6.0f %6.0f %6.0f ms   ready p50/p90/p99 %6.0f %6.0f %6.0f ms   burst %.1f s   teardown %.1f s\n",
+			c.CNI, c.Sandbox.P50, c.Sandbox.P90, c.Sandbox.P99, c.Ready.P50, c.Ready.P90, c.Ready.P99, c.Burst.P50/1000, c.Teardown.P50/1000)
+	}
+	verdict := "met"
+	if !res.Target.Met {
+		verdict = "NOT met"
+	}
+	fmt.Fprintf(stdout, "target %s: %.0f vs %.0f ms, %s\n", res.Target.What, res.Target.PodnetP99, res.Target.ReferenceP99, verdict)
+	fmt.Fprintf(stdout, "wrote %s/cluster-bench.json %v (%s)\n", *dir, paths, harness.CNIPodnet+" vs "+harness.CNIBridge)
+	return nil
+}

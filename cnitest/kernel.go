@@ -21,9 +21,12 @@ type Link struct {
 	// Hairpin is the bridge port's hairpin flag (false when not a port).
 	Hairpin bool
 	Addrs   []string // CIDRs, IPv4
+	// Addrs6 are the IPv6 CIDRs of global scope (not the kernel's own
+	// link-local fe80::).
+	Addrs6 []string
 	// DefaultGateway is the gateway of the IPv4 default route through this
-	// link, or nil.
-	DefaultGateway net.IP
+	// link, or nil; DefaultGateway6 the IPv6 one.
+	DefaultGateway, DefaultGateway6 net.IP
 }
 
 // LinkIn reads interface name in netns; found is false when it is absent.
@@ -108,6 +111,24 @@ func describe(l netlink.Link) (Link, error) {
 	for _, r := range routes {
 		if r.Dst == nil || r.Dst.String() == "0.0.0.0/0" {
 			d.DefaultGateway = r.Gw
+		}
+	}
+	addrs6, err := netlinksafe.AddrList(l, netlink.FAMILY_V6)
+	if err != nil {
+		return d, fmt.Errorf("IPv6 addresses of %s: %w", a.Name, err)
+	}
+	for _, addr := range addrs6 {
+		if addr.Scope == int(netlink.SCOPE_UNIVERSE) && !addr.IP.IsLinkLocalUnicast() {
+			d.Addrs6 = append(d.Addrs6, addr.IPNet.String())
+		}
+	}
+	routes6, err := netlinksafe.RouteList(l, netlink.FAMILY_V6)
+	if err != nil {
+		return d, fmt.Errorf("IPv6 routes of %s: %w", a.Name, err)
+	}
+	for _, r := range routes6 {
+		if r.Dst == nil || r.Dst.String() == "::/0" {
+			d.DefaultGateway6 = r.Gw
 		}
 	}
 	return d, nil

@@ -136,6 +136,18 @@ func withSubnet(subnet string) func(*cnitest.NetConfParams) {
 	return func(p *cnitest.NetConfParams) { p.Subnet = subnet }
 }
 
+// families are the profile's, but for ipv6 in a testbed whose netconf was
+// made IPv4-only (withoutIPv6).
+func (tb *testbed) families() []string {
+	var families []string
+	for _, f := range cfg.profile.DataPath.families() {
+		if f != "ipv6" || tb.params.Subnet6 != "" {
+			families = append(families, f)
+		}
+	}
+	return families
+}
+
 func withSubnet6(subnet string) func(*cnitest.NetConfParams) {
 	return func(p *cnitest.NetConfParams) { p.Subnet6 = subnet }
 }
@@ -293,7 +305,7 @@ func expectPodConfigured(tb *testbed, a attachment) {
 	if cfg.netconf.IsTemplate() || cfg.netconf.Knobs().MTU != "" {
 		Expect(link.MTU).To(Equal(tb.params.MTU), "MTU of %s", testIfName)
 	}
-	for _, family := range cfg.profile.DataPath.families() {
+	for _, family := range tb.families() {
 		Expect(a.result.IPs).To(ContainElement(WithTransform(familyOf, Equal(family))),
 			"the result has no %s address (profile dataPath.families)", family)
 	}

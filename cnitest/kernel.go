@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"net"
 	"sort"
+	"time"
 
 	"github.com/containernetworking/plugins/pkg/netlinksafe"
 	"github.com/containernetworking/plugins/pkg/ns"
 	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
 )
 
 // Link is what the kernel says about one interface.
@@ -137,4 +139,36 @@ func describe(l netlink.Link) (Link, error) {
 // InNS runs f inside netns (tampering with a pod's network in a spec).
 func InNS(netns ns.NetNS, f func() error) error {
 	return netns.Do(func(ns.NetNS) error { return f() })
+}
+
+// WaitIPv6Settled waits up to timeout until no IPv6 address in netns is
+// tentative (in duplicate address detection); an address whose DAD failed
+// counts as settled.
+func WaitIPv6Settled(netns ns.NetNS, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		var tentative []string
+		err := netns.Do(func(ns.NetNS) error {
+			addrs, err := netlinksafe.AddrList(nil, netlink.FAMILY_V6)
+			if err != nil {
+				return err
+			}
+			for _, a := range addrs {
+				if a.Flags&unix.IFA_F_TENTATIVE != 0 && a.Flags&unix.IFA_F_DADFAILED == 0 {
+					tentative = append(tentative, a.IPNet.String())
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("IPv6 addresses: %w", err)
+		}
+		if len(tentative) == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("IPv6 addresses still in duplicate address detection after %s: %v", timeout, tentative)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }

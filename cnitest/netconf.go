@@ -45,8 +45,8 @@ type NetConfKnobs struct {
 // knobCandidates are where the common plugins keep each knob, tried in order
 // when a plain netconf comes without the knob's path.
 var knobCandidates = map[string][]string{
-	"dataDir": {"dataDir", "ipam.dataDir"},
-	"subnet":  {"subnet", "ipam.subnet", "ipam.ranges.0.0.subnet"},
+	"dataDir":  {"dataDir", "ipam.dataDir"},
+	"subnet":   {"subnet", "ipam.subnet", "ipam.ranges.0.0.subnet"},
 	"network":  {"network"},
 	"subnet6":  {"subnet6"},
 	"network6": {"network6"},

@@ -97,16 +97,22 @@ var _ = Describe("address family", Label("generic"), func() {
 				It("the ADD past the end of the IPv6 pool fails with a CNI error, keeps no reservation in any family, and a DEL makes room again", clause("errors"), func() {
 					requireAttachments(2)
 					tb := newTestbed(version.Current(), withSubnet6(smallSubnet6))
-					added, failedID, failedPod, failure := fillPool(tb)
+					added, failedID, _, failure := fillPool(tb)
 					_, err := failure.Error()
 					Expect(err).NotTo(HaveOccurred(), "exhaustion must be reported as a CNI error")
 					tb.expectReleased(failedID, "the failed ADD kept a reservation (its IPv4 address?)")
-					Expect(cnitest.LinkNames(failedPod)).To(Equal([]string{"lo"}), "the failed ADD left an interface in the pod")
 
 					Expect(tb.del(added[0], added[0].pod.Path()).Failed()).To(BeFalse())
 					again := tb.add(tb.newPod())
 					Expect(resultIP(again.result, "ipv6").Address.IP.String()).To(Equal(resultIP(added[0].result, "ipv6").Address.IP.String()),
 						"the released IPv6 address is handed out again")
+				})
+
+				It("the ADD past the end of the IPv6 pool leaves no link behind", Label("rollback"), convention("rollback"), func() {
+					requireAttachments(2)
+					tb := newTestbed(version.Current(), withSubnet6(smallSubnet6))
+					_, _, failedPod, _ := fillPool(tb)
+					Expect(cnitest.LinkNames(failedPod)).To(Equal([]string{"lo"}), "the failed ADD left an interface in the pod")
 				})
 			}
 		})

@@ -27,9 +27,9 @@ const (
 	// dataPath.families): a ULA, a /64 per node as Kubernetes hands out.
 	testNetwork6 = "fd00:10:99::/48"
 	testSubnet6  = "fd00:10:99:1::/64"
-	testMTU     = 1400 // not the kernel's default, so a plugin ignoring "mtu" is caught
-	testIfName  = "eth0"
-	testNetName = "cnitest"
+	testMTU      = 1400 // not the kernel's default, so a plugin ignoring "mtu" is caught
+	testIfName   = "eth0"
+	testNetName  = "cnitest"
 )
 
 // suiteConfig is what the suite runs against, set by Run.

@@ -141,9 +141,10 @@ func InNS(netns ns.NetNS, f func() error) error {
 	return netns.Do(func(ns.NetNS) error { return f() })
 }
 
-// WaitIPv6Settled waits up to timeout until no IPv6 address in netns is
-// tentative (in duplicate address detection); an address whose DAD failed
-// counts as settled.
+// WaitIPv6Settled waits up to timeout until no global IPv6 address in
+// netns is tentative (in duplicate address detection); an address whose DAD
+// failed counts as settled, and link-local ones are not waited for (a veth
+// whose peer is down keeps its fe80:: tentative for ever).
 func WaitIPv6Settled(netns ns.NetNS, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	for {
@@ -154,7 +155,7 @@ func WaitIPv6Settled(netns ns.NetNS, timeout time.Duration) error {
 				return err
 			}
 			for _, a := range addrs {
-				if a.Flags&unix.IFA_F_TENTATIVE != 0 && a.Flags&unix.IFA_F_DADFAILED == 0 {
+				if a.Flags&unix.IFA_F_TENTATIVE != 0 && a.Flags&unix.IFA_F_DADFAILED == 0 && !a.IP.IsLinkLocalUnicast() {
 					tentative = append(tentative, a.IPNet.String())
 				}
 			}

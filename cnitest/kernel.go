@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"net"
 	"sort"
+	"time"
 
 	"github.com/containernetworking/plugins/pkg/netlinksafe"
 	"github.com/containernetworking/plugins/pkg/ns"
 	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
 )
 
 // Link is what the kernel says about one interface.
@@ -21,9 +23,12 @@ type Link struct {
 	// Hairpin is the bridge port's hairpin flag (false when not a port).
 	Hairpin bool
 	Addrs   []string // CIDRs, IPv4
+	// Addrs6 are the IPv6 CIDRs of global scope (not the kernel's own
+	// link-local fe80::).
+	Addrs6 []string
 	// DefaultGateway is the gateway of the IPv4 default route through this
-	// link, or nil.
-	DefaultGateway net.IP
+	// link, or nil; DefaultGateway6 the IPv6 one.
+	DefaultGateway, DefaultGateway6 net.IP
 }
 
 // LinkIn reads interface name in netns; found is false when it is absent.
@@ -110,10 +115,61 @@ func describe(l netlink.Link) (Link, error) {
 			d.DefaultGateway = r.Gw
 		}
 	}
+	addrs6, err := netlinksafe.AddrList(l, netlink.FAMILY_V6)
+	if err != nil {
+		return d, fmt.Errorf("IPv6 addresses of %s: %w", a.Name, err)
+	}
+	for _, addr := range addrs6 {
+		if addr.Scope == int(netlink.SCOPE_UNIVERSE) && !addr.IP.IsLinkLocalUnicast() {
+			d.Addrs6 = append(d.Addrs6, addr.IPNet.String())
+		}
+	}
+	routes6, err := netlinksafe.RouteList(l, netlink.FAMILY_V6)
+	if err != nil {
+		return d, fmt.Errorf("IPv6 routes of %s: %w", a.Name, err)
+	}
+	for _, r := range routes6 {
+		if r.Dst == nil || r.Dst.String() == "::/0" {
+			d.DefaultGateway6 = r.Gw
+		}
+	}
 	return d, nil
 }
 
 // InNS runs f inside netns (tampering with a pod's network in a spec).
 func InNS(netns ns.NetNS, f func() error) error {
 	return netns.Do(func(ns.NetNS) error { return f() })
+}
+
+// WaitIPv6Settled waits up to timeout until no global IPv6 address in
+// netns is tentative (in duplicate address detection); an address whose DAD
+// failed counts as settled, and link-local ones are not waited for (a veth
+// whose peer is down keeps its fe80:: tentative for ever).
+func WaitIPv6Settled(netns ns.NetNS, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		var tentative []string
+		err := netns.Do(func(ns.NetNS) error {
+			addrs, err := netlinksafe.AddrList(nil, netlink.FAMILY_V6)
+			if err != nil {
+				return err
+			}
+			for _, a := range addrs {
+				if a.Flags&unix.IFA_F_TENTATIVE != 0 && a.Flags&unix.IFA_F_DADFAILED == 0 && !a.IP.IsLinkLocalUnicast() {
+					tentative = append(tentative, a.IPNet.String())
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("IPv6 addresses: %w", err)
+		}
+		if len(tentative) == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("IPv6 addresses still in duplicate address detection after %s: %v", timeout, tentative)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }

@@ -13,7 +13,7 @@ import (
 // NetConfParams fill a network config template. A template is a plugin's
 // config with these placeholders, so one suite can drive any plugin:
 //
-//	{{.CNIVersion}} {{.Name}} {{.DataDir}} {{.Network}} {{.Subnet}} {{.MTU}}
+//	{{.CNIVersion}} {{.Name}} {{.DataDir}} {{.Network}} {{.Subnet}} {{.Network6}} {{.Subnet6}} {{.MTU}}
 type NetConfParams struct {
 	CNIVersion string
 	Name       string
@@ -21,7 +21,11 @@ type NetConfParams struct {
 	DataDir string
 	// Network is the whole pod network, Subnet this node's share of it.
 	Network, Subnet string
-	MTU             int
+	// Network6 and Subnet6 are the same for IPv6. In a plain netconf an
+	// empty one removes its knob's key (an IPv4-only variant of a
+	// dual-stack conf).
+	Network6, Subnet6 string
+	MTU               int
 }
 
 // NetConfKnobs say where a plain netconf (no placeholders) takes the
@@ -31,16 +35,22 @@ type NetConfKnobs struct {
 	DataDir string `json:"dataDir"`
 	Subnet  string `json:"subnet"`
 	Network string `json:"network"`
-	MTU     string `json:"mtu"`
+	// Subnet6 and Network6 are the IPv6 knobs ("ipam.ranges.1.0.subnet":
+	// host-local's second range).
+	Subnet6  string `json:"subnet6"`
+	Network6 string `json:"network6"`
+	MTU      string `json:"mtu"`
 }
 
 // knobCandidates are where the common plugins keep each knob, tried in order
 // when a plain netconf comes without the knob's path.
 var knobCandidates = map[string][]string{
-	"dataDir": {"dataDir", "ipam.dataDir"},
-	"subnet":  {"subnet", "ipam.subnet", "ipam.ranges.0.0.subnet"},
-	"network": {"network"},
-	"mtu":     {"mtu"},
+	"dataDir":  {"dataDir", "ipam.dataDir"},
+	"subnet":   {"subnet", "ipam.subnet", "ipam.ranges.0.0.subnet"},
+	"network":  {"network"},
+	"subnet6":  {"subnet6"},
+	"network6": {"network6"},
+	"mtu":      {"mtu"},
 }
 
 // NetConfTemplate is a network config the suite or the bench fills per
@@ -81,7 +91,7 @@ func ParseNetConf(name string, data []byte, knobs NetConfKnobs) (*NetConfTemplat
 			return nil, fmt.Errorf("netconf %s is not a JSON object: %w", name, err)
 		}
 		t.knobs = knobs
-		for key, path := range map[string]*string{"dataDir": &t.knobs.DataDir, "subnet": &t.knobs.Subnet, "network": &t.knobs.Network, "mtu": &t.knobs.MTU} {
+		for key, path := range map[string]*string{"dataDir": &t.knobs.DataDir, "subnet": &t.knobs.Subnet, "network": &t.knobs.Network, "subnet6": &t.knobs.Subnet6, "network6": &t.knobs.Network6, "mtu": &t.knobs.MTU} {
 			if *path != "" {
 				if _, err := lookupPath(t.plain, *path); err != nil {
 					return nil, fmt.Errorf("netconf %s: knob %s: %w", name, key, err)
@@ -96,7 +106,7 @@ func ParseNetConf(name string, data []byte, knobs NetConfKnobs) (*NetConfTemplat
 			}
 		}
 	}
-	if _, err := t.Render(NetConfParams{CNIVersion: "1.0.0", Name: "probe", DataDir: "/probe", Network: "10.99.0.0/16", Subnet: "10.99.1.0/24", MTU: 1400}); err != nil {
+	if _, err := t.Render(NetConfParams{CNIVersion: "1.0.0", Name: "probe", DataDir: "/probe", Network: "10.99.0.0/16", Subnet: "10.99.1.0/24", Network6: "fd00:10:99::/48", Subnet6: "fd00:10:99:1::/64", MTU: 1400}); err != nil {
 		return nil, err
 	}
 	return t, nil
@@ -136,8 +146,14 @@ func (t *NetConfTemplate) renderPlain(p NetConfParams) ([]byte, error) {
 	for _, k := range []struct {
 		path  string
 		value any
-	}{{t.knobs.DataDir, p.DataDir}, {t.knobs.Subnet, p.Subnet}, {t.knobs.Network, p.Network}, {t.knobs.MTU, p.MTU}} {
+	}{{t.knobs.DataDir, p.DataDir}, {t.knobs.Subnet, p.Subnet}, {t.knobs.Network, p.Network}, {t.knobs.Subnet6, p.Subnet6}, {t.knobs.Network6, p.Network6}, {t.knobs.MTU, p.MTU}} {
 		if k.path == "" {
+			continue
+		}
+		if k.value == "" && (k.path == t.knobs.Subnet6 || k.path == t.knobs.Network6) {
+			if err := deletePath(obj, k.path); err != nil {
+				return nil, fmt.Errorf("netconf %s: %w", t.path, err)
+			}
 			continue
 		}
 		if err := setPath(obj, k.path, k.value); err != nil {
@@ -196,6 +212,29 @@ func setPath(obj map[string]any, path string, value any) error {
 	default:
 		return fmt.Errorf("%s: parent is a %T", path, parent)
 	}
+	return nil
+}
+
+// deletePath removes the object key at a dotted path whose parent exists
+// (an array element cannot be removed: host-local's range list keeps its
+// shape).
+func deletePath(obj map[string]any, path string) error {
+	parentPath, last := "", path
+	if i := strings.LastIndex(path, "."); i >= 0 {
+		parentPath, last = path[:i], path[i+1:]
+	}
+	var parent any = obj
+	if parentPath != "" {
+		var err error
+		if parent, err = lookupPath(obj, parentPath); err != nil {
+			return err
+		}
+	}
+	node, ok := parent.(map[string]any)
+	if !ok {
+		return fmt.Errorf("%s: parent is a %T, the key cannot be removed", path, parent)
+	}
+	delete(node, last)
 	return nil
 }
 

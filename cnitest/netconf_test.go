@@ -7,7 +7,8 @@ import (
 )
 
 func TestPlainNetConfTakesTheKnobs(t *testing.T) {
-	params := NetConfParams{CNIVersion: "1.1.0", Name: "cnitest", DataDir: "/tmp/d", Network: "10.99.0.0/16", Subnet: "10.99.1.0/29", MTU: 1400}
+	params := NetConfParams{CNIVersion: "1.1.0", Name: "cnitest", DataDir: "/tmp/d", Network: "10.99.0.0/16", Subnet: "10.99.1.0/29",
+		Network6: "fd00:10:99::/48", Subnet6: "fd00:10:99:1::/64", MTU: 1400}
 	for _, tc := range []struct {
 		name  string
 		conf  string
@@ -23,6 +24,14 @@ func TestPlainNetConfTakesTheKnobs(t *testing.T) {
 			`{"type":"ptp","ipam":{"type":"host-local","dataDir":"/x","ranges":[[{"subnet":"10.1.0.0/24"}]]}}`,
 			NetConfKnobs{},
 			map[string]any{"ipam.dataDir": "/tmp/d", "ipam.ranges.0.0.subnet": "10.99.1.0/29", "name": "cnitest"}, ""},
+		{"podnet dual-stack: the IPv6 pair found without knobs",
+			`{"type":"podnet","network":"10.0.0.0/8","subnet":"10.1.0.0/24","network6":"fd00::/48","subnet6":"fd00:0:0:1::/64"}`,
+			NetConfKnobs{},
+			map[string]any{"network6": "fd00:10:99::/48", "subnet6": "fd00:10:99:1::/64", "subnet": "10.99.1.0/29"}, ""},
+		{"host-local's second range, the IPv6 one, at the profile's path",
+			`{"type":"bridge","ipam":{"type":"host-local","ranges":[[{"subnet":"10.1.0.0/24"}],[{"subnet":"fd00::/64"}]]}}`,
+			NetConfKnobs{Subnet6: "ipam.ranges.1.0.subnet"},
+			map[string]any{"ipam.ranges.0.0.subnet": "10.99.1.0/29", "ipam.ranges.1.0.subnet": "fd00:10:99:1::/64"}, ""},
 		{"a knob the profile names",
 			`{"type":"x","state":{"dir":"/x"}}`,
 			NetConfKnobs{DataDir: "state.dir"},
@@ -64,6 +73,29 @@ func TestPlainNetConfTakesTheKnobs(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestEmptyIPv6KnobsLeaveThePlainNetConfIPv4Only(t *testing.T) {
+	tmpl, err := ParseNetConf("dual.json", []byte(`{"type":"podnet","network":"10.0.0.0/8","subnet":"10.1.0.0/24","network6":"fd00::/48","subnet6":"fd00:0:0:1::/64"}`), NetConfKnobs{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := tmpl.Render(NetConfParams{CNIVersion: "1.0.0", Name: "n", Network: "10.99.0.0/16", Subnet: "10.99.1.0/24"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var obj map[string]any
+	if err := json.Unmarshal(out, &obj); err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range []string{"network6", "subnet6"} {
+		if _, found := obj[key]; found {
+			t.Errorf("%s kept in the IPv4-only render: %s", key, out)
+		}
+	}
+	if obj["subnet"] != "10.99.1.0/24" {
+		t.Errorf("subnet %v: %s", obj["subnet"], out)
 	}
 }
 

@@ -11,20 +11,28 @@ import (
 	"github.com/containernetworking/plugins/pkg/ns"
 	"golang.org/x/net/icmp"
 	"golang.org/x/net/ipv4"
+	"golang.org/x/net/ipv6"
 )
 
-// Ping sends one ICMP echo from inside netns to dst and waits up to timeout
-// for the matching reply. The socket is opened in netns, so the probe uses
-// that namespace's routes and addresses, as a process in the pod would.
+// Ping sends one ICMP echo (ICMPv6 echo to an IPv6 dst) from inside netns
+// to dst and waits up to timeout for the matching reply. The socket is
+// opened in netns, so the probe uses that namespace's routes and addresses,
+// as a process in the pod would.
 func Ping(netns ns.NetNS, dst net.IP, timeout time.Duration) error {
+	network, listen, proto := "ip4:icmp", "0.0.0.0", 1 // 1: ICMPv4
+	var echo, echoReply icmp.Type = ipv4.ICMPTypeEcho, ipv4.ICMPTypeEchoReply
+	if dst.To4() == nil {
+		network, listen, proto = "ip6:ipv6-icmp", "::", 58 // 58: ICMPv6
+		echo, echoReply = ipv6.ICMPTypeEchoRequest, ipv6.ICMPTypeEchoReply
+	}
 	return netns.Do(func(ns.NetNS) error {
-		conn, err := icmp.ListenPacket("ip4:icmp", "0.0.0.0")
+		conn, err := icmp.ListenPacket(network, listen)
 		if err != nil {
 			return err
 		}
 		defer func() { _ = conn.Close() }()
 		id, seq := os.Getpid()&0xffff, int(time.Now().UnixNano()&0xffff)
-		msg := icmp.Message{Type: ipv4.ICMPTypeEcho, Body: &icmp.Echo{ID: id, Seq: seq, Data: []byte("cnitest")}}
+		msg := icmp.Message{Type: echo, Body: &icmp.Echo{ID: id, Seq: seq, Data: []byte("cnitest")}}
 		wire, err := msg.Marshal(nil)
 		if err != nil {
 			return err
@@ -41,8 +49,8 @@ func Ping(netns ns.NetNS, dst net.IP, timeout time.Duration) error {
 			if err != nil {
 				return fmt.Errorf("ping %s: no reply: %w", dst, err)
 			}
-			reply, err := icmp.ParseMessage(1, buf[:n]) // 1: ICMPv4
-			if err != nil || reply.Type != ipv4.ICMPTypeEchoReply {
+			reply, err := icmp.ParseMessage(proto, buf[:n])
+			if err != nil || reply.Type != echoReply {
 				continue
 			}
 			if echo, ok := reply.Body.(*icmp.Echo); ok && echo.Seq == seq && peer.String() == dst.String() {
@@ -58,12 +66,12 @@ type Listener struct {
 	done chan struct{}
 }
 
-// ListenTCP opens a TCP listener on addr inside netns that answers every
+// ListenTCP opens a TCP listener on addr (IPv4 or IPv6) inside netns that answers every
 // connection with "hello from <addr>".
 func ListenTCP(netns ns.NetNS, addr string) (*Listener, error) {
 	var l net.Listener
 	err := netns.Do(func(ns.NetNS) (err error) {
-		l, err = net.Listen("tcp4", addr)
+		l, err = net.Listen("tcp", addr)
 		return err
 	})
 	if err != nil {
@@ -96,7 +104,7 @@ func DialTCP(ctx context.Context, netns ns.NetNS, addr string) (string, error) {
 	var conn net.Conn
 	err := netns.Do(func(ns.NetNS) (err error) {
 		var d net.Dialer
-		conn, err = d.DialContext(ctx, "tcp4", addr)
+		conn, err = d.DialContext(ctx, "tcp", addr)
 		return err
 	})
 	if err != nil {

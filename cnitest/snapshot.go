@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/containernetworking/plugins/pkg/netlinksafe"
 	"github.com/containernetworking/plugins/pkg/ns"
@@ -30,10 +31,16 @@ type Snapshot map[string][]string
 var iptablesTables = []string{"filter", "nat", "mangle", "raw"}
 
 // TakeSnapshot records the state of each named netns and each named
-// directory (an absent directory is recorded as absent).
+// directory (an absent directory is recorded as absent). It first waits for
+// every IPv6 address of a netns to finish duplicate address detection: the
+// kernel adds an address's local and anycast routes only then, and those
+// must not read as a change made by the call between two snapshots.
 func TakeSnapshot(netnses map[string]ns.NetNS, dirs map[string]string) (Snapshot, error) {
 	s := Snapshot{}
 	for label, netns := range netnses {
+		if err := WaitIPv6Settled(netns, 5*time.Second); err != nil {
+			return nil, fmt.Errorf("snapshot of netns %s: %w", label, err)
+		}
 		facts, err := netnsFacts(netns)
 		if err != nil {
 			return nil, fmt.Errorf("snapshot of netns %s: %w", label, err)

@@ -30,6 +30,7 @@ const (
 	codeNotAvailable     = 50
 	podnetBridge         = "cni0"
 	podnetGateway        = "10.99.1.1"
+	podnetGateway6       = "fd00:10:99:1::1" // testSubnet6's first host
 )
 
 // podnetConf is the podnet config of a testbed, decoded.
@@ -98,9 +99,30 @@ func hostRules(tb *testbed) []string {
 
 var _ = Describe("podnet", Label("podnet"), func() {
 	var tb *testbed
-	BeforeEach(func() { tb = newTestbed(version.Current()) })
+	// podnet's own specs run the tutorial's IPv4-only conf (a plain
+	// netconf's IPv6 knobs left out); the generic specs run the default
+	// netconf, dual-stack, once per family.
+	BeforeEach(func() { tb = newTestbed(version.Current(), withoutIPv6) })
 
 	Describe("ADD", func() {
+		It("dual-stack (network6, subnet6): one address per family, the bridge holds both gateways, a default route per family", func() {
+			if cfg.netconf.Knobs().Subnet6 == "" {
+				Skip("the netconf takes no subnet6 knob (profile netconf.subnet6): it is IPv4-only")
+			}
+			tb = newTestbed(version.Current()) // the default netconf, both families
+			a := tb.add(tb.newPod())
+			r := a.result
+			Expect(r.IPs).To(HaveLen(2), "one address per family")
+			v6 := resultIP(r, "ipv6")
+			Expect(v6.Address.String()).To(Equal("fd00:10:99:1::2/64"), "the first free IPv6 address")
+			Expect(v6.Gateway.String()).To(Equal(podnetGateway6))
+			Expect(hostLink(tb, podnetBridge).Addrs6).To(ConsistOf(podnetGateway6 + "/64"))
+			pod, _, err := cnitest.LinkIn(a.pod, testIfName)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(pod.DefaultGateway.String()).To(Equal(podnetGateway))
+			Expect(pod.DefaultGateway6.String()).To(Equal(podnetGateway6))
+		})
+
 		It("builds the tutorial's node design: bridge with the gateway, host veth on it, pod on the subnet", func() {
 			a := tb.add(tb.newPod())
 			r := a.result
@@ -227,7 +249,7 @@ var _ = Describe("podnet", Label("podnet"), func() {
 		})
 
 		It("fills a /29 with exactly .2-.6, never network, gateway or broadcast, then names the subnet", func() {
-			tb = newTestbed(version.Current(), withSubnet("10.99.1.0/29"))
+			tb = newTestbed(version.Current(), withoutIPv6, withSubnet("10.99.1.0/29"))
 			var got []string
 			for range 5 {
 				got = append(got, podIP(tb.add(tb.newPod()).result))
@@ -359,7 +381,7 @@ var _ = Describe("podnet", Label("podnet"), func() {
 		})
 
 		It("reports code 50 when the pool is exhausted, and 0 once an address is free", func() {
-			tb = newTestbed(version.Current(), withSubnet("10.99.1.0/30")) // room for one pod
+			tb = newTestbed(version.Current(), withoutIPv6, withSubnet("10.99.1.0/30")) // room for one pod
 			a := tb.add(tb.newPod())
 			resp := tb.run(cnitest.Invocation{Command: "STATUS"})
 			expectCNIError(resp, codeNotAvailable)

@@ -20,7 +20,7 @@ import (
 // local user (issue 8), and its hairpin mode (issue 7).
 var _ = Describe("podnet under a hostile or unlucky runtime", Label("podnet"), func() {
 	var tb *testbed
-	BeforeEach(func() { tb = newTestbed(version.Current()) })
+	BeforeEach(func() { tb = newTestbed(version.Current(), withoutIPv6) }) // the tutorial's IPv4-only conf
 
 	// snapshotOf records the host, the given pods and the data dir.
 	snapshotOf := func(pods ...ns.NetNS) cnitest.Snapshot {

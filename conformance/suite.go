@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -22,9 +23,13 @@ import (
 const (
 	testNetwork = "10.99.0.0/16"
 	testSubnet  = "10.99.1.0/24"
-	testMTU     = 1400 // not the kernel's default, so a plugin ignoring "mtu" is caught
-	testIfName  = "eth0"
-	testNetName = "cnitest"
+	// The IPv6 pair, for the plugins that claim ipv6 (profile
+	// dataPath.families): a ULA, a /64 per node as Kubernetes hands out.
+	testNetwork6 = "fd00:10:99::/48"
+	testSubnet6  = "fd00:10:99:1::/64"
+	testMTU      = 1400 // not the kernel's default, so a plugin ignoring "mtu" is caught
+	testIfName   = "eth0"
+	testNetName  = "cnitest"
 )
 
 // suiteConfig is what the suite runs against, set by Run.
@@ -112,7 +117,7 @@ func newTestbed(cniVersion string, tweaks ...func(*cnitest.NetConfParams)) *test
 
 	tb := &testbed{host: host, tmp: tmp, timeout: time.Minute, params: cnitest.NetConfParams{
 		CNIVersion: cniVersion, Name: testNetName, DataDir: filepath.Join(tmp, "data"),
-		Network: testNetwork, Subnet: testSubnet, MTU: testMTU,
+		Network: testNetwork, Subnet: testSubnet, Network6: testNetwork6, Subnet6: testSubnet6, MTU: testMTU,
 	}}
 	for _, t := range tweaks {
 		t(&tb.params)
@@ -130,6 +135,26 @@ func newTestbed(cniVersion string, tweaks ...func(*cnitest.NetConfParams)) *test
 func withSubnet(subnet string) func(*cnitest.NetConfParams) {
 	return func(p *cnitest.NetConfParams) { p.Subnet = subnet }
 }
+
+// families are the profile's, but for ipv6 in a testbed whose netconf was
+// made IPv4-only (withoutIPv6).
+func (tb *testbed) families() []string {
+	var families []string
+	for _, f := range cfg.profile.DataPath.families() {
+		if f != "ipv6" || tb.params.Subnet6 != "" {
+			families = append(families, f)
+		}
+	}
+	return families
+}
+
+func withSubnet6(subnet string) func(*cnitest.NetConfParams) {
+	return func(p *cnitest.NetConfParams) { p.Subnet6 = subnet }
+}
+
+// withoutIPv6 leaves the IPv6 knobs out of a plain netconf (its IPv4-only
+// form); a template does not use them.
+func withoutIPv6(p *cnitest.NetConfParams) { p.Network6, p.Subnet6 = "", "" }
 
 // newPod creates a pod netns, deleted when the spec ends.
 func (tb *testbed) newPod() ns.NetNS {
@@ -280,19 +305,19 @@ func expectPodConfigured(tb *testbed, a attachment) {
 	if cfg.netconf.IsTemplate() || cfg.netconf.Knobs().MTU != "" {
 		Expect(link.MTU).To(Equal(tb.params.MTU), "MTU of %s", testIfName)
 	}
-	for _, family := range cfg.profile.DataPath.families() {
-		Expect(a.result.IPs).To(ContainElement(WithTransform(func(ipc *current.IPConfig) string {
-			if ipc.Address.IP.To4() != nil {
-				return "ipv4"
-			}
-			return "ipv6"
-		}, Equal(family))), "the result has no %s address (profile dataPath.families)", family)
+	for _, family := range tb.families() {
+		Expect(a.result.IPs).To(ContainElement(WithTransform(familyOf, Equal(family))),
+			"the result has no %s address (profile dataPath.families)", family)
 	}
 	for _, ipc := range a.result.IPs {
-		Expect(link.Addrs).To(ContainElement(ipc.Address.String()), "result address on %s", testIfName)
+		addrs, gateway := link.Addrs, link.DefaultGateway
+		if familyOf(ipc) == "ipv6" {
+			addrs, gateway = link.Addrs6, link.DefaultGateway6
+		}
+		Expect(addrs).To(ContainElement(ipc.Address.String()), "result address on %s", testIfName)
 		if ipc.Gateway != nil {
-			Expect(link.DefaultGateway).NotTo(BeNil(), "no default route via %s", testIfName)
-			Expect(link.DefaultGateway.String()).To(Equal(ipc.Gateway.String()), "default route gateway")
+			Expect(gateway).NotTo(BeNil(), "no %s default route via %s", familyOf(ipc), testIfName)
+			Expect(gateway.String()).To(Equal(ipc.Gateway.String()), "%s default route gateway", familyOf(ipc))
 		}
 	}
 	for _, iface := range a.result.Interfaces {
@@ -301,6 +326,27 @@ func expectPodConfigured(tb *testbed, a attachment) {
 			Expect(iface.Sandbox).To(Equal(a.pod.Path()), "result sandbox of %s", testIfName)
 		}
 	}
+}
+
+// familyOf is ipv4 or ipv6, as profiles name address families.
+func familyOf(ipc *current.IPConfig) string {
+	if ipc.Address.IP.To4() != nil {
+		return "ipv4"
+	}
+	return "ipv6"
+}
+
+// resultIP is the result's first address of family; the spec fails when
+// there is none (a plugin claiming the family must hand one out).
+func resultIP(r *current.Result, family string) *current.IPConfig {
+	GinkgoHelper()
+	for _, ipc := range r.IPs {
+		if familyOf(ipc) == family {
+			return ipc
+		}
+	}
+	Fail(fmt.Sprintf("the result has no %s address, though the profile claims %s (dataPath.families): %v", family, family, r.IPs))
+	return nil
 }
 
 func removeFile(path string) error { return os.Remove(path) }

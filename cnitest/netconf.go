@@ -187,18 +187,22 @@ func lookupPath(obj map[string]any, path string) (any, error) {
 	return cur, nil
 }
 
+// parentOf returns the node holding the last element of a dotted path, and
+// that element's name.
+func parentOf(obj map[string]any, path string) (parent any, last string, err error) {
+	i := strings.LastIndex(path, ".")
+	if i < 0 {
+		return obj, path, nil
+	}
+	parent, err = lookupPath(obj, path[:i])
+	return parent, path[i+1:], err
+}
+
 // setPath sets the value at a dotted path whose parent exists.
 func setPath(obj map[string]any, path string, value any) error {
-	parentPath, last := "", path
-	if i := strings.LastIndex(path, "."); i >= 0 {
-		parentPath, last = path[:i], path[i+1:]
-	}
-	var parent any = obj
-	if parentPath != "" {
-		var err error
-		if parent, err = lookupPath(obj, parentPath); err != nil {
-			return err
-		}
+	parent, last, err := parentOf(obj, path)
+	if err != nil {
+		return err
 	}
 	switch node := parent.(type) {
 	case map[string]any:
@@ -219,16 +223,9 @@ func setPath(obj map[string]any, path string, value any) error {
 // (an array element cannot be removed: host-local's range list keeps its
 // shape).
 func deletePath(obj map[string]any, path string) error {
-	parentPath, last := "", path
-	if i := strings.LastIndex(path, "."); i >= 0 {
-		parentPath, last = path[:i], path[i+1:]
-	}
-	var parent any = obj
-	if parentPath != "" {
-		var err error
-		if parent, err = lookupPath(obj, parentPath); err != nil {
-			return err
-		}
+	parent, last, err := parentOf(obj, path)
+	if err != nil {
+		return err
 	}
 	node, ok := parent.(map[string]any)
 	if !ok {

@@ -782,16 +782,7 @@ func (s *Store) WriteFile(name string, data []byte) error {
 	if reservedName(name) || strings.ContainsAny(name, "/\x00") {
 		return fmt.Errorf("%q is not a store record name: it %w", name, errReservedName)
 	}
-	tmp := fmt.Sprintf(".%s-%d", name, os.Getpid())
-	if err := s.writeNew(tmp, data); err != nil {
-		return err
-	}
-	dirfd := int(s.dirf.Fd())
-	if err := unix.Renameat(dirfd, tmp, dirfd, name); err != nil {
-		_ = unix.Unlinkat(dirfd, tmp, 0)
-		return &fs.PathError{Op: "rename", Path: filepath.Join(s.dir, name), Err: err}
-	}
-	return nil
+	return s.writeRecord(fmt.Sprintf(".%s-%d", name, os.Getpid()), name, data)
 }
 
 // OpenLock opens (creating) the store file name for use with LockFile.

@@ -73,12 +73,17 @@ type Store struct {
 	pools []Pool   // one per address family, in the order Reserve hands them out
 	dirf  *os.File // the store directory, O_DIRECTORY|O_NOFOLLOW
 	lockf *os.File
+	// busy: a lock wait timed out. Its abandoned waiter shares lockf's open
+	// file description and drops the lock whenever it is granted, which would
+	// also drop a later holder's: the store takes no lock again.
+	busy bool
 }
 
 // Open returns the store of network name under dataDir. With create, dataDir
 // and the store directory are made (0700) when missing; without it a missing
-// directory is reported as fs.ErrNotExist, so read-only callers (DEL, CHECK,
-// GC) change nothing. A store directory or lock file that is a symlink, of the
+// directory is reported as fs.ErrNotExist, so DEL, CHECK and GC create no
+// store where none was (an existing one gets its lock file, and modes are
+// repaired as below). A store directory or lock file that is a symlink, of the
 // wrong type or owned by another user is refused with ErrUnsafe; wrong modes
 // are repaired (0700, 0600).
 func Open(dataDir, name string, pools []Pool, create bool) (*Store, error) {
@@ -186,7 +191,11 @@ func (s *Store) Close() error { return errors.Join(s.lockf.Close(), s.dirf.Close
 
 // withLock runs f while holding the network's exclusive flock.
 func (s *Store) withLock(f func() error) error {
+	if s.busy {
+		return fmt.Errorf("%w: an earlier lock wait on %s timed out; open the store again", ErrBusy, s.lockf.Name())
+	}
 	if err := LockFile(s.lockf, LockTimeout); err != nil {
+		s.busy = errors.Is(err, ErrBusy)
 		return err
 	}
 	defer func() { _ = flock(int(s.lockf.Fd()), unix.LOCK_UN) }()

@@ -566,6 +566,18 @@ func TestLockWaitIsBounded(t *testing.T) {
 	if err := LockFile(holder.lockf, 5*time.Second); err != nil {
 		t.Fatalf("lock kept by an abandoned wait: %v", err)
 	}
+	// The timed-out store takes no lock again, even a free one: its abandoned
+	// wait shares the lock's open file and would drop a later holder's lock.
+	if err := flock(int(holder.lockf.Fd()), unix.LOCK_UN); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := first(waiter.Reserve(Attachment{ContainerID: "c1", IfName: "eth0"})); !errors.Is(err, ErrBusy) {
+		t.Fatalf("Reserve on a store whose lock wait timed out: %v, want ErrBusy", err)
+	}
+	if err := LockFile(holder.lockf, 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	waiter = openStore(t, dataDir, pool)
 	// A lock freed while a waiter is blocked in the kernel is granted to it.
 	LockTimeout = time.Hour
 	holderFD := int(holder.lockf.Fd())

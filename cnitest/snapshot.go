@@ -183,26 +183,31 @@ func bridgePortHairpin(l netlink.Link) (bool, error) {
 	return pi.Hairpin, nil
 }
 
-// iptablesFacts lists every rule and chain of the IPv4 tables, read with
-// go-iptables in the current netns.
+// iptablesFacts lists every rule and chain of the IPv4 and the IPv6 tables,
+// read with go-iptables in the current netns.
 func iptablesFacts() ([]string, error) {
-	ipt, err := iptables.New()
-	if err != nil {
-		return nil, fmt.Errorf("iptables: %w", err)
-	}
 	var facts []string
-	for _, table := range iptablesTables {
-		chains, err := ipt.ListChains(table)
+	for _, tool := range []struct {
+		name  string
+		proto iptables.Protocol
+	}{{"iptables", iptables.ProtocolIPv4}, {"ip6tables", iptables.ProtocolIPv6}} {
+		ipt, err := iptables.New(iptables.IPFamily(tool.proto))
 		if err != nil {
-			return nil, fmt.Errorf("iptables -t %s: %w", table, err)
+			return nil, fmt.Errorf("%s: %w", tool.name, err)
 		}
-		for _, chain := range chains {
-			rules, err := ipt.List(table, chain)
+		for _, table := range iptablesTables {
+			chains, err := ipt.ListChains(table)
 			if err != nil {
-				return nil, fmt.Errorf("iptables -t %s -S %s: %w", table, chain, err)
+				return nil, fmt.Errorf("%s -t %s: %w", tool.name, table, err)
 			}
-			for _, r := range rules {
-				facts = append(facts, "iptables -t "+table+" "+r)
+			for _, chain := range chains {
+				rules, err := ipt.List(table, chain)
+				if err != nil {
+					return nil, fmt.Errorf("%s -t %s -S %s: %w", tool.name, table, chain, err)
+				}
+				for _, r := range rules {
+					facts = append(facts, tool.name+" -t "+table+" "+r)
+				}
 			}
 		}
 	}

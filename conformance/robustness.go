@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/containernetworking/cni/pkg/version"
@@ -253,7 +254,7 @@ func crashState(tb *testbed, pod ns.NetNS) crashFacts {
 	snap, err := cnitest.TakeSnapshot(map[string]ns.NetNS{"host": tb.host}, nil)
 	Expect(err).NotTo(HaveOccurred())
 	for _, f := range snap["host"] {
-		if len(f) > 9 && f[:9] == "iptables " {
+		if strings.HasPrefix(f, "iptables ") || strings.HasPrefix(f, "ip6tables ") {
 			c.rules = append(c.rules, f)
 		}
 	}

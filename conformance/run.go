@@ -52,6 +52,8 @@ func Run(t GinkgoTestingT, o Options, suite types.SuiteConfig, reporter types.Re
 		return false, err
 	}
 	cfg = c
+	// A label filter or focus that matches nothing must not read as a pass.
+	suite.FailOnEmpty = true
 	RegisterFailHandler(Fail)
 	return RunSpecs(t, Description, suite, reporter), nil
 }

@@ -58,7 +58,7 @@ var _ = BeforeSuite(func() {
 	var err error
 	tempRoot, err = os.MkdirTemp("", "cnitest-")
 	Expect(err).NotTo(HaveOccurred())
-	rootHostRules = rulesMentioning(testNetwork[:strings.LastIndex(testNetwork, ".")])
+	rootHostRules = rulesMentioning(testNetworkTexts()...)
 })
 
 var _ = AfterSuite(func() {
@@ -67,28 +67,43 @@ var _ = AfterSuite(func() {
 	Expect(err).NotTo(HaveOccurred())
 	Expect(left).To(BeEmpty(), "temp dirs left behind in %s", tempRoot)
 	Expect(os.Remove(tempRoot)).To(Succeed())
-	Expect(rulesMentioning(testNetwork[:strings.LastIndex(testNetwork, ".")])).To(Equal(rootHostRules),
-		"the real host's iptables rules changed")
+	Expect(rulesMentioning(testNetworkTexts()...)).To(Equal(rootHostRules),
+		"the real host's iptables or ip6tables rules changed")
 	_, err = os.Stat("/sys/class/net/cni0")
 	Expect(os.IsNotExist(err)).To(BeTrue(), "a cni0 bridge appeared on the real host")
 })
 
-// rulesMentioning lists the real host's filter and nat rules containing text.
-func rulesMentioning(text string) []string {
-	ipt, err := iptables.New()
-	if err != nil {
-		return []string{"iptables unavailable: " + err.Error()}
+// testNetworkTexts are what a rule about the test networks contains: the
+// IPv4 network's first octets and the IPv6 network's prefix.
+func testNetworkTexts() []string {
+	return []string{
+		testNetwork[:strings.LastIndex(testNetwork, ".")],
+		strings.TrimSuffix(testNetwork6, ":/48"),
 	}
+}
+
+// rulesMentioning lists the real host's filter and nat rules, IPv4 and IPv6,
+// containing any of texts. Both tools are required: a host where they cannot
+// be read fails the check rather than passing it unseen.
+func rulesMentioning(texts ...string) []string {
 	var found []string
-	for _, table := range []string{"filter", "nat"} {
-		chains, err := ipt.ListChains(table)
-		Expect(err).NotTo(HaveOccurred())
-		for _, chain := range chains {
-			rules, err := ipt.List(table, chain)
+	for _, proto := range []iptables.Protocol{iptables.ProtocolIPv4, iptables.ProtocolIPv6} {
+		tool := map[iptables.Protocol]string{iptables.ProtocolIPv4: "iptables", iptables.ProtocolIPv6: "ip6tables"}[proto]
+		ipt, err := iptables.New(iptables.IPFamily(proto))
+		Expect(err).NotTo(HaveOccurred(), "reading the real host's %s rules", tool)
+		for _, table := range []string{"filter", "nat"} {
+			chains, err := ipt.ListChains(table)
 			Expect(err).NotTo(HaveOccurred())
-			for _, r := range rules {
-				if strings.Contains(r, text) {
-					found = append(found, table+" "+r)
+			for _, chain := range chains {
+				rules, err := ipt.List(table, chain)
+				Expect(err).NotTo(HaveOccurred())
+				for _, r := range rules {
+					for _, text := range texts {
+						if strings.Contains(r, text) {
+							found = append(found, tool+" "+table+" "+r)
+							break
+						}
+					}
 				}
 			}
 		}

@@ -14,6 +14,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/coreos/go-iptables/iptables"
 	"golang.org/x/sys/unix"
 )
 
@@ -404,14 +405,35 @@ func describeMachine() machine {
 		m.Kernel = unix.ByteSliceToString(u.Release[:])
 	}
 	m.CPU = procField("/proc/cpuinfo", "model name")
-	if out, err := exec.Command("iptables", "--version").Output(); err == nil {
-		m.IPTables = strings.TrimSpace(string(out))
-	}
+	m.IPTables = iptablesVersion()
 	var si unix.Sysinfo_t
 	if unix.Sysinfo(&si) == nil {
 		m.MemoryGiB = float64(si.Totalram) * float64(si.Unit) / (1 << 30)
 	}
 	return m
+}
+
+// iptablesVersion says which iptables the machine has, e.g. "v1.8.9 (nf_tables)":
+// the version through go-iptables, the backend from the binary's link target
+// (xtables-nft-multi or xtables-legacy-multi).
+func iptablesVersion() string {
+	ipt, err := iptables.New()
+	if err != nil {
+		return ""
+	}
+	major, minor, patch := ipt.GetIptablesVersion()
+	v := fmt.Sprintf("v%d.%d.%d", major, minor, patch)
+	if path, err := exec.LookPath("iptables"); err == nil {
+		if target, err := filepath.EvalSymlinks(path); err == nil {
+			switch base := filepath.Base(target); {
+			case strings.Contains(base, "nft"):
+				v += " (nf_tables)"
+			case strings.Contains(base, "legacy"):
+				v += " (legacy)"
+			}
+		}
+	}
+	return v
 }
 
 // procField is the value of the first "key: value" line of file.

@@ -8,7 +8,7 @@ import (
 // The gate's command line; runs that reach the measuring need root and are
 // checked by hand (README, Performance).
 func TestBenchGateUsage(t *testing.T) {
-	tmpl := "../../netns-tests/testdata/podnet.json.tmpl"
+	tmpl := "../../conformance/testdata/podnet.json.tmpl"
 	for _, tc := range []struct {
 		name       string
 		args       []string

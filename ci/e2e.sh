@@ -126,7 +126,8 @@ build_test_image() {
 }
 
 # The upstream reference CNI plugins (ci/versions.sh's list, the root go.mod's version), for
-# nodes whose image lacks one the conflist needs (kind's published image has no bridge).
+# every node, replacing the image's own: the reference is the pinned one (kind's published image
+# has other versions and no bridge).
 build_reference_plugins() {
   # shellcheck source=SCRIPTDIR/versions.sh
   source "$REPO_ROOT/ci/versions.sh"

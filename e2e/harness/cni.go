@@ -108,9 +108,11 @@ func (nn NodeNet) Conflist() ([]byte, error) {
 }
 
 // InstallCNI installs a CNI on a kind node: the podnet binary (for podnet),
-// any reference plugin the conflist needs that the node image lacks (copied
-// from refDir, built from the pinned plugins module: kind's published image
-// has no bridge), then the conflist. It returns the plugins it copied.
+// the reference plugins the conflist needs from refDir (built from the
+// plugins module go.mod pins, so the reference is the pinned one whatever
+// the node image ships; kind's published image has other versions and no
+// bridge), then the conflist. Without refDir the node image's own reference
+// plugins are used. It returns the plugins it copied.
 func InstallCNI(ctx context.Context, n nodes.Node, nn NodeNet, podnetBinary, refDir string) ([]string, error) {
 	raw, err := nn.Conflist()
 	if err != nil {
@@ -119,12 +121,13 @@ func InstallCNI(ctx context.Context, n nodes.Node, nn NodeNet, podnetBinary, ref
 	var copied []string
 	for _, p := range nn.Plugins() {
 		src := filepath.Join(refDir, p)
-		if p == "podnet" {
+		switch {
+		case p == "podnet":
 			src = podnetBinary
-		} else if n.CommandContext(ctx, "test", "-x", filepath.Join(CNIBinDir, p)).Run() == nil {
-			continue // the node image has it
-		}
-		if refDir == "" && p != "podnet" {
+		case refDir != "":
+		case n.CommandContext(ctx, "test", "-x", filepath.Join(CNIBinDir, p)).Run() == nil:
+			continue // no pinned build given: the node image's own
+		default:
 			return copied, fmt.Errorf("node %s has no %s/%s and no reference plugin directory was given", n.String(), CNIBinDir, p)
 		}
 		bin, err := os.ReadFile(src)

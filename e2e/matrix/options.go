@@ -22,7 +22,7 @@ type Options struct {
 	NodeImage       string
 	Plugin          string // podnet binary installed on the kind nodes
 	CNI             string // podnet or bridge (kind mode)
-	CNIBin          string // reference CNI plugins for nodes whose image lacks one
+	CNIBin          string // reference CNI plugins installed on every node (else the image's own)
 	Image           string // the test image (ci/images/busybox)
 	ImagePullPolicy string
 	ReportDir       string
@@ -52,7 +52,7 @@ func (o *Options) Register(fs *flag.FlagSet, prefix string) {
 	fs.StringVar(&o.NodeImage, p("node-image"), "", "kind node image ref")
 	fs.StringVar(&o.Plugin, p("plugin"), "bin/podnet", "podnet binary to install on the kind nodes")
 	fs.StringVar(&o.CNI, p("cni"), harness.CNIPodnet, "CNI installed on the kind nodes: podnet (then portmap) or bridge (reference bridge + host-local, then portmap)")
-	fs.StringVar(&o.CNIBin, p("cni-bin"), "", "directory of reference CNI plugins, copied to nodes whose image lacks one the conflist needs")
+	fs.StringVar(&o.CNIBin, p("cni-bin"), "", "directory of reference CNI plugins installed on every node, replacing the node image's (empty: use the image's own)")
 	fs.StringVar(&o.Image, p("image"), "cnigate/e2e-busybox:1.35", "test image (ci/images/busybox + the probe)")
 	fs.StringVar(&o.ImagePullPolicy, p("image-pull-policy"), string(corev1.PullNever), "imagePullPolicy of the test pods")
 	fs.StringVar(&o.ReportDir, p("report-dir"), "_artifacts", "directory for matrix.json, the reports, phase timings, kind logs")

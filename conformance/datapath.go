@@ -1,7 +1,6 @@
 package conformance
 
 import (
-	"context"
 	"net"
 	"time"
 
@@ -29,14 +28,7 @@ var _ = Describe("data path", Label("generic"), func() {
 		Eventually(probe(a, b.result.IPs[0].Address.IP)).WithTimeout(10*time.Second).Should(Succeed(), "ICMP a -> b")
 		Eventually(probe(b, a.result.IPs[0].Address.IP)).WithTimeout(10*time.Second).Should(Succeed(), "ICMP b -> a")
 
-		ln, err := cnitest.ListenTCP(b.pod, net.JoinHostPort(podIP(b.result), "8080"))
-		Expect(err).NotTo(HaveOccurred())
-		DeferCleanup(ln.Close)
-		Eventually(func() (string, error) {
-			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-			defer cancel()
-			return cnitest.DialTCP(ctx, a.pod, ln.Addr().String())
-		}).WithTimeout(10*time.Second).Should(ContainSubstring("hello from"), "TCP a -> b")
+		expectTCP(a, b.pod, net.ParseIP(podIP(b.result)))
 	})
 
 	It("a pod reaches the gateway its result names", convention("gateway"), func() {

@@ -90,8 +90,8 @@ func TestTableValidateNamesTheFault(t *testing.T) {
 		{"subnet without network", `"network" and "subnet" go together`, func(t *Table) { t.Contenders[0].Subnet = "10.100.0.0/16" }},
 		{"unknown family", `"families" holds "ipv5"`, func(t *Table) { t.Contenders[0].Families = []string{"ipv4", "ipv5"} }},
 		{"family twice", `"families" lists "ipv6" twice`, func(t *Table) { t.Contenders[0].Families = []string{"ipv6", "ipv6"} }},
-		{"floor with families", `a floor takes no "families"`, func(t *Table) { t.Contenders[2].Families = []string{"ipv4"} }},
-		{"floor with preload", `a floor takes no "families" or "preload"`, func(t *Table) {
+		{"IPv6-only floor", `a floor's "families" include "ipv4"`, func(t *Table) { t.Contenders[2].Families = []string{"ipv6"} }},
+		{"floor with preload", `a floor takes no "preload"`, func(t *Table) {
 			t.Contenders[2].Preload = &Preload{Reservations: 1, Format: podnetStore}
 		}},
 		{"unknown preload format", `preload "format" "host-local"`, func(t *Table) { t.Contenders[0].Preload = &Preload{Reservations: 1, Format: "host-local"} }},
@@ -121,7 +121,7 @@ func TestMakeBenchTableIsValid(t *testing.T) {
 	for _, c := range tb.Contenders {
 		names = append(names, c.Name)
 	}
-	if strings.Join(names, ",") != "podnet,bridge,floor,podnet-dual,podnet-16,podnet-20k" || tb.Baseline != "bridge" {
+	if strings.Join(names, ",") != "podnet,bridge,floor,podnet-dual,floor-dual,podnet-16,podnet-20k" || tb.Baseline != "bridge" {
 		t.Fatalf("make bench's table: contenders %v, baseline %q", names, tb.Baseline)
 	}
 }

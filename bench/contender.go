@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -159,6 +160,11 @@ func (c *contender) invocation(command string, i int, id string) cnitest.Invocat
 			"FLOOR_GATEWAY="+c.gateway().String(),
 			"FLOOR_BRIDGE="+bridgeName,
 			"FLOOR_MTU="+strconv.Itoa(c.mtu))
+		if slices.Contains(c.families, "ipv6") {
+			inv.Env = append(inv.Env,
+				"FLOOR_ADDRESS6="+(&net.IPNet{IP: c.podAddress6(i), Mask: floorSubnet6.Mask}).String(),
+				"FLOOR_GATEWAY6="+c.gateway6().String())
+		}
 	}
 	return inv
 }
@@ -204,6 +210,24 @@ func (c *contender) podAddress(i int) net.IP {
 }
 
 func (c *contender) gateway() net.IP { return addToIP(c.subnet.IP, 1) }
+
+// floorSubnet6 is a dual-stack floor's IPv6 pod subnet. Each contender has its
+// own host netns, so it cannot clash with a plugin's IPv6 range.
+var floorSubnet6 = &net.IPNet{IP: net.ParseIP("fd00:10:98:1::"), Mask: net.CIDRMask(64, 128)}
+
+// podAddress6 and gateway6: the IPv6 counterparts of podAddress and gateway.
+func (c *contender) podAddress6(i int) net.IP { return addToIP6(floorSubnet6.IP, uint32(2+i)) }
+
+func (c *contender) gateway6() net.IP { return addToIP6(floorSubnet6.IP, 1) }
+
+// addToIP6 adds n to the low 32 bits of an IPv6 address (a /64's host part
+// never carries over with the bench's pod counts).
+func addToIP6(ip net.IP, n uint32) net.IP {
+	out := make(net.IP, net.IPv6len)
+	copy(out, ip.To16())
+	binary.BigEndian.PutUint32(out[12:], binary.BigEndian.Uint32(out[12:])+n)
+	return out
+}
 
 func addToIP(ip net.IP, n uint32) net.IP {
 	out := make(net.IP, 4)

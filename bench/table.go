@@ -179,8 +179,11 @@ func (c Contender) validateNetwork() error {
 		}
 		seen[f] = true
 	}
-	if c.Floor && (len(c.Families) > 0 || c.Preload != nil) {
-		return errors.New("a floor takes no \"families\" or \"preload\" (it is IPv4 and stateless)")
+	switch {
+	case c.Floor && c.Preload != nil:
+		return errors.New("a floor takes no \"preload\" (it keeps no state)")
+	case c.Floor && len(c.Families) > 0 && !seen["ipv4"]:
+		return errors.New("a floor's \"families\" include \"ipv4\" (it is IPv4 or dual-stack)")
 	}
 	if p := c.Preload; p != nil {
 		switch {

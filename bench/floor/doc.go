@@ -12,9 +12,12 @@
 //	FLOOR_GATEWAY  the gateway, which it also puts on the bridge, e.g. 10.99.1.1 (ADD)
 //	FLOOR_BRIDGE   the bridge name, e.g. cni0 (ADD)
 //	FLOOR_MTU      the MTU of the veth pair, e.g. 1500 (ADD)
+//	FLOOR_ADDRESS6, FLOOR_GATEWAY6  optional, the same for IPv6 (a dual-stack
+//	               pod: both addresses without DAD, a default route per family)
 //
-// ADD: look the bridge up (create it, up, with the gateway address, when it is
-// missing: the kernel work of a node's first ADD); create a veth pair from
+// ADD: look the bridge up (create it, up, with the gateway address, and turn
+// forwarding on per family, when it is missing: the kernel work of a node's
+// first ADD); create a veth pair from
 // inside the pod netns with the host end in the host netns, set the host end
 // up; in the pod netns add the address, set the interface up and add the
 // default route via the gateway; attach the host end to the bridge.

@@ -42,7 +42,11 @@ type addArgs struct {
 	netns, ifName, hostVeth, bridge string
 	addr                            *net.IPNet
 	gateway                         net.IP
-	mtu                             int
+	// addr6 and gateway6 are the IPv6 side of a dual-stack pod (nil when
+	// FLOOR_ADDRESS6 is unset).
+	addr6    *net.IPNet
+	gateway6 net.IP
+	mtu      int
 }
 
 func addArgsFromEnv() (addArgs, error) {
@@ -63,6 +67,17 @@ func addArgsFromEnv() (addArgs, error) {
 	}
 	if a.mtu, err = strconv.Atoi(os.Getenv("FLOOR_MTU")); err != nil {
 		return a, fmt.Errorf("FLOOR_MTU: %w", err)
+	}
+	if os.Getenv("FLOOR_ADDRESS6") == "" {
+		return a, nil
+	}
+	addr6, ipn6, err := net.ParseCIDR(os.Getenv("FLOOR_ADDRESS6"))
+	if err != nil || addr6.To4() != nil {
+		return a, fmt.Errorf("FLOOR_ADDRESS6 %q is not an IPv6 address with a prefix", os.Getenv("FLOOR_ADDRESS6"))
+	}
+	a.addr6 = &net.IPNet{IP: addr6, Mask: ipn6.Mask}
+	if a.gateway6 = net.ParseIP(os.Getenv("FLOOR_GATEWAY6")); a.gateway6 == nil || a.gateway6.To4() != nil {
+		return a, fmt.Errorf("FLOOR_GATEWAY6 %q is not an IPv6 address", os.Getenv("FLOOR_GATEWAY6"))
 	}
 	return a, nil
 }
@@ -88,10 +103,22 @@ func add(a addArgs) error {
 		if err := netlink.AddrAdd(link, &netlink.Addr{IPNet: a.addr}); err != nil {
 			return fmt.Errorf("adding %s: %w", a.addr, err)
 		}
+		// No DAD, as podnet and upstream bridge do: the address works at once.
+		if a.addr6 != nil {
+			if err := netlink.AddrAdd(link, &netlink.Addr{IPNet: a.addr6, Flags: unix.IFA_F_NODAD}); err != nil {
+				return fmt.Errorf("adding %s: %w", a.addr6, err)
+			}
+		}
 		if err := netlink.LinkSetUp(link); err != nil {
 			return err
 		}
-		return ip.AddDefaultRoute(a.gateway, link)
+		if err := ip.AddDefaultRoute(a.gateway, link); err != nil {
+			return err
+		}
+		if a.gateway6 != nil {
+			return ip.AddDefaultRoute(a.gateway6, link)
+		}
+		return nil
 	})
 	if err != nil {
 		return err
@@ -121,9 +148,27 @@ func bridge(a addArgs) (netlink.Link, error) {
 	if err := netlink.LinkSetUp(br); err != nil {
 		return nil, err
 	}
-	gw := &netlink.Addr{IPNet: &net.IPNet{IP: a.gateway, Mask: a.addr.Mask}}
-	if err := netlink.AddrAdd(br, gw); err != nil && !errors.Is(err, unix.EEXIST) {
+	gws := []*netlink.Addr{{IPNet: &net.IPNet{IP: a.gateway, Mask: a.addr.Mask}}}
+	if a.gateway6 != nil {
+		gws = append(gws, &netlink.Addr{IPNet: &net.IPNet{IP: a.gateway6, Mask: a.addr6.Mask}, Flags: unix.IFA_F_NODAD})
+	}
+	for _, gw := range gws {
+		if err := netlink.AddrAdd(br, gw); err != nil && !errors.Is(err, unix.EEXIST) {
+			return nil, err
+		}
+	}
+	// A node routes its pods' traffic: forwarding on, per family, as every
+	// bridge plugin does. IPv6 forwarding is not free: with it on, each veth
+	// the node later deletes costs the kernel ~15 ms more on this VM (the
+	// interface was a router's: its router multicast and anycast go too), a
+	// cost a dual-stack plugin's DEL carries and so its floor must too.
+	if err := ip.EnableIP4Forward(); err != nil {
 		return nil, err
+	}
+	if a.gateway6 != nil {
+		if err := ip.EnableIP6Forward(); err != nil {
+			return nil, err
+		}
 	}
 	return br, nil
 }

@@ -36,6 +36,10 @@ func (c *contenderFlags) last(flag string) (*bench.Contender, error) {
 }
 
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	// `bench --cluster` is the in-cluster bench: the same runner as cluster-bench.
+	if len(args) > 0 && (args[0] == "--cluster" || args[0] == "-cluster") {
+		return runClusterBench(ctx, args[1:], stdout, stderr)
+	}
 	fs := newFlags("bench", stderr)
 	d := bench.Defaults()
 	o := d

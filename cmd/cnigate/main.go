@@ -32,7 +32,7 @@ var commands = []command{
 	{"conformance", "--plugin PATH --netconf FILE|--conflist FILE [--cni-path DIR] [--profile FILE] [--labels EXPR] [--known-failures FILE] [--report-dir DIR]", "run the netns conformance suite against a CNI plugin binary (root)", runConformance},
 	{"publish", "--run PLUGIN=GINKGO_JSON [--run ...] [--known PLUGIN=FILE ...] [--out DIR]", "write the published conformance report of several plugins (docs/conformance)", runPublish},
 	{"e2e", "[--kubeconfig FILE] [--cni podnet|bridge] [--workers N] [--node-image REF] [--plugin PATH] [--image REF] [--report-dir DIR]", "the cluster matrix on a kind cluster it creates, or on --kubeconfig's (root, Docker)", runE2E},
-	{"bench", "--plugin [NAME=]PATH --netconf FILE [--plugin ...] | --contenders FILE  [--baseline NAME] [--report-dir DIR]", "benchmark CNI plugins as a runtime runs them (root)", runBench},
+	{"bench", "--plugin [NAME=]PATH --netconf FILE [--plugin ...] | --contenders FILE  [--baseline NAME] [--report-dir DIR] | --cluster CLUSTER-BENCH-FLAGS", "benchmark CNI plugins as a runtime runs them (root); --cluster first: cluster-bench", runBench},
 	{"cluster-bench", "--kubeconfig FILE [--cluster NAME] [--workers N] [--pods N] [--rounds N] [--plugin PATH] [--cni-bin DIR] [--report-dir DIR]", "pod start-up through podnet vs bridge+host-local on a kind cluster (root, Docker)", runClusterBench},
 }
 

@@ -46,6 +46,7 @@ func TestExitStatusAndMessages(t *testing.T) {
 		{"bench unknown baseline", []string{"bench", "--plugin", "/bin/true", "--netconf", "x", "--baseline", "y"}, 2, `"baseline" "y" is not a contender`},
 		{"bench bad ipmasq", []string{"bench", "--ipmasq", "maybe"}, 2, "invalid value"},
 		{"cluster-bench without --kubeconfig", []string{"cluster-bench"}, 2, "--kubeconfig is required"},
+		{"bench --cluster is cluster-bench", []string{"bench", "--cluster", "--pods", "3"}, 2, "--kubeconfig is required"},
 		{"cluster-bench with no pods", []string{"cluster-bench", "--kubeconfig", "k", "--pods", "0"}, 2, "must be at least 1"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -191,8 +191,9 @@ scale() {
     log "=== e2e-scale: make e2e WORKERS=$n (load average $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) cores)"
     echo "WORKERS=$n started $(date -u +%FT%TZ), load average $(cut -d' ' -f1-3 /proc/loadavg)" >>"$out/load.txt"
     make -C "$REPO_ROOT" --no-print-directory e2e WORKERS="$n" ARTIFACTS="$out/w$n" || rc=1
-    dirs+=("$out/w$n")
+    if [[ -s $out/w$n/matrix.json ]]; then dirs+=("$out/w$n"); else log "WORKERS=$n left no matrix.json: not in the table"; fi
   done
+  ((${#dirs[@]} > 0)) || die "no run reached its matrix"
   "$REPO_ROOT/bin/cnigate" report e2e-scale "${dirs[@]}" | tee "$out/growth.md"
   log "growth table: $out/growth.md (start times and load: $out/load.txt)"
   return "$rc"

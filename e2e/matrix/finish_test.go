@@ -18,7 +18,9 @@ func TestHostMemMeta(t *testing.T) {
 	}{
 		{name: "gate mode: not measured", wantMeta: map[string]string{"host_mem": "not measured: gate mode, the cluster runs elsewhere"},
 			wantLine: "not measured (gate mode"},
-		{name: "kind: peak and rise", hostMem: func() harness.MemPeakStats { return harness.MemPeakStats{Start: 1000 * mib, Peak: 3500 * mib, Samples: 120} },
+		{name: "kind: peak and rise", hostMem: func() harness.MemPeakStats {
+			return harness.MemPeakStats{Start: 1000 * mib, Peak: 3500 * mib, Samples: 120}
+		},
 			wantMeta: map[string]string{"host_mem_start_mib": "1000", "host_mem_peak_mib": "3500", "host_mem_rise_mib": "2500"},
 			wantLine: "peak 3500 MiB, +2500 MiB over the start (1000 MiB), 120 samples"},
 		{name: "kind: meminfo unreadable", hostMem: func() harness.MemPeakStats { return harness.MemPeakStats{Err: errors.New("no /proc")} },

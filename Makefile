@@ -8,6 +8,8 @@ SHELL := /usr/bin/env bash
 #   PLUGIN, NETCONF|CONFLIST, PROFILE, CNI_PATH, LABELS   plugin under test for `make conformance`
 #   KUBECONFIG                  run `make e2e` against an existing cluster (on the command line)
 #   WORKERS                     number of kind workers (default 2)
+#   E2E_PARALLEL                `make e2e`: cells run at once (default 2 per worker, at least 4)
+#   E2E_SCALE_WORKERS           `make e2e-scale`: the sizes, one run each (default "2 4 8")
 #   IP_FAMILY                   `make e2e`/`make cluster` on kind: ipv4 (default) or dual
 #   VERSION                     version stamped into bin/cnigate (default: git describe)
 #   BASELINE, CANDIDATE, TOLERANCE  `make bench` as a gate: candidate (default bin/podnet) vs
@@ -17,7 +19,7 @@ SHELL := /usr/bin/env bash
 
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
 
-.PHONY: all build cnigate release report-browser-test test unit conformance conformance-upstream conformance-report lint node-image cluster e2e e2e-clean e2e-image-save bench cluster-bench clean help
+.PHONY: all build cnigate release report-browser-test test unit conformance conformance-upstream conformance-report lint node-image cluster e2e e2e-scale e2e-clean e2e-image-save bench cluster-bench clean help
 
 all: build
 
@@ -64,6 +66,9 @@ cluster: build ## kind cluster with podnet loaded, left running
 # exported in the shell must not point the e2e run at a real cluster by surprise.
 e2e: build ## contract matrix on kind with CNI=podnet|bridge (or on KUBECONFIG=<file> given here)
 	GATE_KUBECONFIG='$(if $(filter command line,$(origin KUBECONFIG)),$(KUBECONFIG))' ci/e2e.sh
+
+e2e-scale: build cnigate ## the matrix's growth with the workers: make e2e WORKERS=2, 4, 8 one after another, then the table
+	ci/e2e.sh scale
 
 e2e-clean: ## delete the e2e clusters, their leftovers and hermetic rules
 	ci/e2e.sh clean

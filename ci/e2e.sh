@@ -10,6 +10,10 @@
 #                     With GATE_KUBECONFIG set (`make e2e KUBECONFIG=<file>`): gate mode, no cluster is created and nothing is
 #                     installed; the same matrix runs against that cluster (podnet must be on it).
 #   ci/e2e.sh cluster a kind cluster with podnet loaded, left running (kubeconfig in _output/).
+#   ci/e2e.sh scale   the matrix's growth with the workers: `make e2e WORKERS=N` for each N of
+#                     E2E_SCALE_WORKERS (2 4 8), one after another, each into _artifacts/scale/wN/,
+#                     then a table (cnigate report e2e-scale) printed and written to
+#                     _artifacts/scale/growth.md. Exits 1 when a run failed (the table shows it).
 #   ci/e2e.sh clean   delete the e2e clusters, the external-host containers and hermetic rules.
 #   ci/e2e.sh image-save  build the test image and write it as a tarball ($E2E_IMAGE_TAR), for
 #                     mirroring into a registry a gate cluster can pull from.
@@ -18,6 +22,9 @@
 #   CNI=podnet                the CNI the harness installs on kind: podnet (conflist podnet + portmap)
 #                             or bridge (upstream bridge + host-local + portmap, hairpin on)
 #   WORKERS=2                 kind workers (the matrix grows with it)
+#   E2E_PARALLEL=             how many cells run at once (go test -parallel); default 2 per
+#                             matrix worker, at least 4 (cells mostly wait on exec round trips)
+#   ARTIFACTS=_artifacts      where the run's artifacts go
 #   IP_FAMILY=ipv4            kind cluster's family: ipv4 or dual (IPv4 + IPv6 pod subnets; the
 #                             matrix runs once per family, cells named http/ipv6:...)
 #   GATE_KUBECONFIG=<file>    gate mode (e2e only); `make e2e KUBECONFIG=<file>` sets it
@@ -59,7 +66,9 @@ E2E_MTU=${E2E_MTU:-1500}
 E2E_BREAK=${E2E_BREAK:-}
 CNI=${CNI:-podnet}
 E2E_IMAGE_TAR=${E2E_IMAGE_TAR:-$OUTPUT_DIR/e2e-image.tar}
-ARTIFACTS=$REPO_ROOT/_artifacts
+ARTIFACTS=${ARTIFACTS:-$REPO_ROOT/_artifacts}
+E2E_PARALLEL=${E2E_PARALLEL:-$((2 * WORKERS > 4 ? 2 * WORKERS : 4))}
+E2E_SCALE_WORKERS=${E2E_SCALE_WORKERS:-2 4 8}
 KIND=$OUTPUT_DIR/bin/kind
 PLUGIN=$REPO_ROOT/bin/podnet
 export DOCKER_BUILDKIT=0 # the legacy builder: no BuildKit on this machine
@@ -76,13 +85,14 @@ unset KUBECONFIG
 case $MODE in
   e2e) CLUSTER=$E2E_CLUSTER ;;
   cluster) CLUSTER=$CLUSTER_NAME ;;
-  clean | image-save) CLUSTER="" ;;
-  *) die "usage: ci/e2e.sh [e2e|cluster|clean|image-save]" ;;
+  clean | image-save | scale) CLUSTER="" ;;
+  *) die "usage: ci/e2e.sh [e2e|cluster|clean|image-save|scale]" ;;
 esac
 case $CNI in
   podnet | bridge) ;;
   *) die "CNI must be podnet or bridge, not '$CNI'" ;;
 esac
+[[ $E2E_PARALLEL =~ ^[1-9][0-9]*$ ]] || die "E2E_PARALLEL must be a positive number, not '$E2E_PARALLEL'"
 [[ -z $GATE || -z $E2E_BREAK ]] || die "E2E_BREAK breaks clusters the harness creates, never a gate cluster"
 
 # The pinned kind (go.mod `tool`): this script's clean-up and gate-mode image loading (the suite
@@ -173,6 +183,22 @@ clean() {
   remove_hermetic ""
 }
 
+# scale: one real `make e2e WORKERS=N` per size, one after another, then the growth table.
+scale() {
+  local n rc=0 dirs=() out=$ARTIFACTS/scale
+  rm -rf "$out" && mkdir -p "$out"
+  for n in $E2E_SCALE_WORKERS; do
+    log "=== e2e-scale: make e2e WORKERS=$n (load average $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) cores)"
+    echo "WORKERS=$n started $(date -u +%FT%TZ), load average $(cut -d' ' -f1-3 /proc/loadavg)" >>"$out/load.txt"
+    make -C "$REPO_ROOT" --no-print-directory e2e WORKERS="$n" ARTIFACTS="$out/w$n" || rc=1
+    if [[ -s $out/w$n/matrix.json ]]; then dirs+=("$out/w$n"); else log "WORKERS=$n left no matrix.json: not in the table"; fi
+  done
+  ((${#dirs[@]} > 0)) || die "no run reached its matrix"
+  "$REPO_ROOT/bin/cnigate" report e2e-scale "${dirs[@]}" | tee "$out/growth.md"
+  log "growth table: $out/growth.md (start times and load: $out/load.txt)"
+  return "$rc"
+}
+
 # Ctrl-C / failure: go test's own Finish destroys its cluster, but not after a -timeout panic or a
 # kill; remove what is left. `make cluster` keeps its cluster on success.
 # shellcheck disable=SC2317 # invoked by the trap
@@ -184,7 +210,7 @@ on_exit() {
     remove_external_hosts || true
     remove_hermetic "$E2E_CLUSTER" || true
   fi
-  if [[ $MODE != clean ]]; then
+  if [[ $MODE != clean && $MODE != scale ]]; then
     phase_summary
     if [[ -s $ARTIFACTS_RUN/phases-e2e.tsv ]]; then
       log "phase timings inside go test:"
@@ -204,6 +230,13 @@ trap 'exit 130' INT TERM
 if [[ $MODE == clean ]]; then
   clean
   exit 0
+fi
+if [[ $MODE == scale ]]; then
+  [[ -z ${GATE_KUBECONFIG:-} ]] || die "e2e-scale creates its clusters: no KUBECONFIG"
+  [[ -x $REPO_ROOT/bin/cnigate ]] || die "bin/cnigate is missing: make e2e-scale builds it"
+  trap - EXIT
+  scale
+  exit $?
 fi
 if [[ $MODE == image-save ]]; then
   "$REPO_ROOT/ci/ensure-docker.sh"
@@ -250,7 +283,7 @@ if [[ -z $GATE ]]; then
 
   [[ -x $PLUGIN ]] || die "$PLUGIN is missing: run make build (make e2e does)"
   build_reference_plugins
-  log "CNI: $CNI${E2E_BREAK:+ (E2E_BREAK=$E2E_BREAK)}"
+  log "CNI: $CNI${E2E_BREAK:+ (E2E_BREAK=$E2E_BREAK)}, $WORKERS workers, cells $E2E_PARALLEL at a time"
   args+=(-e2e.plugin="$PLUGIN" -e2e.cni="$CNI" -e2e.cni-bin="$REF_PLUGINS")
 
   if [[ $MODE == e2e ]]; then
@@ -305,7 +338,7 @@ rc=0
 go tool gotestsum --format standard-verbose \
   --junitfile "$ARTIFACTS_RUN/junit-e2e.xml" --junitfile-testcase-classname relative \
   --jsonfile "$ARTIFACTS_RUN/go-test.json" -- \
-  ./e2e/ -count=1 -timeout "$E2E_TIMEOUT" -parallel 4 ${E2E_GO_TEST_ARGS:-} -args "${args[@]}" \
+  ./e2e/ -count=1 -timeout "$E2E_TIMEOUT" -parallel "$E2E_PARALLEL" ${E2E_GO_TEST_ARGS:-} -args "${args[@]}" \
   2>&1 | tee "$ARTIFACTS_RUN/e2e.log" || rc=$?
 # The suite rendered the four report formats (JUnit, JSON, Markdown, HTML) of whatever ran.
 if [[ -n ${GITHUB_STEP_SUMMARY:-} && -f $ARTIFACTS_RUN/e2e-$CNI.md ]]; then

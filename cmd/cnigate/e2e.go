@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"regexp"
+	"strconv"
 	"testing"
 
 	"github.com/cnigate/cnigate"
@@ -20,7 +21,7 @@ import (
 // test, TestE2E, as in `go test ./e2e/`), which exits the process with the
 // run's status once the suite (and its teardown) is done.
 func runE2E(ctx context.Context, args []string, _, stderr io.Writer) error {
-	o, timeout, err := e2eOptions(args, stderr)
+	o, testArgs, err := e2eOptions(args, stderr)
 	if err != nil {
 		return err
 	}
@@ -31,32 +32,41 @@ func runE2E(ctx context.Context, args []string, _, stderr io.Writer) error {
 	fmt.Fprintf(stderr, "cnigate e2e: %s, reports in %s\n", describeE2E(o), o.ReportDir)
 	testing.Init()
 	// The testing package reads its own flags from os.Args: verbose (the
-	// cells' log lines), cells 4 at a time as make e2e runs them, and a
-	// deadline the suite keeps 3 minutes of for its teardown.
-	os.Args = []string{os.Args[0], "-test.v", "-test.parallel=4", "-test.timeout=" + timeout}
+	// cells' log lines), how many cells run at once as make e2e runs them,
+	// and a deadline the suite keeps 3 minutes of for its teardown.
+	os.Args = append([]string{os.Args[0], "-test.v"}, testArgs...)
 	testing.Main(regexp.MatchString, []testing.InternalTest{{Name: "TestE2E", F: suite}}, nil, nil)
 	return nil // not reached: testing.Main exits
 }
 
-// e2eOptions parses the command line into the suite's options.
-func e2eOptions(args []string, stderr io.Writer) (matrix.Options, string, error) {
+// e2eOptions parses the command line into the suite's options and the
+// testing package's flags (-test.timeout, -test.parallel).
+func e2eOptions(args []string, stderr io.Writer) (matrix.Options, []string, error) {
 	fs := newFlags("e2e", stderr)
 	var o matrix.Options
 	o.Register(fs, "")
 	timeout := fs.String("timeout", "40m", "the whole run's deadline (cells cut short by it are skipped, the run fails)")
+	parallel := fs.Int("parallel", 0, "how many cells run at once (0: 2 per matrix worker, at least 4, as make e2e's E2E_PARALLEL)")
 	if err := parse(fs, args); err != nil {
-		return o, "", err
+		return o, nil, err
 	}
 	if fs.NArg() > 0 {
-		return o, "", usagef("unexpected argument %q", fs.Arg(0))
+		return o, nil, usagef("unexpected argument %q", fs.Arg(0))
 	}
+	if *parallel < 0 {
+		return o, nil, usagef("--parallel %d: want a positive number, or 0 for the default", *parallel)
+	}
+	if *parallel == 0 {
+		*parallel = matrix.DefaultParallel(o.Workers)
+	}
+	testArgs := []string{"-test.parallel=" + strconv.Itoa(*parallel), "-test.timeout=" + *timeout}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	if o.Kubeconfig == "" && o.NodeImage == "" {
 		o.NodeImage = cnigate.PublishedNodeImage()
 	}
 	if o.Kubeconfig != "" && set["node-image"] {
-		return o, "", usagef("--node-image creates a kind cluster; with --kubeconfig none is created")
+		return o, nil, usagef("--node-image creates a kind cluster; with --kubeconfig none is created")
 	}
 	if o.ReportName == "" {
 		o.ReportName = "e2e-" + o.CNI
@@ -66,10 +76,10 @@ func e2eOptions(args []string, stderr io.Writer) (matrix.Options, string, error)
 	}
 	if o.Kubeconfig == "" && o.CNI == harness.CNIPodnet {
 		if _, err := os.Stat(o.Plugin); err != nil {
-			return o, "", fmt.Errorf("--plugin %s: %w (the podnet binary installed on the nodes: `make build` in a clone writes bin/podnet)", o.Plugin, errors.Unwrap(err))
+			return o, nil, fmt.Errorf("--plugin %s: %w (the podnet binary installed on the nodes: `make build` in a clone writes bin/podnet)", o.Plugin, errors.Unwrap(err))
 		}
 	}
-	return o, *timeout, nil
+	return o, testArgs, nil
 }
 
 func describeE2E(o matrix.Options) string {

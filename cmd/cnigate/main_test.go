@@ -39,6 +39,8 @@ func TestExitStatusAndMessages(t *testing.T) {
 		{"report of an unknown kind", []string{"report", "frob", "--in", "../../report/testdata/matrix.json"}, 2, `unknown kind "frob"`},
 		{"report without --in", []string{"report", "e2e"}, 2, "--in is required"},
 		{"report of a missing file", []string{"report", "e2e", "--in", "/nonexistent.json"}, 1, "no such file"},
+		{"report e2e-scale without runs", []string{"report", "e2e-scale"}, 2, "name the run directories"},
+		{"report e2e-scale of a directory without a run", []string{"report", "e2e-scale", "../../report"}, 1, "no such file"},
 		{"report of the wrong kind of JSON", []string{"report", "bench", "--in", "../../report/testdata/matrix.json"}, 1, `no "order"`},
 		{"bench without contenders", []string{"bench"}, 2, "no contenders"},
 		{"bench --netconf before --plugin", []string{"bench", "--netconf", "x.tmpl"}, 2, "--netconf must follow the --plugin"},
@@ -55,6 +57,16 @@ func TestExitStatusAndMessages(t *testing.T) {
 				t.Fatalf("exit %d, stderr %q; want exit %d and %q", code, stderr, tc.code, tc.wantStderr)
 			}
 		})
+	}
+}
+
+func TestReportE2EScalePrintsATable(t *testing.T) {
+	code, out, stderr := runCLI("report", "e2e-scale", "../../report/testdata", "../../report/testdata")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if n := strings.Count(out, "| 2 | 14 (12, 1) | 41.2 | 9.4 | 40.7 |"); n != 2 {
+		t.Errorf("want the fixture run twice, got %d rows:\n%s", n, out)
 	}
 }
 

@@ -14,9 +14,12 @@ import (
 
 func runReport(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] == "" || args[0][0] == '-' {
-		return usagef("name the kind of run: e2e, bench or conformance")
+		return usagef("name the kind of run: e2e, bench, conformance or e2e-scale")
 	}
 	kind := args[0]
+	if kind == "e2e-scale" {
+		return runScaleReport(args[1:], stdout)
+	}
 	fs := newFlags("report "+kind, stderr)
 	in := fs.String("in", "", "the run's JSON: matrix.json (e2e), bench.json (bench), a Ginkgo JSON report (conformance)")
 	dir := fs.String("report-dir", "_artifacts", "where to write the reports")
@@ -75,6 +78,24 @@ func readReport(kind, in, phases string) (*report.Report, error) {
 		return report.FromConformance(reps), nil
 	}
 	return nil, usagef("unknown kind %q: e2e, bench or conformance", kind)
+}
+
+// runScaleReport prints how the e2e matrix grows with the workers: one row
+// per run directory (matrix.json and phases-e2e.tsv), in the order given.
+func runScaleReport(dirs []string, stdout io.Writer) error {
+	if len(dirs) == 0 {
+		return usagef("report e2e-scale: name the run directories (each with matrix.json and phases-e2e.tsv)")
+	}
+	var runs []report.ScaleRun
+	for _, d := range dirs {
+		r, err := report.ScaleRunFrom(d)
+		if err != nil {
+			return err
+		}
+		runs = append(runs, r)
+	}
+	_, err := io.WriteString(stdout, report.ScaleTable(runs))
+	return err
 }
 
 // readPhases reads the phases file given, else the default one when it exists.

@@ -41,12 +41,14 @@ func writeReport(ctx context.Context, cfg *envconf.Config) (context.Context, err
 	if s.opt.Break != "" {
 		title += ", E2E_BREAK=" + s.opt.Break
 	}
-	fmt.Printf("\n=== connectivity matrix (%s)\n%s\n", title, s.matrix.Table())
 	meta := map[string]string{"mode": "kind", "cluster": s.cluster, "node_image": s.opt.NodeImage, "kubernetes": s.k8sVersion,
 		"cni": s.opt.CNI, "break": s.opt.Break}
 	if s.gate {
 		meta = map[string]string{"mode": "gate", "kubeconfig": cfg.KubeconfigFile(), "cni": s.cniSummary()}
 	}
+	meta["workers"] = fmt.Sprint(len(s.workers))
+	mem := hostMemMeta(s, meta)
+	fmt.Printf("\n=== connectivity matrix (%s)\n%s%s\n", title, s.matrix.Table(), mem)
 	meta["mtu"] = fmt.Sprint(s.opt.MTU)
 	if s.extSkip != "" {
 		meta["external_skipped"] = s.extSkip
@@ -63,6 +65,26 @@ func writeReport(ctx context.Context, cfg *envconf.Config) (context.Context, err
 		runErr = errors.New("interrupted (Ctrl-C, SIGTERM or the run's deadline): the cells cut short are reported as skipped")
 	}
 	return ctx, renderReports(s.opt, path, s.phases.Lines(), runErr)
+}
+
+// hostMemMeta adds the host's memory figures to meta (MiB, MemTotal -
+// MemAvailable) and returns them as a line for the summary. Gate mode says
+// it does not measure: the cluster's memory is not this host's.
+func hostMemMeta(s *suite, meta map[string]string) string {
+	if s.hostMem == nil {
+		meta["host_mem"] = "not measured: gate mode, the cluster runs elsewhere"
+		return "host memory: not measured (gate mode: the cluster runs elsewhere)\n"
+	}
+	st := s.hostMem()
+	if st.Err != nil || st.Samples == 0 {
+		meta["host_mem"] = fmt.Sprintf("not measured: %v", st.Err)
+		return fmt.Sprintf("host memory: not measured (%v)\n", st.Err)
+	}
+	meta["host_mem_start_mib"] = harness.MiB(st.Start)
+	meta["host_mem_peak_mib"] = harness.MiB(st.Peak)
+	meta["host_mem_rise_mib"] = harness.MiB(st.Rise())
+	return fmt.Sprintf("host memory used (MemTotal - MemAvailable): peak %s MiB, +%s MiB over the start (%s MiB), %d samples 1 s apart\n",
+		meta["host_mem_peak_mib"], meta["host_mem_rise_mib"], meta["host_mem_start_mib"], st.Samples)
 }
 
 // renderReports writes matrix.json (with the phase timings) in the four

@@ -43,6 +43,15 @@ func createCluster(ctx context.Context, cfg *envconf.Config) (context.Context, e
 	} else if exists {
 		return ctx, fmt.Errorf("kind cluster %s already exists (a leftover? delete it, or name another with the cluster option)", s.cluster)
 	}
+	// The nodes share the host's inotify instances: too few and kube-proxy
+	// crash-loops on the last nodes of a big cluster ("too many open files").
+	raised, err := harness.RaiseInotifyLimits()
+	if err != nil {
+		return ctx, err
+	}
+	for _, r := range raised {
+		klog.Infof("host: raised %s (kind nodes share the host's inotify instances; left raised)", r)
+	}
 	// Hermetic: the rule goes in before kind starts the nodes when the docker
 	// network already exists (it outlives clusters), else right after kind
 	// made it; either way before any CNI is installed, so before any pod

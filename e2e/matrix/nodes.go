@@ -9,6 +9,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/klog/v2"
+	"sigs.k8s.io/e2e-framework/klient"
+	"sigs.k8s.io/e2e-framework/klient/conf"
 	"sigs.k8s.io/e2e-framework/klient/wait"
 	"sigs.k8s.io/e2e-framework/pkg/envconf"
 
@@ -30,10 +32,25 @@ func connectGate(ctx context.Context, cfg *envconf.Config) (context.Context, err
 	return ctx, nil
 }
 
+// The client's own request rate limit (client-go's default is 5 a second);
+// a real cluster's API server guards itself with priority and fairness.
+const (
+	clientQPS   = 50
+	clientBurst = 100
+)
+
 // connect makes the client, reads the nodes and picks the matrix's workers.
 func connect(ctx context.Context, cfg *envconf.Config) error {
 	s := suiteFrom(ctx)
-	client, err := cfg.NewClient()
+	rc, err := conf.New(cfg.KubeconfigFile())
+	if err != nil {
+		return err
+	}
+	// client-go's default of 5 requests a second (burst 10) throttled the
+	// matrix: a cell reads a Service or a pod before its exec, and at 8
+	// workers a row has 56 cells (11 s for a row at 5 a second).
+	rc.QPS, rc.Burst = clientQPS, clientBurst
+	client, err := klient.New(rc)
 	if err != nil {
 		return err
 	}

@@ -221,7 +221,7 @@ func waitNodesReady(ctx context.Context, _ *envconf.Config) (context.Context, er
 		err := wait.For(conditions.New(s.client.Resources()).ResourceMatch(node, func(o k8s.Object) bool {
 			status, _ := readyCondition(o.(*corev1.Node))
 			return status == corev1.ConditionTrue
-		}), wait.WithContext(ctx), wait.WithInterval(time.Second), wait.WithTimeout(3*time.Minute))
+		}), wait.WithContext(ctx), wait.WithInterval(time.Second), wait.WithTimeout(3*time.Minute), wait.WithImmediate())
 		if err != nil {
 			return ctx, fmt.Errorf("node %s did not become Ready after podnet was installed: %w", n.Name, errors.Join(err, nodeReady(ctx, s, n.Name)))
 		}
@@ -354,14 +354,40 @@ func createPods(ctx context.Context, s *suite, pods []*corev1.Pod) error {
 			return fmt.Errorf("create pod %s: %w", p.Name, err)
 		}
 	}
-	for _, p := range pods {
-		err := wait.For(conditions.New(s.client.Resources()).PodReady(p),
-			wait.WithContext(ctx), wait.WithInterval(time.Second), wait.WithTimeout(3*time.Minute))
-		if err != nil {
-			return fmt.Errorf("pod %s on %s not Ready: %w (%s)", p.Name, p.Spec.NodeSelector[corev1.LabelHostname], err, podState(ctx, s, p.Name))
+	// One List a second for all of them: a wait per pod costs at least a
+	// poll interval each (25 pods at 8 workers).
+	var notReady *corev1.Pod
+	err := wait.For(func(ctx context.Context) (bool, error) {
+		var list corev1.PodList
+		if err := s.client.Resources(s.namespace).List(ctx, &list, resources.WithLabelSelector("app="+appLabel)); err != nil {
+			return false, nil // the API server may be busy; retry until the timeout
+		}
+		ready := map[string]bool{}
+		for i := range list.Items {
+			ready[list.Items[i].Name] = podIsReady(&list.Items[i])
+		}
+		for _, p := range pods {
+			if !ready[p.Name] {
+				notReady = p
+				return false, nil
+			}
+		}
+		return true, nil
+	}, wait.WithContext(ctx), wait.WithInterval(time.Second), wait.WithTimeout(3*time.Minute), wait.WithImmediate())
+	if err != nil && notReady != nil {
+		return fmt.Errorf("pod %s on %s not Ready: %w (%s)", notReady.Name, notReady.Spec.NodeSelector[corev1.LabelHostname], err, podState(ctx, s, notReady.Name))
+	}
+	return err
+}
+
+// podIsReady: the pod's Ready condition is true.
+func podIsReady(p *corev1.Pod) bool {
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			return c.Status == corev1.ConditionTrue
 		}
 	}
-	return nil
+	return false
 }
 
 // podState summarises why a pod is not Ready (events are in the kind logs).

@@ -61,8 +61,11 @@ type suite struct {
 	families []string
 	family   string
 
-	phases     harness.Phases
-	matrix     harness.Matrix
+	phases harness.Phases
+	matrix harness.Matrix
+	// hostMem stops the host memory sampler (kind mode; nil in gate mode,
+	// where the cluster is elsewhere) and returns its figures.
+	hostMem    func() harness.MemPeakStats
 	testsStart time.Time // end of setup: the matrix (the tests) starts
 }
 

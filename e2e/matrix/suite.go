@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/e2e-framework/pkg/envconf"
 
 	"github.com/cnigate/cnigate/e2e/cluster"
+	"github.com/cnigate/cnigate/e2e/harness"
 	kindconfig "github.com/cnigate/cnigate/kind-config"
 )
 
@@ -56,6 +57,9 @@ func runSuite(ctx context.Context, t *testing.T, o Options) {
 		cfg.WithKubeconfigFile(s.opt.Kubeconfig)
 		setup = append(setup, connectGate)
 	} else {
+		// kind: the nodes are containers here, so the host's memory is the
+		// cluster's; sampled from before the cluster exists to the report.
+		s.hostMem = harness.SampleHostMemory(ctx, time.Second)
 		s.cluster = s.opt.Cluster
 		kubeconfig, err := filepath.Abs(filepath.Join(s.opt.ReportDir, "kubeconfig"))
 		if err != nil {

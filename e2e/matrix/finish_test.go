@@ -1,0 +1,53 @@
+package matrix
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/cnigate/cnigate/e2e/harness"
+)
+
+func TestHostMemMeta(t *testing.T) {
+	const mib = 1 << 20
+	for _, c := range []struct {
+		name     string
+		hostMem  func() harness.MemPeakStats
+		wantMeta map[string]string
+		wantLine string
+	}{
+		{name: "gate mode: not measured", wantMeta: map[string]string{"host_mem": "not measured: gate mode, the cluster runs elsewhere"},
+			wantLine: "not measured (gate mode"},
+		{name: "kind: peak and rise", hostMem: func() harness.MemPeakStats {
+			return harness.MemPeakStats{Start: 1000 * mib, Peak: 3500 * mib, Samples: 120}
+		},
+			wantMeta: map[string]string{"host_mem_start_mib": "1000", "host_mem_peak_mib": "3500", "host_mem_rise_mib": "2500"},
+			wantLine: "peak 3500 MiB, +2500 MiB over the start (1000 MiB), 120 samples"},
+		{name: "kind: meminfo unreadable", hostMem: func() harness.MemPeakStats { return harness.MemPeakStats{Err: errors.New("no /proc")} },
+			wantMeta: map[string]string{"host_mem": "not measured: no /proc"}, wantLine: "not measured (no /proc)"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			meta := map[string]string{}
+			line := hostMemMeta(&suite{hostMem: c.hostMem}, meta)
+			if len(meta) != len(c.wantMeta) {
+				t.Errorf("meta %v, want %v", meta, c.wantMeta)
+			}
+			for k, v := range c.wantMeta {
+				if meta[k] != v {
+					t.Errorf("meta[%s] = %q, want %q", k, meta[k], v)
+				}
+			}
+			if !strings.Contains(line, c.wantLine) {
+				t.Errorf("line %q lacks %q", line, c.wantLine)
+			}
+		})
+	}
+}
+
+func TestDefaultParallel(t *testing.T) {
+	for workers, want := range map[int]int{0: 4, 2: 4, 3: 6, 4: 8, 8: 16} {
+		if got := DefaultParallel(workers); got != want {
+			t.Errorf("DefaultParallel(%d) = %d, want %d", workers, got, want)
+		}
+	}
+}

@@ -22,8 +22,8 @@
 #   CNI=podnet                the CNI the harness installs on kind: podnet (conflist podnet + portmap)
 #                             or bridge (upstream bridge + host-local + portmap, hairpin on)
 #   WORKERS=2                 kind workers (the matrix grows with it)
-#   E2E_PARALLEL=             how many cells run at once (go test -parallel); default 2 per
-#                             matrix worker, at least 4 (cells mostly wait on exec round trips)
+#   E2E_PARALLEL=             how many cells run at once (go test -parallel); default (the
+#                             suite's, matrix.DefaultParallel) 2 per matrix worker, at least 4
 #   ARTIFACTS=_artifacts      where the run's artifacts go
 #   IP_FAMILY=ipv4            kind cluster's family: ipv4 or dual (IPv4 + IPv6 pod subnets; the
 #                             matrix runs once per family, cells named http/ipv6:...)
@@ -67,7 +67,7 @@ E2E_BREAK=${E2E_BREAK:-}
 CNI=${CNI:-podnet}
 E2E_IMAGE_TAR=${E2E_IMAGE_TAR:-$OUTPUT_DIR/e2e-image.tar}
 ARTIFACTS=${ARTIFACTS:-$REPO_ROOT/_artifacts}
-E2E_PARALLEL=${E2E_PARALLEL:-$((2 * WORKERS > 4 ? 2 * WORKERS : 4))}
+E2E_PARALLEL=${E2E_PARALLEL:-}
 E2E_SCALE_WORKERS=${E2E_SCALE_WORKERS:-2 4 8}
 KIND=$OUTPUT_DIR/bin/kind
 PLUGIN=$REPO_ROOT/bin/podnet
@@ -92,7 +92,7 @@ case $CNI in
   podnet | bridge) ;;
   *) die "CNI must be podnet or bridge, not '$CNI'" ;;
 esac
-[[ $E2E_PARALLEL =~ ^[1-9][0-9]*$ ]] || die "E2E_PARALLEL must be a positive number, not '$E2E_PARALLEL'"
+[[ -z $E2E_PARALLEL || $E2E_PARALLEL =~ ^[1-9][0-9]*$ ]] || die "E2E_PARALLEL must be a positive number, not '$E2E_PARALLEL'"
 [[ -z $GATE || -z $E2E_BREAK ]] || die "E2E_BREAK breaks clusters the harness creates, never a gate cluster"
 
 # The pinned kind (go.mod `tool`): this script's clean-up and gate-mode image loading (the suite
@@ -283,7 +283,7 @@ if [[ -z $GATE ]]; then
 
   [[ -x $PLUGIN ]] || die "$PLUGIN is missing: run make build (make e2e does)"
   build_reference_plugins
-  log "CNI: $CNI${E2E_BREAK:+ (E2E_BREAK=$E2E_BREAK)}, $WORKERS workers, cells $E2E_PARALLEL at a time"
+  log "CNI: $CNI${E2E_BREAK:+ (E2E_BREAK=$E2E_BREAK)}, $WORKERS workers, cells ${E2E_PARALLEL:-2 per worker, at least 4,} at a time"
   args+=(-e2e.plugin="$PLUGIN" -e2e.cni="$CNI" -e2e.cni-bin="$REF_PLUGINS")
 
   if [[ $MODE == e2e ]]; then
@@ -338,7 +338,7 @@ rc=0
 go tool gotestsum --format standard-verbose \
   --junitfile "$ARTIFACTS_RUN/junit-e2e.xml" --junitfile-testcase-classname relative \
   --jsonfile "$ARTIFACTS_RUN/go-test.json" -- \
-  ./e2e/ -count=1 -timeout "$E2E_TIMEOUT" -parallel "$E2E_PARALLEL" ${E2E_GO_TEST_ARGS:-} -args "${args[@]}" \
+  ./e2e/ -count=1 -timeout "$E2E_TIMEOUT" ${E2E_PARALLEL:+-parallel "$E2E_PARALLEL"} ${E2E_GO_TEST_ARGS:-} -args "${args[@]}" \
   2>&1 | tee "$ARTIFACTS_RUN/e2e.log" || rc=$?
 # The suite rendered the four report formats (JUnit, JSON, Markdown, HTML) of whatever ran.
 if [[ -n ${GITHUB_STEP_SUMMARY:-} && -f $ARTIFACTS_RUN/e2e-$CNI.md ]]; then

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 	"testing"
 
@@ -25,6 +26,16 @@ func TestMain(m *testing.M) {
 	if !*flagRun {
 		fmt.Println("e2e: skipped (needs a cluster; run it with `make e2e`, which passes -e2e.run)")
 		os.Exit(0)
+	}
+	// Cells run -test.parallel at a time; unless given, the suite's default
+	// for the number of workers (cnigate e2e sets the same).
+	parallelSet := false
+	flag.Visit(func(f *flag.Flag) { parallelSet = parallelSet || f.Name == "test.parallel" })
+	if !parallelSet {
+		if err := flag.Set("test.parallel", strconv.Itoa(matrix.DefaultParallel(options.Workers))); err != nil {
+			fmt.Fprintln(os.Stderr, "e2e:", err)
+			os.Exit(2)
+		}
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	var err error

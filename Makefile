@@ -8,7 +8,7 @@ SHELL := /usr/bin/env bash
 #   PLUGIN, NETCONF|CONFLIST, PROFILE, CNI_PATH, LABELS   plugin under test for `make conformance`
 #   KUBECONFIG                  run `make e2e` against an existing cluster (on the command line)
 #   WORKERS                     number of kind workers (default 2)
-#   IP_FAMILY                   `make e2e`/`make cluster` on kind: ipv4 (default) or dual
+#   IP_FAMILY                   `make e2e`/`make cluster` on kind: ipv4 (default), ipv6 (IPv6 only) or dual
 #   VERSION                     version stamped into bin/cnigate (default: git describe)
 #   BASELINE, CANDIDATE, TOLERANCE  `make bench` as a gate: candidate (default bin/podnet) vs
 #                               the deployed baseline binary, fails when slower by > TOLERANCE

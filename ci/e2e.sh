@@ -25,8 +25,10 @@
 #   E2E_PARALLEL=             how many cells run at once (go test -parallel); default (the
 #                             suite's, matrix.DefaultParallel) 2 per matrix worker, at least 4
 #   ARTIFACTS=_artifacts      where the run's artifacts go
-#   IP_FAMILY=ipv4            kind cluster's family: ipv4 or dual (IPv4 + IPv6 pod subnets; the
-#                             matrix runs once per family, cells named http/ipv6:...)
+#   IP_FAMILY=ipv4            kind cluster's family: ipv4, ipv6 (IPv6 only: pod subnet
+#                             fd00:10:244::/56, podnet with network6/subnet6 only) or dual (IPv4 +
+#                             IPv6 pod subnets); the matrix runs once per family, cells named
+#                             http/ipv6:... (ipv6 and dual); artifacts in _artifacts[/e2e-<CNI>]/<family>/
 #   GATE_KUBECONFIG=<file>    gate mode (e2e only); `make e2e KUBECONFIG=<file>` sets it
 #   NODE_IMAGE=<ref>          use this node image instead of building it with ci/node-image.sh
 #   E2E_CLUSTER=cnigate-e2e   cluster name of `e2e`;  CLUSTER_NAME=cnigate  name of `cluster`

@@ -1,6 +1,7 @@
 // Package kindconfig renders the kind cluster configuration used by the podnet
 // e2e suite (ci/e2e.sh, e2e/) from one template: 1 control-plane + N workers,
-// no default CNI, pod subnet 10.244.0.0/16, nodes from the pinned node image.
+// no default CNI, pod subnet 10.244.0.0/16 (ipv4), fd00:10:244::/56 (ipv6) or
+// both (dual), nodes from the pinned node image.
 package kindconfig
 
 import (
@@ -9,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"strings"
 	"text/template"
 )
 
@@ -64,8 +66,10 @@ type Options struct {
 	Image string
 	// PodSubnet defaults to PodSubnet.
 	PodSubnet string
-	// IPFamily is ipv4 (the default) or dual; PodSubnet6 (default
-	// PodSubnet6) is the IPv6 pod subnet of a dual cluster.
+	// IPFamily is ipv4 (the default), ipv6 or dual; PodSubnet6 (default
+	// PodSubnet6) is the IPv6 pod subnet of an ipv6 or dual cluster. An ipv6
+	// cluster has only PodSubnet6 (PodSubnet is ignored) and kind's default
+	// IPv6 Service subnet.
 	IPFamily   string
 	PodSubnet6 string
 }
@@ -81,25 +85,33 @@ func Render(o Options) ([]byte, error) {
 	if o.PodSubnet == "" {
 		o.PodSubnet = PodSubnet
 	}
-	if _, err := netip.ParsePrefix(o.PodSubnet); err != nil {
-		return nil, fmt.Errorf("kindconfig: pod subnet: %w", err)
+	if o.PodSubnet6 == "" {
+		o.PodSubnet6 = PodSubnet6
 	}
-	switch o.IPFamily {
-	case "", IPv4:
+	if o.IPFamily == "" {
 		o.IPFamily = IPv4
-	case Dual:
-		if o.PodSubnet6 == "" {
-			o.PodSubnet6 = PodSubnet6
+	}
+	if Families(o.IPFamily) == nil {
+		return nil, fmt.Errorf("kindconfig: ipFamily %q: want ipv4, ipv6 or dual", o.IPFamily)
+	}
+	var subnets []string
+	for _, f := range Families(o.IPFamily) {
+		if f == IPv4 {
+			p, err := netip.ParsePrefix(o.PodSubnet)
+			if err != nil || !p.Addr().Is4() {
+				return nil, fmt.Errorf("kindconfig: pod subnet %q: not an IPv4 prefix", o.PodSubnet)
+			}
+			subnets = append(subnets, o.PodSubnet)
+			continue
 		}
 		p6, err := netip.ParsePrefix(o.PodSubnet6)
-		if err != nil || !p6.Addr().Is6() {
+		if err != nil || !p6.Addr().Is6() || p6.Addr().Is4In6() {
 			return nil, fmt.Errorf("kindconfig: IPv6 pod subnet %q: not an IPv6 prefix", o.PodSubnet6)
 		}
-		// kind's dual-stack podSubnet: both families, comma-separated.
-		o.PodSubnet += "," + o.PodSubnet6
-	default:
-		return nil, fmt.Errorf("kindconfig: ipFamily %q: want ipv4 or dual (ipv6-only is not supported yet)", o.IPFamily)
+		subnets = append(subnets, o.PodSubnet6)
 	}
+	// kind's podSubnet: one prefix per family, comma-separated, IPv4 first.
+	o.PodSubnet = strings.Join(subnets, ",")
 	idx := make([]int, o.Workers)
 	for i := range idx {
 		idx[i] = i + 1

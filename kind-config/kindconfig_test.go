@@ -55,6 +55,7 @@ func TestRenderIPFamily(t *testing.T) {
 	}{
 		{"", "ipv4", PodSubnet},
 		{IPv4, "ipv4", PodSubnet},
+		{IPv6, "ipv6", PodSubnet6},
 		{Dual, "dual", PodSubnet + "," + PodSubnet6},
 	} {
 		raw, err := Render(Options{Name: "c", Workers: 2, IPFamily: tc.family})
@@ -68,6 +69,10 @@ func TestRenderIPFamily(t *testing.T) {
 		if string(c.Networking.IPFamily) != tc.wantFamily || c.Networking.PodSubnet != tc.wantSubnet {
 			t.Errorf("ipFamily %q: networking.ipFamily %q podSubnet %q, want %q %q", tc.family, c.Networking.IPFamily, c.Networking.PodSubnet, tc.wantFamily, tc.wantSubnet)
 		}
+		// the Service subnet is kind's default for the family (ipv6: fd00:10:96::/112)
+		if c.Networking.ServiceSubnet != "" {
+			t.Errorf("ipFamily %q: serviceSubnet %q, want kind's default", tc.family, c.Networking.ServiceSubnet)
+		}
 	}
 }
 
@@ -79,9 +84,22 @@ func TestFamilies(t *testing.T) {
 	}
 }
 
+func TestRenderIPv6IgnoresTheIPv4Subnet(t *testing.T) {
+	raw, err := Render(Options{Name: "c", Workers: 1, IPFamily: IPv6, PodSubnet: "10.1.0.0/16", PodSubnet6: "fd00:1::/56"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(raw), "podSubnet: fd00:1::/56\n") || strings.Contains(string(raw), "10.1.0.0") {
+		t.Errorf("ipv6 config carries an IPv4 pod subnet or lacks the IPv6 one:\n%s", raw)
+	}
+}
+
 func TestRenderRejectsBadOptions(t *testing.T) {
 	for _, o := range []Options{{Workers: 2}, {Name: "c"}, {Name: "c", Workers: 1, PodSubnet: "10.244.0.0"},
-		{Name: "c", Workers: 1, IPFamily: "ipv5"}, {Name: "c", Workers: 1, IPFamily: IPv6},
+		{Name: "c", Workers: 1, IPFamily: "ipv5"},
+		{Name: "c", Workers: 1, IPFamily: IPv6, PodSubnet6: "10.245.0.0/16"},
+		{Name: "c", Workers: 1, IPFamily: IPv6, PodSubnet6: "::ffff:10.245.0.0/112"},
+		{Name: "c", Workers: 1, IPFamily: Dual, PodSubnet: "fd00:1::/56"},
 		{Name: "c", Workers: 1, IPFamily: Dual, PodSubnet6: "10.245.0.0/16"}} {
 		if _, err := Render(o); err == nil {
 			t.Errorf("Render(%+v): no error", o)

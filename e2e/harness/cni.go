@@ -32,11 +32,14 @@ const (
 
 // NodeNet is what one node's conflist says.
 type NodeNet struct {
-	CNI     string // CNIPodnet or CNIBridge
-	Network string // the cluster's pod network
-	PodCIDR string // this node's share
-	// Network6 and PodCIDR6 are the IPv6 side of a dual-stack cluster (both
-	// or neither): podnet's network6/subnet6, host-local's second range.
+	CNI string // CNIPodnet or CNIBridge
+	// Network and PodCIDR are the IPv4 side: the cluster's pod network and
+	// this node's share (both or neither; neither on an IPv6-only cluster).
+	Network string
+	PodCIDR string
+	// Network6 and PodCIDR6 are the IPv6 side of an IPv6-only or dual-stack
+	// cluster (both or neither): podnet's network6/subnet6, host-local's
+	// IPv6 range.
 	Network6 string
 	PodCIDR6 string
 	MTU      int
@@ -67,7 +70,9 @@ func (nn NodeNet) Plugins() []string {
 }
 
 // Conflist renders the node's network configuration list (cniVersion 1.0.0).
-// podnet's entry keeps to the fields podnet has always had; the bridge entry
+// podnet's entry keeps to the fields podnet has always had, network/subnet
+// and network6/subnet6 per family the node has; the bridge entry has a
+// host-local range and a default route per family; the bridge entry
 // is the reference setup with hairpin on and masquerading left to the node
 // (BridgeMasquerade), since bridge's own ipMasq would also masquerade pod
 // traffic to other nodes' pods.
@@ -75,19 +80,32 @@ func (nn NodeNet) Conflist() ([]byte, error) {
 	if nn.MTU == 0 {
 		nn.MTU = DefaultMTU
 	}
+	if (nn.Network == "") != (nn.PodCIDR == "") || (nn.Network6 == "") != (nn.PodCIDR6 == "") {
+		return nil, fmt.Errorf("node network: a family needs both its network and its podCIDR (IPv4 %q %q, IPv6 %q %q)", nn.Network, nn.PodCIDR, nn.Network6, nn.PodCIDR6)
+	}
+	if nn.PodCIDR == "" && nn.PodCIDR6 == "" {
+		return nil, fmt.Errorf("node network: no podCIDR in either family")
+	}
 	var main map[string]any
 	switch nn.CNI {
 	case CNIPodnet:
 		main = map[string]any{
-			"type": "podnet", "network": nn.Network, "subnet": nn.PodCIDR, "bridge": Bridge,
+			"type": "podnet", "bridge": Bridge,
 			"mtu": nn.MTU, "ipMasq": true, "dataDir": DataDir, "logFile": "/var/log/podnet.log",
+		}
+		if nn.PodCIDR != "" {
+			main["network"], main["subnet"] = nn.Network, nn.PodCIDR
 		}
 		if nn.PodCIDR6 != "" {
 			main["network6"], main["subnet6"] = nn.Network6, nn.PodCIDR6
 		}
 	case CNIBridge:
-		ranges := [][]map[string]string{{{"subnet": nn.PodCIDR}}}
-		routes := []map[string]string{{"dst": "0.0.0.0/0"}}
+		var ranges [][]map[string]string
+		var routes []map[string]string
+		if nn.PodCIDR != "" {
+			ranges = append(ranges, []map[string]string{{"subnet": nn.PodCIDR}})
+			routes = append(routes, map[string]string{"dst": "0.0.0.0/0"})
+		}
 		if nn.PodCIDR6 != "" {
 			ranges = append(ranges, []map[string]string{{"subnet": nn.PodCIDR6}})
 			routes = append(routes, map[string]string{"dst": "::/0"})

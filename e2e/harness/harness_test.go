@@ -3,6 +3,7 @@ package harness
 import (
 	"bytes"
 	"encoding/json"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -101,6 +102,13 @@ func TestConflists(t *testing.T) {
 		{NodeNet{CNI: CNIBridge, Network: "10.244.0.0/16", PodCIDR: "10.244.2.0/24", Network6: "fd00:10:244::/56", PodCIDR6: "fd00:10:244:2::/64"},
 			`{"cniVersion":"1.0.0","name":"bridge","plugins":[{"bridge":"cni0","hairpinMode":true,"ipMasq":false,"ipam":{"ranges":[[{"subnet":"10.244.2.0/24"}],[{"subnet":"fd00:10:244:2::/64"}]],"routes":[{"dst":"0.0.0.0/0"},{"dst":"::/0"}],"type":"host-local"},"isGateway":true,"mtu":1500,"type":"bridge"}]}`,
 			"loopback bridge host-local"},
+		// IPv6 only: podnet with network6/subnet6 alone, bridge with one IPv6 range and ::/0
+		{NodeNet{CNI: CNIPodnet, Network6: "fd00:10:244::/56", PodCIDR6: "fd00:10:244:1::/64", Portmap: true},
+			`{"cniVersion":"1.0.0","name":"podnet","plugins":[{"bridge":"cni0","dataDir":"/var/lib/cni/podnet","ipMasq":true,"logFile":"/var/log/podnet.log","mtu":1500,"network6":"fd00:10:244::/56","subnet6":"fd00:10:244:1::/64","type":"podnet"},{"capabilities":{"portMappings":true},"type":"portmap"}]}`,
+			"loopback podnet portmap"},
+		{NodeNet{CNI: CNIBridge, Network6: "fd00:10:244::/56", PodCIDR6: "fd00:10:244:2::/64", Portmap: true},
+			`{"cniVersion":"1.0.0","name":"bridge","plugins":[{"bridge":"cni0","hairpinMode":true,"ipMasq":false,"ipam":{"ranges":[[{"subnet":"fd00:10:244:2::/64"}]],"routes":[{"dst":"::/0"}],"type":"host-local"},"isGateway":true,"mtu":1500,"type":"bridge"},{"capabilities":{"portMappings":true},"type":"portmap"}]}`,
+			"loopback bridge host-local portmap"},
 	} {
 		raw, err := c.nn.Conflist()
 		if err != nil {
@@ -117,8 +125,65 @@ func TestConflists(t *testing.T) {
 			t.Errorf("%+v: plugins %q, want %q", c.nn, got, c.plugins)
 		}
 	}
-	if _, err := (NodeNet{CNI: "calico"}).Conflist(); err == nil {
-		t.Error("unknown CNI: no error")
+	for _, bad := range []NodeNet{
+		{CNI: "calico", Network: "10.244.0.0/16", PodCIDR: "10.244.1.0/24"},
+		{CNI: CNIPodnet}, // no family at all
+		{CNI: CNIBridge, Network6: "fd00:10:244::/56"},   // IPv6 network without its podCIDR
+		{CNI: CNIPodnet, PodCIDR: "10.244.1.0/24"},       // IPv4 podCIDR without its network
+		{CNI: CNIBridge, PodCIDR6: "fd00:10:244:1::/64"}, // IPv6 podCIDR without its network
+	} {
+		if _, err := bad.Conflist(); err == nil {
+			t.Errorf("%+v: no error", bad)
+		}
+	}
+}
+
+func TestPodSubnetRoutesIPv6Only(t *testing.T) {
+	nodes := []NodeInfo{
+		{Name: "cp", InternalIP6: "fc00::2", PodCIDR6: "fd00:10:244::/64"},
+		{Name: "w1", InternalIP6: "fc00::3", PodCIDR6: "fd00:10:244:1::/64"},
+		{Name: "w2", InternalIP6: "fc00::4", PodCIDR6: "fd00:10:244:2::/64"},
+	}
+	rs, err := PodSubnetRoutes("w1", nodes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range rs {
+		got = append(got, r.String())
+	}
+	if strings.Join(got, ",") != "fd00:10:244::/64 via fc00::2,fd00:10:244:2::/64 via fc00::4" {
+		t.Errorf("routes %v", got)
+	}
+	for _, bad := range []NodeInfo{
+		{Name: "w3", InternalIP6: "fc00::5"},                                                 // no podCIDR in either family
+		{Name: "w3", InternalIP6: "fc00::5", PodCIDR: "fd00:10:244:3::/64"},                  // IPv6 CIDR as the IPv4 podCIDR
+		{Name: "w3", InternalIP: "fc00::5", PodCIDR: "10.244.3.0/24", PodCIDR6: "fd00::/64"}, // IPv4 gateway not IPv4
+	} {
+		if _, err := PodSubnetRoutes("w1", append(nodes, bad)); err == nil {
+			t.Errorf("%+v: no error", bad)
+		}
+	}
+}
+
+func TestExternalHostReachesEitherFamily(t *testing.T) {
+	_, v4, _ := net.ParseCIDR("172.18.0.0/16")
+	_, v6, _ := net.ParseCIDR("fc00:f853:ccd:e793::/64")
+	for _, c := range []struct {
+		h    ExternalHost
+		ip   string
+		want bool
+	}{
+		{ExternalHost{Subnet: v4, Subnet6: v6}, "172.18.0.3", true},
+		{ExternalHost{Subnet: v4, Subnet6: v6}, "fc00:f853:ccd:e793::3", true},
+		{ExternalHost{Subnet: v4, Subnet6: v6}, "172.19.0.3", false},
+		{ExternalHost{Subnet: v4, Subnet6: v6}, "fc00:1::3", false},
+		{ExternalHost{Subnet: v4}, "fc00:f853:ccd:e793::3", false}, // IPv6 not asked for
+		{ExternalHost{Subnet: v4, Subnet6: v6}, "", false},
+	} {
+		if got := c.h.Reaches(c.ip); got != c.want {
+			t.Errorf("Reaches(%q) with %v %v = %v, want %v", c.ip, c.h.Subnet, c.h.Subnet6, got, c.want)
+		}
 	}
 }
 

@@ -64,14 +64,18 @@ func InContainerNetNS(ctx context.Context, container string, f func() error) err
 // ipMasq does: pod traffic leaving the pod network is masqueraded to the
 // node's IP, pod-to-pod traffic across nodes keeps the pod's address. It runs
 // go-iptables inside the node's network namespace.
-// The IPv6 rule (ip6tables) is added when podCIDR6 is set.
+// The IPv4 rule is added when podCIDR is set, the IPv6 one (ip6tables) when
+// podCIDR6 is.
 func BridgeMasquerade(ctx context.Context, container, podCIDR, network, podCIDR6, network6 string) error {
 	return InContainerNetNS(ctx, container, func() error {
 		type masq struct {
 			proto    iptables.Protocol
 			src, dst string
 		}
-		rules := []masq{{iptables.ProtocolIPv4, podCIDR, network}}
+		var rules []masq
+		if podCIDR != "" {
+			rules = append(rules, masq{iptables.ProtocolIPv4, podCIDR, network})
+		}
 		if podCIDR6 != "" {
 			rules = append(rules, masq{iptables.ProtocolIPv6, podCIDR6, network6})
 		}
@@ -117,23 +121,29 @@ func SetBridgePortsHairpin(ctx context.Context, container, bridge string, on boo
 }
 
 // PodSubnetRoutes returns, for one node, a route to every other node's pod
-// subnet via that node's InternalIP, per family: a node with an IPv6
-// podCIDR also gets a route to it via its IPv6 InternalIP.
+// subnet via that node's InternalIP, per family: a node's IPv4 podCIDR via
+// its IPv4 InternalIP, its IPv6 podCIDR via its IPv6 InternalIP (an
+// IPv6-only node has only the latter).
 func PodSubnetRoutes(self string, nodes []NodeInfo) ([]Route, error) {
 	var out []Route
 	for _, n := range nodes {
 		if n.Name == self {
 			continue
 		}
-		_, dst, err := net.ParseCIDR(n.PodCIDR)
-		if err != nil {
-			return nil, fmt.Errorf("node %s podCIDR %q: %w", n.Name, n.PodCIDR, err)
+		if n.PodCIDR == "" && n.PodCIDR6 == "" {
+			return nil, fmt.Errorf("node %s has no podCIDR in either family", n.Name)
 		}
-		gw := net.ParseIP(n.InternalIP)
-		if gw == nil || gw.To4() == nil {
-			return nil, fmt.Errorf("node %s: InternalIP %q is not IPv4", n.Name, n.InternalIP)
+		if n.PodCIDR != "" {
+			_, dst, err := net.ParseCIDR(n.PodCIDR)
+			if err != nil || dst.IP.To4() == nil {
+				return nil, fmt.Errorf("node %s podCIDR %q is not an IPv4 CIDR", n.Name, n.PodCIDR)
+			}
+			gw := net.ParseIP(n.InternalIP)
+			if gw == nil || gw.To4() == nil {
+				return nil, fmt.Errorf("node %s: InternalIP %q is not IPv4", n.Name, n.InternalIP)
+			}
+			out = append(out, Route{Dst: dst, Gw: gw})
 		}
-		out = append(out, Route{Dst: dst, Gw: gw})
 		if n.PodCIDR6 == "" {
 			continue
 		}

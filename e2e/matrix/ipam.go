@@ -165,8 +165,8 @@ func ipamCells(s *suite) []cell {
 		if !podnet {
 			c = cell{from: p.Name, to: "podCIDR@" + s.short[node], proto: "podcidr", check: ipamCheck(p.Name, false)}
 		}
-		if n, _ := s.node(node); n.PodCIDR == "" {
-			c.skip = "node " + node + " has no spec.podCIDR (its CNI allocates addresses without it)"
+		if n, _ := s.node(node); s.nodePodCIDR(n) == "" {
+			c.skip = "node " + node + " has no spec.podCIDR in family " + s.family + " (its CNI allocates addresses without it)"
 		}
 		cells = append(cells, c)
 	}

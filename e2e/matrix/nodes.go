@@ -3,6 +3,7 @@ package matrix
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -75,8 +76,8 @@ func connect(ctx context.Context, cfg *envconf.Config) error {
 			if n.Spec.PodCIDR == "" && !s.gate {
 				return false, nil
 			}
-			// dual: each node also needs its IPv6 podCIDR and InternalIP.
-			if s.dual() && (len(n.Spec.PodCIDRs) < 2 || ipv6InternalIP(n) == "") {
+			// ipv6, dual: each node also needs its IPv6 podCIDR and InternalIP.
+			if !s.gate && s.has6() && !hasIPv6Side(n) {
 				return false, nil
 			}
 		}
@@ -101,11 +102,7 @@ func connect(ctx context.Context, cfg *envconf.Config) error {
 	}
 	s.workers = workers[:want]
 	for _, n := range s.nodes {
-		podCIDR := n.PodCIDR
-		if podCIDR == "" {
-			podCIDR = "none"
-		}
-		klog.Infof("node %s (%s): InternalIP %s podCIDR %s; IPv6 InternalIP %q podCIDR %q", n.Name, s.short[n.Name], n.InternalIP, podCIDR, n.InternalIP6, n.PodCIDR6)
+		klog.Infof("node %s (%s): IPv4 InternalIP %q podCIDR %q; IPv6 InternalIP %q podCIDR %q", n.Name, s.short[n.Name], n.InternalIP, n.PodCIDR, n.InternalIP6, n.PodCIDR6)
 	}
 	return nil
 }
@@ -115,15 +112,23 @@ func connect(ctx context.Context, cfg *envconf.Config) error {
 func describeNodes(items []corev1.Node) ([]harness.NodeInfo, map[string]string) {
 	var cps, ws []harness.NodeInfo
 	for _, n := range items {
-		info := harness.NodeInfo{Name: n.Name, PodCIDR: n.Spec.PodCIDR, InternalIP6: ipv6InternalIP(n)}
+		info := harness.NodeInfo{Name: n.Name, InternalIP6: ipv6InternalIP(n)}
 		for _, a := range n.Status.Addresses {
 			if a.Type == corev1.NodeInternalIP && !strings.Contains(a.Address, ":") {
 				info.InternalIP = a.Address
 			}
 		}
-		for _, c := range n.Spec.PodCIDRs {
+		// spec.podCIDR is the first of spec.podCIDRs: IPv6 on an IPv6-only
+		// cluster. Each goes to its family's field.
+		cidrs := n.Spec.PodCIDRs
+		if len(cidrs) == 0 && n.Spec.PodCIDR != "" {
+			cidrs = []string{n.Spec.PodCIDR}
+		}
+		for _, c := range cidrs {
 			if strings.Contains(c, ":") {
 				info.PodCIDR6 = c
+			} else {
+				info.PodCIDR = c
 			}
 		}
 		_, info.ControlPlane = n.Labels["node-role.kubernetes.io/control-plane"]
@@ -146,6 +151,11 @@ func describeNodes(items []corev1.Node) ([]harness.NodeInfo, map[string]string) 
 		short[n.Name] = fmt.Sprintf("w%d", i+1)
 	}
 	return append(cps, ws...), short
+}
+
+// hasIPv6Side: the node has an IPv6 podCIDR and an IPv6 InternalIP.
+func hasIPv6Side(n corev1.Node) bool {
+	return ipv6InternalIP(n) != "" && slices.ContainsFunc(n.Spec.PodCIDRs, func(c string) bool { return strings.Contains(c, ":") })
 }
 
 // ipv6InternalIP is the node's IPv6 InternalIP ("" when it has none).

@@ -35,7 +35,7 @@ type Options struct {
 	ChurnRounds     int
 	NodeHTTPPort    int
 	PodNetwork      string
-	// IPFamily is the kind cluster's family: ipv4 or dual (kind mode).
+	// IPFamily is the kind cluster's family: ipv4, ipv6 or dual (kind mode).
 	IPFamily    string
 	PodNetwork6 string
 	MTU         int
@@ -63,8 +63,8 @@ func (o *Options) Register(fs *flag.FlagSet, prefix string) {
 	fs.IntVar(&o.ChurnRounds, p("churn-rounds"), 3, "delete/recreate rounds of the churn check")
 	fs.IntVar(&o.NodeHTTPPort, p("node-http-port"), 18080, "port the hostNetwork helper pods serve HTTP on (pod -> node cells)")
 	fs.StringVar(&o.PodNetwork, p("pod-network"), kindconfig.PodSubnet, "the cluster pod subnet (the CNI's network)")
-	fs.StringVar(&o.IPFamily, p("ip-family"), kindconfig.IPv4, "kind cluster's IP family: ipv4 or dual (ipv6-only is not supported yet)")
-	fs.StringVar(&o.PodNetwork6, p("pod-network6"), kindconfig.PodSubnet6, "the cluster's IPv6 pod subnet on a dual cluster (the CNI's network6)")
+	fs.StringVar(&o.IPFamily, p("ip-family"), kindconfig.IPv4, "kind cluster's IP family: ipv4, ipv6 (IPv6 only) or dual; the matrix runs once per family")
+	fs.StringVar(&o.PodNetwork6, p("pod-network6"), kindconfig.PodSubnet6, "the cluster's IPv6 pod subnet on an ipv6 or dual cluster (the CNI's network6)")
 	fs.IntVar(&o.MTU, p("mtu"), 1500, "the pod network's MTU: the MTU cells send packets of exactly this size")
 	fs.StringVar(&o.Break, p("break"), "", "break one thing on purpose (kind mode): portmap, hairpin, mtu or coredns")
 	fs.BoolVar(&o.Hermetic, p("hermetic"), true, "while the kind cluster exists, drop forwarded traffic from its docker network to any other host interface (DOCKER-USER rule)")
@@ -89,8 +89,8 @@ func (o *Options) Validate() error {
 		if o.Workers < 2 {
 			errs = append(errs, fmt.Errorf("workers %d: the matrix needs at least 2", o.Workers))
 		}
-		if o.IPFamily != "" && o.IPFamily != kindconfig.IPv4 && o.IPFamily != kindconfig.Dual {
-			errs = append(errs, fmt.Errorf("ip-family %q: want ipv4 or dual (ipv6-only is not supported yet)", o.IPFamily))
+		if o.IPFamily != "" && kindconfig.Families(o.IPFamily) == nil {
+			errs = append(errs, fmt.Errorf("ip-family %q: want ipv4, ipv6 or dual", o.IPFamily))
 		}
 	}
 	if o.Workers < 0 {

@@ -75,9 +75,13 @@ func nodesNotReady(ctx context.Context, _ *envconf.Config) (context.Context, err
 }
 
 // nodeNet is the conflist a kind node gets: the chosen CNI with the node's
-// podCIDR, portmap chained, and the -e2e.break knobs that go into the conf.
+// podCIDR in each family it has (IPv6-only: the IPv6 side only), portmap
+// chained, and the -e2e.break knobs that go into the conf.
 func nodeNet(s *suite, n harness.NodeInfo) harness.NodeNet {
-	nn := harness.NodeNet{CNI: s.opt.CNI, Network: s.opt.PodNetwork, PodCIDR: n.PodCIDR, MTU: s.opt.MTU, Portmap: s.opt.Break != breakPortmap}
+	nn := harness.NodeNet{CNI: s.opt.CNI, MTU: s.opt.MTU, Portmap: s.opt.Break != breakPortmap}
+	if n.PodCIDR != "" {
+		nn.Network, nn.PodCIDR = s.opt.PodNetwork, n.PodCIDR
+	}
 	if n.PodCIDR6 != "" {
 		nn.Network6, nn.PodCIDR6 = s.opt.PodNetwork6, n.PodCIDR6
 	}
@@ -107,7 +111,7 @@ func loadCNI(ctx context.Context, _ *envconf.Config) (context.Context, error) {
 			return ctx, err
 		}
 		if nn.CNI == harness.CNIBridge {
-			if err := harness.BridgeMasquerade(ctx, n.Name, n.PodCIDR, s.opt.PodNetwork, nn.PodCIDR6, nn.Network6); err != nil {
+			if err := harness.BridgeMasquerade(ctx, n.Name, nn.PodCIDR, nn.Network, nn.PodCIDR6, nn.Network6); err != nil {
 				return ctx, err
 			}
 		}
@@ -118,8 +122,8 @@ func loadCNI(ctx context.Context, _ *envconf.Config) (context.Context, error) {
 		if err := harness.ReplaceRoutesInContainer(ctx, n.Name, routes); err != nil {
 			return ctx, err
 		}
-		klog.Infof("node %s: %s %v (subnet %s subnet6 %q, mtu %d; copied to the node: %v), routes %v",
-			n.Name, nn.ConfPath(), nn.Plugins(), n.PodCIDR, nn.PodCIDR6, nn.MTU, copied, routes)
+		klog.Infof("node %s: %s %v (subnet %q subnet6 %q, mtu %d; copied to the node: %v), routes %v",
+			n.Name, nn.ConfPath(), nn.Plugins(), nn.PodCIDR, nn.PodCIDR6, nn.MTU, copied, routes)
 	}
 	return ctx, nil
 }
@@ -250,29 +254,35 @@ func startExternalHost(ctx context.Context, _ *envconf.Config) (context.Context,
 	if s.gate {
 		name = s.namespace + "-external"
 	}
-	network6 := ""
-	if s.dual() {
+	// the pod networks the host must not reach but through NAT, per family
+	network, network6 := "", ""
+	if s.has4() {
+		network = s.opt.PodNetwork
+	}
+	if s.has6() {
 		network6 = s.opt.PodNetwork6
 	}
-	h, err := harness.StartExternalHost(ctx, name, s.opt.ExternalNetwork, s.opt.Image, s.opt.PodNetwork, network6)
+	h, err := harness.StartExternalHost(ctx, name, s.opt.ExternalNetwork, s.opt.Image, network, network6)
 	s.external = h // set even on error, so Finish removes the container
 	if err != nil {
 		return ctx, err
 	}
 	var off []string
 	for _, n := range s.workers {
-		if !h.Reaches(n.InternalIP) {
-			off = append(off, n.Name+" "+n.InternalIP)
+		for _, ip := range []string{n.InternalIP, n.InternalIP6} { // the families the run uses
+			if ip != "" && (strings.Contains(ip, ":") && s.has6() || !strings.Contains(ip, ":") && s.has4()) && !h.Reaches(ip) {
+				off = append(off, n.Name+" "+ip)
+			}
 		}
 	}
 	if len(off) > 0 {
-		reason := fmt.Sprintf("nodes not on docker network %s (%s): %s", s.opt.ExternalNetwork, h.Subnet, strings.Join(off, ", "))
+		reason := fmt.Sprintf("nodes not on docker network %s (%s %v): %s", s.opt.ExternalNetwork, h.Subnet, h.Subnet6, strings.Join(off, ", "))
 		if !s.gate {
 			return ctx, errors.New(reason)
 		}
 		s.extSkip = reason
 	}
-	klog.Infof("external host %s at %s %s on docker network %s (unreachable route to %s %s)", h.Name, h.IP, h.IP6, h.Network, s.opt.PodNetwork, network6)
+	klog.Infof("external host %s at %s %s on docker network %s (unreachable route to %q %q)", h.Name, h.IP, h.IP6, h.Network, network, network6)
 	return ctx, nil
 }
 

@@ -3,6 +3,7 @@ package matrix
 import (
 	"context"
 	"os"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -56,7 +57,7 @@ type suite struct {
 	nodeCNI map[string]string
 
 	// families are the address families the matrix runs in, one pass each
-	// (kind dual: ipv4 then ipv6); family is the pass under way (the passes
+	// (kind dual: ipv4 then ipv6; kind ipv6: ipv6 only); family is the pass under way (the passes
 	// run one after another, so the cells of a pass all see their family).
 	families []string
 	family   string
@@ -108,10 +109,15 @@ func suiteFrom(ctx context.Context) *suite {
 // dual: the harness created a dual-stack kind cluster.
 func (s *suite) dual() bool { return !s.gate && s.opt.IPFamily == kindconfig.Dual }
 
-// familyLabel is the family a cell's name carries: "" on a single-family
-// cluster (names as they always were), else the pass's family.
+// has4 and has6: the cluster has that family (pod subnets, node addresses).
+func (s *suite) has4() bool { return slices.Contains(s.families, kindconfig.IPv4) }
+func (s *suite) has6() bool { return slices.Contains(s.families, kindconfig.IPv6) }
+
+// familyLabel is the family a cell's name carries: "" on an IPv4-only
+// cluster (names as they always were), else the pass's family (dual: ipv4
+// and ipv6; ipv6: ipv6).
 func (s *suite) familyLabel() string {
-	if len(s.families) < 2 {
+	if !s.has6() {
 		return ""
 	}
 	return s.family

@@ -132,6 +132,54 @@ func TestRowsBuildTheirCellsAndSkipForWhatTheyNeed(t *testing.T) {
 	}
 }
 
+// TestIPv6PassRunsEveryCell: on an IPv6-only cluster (nodes with only an
+// IPv6 podCIDR and InternalIP) no cell of the IPv6 pass is skipped, the API
+// server's included, and every cell is named with its family; in a dual
+// cluster's IPv6 pass the API server cells skip (IPv4 kubernetes Service).
+func TestIPv6PassRunsEveryCell(t *testing.T) {
+	const apiRow = "API server over https://kubernetes.default"
+	for _, tc := range []struct {
+		families []string
+		apiSkip  bool
+	}{
+		{[]string{"ipv6"}, false},
+		{[]string{"ipv4", "ipv6"}, true},
+	} {
+		s := fakeSuite("podnet", true, true)
+		for i := range s.nodes {
+			n := &s.nodes[i]
+			n.InternalIP6, n.PodCIDR6 = "fc00::"+string(rune('2'+i)), "fd00:10:244:"+string(rune('0'+i))+"::/64"
+			if len(tc.families) == 1 {
+				n.InternalIP, n.PodCIDR = "", ""
+			}
+		}
+		s.workers = s.nodes[1:]
+		s.external.IP6 = "fc00::9"
+		s.families, s.family = tc.families, "ipv6"
+		pods := fakePods(s)
+		for _, p := range pods {
+			p.Status.PodIPs = []corev1.PodIP{{IP: "fd00:10:244:1::" + strings.TrimPrefix(p.Status.PodIP, "10.244.9.")}}
+			if len(tc.families) == 1 {
+				p.Status.PodIP = p.Status.PodIPs[0].IP
+			}
+		}
+		for _, r := range rows() {
+			if r.run != nil {
+				continue
+			}
+			for _, c := range r.rowCells(s, pods) {
+				c.family = s.familyLabel()
+				if !strings.Contains(c.name(), "/ipv6:") {
+					t.Errorf("%v: row %q: cell %s not named with its family", tc.families, r.name, c.name())
+				}
+				if want := tc.apiSkip && r.name == apiRow; (c.skip != "") != want {
+					t.Errorf("%v: row %q: cell %s skip %q, want skipped %v", tc.families, r.name, c.name(), c.skip, want)
+				}
+			}
+		}
+	}
+}
+
 func TestRowsKeepTheMatrixBehaviours(t *testing.T) {
 	// The README's tables and its breakage table name these behaviours.
 	names := map[string]string{}
@@ -198,6 +246,10 @@ func TestOptionsValidate(t *testing.T) {
 		{"no node image", func(o *Options) { o.NodeImage = "" }, "node-image is empty"},
 		{"one worker", func(o *Options) { o.Workers = 1 }, "at least 2"},
 		{"no cell timeout", func(o *Options) { o.CellTimeout = 0 }, "cell-timeout"},
+		{"ipv4", func(o *Options) { o.IPFamily = "ipv4" }, ""},
+		{"ipv6 only", func(o *Options) { o.IPFamily = "ipv6" }, ""},
+		{"dual", func(o *Options) { o.IPFamily = "dual" }, ""},
+		{"unknown family", func(o *Options) { o.IPFamily = "ipv5" }, `ip-family "ipv5": want ipv4, ipv6 or dual`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			o := ok
@@ -235,6 +287,7 @@ func TestFamilyPicksAddresses(t *testing.T) {
 		{[]string{"ipv4"}, "ipv4", "", "172.18.0.3", "10.244.1.0/24", "10.244.1.5"},
 		{[]string{"ipv4", "ipv6"}, "ipv4", "ipv4", "172.18.0.3", "10.244.1.0/24", "10.244.1.5"},
 		{[]string{"ipv4", "ipv6"}, "ipv6", "ipv6", "fc00::3", "fd00:10:244:1::/64", "fd00:10:244:1::5"},
+		{[]string{"ipv6"}, "ipv6", "ipv6", "fc00::3", "fd00:10:244:1::/64", "fd00:10:244:1::5"},
 	} {
 		s := &suite{families: c.families, family: c.family}
 		if got := s.familyLabel(); got != c.label {
@@ -254,5 +307,37 @@ func TestFamilyPicksAddresses(t *testing.T) {
 	s := &suite{families: []string{"ipv4", "ipv6"}, family: "ipv6"}
 	if got := s.podIPOf(&corev1.Pod{Status: corev1.PodStatus{PodIP: "10.244.1.5"}}); got != "" {
 		t.Errorf("IPv4-only pod in the IPv6 pass: %q", got)
+	}
+}
+
+// TestDescribeNodesSortsPodCIDRsByFamily: spec.podCIDR is IPv6 on an
+// IPv6-only cluster; each podCIDR goes to its family's field.
+func TestDescribeNodesSortsPodCIDRsByFamily(t *testing.T) {
+	node := func(name string, cidrs []string, ips ...string) corev1.Node {
+		n := corev1.Node{}
+		n.Name = name
+		n.Spec.PodCIDR, n.Spec.PodCIDRs = cidrs[0], cidrs
+		for _, ip := range ips {
+			n.Status.Addresses = append(n.Status.Addresses, corev1.NodeAddress{Type: corev1.NodeInternalIP, Address: ip})
+		}
+		return n
+	}
+	got, _ := describeNodes([]corev1.Node{
+		node("v4", []string{"10.244.1.0/24"}, "172.18.0.3"),
+		node("v6", []string{"fd00:10:244:2::/64"}, "fc00::4"),
+		node("x6", []string{"10.244.3.0/24", "fd00:10:244:3::/64"}, "172.18.0.5", "fc00::5"),
+	})
+	want := []harness.NodeInfo{
+		{Name: "v4", InternalIP: "172.18.0.3", PodCIDR: "10.244.1.0/24"},
+		{Name: "v6", InternalIP6: "fc00::4", PodCIDR6: "fd00:10:244:2::/64"},
+		{Name: "x6", InternalIP: "172.18.0.5", PodCIDR: "10.244.3.0/24", InternalIP6: "fc00::5", PodCIDR6: "fd00:10:244:3::/64"},
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("node %d: %+v, want %+v", i, got[i], want[i])
+		}
+	}
+	if !hasIPv6Side(node("v6", []string{"fd00:10:244:2::/64"}, "fc00::4")) || hasIPv6Side(node("v4", []string{"10.244.1.0/24"}, "172.18.0.3")) {
+		t.Error("hasIPv6Side")
 	}
 }

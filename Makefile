@@ -59,18 +59,18 @@ lint: ## golangci-lint, actionlint, shellcheck
 node-image: ## build the kind node image locally (no registry needed)
 	ci/node-image.sh
 
-cluster: build ## kind cluster with podnet loaded, left running
+cluster: build cnigate ## kind cluster with podnet loaded, left running
 	ci/e2e.sh cluster
 
 # Gate mode only when KUBECONFIG is given on the make command line: a KUBECONFIG merely
 # exported in the shell must not point the e2e run at a real cluster by surprise.
-e2e: build ## contract matrix on kind with CNI=podnet|bridge (or on KUBECONFIG=<file> given here)
+e2e: build cnigate ## contract matrix on kind with CNI=podnet|bridge (or on KUBECONFIG=<file> given here)
 	GATE_KUBECONFIG='$(if $(filter command line,$(origin KUBECONFIG)),$(KUBECONFIG))' ci/e2e.sh
 
 e2e-scale: build cnigate ## the matrix's growth with the workers: make e2e WORKERS=2, 4, 8 one after another, then the table
 	ci/e2e.sh scale
 
-e2e-clean: ## delete the e2e clusters, their leftovers and hermetic rules
+e2e-clean: cnigate ## delete the e2e clusters, their leftovers and hermetic rules
 	ci/e2e.sh clean
 
 e2e-image-save: ## write the e2e test image as a tarball (for a gate cluster's registry)

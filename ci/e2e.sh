@@ -158,23 +158,12 @@ node_image() {
   "$REPO_ROOT/ci/node-image.sh" | tail -n 1
 }
 
-# remove_hermetic [CLUSTER]: delete the hermetic rules of CLUSTER (DOCKER-USER, and ip6tables'
-# FORWARD where the IPv6 rule goes without an ip6tables DOCKER-USER; every cluster's
-# when empty). The suite adds and removes its own (e2e/harness/hermetic.go); this catches what a
-# killed run or a `make cluster` cluster leaves.
+# remove_hermetic [CLUSTER]: delete the hermetic rules of CLUSTER (every cluster's when empty)
+# with `cnigate hermetic-clean`, the harness's own code (e2e/harness/hermetic.go). The suite
+# removes its own rule; this catches what a killed run or a `make cluster` cluster leaves.
 remove_hermetic() {
-  local want="--comment \"cnigate-e2e hermetic: ${1:-}" ipt chain c line
-  [[ -z ${1:-} ]] || want+='"'
-  for ipt in iptables ip6tables; do
-    command -v "$ipt" >/dev/null || continue
-    chain="DOCKER-USER"
-    [[ $ipt == ip6tables ]] && chain="DOCKER-USER FORWARD"
-    # (no DOCKER-USER chain, e.g. ip6tables without Docker's IPv6 rules: nothing to remove)
-    for c in $chain; do "$ipt" -w -S "$c" 2>/dev/null || true; done | { grep -F -- "$want" || true; } | while read -r line; do
-      log "removing hermetic rule: $ipt $line"
-      eval "$ipt -w -D ${line#-A }"
-    done
-  done
+  [[ -x $REPO_ROOT/bin/cnigate ]] || die "bin/cnigate is missing (make cnigate): it removes the hermetic rules"
+  "$REPO_ROOT/bin/cnigate" hermetic-clean --cluster "${1:-}" | while read -r line; do log "$line"; done
 }
 
 clean() {

@@ -33,13 +33,14 @@ var commands = []command{
 	{"publish", "--run PLUGIN=GINKGO_JSON [--run ...] [--known PLUGIN=FILE ...] [--out DIR]", "write the published conformance report of several plugins (docs/conformance)", runPublish},
 	{"e2e", "[--kubeconfig FILE] [--cni podnet|bridge] [--workers N] [--node-image REF] [--plugin PATH] [--image REF] [--report-dir DIR]", "the cluster matrix on a kind cluster it creates, or on --kubeconfig's (root, Docker)", runE2E},
 	{"bench", "--plugin [NAME=]PATH --netconf FILE [--plugin ...] | --contenders FILE  [--baseline NAME] [--report-dir DIR] | --cluster CLUSTER-BENCH-FLAGS", "benchmark CNI plugins as a runtime runs them (root); --cluster first: cluster-bench", runBench},
+	{"hermetic-clean", "[--cluster NAME]", "remove the e2e harness's hermetic drop rules from the host (root)", runHermeticClean},
 	{"cluster-bench", "--kubeconfig FILE [--cluster NAME] [--workers N] [--pods N] [--rounds N] [--plugin PATH] [--cni-bin DIR] [--report-dir DIR]", "pod start-up through podnet vs bridge+host-local on a kind cluster (root, Docker)", runClusterBench},
 }
 
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "usage: cnigate COMMAND [flags]   (cnigate COMMAND -h for its flags)")
 	for _, c := range commands {
-		fmt.Fprintf(w, "  %-11s %s\n              %s\n", c.name, c.summary, c.args)
+		fmt.Fprintf(w, "  %-14s %s\n                 %s\n", c.name, c.summary, c.args)
 	}
 }
 

@@ -47,6 +47,7 @@ func TestExitStatusAndMessages(t *testing.T) {
 		{"bench --plugin without --netconf", []string{"bench", "--plugin", "/bin/true"}, 2, `contender true: "netconf" missing`},
 		{"bench unknown baseline", []string{"bench", "--plugin", "/bin/true", "--netconf", "x", "--baseline", "y"}, 2, `"baseline" "y" is not a contender`},
 		{"bench bad ipmasq", []string{"bench", "--ipmasq", "maybe"}, 2, "invalid value"},
+		{"hermetic-clean with an argument", []string{"hermetic-clean", "extra"}, 2, `unexpected argument "extra"`},
 		{"cluster-bench without --kubeconfig", []string{"cluster-bench"}, 2, "--kubeconfig is required"},
 		{"bench --cluster is cluster-bench", []string{"bench", "--cluster", "--pods", "3"}, 2, "--kubeconfig is required"},
 		{"cluster-bench with no pods", []string{"cluster-bench", "--kubeconfig", "k", "--pods", "0"}, 2, "must be at least 1"},

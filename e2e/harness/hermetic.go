@@ -79,6 +79,14 @@ func hermeticChains() ([]hermeticChain, error) {
 	return append(out, hermeticChain{v6, forwardChain}), nil
 }
 
+// command names the chain's tool, for messages.
+func (c hermeticChain) command() string {
+	if c.t.Proto() == iptables.ProtocolIPv6 {
+		return "ip6tables"
+	}
+	return "iptables"
+}
+
 // forwardChain is where the IPv6 rule goes when ip6tables has no DOCKER-USER.
 const forwardChain = "FORWARD"
 
@@ -113,11 +121,12 @@ func AddHermeticRule(bridge, cluster string) error {
 var ruleInterface = regexp.MustCompile(`(?:^|\s)-i (\S+)`)
 
 // RemoveHermeticRules deletes every hermetic rule of cluster (all of them when
-// cluster is ""), whatever bridge it names. Absent rules are not an error.
-func RemoveHermeticRules(cluster string) error {
+// cluster is ""), whatever bridge it names, and returns the rules it deleted
+// (as listed: "iptables -A ..."). Absent rules are not an error.
+func RemoveHermeticRules(cluster string) (removed []string, err error) {
 	chains, err := hermeticChains()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if v6 := chains[len(chains)-1]; v6.chain == DockerUserChain {
 		// a rule may be left in FORWARD from before Docker managed ip6tables
@@ -145,10 +154,14 @@ func RemoveHermeticRules(cluster string) error {
 				errs = append(errs, fmt.Errorf("hermetic rule without -i: %s", r))
 				continue
 			}
-			errs = append(errs, t.DeleteIfExists(hermeticTable, c.chain, HermeticRule(m[1], name)...))
+			if err := t.DeleteIfExists(hermeticTable, c.chain, HermeticRule(m[1], name)...); err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			removed = append(removed, c.command()+" "+r)
 		}
 	}
-	return errors.Join(errs...)
+	return removed, errors.Join(errs...)
 }
 
 var ruleComment = regexp.MustCompile(`--comment "?` + regexp.QuoteMeta(hermeticComment) + `([^"\s]+)"?`)

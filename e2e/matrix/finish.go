@@ -152,7 +152,11 @@ func teardown(ctx context.Context, cfg *envconf.Config) (context.Context, error)
 	}
 	if s.opt.Hermetic {
 		// also after a failed create: the rule may be in before the cluster
-		err = errors.Join(err, harness.RemoveHermeticRules(s.cluster))
+		removed, rerr := harness.RemoveHermeticRules(s.cluster)
+		for _, r := range removed {
+			klog.Infof("removed hermetic rule: %s", r)
+		}
+		err = errors.Join(err, rerr)
 	}
 	return ctx, err
 }

@@ -586,6 +586,6 @@ func createAPIServer6(ctx context.Context, _ *envconf.Config) (context.Context, 
 	if err := s.client.Resources().Create(ctx, eps); err != nil {
 		return ctx, fmt.Errorf("create EndpointSlice %s: %w", eps.Name, err)
 	}
-	klog.Infof("service %s/%s %v -> API server [%s]:%d (EndpointSlice %s)", s.namespace, svc.Name, svc.Spec.ClusterIPs, eps.Endpoints[0].Addresses[0], port, eps.Name)
+	klog.Infof("service %s/%s %v -> API server [%s]:%d (EndpointSlice %s)", s.namespace, svc.Name, svc.Spec.ClusterIPs, eps.Endpoints[0].Addresses[0], *eps.Ports[0].Port, eps.Name)
 	return ctx, nil
 }

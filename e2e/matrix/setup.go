@@ -9,6 +9,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/klog/v2"
@@ -498,4 +499,93 @@ func familyPolicy(s *suite) *corev1.IPFamilyPolicy {
 	}
 	p := corev1.IPFamilyPolicyRequireDualStack
 	return &p
+}
+
+// apiServer6Svc is the Service the IPv6 pass of a dual-stack cluster dials
+// to reach the API server: the `kubernetes` Service is single-stack in the
+// cluster's primary family (IPv4), so it has no IPv6 ClusterIP.
+const apiServer6Svc = "api-server-ipv6"
+
+// apiServer6 reports whether the IPv6 pass dials apiServer6Svc: the cluster
+// has both families, IPv4 first (kind dual; gate mode is IPv4 only).
+func (s *suite) apiServer6() bool { return s.has4() && s.has6() }
+
+// apiServer6Objects are a selectorless IPv6 Service (port https 443) and its
+// EndpointSlice pointing at the API server on the control-plane node's IPv6
+// InternalIP, on the port of the `kubernetes` EndpointSlice: kube-proxy
+// programs it in ip6tables as it programs the `kubernetes` Service in
+// iptables, so a pod's path to the API server over IPv6 is the same one.
+func apiServer6Objects(s *suite, apiPort int32) (*corev1.Service, *discoveryv1.EndpointSlice, error) {
+	ip := ""
+	for _, n := range s.nodes {
+		if n.ControlPlane && n.InternalIP6 != "" {
+			ip = n.InternalIP6
+			break
+		}
+	}
+	if ip == "" {
+		return nil, nil, errors.New("no control-plane node with an IPv6 InternalIP to put behind " + apiServer6Svc)
+	}
+	single := corev1.IPFamilyPolicySingleStack
+	svc := &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: apiServer6Svc, Namespace: s.namespace, Labels: map[string]string{"app": appLabel}},
+		Spec: corev1.ServiceSpec{
+			IPFamilyPolicy: &single,
+			IPFamilies:     []corev1.IPFamily{corev1.IPv6Protocol},
+			Ports:          []corev1.ServicePort{{Name: "https", Protocol: corev1.ProtocolTCP, Port: 443, TargetPort: intstr.FromInt32(apiPort)}},
+		},
+	}
+	name, proto, ready := "https", corev1.ProtocolTCP, true
+	eps := &discoveryv1.EndpointSlice{
+		ObjectMeta: metav1.ObjectMeta{Name: apiServer6Svc, Namespace: s.namespace, Labels: map[string]string{
+			discoveryv1.LabelServiceName: apiServer6Svc,
+			discoveryv1.LabelManagedBy:   "cnigate-e2e", // not the EndpointSlice controller's: it leaves it alone
+			"app":                        appLabel,
+		}},
+		AddressType: discoveryv1.AddressTypeIPv6,
+		Endpoints:   []discoveryv1.Endpoint{{Addresses: []string{ip}, Conditions: discoveryv1.EndpointConditions{Ready: &ready}}},
+		Ports:       []discoveryv1.EndpointPort{{Name: &name, Protocol: &proto, Port: &apiPort}},
+	}
+	return svc, eps, nil
+}
+
+// kubernetesAPIPort is the port the API server serves on: that of the
+// `kubernetes` EndpointSlice's https port (6443 on kind).
+func kubernetesAPIPort(ctx context.Context, s *suite) (int32, error) {
+	var eps discoveryv1.EndpointSlice
+	if err := s.client.Resources().Get(ctx, "kubernetes", kubernetesSvcNS, &eps); err != nil {
+		return 0, fmt.Errorf("the kubernetes EndpointSlice: %w", err)
+	}
+	for _, p := range eps.Ports {
+		if p.Name != nil && *p.Name == "https" && p.Port != nil {
+			return *p.Port, nil
+		}
+	}
+	return 0, fmt.Errorf("the kubernetes EndpointSlice has no https port (%d ports)", len(eps.Ports))
+}
+
+// createAPIServer6 creates apiServer6Svc and its EndpointSlice in the test
+// namespace on a dual-stack cluster (nothing otherwise); deleting the
+// namespace deletes them.
+func createAPIServer6(ctx context.Context, _ *envconf.Config) (context.Context, error) {
+	s := suiteFrom(ctx)
+	if !s.apiServer6() {
+		return ctx, nil
+	}
+	port, err := kubernetesAPIPort(ctx, s)
+	if err != nil {
+		return ctx, err
+	}
+	svc, eps, err := apiServer6Objects(s, port)
+	if err != nil {
+		return ctx, err
+	}
+	if err := s.client.Resources().Create(ctx, svc); err != nil {
+		return ctx, fmt.Errorf("create service %s: %w", svc.Name, err)
+	}
+	if err := s.client.Resources().Create(ctx, eps); err != nil {
+		return ctx, fmt.Errorf("create EndpointSlice %s: %w", eps.Name, err)
+	}
+	klog.Infof("service %s/%s %v -> API server [%s]:%d (EndpointSlice %s)", s.namespace, svc.Name, svc.Spec.ClusterIPs, eps.Endpoints[0].Addresses[0], *eps.Ports[0].Port, eps.Name)
+	return ctx, nil
 }

@@ -81,6 +81,7 @@ func runSuite(ctx context.Context, t *testing.T, o Options) {
 	if !s.opt.KeepCluster { // make cluster stops at a cluster with the CNI loaded
 		setup = append(setup,
 			createNamespace,
+			createAPIServer6,
 			timed("external host", startExternalHost),
 			timed("pods Ready", createTestPods),
 			timed("CNI detection", detectCNI),

@@ -127,11 +127,11 @@ func rows() []row {
 		{group: gContract, name: "API server over https://kubernetes.default", what: "a pod reaches the API server over HTTPS (any HTTP answer)",
 			cells: perWorker(func(s *suite, n harness.NodeInfo, _ map[string]*corev1.Pod) []cell {
 				from := shellPod(s.short[n.Name])
-				c := cell{from: from, to: "https://kubernetes.default", proto: "https", check: apiServerCheck(from)}
-				if s.v6() && s.has4() { // dual: IPv4 first; an IPv6-only cluster's kubernetes Service is IPv6
-					c.skip = "the kubernetes Service is single-stack in the cluster's primary family (IPv4): no IPv6 ClusterIP to dial"
+				if s.v6() && s.apiServer6() { // dual: the kubernetes Service is IPv4 only; an IPv6-only cluster's is IPv6
+					return []cell{{from: from, to: "https://" + apiServer6Svc + " (IPv6 Service -> API server)", proto: "https",
+						check: apiServerCheck(from, apiServer6Svc, s.namespace)}}
 				}
-				return []cell{c}
+				return []cell{{from: from, to: "https://kubernetes.default", proto: "https", check: apiServerCheck(from, "kubernetes", kubernetesSvcNS)}}
 			})},
 		{group: gContract, name: "hostPort from another node", what: "a pod's hostPort answers on its node's IP from another node", cells: pairs(false, fromHostnet("hostport", hostPortAddr))},
 		{group: gContract, name: "hostPort from the external host", what: "a pod's hostPort answers on its node's IP from the external host", needs: needExternal, cells: perWorker(fromExternal("hostport", hostPortAddr))},
@@ -353,11 +353,14 @@ func bodyCheck(_ *suite, from, to string) check {
 	}, nil)
 }
 
-// apiServerCheck dials the API Service's ClusterIP and verifies the name
-// kubernetes.default: the cell is about reachability, DNS has its own.
-func apiServerCheck(from string) check {
+// apiServerCheck dials the ClusterIP, in the pass's family, of Service
+// svc/ns in front of the API server, and verifies the API server's
+// certificate for the name kubernetes.default: the cell is about
+// reachability, DNS has its own.
+func apiServerCheck(from, svc, ns string) check {
 	return probeCheck(from, func(ctx context.Context) ([]string, error) {
-		sv, err := getService(ctx, suiteFrom(ctx), "kubernetes", kubernetesSvcNS)
+		s := suiteFrom(ctx)
+		sv, err := getService(ctx, s, svc, ns)
 		if err != nil {
 			return nil, err
 		}
@@ -365,6 +368,10 @@ func apiServerCheck(from string) check {
 		if err != nil {
 			return nil, err
 		}
-		return []string{"https", "https://kubernetes.default/", "-connect", hostPort(sv.Spec.ClusterIP, int(p))}, nil
+		ip := s.pickIP(append([]string{sv.Spec.ClusterIP}, sv.Spec.ClusterIPs...)...)
+		if ip == "" {
+			return nil, fmt.Errorf("service %s/%s has no %s ClusterIP (%v)", ns, svc, s.family, sv.Spec.ClusterIPs)
+		}
+		return []string{"https", "https://kubernetes.default/", "-connect", hostPort(ip, int(p))}, nil
 	}, nil)
 }

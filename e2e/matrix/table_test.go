@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 
 	"github.com/cnigate/cnigate/e2e/harness"
 )
@@ -135,15 +136,16 @@ func TestRowsBuildTheirCellsAndSkipForWhatTheyNeed(t *testing.T) {
 // TestIPv6PassRunsEveryCell: on an IPv6-only cluster (nodes with only an
 // IPv6 podCIDR and InternalIP) no cell of the IPv6 pass is skipped, the API
 // server's included, and every cell is named with its family; in a dual
-// cluster's IPv6 pass the API server cells skip (IPv4 kubernetes Service).
+// cluster's IPv6 pass too, its API server cells dialling the IPv6 Service in
+// front of the API server (the kubernetes Service is IPv4 there).
 func TestIPv6PassRunsEveryCell(t *testing.T) {
 	const apiRow = "API server over https://kubernetes.default"
 	for _, tc := range []struct {
 		families []string
-		apiSkip  bool
+		apiTo    string // the API server cells' destination
 	}{
-		{[]string{"ipv6"}, false},
-		{[]string{"ipv4", "ipv6"}, true},
+		{[]string{"ipv6"}, "https://kubernetes.default"},
+		{[]string{"ipv4", "ipv6"}, "https://" + apiServer6Svc + " (IPv6 Service -> API server)"},
 	} {
 		s := fakeSuite("podnet", true, true)
 		for i := range s.nodes {
@@ -172,8 +174,11 @@ func TestIPv6PassRunsEveryCell(t *testing.T) {
 				if !strings.Contains(c.name(), "/ipv6:") {
 					t.Errorf("%v: row %q: cell %s not named with its family", tc.families, r.name, c.name())
 				}
-				if want := tc.apiSkip && r.name == apiRow; (c.skip != "") != want {
-					t.Errorf("%v: row %q: cell %s skip %q, want skipped %v", tc.families, r.name, c.name(), c.skip, want)
+				if c.skip != "" {
+					t.Errorf("%v: row %q: cell %s skipped: %s", tc.families, r.name, c.name(), c.skip)
+				}
+				if r.name == apiRow && c.to != tc.apiTo {
+					t.Errorf("%v: API server cell %s goes to %q, want %q", tc.families, c.name(), c.to, tc.apiTo)
 				}
 			}
 		}
@@ -339,5 +344,42 @@ func TestDescribeNodesSortsPodCIDRsByFamily(t *testing.T) {
 	}
 	if !hasIPv6Side(node("v6", []string{"fd00:10:244:2::/64"}, "fc00::4")) || hasIPv6Side(node("v4", []string{"10.244.1.0/24"}, "172.18.0.3")) {
 		t.Error("hasIPv6Side")
+	}
+}
+
+// TestAPIServer6Objects: on a dual-stack cluster the IPv6 pass's API server
+// Service is IPv6 only, selectorless, port https 443, and its EndpointSlice
+// (IPv6, named for kube-proxy by its service-name label) points at the
+// control-plane node's IPv6 InternalIP on the API server's port; a cluster
+// without one is an error, and IPv4 or IPv6-only clusters dial kubernetes.
+func TestAPIServer6Objects(t *testing.T) {
+	s := fakeSuite("podnet", true, true)
+	s.families = []string{"ipv4", "ipv6"}
+	if !s.apiServer6() {
+		t.Fatal("dual: apiServer6() false")
+	}
+	if _, _, err := apiServer6Objects(s, 6443); err == nil || !strings.Contains(err.Error(), "IPv6 InternalIP") {
+		t.Errorf("control plane without IPv6: err %v", err)
+	}
+	s.nodes[0].InternalIP6, s.nodes[1].InternalIP6 = "fc00::2", "fc00::3"
+	svc, eps, err := apiServer6Objects(s, 6443)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if svc.Name != apiServer6Svc || svc.Namespace != "ns" || svc.Spec.Selector != nil ||
+		len(svc.Spec.IPFamilies) != 1 || svc.Spec.IPFamilies[0] != corev1.IPv6Protocol ||
+		len(svc.Spec.Ports) != 1 || svc.Spec.Ports[0].Name != "https" || svc.Spec.Ports[0].Port != 443 {
+		t.Errorf("service %+v", svc.Spec)
+	}
+	if eps.Labels[discoveryv1.LabelServiceName] != apiServer6Svc || eps.AddressType != discoveryv1.AddressTypeIPv6 ||
+		len(eps.Endpoints) != 1 || strings.Join(eps.Endpoints[0].Addresses, ",") != "fc00::2" ||
+		len(eps.Ports) != 1 || *eps.Ports[0].Name != "https" || *eps.Ports[0].Port != 6443 {
+		t.Errorf("EndpointSlice %+v", eps)
+	}
+	for _, fam := range [][]string{{"ipv4"}, {"ipv6"}} {
+		s.families = fam
+		if s.apiServer6() {
+			t.Errorf("%v: apiServer6() true", fam)
+		}
 	}
 }

@@ -28,7 +28,8 @@
 #   IP_FAMILY=ipv4            kind cluster's family: ipv4, ipv6 (IPv6 only: pod subnet
 #                             fd00:10:244::/56, podnet with network6/subnet6 only) or dual (IPv4 +
 #                             IPv6 pod subnets); the matrix runs once per family, cells named
-#                             http/ipv6:... (ipv6 and dual); artifacts in _artifacts[/e2e-<CNI>]/<family>/
+#                             http/ipv6:... (ipv6 and dual); artifacts in _artifacts[/e2e-<CNI>][/<family>]/ (no
+#                             family directory for ipv4, none for podnet)
 #   GATE_KUBECONFIG=<file>    gate mode (e2e only); `make e2e KUBECONFIG=<file>` sets it
 #   NODE_IMAGE=<ref>          use this node image instead of building it with ci/node-image.sh
 #   E2E_CLUSTER=cnigate-e2e   cluster name of `e2e`;  CLUSTER_NAME=cnigate  name of `cluster`
@@ -162,7 +163,10 @@ node_image() {
 # with `cnigate hermetic-clean`, the harness's own code (e2e/harness/hermetic.go). The suite
 # removes its own rule; this catches what a killed run or a `make cluster` cluster leaves.
 remove_hermetic() {
-  [[ -x $REPO_ROOT/bin/cnigate ]] || die "bin/cnigate is missing (make cnigate): it removes the hermetic rules"
+  if [[ ! -x $REPO_ROOT/bin/cnigate ]]; then
+    log "ERROR: bin/cnigate is missing (make cnigate): no hermetic rule removed"
+    return 1
+  fi
   "$REPO_ROOT/bin/cnigate" hermetic-clean --cluster "${1:-}" | while read -r line; do log "$line"; done
 }
 
@@ -176,13 +180,19 @@ clean() {
 
 # scale: one real `make e2e WORKERS=N` per size, one after another, then the growth table.
 scale() {
-  local n rc=0 dirs=() out=$ARTIFACTS/scale
+  local n dir rc=0 dirs=() out=$ARTIFACTS/scale
   rm -rf "$out" && mkdir -p "$out"
   for n in $E2E_SCALE_WORKERS; do
     log "=== e2e-scale: make e2e WORKERS=$n (load average $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) cores)"
     echo "WORKERS=$n started $(date -u +%FT%TZ), load average $(cut -d' ' -f1-3 /proc/loadavg)" >>"$out/load.txt"
     make -C "$REPO_ROOT" --no-print-directory e2e WORKERS="$n" ARTIFACTS="$out/w$n" || rc=1
-    if [[ -s $out/w$n/matrix.json ]]; then dirs+=("$out/w$n"); else log "WORKERS=$n left no matrix.json: not in the table"; fi
+    dir=$(run_dir "$out/w$n")
+    # a run whose setup failed writes matrix.json too, but never reaches the matrix phase
+    if grep -qs '^matrix (tests)'$'\t' "$dir/phases-e2e.tsv"; then
+      dirs+=("$dir")
+    else
+      log "WORKERS=$n never reached its matrix: not in the table"
+    fi
   done
   ((${#dirs[@]} > 0)) || die "no run reached its matrix"
   "$REPO_ROOT/bin/cnigate" report e2e-scale "${dirs[@]}" | tee "$out/growth.md"
@@ -210,10 +220,16 @@ on_exit() {
   fi
   exit "$rc"
 }
+# run_dir BASE: where a kind run with this CNI and IP_FAMILY writes under BASE, so that runs of
+# several CNIs and families (.ci/run runs them one after another) keep each other's reports.
+run_dir() {
+  local d=$1
+  if [[ $CNI != podnet ]]; then d+=/e2e-$CNI; fi
+  if [[ $IP_FAMILY != ipv4 ]]; then d+=/$IP_FAMILY; fi
+  echo "$d"
+}
 ARTIFACTS_RUN=$ARTIFACTS
-# a second CNI's run (.ci/run runs both) keeps the first one's report
-if [[ -z $GATE && $CNI != podnet ]]; then ARTIFACTS_RUN=$ARTIFACTS/e2e-$CNI; fi
-if [[ -z $GATE && $IP_FAMILY != ipv4 ]]; then ARTIFACTS_RUN=$ARTIFACTS_RUN/$IP_FAMILY; fi
+if [[ -z $GATE ]]; then ARTIFACTS_RUN=$(run_dir "$ARTIFACTS"); fi
 [[ $MODE == cluster ]] && ARTIFACTS_RUN=$OUTPUT_DIR/cluster
 trap on_exit EXIT
 trap 'exit 130' INT TERM
@@ -273,6 +289,7 @@ if [[ -z $GATE ]]; then
   args+=(-e2e.cluster="$CLUSTER" -e2e.node-image="$ref")
 
   [[ -x $PLUGIN ]] || die "$PLUGIN is missing: run make build (make e2e does)"
+  [[ -x $REPO_ROOT/bin/cnigate ]] || die "bin/cnigate is missing: make e2e builds it (it removes the hermetic rules at the end)"
   build_reference_plugins
   log "CNI: $CNI${E2E_BREAK:+ (E2E_BREAK=$E2E_BREAK)}, $WORKERS workers, cells ${E2E_PARALLEL:-2 per worker, at least 4,} at a time"
   args+=(-e2e.plugin="$PLUGIN" -e2e.cni="$CNI" -e2e.cni-bin="$REF_PLUGINS")

@@ -368,9 +368,10 @@ func createPods(ctx context.Context, s *suite, pods []*corev1.Pod) error {
 	// One List a second for all of them: a wait per pod costs at least a
 	// poll interval each (25 pods at 8 workers).
 	var notReady *corev1.Pod
+	var listErr error // the last failed List, reported if it never succeeds
 	err := wait.For(func(ctx context.Context) (bool, error) {
 		var list corev1.PodList
-		if err := s.client.Resources(s.namespace).List(ctx, &list, resources.WithLabelSelector("app="+appLabel)); err != nil {
+		if listErr = s.client.Resources(s.namespace).List(ctx, &list, resources.WithLabelSelector("app="+appLabel)); listErr != nil {
 			return false, nil // the API server may be busy; retry until the timeout
 		}
 		ready := map[string]bool{}
@@ -385,10 +386,15 @@ func createPods(ctx context.Context, s *suite, pods []*corev1.Pod) error {
 		}
 		return true, nil
 	}, wait.WithContext(ctx), wait.WithInterval(time.Second), wait.WithTimeout(3*time.Minute), wait.WithImmediate())
-	if err != nil && notReady != nil {
+	switch {
+	case err == nil:
+		return nil
+	case notReady != nil:
 		return fmt.Errorf("pod %s on %s not Ready: %w (%s)", notReady.Name, notReady.Spec.NodeSelector[corev1.LabelHostname], err, podState(ctx, s, notReady.Name))
+	case listErr != nil:
+		return fmt.Errorf("waiting for %d test pods: listing them failed: %w", len(pods), errors.Join(err, listErr))
 	}
-	return err
+	return fmt.Errorf("waiting for %d test pods: %w", len(pods), err)
 }
 
 // podIsReady: the pod's Ready condition is true.
@@ -506,10 +512,6 @@ func familyPolicy(s *suite) *corev1.IPFamilyPolicy {
 // cluster's primary family (IPv4), so it has no IPv6 ClusterIP.
 const apiServer6Svc = "api-server-ipv6"
 
-// apiServer6 reports whether the IPv6 pass dials apiServer6Svc: the cluster
-// has both families, IPv4 first (kind dual; gate mode is IPv4 only).
-func (s *suite) apiServer6() bool { return s.has4() && s.has6() }
-
 // apiServer6Objects are a selectorless IPv6 Service (port https 443) and its
 // EndpointSlice pointing at the API server on the control-plane node's IPv6
 // InternalIP, on the port of the `kubernetes` EndpointSlice: kube-proxy
@@ -569,7 +571,7 @@ func kubernetesAPIPort(ctx context.Context, s *suite) (int32, error) {
 // namespace deletes them.
 func createAPIServer6(ctx context.Context, _ *envconf.Config) (context.Context, error) {
 	s := suiteFrom(ctx)
-	if !s.apiServer6() {
+	if !s.dual() {
 		return ctx, nil
 	}
 	port, err := kubernetesAPIPort(ctx, s)

@@ -106,8 +106,9 @@ func suiteFrom(ctx context.Context) *suite {
 	return s
 }
 
-// dual: the harness created a dual-stack kind cluster.
-func (s *suite) dual() bool { return !s.gate && s.opt.IPFamily == kindconfig.Dual }
+// dual: the cluster has both families (a dual-stack kind cluster the harness
+// created; gate mode runs IPv4 only).
+func (s *suite) dual() bool { return s.has4() && s.has6() }
 
 // has4 and has6: the cluster has that family (pod subnets, node addresses).
 func (s *suite) has4() bool { return slices.Contains(s.families, kindconfig.IPv4) }

@@ -127,7 +127,7 @@ func rows() []row {
 		{group: gContract, name: "API server over https://kubernetes.default", what: "a pod reaches the API server over HTTPS (any HTTP answer)",
 			cells: perWorker(func(s *suite, n harness.NodeInfo, _ map[string]*corev1.Pod) []cell {
 				from := shellPod(s.short[n.Name])
-				if s.v6() && s.apiServer6() { // dual: the kubernetes Service is IPv4 only; an IPv6-only cluster's is IPv6
+				if s.v6() && s.dual() { // dual: the kubernetes Service is IPv4 only; an IPv6-only cluster's is IPv6
 					return []cell{{from: from, to: "https://" + apiServer6Svc + " (IPv6 Service -> API server)", proto: "https",
 						check: apiServerCheck(from, apiServer6Svc, s.namespace)}}
 				}

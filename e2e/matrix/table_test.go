@@ -355,8 +355,8 @@ func TestDescribeNodesSortsPodCIDRsByFamily(t *testing.T) {
 func TestAPIServer6Objects(t *testing.T) {
 	s := fakeSuite("podnet", true, true)
 	s.families = []string{"ipv4", "ipv6"}
-	if !s.apiServer6() {
-		t.Fatal("dual: apiServer6() false")
+	if !s.dual() {
+		t.Fatal("dual: dual() false")
 	}
 	if _, _, err := apiServer6Objects(s, 6443); err == nil || !strings.Contains(err.Error(), "IPv6 InternalIP") {
 		t.Errorf("control plane without IPv6: err %v", err)
@@ -378,8 +378,8 @@ func TestAPIServer6Objects(t *testing.T) {
 	}
 	for _, fam := range [][]string{{"ipv4"}, {"ipv6"}} {
 		s.families = fam
-		if s.apiServer6() {
-			t.Errorf("%v: apiServer6() true", fam)
+		if s.dual() {
+			t.Errorf("%v: dual() true", fam)
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os/exec"
 	"regexp"
 	"strings"
 
@@ -125,6 +126,9 @@ var ruleInterface = regexp.MustCompile(`(?:^|\s)-i (\S+)`)
 // (as listed: "iptables -A ..."). Absent rules are not an error.
 func RemoveHermeticRules(cluster string) (removed []string, err error) {
 	chains, err := hermeticChains()
+	if errors.Is(err, exec.ErrNotFound) {
+		return nil, nil // no iptables on the host: no rule of ours can be there
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -154,8 +158,11 @@ func RemoveHermeticRules(cluster string) (removed []string, err error) {
 				errs = append(errs, fmt.Errorf("hermetic rule without -i: %s", r))
 				continue
 			}
-			if err := t.DeleteIfExists(hermeticTable, c.chain, HermeticRule(m[1], name)...); err != nil {
-				errs = append(errs, err)
+			spec := HermeticRule(m[1], name)
+			// Delete, not DeleteIfExists: a listed rule our spec does not
+			// match must not be reported as removed while it stays.
+			if err := t.Delete(hermeticTable, c.chain, spec...); err != nil {
+				errs = append(errs, fmt.Errorf("%s %s: not removed: %w", c.command(), r, err))
 				continue
 			}
 			removed = append(removed, c.command()+" "+r)

@@ -26,11 +26,17 @@ type ScaleRun struct {
 	PeakMiB, RiseMiB string
 }
 
-// Phase names the suite writes in phases-e2e.tsv (e2e/matrix).
+// Phase names the suite writes in phases-e2e.tsv and the host memory keys of
+// matrix.json's meta: e2e/matrix writes them under these names, the growth
+// table reads them.
 const (
-	phaseClusterCreate = "cluster create"
-	phasePodsReady     = "pods Ready"
-	phaseMatrix        = "matrix (tests)"
+	PhaseClusterCreate = "cluster create"
+	PhasePodsReady     = "pods Ready"
+	PhaseMatrix        = "matrix (tests)"
+
+	MetaHostMemStart = "host_mem_start_mib"
+	MetaHostMemPeak  = "host_mem_peak_mib"
+	MetaHostMemRise  = "host_mem_rise_mib"
 )
 
 // ScaleRunFrom reads one run's figures from its matrix.json and the
@@ -60,7 +66,7 @@ func ScaleRunFrom(dir string) (ScaleRun, error) {
 // ScaleRunOf takes a run's figures out of its decoded matrix (with phases).
 func ScaleRunOf(dir string, m E2EMatrix) (ScaleRun, error) {
 	r := ScaleRun{Dir: dir, Cells: m.Passed + m.Failed + m.Skipped, Passed: m.Passed, Failed: m.Failed,
-		PeakMiB: m.Meta["host_mem_peak_mib"], RiseMiB: m.Meta["host_mem_rise_mib"]}
+		PeakMiB: m.Meta[MetaHostMemPeak], RiseMiB: m.Meta[MetaHostMemRise]}
 	w, err := strconv.Atoi(m.Meta["workers"])
 	if err != nil {
 		return r, fmt.Errorf("%s: matrix.json meta has no workers count (a run older than the scale figures?)", dir)
@@ -68,11 +74,11 @@ func ScaleRunOf(dir string, m E2EMatrix) (ScaleRun, error) {
 	r.Workers = w
 	for _, p := range m.Phases {
 		switch p.Name {
-		case phaseClusterCreate:
+		case PhaseClusterCreate:
 			r.ClusterCreate = p.Seconds
-		case phasePodsReady:
+		case PhasePodsReady:
 			r.PodsReady = p.Seconds
-		case phaseMatrix:
+		case PhaseMatrix:
 			r.Matrix = p.Seconds
 		}
 	}

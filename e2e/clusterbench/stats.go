@@ -6,6 +6,8 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/cnigate/cnigate/e2e/harness"
 )
 
 // PodTimes are the moments a pod's conditions were first seen true, by the
@@ -16,16 +18,6 @@ type PodTimes struct {
 	Scheduled time.Time
 	Sandbox   time.Time // PodReadyToStartContainers
 	Ready     time.Time
-}
-
-// conditionTrue is whether the pod has condition t with status True.
-func conditionTrue(p *corev1.Pod, t corev1.PodConditionType) bool {
-	for _, c := range p.Status.Conditions {
-		if c.Type == t {
-			return c.Status == corev1.ConditionTrue
-		}
-	}
-	return false
 }
 
 // Observe records, at the arrival time at of an event carrying p, the
@@ -40,9 +32,9 @@ func (pt *PodTimes) Observe(p *corev1.Pod, at time.Time) {
 			*t = at
 		}
 	}
-	set(&pt.Scheduled, conditionTrue(p, corev1.PodScheduled))
-	set(&pt.Sandbox, conditionTrue(p, corev1.PodReadyToStartContainers))
-	set(&pt.Ready, conditionTrue(p, corev1.PodReady))
+	set(&pt.Scheduled, harness.PodConditionTrue(p, corev1.PodScheduled))
+	set(&pt.Sandbox, harness.PodConditionTrue(p, corev1.PodReadyToStartContainers))
+	set(&pt.Ready, harness.PodConditionTrue(p, corev1.PodReady))
 }
 
 // Complete is whether all three moments were seen.

@@ -22,7 +22,7 @@ import (
 func writeReport(ctx context.Context, cfg *envconf.Config) (context.Context, error) {
 	s := suiteFrom(ctx)
 	if !s.testsStart.IsZero() && !s.opt.KeepCluster {
-		s.phases.Add("matrix (tests)", time.Since(s.testsStart))
+		s.phases.Add(report.PhaseMatrix, time.Since(s.testsStart))
 	}
 	if err := os.MkdirAll(s.opt.ReportDir, 0o755); err != nil {
 		return ctx, err
@@ -46,7 +46,11 @@ func writeReport(ctx context.Context, cfg *envconf.Config) (context.Context, err
 	if s.gate {
 		meta = map[string]string{"mode": "gate", "kubeconfig": cfg.KubeconfigFile(), "cni": s.cniSummary()}
 	}
-	meta["workers"] = fmt.Sprint(len(s.workers))
+	workers := len(s.workers) // the workers the matrix used
+	if !s.gate {
+		workers = s.opt.Workers // also when setup failed before finding them
+	}
+	meta["workers"] = fmt.Sprint(workers)
 	mem := hostMemMeta(s, meta)
 	fmt.Printf("\n=== connectivity matrix (%s)\n%s%s\n", title, s.matrix.Table(), mem)
 	meta["mtu"] = fmt.Sprint(s.opt.MTU)
@@ -80,11 +84,11 @@ func hostMemMeta(s *suite, meta map[string]string) string {
 		meta["host_mem"] = fmt.Sprintf("not measured: %v", st.Err)
 		return fmt.Sprintf("host memory: not measured (%v)\n", st.Err)
 	}
-	meta["host_mem_start_mib"] = harness.MiB(st.Start)
-	meta["host_mem_peak_mib"] = harness.MiB(st.Peak)
-	meta["host_mem_rise_mib"] = harness.MiB(st.Rise())
+	meta[report.MetaHostMemStart] = harness.MiB(st.Start)
+	meta[report.MetaHostMemPeak] = harness.MiB(st.Peak)
+	meta[report.MetaHostMemRise] = harness.MiB(st.Rise())
 	return fmt.Sprintf("host memory used (MemTotal - MemAvailable): peak %s MiB, +%s MiB over the start (%s MiB), %d samples 1 s apart\n",
-		meta["host_mem_peak_mib"], meta["host_mem_rise_mib"], meta["host_mem_start_mib"], st.Samples)
+		meta[report.MetaHostMemPeak], meta[report.MetaHostMemRise], meta[report.MetaHostMemStart], st.Samples)
 }
 
 // renderReports writes matrix.json (with the phase timings) in the four

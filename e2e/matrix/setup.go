@@ -376,7 +376,7 @@ func createPods(ctx context.Context, s *suite, pods []*corev1.Pod) error {
 		}
 		ready := map[string]bool{}
 		for i := range list.Items {
-			ready[list.Items[i].Name] = podIsReady(&list.Items[i])
+			ready[list.Items[i].Name] = harness.PodConditionTrue(&list.Items[i], corev1.PodReady)
 		}
 		for _, p := range pods {
 			if !ready[p.Name] {
@@ -395,16 +395,6 @@ func createPods(ctx context.Context, s *suite, pods []*corev1.Pod) error {
 		return fmt.Errorf("waiting for %d test pods: listing them failed: %w", len(pods), errors.Join(err, listErr))
 	}
 	return fmt.Errorf("waiting for %d test pods: %w", len(pods), err)
-}
-
-// podIsReady: the pod's Ready condition is true.
-func podIsReady(p *corev1.Pod) bool {
-	for _, c := range p.Status.Conditions {
-		if c.Type == corev1.PodReady {
-			return c.Status == corev1.ConditionTrue
-		}
-	}
-	return false
 }
 
 // podState summarises why a pod is not Ready (events are in the kind logs).

@@ -15,6 +15,7 @@ import (
 	"github.com/cnigate/cnigate/e2e/cluster"
 	"github.com/cnigate/cnigate/e2e/harness"
 	kindconfig "github.com/cnigate/cnigate/kind-config"
+	"github.com/cnigate/cnigate/report"
 )
 
 // The run: Suite, the order of the setup steps, the groups of the table, finish.
@@ -62,7 +63,9 @@ func runSuite(ctx context.Context, t *testing.T, o Options) {
 	} else {
 		// kind: the nodes are containers here, so the host's memory is the
 		// cluster's; sampled from before the cluster exists to the report.
-		s.hostMem = harness.SampleHostMemory(ctx, time.Second)
+		if !s.opt.KeepCluster { // make cluster writes no report to put it in
+			s.hostMem = harness.SampleHostMemory(ctx, time.Second)
+		}
 		s.cluster = s.opt.Cluster
 		kubeconfig, err := filepath.Abs(filepath.Join(s.opt.ReportDir, "kubeconfig"))
 		if err != nil {
@@ -71,7 +74,7 @@ func runSuite(ctx context.Context, t *testing.T, o Options) {
 		s.kind = cluster.New(s.cluster, kubeconfig)
 		cfg.WithKubeconfigFile(kubeconfig)
 		setup = append(setup,
-			timed("cluster create", createCluster),
+			timed(report.PhaseClusterCreate, createCluster),
 			nodesNotReady,
 			timed("image load", loadTestImage),
 			timed("CNI load", loadCNI),
@@ -83,7 +86,7 @@ func runSuite(ctx context.Context, t *testing.T, o Options) {
 			createNamespace,
 			createAPIServer6,
 			timed("external host", startExternalHost),
-			timed("pods Ready", createTestPods),
+			timed(report.PhasePodsReady, createTestPods),
 			timed("CNI detection", detectCNI),
 		)
 		if !s.gate {

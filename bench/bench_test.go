@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/containernetworking/plugins/pkg/ns"
 )
 
 // Only the arithmetic is tested: timings are measured, never asserted.
@@ -57,7 +59,41 @@ func TestFloorAddresses(t *testing.T) {
 	if c.gateway().String() != "10.99.1.1" || c.podAddress(0).String() != "10.99.1.2" || c.podAddress(199).String() != "10.99.1.201" {
 		t.Fatalf("gateway %s, pod 0 %s, pod 199 %s", c.gateway(), c.podAddress(0), c.podAddress(199))
 	}
+	if c.gateway6().String() != "fd00:10:98:1::1" || c.podAddress6(0).String() != "fd00:10:98:1::2" || c.podAddress6(299).String() != "fd00:10:98:1::12d" {
+		t.Fatalf("IPv6 gateway %s, pod 0 %s, pod 299 %s", c.gateway6(), c.podAddress6(0), c.podAddress6(299))
+	}
 }
+
+// TestFloorEnvironment: a floor gets its addresses in FLOOR_* variables, the
+// IPv6 ones only when its families include ipv6.
+func TestFloorEnvironment(t *testing.T) {
+	_, subnet, _ := net.ParseCIDR("10.99.1.0/24")
+	for _, tc := range []struct {
+		families []string
+		want6    bool
+	}{{[]string{"ipv4"}, false}, {[]string{"ipv4", "ipv6"}, true}} {
+		c := &contender{spec: spec{subnet: subnet, mtu: 1500, families: tc.families}, pods: []ns.NetNS{fakeNetNS{path: "/run/netns/p0"}}}
+		env := strings.Join(c.invocation("ADD", 0, "id").Env, "\n")
+		for _, kv := range []string{"FLOOR_ADDRESS=10.99.1.2/24", "FLOOR_GATEWAY=10.99.1.1", "FLOOR_BRIDGE=cni0", "FLOOR_MTU=1500"} {
+			if !strings.Contains(env, kv) {
+				t.Errorf("%v: no %s in %q", tc.families, kv, env)
+			}
+		}
+		has6 := strings.Contains(env, "FLOOR_ADDRESS6=fd00:10:98:1::2/64") && strings.Contains(env, "FLOOR_GATEWAY6=fd00:10:98:1::1")
+		if has6 != tc.want6 {
+			t.Errorf("%v: IPv6 variables present %v, want %v: %q", tc.families, has6, tc.want6, env)
+		}
+	}
+}
+
+// fakeNetNS is a netns by path only (invocation reads nothing else; any
+// other method would panic on the nil interface).
+type fakeNetNS struct {
+	ns.NetNS
+	path string
+}
+
+func (f fakeNetNS) Path() string { return f.path }
 
 func TestTableValidateNamesTheFault(t *testing.T) {
 	good := func() Table {
@@ -90,7 +126,7 @@ func TestTableValidateNamesTheFault(t *testing.T) {
 		{"subnet without network", `"network" and "subnet" go together`, func(t *Table) { t.Contenders[0].Subnet = "10.100.0.0/16" }},
 		{"unknown family", `"families" holds "ipv5"`, func(t *Table) { t.Contenders[0].Families = []string{"ipv4", "ipv5"} }},
 		{"family twice", `"families" lists "ipv6" twice`, func(t *Table) { t.Contenders[0].Families = []string{"ipv6", "ipv6"} }},
-		{"IPv6-only floor", `a floor's "families" include "ipv4"`, func(t *Table) { t.Contenders[2].Families = []string{"ipv6"} }},
+		{"IPv6-only floor", `a floor's "families" must include "ipv4"`, func(t *Table) { t.Contenders[2].Families = []string{"ipv6"} }},
 		{"floor with preload", `a floor takes no "preload"`, func(t *Table) {
 			t.Contenders[2].Preload = &Preload{Reservations: 1, Format: podnetStore}
 		}},

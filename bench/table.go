@@ -183,7 +183,7 @@ func (c Contender) validateNetwork() error {
 	case c.Floor && c.Preload != nil:
 		return errors.New("a floor takes no \"preload\" (it keeps no state)")
 	case c.Floor && len(c.Families) > 0 && !seen["ipv4"]:
-		return errors.New("a floor's \"families\" include \"ipv4\" (it is IPv4 or dual-stack)")
+		return errors.New("a floor's \"families\" must include \"ipv4\" (it is IPv4 or dual-stack)")
 	}
 	if p := c.Preload; p != nil {
 		switch {

@@ -33,8 +33,10 @@ func connectGate(ctx context.Context, cfg *envconf.Config) (context.Context, err
 	return ctx, nil
 }
 
-// The client's own request rate limit (client-go's default is 5 a second);
-// a real cluster's API server guards itself with priority and fairness.
+// The client's own request rate limit. client-go's default (5 a second,
+// burst 10) throttled the matrix: a cell reads a Service or a pod before its
+// exec, and at 8 workers a row has 56 cells (11 s a row). A real cluster's
+// API server guards itself with priority and fairness.
 const (
 	clientQPS   = 50
 	clientBurst = 100
@@ -47,9 +49,6 @@ func connect(ctx context.Context, cfg *envconf.Config) error {
 	if err != nil {
 		return err
 	}
-	// client-go's default of 5 requests a second (burst 10) throttled the
-	// matrix: a cell reads a Service or a pod before its exec, and at 8
-	// workers a row has 56 cells (11 s for a row at 5 a second).
 	rc.QPS, rc.Burst = clientQPS, clientBurst
 	client, err := klient.New(rc)
 	if err != nil {

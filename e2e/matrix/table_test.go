@@ -165,11 +165,16 @@ func TestIPv6PassRunsEveryCell(t *testing.T) {
 				p.Status.PodIP = p.Status.PodIPs[0].IP
 			}
 		}
+		cells, apiCells := 0, 0
 		for _, r := range rows() {
 			if r.run != nil {
 				continue
 			}
 			for _, c := range r.rowCells(s, pods) {
+				cells++
+				if r.name == apiRow {
+					apiCells++
+				}
 				c.family = s.familyLabel()
 				if !strings.Contains(c.name(), "/ipv6:") {
 					t.Errorf("%v: row %q: cell %s not named with its family", tc.families, r.name, c.name())
@@ -181,6 +186,11 @@ func TestIPv6PassRunsEveryCell(t *testing.T) {
 					t.Errorf("%v: API server cell %s goes to %q, want %q", tc.families, c.name(), c.to, tc.apiTo)
 				}
 			}
+		}
+		// the checks above ran on the cells: one API server cell per worker,
+		// and no row silently without cells
+		if apiCells != len(s.workers) || cells < len(rows())-1 {
+			t.Errorf("%v: %d cells, %d API server cells; want one per row at least and %d API server cells", tc.families, cells, apiCells, len(s.workers))
 		}
 	}
 }

@@ -341,11 +341,20 @@ func TestDescribeNodesSortsPodCIDRsByFamily(t *testing.T) {
 		node("v4", []string{"10.244.1.0/24"}, "172.18.0.3"),
 		node("v6", []string{"fd00:10:244:2::/64"}, "fc00::4"),
 		node("x6", []string{"10.244.3.0/24", "fd00:10:244:3::/64"}, "172.18.0.5", "fc00::5"),
+		func() corev1.Node { // an older API server: spec.podCIDR only
+			n := node("old6", []string{"fd00:10:244:4::/64"}, "fc00::6")
+			n.Spec.PodCIDRs = nil
+			return n
+		}(),
 	})
 	want := []harness.NodeInfo{
 		{Name: "v4", InternalIP: "172.18.0.3", PodCIDR: "10.244.1.0/24"},
 		{Name: "v6", InternalIP6: "fc00::4", PodCIDR6: "fd00:10:244:2::/64"},
 		{Name: "x6", InternalIP: "172.18.0.5", PodCIDR: "10.244.3.0/24", InternalIP6: "fc00::5", PodCIDR6: "fd00:10:244:3::/64"},
+		{Name: "old6", InternalIP6: "fc00::6", PodCIDR6: "fd00:10:244:4::/64"},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("%d nodes, want %d", len(got), len(want))
 	}
 	for i := range want {
 		if got[i] != want[i] {

@@ -347,11 +347,11 @@ func TestDescribeNodesSortsPodCIDRsByFamily(t *testing.T) {
 			return n
 		}(),
 	})
-	want := []harness.NodeInfo{
+	want := []harness.NodeInfo{ // by name
+		{Name: "old6", InternalIP6: "fc00::6", PodCIDR6: "fd00:10:244:4::/64"},
 		{Name: "v4", InternalIP: "172.18.0.3", PodCIDR: "10.244.1.0/24"},
 		{Name: "v6", InternalIP6: "fc00::4", PodCIDR6: "fd00:10:244:2::/64"},
 		{Name: "x6", InternalIP: "172.18.0.5", PodCIDR: "10.244.3.0/24", InternalIP6: "fc00::5", PodCIDR6: "fd00:10:244:3::/64"},
-		{Name: "old6", InternalIP6: "fc00::6", PodCIDR6: "fd00:10:244:4::/64"},
 	}
 	if len(got) != len(want) {
 		t.Fatalf("%d nodes, want %d", len(got), len(want))

@@ -7,25 +7,18 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
-	"sigs.k8s.io/e2e-framework/klient/k8s/resources"
 )
 
-// ips resolves the matrix pods' IPs once per assessment, with one List (a
-// Get per pod costs a round trip each, and at 8 workers there are 25 pods).
+// ips resolves the matrix pods' IPs once per assessment (listTestPods).
 func ips(ctx context.Context, t *testing.T) map[string]*corev1.Pod {
 	t.Helper()
 	s := suiteFrom(ctx)
-	var list corev1.PodList
-	err := s.client.Resources(s.namespace).List(ctx, &list, resources.WithLabelSelector("app="+appLabel))
+	listed, err := listTestPods(ctx, s)
 	if err != nil && ctx.Err() != nil {
 		t.Skipf("interrupted: %v", ctx.Err())
 	}
 	if err != nil {
 		t.Fatalf("list the test pods: %v", err)
-	}
-	listed := map[string]*corev1.Pod{}
-	for i := range list.Items {
-		listed[list.Items[i].Name] = &list.Items[i]
 	}
 	out := map[string]*corev1.Pod{}
 	for _, p := range append(matrixPods(s), helperPods(s)...) {

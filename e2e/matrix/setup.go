@@ -270,9 +270,13 @@ func startExternalHost(ctx context.Context, _ *envconf.Config) (context.Context,
 	}
 	var off []string
 	for _, n := range s.workers {
-		for _, ip := range []string{n.InternalIP, n.InternalIP6} { // the families the run uses
-			if ip != "" && (strings.Contains(ip, ":") && s.has6() || !strings.Contains(ip, ":") && s.has4()) && !h.Reaches(ip) {
-				off = append(off, n.Name+" "+ip)
+		// describeNodes puts each address in its family's field
+		for _, a := range []struct {
+			ip   string
+			used bool
+		}{{n.InternalIP, s.has4()}, {n.InternalIP6, s.has6()}} {
+			if a.used && a.ip != "" && !h.Reaches(a.ip) {
+				off = append(off, n.Name+" "+a.ip)
 			}
 		}
 	}
@@ -370,16 +374,12 @@ func createPods(ctx context.Context, s *suite, pods []*corev1.Pod) error {
 	var notReady *corev1.Pod
 	var listErr error // the last failed List, reported if it never succeeds
 	err := wait.For(func(ctx context.Context) (bool, error) {
-		var list corev1.PodList
-		if listErr = s.client.Resources(s.namespace).List(ctx, &list, resources.WithLabelSelector("app="+appLabel)); listErr != nil {
+		var listed map[string]*corev1.Pod
+		if listed, listErr = listTestPods(ctx, s); listErr != nil {
 			return false, nil // the API server may be busy; retry until the timeout
 		}
-		ready := map[string]bool{}
-		for i := range list.Items {
-			ready[list.Items[i].Name] = harness.PodConditionTrue(&list.Items[i], corev1.PodReady)
-		}
 		for _, p := range pods {
-			if !ready[p.Name] {
+			if got, ok := listed[p.Name]; !ok || !harness.PodConditionTrue(got, corev1.PodReady) {
 				notReady = p
 				return false, nil
 			}
@@ -395,6 +395,20 @@ func createPods(ctx context.Context, s *suite, pods []*corev1.Pod) error {
 		return fmt.Errorf("waiting for %d test pods: listing them failed: %w", len(pods), errors.Join(err, listErr))
 	}
 	return fmt.Errorf("waiting for %d test pods: %w", len(pods), err)
+}
+
+// listTestPods lists the run's pods (matrix and helper pods) by name, with
+// one List: a Get per pod costs a round trip each (25 pods at 8 workers).
+func listTestPods(ctx context.Context, s *suite) (map[string]*corev1.Pod, error) {
+	var list corev1.PodList
+	if err := s.client.Resources(s.namespace).List(ctx, &list, resources.WithLabelSelector("app="+appLabel)); err != nil {
+		return nil, err
+	}
+	byName := make(map[string]*corev1.Pod, len(list.Items))
+	for i := range list.Items {
+		byName[list.Items[i].Name] = &list.Items[i]
+	}
+	return byName, nil
 }
 
 // podState summarises why a pod is not Ready (events are in the kind logs).

@@ -3,10 +3,10 @@ package deploy
 import (
 	"bufio"
 	"bytes"
-	"errors"
-	"io"
 	"encoding/json"
+	"errors"
 	"flag"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"

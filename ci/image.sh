@@ -5,6 +5,10 @@
 #   ci/image.sh [build]  build it; progress on stderr, the LAST line of stdout is the reference
 #   ci/image.sh save     build it and write it as a tarball ($IMAGE_TAR), for mirroring into a
 #                        registry the cluster pulls from (docker load -i, tag, push)
+#   ci/image.sh manifest build it (unless IMAGE is given) and render the manifest that deploys it
+#                        (cnigate manifest) to $MANIFEST, for NETWORK and/or NETWORK6 (the cluster's
+#                        pod network per family, kubeadm's --pod-network-cidr), MTU (1500),
+#                        ROUTES (node|none), IMAGE_PULL_POLICY (IfNotPresent)
 #
 # What goes in (ci/images/podnet-agent/Dockerfile): podnet-agent (cmd/podnet-agent), podnet
 # (plugin/), loopback and portmap (the plugins module go.mod pins), all static; iptables and its
@@ -20,6 +24,7 @@
 #                            <version>-defect-<this>. Never in a release build.
 #   IMAGE_TAG=               the tag (default: VERSION, plus the defect suffix)
 #   IMAGE_TAR=_output/podnet-agent-image.tar   where `save` writes
+#   MANIFEST=_output/podnet.yaml               where `manifest` writes
 set -o errexit -o nounset -o pipefail
 
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -36,7 +41,18 @@ IMAGE_DEFECT=${IMAGE_DEFECT:-}
 IMAGE_TAG=${IMAGE_TAG:-$VERSION${IMAGE_DEFECT:+-defect-$IMAGE_DEFECT}}
 IMAGE_TAR=${IMAGE_TAR:-$OUTPUT_DIR/podnet-agent-image.tar}
 IMAGE=$IMAGE_REPO:$IMAGE_TAG
-case $MODE in build | save) ;; *) die "usage: ci/image.sh [build|save]" ;; esac
+case $MODE in build | save | manifest) ;; *) die "usage: ci/image.sh [build|save|manifest]" ;; esac
+
+if [[ $MODE == manifest ]]; then
+  MANIFEST=${MANIFEST:-$OUTPUT_DIR/podnet.yaml}
+  [[ -n ${NETWORK:-}${NETWORK6:-} ]] || die "make manifest needs NETWORK=<IPv4 pod network> and/or NETWORK6=<IPv6 pod network> (kubeadm's --pod-network-cidr)"
+  [[ -x $REPO_ROOT/bin/cnigate ]] || die "bin/cnigate is missing (make manifest builds it)"
+  image=${IMAGE:-$("$0" build | tail -n 1)}
+  mkdir -p "$(dirname "$MANIFEST")"
+  "$REPO_ROOT/bin/cnigate" manifest --image "$image" --network "${NETWORK:-}" --network6 "${NETWORK6:-}" \
+    --mtu "${MTU:-1500}" --routes "${ROUTES:-node}" --image-pull-policy "${IMAGE_PULL_POLICY:-IfNotPresent}" -o "$MANIFEST"
+  exit 0
+fi
 [[ -z $IMAGE_DEFECT || $IMAGE_DEFECT =~ ^[a-z-]+$ ]] || die "IMAGE_DEFECT must be a defect name (docs/rollout.md), not '$IMAGE_DEFECT'"
 
 # fetch_packages DIR: AGENT_IMAGE_PACKAGES from the apt mirror, unpacked into DIR/rootfs; cached

@@ -167,28 +167,11 @@ func (a *Agent) Run(ctx context.Context) error {
 		return err
 	}
 
-	broadcaster := record.NewBroadcaster(record.WithContext(ctx))
-	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: a.opts.Client.CoreV1().Events("")})
-	defer broadcaster.Shutdown()
-	a.recorder = broadcaster.NewRecorder(scheme.Scheme, v1.EventSource{Component: "podnet-agent", Host: a.opts.NodeName})
-
-	factory := informers.NewSharedInformerFactory(a.opts.Client, 0)
-	inf := factory.Core().V1().Nodes()
-	a.nodes, a.synced = inf.Lister(), inf.Informer().HasSynced
-	if _, err := inf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc: func(any) { a.kick() },
-		UpdateFunc: func(oldObj, newObj any) {
-			if o, n := oldObj.(*v1.Node), newObj.(*v1.Node); o != nil && n != nil && nodeKey(o) != nodeKey(n) {
-				a.kick()
-			}
-		},
-		DeleteFunc: func(any) { a.kick() },
-	}); err != nil {
+	stop, err := a.start(ctx)
+	if err != nil {
 		return err
 	}
-	factory.Start(ctx.Done())
-	defer factory.Shutdown()
-
+	defer stop()
 	go a.watchRoutes(ctx)
 
 	ticker := time.NewTicker(a.opts.Period)
@@ -205,6 +188,34 @@ func (a *Agent) Run(ctx context.Context) error {
 			a.log.Error("reconcile failed (retried)", "err", err)
 		}
 	}
+}
+
+// start begins recording Events and watching Nodes; stop ends both.
+func (a *Agent) start(ctx context.Context) (stop func(), err error) {
+	broadcaster := record.NewBroadcaster(record.WithContext(ctx))
+	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: a.opts.Client.CoreV1().Events("")})
+	a.recorder = broadcaster.NewRecorder(scheme.Scheme, v1.EventSource{Component: "podnet-agent", Host: a.opts.NodeName})
+
+	factory := informers.NewSharedInformerFactory(a.opts.Client, 0)
+	inf := factory.Core().V1().Nodes()
+	a.nodes, a.synced = inf.Lister(), inf.Informer().HasSynced
+	if _, err := inf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc: func(any) { a.kick() },
+		UpdateFunc: func(oldObj, newObj any) {
+			o, okOld := oldObj.(*v1.Node)
+			n, okNew := newObj.(*v1.Node)
+			if !okOld || !okNew || nodeKey(o) != nodeKey(n) {
+				a.kick()
+			}
+		},
+		DeleteFunc: func(any) { a.kick() },
+	}); err != nil {
+		broadcaster.Shutdown()
+		return nil, err
+	}
+	factory.Start(ctx.Done())
+
+	return func() { factory.Shutdown(); broadcaster.Shutdown() }, nil
 }
 
 // nodeKey is what of a Node matters to the agent: a status heartbeat changes

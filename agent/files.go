@@ -11,7 +11,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-		"sync"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -165,17 +165,14 @@ func (in *Installer) Reconcile() ([]string, error) {
 			errs = append(errs, fmt.Errorf("source binary %s: %w", name, err))
 			continue
 		}
-		have, err := in.sum(dst)
-		switch {
-		case err == nil && have == want:
-			if record[dst] != want && record[dst] != "" {
-				// Someone else's identical copy replaced ours: still the same bytes.
+		if have, err := in.sum(dst); err == nil && have == want {
+			if record[dst] != "" && record[dst] != want {
+				// Ours, replaced by an identical copy of the current source.
 				record[dst], changed = want, true
 			}
 			continue
-		case err != nil && !errors.Is(err, fs.ErrNotExist):
-			// Unreadable or not a regular file: replaced all the same.
 		}
+		// Missing, different, unreadable or not a regular file: (re)installed.
 		if err := in.install(src, dst, want); err != nil {
 			errs = append(errs, fmt.Errorf("installing %s: %w", dst, err))
 			continue

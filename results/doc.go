@@ -26,10 +26,13 @@
 // outside [oldest, current] (the message names the versions it reads), and
 // whatever Check refuses.
 //
-// To add a kind (e.g. the rollout gate's, in rollout.go): a Kind constant in
-// kinds.go, the type with its Schema field and the three methods, a v0 marker
-// in kinds.go only if files without a schema field exist, and a case in
-// results_test.go's round trip. Bump a kind's version when a field changes
+// To add a kind (e.g. the rollout gate's, in rollout.go): declare its Kind
+// constant beside the type (kinds.go lists the first ones), give the type
+// its Schema field, Spec, upgrade and Check (a kind born with a schema field
+// has Oldest = Version = 1 and an upgrade that is never called), use Result
+// for its verdicts, add a v0 marker in kinds.go only if files without a
+// schema field exist, and let its producer's test check what it writes with
+// resultstest.CheckProduced. Bump a kind's version when a field changes
 // meaning or goes away (adding an optional field does not need it), and
 // teach upgrade the old one.
 //

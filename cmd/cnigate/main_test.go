@@ -48,6 +48,7 @@ func TestExitStatusAndMessages(t *testing.T) {
 		{"report cluster-bench of a bench.json", []string{"report", "cluster-bench", "--in", "../../results/testdata/bench.json"}, 1, `a bench file (schema "bench/v1"), not cluster-bench`},
 		{"report conformance of a bench.json", []string{"report", "conformance", "--in", "../../results/testdata/bench.json"}, 1, "not a list of suite reports"},
 		{"report e2e of a newer matrix", []string{"report", "e2e", "--in", "content:{\"schema\":\"e2e-matrix/v9\",\"cells\":[]}"}, 1, "this cnigate reads e2e-matrix/v0 to e2e-matrix/v1"},
+		{"report e2e --phases with a v1 matrix.json", []string{"report", "e2e", "--in", "../../results/testdata/matrix.json", "--phases", "../../results/testdata/v0/phases-e2e.tsv"}, 2, "carries its phases"},
 		{"report e2e of {}", []string{"report", "e2e", "--in", "content:{}"}, 1, `no "cells"`},
 		{"report bench of {}", []string{"report", "bench", "--in", "content:{}"}, 1, `no "order" or no "contenders"`},
 		{"report cluster-bench of {}", []string{"report", "cluster-bench", "--in", "content:{}"}, 1, `"cnis" must pool two CNIs`},

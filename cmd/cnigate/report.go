@@ -55,7 +55,10 @@ func readReport(kind, in, phases string) (*report.Report, error) {
 		if err := results.ReadFile(in, &m); err != nil {
 			return nil, err
 		}
-		if m.Phases == nil {
+		switch {
+		case m.Phases != nil && phases != "":
+			return nil, usagef("--phases: %s carries its phases (a v1 matrix.json): give --phases only with a v0 one", in)
+		case m.Phases == nil:
 			var err error
 			if m.Phases, err = readPhases(phases, filepath.Join(filepath.Dir(in), "phases-e2e.tsv")); err != nil {
 				return nil, err

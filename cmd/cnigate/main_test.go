@@ -164,3 +164,46 @@ func TestReportWritesEveryFormat(t *testing.T) {
 		})
 	}
 }
+
+// publish writes the Markdown and the page, nothing else (the page is the
+// HTML format alone, not four formats with three deleted).
+func TestPublishWritesTheMarkdownAndThePage(t *testing.T) {
+	dir := t.TempDir()
+	known := filepath.Join(dir, "podnet.known-failures")
+	if err := os.WriteFile(known, []byte("attachment lifecycle cniVersion 0.4.0 a second ADD of the same attachment fails and leaves the first intact | intermittent: a test reason\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	notRun := filepath.Join(dir, "vlan.not-run.txt")
+	if err := os.WriteFile(notRun, []byte("no 8021q module\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "published")
+	code, _, stderr := runCLI("publish", "--run", "podnet=../../report/testdata/conformance.json", "--known", "podnet="+known, "--not-run", "vlan="+notRun, "--out", out)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	entries, err := os.ReadDir(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	if strings.Join(names, ",") != "README.md,index.html" {
+		t.Errorf("published %v, want README.md and index.html only", names)
+	}
+	md, err := os.ReadFile(filepath.Join(out, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"## podnet", "- 1 × a test reason", "why: intermittent: a test reason", "Not run: no 8021q module", "| `spec:ADD` | 0.3.0+ |", "| `convention:rollback` | — | (silent) |"} {
+		if !strings.Contains(string(md), want) {
+			t.Errorf("README.md lacks %q", want)
+		}
+	}
+	code, _, stderr = runCLI("publish", "--run", "podnet=../../report/testdata/conformance.json", "--known", "podnet="+notRun, "--out", out)
+	if code != 1 || !strings.Contains(stderr, `want "<spec text> | <reason>"`) {
+		t.Errorf("a malformed known-failures list: exit %d, %s", code, stderr)
+	}
+}

@@ -15,8 +15,13 @@ func TestRepositoryDocs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Contains(files, "README.md") || !slices.Contains(files, ConformanceReport) {
-		t.Fatalf("Files(%s) = %v: README.md or %s missing", root, files, ConformanceReport)
+	for _, want := range []string{"README.md", ConformanceReport, "docs/podnet.md", "bench/README.md"} {
+		if !slices.Contains(files, want) {
+			t.Fatalf("Files(%s) = %v: %s missing", root, files, want)
+		}
+	}
+	if slices.ContainsFunc(files, func(f string) bool { return strings.Contains(f, "testdata/") }) {
+		t.Errorf("Files(%s) = %v: testdata is data, not documentation", root, files)
 	}
 	for _, p := range CheckLinks(root, files) {
 		t.Error(p)

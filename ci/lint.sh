@@ -32,8 +32,9 @@ phase "shellcheck"
 mapfile -t scripts < <(git ls-files '*.sh' .ci/run; git grep -l '^#!/usr/bin/env bash' -- ':!*.sh' ':!.ci/run' || true)
 shellcheck -x "${scripts[@]}" || rc=1
 
-# The Markdown docs (README.md, docs/, bench/README.md, ...): every relative link resolves, and the figures they quote from the
-# published conformance report match it (internal/docscheck; well under a second).
+# The Markdown docs (README.md, docs/, bench/README.md, ...): every relative link resolves,
+# and the figures they quote from the published conformance report match it
+# (internal/docscheck; well under a second).
 phase "docs"
 go test -count=1 ./internal/docscheck || rc=1
 

@@ -39,8 +39,10 @@ func TestRoutesInNetNS(t *testing.T) {
 		node("node-2", []string{"10.244.2.0/24", "fd00:10:244:2::/64"}, "172.30.0.12"), // no IPv6 InternalIP: no IPv6 route
 		node("node-3", []string{"10.244.3.0/24"}, "172.30.0.13"),
 	)
+	watching := watchStarted(client)
 	a := newTestAgent(t, nsh, client, dualConf, 5*time.Second, testLog(t), stepConf, stepRoutes)
 	runAgent(t, a)
+	waitFor(t, watching, "the agent's Node watch")
 
 	eventually(t, 10*time.Second, "routes to the three nodes", wantRoutes(h, t,
 		"10.244.1.0/24 via 172.30.0.11", "fd00:10:244:1::/64 via fd00:30::11", "10.244.2.0/24 via 172.30.0.12", "10.244.3.0/24 via 172.30.0.13"))
@@ -135,8 +137,10 @@ func TestAPIUnreachableKeepsRoutes(t *testing.T) {
 func TestNodeWithoutPodCIDR(t *testing.T) {
 	nsh, _ := testNetNS(t)
 	client := fake.NewClientset(node("self", nil, "172.30.0.10"))
+	watching := watchStarted(client)
 	a := newTestAgent(t, nsh, client, `{"network":"10.244.0.0/16"}`, 100*time.Millisecond, discardLog, stepConf, stepRoutes)
 	runAgent(t, a)
+	waitFor(t, watching, "the agent's Node watch")
 	ctx := context.Background()
 	eventually(t, 10*time.Second, "an Event on the Node", func() error {
 		events, err := client.CoreV1().Events("").List(ctx, metav1.ListOptions{})

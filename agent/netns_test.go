@@ -20,7 +20,10 @@ import (
 	"golang.org/x/sys/unix"
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
 	"k8s.io/client-go/tools/cache"
 )
 
@@ -233,3 +236,28 @@ func fakeNode(i int) *v1.Node {
 type netipPrefix = netip.Prefix
 
 func mustPrefix(s string) netip.Prefix { return netip.MustParsePrefix(s) }
+
+// watchStarted returns a channel closed once an informer's Node watch is
+// registered with the fake clientset. The fake drops changes made between
+// an informer's list and its watch (it has no resourceVersions; a real API
+// server replays them), so a test changes Nodes only after this.
+func watchStarted(client *fake.Clientset) <-chan struct{} {
+	ch := make(chan struct{})
+	var once sync.Once
+	client.PrependWatchReactor("nodes", func(action k8stesting.Action) (bool, watch.Interface, error) {
+		w, err := client.Tracker().Watch(action.GetResource(), action.GetNamespace())
+		once.Do(func() { close(ch) })
+		return true, w, err
+	})
+	return ch
+}
+
+// waitFor waits for ch to close.
+func waitFor(t testing.TB, ch <-chan struct{}, what string) {
+	t.Helper()
+	select {
+	case <-ch:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("%s: not within 10s", what)
+	}
+}

@@ -39,6 +39,13 @@ func (p *paths) register(cmd *cobra.Command) {
 
 func main() {
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	if err := newRootCmd(log).Execute(); err != nil {
+		log.Error("podnet-agent failed", "err", err)
+		os.Exit(1)
+	}
+}
+
+func newRootCmd(log *slog.Logger) *cobra.Command {
 	root := &cobra.Command{
 		Use:           "podnet-agent",
 		Short:         "podnet's node agent: installs podnet, owns the routes between nodes' pod subnets, heals the node",
@@ -53,10 +60,7 @@ func main() {
 			fmt.Fprintf(cmd.OutOrStdout(), "podnet-agent %s (commit %s)\n", agent.Version, agent.Commit)
 		},
 	})
-	if err := root.Execute(); err != nil {
-		log.Error("podnet-agent failed", "err", err)
-		os.Exit(1)
-	}
+	return root
 }
 
 func runCmd(log *slog.Logger) *cobra.Command {

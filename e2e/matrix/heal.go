@@ -13,8 +13,10 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/klog/v2"
 	"sigs.k8s.io/e2e-framework/klient/k8s/resources"
+	"sigs.k8s.io/e2e-framework/klient/wait"
 
 	"github.com/cnigate/cnigate/deploy"
 	"github.com/cnigate/cnigate/e2e/harness"
@@ -364,7 +366,8 @@ func agentKillCheck(a harness.NodeInfo, delay time.Duration) check {
 		if err := s.client.Resources().Delete(ctx, pod, resources.WithGracePeriod(0)); err != nil {
 			return 0, "", err
 		}
-		if err := waitAgentsReady(ctx, s, time.Minute); err != nil {
+		// A new pod, not the killed one's stale status: its reconcile is the one checked.
+		if err := waitNewAgentReady(ctx, s, a.Name, pod.UID, time.Minute); err != nil {
 			return 0, "", fmt.Errorf("after the kill: %w", err)
 		}
 		var got string
@@ -378,6 +381,31 @@ func agentKillCheck(a harness.NodeInfo, delay time.Duration) check {
 		}
 		return time.Since(start), fmt.Sprintf("killed %d ms after start, new agent Ready and state equal after %d ms", delay.Milliseconds(), time.Since(start).Milliseconds()), nil
 	}
+}
+
+// waitNewAgentReady waits until node's agent pod is another than old's and Ready.
+func waitNewAgentReady(ctx context.Context, s *suite, node string, old types.UID, timeout time.Duration) error {
+	var last string
+	err := wait.For(func(ctx context.Context) (bool, error) {
+		p, err := agentPod(ctx, s, node)
+		switch {
+		case err != nil:
+			last = err.Error()
+		case p == nil:
+			last = "no agent pod"
+		case p.UID == old:
+			last = "still the killed pod " + p.Name
+		case !harness.PodConditionTrue(p, corev1.PodReady):
+			last = "new pod " + p.Name + " not Ready"
+		default:
+			return true, nil
+		}
+		return false, nil
+	}, wait.WithContext(ctx), wait.WithInterval(200*time.Millisecond), wait.WithTimeout(timeout), wait.WithImmediate())
+	if err != nil {
+		return fmt.Errorf("node %s: %s: %w", node, last, err)
+	}
+	return nil
 }
 
 // nodeRestartCheck restarts a's container and times: node Ready, agent

@@ -199,9 +199,9 @@ func runGroup(testEnv env.Environment, t *testing.T, g string) {
 				pods = ips(ctx, t)
 			}
 			if r.sequential {
-				for _, c := range r.rowCells(s, pods) {
-					// t.Run returns once the cell is done
-					t.Run(c.name(), func(t *testing.T) { runCells(ctx, t, r.behaviour(s), []cell{c}) })
+				for i, c := range r.rowCells(s, pods) {
+					// a step: t.Run returns once its (parallel) cell is done
+					t.Run(fmt.Sprint(i+1), func(t *testing.T) { runCells(ctx, t, r.behaviour(s), []cell{c}) })
 				}
 				return ctx
 			}

@@ -3,7 +3,7 @@ package deploy
 import (
 	"bytes"
 	"crypto/sha256"
-	_ "embed"
+	"embed"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -17,15 +17,17 @@ import (
 // Names of the objects the manifest creates (the rollout gate and the e2e
 // suite find the DaemonSet by them).
 const (
-	Namespace     = "podnet-system"
-	DaemonSet     = "podnet-agent"
-	Container     = "agent"
-	ConfigMap     = "podnet-config"
-	ConfigKey     = "config.json"
-	AppLabel      = "app.kubernetes.io/name"
-	HealthPort    = 9651 // the agent's /healthz, /readyz and /metrics (hostNetwork: on the node)
-	DefaultImage  = "cnigate/podnet-agent:latest"
-	configHashKey = "podnet.cnigate.io/config-hash"
+	Namespace = "podnet-system"
+	DaemonSet = "podnet-agent"
+	// UninstallDaemonSet is RenderUninstall's DaemonSet.
+	UninstallDaemonSet = "podnet-uninstall"
+	Container          = "agent"
+	ConfigMap          = "podnet-config"
+	ConfigKey          = "config.json"
+	AppLabel           = "app.kubernetes.io/name"
+	HealthPort         = 9651 // the agent's /healthz, /readyz and /metrics (hostNetwork: on the node)
+	DefaultImage       = "cnigate/podnet-agent:latest"
+	configHashKey      = "podnet.cnigate.io/config-hash"
 )
 
 // Routes modes of the agent.
@@ -135,19 +137,32 @@ func (o Options) Validate() error {
 	return nil
 }
 
-//go:embed podnet.yaml.tmpl
-var manifestTemplate string
+//go:embed podnet.yaml.tmpl podspec.tmpl uninstall.yaml.tmpl
+var templates embed.FS
 
-var tmpl = template.Must(template.New("podnet.yaml").Funcs(template.FuncMap{
+var tmpl = template.Must(template.New("").Funcs(template.FuncMap{
 	"indent": func(n int, s string) string {
 		pad := strings.Repeat(" ", n)
 		return pad + strings.ReplaceAll(strings.TrimRight(s, "\n"), "\n", "\n"+pad)
 	},
 	"json": func(v any) (string, error) { b, err := json.Marshal(v); return string(b), err },
-}).Parse(manifestTemplate))
+}).ParseFS(templates, "*.tmpl"))
 
 // Render returns the manifest for o: several YAML documents to kubectl apply.
 func Render(o Options) ([]byte, error) {
+	return render("podnet.yaml.tmpl", o, []string{"run"}, "")
+}
+
+// RenderUninstall returns the manifest that removes podnet from every node
+// (node "") or from one: a DaemonSet running `podnet-agent uninstall --wait`
+// with the agent's image, privileges and mounts, Ready once that node is
+// clean. It reads the same config.json (the ConfigMap of Render's manifest
+// must still exist).
+func RenderUninstall(o Options, node string) ([]byte, error) {
+	return render("uninstall.yaml.tmpl", o, []string{"uninstall", "--wait"}, node)
+}
+
+func render(file string, o Options, args []string, node string) ([]byte, error) {
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}
@@ -166,11 +181,12 @@ func Render(o Options) ([]byte, error) {
 		env = append(env, envVar{k, o.Env[k]})
 	}
 	var buf bytes.Buffer
-	err = tmpl.Execute(&buf, map[string]any{
+	err = tmpl.ExecuteTemplate(&buf, file, map[string]any{
 		"Namespace": Namespace, "DaemonSet": DaemonSet, "Container": Container, "ConfigMap": ConfigMap,
 		"ConfigKey": ConfigKey, "AppLabel": AppLabel, "HealthPort": HealthPort, "ConfigHashKey": configHashKey,
 		"Image": o.Image, "ImagePullPolicy": policy, "Config": string(cfg), "ConfigHash": hex.EncodeToString(sum[:8]),
-		"DataDir": DataDir, "Env": env,
+		"DataDir": DataDir, "Env": env, "Args": args, "Probes": true, "Node": node,
+		"UninstallDaemonSet": UninstallDaemonSet,
 	})
 	return buf.Bytes(), err
 }

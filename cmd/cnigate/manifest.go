@@ -25,6 +25,8 @@ func runManifest(_ context.Context, args []string, stdout, stderr io.Writer) err
 	fs.BoolVar(&o.NoHairpin, "no-hairpin", false, "no hairpin mode on the pods' bridge ports (a pod then cannot reach itself through its Service)")
 	fs.BoolVar(&o.NoPortmap, "no-portmap", false, "no portmap in the conflist (hostPort does not work)")
 	out := fs.String("o", "-", "where to write the manifest (- for stdout)")
+	uninstall := fs.Bool("uninstall", false, "the manifest that removes podnet from the nodes instead (delete the agent DaemonSet first; docs/deploy.md)")
+	node := fs.String("node", "", "with --uninstall: only this node")
 	var env []string
 	fs.Func("env", "NAME=VALUE for the agent container (repeatable)", func(v string) error {
 		env = append(env, v)
@@ -46,7 +48,14 @@ func runManifest(_ context.Context, args []string, stdout, stderr io.Writer) err
 		}
 		o.Env[k] = v
 	}
-	raw, err := deploy.Render(o)
+	if *node != "" && !*uninstall {
+		return usagef("--node goes with --uninstall")
+	}
+	render := deploy.Render
+	if *uninstall {
+		render = func(o deploy.Options) ([]byte, error) { return deploy.RenderUninstall(o, *node) }
+	}
+	raw, err := render(o)
 	if err != nil {
 		return usagef("%v", err)
 	}

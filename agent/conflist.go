@@ -15,7 +15,7 @@ import (
 // ConflistName is the file the agent writes in the CNI conf directory.
 const ConflistName = "10-podnet.conflist"
 
-// ErrNoPodCIDR: the node has no podCIDR of a configured family, so podnet
+// ErrNoPodCIDR means the node has no podCIDR of a configured family, so podnet
 // has no subnet to hand out. The fix is in the control plane.
 var ErrNoPodCIDR = errors.New("the node has no spec.podCIDRs of the configured pod network's families: " +
 	"start kube-controller-manager with --allocate-node-cidrs --cluster-cidr=<network> (kubeadm: init --pod-network-cidr=<network>)")

@@ -117,7 +117,7 @@ func TestReconcileAndUninstall(t *testing.T) {
 		}
 		for _, b := range Binaries {
 			if got, err := os.ReadFile(filepath.Join(dirs["bin"], b)); err != nil || string(got) != b+" from the image" {
-				return fmt.Errorf("binary %s: %q, %v", b, got, err)
+				return fmt.Errorf("binary %s: %q, %w", b, got, err)
 			}
 		}
 		if _, err := os.Stat(filepath.Join(dirs["conf"], ConflistName)); err != nil {
@@ -186,10 +186,10 @@ func TestReconcileAndUninstall(t *testing.T) {
 			return fmt.Errorf("binaries left %v, want bridge and the changed portmap", left)
 		}
 		if _, err := os.Stat(filepath.Join(dirs["conf"], ConflistName)); !errors.Is(err, os.ErrNotExist) {
-			return fmt.Errorf("conflist after uninstall: %v", err)
+			return fmt.Errorf("conflist after uninstall: %w", err)
 		}
 		if _, err := os.Stat(rules.AgentDir(dirs["data"])); !errors.Is(err, os.ErrNotExist) {
-			return fmt.Errorf("agent state after uninstall: %v", err)
+			return fmt.Errorf("agent state after uninstall: %w", err)
 		}
 		if _, err := os.Stat(filepath.Join(storeDir, "10.244.0.2")); err != nil {
 			return fmt.Errorf("the pods' store after uninstall: %w", err)
@@ -199,7 +199,7 @@ func TestReconcileAndUninstall(t *testing.T) {
 		}
 		all, err := routeTable{h: h}.list()
 		if err != nil || !slices.Contains(all, route("10.200.0.0/24", "172.30.0.200", unix.RTPROT_STATIC)) {
-			return fmt.Errorf("foreign route after uninstall: %v %v", all, err)
+			return fmt.Errorf("foreign route after uninstall: %v %w", all, err)
 		}
 		var tables ruleTables
 		listed, err := tables.list([]bool{false, true})

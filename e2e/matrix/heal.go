@@ -15,7 +15,6 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/klog/v2"
 	"sigs.k8s.io/e2e-framework/klient/decoder"
 	"sigs.k8s.io/e2e-framework/klient/k8s/resources"
@@ -373,7 +372,7 @@ func agentKillCheck(a harness.NodeInfo, delay time.Duration) check {
 			return 0, "", err
 		}
 		// A new pod, not the killed one's stale status: its reconcile is the one checked.
-		if err := waitNewAgentReady(ctx, s, a.Name, pod.UID, time.Minute); err != nil {
+		if err := waitAgentRestartedReady(ctx, s, a.Name, pod, time.Minute); err != nil {
 			return 0, "", fmt.Errorf("after the kill: %w", err)
 		}
 		var got string
@@ -389,8 +388,16 @@ func agentKillCheck(a harness.NodeInfo, delay time.Duration) check {
 	}
 }
 
-// waitNewAgentReady waits until node's agent pod is another than old's and Ready.
-func waitNewAgentReady(ctx context.Context, s *suite, node string, old types.UID, timeout time.Duration) error {
+// waitAgentRestartedReady waits until node's agent is Ready in a container
+// started after before's: a new pod, or before's pod restarted.
+func waitAgentRestartedReady(ctx context.Context, s *suite, node string, before *corev1.Pod, timeout time.Duration) error {
+	restarts := func(p *corev1.Pod) int32 {
+		var n int32
+		for _, c := range p.Status.ContainerStatuses {
+			n += c.RestartCount
+		}
+		return n
+	}
 	var last string
 	err := wait.For(func(ctx context.Context) (bool, error) {
 		p, err := agentPod(ctx, s, node)
@@ -399,15 +406,15 @@ func waitNewAgentReady(ctx context.Context, s *suite, node string, old types.UID
 			last = err.Error()
 		case p == nil:
 			last = "no agent pod"
-		case p.UID == old:
-			last = "still the killed pod " + p.Name
+		case p.UID == before.UID && restarts(p) == restarts(before):
+			last = "agent " + p.Name + " not restarted yet"
 		case !harness.PodConditionTrue(p, corev1.PodReady):
-			last = "new pod " + p.Name + " not Ready"
+			last = "agent " + p.Name + " not Ready"
 		default:
 			return true, nil
 		}
 		return false, nil
-	}, wait.WithContext(ctx), wait.WithInterval(200*time.Millisecond), wait.WithTimeout(timeout), wait.WithImmediate())
+	}, wait.WithContext(ctx), wait.WithInterval(500*time.Millisecond), wait.WithTimeout(timeout), wait.WithImmediate())
 	if err != nil {
 		return fmt.Errorf("node %s: %s: %w", node, last, err)
 	}
@@ -421,6 +428,10 @@ func waitNewAgentReady(ctx context.Context, s *suite, node string, old types.UID
 func nodeRestartCheck(a harness.NodeInfo) check {
 	return func(ctx context.Context) (time.Duration, string, error) {
 		s := suiteFrom(ctx)
+		before, err := agentPod(ctx, s, a.Name)
+		if err != nil || before == nil {
+			return 0, "", fmt.Errorf("no agent pod on %s before the restart: %v", a.Name, err)
+		}
 		start := time.Now()
 		if _, err := harness.Docker(ctx, "restart", a.Name); err != nil {
 			return 0, "", err
@@ -431,25 +442,33 @@ func nodeRestartCheck(a harness.NodeInfo) check {
 			return 0, "", err
 		}
 		mark("node Ready")
-		if err := waitAgentsReady(ctx, s, 2*time.Minute); err != nil {
+		// Ready again after the restart: the DaemonSet's status and the old
+		// pod's Ready condition can still describe the agent from before it.
+		if err := waitAgentRestartedReady(ctx, s, a.Name, before, 2*time.Minute); err != nil {
 			return 0, strings.Join(steps, ", "), err
 		}
 		mark("agent Ready")
-		var errs []error
-		for _, o := range s.nodes {
-			if o.Name == a.Name {
-				continue
+		// The agent is Ready once its routes and rules are in; the other
+		// nodes' agents get healBound to follow a changed InternalIP.
+		_, err = until(ctx, healBound, func() (bool, error) {
+			var errs []error
+			for _, o := range s.nodes {
+				if o.Name == a.Name {
+					continue
+				}
+				errs = append(errs, routesIn(ctx, a, o, podCIDRsOf(s, o)), routesIn(ctx, o, a, podCIDRsOf(s, a)))
 			}
-			errs = append(errs, routesIn(ctx, a, o, podCIDRsOf(s, o)), routesIn(ctx, o, a, podCIDRsOf(s, a)))
-		}
-		for _, v6 := range familiesV6(s) {
-			rules, err := harness.RulesWithComment(ctx, a.Name, ruleComment, v6)
-			if err == nil && len(rules) == 0 {
-				err = fmt.Errorf("node %s: no %s rules %q", a.Name, ipFamilyName(v6), ruleComment)
+			for _, v6 := range familiesV6(s) {
+				rules, err := harness.RulesWithComment(ctx, a.Name, ruleComment, v6)
+				if err == nil && len(rules) == 0 {
+					err = fmt.Errorf("node %s: no %s rules %q", a.Name, ipFamilyName(v6), ruleComment)
+				}
+				errs = append(errs, err)
 			}
-			errs = append(errs, err)
-		}
-		if err := errors.Join(errs...); err != nil {
+			err := errors.Join(errs...)
+			return err == nil, err
+		})
+		if err != nil {
 			return 0, strings.Join(steps, ", "), fmt.Errorf("once the agent was Ready: %w", err)
 		}
 		mark("routes and rules in place")
@@ -485,6 +504,15 @@ func uninstallCheck(b harness.NodeInfo) check {
 		}
 		if err := waitAgentsReady(ctx, s, 2*time.Minute); err != nil {
 			return fail(err)
+		}
+		// gone, not merely terminating: the uninstall pod takes its port
+		if err := wait.For(func(ctx context.Context) (bool, error) {
+			var list corev1.PodList
+			err := s.client.Resources(deploy.Namespace).List(ctx, &list, resources.WithFieldSelector("spec.nodeName="+b.Name),
+				resources.WithLabelSelector(deploy.AppLabel+"="+deploy.DaemonSet))
+			return err == nil && len(list.Items) == 0, nil
+		}, wait.WithContext(ctx), wait.WithInterval(500*time.Millisecond), wait.WithTimeout(time.Minute)); err != nil {
+			return fail(fmt.Errorf("the agent pod on %s did not go: %w", b.Name, err))
 		}
 		mark("agent off the node")
 		raw, err := deploy.RenderUninstall(podnetOptions(s), b.Name)

@@ -8,8 +8,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"net"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 	"text/template"
 )
@@ -50,6 +52,12 @@ type Options struct {
 	NoMasquerade      bool   // ipMasq false
 	NoHairpin         bool   // hairpinMode false
 	NoPortmap         bool   // no portmap in the conflist (no hostPort)
+	// APIServer, "host:port", is where the agent reaches the API server
+	// instead of the kubernetes Service: the Service needs kube-proxy's rules
+	// on the node, which a rebooted node gets only after kube-proxy starts,
+	// so with it the agent heals a rebooted node sooner (as cilium's
+	// k8sServiceHost). Empty: the in-cluster default.
+	APIServer string
 	// Env is extra environment for the agent container (name -> value), in
 	// name order: for knobs the image documents.
 	Env map[string]string
@@ -129,6 +137,15 @@ func (o Options) Validate() error {
 	default:
 		return fmt.Errorf("routes: %q is not %q or %q", o.Routes, RoutesNode, RoutesNone)
 	}
+	if o.APIServer != "" {
+		host, port, err := net.SplitHostPort(o.APIServer)
+		if err != nil || host == "" {
+			return fmt.Errorf("api server: %q is not host:port", o.APIServer)
+		}
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+			return fmt.Errorf("api server: port %q is not 1-65535", port)
+		}
+	}
 	for k := range o.Env {
 		if k == "" || strings.ContainsAny(k, "= \t\n") {
 			return fmt.Errorf("env: %q is not a variable name", k)
@@ -177,6 +194,12 @@ func render(file string, o Options, args []string, node string) ([]byte, error) 
 	}
 	type envVar struct{ Name, Value string }
 	var env []envVar
+	if o.APIServer != "" {
+		host, port, _ := net.SplitHostPort(o.APIServer)
+		// client-go's in-cluster config reads these (the kubelet's own are
+		// overridden by the container's)
+		env = append(env, envVar{"KUBERNETES_SERVICE_HOST", host}, envVar{"KUBERNETES_SERVICE_PORT", port})
+	}
 	for _, k := range slices.Sorted(maps.Keys(o.Env)) {
 		env = append(env, envVar{k, o.Env[k]})
 	}

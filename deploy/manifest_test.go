@@ -59,7 +59,7 @@ func TestRenderGolden(t *testing.T) {
 			return Render(Options{Image: "cnigate/podnet-agent:v1", Network: "10.244.0.0/16"})
 		}},
 		{"dual.yaml", func() ([]byte, error) {
-			return Render(Options{Image: "registry.example/podnet-agent:v1", ImagePullPolicy: "Always", Network: "10.244.0.0/16", Network6: "fd00:10:244::/56", MTU: 1450, Routes: RoutesNone, Env: map[string]string{"B": "2", "A": "x y"}})
+			return Render(Options{Image: "registry.example/podnet-agent:v1", ImagePullPolicy: "Always", Network: "10.244.0.0/16", Network6: "fd00:10:244::/56", MTU: 1450, Routes: RoutesNone, APIServer: "[fc00::2]:6443", Env: map[string]string{"B": "2", "A": "x y"}})
 		}},
 		{"uninstall-node.yaml", func() ([]byte, error) {
 			return RenderUninstall(Options{Image: "cnigate/podnet-agent:v1", Network: "10.244.0.0/16"}, "worker-1")
@@ -197,6 +197,10 @@ func TestValidate(t *testing.T) {
 		{"mtu too big", func(o *Options) { o.MTU = 65536 }, "mtu"},
 		{"routes", func(o *Options) { o.Routes = "bgp" }, "routes"},
 		{"env name", func(o *Options) { o.Env = map[string]string{"A=B": "x"} }, "env"},
+		{"api server", func(o *Options) { o.APIServer = "172.18.0.2:6443" }, ""},
+		{"api server ipv6", func(o *Options) { o.APIServer = "[fc00::2]:6443" }, ""},
+		{"api server without port", func(o *Options) { o.APIServer = "172.18.0.2" }, "api server"},
+		{"api server bad port", func(o *Options) { o.APIServer = "h:0" }, "api server"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			o := ok

@@ -21,6 +21,7 @@ func runManifest(_ context.Context, args []string, stdout, stderr io.Writer) err
 	fs.StringVar(&o.Network6, "network6", "", "the cluster's IPv6 pod network (e.g. fd00:10:244::/56)")
 	fs.IntVar(&o.MTU, "mtu", 1500, "MTU of the pods' interfaces and the bridge")
 	fs.StringVar(&o.Routes, "routes", deploy.RoutesNode, "node: the agent routes every other node's pod subnets via its InternalIP; none: the network fabric does (e.g. a VPC route table)")
+	fs.StringVar(&o.APIServer, "api-server", "", "host:port of the API server for the agent (e.g. the control plane's address:6443), instead of the kubernetes Service, which a rebooted node reaches only once kube-proxy is back")
 	fs.BoolVar(&o.NoMasquerade, "no-masquerade", false, "do not masquerade pod traffic that leaves the pod network")
 	fs.BoolVar(&o.NoHairpin, "no-hairpin", false, "no hairpin mode on the pods' bridge ports (a pod then cannot reach itself through its Service)")
 	fs.BoolVar(&o.NoPortmap, "no-portmap", false, "no portmap in the conflist (hostPort does not work)")

@@ -151,7 +151,9 @@ func uninstallCmd(log *slog.Logger) *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("--listen %s: %w", listen, err)
 			}
-			done := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = fmt.Fprintln(w, "ok: podnet removed from this node") })
+			done := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+				_, _ = fmt.Fprintln(w, "ok: podnet removed from this node")
+			})
 			mux := http.NewServeMux()
 			mux.Handle("/healthz", done)
 			mux.Handle("/readyz", done)

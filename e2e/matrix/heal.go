@@ -515,7 +515,11 @@ func uninstallCheck(b harness.NodeInfo) check {
 			return fail(fmt.Errorf("the agent pod on %s did not go: %w", b.Name, err))
 		}
 		mark("agent off the node")
-		raw, err := deploy.RenderUninstall(podnetOptions(s), b.Name)
+		o, err := podnetOptions(ctx, s)
+		if err != nil {
+			return fail(err)
+		}
+		raw, err := deploy.RenderUninstall(o, b.Name)
 		if err != nil {
 			return fail(err)
 		}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -29,7 +30,10 @@ const mtuAnnotation = "podnet.cnigate.io/mtu"
 
 // podnetOptions are podnet's settings for this run: the cluster's pod
 // networks, the MTU, and the break knobs that are settings.
-func podnetOptions(s *suite) deploy.Options {
+// The agent reaches the API server at the control plane's address, not
+// through the kubernetes Service, so that a restarted node heals before
+// kube-proxy is back (deploy.Options.APIServer).
+func podnetOptions(ctx context.Context, s *suite) (deploy.Options, error) {
 	o := deploy.Options{Image: s.opt.AgentImage, ImagePullPolicy: string(corev1.PullNever), MTU: s.opt.MTU,
 		NoPortmap: s.opt.Break == breakPortmap}
 	if s.has4() {
@@ -41,7 +45,20 @@ func podnetOptions(s *suite) deploy.Options {
 	if s.opt.Break == breakAgentRoutes {
 		o.Routes = deploy.RoutesNone
 	}
-	return o
+	port, err := kubernetesAPIPort(ctx, s)
+	if err != nil {
+		return o, err
+	}
+	for _, n := range s.nodes {
+		if ip := s.pickIP(n.InternalIP, n.InternalIP6); n.ControlPlane && ip != "" {
+			o.APIServer = net.JoinHostPort(ip, strconv.Itoa(int(port)))
+			break
+		}
+	}
+	if o.APIServer == "" {
+		return o, fmt.Errorf("no control-plane node with an InternalIP in family %s", s.family)
+	}
+	return o, nil
 }
 
 // deployPodnet loads podnet's image, applies its manifest (kept in the
@@ -56,7 +73,11 @@ func deployPodnet(ctx context.Context, s *suite) error {
 			return err
 		}
 	}
-	raw, err := deploy.Render(podnetOptions(s))
+	o, err := podnetOptions(ctx, s)
+	if err != nil {
+		return err
+	}
+	raw, err := deploy.Render(o)
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 
 	v1 "k8s.io/api/core/v1"
 
+	"github.com/cnigate/cnigate/plugin/confcheck"
 	"github.com/cnigate/cnigate/plugin/ipam"
 )
 
@@ -65,8 +66,11 @@ func NodeMTU(c *Config, node *v1.Node) (int, error) {
 		return c.MTU, nil
 	}
 	mtu, err := strconv.Atoi(s)
-	if err != nil || mtu < minMTU || mtu > maxMTU {
-		return 0, fmt.Errorf("node %s: annotation %s=%q is not an MTU (%d-%d)", node.Name, MTUAnnotation, s, minMTU, maxMTU)
+	if err == nil {
+		err = confcheck.MTU(mtu)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("node %s: annotation %s=%q is not an MTU: %w", node.Name, MTUAnnotation, s, err)
 	}
 	return mtu, nil
 }

@@ -36,6 +36,12 @@ type Config struct {
 	Bridge  string `json:"bridge"`
 	DataDir string `json:"dataDir"`
 	LogFile string `json:"logFile"`
+	// CNIVersion is the conflist's cniVersion: "1.0.0" (every runtime) or
+	// "1.1.0", for runtimes whose libcni knows it (containerd 2, CRI-O):
+	// libcni sends STATUS and GC only to 1.1.0 lists, and STATUS is how an
+	// agent-less node turns NotReady. A runtime with an older libcni
+	// (containerd 1.6) fails every ADD on a 1.1.0 result.
+	CNIVersion string `json:"cniVersion"`
 
 	network, network6 netip.Prefix // parsed; invalid when not configured
 }
@@ -54,7 +60,7 @@ const MTUAnnotation = "podnet.cnigate.io/mtu"
 func DefaultConfig() Config {
 	return Config{
 		Name: "podnet", MTU: 1500, IPMasq: true, HairpinMode: true, Routes: RoutesNode,
-		Portmap: true, Bridge: "cni0", DataDir: "/var/lib/cni/podnet",
+		Portmap: true, Bridge: "cni0", DataDir: "/var/lib/cni/podnet", CNIVersion: "1.0.0",
 	}
 }
 
@@ -162,6 +168,9 @@ func (c *Config) validate() error {
 	}
 	if err := confcheck.MTU(c.MTU); err != nil {
 		return fieldErr("mtu", "%v", err)
+	}
+	if c.CNIVersion != "1.0.0" && c.CNIVersion != "1.1.0" {
+		return fieldErr("cniVersion", "%q: \"1.0.0\" (every runtime) or \"1.1.0\" (runtimes that send STATUS and GC: containerd 2, CRI-O)", c.CNIVersion)
 	}
 	if c.Routes != RoutesNode && c.Routes != RoutesNone {
 		return fieldErr("routes", "%q: %q (the agent routes other nodes' pod subnets) or %q (the fabric does)", c.Routes, RoutesNode, RoutesNone)

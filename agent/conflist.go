@@ -16,13 +16,6 @@ import (
 // ConflistName is the file the agent writes in the CNI conf directory.
 const ConflistName = "10-podnet.conflist"
 
-// ConflistCNIVersion is the conflist's cniVersion. It must be 1.1.0 or
-// later: libcni (containerd's go-cni, CRI-O's ocicni) sends STATUS, which
-// keeps the node NotReady while the agent's state is missing, and GC only
-// to lists of 1.1.0 and up. podnet speaks 1.1.0; portmap answers STATUS
-// and GC with success.
-const ConflistCNIVersion = "1.1.0"
-
 // ErrNoPodCIDR means the node has no podCIDR of a configured family, so podnet
 // has no subnet to hand out. The fix is in the control plane.
 var ErrNoPodCIDR = errors.New("the node has no spec.podCIDRs of the configured pod network's families: " +
@@ -141,7 +134,7 @@ func RenderConflist(c *Config, node *v1.Node) ([]byte, error) {
 			p.Network, p.Subnet = c.network.String(), sub.String()
 		}
 	}
-	list := conflist{CNIVersion: ConflistCNIVersion, Name: c.Name, Plugins: []any{p}}
+	list := conflist{CNIVersion: c.CNIVersion, Name: c.Name, Plugins: []any{p}}
 	if c.Portmap {
 		list.Plugins = append(list.Plugins, portmapConf{Type: "portmap", Capabilities: map[string]bool{"portMappings": true}})
 	}

@@ -13,7 +13,7 @@ import (
 func TestAgentAcceptsTheConfig(t *testing.T) {
 	for _, o := range []Options{
 		{Image: "i", Network: "10.244.0.0/16"},
-		{Image: "i", Network6: "fd00:10:244::/56", MTU: 1400, Routes: RoutesNone},
+		{Image: "i", Network6: "fd00:10:244::/56", MTU: 1400, Routes: RoutesNone, CNIVersion: "1.1.0"},
 		{Image: "i", Network: "10.244.0.0/16", Network6: "fd00:10:244::/56", NoMasquerade: true, NoHairpin: true, NoPortmap: true},
 	} {
 		raw, err := json.Marshal(o.Config())

@@ -52,6 +52,9 @@ type Options struct {
 	NoMasquerade      bool   // ipMasq false
 	NoHairpin         bool   // hairpinMode false
 	NoPortmap         bool   // no portmap in the conflist (no hostPort)
+	// CNIVersion is the conflist's cniVersion: "1.0.0" (default, every
+	// runtime) or "1.1.0" (runtimes that send STATUS and GC; docs/agent.md).
+	CNIVersion string
 	// APIServer, "host:port", is where the agent reaches the API server
 	// instead of the kubernetes Service: the Service needs kube-proxy's rules
 	// on the node, which a rebooted node gets only after kube-proxy starts,
@@ -76,6 +79,7 @@ type AgentConfig struct {
 	Bridge      string `json:"bridge"`
 	DataDir     string `json:"dataDir"`
 	LogFile     string `json:"logFile"`
+	CNIVersion  string `json:"cniVersion"`
 }
 
 // Node-side defaults the manifest fixes (the hostPath mounts follow them).
@@ -90,12 +94,15 @@ const (
 func (o Options) Config() AgentConfig {
 	c := AgentConfig{Name: NetworkName, Network: o.Network, Network6: o.Network6, MTU: o.MTU,
 		IPMasq: !o.NoMasquerade, HairpinMode: !o.NoHairpin, Routes: o.Routes, Portmap: !o.NoPortmap,
-		Bridge: Bridge, DataDir: DataDir, LogFile: LogFile}
+		Bridge: Bridge, DataDir: DataDir, LogFile: LogFile, CNIVersion: o.CNIVersion}
 	if c.MTU == 0 {
 		c.MTU = 1500
 	}
 	if c.Routes == "" {
 		c.Routes = RoutesNode
+	}
+	if c.CNIVersion == "" {
+		c.CNIVersion = "1.0.0"
 	}
 	return c
 }
@@ -131,6 +138,11 @@ func (o Options) Validate() error {
 	}
 	if o.MTU != 0 && (o.MTU < 68 || o.MTU > 65535) {
 		return fmt.Errorf("mtu: %d is outside 68-65535", o.MTU)
+	}
+	switch o.CNIVersion {
+	case "", "1.0.0", "1.1.0":
+	default:
+		return fmt.Errorf("cni version: %q is not 1.0.0 or 1.1.0", o.CNIVersion)
 	}
 	switch o.Routes {
 	case "", RoutesNode, RoutesNone:

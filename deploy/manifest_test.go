@@ -198,6 +198,8 @@ func TestValidate(t *testing.T) {
 		{"routes", func(o *Options) { o.Routes = "bgp" }, "routes"},
 		{"env name", func(o *Options) { o.Env = map[string]string{"A=B": "x"} }, "env"},
 		{"api server", func(o *Options) { o.APIServer = "172.18.0.2:6443" }, ""},
+		{"cni version 1.1.0", func(o *Options) { o.CNIVersion = "1.1.0" }, ""},
+		{"cni version 0.4.0", func(o *Options) { o.CNIVersion = "0.4.0" }, "cni version"},
 		{"api server ipv6", func(o *Options) { o.APIServer = "[fc00::2]:6443" }, ""},
 		{"api server without port", func(o *Options) { o.APIServer = "172.18.0.2" }, "api server"},
 		{"api server bad port", func(o *Options) { o.APIServer = "h:0" }, "api server"},

@@ -22,6 +22,7 @@ func runManifest(_ context.Context, args []string, stdout, stderr io.Writer) err
 	fs.IntVar(&o.MTU, "mtu", 1500, "MTU of the pods' interfaces and the bridge")
 	fs.StringVar(&o.Routes, "routes", deploy.RoutesNode, "node: the agent routes every other node's pod subnets via its InternalIP; none: the network fabric does (e.g. a VPC route table)")
 	fs.StringVar(&o.APIServer, "api-server", "", "host:port of the API server for the agent (e.g. the control plane's address:6443), instead of the kubernetes Service, which a rebooted node reaches only once kube-proxy is back")
+	fs.StringVar(&o.CNIVersion, "cni-version", "1.0.0", "the conflist's cniVersion: 1.0.0 (every runtime) or 1.1.0 (runtimes that send STATUS, e.g. containerd 2 or CRI-O: a node without the agent's state then turns NotReady)")
 	fs.BoolVar(&o.NoMasquerade, "no-masquerade", false, "do not masquerade pod traffic that leaves the pod network")
 	fs.BoolVar(&o.NoHairpin, "no-hairpin", false, "no hairpin mode on the pods' bridge ports (a pod then cannot reach itself through its Service)")
 	fs.BoolVar(&o.NoPortmap, "no-portmap", false, "no portmap in the conflist (hostPort does not work)")

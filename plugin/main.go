@@ -45,9 +45,9 @@ func main() {
 		os.Exit(1)
 	}
 	skel.PluginMainFuncs(skel.CNIFuncs{
-		Add:    cmdAdd,
-		Del:    cmdDel,
-		Check:  cmdCheck,
+		Add:    withEnvLimits(cmdAdd),
+		Del:    withEnvLimits(cmdDel),
+		Check:  withEnvLimits(cmdCheck),
 		GC:     cmdGC,
 		Status: cmdStatus,
 	}, supportedVersions, about)

@@ -697,8 +697,9 @@ func (s *Store) entries() ([]fs.DirEntry, error) {
 }
 
 // read loads every reservation, lists the index entries (att-*) and removes
-// the temporary files crashed writers left (the locked ones, and the
-// ".last_reserved-<pid>" ones of podnet versions before the index). The
+// the temporary files crashed writers left (the locked ones, the
+// ".last_reserved-<pid>" ones of podnet versions before the index, and the
+// ".<record>-<pid>" ones of older unlocked WriteFiles whose process is gone). The
 // caller holds the lock. Only GC, a missing index and an index entry in doubt
 // come here. The files are opened relative to the directory and at most
 // MaxFileSize+1 bytes of each are read.
@@ -718,6 +719,9 @@ func (s *Store) read() (map[string]Reservation, []string, error) {
 			if err := unix.Unlinkat(dirfd, name, 0); err != nil && !errors.Is(err, unix.ENOENT) {
 				return nil, nil, fmt.Errorf("removing a crashed reservation: %w", err)
 			}
+			continue
+		case deadWritersTemp(name):
+			_ = unix.Unlinkat(dirfd, name, 0) // another podnet's leftover: best effort
 			continue
 		case strings.HasPrefix(name, attPrefix):
 			atts = append(atts, name)
@@ -786,12 +790,14 @@ func (s *Store) ReadFile(name string) ([]byte, error) {
 // WriteFile replaces the store file name with data atomically (a temporary
 // file renamed over it), so a crash leaves the old content or the new, and a
 // symlink by that name is replaced, never followed. name must not be an
-// address.
+// address. It takes the store's lock, so the temporary file is the locked
+// writers' fixed one, which the next ADD, DEL or GC removes if a kill leaves
+// it (a per-process name would stay forever).
 func (s *Store) WriteFile(name string, data []byte) error {
 	if reservedName(name) || strings.ContainsAny(name, "/\x00") {
 		return fmt.Errorf("%q is not a store record name: it %w", name, errReservedName)
 	}
-	return s.writeRecord(fmt.Sprintf(".%s-%d", name, os.Getpid()), name, data)
+	return s.withLock(func() error { return s.writeRecord(recordTempName, name, data) })
 }
 
 // OpenLock opens (creating) the store file name for use with LockFile.

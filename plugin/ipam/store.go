@@ -458,10 +458,11 @@ func (s *Store) Release(a Attachment) ([]net.IP, error) {
 	var released []net.IP
 	err := s.withLock(func() error {
 		s.removeTemps()
-		if err := s.ensureIndex(); err != nil {
-			return err
-		}
-		held, err := s.lookup(a, true)
+		// Building a missing index writes; releasing only removes. When the
+		// build fails (a full disk), read the store whole instead, so DEL
+		// needs no new space.
+		indexed := s.ensureIndex() == nil
+		held, err := s.lookup(a, indexed)
 		if err != nil {
 			return err
 		}
@@ -715,13 +716,11 @@ func (s *Store) read() (map[string]Reservation, []string, error) {
 	for _, e := range entries {
 		name := e.Name()
 		switch {
-		case name == reservingTempName || name == attTempName || name == recordTempName || strings.HasPrefix(name, "."+lastReservedFileName+"-"):
-			if err := unix.Unlinkat(dirfd, name, 0); err != nil && !errors.Is(err, unix.ENOENT) {
-				return nil, nil, fmt.Errorf("removing a crashed reservation: %w", err)
-			}
-			continue
-		case deadWritersTemp(name):
-			_ = unix.Unlinkat(dirfd, name, 0) // another podnet's leftover: best effort
+		case name == reservingTempName || name == attTempName || name == recordTempName ||
+			strings.HasPrefix(name, "."+lastReservedFileName+"-") || deadWritersTemp(name):
+			// Best effort: what cannot be removed (a directory planted there)
+			// must not stop a DEL or GC; Reserve refuses to write through it.
+			_ = unix.Unlinkat(dirfd, name, 0)
 			continue
 		case strings.HasPrefix(name, attPrefix):
 			atts = append(atts, name)

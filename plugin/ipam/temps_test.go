@@ -92,3 +92,37 @@ func TestTemporaryFilesOfKilledWriters(t *testing.T) {
 		t.Fatalf("after GC the temporary files are %v, want %v (the live writer's only)", temps, want)
 	}
 }
+
+// Release in a store whose index cannot be built (no marker: an older
+// podnet's store, or one whose first ADD failed; and no room to write one)
+// still releases, and releasing what was never reserved succeeds: removing
+// needs no new space.
+func TestReleaseWhenTheIndexCannotBeWritten(t *testing.T) {
+	s := openStore(t, t.TempDir(), mustPool(t, "10.1.0.0/24"))
+	a := Attachment{ContainerID: "c1", IfName: "eth0"}
+	if _, err := s.Reserve(a); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{indexFileName, attName(a)} {
+		if err := os.Remove(s.Dir() + "/" + name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Every write of a record goes through .record: a directory there
+	// fails them as ENOSPC would.
+	if err := os.Mkdir(s.Dir()+"/"+recordTempName, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(s.Dir()+"/"+recordTempName+"/x", nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Release(Attachment{ContainerID: "never", IfName: "eth0"}); err != nil || len(got) != 0 {
+		t.Fatalf("Release of an attachment never reserved = %v, %v; want nothing, no error", got, err)
+	}
+	if got, err := first(s.Release(a)); err != nil || got.String() != "10.1.0.2" {
+		t.Fatalf("Release = %v, %v; want 10.1.0.2", got, err)
+	}
+	if slices.Contains(listDir(t, s.Dir()), "10.1.0.2") {
+		t.Fatal("the address file stayed")
+	}
+}

@@ -322,6 +322,9 @@ func cmdStatus(args *skel.CmdArgs) (err error) {
 	if err := checkFilesystem(store); err != nil {
 		return unavailable(fmt.Sprintf("data directory %s is unusable", n.DataDir), err)
 	}
+	if err := storeStatus(n); err != nil {
+		return err
+	}
 	for i, f := range n.families {
 		if held != nil && held[i] >= f.pool.Size() {
 			return types.NewError(errPluginUnavailable, fmt.Sprintf("no free IP address in subnet %s", f.pool.Subnet),

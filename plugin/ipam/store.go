@@ -285,7 +285,9 @@ func (s *Store) Reserve(a Attachment) ([]net.IP, error) {
 	}
 	var reserved []net.IP
 	err = s.withLock(func() error {
-		s.removeTemps()
+		if err := s.removeTemps(); err != nil {
+			return err // Reserve writes through them all
+		}
 		if err := s.ensureIndex(); err != nil {
 			return err
 		}
@@ -457,7 +459,7 @@ func (s *Store) setLastReserved(p Pool, ip net.IP) {
 func (s *Store) Release(a Attachment) ([]net.IP, error) {
 	var released []net.IP
 	err := s.withLock(func() error {
-		s.removeTemps()
+		_ = s.removeTemps() // best effort: releasing writes none of them
 		// Building a missing index writes; releasing only removes. When the
 		// build fails (a full disk), read the store whole instead, so DEL
 		// needs no new space.
@@ -665,11 +667,17 @@ func (s *Store) remove(name string) error {
 
 // removeTemps removes the temporary files a locked operation killed part-way
 // left behind (only locked operations write them, under fixed names): one
-// unlinkat each, whatever the size of the store.
-func (s *Store) removeTemps() {
-	for _, name := range []string{reservingTempName, attTempName, recordTempName} {
-		_ = unix.Unlinkat(int(s.dirf.Fd()), name, 0)
+// unlinkat each, whatever the size of the store. What it cannot remove (a
+// directory planted there) is ErrUnsafe: every write through that name
+// would fail.
+func (s *Store) removeTemps() error {
+	var errs []error
+	for _, name := range tempNames {
+		if err := unix.Unlinkat(int(s.dirf.Fd()), name, 0); err != nil && !errors.Is(err, unix.ENOENT) {
+			errs = append(errs, fmt.Errorf("%w: %s is in the way of podnet's temporary file: %w", ErrUnsafe, filepath.Join(s.dir, name), err))
+		}
 	}
+	return errors.Join(errs...)
 }
 
 // repairMode sets a kept reservation file back to 0600. The 0700 directory
@@ -805,6 +813,9 @@ func (s *Store) OpenLock(name string) (*os.File, error) {
 		return nil, fmt.Errorf("%q is not a store lock name", name)
 	}
 	f, err := openAt(s.dirf, name, unix.O_RDWR|unix.O_CREAT)
+	if errors.Is(err, unix.ELOOP) || errors.Is(err, unix.EISDIR) {
+		return nil, fmt.Errorf("%w: %s is a symlink or a directory: %w", ErrUnsafe, filepath.Join(s.dir, name), err)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -117,14 +117,23 @@ func cmdAdd(args *skel.CmdArgs) (err error) {
 		return err
 	}
 
+	claim, err := claimBridge(n) // one bridge, one network: refused before anything is made
+	if err != nil {
+		return err
+	}
+	defer claim.release()
 	store, err := ipam.Open(n.DataDir, n.Name, n.pools(), true)
 	if err != nil {
 		return storeError("IPAM store unusable", err)
 	}
 	defer func() { _ = store.Close() }()
+	if err := claim.record(store); err != nil {
+		return err
+	}
 
 	a := attachmentOf(args)
 	addrs, err := store.Reserve(a) // one per family, in n.families' order
+	claim.release()                // the reservation is in the store: other networks may look
 	var exhausted *ipam.PoolExhaustedError
 	switch {
 	case errors.As(err, &exhausted):

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"golang.org/x/sys/unix"
 )
@@ -18,7 +19,7 @@ var tempNames = []string{reservingTempName, attTempName, recordTempName}
 // Reserve fail though the directory itself is sound: its lock, or one of
 // locks (other lock files kept in the store, such as podnet's rules.lock),
 // that is a symlink, not a regular file or another user's; a directory
-// where a temporary file goes. Like Inspect it takes no lock, follows
+// where a temporary file or the bridge record goes. Like Inspect it takes no lock, follows
 // nothing and writes nothing; a missing store has no such problem.
 func CheckFixedNames(dataDir, name string, locks ...string) error {
 	dirf, err := openStoreDir(dataDir, name, false, false)
@@ -53,13 +54,15 @@ func CheckFixedNames(dataDir, name string, locks ...string) error {
 			return fmt.Errorf("%w: the lock %s is owned by uid %d, not %d", ErrUnsafe, filepath.Join(dirf.Name(), l), st.Uid, os.Geteuid())
 		}
 	}
-	for _, t := range tempNames {
+	// Every ADD writes through the temporary files (and records its bridge,
+	// the first time or when it changed): a directory cannot be replaced.
+	for _, t := range append(slices.Clone(tempNames), bridgeRecordName) {
 		st, err := stat(t)
 		switch {
 		case err != nil:
 			return err
 		case st != nil && st.Mode&unix.S_IFMT == unix.S_IFDIR:
-			return fmt.Errorf("%w: %s is a directory, in the way of podnet's temporary file", ErrUnsafe, filepath.Join(dirf.Name(), t))
+			return fmt.Errorf("%w: %s is a directory, in the way of a file podnet writes", ErrUnsafe, filepath.Join(dirf.Name(), t))
 		}
 	}
 	return nil

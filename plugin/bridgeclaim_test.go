@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -29,8 +30,8 @@ func TestTwoNetworksOneBridge(t *testing.T) {
 		if err := wantCode(err, types.ErrInvalidNetworkConfig, `network "net-a"`); err != nil {
 			return fmt.Errorf("ADD in the renamed network: %w", err)
 		}
-		if _, err := os.Stat(filepath.Join(a.dataDir, renamed.name)); !os.IsNotExist(err) {
-			return fmt.Errorf("the refused ADD made the renamed network's store (%v)", err)
+		if _, err := os.Stat(filepath.Join(a.dataDir, renamed.name)); !errors.Is(err, os.ErrNotExist) {
+			return errors.Join(errors.New("the refused ADD made the renamed network's store"), err)
 		}
 		_, err = call(cmdStatus, renamed.json(), "", "", "")
 		if err := wantCode(err, errPluginUnavailable, "another network's"); err != nil {

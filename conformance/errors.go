@@ -247,7 +247,7 @@ var _ = Describe("error contract", Label("generic"), clause("errors"), conventio
 	})
 })
 
-// What podnet's README promises for its own fields, netns and store.
+// What docs/podnet.md#error-codes promises for podnet's own fields, netns and store.
 var _ = Describe("podnet error contract", Label("podnet"), func() {
 	DescribeTable("a bad call is refused with podnet's code and changes nothing", expectRefusedUnchanged,
 		// Fields: code 7 naming the field, also for a value of the wrong JSON type (2 for ipam).

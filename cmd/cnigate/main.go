@@ -34,6 +34,7 @@ var commands = []command{
 	{"e2e", "[--kubeconfig FILE] [--cni podnet|bridge] [--ip-family ipv4|ipv6|dual] [--workers N] [--parallel N] [--timeout D] [--node-image REF] [--plugin PATH] [--image REF] [--report-dir DIR] (-h: all)", "the cluster matrix on a kind cluster it creates, or on --kubeconfig's (root, Docker)", runE2E},
 	{"bench", "--plugin [NAME=]PATH --netconf FILE [--plugin ...] | --contenders FILE  [--baseline NAME] [--report-dir DIR] | --cluster CLUSTER-BENCH-FLAGS", "benchmark CNI plugins as a runtime runs them (root); --cluster first: cluster-bench", runBench},
 	{"hermetic-clean", "[--cluster NAME]", "remove the e2e harness's hermetic drop rules from the host (root)", runHermeticClean},
+	{"rollout", "--kubeconfig FILE --image CANDIDATE [--namespace NS] [--daemonset NAME] [--container NAME] [--canary NODE] [--downgrade=false] [--report-dir DIR] | --watch-only [--duration D] (-h: all, thresholds)", "gate a CNI DaemonSet's rollout node by node under live traffic, and back", runRollout},
 	{"cluster-bench", "--kubeconfig FILE [--cluster NAME] [--workers N] [--pods N] [--rounds N] [--plugin PATH] [--cni-bin DIR] [--report-dir DIR]", "pod start-up through podnet vs bridge+host-local on a kind cluster (root, Docker)", runClusterBench},
 }
 

@@ -3,6 +3,7 @@ package rollout
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -33,6 +34,8 @@ func (g *gate) nodeChecks(ctx context.Context, node string) []results.RolloutChe
 		return checks
 	}
 	newIP := ready[0].Status.PodIP
+	start = time.Now()
+	checks = append(checks, check("new pod on "+node+" has an IP no other pod has", start, g.uniqueIP(ctx, ready[0])))
 
 	// out: from a second new pod on node to the new server beside it, to
 	// every other traffic node's server and to its Service.
@@ -46,6 +49,9 @@ func (g *gate) nodeChecks(ctx context.Context, node string) []results.RolloutChe
 		ip := tr.podIPs[srvName(m)]
 		args = append(args, "-tcp", "pod on "+m+"="+hostPort(ip, tcpPort), "-udp", "pod on "+m+"="+hostPort(ip, udpPort),
 			"-tcp", svcName(m)+"="+hostPort(tr.svcIPs[svcName(m)], tcpPort))
+	}
+	if g.cfg.External != "" {
+		args = append(args, "-tcp", "external="+g.cfg.External)
 	}
 	runs := []*corev1.Pod{tr.pod("out-"+suffix, node, "check", args)}
 	// in: from a new pod on every other traffic node to the new server on node.
@@ -129,4 +135,32 @@ func (g *gate) deletePods(ctx context.Context, node string, names []string) resu
 		err = fmt.Errorf("pod %s still there after %v", left, g.cfg.Thresholds.NodeTimeout)
 	}
 	return check("new pods on "+node+" deleted", start, err)
+}
+
+// uniqueIP: no other pod of the cluster has one of p's IPs (a CNI that lost
+// its reservations hands out addresses in use).
+func (g *gate) uniqueIP(ctx context.Context, p *corev1.Pod) error {
+	list, err := g.cs.CoreV1().Pods("").List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return fmt.Errorf("list pods: %w", err)
+	}
+	mine := map[string]bool{}
+	for _, ip := range p.Status.PodIPs {
+		mine[ip.IP] = true
+	}
+	var dup []string
+	for _, o := range list.Items {
+		if o.UID == p.UID || o.Spec.HostNetwork || o.Status.Phase == corev1.PodSucceeded || o.Status.Phase == corev1.PodFailed {
+			continue
+		}
+		for _, ip := range o.Status.PodIPs {
+			if mine[ip.IP] {
+				dup = append(dup, fmt.Sprintf("%s/%s on %s has %s too", o.Namespace, o.Name, o.Spec.NodeName, ip.IP))
+			}
+		}
+	}
+	if len(dup) > 0 {
+		return fmt.Errorf("%s", strings.Join(dup, "; "))
+	}
+	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net"
 	"slices"
 	"strings"
 	"time"
@@ -42,6 +43,10 @@ type Config struct {
 	ImagePullPolicy string
 	Interval        time.Duration // stream message interval
 	ConnectInterval time.Duration // new-connection probe interval
+	// External, HOST:PORT of a TCP echo outside the cluster (e.g. `probe
+	// stream-server` in a container): every new pod must reach it (the
+	// node's masquerading). Empty: not checked.
+	External string
 	// WatchOnly: change nothing; watch the traffic for Duration (0: until
 	// the context ends) while someone else rolls out.
 	WatchOnly bool
@@ -63,6 +68,11 @@ func (c Config) Validate() error {
 	}
 	if !c.WatchOnly && c.Image == "" {
 		errs = append(errs, errors.New("--image is empty: name the candidate image"))
+	}
+	if c.External != "" {
+		if _, _, err := net.SplitHostPort(c.External); err != nil {
+			errs = append(errs, fmt.Errorf("--external %q: want HOST:PORT", c.External))
+		}
 	}
 	if c.Duration < 0 {
 		errs = append(errs, fmt.Errorf("--duration %v: negative", c.Duration))

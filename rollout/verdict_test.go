@@ -144,4 +144,3 @@ func TestConfigValidate(t *testing.T) {
 		}
 	}
 }
-

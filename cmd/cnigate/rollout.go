@@ -20,8 +20,8 @@ func runRollout(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs := newFlags("rollout", stderr)
 	var c rollout.Config
 	fs.StringVar(&c.Kubeconfig, "kubeconfig", "", "kubeconfig of the cluster (required)")
-	fs.StringVar(&c.Namespace, "namespace", "kube-system", "namespace of the CNI's DaemonSet")
-	fs.StringVar(&c.DaemonSet, "daemonset", "podnet", "the CNI's DaemonSet")
+	fs.StringVar(&c.Namespace, "namespace", "podnet-system", "namespace of the CNI's DaemonSet (the defaults are podnet's manifest, deploy/)")
+	fs.StringVar(&c.DaemonSet, "daemonset", "podnet-agent", "the CNI's DaemonSet")
 	fs.StringVar(&c.Container, "container", "agent", "the container of the DaemonSet whose image is switched")
 	fs.StringVar(&c.Image, "image", "", "the candidate image (required unless --watch-only)")
 	fs.StringVar(&c.Canary, "canary", "", "the canary node, switched first (default: the first worker by name; control-plane nodes go last)")
@@ -30,6 +30,7 @@ func runRollout(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs.StringVar(&c.ImagePullPolicy, "image-pull-policy", "IfNotPresent", "pull policy of the test image: Always, IfNotPresent or Never")
 	fs.DurationVar(&c.Interval, "interval", 100*time.Millisecond, "one message per interval on every long-lived TCP connection and UDP stream")
 	fs.DurationVar(&c.ConnectInterval, "connect-interval", 200*time.Millisecond, "one new connection per interval per target")
+	fs.StringVar(&c.External, "external", "", "HOST:PORT of a TCP echo outside the cluster (e.g. `probe stream-server` in a container) every new pod must reach: the node's masquerading (empty: not checked)")
 	fs.BoolVar(&c.WatchOnly, "watch-only", false, "change nothing: start the traffic, let you roll out (e.g. helm upgrade), stop at --duration or Ctrl-C, judge")
 	fs.DurationVar(&c.Duration, "duration", 0, "--watch-only: how long to watch (0: until Ctrl-C)")
 	c.Thresholds.Register(fs)

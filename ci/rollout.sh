@@ -119,6 +119,7 @@ gate() {
   # shellcheck disable=SC2086 # ROLLOUT_ARGS is a list of words
   "$CNIGATE" rollout --kubeconfig "$KUBECONFIG_FILE" --namespace "$NS" --daemonset "$DS" --container "$CONTAINER" \
     --image "$image" --test-image "$E2E_IMAGE" --image-pull-policy Never --external "$ext_ip:7000" \
+    --reservations-dir /var/lib/cni/podnet/podnet \
     --report-dir "$OUT/$name" "$@" $ROLLOUT_ARGS || rc=$?
   return "$rc"
 }

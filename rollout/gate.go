@@ -47,6 +47,11 @@ type Config struct {
 	// stream-server` in a container): every new pod must reach it (the
 	// node's masquerading). Empty: not checked.
 	External string
+	// ReservationsDir: the host directory of the CNI's IPAM store, one file
+	// per reserved IP (podnet: /var/lib/cni/podnet/<network>; host-local:
+	// /var/lib/cni/networks/<network>); after each node, it must hold exactly
+	// the node's pod IPs. Empty: not checked.
+	ReservationsDir string
 	// WatchOnly: change nothing; watch the traffic for Duration (0: until
 	// the context ends) while someone else rolls out.
 	WatchOnly bool
@@ -73,6 +78,9 @@ func (c Config) Validate() error {
 		if _, _, err := net.SplitHostPort(c.External); err != nil {
 			errs = append(errs, fmt.Errorf("--external %q: want HOST:PORT", c.External))
 		}
+	}
+	if c.ReservationsDir != "" && !strings.HasPrefix(c.ReservationsDir, "/") {
+		errs = append(errs, fmt.Errorf("--reservations-dir %q: want an absolute host path", c.ReservationsDir))
 	}
 	if c.Duration < 0 {
 		errs = append(errs, fmt.Errorf("--duration %v: negative", c.Duration))
@@ -326,6 +334,9 @@ func (g *gate) switchNode(ctx context.Context, node, image string, canary bool) 
 	r.NewPod, r.PodReady = np.Name, time.Now().UTC()
 	g.progress("%s: %s Ready on %s after %.1f s", label, np.Name, image, r.PodReady.Sub(r.Started).Seconds())
 	r.Checks = g.nodeChecks(ctx, node)
+	if g.cfg.ReservationsDir != "" {
+		r.Checks = append(r.Checks, g.reservationsCheck(ctx, node))
+	}
 	r.ChecksDone = time.Now().UTC()
 	if f := failed(r.Checks); f != "" {
 		return r // no settle: the node is put back at once

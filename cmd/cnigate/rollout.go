@@ -31,6 +31,7 @@ func runRollout(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs.DurationVar(&c.Interval, "interval", 100*time.Millisecond, "one message per interval on every long-lived TCP connection and UDP stream")
 	fs.DurationVar(&c.ConnectInterval, "connect-interval", 200*time.Millisecond, "one new connection per interval per target")
 	fs.StringVar(&c.External, "external", "", "HOST:PORT of a TCP echo outside the cluster (e.g. `probe stream-server` in a container) every new pod must reach: the node's masquerading (empty: not checked)")
+	fs.StringVar(&c.ReservationsDir, "reservations-dir", "", "host directory of the CNI's IPAM store, one file per reserved IP (podnet: /var/lib/cni/podnet/podnet, host-local: /var/lib/cni/networks/NAME): after each node it must hold exactly the node's pod IPs (empty: not checked)")
 	fs.BoolVar(&c.WatchOnly, "watch-only", false, "change nothing: start the traffic, let you roll out (e.g. helm upgrade), stop at --duration or Ctrl-C, judge")
 	fs.DurationVar(&c.Duration, "duration", 0, "--watch-only: how long to watch (0: until Ctrl-C)")
 	c.Thresholds.Register(fs)

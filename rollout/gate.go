@@ -309,8 +309,12 @@ func (g *gate) switchNode(ctx context.Context, node, image string, canary bool) 
 		if !r.Passed {
 			verdict = "FAIL: " + strings.Join(r.Failures, "; ")
 		}
-		g.progress("%s: %s (switch %.1f s, resets %d, lost %d, longest gap %.0f ms stream / %.0f ms connect, UDP loss %.1f%%)",
-			label, verdict, r.PodReady.Sub(r.Started).Seconds(), r.Summary.Resets, r.Summary.Lost, r.Summary.MaxGapMs, r.Summary.MaxConnectGapMs, r.Summary.UDPLossPct)
+		sw := "new pod never Ready"
+		if !r.PodReady.IsZero() {
+			sw = fmt.Sprintf("switch %.1f s", r.PodReady.Sub(r.Started).Seconds())
+		}
+		g.progress("%s: %s (%s, resets %d, lost %d, longest gap %.0f ms stream / %.0f ms connect, UDP loss %.1f%%)",
+			label, verdict, sw, r.Summary.Resets, r.Summary.Lost, r.Summary.MaxGapMs, r.Summary.MaxConnectGapMs, r.Summary.UDPLossPct)
 	}()
 	if ctx.Err() != nil {
 		err = fmt.Errorf("interrupted: %w", context.Cause(ctx))

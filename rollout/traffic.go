@@ -186,7 +186,7 @@ func (tr *traffic) read(ctx context.Context) error {
 			continue
 		}
 		tr.mu.Lock()
-		tr.events[name] = events
+		tr.events[name] = merge(tr.events[name], events)
 		tr.mu.Unlock()
 	}
 	return errors.Join(errs...)
@@ -366,4 +366,19 @@ func check(name string, start time.Time, err error) results.RolloutCheck {
 		c.Detail = err.Error()
 	}
 	return c
+}
+
+// merge keeps the events read before that the new read no longer has (the
+// kubelet rotated the log: a read returns only its current file) and
+// appends the new read.
+func merge(old, read []flow.Event) []flow.Event {
+	if len(read) == 0 {
+		return old
+	}
+	first := read[0].T
+	i := 0
+	for i < len(old) && old[i].T.Before(first) {
+		i++
+	}
+	return append(old[:i:i], read...)
 }

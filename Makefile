@@ -15,11 +15,14 @@ SHELL := /usr/bin/env bash
 #   BASELINE, CANDIDATE, TOLERANCE  `make bench` as a gate: candidate (default bin/podnet) vs
 #                               the deployed baseline binary, fails when slower by > TOLERANCE
 #   CB_PODS, CB_ROUNDS, CB_KEEP `make cluster-bench`: pods per worker (100), rounds per CNI (1), keep the cluster
+#   NETWORK, NETWORK6, MTU, ROUTES, IMAGE  `make manifest`: the cluster's IPv4/IPv6 pod network, the pods' MTU,
+#                               routes node|none, the image (default: the one `make image` builds)
+#   IMAGE_DEFECT                `make image`: a defective candidate for the rollout gate (docs/rollout.md)
 #   CNI                         what `make e2e`/`make cluster` install on kind: podnet (default) or bridge
 
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
 
-.PHONY: all build cnigate release report-browser-test test unit conformance conformance-upstream conformance-report lint node-image cluster e2e e2e-scale e2e-clean e2e-image-save bench cluster-bench clean help
+.PHONY: all build cnigate image image-save manifest release report-browser-test test unit conformance conformance-upstream conformance-report lint node-image cluster e2e e2e-scale e2e-clean e2e-image-save bench cluster-bench clean help
 
 all: build
 
@@ -31,6 +34,15 @@ build: ## build bin/podnet
 
 cnigate: ## build bin/cnigate (static; version, conformance, report, publish, bench)
 	CGO_ENABLED=0 go build -trimpath -ldflags '-X main.version=$(VERSION)' -o bin/cnigate ./cmd/cnigate
+
+image: ## build the podnet-agent image (podnet's DaemonSet: agent + podnet + loopback + portmap) locally
+	ci/image.sh build
+
+image-save: ## build the podnet-agent image and write it to _output/podnet-agent-image.tar (for a registry)
+	ci/image.sh save
+
+manifest: cnigate ## build the image and render the manifest that deploys it: NETWORK=10.244.0.0/16 [NETWORK6=...] -> _output/podnet.yaml
+	ci/image.sh manifest
 
 release: ## dist/: cnigate and podnet for linux/amd64 and linux/arm64, SHA256SUMS
 	ci/release.sh

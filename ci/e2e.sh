@@ -41,8 +41,12 @@
 #   E2E_EXTERNAL_NETWORK=kind docker network of the external host (NAT cells)
 #   E2E_GO_TEST_ARGS=...      extra go test args (e.g. -run TestE2E/Connectivity: one group of e2e/matrix/table.go)
 #   E2E_MTU=1500              the pod network's MTU (the MTU cells send packets of exactly this size)
-#   E2E_BREAK=portmap|hairpin|mtu|coredns   break one thing on purpose (kind mode only) to see
-#                             which cells catch it (README: "Proof that it bites")
+#   E2E_BREAK=portmap|hairpin|mtu|coredns|agent-routes   break one thing on purpose (kind mode
+#                             only) to see which cells catch it (docs/e2e.md: "Proof that it bites");
+#                             agent-routes: podnet's agent routes nothing, the harness adds the routes
+#                             once by hand (the tutorial's way): the healing cells fail
+#   E2E_AGENT_KILLS=20        how many times the healing cells SIGKILL podnet's agent
+#   AGENT_IMAGE=<ref>         podnet's image for CNI=podnet (default: built by ci/image.sh, make image)
 #   E2E_IMAGE_TAR=_output/e2e-image.tar     where image-save writes the test image
 #   E2E_HERMETIC=1            while a cluster created here exists, the host drops forwarded traffic
 #                             from the kind docker network to any other interface (a DOCKER-USER
@@ -67,13 +71,13 @@ E2E_EXTERNAL_NETWORK=${E2E_EXTERNAL_NETWORK:-kind}
 E2E_HERMETIC=${E2E_HERMETIC:-1}
 E2E_MTU=${E2E_MTU:-1500}
 E2E_BREAK=${E2E_BREAK:-}
+E2E_AGENT_KILLS=${E2E_AGENT_KILLS:-20}
 CNI=${CNI:-podnet}
 E2E_IMAGE_TAR=${E2E_IMAGE_TAR:-$OUTPUT_DIR/e2e-image.tar}
 ARTIFACTS=${ARTIFACTS:-$REPO_ROOT/_artifacts}
 E2E_PARALLEL=${E2E_PARALLEL:-}
 E2E_SCALE_WORKERS=${E2E_SCALE_WORKERS:-2 4 8}
 KIND=$OUTPUT_DIR/bin/kind
-PLUGIN=$REPO_ROOT/bin/podnet
 export DOCKER_BUILDKIT=0 # the legacy builder: no BuildKit on this machine
 
 # Gate mode: GATE_KUBECONFIG (make sets it from `make e2e KUBECONFIG=<file>` only). An
@@ -273,7 +277,7 @@ fi
 args=(-e2e.run -e2e.workers="$WORKERS" -e2e.ip-family="$IP_FAMILY" -e2e.report-dir="$ARTIFACTS_RUN" -e2e.report-name="e2e-$CNI"
   -e2e.image="$E2E_IMAGE" -e2e.image-pull-policy="$E2E_IMAGE_PULL_POLICY"
   -e2e.external-network="$E2E_EXTERNAL_NETWORK" -e2e.cell-timeout="$E2E_CELL_TIMEOUT"
-  -e2e.churn-rounds="$E2E_CHURN_ROUNDS" -e2e.mtu="$E2E_MTU" -e2e.break="$E2E_BREAK")
+  -e2e.churn-rounds="$E2E_CHURN_ROUNDS" -e2e.mtu="$E2E_MTU" -e2e.break="$E2E_BREAK" -e2e.agent-kills="$E2E_AGENT_KILLS")
 case $E2E_HERMETIC in
   1) args+=(-e2e.hermetic=true) ;;
   0) args+=(-e2e.hermetic=false) ;;
@@ -288,11 +292,20 @@ if [[ -z $GATE ]]; then
   log "node image: $ref"
   args+=(-e2e.cluster="$CLUSTER" -e2e.node-image="$ref")
 
-  [[ -x $PLUGIN ]] || die "$PLUGIN is missing: run make build (make e2e does)"
   [[ -x $REPO_ROOT/bin/cnigate ]] || die "bin/cnigate is missing: make e2e builds it (it removes the hermetic rules at the end)"
-  build_reference_plugins
   log "CNI: $CNI${E2E_BREAK:+ (E2E_BREAK=$E2E_BREAK)}, $WORKERS workers, cells ${E2E_PARALLEL:-2 per worker, at least 4,} at a time"
-  args+=(-e2e.plugin="$PLUGIN" -e2e.cni="$CNI" -e2e.cni-bin="$REF_PLUGINS")
+  args+=(-e2e.cni="$CNI")
+  if [[ $CNI == podnet ]]; then
+    # podnet is deployed the way users deploy it: its image and manifest (deploy/)
+    phase "podnet image"
+    if [[ -z ${AGENT_IMAGE:-} ]]; then AGENT_IMAGE=$("$REPO_ROOT/ci/image.sh" build | tail -n 1); fi
+    docker image inspect "$AGENT_IMAGE" >/dev/null || die "podnet image $AGENT_IMAGE is not in docker"
+    log "podnet image: $AGENT_IMAGE"
+    args+=(-e2e.agent-image="$AGENT_IMAGE")
+  else
+    build_reference_plugins
+    args+=(-e2e.cni-bin="$REF_PLUGINS")
+  fi
 
   if [[ $MODE == e2e ]]; then
     delete_cluster "$E2E_CLUSTER" # a leftover of an interrupted run

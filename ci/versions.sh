@@ -30,6 +30,13 @@ NODE_PACKAGES=(
   containerd runc libseccomp2
 )
 
+# What the podnet-agent image (ci/image.sh) takes from Debian's packages (DEBIAN_SUITE, the
+# host's apt mirror): iptables (nft backend) and the libraries it links, for go-iptables.
+AGENT_IMAGE_PACKAGES=(
+  iptables libip4tc2 libip6tc2 libxtables12 libmnl0 libnetfilter-conntrack3 libnfnetlink0 libnftnl11
+  netbase libc6 libgcc-s1
+)
+
 # The image kind publishes for this Kubernetes minor, used instead of a local build when the
 # registry answers. The release notes of the kind the root go.mod pins
 # (https://github.com/kubernetes-sigs/kind/releases) list no image for KUBERNETES_VERSION's

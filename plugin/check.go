@@ -201,7 +201,7 @@ func checkRules(n *NetConf, report func(string, ...any)) {
 		report("%v", err)
 	}
 	for _, r := range missing {
-		report("%s rule missing: %s", r.command(), r)
+		report("%s rule missing: %s", r.Command(), r)
 	}
 }
 

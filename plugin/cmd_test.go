@@ -422,7 +422,7 @@ func testFailedAddRemovesOnlyItsRules(t *testing.T, c testConf) {
 			return err
 		}
 		// One rule was there before this ADD: it is not the ADD's to remove.
-		if err := ipt.Append(rules[0].table, rules[0].chain, rules[0].spec...); err != nil {
+		if err := ipt.Append(rules[0].Table, rules[0].Chain, rules[0].Spec...); err != nil {
 			return err
 		}
 		added, err := ensureRules(n, store)

@@ -93,6 +93,9 @@ type NetConf struct {
 	HairpinMode *bool  `json:"hairpinMode"`
 	DataDir     string `json:"dataDir"`
 	LogFile     string `json:"logFile"`
+	// NodeAgent says podnet-agent owns this node's routes and rules: STATUS
+	// then also requires the agent's ready stamp and (with ipMasq) the rules.
+	NodeAgent bool `json:"nodeAgent"`
 
 	// RawIPAM shadows types.NetConf's IPAM so that an "ipam" section is seen
 	// even when it has no "type".

@@ -254,7 +254,7 @@ func expectCheckSeesIPv6Damage(t *testing.T, c testConf, n *NetConf, check []byt
 			if err != nil {
 				return err
 			}
-			return ipt.Delete(r.table, r.chain, r.spec...)
+			return ipt.Delete(r.Table, r.Chain, r.Spec...)
 		}, nil, "ip6tables rule missing: nat/POSTROUTING -s fd00:97:0:1::/64"},
 	}
 	for _, st := range steps {

@@ -14,15 +14,11 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/cnigate/cnigate/plugin/ipam"
+	"github.com/cnigate/cnigate/plugin/rules"
 )
 
 // iptablesCommand is the binary go-iptables runs for f.
-func iptablesCommand(f family) string {
-	if f.ipv6 {
-		return "ip6tables"
-	}
-	return "iptables"
-}
+func iptablesCommand(f family) string { return rules.Command(f.ipv6) }
 
 // newIPTables returns podnet's iptables handle for proto. Its lock waits are
 // bounded like the store's: iptables-legacy's xtables lock for at most
@@ -31,34 +27,17 @@ func newIPTables(proto iptables.Protocol) (*iptables.IPTables, error) {
 	return iptables.New(iptables.IPFamily(proto), iptables.Timeout(int(ipam.LockTimeout.Seconds())))
 }
 
-// rule is one iptables (ipv6 false) or ip6tables (ipv6 true) rule podnet owns.
-type rule struct {
-	ipv6         bool
-	table, chain string
-	spec         []string
-}
+// rule is one iptables or ip6tables rule podnet owns; its shapes are in
+// package rules, shared with podnet-agent.
+type rule = rules.Rule
 
-func (r rule) String() string { return r.table + "/" + r.chain + " " + strings.Join(r.spec, " ") }
-
-// command is the binary the rule belongs to.
-func (r rule) command() string { return iptablesCommand(family{ipv6: r.ipv6}) }
-
-// masqueradeRules are the node-wide rules of the network, the same shapes in
-// each family: forward everything to and from the pod network, and
-// masquerade pod traffic that leaves it. Traffic between pods of different
-// nodes keeps its pod source address.
+// masqueradeRules are the node-wide rules of the network (rules.Masquerade).
 func masqueradeRules(n *NetConf) []rule {
-	comment := []string{"-m", "comment", "--comment", "podnet: " + n.Name}
-	var rules []rule
-	for _, f := range n.families {
-		network, subnet := f.network.String(), f.pool.Subnet.String()
-		rules = append(rules,
-			rule{f.ipv6, "filter", "FORWARD", append([]string{"-s", network}, append(comment, "-j", "ACCEPT")...)},
-			rule{f.ipv6, "filter", "FORWARD", append([]string{"-d", network}, append(comment, "-j", "ACCEPT")...)},
-			rule{f.ipv6, "nat", "POSTROUTING", append([]string{"-s", subnet, "!", "-d", network, "!", "-o", n.Bridge}, append(comment, "-j", "MASQUERADE")...)},
-		)
+	families := make([]rules.Family, len(n.families))
+	for i, f := range n.families {
+		families[i] = rules.Family{IPv6: f.ipv6, Network: f.network, Subnet: f.pool.Subnet}
 	}
-	return rules
+	return defects.rules(n, rules.Masquerade(n.Name, n.Bridge, families))
 }
 
 // ruleTables holds one go-iptables handle per family, made when first used
@@ -66,18 +45,18 @@ func masqueradeRules(n *NetConf) []rule {
 type ruleTables map[bool]*iptables.IPTables
 
 func (t ruleTables) of(r rule) (*iptables.IPTables, error) {
-	if ipt, ok := t[r.ipv6]; ok {
+	if ipt, ok := t[r.IPv6]; ok {
 		return ipt, nil
 	}
 	proto := iptables.ProtocolIPv4
-	if r.ipv6 {
+	if r.IPv6 {
 		proto = iptables.ProtocolIPv6
 	}
 	ipt, err := newIPTables(proto)
 	if err != nil {
 		return nil, fmt.Errorf("iptables: %w", err)
 	}
-	t[r.ipv6] = ipt
+	t[r.IPv6] = ipt
 	return ipt, nil
 }
 
@@ -93,9 +72,9 @@ func (t ruleTables) missing(rules []rule) ([]rule, error) {
 		if err != nil {
 			return nil, err
 		}
-		ok, err := ipt.Exists(r.table, r.chain, r.spec...)
+		ok, err := ipt.Exists(r.Table, r.Chain, r.Spec...)
 		if err != nil {
-			return nil, fmt.Errorf("checking %s rule %s: %w", r.command(), r, err)
+			return nil, fmt.Errorf("checking %s rule %s: %w", r.Command(), r, err)
 		}
 		if !ok {
 			missing = append(missing, r)
@@ -150,8 +129,8 @@ func ensureRules(n *NetConf, store *ipam.Store) (added []rule, err error) {
 		if err != nil {
 			return added, err
 		}
-		if err := ipt.Append(r.table, r.chain, r.spec...); err != nil {
-			return added, fmt.Errorf("adding %s rule %s: %w", r.command(), r, err)
+		if err := ipt.Append(r.Table, r.Chain, r.Spec...); err != nil {
+			return added, fmt.Errorf("adding %s rule %s: %w", r.Command(), r, err)
 		}
 		added = append(added, r)
 	}
@@ -186,10 +165,10 @@ func removeRulesIfUnused(store *ipam.Store, added []rule) error {
 	for _, r := range added {
 		ipt, err := tables.of(r)
 		if err == nil {
-			err = ipt.DeleteIfExists(r.table, r.chain, r.spec...)
+			err = ipt.DeleteIfExists(r.Table, r.Chain, r.Spec...)
 		}
 		if err != nil {
-			errs = append(errs, fmt.Errorf("removing %s rule %s: %w", r.command(), r, err))
+			errs = append(errs, fmt.Errorf("removing %s rule %s: %w", r.Command(), r, err))
 		}
 	}
 	return errors.Join(errs...)

@@ -84,7 +84,7 @@ func testEnsureRulesStamp(t *testing.T, extra string) {
 			if err != nil {
 				return err
 			}
-			if err := ipt.Delete(r.table, r.chain, r.spec...); err != nil {
+			if err := ipt.Delete(r.Table, r.Chain, r.Spec...); err != nil {
 				return err
 			}
 			if stamp, _ := os.ReadFile(stampPath); string(stamp) == rulesStamp(n) {

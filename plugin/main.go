@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 
 	"github.com/containernetworking/cni/pkg/skel"
 	"github.com/containernetworking/cni/pkg/types"
@@ -19,6 +20,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/cnigate/cnigate/plugin/ipam"
+	"github.com/cnigate/cnigate/plugin/rules"
 )
 
 // podnet's own error codes (the CNI spec leaves 100 and up to plugins).
@@ -289,7 +291,8 @@ const (
 
 // cmdStatus answers at once whether an ADD could succeed. It takes no lock
 // (the reservation count is read from the directory listing), creates
-// nothing, and spawns no process.
+// nothing, and spawns no process except, with "nodeAgent" and "ipMasq",
+// the iptables checks of the rules the agent keeps in place.
 func cmdStatus(args *skel.CmdArgs) (err error) {
 	n, _, err := loadNetConf(args.StdinData)
 	if err != nil {
@@ -306,6 +309,11 @@ func cmdStatus(args *skel.CmdArgs) (err error) {
 			if _, err := exec.LookPath(iptablesCommand(f)); err != nil {
 				return unavailable(fmt.Sprintf(`"ipMasq" is on but no %s binary is in PATH`, iptablesCommand(f)), err)
 			}
+		}
+	}
+	if n.NodeAgent {
+		if err := checkNodeAgent(n); err != nil {
+			return err
 		}
 	}
 	if err := checkBridgeName(n); err != nil {
@@ -327,6 +335,35 @@ func cmdStatus(args *skel.CmdArgs) (err error) {
 			return types.NewError(errPluginUnavailable, fmt.Sprintf("no free IP address in subnet %s", f.pool.Subnet),
 				fmt.Sprintf("all %d addresses are reserved", f.pool.Size()))
 		}
+	}
+	return nil
+}
+
+// checkNodeAgent fails (code 50) unless the node state podnet-agent owns is
+// in place: its ready stamp, written after a reconcile that put binaries,
+// conf, routes and rules in place, and (with ipMasq) the rules themselves,
+// which a reboot or an iptables flush removes behind the agent's back.
+func checkNodeAgent(n *NetConf) error {
+	stamp := filepath.Join(rules.AgentDir(n.DataDir), rules.ReadyFile)
+	if _, err := os.Stat(stamp); err != nil {
+		return types.NewError(errPluginUnavailable,
+			"podnet-agent has not made this node ready (no "+stamp+"): is the podnet-agent pod running on this node?", err.Error())
+	}
+	if !n.masquerade() {
+		return nil
+	}
+	missing, err := missingRules(n)
+	if err != nil {
+		return types.NewError(errPluginUnavailable, "cannot check podnet's iptables rules", err.Error())
+	}
+	if len(missing) > 0 {
+		var detail []string
+		for _, r := range missing {
+			detail = append(detail, r.Command()+" "+r.String())
+		}
+		return types.NewError(errPluginUnavailable,
+			fmt.Sprintf("%d of podnet's iptables rules are missing (podnet-agent puts them back): is the podnet-agent pod running on this node?", len(missing)),
+			strings.Join(detail, "; "))
 	}
 	return nil
 }

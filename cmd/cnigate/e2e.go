@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -74,10 +73,8 @@ func e2eOptions(args []string, stderr io.Writer) (matrix.Options, []string, erro
 			o.ReportName = "e2e-gate"
 		}
 	}
-	if o.Kubeconfig == "" && o.CNI == harness.CNIPodnet {
-		if _, err := os.Stat(o.Plugin); err != nil {
-			return o, nil, fmt.Errorf("--plugin %s: %w (the podnet binary installed on the nodes: `make build` in a clone writes bin/podnet)", o.Plugin, errors.Unwrap(err))
-		}
+	if o.Kubeconfig == "" && o.CNI == harness.CNIPodnet && o.AgentImage == "" {
+		return o, nil, usagef("--agent-image: podnet is deployed from its image (`make image` in a clone builds it; `make image-save` writes it as a tarball to docker load here)")
 	}
 	return o, testArgs, nil
 }

@@ -18,6 +18,9 @@ type cell struct {
 	family string
 	// skip, when set, is the reason the cell is not run.
 	skip string
+	// once: the check runs one attempt, never retried (it changes the
+	// cluster and measures the result itself: the healing cells).
+	once bool
 	// check runs one attempt; it returns the measured latency (0 if none),
 	// a detail for the report, and an error when the attempt failed.
 	check func(ctx context.Context) (time.Duration, string, error)
@@ -37,7 +40,9 @@ func runCells(ctx context.Context, t *testing.T, behaviour string, cells []cell)
 	t.Helper()
 	s := suiteFrom(ctx)
 	for _, c := range cells {
-		c.family = s.familyLabel()
+		if c.family == "" {
+			c.family = s.familyLabel()
+		}
 		t.Run(c.name(), func(t *testing.T) {
 			t.Parallel()
 			rec := harness.Cell{Behaviour: behaviour, Name: c.name(), From: c.from, To: c.to, Protocol: c.proto}
@@ -51,7 +56,7 @@ func runCells(ctx context.Context, t *testing.T, behaviour string, cells []cell)
 			for {
 				rec.Attempts++
 				rec.Latency, rec.Detail, err = c.check(ctx)
-				if err == nil || time.Now().After(deadline) || ctx.Err() != nil {
+				if err == nil || c.once || time.Now().After(deadline) || ctx.Err() != nil {
 					break
 				}
 				select {

@@ -16,13 +16,15 @@ import (
 // `go test ./e2e/` (prefix "e2e.") and of `cnigate e2e` (no prefix).
 type Options struct {
 	// Kubeconfig selects gate mode: no cluster is created, nothing installed.
-	Kubeconfig      string
-	Cluster         string // kind cluster name (kind mode)
-	Workers         int
-	NodeImage       string
-	Plugin          string // podnet binary installed on the kind nodes
+	Kubeconfig string
+	Cluster    string // kind cluster name (kind mode)
+	Workers    int
+	NodeImage  string
+	// AgentImage is podnet's image (make image): kind mode with podnet loads
+	// it into the nodes and applies podnet's manifest (deploy/), as users do.
+	AgentImage      string
 	CNI             string // podnet or bridge (kind mode)
-	CNIBin          string // reference CNI plugins installed on every node (else the image's own)
+	CNIBin          string // reference CNI plugins installed on every node (else the image's own; bridge)
 	Image           string // the test image (ci/images/busybox)
 	ImagePullPolicy string
 	ReportDir       string
@@ -33,6 +35,7 @@ type Options struct {
 	ExternalNetwork string
 	CellTimeout     time.Duration
 	ChurnRounds     int
+	AgentKills      int // how many times the healing cells SIGKILL podnet's agent
 	NodeHTTPPort    int
 	PodNetwork      string
 	// IPFamily is the kind cluster's family: ipv4, ipv6 or dual (kind mode).
@@ -50,7 +53,7 @@ func (o *Options) Register(fs *flag.FlagSet, prefix string) {
 	fs.StringVar(&o.Cluster, p("cluster"), "cnigate-e2e", "kind cluster name")
 	fs.IntVar(&o.Workers, p("workers"), kindconfig.DefaultWorkers, "kind workers to create; in gate mode, workers to use (0: all)")
 	fs.StringVar(&o.NodeImage, p("node-image"), "", "kind node image ref")
-	fs.StringVar(&o.Plugin, p("plugin"), "bin/podnet", "podnet binary to install on the kind nodes")
+	fs.StringVar(&o.AgentImage, p("agent-image"), "", "podnet's image (make image): loaded into the kind nodes and deployed with podnet's manifest (kind mode, cni podnet)")
 	fs.StringVar(&o.CNI, p("cni"), harness.CNIPodnet, "CNI installed on the kind nodes: podnet (then portmap) or bridge (reference bridge + host-local, then portmap)")
 	fs.StringVar(&o.CNIBin, p("cni-bin"), "", "directory of reference CNI plugins installed on every node, replacing the node image's (empty: use the image's own)")
 	fs.StringVar(&o.Image, p("image"), "cnigate/e2e-busybox:1.35", "test image (ci/images/busybox + the probe)")
@@ -61,12 +64,13 @@ func (o *Options) Register(fs *flag.FlagSet, prefix string) {
 	fs.StringVar(&o.ExternalNetwork, p("external-network"), "kind", "docker network of the external host")
 	fs.DurationVar(&o.CellTimeout, p("cell-timeout"), 45*time.Second, "how long one cell retries before it fails")
 	fs.IntVar(&o.ChurnRounds, p("churn-rounds"), 3, "delete/recreate rounds of the churn check")
+	fs.IntVar(&o.AgentKills, p("agent-kills"), 20, "how many times the healing cells SIGKILL podnet's agent at a random moment")
 	fs.IntVar(&o.NodeHTTPPort, p("node-http-port"), 18080, "port the hostNetwork helper pods serve HTTP on (pod -> node cells)")
 	fs.StringVar(&o.PodNetwork, p("pod-network"), kindconfig.PodSubnet, "the cluster pod subnet (the CNI's network)")
 	fs.StringVar(&o.IPFamily, p("ip-family"), kindconfig.IPv4, "kind cluster's IP family: ipv4, ipv6 (IPv6 only) or dual; the matrix runs once per family")
 	fs.StringVar(&o.PodNetwork6, p("pod-network6"), kindconfig.PodSubnet6, "the cluster's IPv6 pod subnet on an ipv6 or dual cluster (the CNI's network6)")
 	fs.IntVar(&o.MTU, p("mtu"), 1500, "the pod network's MTU: the MTU cells send packets of exactly this size")
-	fs.StringVar(&o.Break, p("break"), "", "break one thing on purpose (kind mode): portmap, hairpin, mtu or coredns")
+	fs.StringVar(&o.Break, p("break"), "", "break one thing on purpose (kind mode): portmap, hairpin, mtu, coredns or agent-routes (podnet: the agent routes nothing, the harness adds the routes once by hand)")
 	fs.BoolVar(&o.Hermetic, p("hermetic"), true, "while the kind cluster exists, drop forwarded traffic from its docker network to any other host interface (DOCKER-USER rule)")
 }
 
@@ -74,7 +78,7 @@ func (o *Options) Register(fs *flag.FlagSet, prefix string) {
 func (o *Options) Validate() error {
 	var errs []error
 	if !validBreak(o.Break) {
-		errs = append(errs, fmt.Errorf("break %q: want portmap, hairpin, mtu or coredns", o.Break))
+		errs = append(errs, fmt.Errorf("break %q: want portmap, hairpin, mtu, coredns or agent-routes", o.Break))
 	}
 	if o.Kubeconfig != "" && o.Break != "" {
 		errs = append(errs, errors.New("break is for clusters the harness creates, never for a gate cluster"))
@@ -82,6 +86,12 @@ func (o *Options) Validate() error {
 	if o.Kubeconfig == "" {
 		if o.CNI != harness.CNIPodnet && o.CNI != harness.CNIBridge {
 			errs = append(errs, fmt.Errorf("cni %q: want podnet or bridge", o.CNI))
+		}
+		if o.CNI == harness.CNIPodnet && o.AgentImage == "" {
+			errs = append(errs, errors.New("agent-image is empty: podnet is installed from its image (make image builds it)"))
+		}
+		if o.Break == breakAgentRoutes && o.CNI != harness.CNIPodnet {
+			errs = append(errs, errors.New("break agent-routes is podnet's agent's: use it with cni podnet"))
 		}
 		if o.NodeImage == "" {
 			errs = append(errs, errors.New("node-image is empty: name the kind node image to create the cluster from"))
@@ -95,6 +105,9 @@ func (o *Options) Validate() error {
 	}
 	if o.Workers < 0 {
 		errs = append(errs, fmt.Errorf("workers %d: negative", o.Workers))
+	}
+	if o.AgentKills < 1 {
+		errs = append(errs, fmt.Errorf("agent-kills %d: at least 1", o.AgentKills))
 	}
 	if o.CellTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("cell-timeout %v: must be positive", o.CellTimeout))

@@ -13,7 +13,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/klog/v2"
-	"sigs.k8s.io/e2e-framework/klient/k8s"
 	"sigs.k8s.io/e2e-framework/klient/k8s/resources"
 	"sigs.k8s.io/e2e-framework/klient/wait"
 	"sigs.k8s.io/e2e-framework/klient/wait/conditions"
@@ -75,9 +74,10 @@ func nodesNotReady(ctx context.Context, _ *envconf.Config) (context.Context, err
 	return ctx, errors.Join(errs...)
 }
 
-// nodeNet is the conflist a kind node gets: the chosen CNI with the node's
-// podCIDR in each family it has (IPv6-only: the IPv6 side only), portmap
-// chained, and the -e2e.break knobs that go into the conf.
+// nodeNet is the conflist a kind node gets when the harness installs the CNI
+// by hand (bridge): the node's podCIDR in each family it has (IPv6-only: the
+// IPv6 side only), portmap chained, and the -e2e.break knobs that go into
+// the conf.
 func nodeNet(s *suite, n harness.NodeInfo) harness.NodeNet {
 	nn := harness.NodeNet{CNI: s.opt.CNI, MTU: s.opt.MTU, Portmap: s.opt.Break != breakPortmap}
 	if n.PodCIDR != "" {
@@ -92,11 +92,21 @@ func nodeNet(s *suite, n harness.NodeInfo) harness.NodeNet {
 	return nn
 }
 
-// loadCNI installs the CNI on every kind node (binaries the node lacks, the
-// conflist with the node's podCIDR) and wires the pod subnets with routes, as
-// the tutorial does by hand; the bridge CNI also gets its masquerade rule.
+// loadCNI installs the CNI on every kind node. podnet the way users install
+// it, through its image and manifest (deployPodnet): the agent writes the
+// conflists and routes the pod subnets. The bridge reference conflist by
+// hand, as the tutorial does: binaries the node lacks, the conflist with the
+// node's podCIDR, its masquerade rule, and routes between the pod subnets.
 func loadCNI(ctx context.Context, _ *envconf.Config) (context.Context, error) {
 	s := suiteFrom(ctx)
+	if s.opt.CNI == harness.CNIPodnet {
+		if err := deployPodnet(ctx, s); err != nil {
+			return ctx, err
+		}
+		if s.opt.Break != breakAgentRoutes {
+			return ctx, nil
+		}
+	}
 	byName, err := s.kind.Nodes()
 	if err != nil {
 		return ctx, err
@@ -106,15 +116,17 @@ func loadCNI(ctx context.Context, _ *envconf.Config) (context.Context, error) {
 		if !ok {
 			return ctx, fmt.Errorf("node %s is not a container of kind cluster %s", n.Name, s.cluster)
 		}
-		nn := nodeNet(s, n)
-		copied, err := harness.InstallCNI(ctx, kn, nn, s.opt.Plugin, s.opt.CNIBin)
-		if err != nil {
-			return ctx, err
-		}
-		if nn.CNI == harness.CNIBridge {
+		if s.opt.CNI == harness.CNIBridge {
+			nn := nodeNet(s, n)
+			copied, err := harness.InstallCNI(ctx, kn, nn, "", s.opt.CNIBin)
+			if err != nil {
+				return ctx, err
+			}
 			if err := harness.BridgeMasquerade(ctx, n.Name, nn.PodCIDR, nn.Network, nn.PodCIDR6, nn.Network6); err != nil {
 				return ctx, err
 			}
+			klog.Infof("node %s: %s %v (subnet %q subnet6 %q, mtu %d; copied to the node: %v)",
+				n.Name, nn.ConfPath(), nn.Plugins(), nn.PodCIDR, nn.PodCIDR6, nn.MTU, copied)
 		}
 		routes, err := harness.PodSubnetRoutes(n.Name, s.nodes)
 		if err != nil {
@@ -123,8 +135,7 @@ func loadCNI(ctx context.Context, _ *envconf.Config) (context.Context, error) {
 		if err := harness.ReplaceRoutesInContainer(ctx, n.Name, routes); err != nil {
 			return ctx, err
 		}
-		klog.Infof("node %s: %s %v (subnet %q subnet6 %q, mtu %d; copied to the node: %v), routes %v",
-			n.Name, nn.ConfPath(), nn.Plugins(), nn.PodCIDR, nn.PodCIDR6, nn.MTU, copied, routes)
+		klog.Infof("node %s: routes added by hand %v", n.Name, routes)
 	}
 	return ctx, nil
 }
@@ -135,12 +146,16 @@ const (
 	breakHairpin = "hairpin" // hairpin off on every bridge port once the pods run
 	breakMTU     = "mtu"     // the first worker's pod interfaces get a lower MTU
 	breakCoreDNS = "coredns" // CoreDNS scaled to 0 once the pods run
-	mtuBreakDrop = 100
+	// breakAgentRoutes: podnet's agent routes nothing (routes: none) and the
+	// harness adds the routes once by hand, as the tutorial does: the matrix
+	// passes, the healing cells show what nobody restores.
+	breakAgentRoutes = "agent-routes"
+	mtuBreakDrop     = 100
 )
 
 func validBreak(b string) bool {
 	switch b {
-	case "", breakPortmap, breakHairpin, breakMTU, breakCoreDNS:
+	case "", breakPortmap, breakHairpin, breakMTU, breakCoreDNS, breakAgentRoutes:
 		return true
 	}
 	return false
@@ -222,16 +237,24 @@ func nodeReady(ctx context.Context, s *suite, name string) error {
 func waitNodesReady(ctx context.Context, _ *envconf.Config) (context.Context, error) {
 	s := suiteFrom(ctx)
 	for _, n := range s.nodes {
-		node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: n.Name}}
-		err := wait.For(conditions.New(s.client.Resources()).ResourceMatch(node, func(o k8s.Object) bool {
-			status, _ := readyCondition(o.(*corev1.Node))
-			return status == corev1.ConditionTrue
-		}), wait.WithContext(ctx), wait.WithInterval(time.Second), wait.WithTimeout(3*time.Minute), wait.WithImmediate())
-		if err != nil {
-			return ctx, fmt.Errorf("node %s did not become Ready after podnet was installed: %w", n.Name, errors.Join(err, nodeReady(ctx, s, n.Name)))
+		if err := waitNodeReady(ctx, s, n.Name, 3*time.Minute); err != nil {
+			return ctx, fmt.Errorf("node %s did not become Ready after the CNI was installed: %w", n.Name, err)
 		}
 	}
 	return ctx, nil
+}
+
+// waitNodeReady waits for one node's Ready condition.
+func waitNodeReady(ctx context.Context, s *suite, name string, timeout time.Duration) error {
+	var last error
+	err := wait.For(func(ctx context.Context) (bool, error) {
+		last = nodeReady(ctx, s, name)
+		return last == nil, nil
+	}, wait.WithContext(ctx), wait.WithInterval(time.Second), wait.WithTimeout(timeout), wait.WithImmediate())
+	if err != nil {
+		return errors.Join(err, last)
+	}
+	return nil
 }
 
 // startExternalHost starts the NAT target, or records why the NAT cells skip.
@@ -369,8 +392,13 @@ func createPods(ctx context.Context, s *suite, pods []*corev1.Pod) error {
 			return fmt.Errorf("create pod %s: %w", p.Name, err)
 		}
 	}
-	// One List a second for all of them: a wait per pod costs at least a
-	// poll interval each (25 pods at 8 workers).
+	return waitPodsReady(ctx, s, pods, 3*time.Minute)
+}
+
+// waitPodsReady waits until each of the test pods is Ready. One List a
+// second for all of them: a wait per pod costs at least a poll interval
+// each (25 pods at 8 workers).
+func waitPodsReady(ctx context.Context, s *suite, pods []*corev1.Pod, timeout time.Duration) error {
 	var notReady *corev1.Pod
 	var listErr error // the last failed List, reported if it never succeeds
 	err := wait.For(func(ctx context.Context) (bool, error) {
@@ -385,7 +413,7 @@ func createPods(ctx context.Context, s *suite, pods []*corev1.Pod) error {
 			}
 		}
 		return true, nil
-	}, wait.WithContext(ctx), wait.WithInterval(time.Second), wait.WithTimeout(3*time.Minute), wait.WithImmediate())
+	}, wait.WithContext(ctx), wait.WithInterval(time.Second), wait.WithTimeout(timeout), wait.WithImmediate())
 	switch {
 	case err == nil:
 		return nil

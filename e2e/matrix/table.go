@@ -48,6 +48,9 @@ const (
 	gConnectivity = "Connectivity"
 	gContract     = "Contract"
 	gIPAM         = "IPAM"
+	// gHealing changes the nodes: it runs last, once (not per family: its
+	// cells name their family), its cells one after another.
+	gHealing = "Healing"
 )
 
 // row is one behaviour of the matrix: an e2e-framework feature whose cells
@@ -70,6 +73,9 @@ type row struct {
 	// run, when set, runs the behaviour itself (several steps: churn);
 	// cells then only list it when it is skipped.
 	run func(ctx context.Context, t *testing.T, s *suite)
+	// sequential: the cells run one after another, each to its end, in
+	// table order (they change the cluster).
+	sequential bool
 }
 
 // behaviour is the row's name on s.
@@ -151,6 +157,14 @@ func rows() []row {
 			cells: func(s *suite, _ map[string]*corev1.Pod) []cell { return countCells(s, nil) }},
 		{group: gIPAM, name: "churn", what: "deleting and recreating the pods releases their IPs and does not hand them out again at once", needs: needPodnet,
 			run: churn},
+
+		// podnet's node agent keeps the node's network (docs/agent.md).
+		{group: gHealing, name: bHealRoute, what: "a route to another node's pods deleted on a worker is back within 10 s", sequential: true, cells: healCells(bHealRoute)},
+		{group: gHealing, name: bHealRules, what: "podnet's filter and nat rules flushed on a worker are back within 10 s", sequential: true, cells: healCells(bHealRules)},
+		{group: gHealing, name: bHealBinary, what: "/opt/cni/bin/podnet removed on a worker is back within 10 s and a new pod starts there", sequential: true, cells: healCells(bHealBinary)},
+		{group: gHealing, name: bAgentKilled, what: "the agent SIGKILLed at random moments converges to the same routes, rules and conf, pods keep talking", sequential: true, cells: healCells(bAgentKilled)},
+		{group: gHealing, name: bNodeRestart, what: "a restarted worker comes back Ready with its routes and rules, and its pods reach the others again", sequential: true, cells: healCells(bNodeRestart)},
+		{group: gHealing, name: bNodeDelete, what: "deleting a worker's Node removes the routes to its pod subnets on every other node", sequential: true, cells: healCells(bNodeDelete)},
 	}
 }
 
@@ -183,6 +197,13 @@ func runGroup(testEnv env.Environment, t *testing.T, g string) {
 			var pods map[string]*corev1.Pod
 			if r.podIPs {
 				pods = ips(ctx, t)
+			}
+			if r.sequential {
+				for _, c := range r.rowCells(s, pods) {
+					// t.Run returns once the cell is done
+					t.Run(c.name(), func(t *testing.T) { runCells(ctx, t, r.behaviour(s), []cell{c}) })
+				}
+				return ctx
 			}
 			runCells(ctx, t, r.behaviour(s), r.rowCells(s, pods))
 			return ctx

@@ -1,6 +1,7 @@
 package matrix
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -25,7 +26,7 @@ func fakeSuite(cni string, external bool, podCIDR bool) *suite {
 		{Name: "k-worker2", InternalIP: "172.18.0.4", PodCIDR: cidr("10.244.2.0/24")},
 	}
 	s := &suite{nodes: nodes, workers: nodes[1:], namespace: "ns",
-		opt:     Options{MTU: 1500, NodeHTTPPort: 18080, Image: "img", ImagePullPolicy: "Never"},
+		opt:     Options{CNI: cni, AgentKills: 20, MTU: 1500, NodeHTTPPort: 18080, Image: "img", ImagePullPolicy: "Never"},
 		short:   map[string]string{"k-control-plane": "cp", "k-worker": "w1", "k-worker2": "w2"},
 		nodeCNI: map[string]string{}}
 	for _, n := range nodes {
@@ -90,7 +91,7 @@ func TestRowsBuildTheirCellsAndSkipForWhatTheyNeed(t *testing.T) {
 					t.Errorf("row %q twice", r.name)
 				}
 				names[r.name] = true
-				if r.run != nil {
+				if r.run != nil || r.group == gHealing { // TestHealingCells
 					continue
 				}
 				cells := r.rowCells(s, pods)
@@ -212,12 +213,13 @@ func TestRowsKeepTheMatrixBehaviours(t *testing.T) {
 		"MTU: DF packet of exactly the MTU, other node", "MTU: 1 MiB HTTP body intact, same node",
 		"MTU: 1 MiB HTTP body intact, other node", "MTU: DF packet of MTU+1 does not pass, same node",
 		"MTU: DF packet of MTU+1 does not pass, other node", bPodIPAM, bReservations, "churn",
+		bHealRoute, bHealRules, bHealBinary, bAgentKilled, bNodeRestart, bNodeDelete,
 	} {
 		if _, ok := names[b]; !ok {
 			t.Errorf("behaviour %q is not in the table", b)
 		}
 	}
-	if got := groups(); strings.Join(got, ",") != "Connectivity,Contract,IPAM" {
+	if got := groups(); strings.Join(got, ",") != "Connectivity,Contract,IPAM,Healing" {
 		t.Errorf("groups() = %v", got)
 	}
 }
@@ -247,7 +249,7 @@ func TestNeedSkip(t *testing.T) {
 }
 
 func TestOptionsValidate(t *testing.T) {
-	ok := Options{CNI: "podnet", NodeImage: "kindest/node:v1", Workers: 2, CellTimeout: 1}
+	ok := Options{CNI: "podnet", AgentImage: "cnigate/podnet-agent:t", NodeImage: "kindest/node:v1", Workers: 2, CellTimeout: 1, AgentKills: 20}
 	for _, tc := range []struct {
 		name string
 		edit func(o *Options)
@@ -261,6 +263,11 @@ func TestOptionsValidate(t *testing.T) {
 		{"no node image", func(o *Options) { o.NodeImage = "" }, "node-image is empty"},
 		{"one worker", func(o *Options) { o.Workers = 1 }, "at least 2"},
 		{"no cell timeout", func(o *Options) { o.CellTimeout = 0 }, "cell-timeout"},
+		{"podnet without its image", func(o *Options) { o.AgentImage = "" }, "agent-image is empty"},
+		{"bridge needs no podnet image", func(o *Options) { o.CNI, o.AgentImage = "bridge", "" }, ""},
+		{"agent-routes break with bridge", func(o *Options) { o.CNI, o.Break = "bridge", "agent-routes" }, "use it with cni podnet"},
+		{"agent-routes break with podnet", func(o *Options) { o.Break = "agent-routes" }, ""},
+		{"no agent kills", func(o *Options) { o.AgentKills = 0 }, "agent-kills 0"},
 		{"ipv4", func(o *Options) { o.IPFamily = "ipv4" }, ""},
 		{"ipv6 only", func(o *Options) { o.IPFamily = "ipv6" }, ""},
 		{"dual", func(o *Options) { o.IPFamily = "dual" }, ""},
@@ -400,5 +407,71 @@ func TestAPIServer6Objects(t *testing.T) {
 		if s.dual() {
 			t.Errorf("%v: dual() true", fam)
 		}
+	}
+}
+
+// The healing cells: kind clusters with podnet's agent only, each family's
+// cell named with its family, one kill cell and its connectivity cells per
+// kill, the disruptive cells never retried.
+func TestHealingCells(t *testing.T) {
+	dual := func() *suite {
+		s := fakeSuite("podnet", true, true)
+		for i := range s.nodes {
+			s.nodes[i].InternalIP6, s.nodes[i].PodCIDR6 = fmt.Sprintf("fc00::%d", i+2), fmt.Sprintf("fd00:10:244:%d::/64", i)
+		}
+		s.workers = s.nodes[1:]
+		s.families, s.family = []string{"ipv4", "ipv6"}, "ipv4"
+		s.opt.AgentKills = 3
+		return s
+	}
+	for _, tc := range []struct {
+		name  string
+		s     func() *suite
+		skip  string
+		count map[string]int // cells per behaviour
+	}{
+		{"gate mode", func() *suite { s := fakeSuite("podnet", true, true); s.gate = true; return s }, "only on a kind cluster the harness created", nil},
+		{"bridge", func() *suite { return fakeSuite("bridge", true, true) }, "the harness installed bridge by hand", nil},
+		{"ipv4", func() *suite { s := fakeSuite("podnet", true, true); s.families = []string{"ipv4"}; return s }, "",
+			map[string]int{bHealRoute: 1, bHealRules: 1, bHealBinary: 2, bAgentKilled: 40, bNodeRestart: 3, bNodeDelete: 1}},
+		{"dual", dual, "", map[string]int{bHealRoute: 2, bHealRules: 2, bHealBinary: 3, bAgentKilled: 9, bNodeRestart: 5, bNodeDelete: 1}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := tc.s()
+			for _, r := range rows() {
+				if r.group != gHealing {
+					continue
+				}
+				if !r.sequential {
+					t.Errorf("row %q is not sequential", r.name)
+				}
+				cells := r.rowCells(s, nil)
+				if tc.skip != "" {
+					if len(cells) != 1 || !strings.Contains(cells[0].skip, tc.skip) {
+						t.Errorf("row %q: cells %+v, want one skipped with %q", r.name, cells, tc.skip)
+					}
+					continue
+				}
+				if len(cells) != tc.count[r.name] {
+					t.Errorf("row %q: %d cells, want %d", r.name, len(cells), tc.count[r.name])
+				}
+				families := map[string]bool{}
+				for _, c := range cells {
+					if c.skip != "" || c.check == nil {
+						t.Errorf("row %q: cell %s skipped (%q) or without a check", r.name, c.name(), c.skip)
+					}
+					if c.proto != "http" && !c.once {
+						t.Errorf("row %q: disruptive cell %s would be retried", r.name, c.name())
+					}
+					families[c.family] = true
+				}
+				if s.dual() && (r.name == bHealRoute || r.name == bHealRules) && !(families["ipv4"] && families["ipv6"]) {
+					t.Errorf("row %q: families %v, want a cell per family", r.name, families)
+				}
+				if !s.has6() && !families[""] {
+					t.Errorf("row %q: IPv4-only cells must carry no family, got %v", r.name, families)
+				}
+			}
+		})
 	}
 }

@@ -1,0 +1,278 @@
+package agent
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"strings"
+)
+
+// Config is the cluster-wide settings (ConfigMap podnet-config, key
+// config.json). Every field is validated; unknown keys are refused.
+type Config struct {
+	// Name is the CNI network name (and the iptables comment "podnet: <name>").
+	Name string `json:"name"`
+	// Network and Network6 are the cluster's pod network per family; at
+	// least one is set. A node's spec.podCIDRs of a family lie inside it.
+	Network  string `json:"network"`
+	Network6 string `json:"network6"`
+	// MTU of the pods' interfaces; the Node annotation MTUAnnotation
+	// overrides it per node.
+	MTU         int  `json:"mtu"`
+	IPMasq      bool `json:"ipMasq"`
+	HairpinMode bool `json:"hairpinMode"`
+	// Routes is RoutesNode (the agent routes other nodes' podCIDRs via
+	// their InternalIP) or RoutesNone (the fabric routes pod subnets).
+	Routes string `json:"routes"`
+	// Portmap chains the portmap plugin after podnet in the conflist.
+	Portmap bool   `json:"portmap"`
+	Bridge  string `json:"bridge"`
+	DataDir string `json:"dataDir"`
+	LogFile string `json:"logFile"`
+
+	network, network6 netip.Prefix // parsed; invalid when not configured
+}
+
+// Routes modes.
+const (
+	RoutesNode = "node"
+	RoutesNone = "none"
+)
+
+// MTUAnnotation on a Node replaces Config.MTU on that node.
+const MTUAnnotation = "podnet.cnigate.io/mtu"
+
+// Limits shared with podnet's own validation of the conf the agent writes.
+const (
+	minMTU, maxMTU   = 68, 65535
+	maxNameLen       = 128
+	minNetworkPrefix = 8 // a wider "network" makes the FORWARD ACCEPT rules catch-alls
+)
+
+var networkNameRE = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.\-]*$`)
+
+// DefaultConfig is the config the fields of config.json override: the
+// tutorial's settings but for the pod network, which has no default.
+func DefaultConfig() Config {
+	return Config{
+		Name: "podnet", MTU: 1500, IPMasq: true, HairpinMode: true, Routes: RoutesNode,
+		Portmap: true, Bridge: "cni0", DataDir: "/var/lib/cni/podnet",
+	}
+}
+
+// LoadConfig reads and validates the config file at path.
+func LoadConfig(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading config: %w", err)
+	}
+	c, err := ParseConfig(data)
+	if err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	return c, nil
+}
+
+// FieldError is a config problem, naming the field.
+type FieldError struct {
+	Field, Problem string
+}
+
+func (e *FieldError) Error() string { return fmt.Sprintf("field %q: %s", e.Field, e.Problem) }
+
+func fieldErr(field, format string, args ...any) error {
+	return &FieldError{Field: field, Problem: fmt.Sprintf(format, args...)}
+}
+
+// ParseConfig decodes and validates config.json.
+func ParseConfig(data []byte) (*Config, error) {
+	if err := checkKeys(data); err != nil {
+		return nil, err
+	}
+	c := DefaultConfig()
+	if err := json.Unmarshal(data, &c); err != nil {
+		var typeErr *json.UnmarshalTypeError
+		if errors.As(err, &typeErr) && typeErr.Field != "" {
+			return nil, fieldErr(typeErr.Field, "a JSON %s cannot be a %s", typeErr.Value, typeErr.Type)
+		}
+		return nil, fmt.Errorf("not a JSON object: %w", err)
+	}
+	if err := c.validate(); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+var knownKeys = func() map[string]bool {
+	keys := map[string]bool{}
+	t := reflect.TypeFor[Config]()
+	for i := range t.NumField() {
+		if name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ","); name != "" && name != "-" {
+			keys[name] = true
+		}
+	}
+	return keys
+}()
+
+// checkKeys refuses unknown keys, keys given twice and keys in another case
+// (encoding/json would silently take "Network" for "network").
+func checkKeys(data []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return errors.New("config is not a JSON object")
+	}
+	seen := map[string]bool{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return fmt.Errorf("config is not valid JSON: %w", err)
+		}
+		key, _ := tok.(string)
+		switch {
+		case seen[key]:
+			return fieldErr(key, "given twice")
+		case !knownKeys[key]:
+			for known := range knownKeys {
+				if strings.EqualFold(key, known) {
+					return fieldErr(key, "unknown field (names are case-sensitive: did you mean %q?)", known)
+				}
+			}
+			return fieldErr(key, "unknown field")
+		}
+		seen[key] = true
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return fmt.Errorf("config is not valid JSON: %w", err)
+		}
+	}
+	return nil
+}
+
+func (c *Config) validate() error {
+	switch {
+	case len(c.Name) > maxNameLen:
+		return fieldErr("name", "%d characters, at most %d", len(c.Name), maxNameLen)
+	case !networkNameRE.MatchString(c.Name):
+		return fieldErr("name", "%q: a letter or digit, then letters, digits, '_', '.' or '-' (CNI spec)", c.Name)
+	}
+	var err error
+	if c.network, err = parseNetwork("network", c.Network, false); err != nil {
+		return err
+	}
+	if c.network6, err = parseNetwork("network6", c.Network6, true); err != nil {
+		return err
+	}
+	if !c.network.IsValid() && !c.network6.IsValid() {
+		return fieldErr("network", `required: the cluster pod network, e.g. "10.244.0.0/16" (or "network6" for IPv6, or both)`)
+	}
+	if c.MTU < minMTU || c.MTU > maxMTU {
+		return fieldErr("mtu", "%d is outside %d-%d", c.MTU, minMTU, maxMTU)
+	}
+	if c.Routes != RoutesNode && c.Routes != RoutesNone {
+		return fieldErr("routes", "%q: %q (the agent routes other nodes' pod subnets) or %q (the fabric does)", c.Routes, RoutesNode, RoutesNone)
+	}
+	if err := validateIfName(c.Bridge); err != nil {
+		return fieldErr("bridge", "%v", err)
+	}
+	if err := validatePath(c.DataDir); err != nil {
+		return fieldErr("dataDir", "%v", err)
+	}
+	if c.LogFile != "" {
+		if err := validatePath(c.LogFile); err != nil {
+			return fieldErr("logFile", "%v", err)
+		}
+	}
+	return nil
+}
+
+// parseNetwork accepts "" (family not configured) or a network address with
+// its prefix in the family asked for.
+func parseNetwork(field, s string, ipv6 bool) (netip.Prefix, error) {
+	if s == "" {
+		return netip.Prefix{}, nil
+	}
+	p, err := netip.ParsePrefix(s)
+	switch {
+	case err != nil:
+		return p, fieldErr(field, "%q is not a CIDR", s)
+	case p.Addr().Is4In6() || p.Addr().Is6() != ipv6:
+		if ipv6 {
+			return p, fieldErr(field, "%q is not IPv6 (the IPv4 network goes in \"network\")", s)
+		}
+		return p, fieldErr(field, "%q is not IPv4 (the IPv6 network goes in \"network6\")", s)
+	case p.Masked() != p:
+		return p, fieldErr(field, "%q has host bits set (did you mean %s?)", s, p.Masked())
+	case p.Bits() < minNetworkPrefix:
+		return p, fieldErr(field, "%s is wider than /%d: its FORWARD ACCEPT rules would be catch-alls", p, minNetworkPrefix)
+	case p.Addr().IsLoopback() || p.Addr().IsLinkLocalUnicast() || p.Addr().IsMulticast() || p.Addr().IsUnspecified():
+		return p, fieldErr(field, "%s is a loopback, link-local, multicast or unspecified range, which cannot hold pods", p)
+	}
+	return p, nil
+}
+
+// validatePath accepts only clean absolute paths.
+func validatePath(p string) error {
+	switch {
+	case !strings.HasPrefix(p, "/"):
+		return fmt.Errorf("%q must be an absolute path", p)
+	case filepath.Clean(p) != p || p == "/":
+		return fmt.Errorf("%q is not a clean path to a file or directory (use %q)", p, filepath.Clean(p))
+	case strings.ContainsRune(p, 0):
+		return fmt.Errorf("%q contains a NUL byte", p)
+	}
+	return nil
+}
+
+// validateIfName applies the kernel's rules for interface names.
+func validateIfName(name string) error {
+	switch {
+	case name == "":
+		return errors.New("empty interface name")
+	case len(name) > 15:
+		return fmt.Errorf("%q is longer than 15 characters", name)
+	case name == "." || name == "..":
+		return fmt.Errorf("%q is not a valid interface name", name)
+	case strings.ContainsAny(name, "/: \t\n\x00"):
+		return fmt.Errorf("%q contains '/', ':' or whitespace", name)
+	}
+	return nil
+}
+
+// networkOf returns the configured network of a family (invalid when the
+// family is not configured).
+func (c *Config) networkOf(ipv6 bool) netip.Prefix {
+	if ipv6 {
+		return c.network6
+	}
+	return c.network
+}
+
+// families lists the configured families, IPv4 first.
+func (c *Config) families() []bool {
+	var fs []bool
+	if c.network.IsValid() {
+		fs = append(fs, false)
+	}
+	if c.network6.IsValid() {
+		fs = append(fs, true)
+	}
+	return fs
+}
+
+func prefixToIPNet(p netip.Prefix) *net.IPNet {
+	return &net.IPNet{IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}
+}
+
+func familyName(ipv6 bool) string {
+	if ipv6 {
+		return "IPv6"
+	}
+	return "IPv4"
+}

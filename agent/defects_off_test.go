@@ -1,0 +1,5 @@
+//go:build !podnet_defects
+
+package agent
+
+const defectsBuild = false

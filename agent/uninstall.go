@@ -1,0 +1,130 @@
+package agent
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+
+	"github.com/containernetworking/plugins/pkg/netlinksafe"
+
+	"github.com/cnigate/cnigate/plugin/rules"
+)
+
+// UninstallOptions are the paths and config of `podnet-agent uninstall`.
+type UninstallOptions struct {
+	Config     *Config
+	CNIBinDir  string
+	CNIConfDir string
+	Log        *slog.Logger
+}
+
+// Uninstall removes what the agent put on the node and nothing else: the
+// ready stamp first (so STATUS turns the node NotReady before its network
+// goes), the conflist it wrote, the binaries it installed that still have
+// the hash it recorded, its routes (by RouteProtocol) and its iptables
+// rules (by comment). Pods' state in podnet's store and the sysctls stay.
+// Every part is tried; the failures are returned together.
+func Uninstall(o UninstallOptions) error {
+	log := o.Log
+	if log == nil {
+		log = slog.Default()
+	}
+	c := o.Config
+	state := rules.AgentDir(c.DataDir)
+	var errs []error
+	for _, f := range []string{rules.ReadyFile, rules.DefectFile} {
+		if err := os.Remove(filepath.Join(state, f)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			errs = append(errs, err)
+		}
+	}
+
+	conf := filepath.Join(o.CNIConfDir, ConflistName)
+	switch ours, err := isOurConflist(conf); {
+	case errors.Is(err, fs.ErrNotExist):
+	case err != nil:
+		errs = append(errs, err)
+	case !ours:
+		log.Warn("leaving a conflist podnet-agent did not write", "path", conf)
+	default:
+		if err := os.Remove(conf); err != nil {
+			errs = append(errs, err)
+		} else {
+			log.Info("removed CNI conf", "path", conf)
+		}
+	}
+
+	installed, err := ReadInstalled(state)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	for path, sum := range installed {
+		if filepath.Dir(path) != filepath.Clean(o.CNIBinDir) {
+			log.Warn("installed.json names a binary outside --cni-bin-dir; left alone", "path", path)
+			continue
+		}
+		have, err := sha256File(path)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+		case err != nil:
+			errs = append(errs, err)
+		case have != sum:
+			log.Warn("leaving a binary that changed since podnet-agent installed it", "path", path)
+		default:
+			if err := os.Remove(path); err != nil {
+				errs = append(errs, err)
+			} else {
+				log.Info("removed binary", "path", path)
+			}
+		}
+	}
+
+	h, err := netlinksafe.NewHandle()
+	if err != nil {
+		errs = append(errs, err)
+	} else {
+		n, err := routeTable{h: h}.deleteOurs()
+		h.Close()
+		log.Info("removed routes", "count", n, "protocol", RouteProtocol)
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+
+	var t ruleTables
+	plan, err := t.reconcile(c.Name, c.families(), nil)
+	log.Info("removed iptables rules", "count", len(plan.Delete), "comment", rules.Comment(c.Name))
+	if err != nil {
+		errs = append(errs, err)
+	}
+
+	if err := os.Remove(filepath.Join(state, InstalledFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		errs = append(errs, err)
+	}
+	if err := os.Remove(state); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		log.Warn("agent state directory not removed", "path", state, "err", err)
+	}
+	return errors.Join(errs...)
+}
+
+// isOurConflist reports whether path is a conflist the agent wrote: its
+// first plugin is podnet with "nodeAgent": true.
+func isOurConflist(path string) (bool, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return false, err
+	}
+	var list struct {
+		Plugins []struct {
+			Type      string `json:"type"`
+			NodeAgent bool   `json:"nodeAgent"`
+		} `json:"plugins"`
+	}
+	if err := json.Unmarshal(data, &list); err != nil {
+		return false, fmt.Errorf("%s: %w", path, err)
+	}
+	return len(list.Plugins) > 0 && list.Plugins[0].Type == "podnet" && list.Plugins[0].NodeAgent, nil
+}

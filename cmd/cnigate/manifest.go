@@ -1,0 +1,62 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/cnigate/cnigate/deploy"
+)
+
+// runManifest renders the manifest that deploys podnet (deploy/): the
+// podnet-agent DaemonSet for an image and the cluster's settings.
+func runManifest(_ context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("manifest", stderr)
+	var o deploy.Options
+	fs.StringVar(&o.Image, "image", "", "the podnet-agent image (make image prints it; required)")
+	fs.StringVar(&o.ImagePullPolicy, "image-pull-policy", "", "Always, IfNotPresent (default) or Never (an image loaded into the nodes by hand)")
+	fs.StringVar(&o.Network, "network", "", "the cluster's IPv4 pod network, kubeadm's --pod-network-cidr (e.g. 10.244.0.0/16)")
+	fs.StringVar(&o.Network6, "network6", "", "the cluster's IPv6 pod network (e.g. fd00:10:244::/56)")
+	fs.IntVar(&o.MTU, "mtu", 1500, "MTU of the pods' interfaces and the bridge")
+	fs.StringVar(&o.Routes, "routes", deploy.RoutesNode, "node: the agent routes every other node's pod subnets via its InternalIP; none: the network fabric does (e.g. a VPC route table)")
+	fs.BoolVar(&o.NoMasquerade, "no-masquerade", false, "do not masquerade pod traffic that leaves the pod network")
+	fs.BoolVar(&o.NoHairpin, "no-hairpin", false, "no hairpin mode on the pods' bridge ports (a pod then cannot reach itself through its Service)")
+	fs.BoolVar(&o.NoPortmap, "no-portmap", false, "no portmap in the conflist (hostPort does not work)")
+	out := fs.String("o", "-", "where to write the manifest (- for stdout)")
+	var env []string
+	fs.Func("env", "NAME=VALUE for the agent container (repeatable)", func(v string) error {
+		env = append(env, v)
+		return nil
+	})
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("unexpected argument %q", fs.Arg(0))
+	}
+	for _, e := range env {
+		k, v, ok := strings.Cut(e, "=")
+		if !ok {
+			return usagef("--env %q: want NAME=VALUE", e)
+		}
+		if o.Env == nil {
+			o.Env = map[string]string{}
+		}
+		o.Env[k] = v
+	}
+	raw, err := deploy.Render(o)
+	if err != nil {
+		return usagef("%v", err)
+	}
+	if *out == "-" {
+		_, err = stdout.Write(raw)
+		return err
+	}
+	if err := os.WriteFile(*out, raw, 0o644); err != nil {
+		return err
+	}
+	_, _ = fmt.Fprintf(stderr, "wrote %s (image %s): kubectl apply -f %s\n", *out, o.Image, *out)
+	return nil
+}

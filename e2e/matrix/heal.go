@@ -1,0 +1,478 @@
+package matrix
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"maps"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/klog/v2"
+	"sigs.k8s.io/e2e-framework/klient/k8s/resources"
+
+	"github.com/cnigate/cnigate/deploy"
+	"github.com/cnigate/cnigate/e2e/harness"
+	kindconfig "github.com/cnigate/cnigate/kind-config"
+)
+
+// The healing cells: a CNI deployed by its node agent keeps the node's
+// network in place. Each cell breaks one thing on a node the way production
+// does (a route deleted, the rules flushed, the binary wiped, the agent
+// killed, the node restarted or deleted) and measures how long the agent
+// takes to put it back; 10 s is the bound (healBound). They change the
+// nodes, so they run on kind clusters the harness created with podnet's
+// agent, one step after another, after every other group.
+
+const (
+	healBound   = 10 * time.Second
+	healPoll    = 250 * time.Millisecond
+	ruleComment = "podnet: " + deploy.NetworkName // podnet's rules (docs/podnet.md)
+	agentBinary = "podnet-agent"
+)
+
+// Behaviours of the healing group.
+const (
+	bHealRoute   = "agent heals: route deleted"
+	bHealRules   = "agent heals: rules flushed"
+	bHealBinary  = "agent heals: binary wiped"
+	bAgentKilled = "agent killed mid-reconcile"
+	bNodeRestart = "node restart"
+	bNodeDelete  = "node delete"
+)
+
+// healSkip is why the healing cells cannot run on s ("" when they can).
+func (s *suite) healSkip() string {
+	switch {
+	case s.gate:
+		return "changes the nodes (routes, rules, restarts): only on a kind cluster the harness created"
+	case s.opt.CNI != harness.CNIPodnet:
+		return "checks podnet's node agent; the harness installed " + s.opt.CNI + " by hand"
+	case len(s.workers) < 2:
+		return "needs two workers"
+	}
+	return ""
+}
+
+// healPair is the worker the cells break (a) and the one it talks to (b).
+func healPair(s *suite) (a, b harness.NodeInfo) { return s.workers[0], s.workers[1] }
+
+// podCIDRsOf are a node's podCIDRs in the cluster's families.
+func podCIDRsOf(s *suite, n harness.NodeInfo) []string {
+	var out []string
+	if s.has4() && n.PodCIDR != "" {
+		out = append(out, n.PodCIDR)
+	}
+	if s.has6() && n.PodCIDR6 != "" {
+		out = append(out, n.PodCIDR6)
+	}
+	return out
+}
+
+// gatewayOf is b's InternalIP in cidr's family.
+func gatewayOf(b harness.NodeInfo, cidr string) string {
+	if strings.Contains(cidr, ":") {
+		return b.InternalIP6
+	}
+	return b.InternalIP
+}
+
+// until polls f every healPoll until it returns true or bound passes, and
+// returns how long that took.
+func until(ctx context.Context, bound time.Duration, f func() (bool, error)) (time.Duration, error) {
+	start := time.Now()
+	var last error
+	for {
+		ok, err := f()
+		if ok && err == nil {
+			return time.Since(start), nil
+		}
+		last = err
+		if time.Since(start) > bound {
+			if last != nil {
+				return time.Since(start), fmt.Errorf("not within %s: %w", bound, last)
+			}
+			return time.Since(start), fmt.Errorf("not within %s", bound)
+		}
+		select {
+		case <-ctx.Done():
+			return time.Since(start), ctx.Err()
+		case <-time.After(healPoll):
+		}
+	}
+}
+
+// routesIn is nil when a's routes to b's podCIDRs go via b.
+func routesIn(ctx context.Context, a, b harness.NodeInfo, cidrs []string) error {
+	via, err := harness.RouteVia(ctx, a.Name, cidrs)
+	if err != nil {
+		return err
+	}
+	for _, c := range cidrs {
+		if want := gatewayOf(b, c); via[c] != want {
+			return fmt.Errorf("node %s: route to %s (node %s) via %q, want via %s", a.Name, c, b.Name, via[c], want)
+		}
+	}
+	return nil
+}
+
+// nodeState is what the agent owns on a node, for comparing before and after.
+func nodeState(ctx context.Context, s *suite, n harness.NodeInfo) (string, error) {
+	var parts []string
+	for _, o := range s.nodes {
+		if o.Name == n.Name {
+			continue
+		}
+		via, err := harness.RouteVia(ctx, n.Name, podCIDRsOf(s, o))
+		if err != nil {
+			return "", err
+		}
+		for _, c := range slices.Sorted(maps.Keys(via)) {
+			parts = append(parts, "route "+c+" via "+via[c])
+		}
+	}
+	for _, v6 := range familiesV6(s) {
+		rules, err := harness.RulesWithComment(ctx, n.Name, ruleComment, v6)
+		if err != nil {
+			return "", err
+		}
+		parts = append(parts, rules...)
+	}
+	conf, err := nodeExec(ctx, s, n.Name, "sh", "-c", "cat /etc/cni/net.d/*.conflist; sha256sum /opt/cni/bin/podnet")
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256([]byte(conf))
+	parts = append(parts, "conf+binary "+hex.EncodeToString(sum[:6]))
+	return strings.Join(parts, "\n"), nil
+}
+
+// familiesV6 lists, per family of the cluster, whether it is IPv6.
+func familiesV6(s *suite) []bool {
+	var out []bool
+	if s.has4() {
+		out = append(out, false)
+	}
+	if s.has6() {
+		out = append(out, true)
+	}
+	return out
+}
+
+func ipFamilyName(v6 bool) string {
+	if v6 {
+		return kindconfig.IPv6
+	}
+	return kindconfig.IPv4
+}
+
+// nodeExec runs a command in a kind node (a container).
+func nodeExec(ctx context.Context, _ *suite, node string, cmd ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	return harness.Docker(ctx, append([]string{"exec", node}, cmd...)...)
+}
+
+// httpBetween: HTTP from pod from to pod to's web port over family v6.
+func httpBetween(from, to string, v6 bool) check {
+	return func(ctx context.Context) (time.Duration, string, error) {
+		s := suiteFrom(ctx)
+		p, err := getPod(ctx, s, to)
+		if err != nil {
+			return 0, "", err
+		}
+		ip := ""
+		for _, a := range p.Status.PodIPs {
+			if strings.Contains(a.IP, ":") == v6 {
+				ip = a.IP
+			}
+		}
+		if ip == "" {
+			return 0, "", fmt.Errorf("pod %s has no %s address", to, ipFamilyName(v6))
+		}
+		return httpCheck(from, hostPort(ip, webPort), nil)(ctx)
+	}
+}
+
+// healCells builds the cells of one healing behaviour on s.
+func healCells(behaviour string) func(s *suite, _ map[string]*corev1.Pod) []cell {
+	return func(s *suite, _ map[string]*corev1.Pod) []cell {
+		if skip := s.healSkip(); skip != "" {
+			return []cell{{from: "agent", to: "node", proto: "heal", skip: skip}}
+		}
+		a, b := healPair(s)
+		wa, wb := s.short[a.Name], s.short[b.Name]
+		var cells []cell
+		switch behaviour {
+		case bHealRoute:
+			for _, c := range podCIDRsOf(s, b) {
+				cells = append(cells, cell{from: "node-" + wa, to: "route " + c + " (" + wb + ")", proto: "route", family: familyOfCIDR(s, c), once: true,
+					check: healRouteCheck(a, b, c)})
+			}
+		case bHealRules:
+			for _, v6 := range familiesV6(s) {
+				cells = append(cells, cell{from: "node-" + wa, to: "rules " + ruleComment, proto: map[bool]string{false: "iptables", true: "ip6tables"}[v6],
+					family: familyLabelOf(s, v6), once: true, check: healRulesCheck(a, v6)})
+			}
+		case bHealBinary:
+			cells = append(cells, cell{from: "node-" + wa, to: "/opt/cni/bin/podnet", proto: "file", once: true, check: healBinaryCheck(a)})
+			for _, v6 := range familiesV6(s) {
+				cells = append(cells, cell{from: healPod(wa), to: webPod(wb), proto: "http", family: familyLabelOf(s, v6), check: newPodCheck(a, webPod(wb), v6)})
+			}
+		case bAgentKilled:
+			seed := time.Now().UnixNano()
+			rng := rand.New(rand.NewPCG(uint64(seed), 0))
+			klog.Infof("%s: %d kills, random delays seeded with %d", behaviour, s.opt.AgentKills, seed)
+			for i := 1; i <= s.opt.AgentKills; i++ {
+				delay := time.Duration(rng.Int64N(int64(1500 * time.Millisecond)))
+				cells = append(cells, cell{from: "kill " + fmt.Sprint(i), to: "agent@" + wa, proto: "sigkill", once: true,
+					check: agentKillCheck(a, delay)})
+				for _, v6 := range familiesV6(s) {
+					cells = append(cells, cell{from: shellPod(wa), to: webPod(wb) + fmt.Sprintf(" (after kill %d)", i), proto: "http",
+						family: familyLabelOf(s, v6), check: httpBetween(shellPod(wa), webPod(wb), v6)})
+				}
+			}
+		case bNodeRestart:
+			cells = append(cells, cell{from: "docker restart", to: "node-" + wa, proto: "restart", once: true, check: nodeRestartCheck(a)})
+			for _, v6 := range familiesV6(s) {
+				cells = append(cells,
+					cell{from: shellPod(wa), to: webPod(wb), proto: "http", family: familyLabelOf(s, v6), check: httpBetween(shellPod(wa), webPod(wb), v6)},
+					cell{from: shellPod(wb), to: webPod(wa), proto: "http", family: familyLabelOf(s, v6), check: httpBetween(shellPod(wb), webPod(wa), v6)})
+			}
+		case bNodeDelete:
+			cells = append(cells, cell{from: "kubectl delete node", to: "node-" + wb, proto: "delete", once: true, check: nodeDeleteCheck(b)})
+		}
+		return cells
+	}
+}
+
+func familyOfCIDR(s *suite, cidr string) string { return familyLabelOf(s, strings.Contains(cidr, ":")) }
+
+// familyLabelOf is the family a healing cell's name carries ("" on an
+// IPv4-only cluster, as every cell's).
+func familyLabelOf(s *suite, v6 bool) string {
+	if !s.has6() {
+		return ""
+	}
+	return ipFamilyName(v6)
+}
+
+// healRouteCheck deletes a's route to b's cidr and times its return.
+func healRouteCheck(a, b harness.NodeInfo, cidr string) check {
+	return func(ctx context.Context) (time.Duration, string, error) {
+		if err := routesIn(ctx, a, b, []string{cidr}); err != nil {
+			return 0, "", fmt.Errorf("before: %w", err)
+		}
+		if err := harness.DeleteRoutes(ctx, a.Name, []string{cidr}); err != nil {
+			return 0, "", err
+		}
+		took, err := until(ctx, healBound, func() (bool, error) { return routesIn(ctx, a, b, []string{cidr}) == nil, nil })
+		if err != nil {
+			return took, "", fmt.Errorf("route to %s deleted on %s: %w", cidr, a.Name, err)
+		}
+		return took, fmt.Sprintf("route to %s via %s back after %d ms", cidr, gatewayOf(b, cidr), took.Milliseconds()), nil
+	}
+}
+
+// healRulesCheck deletes podnet's rules on a and times their return.
+func healRulesCheck(a harness.NodeInfo, v6 bool) check {
+	return func(ctx context.Context) (time.Duration, string, error) {
+		before, err := harness.RulesWithComment(ctx, a.Name, ruleComment, v6)
+		if err != nil {
+			return 0, "", err
+		}
+		if len(before) == 0 {
+			return 0, "", fmt.Errorf("node %s has no %q rules to flush", a.Name, ruleComment)
+		}
+		if _, err := harness.DeleteRulesWithComment(ctx, a.Name, ruleComment, v6); err != nil {
+			return 0, "", err
+		}
+		took, err := until(ctx, healBound, func() (bool, error) {
+			now, err := harness.RulesWithComment(ctx, a.Name, ruleComment, v6)
+			return slices.Equal(now, before), err
+		})
+		if err != nil {
+			return took, "", fmt.Errorf("%d rules flushed on %s: %w", len(before), a.Name, err)
+		}
+		return took, fmt.Sprintf("%d rules back after %d ms", len(before), took.Milliseconds()), nil
+	}
+}
+
+// healBinaryCheck removes podnet's binary on a and times its return.
+func healBinaryCheck(a harness.NodeInfo) check {
+	return func(ctx context.Context) (time.Duration, string, error) {
+		s := suiteFrom(ctx)
+		if _, err := nodeExec(ctx, s, a.Name, "rm", "/opt/cni/bin/podnet"); err != nil {
+			return 0, "", err
+		}
+		took, err := until(ctx, healBound, func() (bool, error) {
+			_, err := nodeExec(ctx, s, a.Name, "test", "-x", "/opt/cni/bin/podnet")
+			return err == nil, nil
+		})
+		if err != nil {
+			return took, "", fmt.Errorf("/opt/cni/bin/podnet removed on %s: %w", a.Name, err)
+		}
+		return took, fmt.Sprintf("back after %d ms", took.Milliseconds()), nil
+	}
+}
+
+func healPod(w string) string { return "heal-" + w }
+
+// newPodCheck starts a pod on a (once) and checks it reaches pod to.
+func newPodCheck(a harness.NodeInfo, to string, v6 bool) check {
+	return func(ctx context.Context) (time.Duration, string, error) {
+		s := suiteFrom(ctx)
+		name := healPod(s.short[a.Name])
+		if _, err := getPod(ctx, s, name); err != nil {
+			if err := createPods(ctx, s, []*corev1.Pod{testPod(s, name, a.Name, "shell", []string{"sleep", "86400"})}); err != nil {
+				return 0, "", err
+			}
+		}
+		return httpBetween(name, to, v6)(ctx)
+	}
+}
+
+// agentKillCheck waits for a's agent to run, SIGKILLs it delay later (the
+// agent reconciles at start: the kill lands mid-work), replaces its pod so
+// that the DaemonSet starts a new one at once (kubelet would back off a
+// crashing container for minutes), and checks the node converges to the
+// state it had.
+func agentKillCheck(a harness.NodeInfo, delay time.Duration) check {
+	return func(ctx context.Context) (time.Duration, string, error) {
+		s := suiteFrom(ctx)
+		if err := waitAgentsReady(ctx, s, time.Minute); err != nil {
+			return 0, "", fmt.Errorf("before the kill: %w", err)
+		}
+		want, err := nodeState(ctx, s, a)
+		if err != nil {
+			return 0, "", err
+		}
+		pod, err := agentPod(ctx, s, a.Name)
+		if err != nil || pod == nil {
+			return 0, "", fmt.Errorf("no agent pod on %s: %v", a.Name, err)
+		}
+		time.Sleep(delay)
+		if _, err := nodeExec(ctx, s, a.Name, "pkill", "-KILL", "-x", agentBinary); err != nil {
+			return 0, "", fmt.Errorf("SIGKILL %s on %s: %w", agentBinary, a.Name, err)
+		}
+		start := time.Now()
+		if err := s.client.Resources().Delete(ctx, pod, resources.WithGracePeriod(0)); err != nil {
+			return 0, "", err
+		}
+		if err := waitAgentsReady(ctx, s, time.Minute); err != nil {
+			return 0, "", fmt.Errorf("after the kill: %w", err)
+		}
+		var got string
+		took, err := until(ctx, healBound, func() (bool, error) {
+			var err error
+			got, err = nodeState(ctx, s, a)
+			return got == want, err
+		})
+		if err != nil {
+			return took, "", fmt.Errorf("killed %s after %d ms: node state %q, want %q: %w", agentBinary, delay.Milliseconds(), got, want, err)
+		}
+		return time.Since(start), fmt.Sprintf("killed %d ms after start, new agent Ready and state equal after %d ms", delay.Milliseconds(), time.Since(start).Milliseconds()), nil
+	}
+}
+
+// nodeRestartCheck restarts a's container and times: node Ready, agent
+// Ready, a's routes to every other node and every other node's routes to a,
+// podnet's rules; then the test pods on a Ready again (the following cells
+// check connectivity through a).
+func nodeRestartCheck(a harness.NodeInfo) check {
+	return func(ctx context.Context) (time.Duration, string, error) {
+		s := suiteFrom(ctx)
+		start := time.Now()
+		if _, err := harness.Docker(ctx, "restart", a.Name); err != nil {
+			return 0, "", err
+		}
+		var steps []string
+		mark := func(what string) { steps = append(steps, fmt.Sprintf("%s %.1fs", what, time.Since(start).Seconds())) }
+		if err := waitNodeReady(ctx, s, a.Name, 3*time.Minute); err != nil {
+			return 0, "", err
+		}
+		mark("node Ready")
+		if err := waitAgentsReady(ctx, s, 2*time.Minute); err != nil {
+			return 0, strings.Join(steps, ", "), err
+		}
+		mark("agent Ready")
+		var errs []error
+		for _, o := range s.nodes {
+			if o.Name == a.Name {
+				continue
+			}
+			errs = append(errs, routesIn(ctx, a, o, podCIDRsOf(s, o)), routesIn(ctx, o, a, podCIDRsOf(s, a)))
+		}
+		for _, v6 := range familiesV6(s) {
+			rules, err := harness.RulesWithComment(ctx, a.Name, ruleComment, v6)
+			if err == nil && len(rules) == 0 {
+				err = fmt.Errorf("node %s: no %s rules %q", a.Name, ipFamilyName(v6), ruleComment)
+			}
+			errs = append(errs, err)
+		}
+		if err := errors.Join(errs...); err != nil {
+			return 0, strings.Join(steps, ", "), fmt.Errorf("once the agent was Ready: %w", err)
+		}
+		mark("routes and rules in place")
+		var onA []*corev1.Pod
+		for _, p := range append(matrixPods(s), helperPods(s)...) {
+			if p.Spec.NodeSelector[corev1.LabelHostname] == a.Name {
+				onA = append(onA, p)
+			}
+		}
+		if err := waitPodsReady(ctx, s, onA, 3*time.Minute); err != nil {
+			return 0, strings.Join(steps, ", "), err
+		}
+		mark("test pods Ready")
+		return time.Since(start), strings.Join(steps, ", "), nil
+	}
+}
+
+// nodeDeleteCheck stops b's kubelet (else it registers the node again at
+// once), deletes b's Node, and checks every other node's routes to b's pod
+// subnets go within healBound; then starts the kubelet again.
+func nodeDeleteCheck(b harness.NodeInfo) check {
+	return func(ctx context.Context) (time.Duration, string, error) {
+		s := suiteFrom(ctx)
+		cidrs := podCIDRsOf(s, b)
+		if _, err := nodeExec(ctx, s, b.Name, "systemctl", "stop", "kubelet"); err != nil {
+			return 0, "", err
+		}
+		defer func() {
+			if _, err := nodeExec(context.WithoutCancel(ctx), s, b.Name, "systemctl", "start", "kubelet"); err != nil {
+				klog.Errorf("node delete: starting the kubelet of %s again: %v", b.Name, err)
+			}
+		}()
+		node := &corev1.Node{}
+		node.Name = b.Name
+		if err := s.client.Resources().Delete(ctx, node); err != nil {
+			return 0, "", err
+		}
+		var details []string
+		start := time.Now()
+		for _, o := range s.nodes {
+			if o.Name == b.Name {
+				continue
+			}
+			_, err := until(ctx, healBound-time.Since(start), func() (bool, error) {
+				via, err := harness.RouteVia(ctx, o.Name, cidrs)
+				for _, c := range cidrs {
+					if via[c] != "" {
+						return false, err
+					}
+				}
+				return err == nil, err
+			})
+			if err != nil {
+				return 0, strings.Join(details, ", "), fmt.Errorf("node %s still routes %v to deleted node %s: %w", o.Name, cidrs, b.Name, err)
+			}
+			details = append(details, fmt.Sprintf("%s: gone after %d ms", s.short[o.Name], time.Since(start).Milliseconds()))
+		}
+		return time.Since(start), "routes to " + strings.Join(cidrs, ", ") + " removed: " + strings.Join(details, ", "), nil
+	}
+}

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # ci/rollout.sh: the rollout gate on kind (make e2e-rollout; docs/rollout.md).
 #
-# A kind cluster runs podnet deployed by its DaemonSet (the agent image, make image); the gate
+# A kind cluster runs podnet deployed by its image and manifest (ci/e2e.sh cluster with this
+# build's image, make image); the gate
 # (`cnigate rollout`, rollout/) then
 #   1. upgrades it to a good candidate (the same build under a new tag) and back: must pass,
 #      0 resets, 0 connections lost;
@@ -73,14 +74,8 @@ trap 'exit 130' INT TERM
 mkdir -p "$OUT" "$OUTPUT_DIR/bin"
 rm -rf "${OUT:?}"/*
 
-phase "cluster"
-(cd "$REPO_ROOT" && go build -o "$KIND" sigs.k8s.io/kind)
-if ! "$KIND" get clusters 2>/dev/null | grep -qx -- "$ROLLOUT_CLUSTER"; then
-  CLUSTER_NAME=$ROLLOUT_CLUSTER "$REPO_ROOT/ci/e2e.sh" cluster
-fi
-"$KIND" get kubeconfig --name "$ROLLOUT_CLUSTER" >"$KUBECONFIG_FILE"
-
 phase "images"
+(cd "$REPO_ROOT" && go build -o "$KIND" sigs.k8s.io/kind)
 base=$("$REPO_ROOT/ci/image.sh" build | tail -n 1)
 good=$base-candidate
 docker tag "$base" "$good" # the same build under a new tag
@@ -90,6 +85,14 @@ for d in $ROLLOUT_DEFECTS; do
   bad[$d]=$(IMAGE_DEFECT=$d "$REPO_ROOT/ci/image.sh" build | tail -n 1)
   images+=("${bad[$d]}")
 done
+
+phase "cluster"
+if ! "$KIND" get clusters 2>/dev/null | grep -qx -- "$ROLLOUT_CLUSTER"; then
+  # podnet deployed by its manifest with this build's image (ci/e2e.sh cluster, e2e/matrix/podnet.go)
+  CLUSTER_NAME=$ROLLOUT_CLUSTER CNI=podnet AGENT_IMAGE=$base "$REPO_ROOT/ci/e2e.sh" cluster
+fi
+"$KIND" get kubeconfig --name "$ROLLOUT_CLUSTER" >"$KUBECONFIG_FILE"
+
 "$KIND" load docker-image --name "$ROLLOUT_CLUSTER" "${images[@]}" "$E2E_IMAGE" >&2
 
 phase "podnet DaemonSet"

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
 	"net"
 	"strconv"
 	"testing"
@@ -105,5 +106,54 @@ func TestReachOne(t *testing.T) {
 		if r.OK != c.ok {
 			t.Errorf("reach %s %s = %+v, want ok=%v", c.proto, c.addr, r, c.ok)
 		}
+	}
+}
+
+// A server that stalls once: the stall is one gap event of about its length.
+func TestStreamClientGap(t *testing.T) {
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ln.Close() })
+	const stall = 600 * time.Millisecond
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		buf := make([]byte, msgLen)
+		for i := 0; ; i++ {
+			if _, err := io.ReadFull(c, buf); err != nil {
+				return
+			}
+			if i == 5 {
+				time.Sleep(stall)
+			}
+			if _, err := c.Write(buf); err != nil {
+				return
+			}
+		}
+	}()
+	var out bytes.Buffer
+	args := []string{"-target", "a=127.0.0.1", "-tcp-port", strconv.Itoa(ln.Addr().(*net.TCPAddr).Port), "-udp-port", "0",
+		"-connect-interval", "0", "-interval", "20ms", "-flush", "200ms", "-duration", "1500ms", "-name", "c"}
+	if err := runStreamClient(context.Background(), args, &out); err != nil {
+		t.Fatal(err)
+	}
+	events, _, _ := flow.Parse(&out)
+	var gaps []float64
+	for _, e := range events {
+		if e.Ev == flow.EvGap {
+			gaps = append(gaps, e.MaxGapMs)
+		}
+	}
+	if len(gaps) == 0 || gaps[0] < 550 || gaps[0] > 2000 {
+		t.Errorf("gap events %v, want one of about %v", gaps, stall)
+	}
+	s := flow.Summarize(events, time.Time{}, time.Now())
+	if len(s) != 1 || s[0].Resets+s[0].Lost != 0 || s[0].MaxGapMs < 550 {
+		t.Errorf("stats %+v: want one tcp flow, no reset, a gap of about %v", s, stall)
 	}
 }

@@ -404,6 +404,10 @@ func (g *gate) window(ctx context.Context, from, to time.Time, flows *[]results.
 func (g *gate) allChecks(ctx context.Context, order []string) []results.RolloutCheck {
 	var out []results.RolloutCheck
 	for _, n := range order {
+		if ctx.Err() != nil {
+			out = append(out, results.RolloutCheck{Name: "checks of " + n, Detail: "interrupted: " + context.Cause(ctx).Error()})
+			break
+		}
 		out = append(out, g.nodeChecks(ctx, n)...)
 	}
 	return out

@@ -238,6 +238,9 @@ func waitPods(ctx context.Context, cs kubernetes.Interface, pods []*corev1.Pod, 
 		}
 		return true, nil
 	})
+	if err != nil && ctx.Err() != nil {
+		return got, fmt.Errorf("interrupted while waiting for pods: %w", context.Cause(ctx))
+	}
 	if err != nil && pending != nil && !strings.HasPrefix(err.Error(), "pod ") {
 		return got, fmt.Errorf("pod %s on %s not ready within %v: %s%s", pending.Name, pending.Spec.NodeName, timeout, last, sandboxHint(ctx, cs, pending))
 	}

@@ -289,8 +289,9 @@ func (g *gate) fail(node, why string) {
 // switchNode deletes the DaemonSet's pod on node, waits for its successor
 // on image, runs the node's checks, watches the traffic for the settle time
 // and judges the node's window.
-func (g *gate) switchNode(ctx context.Context, node, image string, canary bool) results.RolloutNode {
-	r := results.RolloutNode{Node: node, Canary: canary, Image: image, Started: time.Now().UTC()}
+func (g *gate) switchNode(ctx context.Context, node, image string, canary bool) (r results.RolloutNode) {
+	// r is named: the deferred verdict below must reach the caller.
+	r = results.RolloutNode{Node: node, Canary: canary, Image: image, Started: time.Now().UTC()}
 	label := node
 	if canary {
 		label += " (canary)"

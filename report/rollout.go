@@ -74,7 +74,7 @@ func rolloutTitle(r *results.Rollout) string {
 	if r.WatchOnly {
 		return "rollout watch: live traffic through a rollout"
 	}
-	return fmt.Sprintf("rollout gate: %s/%s %s -> %s", r.Namespace, r.DaemonSet, r.OldImage, r.Candidate)
+	return fmt.Sprintf("rollout gate: %s/%s %s → %s", r.Namespace, r.DaemonSet, r.OldImage, r.Candidate)
 }
 
 func rolloutFacts(r *results.Rollout) []Fact {
@@ -160,7 +160,7 @@ var nodeHeader = []string{"node", "switch s", "checks", "resets", "lost", "longe
 func flowRows(flows []results.RolloutFlow) [][]string {
 	var rows [][]string
 	for _, f := range flows {
-		rows = append(rows, []string{f.Client + " -> " + f.Target, f.Kind, fmt.Sprint(f.OK), fmt.Sprint(f.Fail), fmt.Sprint(f.Resets), fmt.Sprint(f.Lost), ms(f.MaxGapMs), fmt.Sprint(len(f.Gaps))})
+		rows = append(rows, []string{f.Client + " → " + f.Target, f.Kind, fmt.Sprint(f.OK), fmt.Sprint(f.Fail), fmt.Sprint(f.Resets), fmt.Sprint(f.Lost), ms(f.MaxGapMs), fmt.Sprint(len(f.Gaps))})
 	}
 	return rows
 }
@@ -186,7 +186,7 @@ func rolloutMarkdown(b *bytes.Buffer, r *results.Rollout, rep *Report) {
 		if !p.Passed {
 			state = "FAILED"
 		}
-		fmt.Fprintf(b, "### %s: %s -> %s (%s)\n\n", p.Name, mdText(p.From), mdText(p.To), state)
+		fmt.Fprintf(b, "### %s: %s → %s (%s)\n\n", p.Name, mdText(p.From), mdText(p.To), state)
 		var rows [][]string
 		for _, n := range p.Nodes {
 			rows = append(rows, nodeRow(n))
@@ -364,7 +364,7 @@ func timelineSVG(r *results.Rollout) template.HTML {
 	}
 	for i, f := range flows {
 		y := top + float64(i)*rowH
-		fmt.Fprintf(&b, `<text class="label" x="%.1f" y="%.1f" text-anchor="end">%s</text>`, left-6, y+rowH-3, esc(f.Client+" -> "+f.Target+" "+f.Kind))
+		fmt.Fprintf(&b, `<text class="label" x="%.1f" y="%.1f" text-anchor="end">%s</text>`, left-6, y+rowH-3, esc(f.Client+" → "+f.Target+" "+f.Kind))
 		fmt.Fprintf(&b, `<rect class="flow" x="%.1f" y="%.1f" width="%.1f" height="%.1f"/>`, left, y+1, pw, rowH-2)
 		for _, g := range f.Gaps {
 			open := ""

@@ -77,7 +77,7 @@ func (g *gate) nodeChecks(ctx context.Context, node string) []results.RolloutChe
 }
 
 // runReach runs a `probe reach` pod to completion; each target is a check
-// named "<pod's node> -> <target> <proto>".
+// named "<pod's node> → <target> <proto>".
 func (g *gate) runReach(ctx context.Context, p *corev1.Pod) []results.RolloutCheck {
 	start := time.Now()
 	from := p.Spec.NodeName
@@ -102,7 +102,7 @@ func (g *gate) runReach(ctx context.Context, p *corev1.Pod) []results.RolloutChe
 	}
 	var checks []results.RolloutCheck
 	for _, r := range res {
-		c := results.RolloutCheck{Name: fmt.Sprintf("%s -> %s %s", from, r.Target, r.Proto), Passed: r.OK, Ms: r.Ms}
+		c := results.RolloutCheck{Name: fmt.Sprintf("%s → %s %s", from, r.Target, r.Proto), Passed: r.OK, Ms: r.Ms}
 		if !r.OK {
 			c.Detail = fmt.Sprintf("%s: no answer in %d tries over %.0f ms: %s", r.Addr, r.Tries, r.Ms, r.Err)
 		}

@@ -202,7 +202,7 @@ func (g *gate) run(ctx context.Context) error {
 		g.res.Failure = err.Error()
 		return err
 	}
-	g.progress("strategy: %s -> OnDelete", g.res.Strategy.Original)
+	g.progress("strategy: %s → OnDelete", g.res.Strategy.Original)
 	defer g.restore(ctx, orig)
 
 	g.res.Passed = g.phase(ctx, results.PhaseUpgrade, g.res.OldImage, g.cfg.Image, order)
@@ -253,7 +253,7 @@ func trafficNodes(ctx context.Context, cs kubernetes.Interface) ([]string, error
 func (g *gate) phase(ctx context.Context, name, from, to string, order []string) bool {
 	g.res.Phases = append(g.res.Phases, results.RolloutPhase{Name: name, From: from, To: to})
 	ph := &g.res.Phases[len(g.res.Phases)-1]
-	g.progress("%s: %s -> %s", name, from, to)
+	g.progress("%s: %s → %s", name, from, to)
 	if err := g.ds.setImage(ctx, to); err != nil {
 		ph.Nodes = append(ph.Nodes, results.RolloutNode{Node: order[0], Image: to, Failures: []string{err.Error()}})
 		g.fail(order[0], err.Error())

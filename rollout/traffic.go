@@ -51,8 +51,8 @@ type traffic struct {
 	nodes     []string // traffic nodes, sorted
 	interval  time.Duration
 	connect   time.Duration
-	podIPs    map[string]string // srv pod -> IP
-	svcIPs    map[string]string // svc -> ClusterIP
+	podIPs    map[string]string // srv pod → IP
+	svcIPs    map[string]string // svc → ClusterIP
 
 	mu     sync.Mutex
 	events map[string][]flow.Event // by client pod, the last read
@@ -323,7 +323,7 @@ func compare(before, now map[types.UID]podSnap) (ipChanges []string, restarts in
 			continue
 		}
 		if n.ips != b.ips {
-			ipChanges = append(ipChanges, fmt.Sprintf("%s on %s: %s -> %s", b.name, b.node, b.ips, n.ips))
+			ipChanges = append(ipChanges, fmt.Sprintf("%s on %s: %s → %s", b.name, b.node, b.ips, n.ips))
 		}
 		if d := int(n.restarts - b.restarts); d > 0 {
 			restarts += d

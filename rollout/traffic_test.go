@@ -24,7 +24,7 @@ func TestCompare(t *testing.T) {
 		"d": {name: "ns/d", node: "w1", ips: "10.0.0.2", restarts: 5}, // new: not compared
 	}
 	ips, restarts, restarted := compare(before, now)
-	if strings.Join(ips, "|") != "ns/a on w1: 10.0.0.1 -> 10.0.0.7" {
+	if strings.Join(ips, "|") != "ns/a on w1: 10.0.0.1 → 10.0.0.7" {
 		t.Errorf("ip changes %q", ips)
 	}
 	if restarts != 2 || strings.Join(restarted, "|") != "ns/a on w1: 1|ns/b on w2: 1" {

@@ -94,13 +94,13 @@ func TestSummarizeAndJudge(t *testing.T) {
 			want: []string{"new-connection gap 2100 ms (limit 2000 ms)"}},
 		{name: "UDP loss", flows: []flow.Stats{f(flow.KindUDP, 90, 10, 0, 0, 300)}, want: []string{"UDP loss 10.0% (limit 2.0%)"}},
 		{name: "a silent client counts as lost", flows: []flow.Stats{{Client: "w1", Target: "same:w1", Kind: flow.KindTCP, LastEvent: from.Add(-time.Second)}},
-			want: []string{"0 connections lost + 1 flows silent (w1->same:w1/tcp) (limit 0)"}},
+			want: []string{"0 connections lost + 1 flows silent (w1→same:w1/tcp) (limit 0)"}},
 		{name: "cluster side", mod: func(s *results.RolloutSummary) {
-			s.Restarts, s.SandboxEvents, s.IPChanges = 2, []string{"FailedCreatePodSandBox a", "b", "c", "d"}, []string{"ns/p on w1: 10.0.0.1 -> 10.0.0.9"}
+			s.Restarts, s.SandboxEvents, s.IPChanges = 2, []string{"FailedCreatePodSandBox a", "b", "c", "d"}, []string{"ns/p on w1: 10.0.0.1 → 10.0.0.9"}
 		}, want: []string{"2 pod restarts (limit 0)", "4 sandbox failure events (limit 0): FailedCreatePodSandBox a; b; c; and 1 more", "1 pods changed IP: ns/p"}},
 		{name: "failed check first", flows: []flow.Stats{f(flow.KindTCP, 1, 0, 1, 0, 0)},
-			checks: []results.RolloutCheck{{Name: "w1 -> pod on w2 tcp", Passed: false, Detail: "no answer"}, {Name: "ok", Passed: true}},
-			want:   []string{`check "w1 -> pod on w2 tcp" failed: no answer`, "1 connections reset"}},
+			checks: []results.RolloutCheck{{Name: "w1 → pod on w2 tcp", Passed: false, Detail: "no answer"}, {Name: "ok", Passed: true}},
+			want:   []string{`check "w1 → pod on w2 tcp" failed: no answer`, "1 connections reset"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			s := Summarize(c.flows, from)

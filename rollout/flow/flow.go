@@ -69,7 +69,7 @@ type Event struct {
 // Key names one flow: client, target and kind.
 type Key struct{ Client, Target, Kind string }
 
-func (k Key) String() string { return k.Client + "->" + k.Target + "/" + k.Kind }
+func (k Key) String() string { return k.Client + "→" + k.Target + "/" + k.Kind }
 
 // Key of the event's flow.
 func (e Event) Key() Key { return Key{e.Client, e.Target, e.Kind} }

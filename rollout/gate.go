@@ -75,7 +75,7 @@ func (c Config) Validate() error {
 		errs = append(errs, errors.New("--image is empty: name the candidate image"))
 	}
 	if c.External != "" {
-		if _, _, err := net.SplitHostPort(c.External); err != nil {
+		if h, _, err := net.SplitHostPort(c.External); err != nil || h == "" {
 			errs = append(errs, fmt.Errorf("--external %q: want HOST:PORT", c.External))
 		}
 	}

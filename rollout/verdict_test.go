@@ -135,6 +135,8 @@ func TestConfigValidate(t *testing.T) {
 		{"no daemonset", func(c *Config) { c.DaemonSet = "" }, "--daemonset is empty"},
 		{"pull policy", func(c *Config) { c.ImagePullPolicy = "Sometimes" }, `--image-pull-policy "Sometimes"`},
 		{"threshold", func(c *Config) { c.Thresholds.MaxLost = -2 }, "--max-lost -2"},
+		{"external without a host", func(c *Config) { c.External = ":7000" }, `--external ":7000": want HOST:PORT`},
+		{"external", func(c *Config) { c.External = "172.18.0.9:7000" }, ""},
 	} {
 		cfg := ok
 		c.mod(&cfg)

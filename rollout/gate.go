@@ -109,6 +109,8 @@ type gate struct {
 	onCand   []string // nodes on the candidate, in switch order
 	seq      int
 	progress func(string, ...any)
+	// rollingBack: nodes are being put back after a failure.
+	rollingBack bool
 }
 
 // Run runs the gate and returns its record (also when it failed: Passed
@@ -304,7 +306,13 @@ func (g *gate) switchNode(ctx context.Context, node, image string, canary bool) 
 		if err != nil {
 			r.Failures = append(r.Failures, err.Error())
 		}
-		r.Failures = append(r.Failures, Judge(r.Summary, r.Checks, g.cfg.Thresholds)...)
+		judged := r.Summary
+		if g.rollingBack {
+			// The traffic of a rollback window still carries the failed
+			// candidate's outage: the node is judged on its checks.
+			judged = results.RolloutSummary{}
+		}
+		r.Failures = append(r.Failures, Judge(judged, r.Checks, g.cfg.Thresholds)...)
 		r.Passed = len(r.Failures) == 0
 		verdict := "PASS"
 		if !r.Passed {
@@ -437,6 +445,7 @@ func (g *gate) rollback(ctx context.Context) {
 		ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), time.Duration(len(g.onCand)+1)*(g.cfg.Thresholds.NodeTimeout+time.Minute))
 		defer cancel()
 	}
+	g.rollingBack = true
 	nodes := slices.Clone(g.onCand)
 	slices.Reverse(nodes)
 	g.res.Phases = append(g.res.Phases, results.RolloutPhase{Name: results.PhaseRollback, From: g.cfg.Image, To: g.res.OldImage})

@@ -27,7 +27,8 @@ type Stats struct {
 	// Resets and Lost connections inside the window (long-lived TCP only).
 	Resets int `json:"resets"`
 	Lost   int `json:"lost"`
-	// MaxGapMs: the longest time without a success that overlaps the window.
+	// MaxGapMs: the longest time without a success, counting only its part
+	// inside the window.
 	MaxGapMs float64 `json:"max_gap_ms"`
 	// Gaps: the reported gaps (longer than the client's threshold) that overlap the window.
 	Gaps []Gap `json:"gaps,omitempty"`
@@ -46,6 +47,22 @@ func (s Stats) LossPct() float64 {
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
+// clipped is how much of the gap [a, b] lies inside [from, to], in ms: a
+// window is charged only for its part of an outage that began before it
+// (the previous node's) or ended after it.
+func clipped(a, b, from, to time.Time) float64 {
+	if a.Before(from) {
+		a = from
+	}
+	if b.After(to) {
+		b = to
+	}
+	if b.Before(a) {
+		return 0
+	}
+	return ms(b.Sub(a))
+}
+
 // overlaps: [a, b] meets [from, to].
 func overlaps(a, b, from, to time.Time) bool { return !b.Before(from) && !a.After(to) }
 
@@ -60,6 +77,10 @@ func Summarize(events []Event, from, to time.Time) []Stats {
 		start   time.Time
 		last    *Event // the flow's last batch so far
 		hasLast bool
+		prevT   time.Time // the last batch's time
+		// the longest gap event since the last batch
+		gapT  time.Time
+		gapMs float64
 	}
 	flows := map[Key]*acc{}
 	get := func(k Key) *acc {
@@ -88,20 +109,26 @@ func Summarize(events []Event, from, to time.Time) []Stats {
 		case EvStart:
 			a.start = e.T
 		case EvBatch:
-			a.last, a.hasLast = e, true
+			// The batch's longest gap is a reported one (a gap event since
+			// the previous batch, placed exactly and counted there), or
+			// else short; either way only its part inside the window
+			// counts, at most the batch's time since from.
+			reported := a.gapT.After(a.prevT) && a.gapMs >= e.MaxGapMs
+			a.last, a.hasLast, a.prevT = e, true, e.T
 			if in {
 				a.s.OK += e.OK
 				a.s.Fail += e.Fail
-				if e.MaxGapMs > a.s.MaxGapMs {
-					a.s.MaxGapMs = e.MaxGapMs
+				if !reported {
+					a.s.MaxGapMs = max(a.s.MaxGapMs, min(e.MaxGapMs, ms(e.T.Sub(from))))
 				}
 			}
 		case EvGap:
+			if e.MaxGapMs > a.gapMs || !a.gapT.After(a.prevT) {
+				a.gapT, a.gapMs = e.T, e.MaxGapMs
+			}
 			if e.From != nil && overlaps(*e.From, e.T, from, to) {
 				a.s.Gaps = append(a.s.Gaps, Gap{From: *e.From, To: e.T, Ms: e.MaxGapMs})
-				if e.MaxGapMs > a.s.MaxGapMs {
-					a.s.MaxGapMs = e.MaxGapMs
-				}
+				a.s.MaxGapMs = max(a.s.MaxGapMs, clipped(*e.From, e.T, from, to))
 			}
 		case EvReset:
 			if in {
@@ -125,9 +152,7 @@ func Summarize(events []Event, from, to time.Time) []Stats {
 			if !since.IsZero() && overlaps(since, a.last.T, from, to) {
 				g := Gap{From: since, To: a.last.T, Ms: ms(a.last.T.Sub(since)), Open: true}
 				a.s.Gaps = append(a.s.Gaps, g)
-				if g.Ms > a.s.MaxGapMs {
-					a.s.MaxGapMs = g.Ms
-				}
+				a.s.MaxGapMs = max(a.s.MaxGapMs, clipped(g.From, g.To, from, to))
 			}
 		}
 		out = append(out, a.s)

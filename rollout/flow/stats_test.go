@@ -39,7 +39,21 @@ func TestSummarize(t *testing.T) {
 				{T: at(4), Client: "c", Target: "other", Kind: KindTCP, Ev: EvGap, From: atp(0.9), MaxGapMs: 3100},
 				batch(5, 8, 0, 3100, 4.9)},
 			from: 3.5, to: 6,
-			want: Stats{OK: 8, MaxGapMs: 3100}, gaps: 1,
+			want: Stats{OK: 8, MaxGapMs: 500}, gaps: 1, // only its part inside the window
+		},
+		{
+			name: "a reported gap inside the window counts whole",
+			events: []Event{start, batch(1, 10, 0, 100, 0.9),
+				{T: at(4), Client: "c", Target: "other", Kind: KindTCP, Ev: EvGap, From: atp(0.9), MaxGapMs: 3100},
+				batch(5, 8, 0, 3100, 4.9)},
+			from: 0.5, to: 6,
+			want: Stats{OK: 18, MaxGapMs: 3100}, gaps: 1,
+		},
+		{
+			name:   "a short gap in a batch is bounded by the window",
+			events: []Event{start, batch(1, 10, 0, 100, 0.9), batch(2, 8, 0, 250, 1.9)},
+			from:   1.9, to: 3,
+			want: Stats{OK: 8, MaxGapMs: 100},
 		},
 		{
 			name: "a gap entirely before the window does not",
@@ -62,7 +76,7 @@ func TestSummarize(t *testing.T) {
 			name:   "still down: an open gap up to the last batch",
 			events: []Event{start, batch(1, 10, 0, 100, 0.9), batch(2, 0, 10, 0, 0.9), batch(3, 0, 10, 0, 0.9)},
 			from:   1.5, to: 10,
-			want: Stats{Fail: 20, MaxGapMs: 2100}, gaps: 1,
+			want: Stats{Fail: 20, MaxGapMs: 1500}, gaps: 1, // from the window's start to the last batch
 		},
 		{
 			name:   "never answered: the open gap runs from the start",

@@ -34,8 +34,10 @@ func FromRollout(r *results.Rollout) *Report {
 		}
 	}
 	add("baseline", r.Baseline)
+	k := 0 // window labels alternate between two lines: neighbours overlap
 	for _, p := range r.Phases {
 		for _, n := range p.Nodes {
+			k++
 			suite := p.Name + " " + n.Node
 			add(suite, n.Checks)
 			c := Case{Suite: suite, Name: "node verdict", Result: Pass, Seconds: n.Finished.Sub(n.Started).Seconds(), Detail: summaryLine(n.Summary)}
@@ -252,7 +254,7 @@ table.num td{text-align:right;font-variant-numeric:tabular-nums}table.num td:fir
 td.fail{background:#ff8182;color:#fff;font-weight:600}td.pass{background:#aceebb}
 .chart{width:100%;height:auto;display:block;margin:.4em 0}
 .chart .grid{stroke:#e6e8eb;stroke-width:1}.chart text{font-size:11px;fill:#59636e}.chart .label{fill:#1f2328;font-size:11px}
-.chart .flow{fill:#dafbe1}.chart .gap{fill:#cf222e}.chart .win{fill:#0969da;opacity:.08}.chart .win.failed{fill:#cf222e;opacity:.15}
+.chart .flow{fill:#dafbe1}.chart .gap{fill:#cf222e}.chart .gap.short{fill:#d4a72c}.chart .win{fill:#0969da;opacity:.08}.chart .win.failed{fill:#cf222e;opacity:.15}
 .chart .ready{stroke:#0969da;stroke-width:1.5}.chart .winlabel{fill:#0969da;font-size:10px}
 details{margin:.3em 0}pre{white-space:pre-wrap;background:#f6f8fa;padding:.5em;border-radius:4px;font-size:12px}
 </style>
@@ -264,7 +266,7 @@ details{margin:.3em 0}pre{white-space:pre-wrap;background:#f6f8fa;padding:.5em;b
 <table class="facts">{{range .Rep.Facts}}<tr><th>{{.Name}}</th><td>{{.Value}}</td></tr>{{end}}</table>
 {{with .Rep.Notes}}<ul id="notes">{{range .}}<li>{{.}}</li>{{end}}</ul>{{end}}
 <h2>Timeline</h2>
-<p>One row per live flow; red: no answer (a gap longer than three intervals, or still open); shaded: a node's switch (from its pod's deletion to the end of its checks and settle time), a blue line when its new pod was Ready.</p>
+<p>One row per live flow; a mark: no answer for longer than three intervals (amber: within the limit, red: over it, or still open); shaded: a node's switch (from its pod's deletion to the end of its checks and settle time), a blue line when its new pod was Ready.</p>
 {{.Timeline}}
 {{range .Phases}}<h2>{{.Name}}: {{.From}} &rarr; {{.To}} ({{if .Passed}}passed{{else}}FAILED{{end}})</h2>
 <table class="num"><tr>{{range $.NodeHeader}}<th>{{.}}</th>{{end}}</tr>
@@ -330,7 +332,7 @@ func timelineSVG(r *results.Rollout) template.HTML {
 	if end.Before(start) || end.Equal(start) {
 		end = start.Add(time.Second)
 	}
-	const w, left, right, rowH, top = 1100.0, 230.0, 20.0, 12.0, 34.0
+	const w, left, right, rowH, top = 1200.0, 400.0, 20.0, 13.0, 48.0
 	h := top + float64(len(flows))*rowH + 34
 	pw := w - left - right
 	total := end.Sub(start).Seconds()
@@ -344,8 +346,10 @@ func timelineSVG(r *results.Rollout) template.HTML {
 		xx := left + v/total*pw
 		fmt.Fprintf(&b, `<line class="grid" x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f"/><text x="%.1f" y="%.1f" text-anchor="middle">%g s</text>`, xx, top-4, xx, h-28, xx, h-16, v)
 	}
+	k := 0 // window labels alternate between two lines: neighbours overlap
 	for _, p := range r.Phases {
 		for _, n := range p.Nodes {
+			k++
 			end := n.Finished
 			if end.IsZero() {
 				end = r.Finished
@@ -356,7 +360,7 @@ func timelineSVG(r *results.Rollout) template.HTML {
 			}
 			fmt.Fprintf(&b, `<rect class="%s" x="%.1f" y="%.1f" width="%.1f" height="%.1f"><title>%s %s: %s</title></rect>`,
 				cls, x(n.Started), top-14, math.Max(x(end)-x(n.Started), 1), h-top-14, esc(p.Name), esc(n.Node), esc(summaryLine(n.Summary)))
-			fmt.Fprintf(&b, `<text class="winlabel" x="%.1f" y="%.1f">%s %s</text>`, x(n.Started)+2, top-16, esc(p.Name[:min(4, len(p.Name))]), esc(n.Node))
+			fmt.Fprintf(&b, `<text class="winlabel" x="%.1f" y="%.1f">%s %s</text>`, x(n.Started)+2, top-18-float64(k%2)*12, esc(p.Name), esc(n.Node))
 			if !n.PodReady.IsZero() {
 				fmt.Fprintf(&b, `<line class="ready" x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f"/>`, x(n.PodReady), top-4, x(n.PodReady), h-28)
 			}
@@ -366,13 +370,21 @@ func timelineSVG(r *results.Rollout) template.HTML {
 		y := top + float64(i)*rowH
 		fmt.Fprintf(&b, `<text class="label" x="%.1f" y="%.1f" text-anchor="end">%s</text>`, left-6, y+rowH-3, esc(f.Client+" → "+f.Target+" "+f.Kind))
 		fmt.Fprintf(&b, `<rect class="flow" x="%.1f" y="%.1f" width="%.1f" height="%.1f"/>`, left, y+1, pw, rowH-2)
+		limit := r.Thresholds.MaxGapMs
+		if f.Kind == "connect" {
+			limit = r.Thresholds.MaxConnectGapMs
+		}
 		for _, g := range f.Gaps {
 			open := ""
 			if g.Open {
 				open = ", still open"
 			}
-			fmt.Fprintf(&b, `<rect class="gap" x="%.1f" y="%.1f" width="%.1f" height="%.1f"><title>%s: %.0f ms without an answer%s</title></rect>`,
-				x(g.From), y+1, math.Max(x(g.To)-x(g.From), 1.5), rowH-2, esc(g.From.Format("15:04:05.000")), g.Ms, open)
+			cls := "gap"
+			if limit > 0 && g.Ms <= limit {
+				cls = "gap short" // reported, within the limit
+			}
+			fmt.Fprintf(&b, `<rect class="%s" x="%.1f" y="%.1f" width="%.1f" height="%.1f"><title>%s: %.0f ms without an answer%s</title></rect>`,
+				cls, x(g.From), y+1, math.Max(x(g.To)-x(g.From), 1.5), rowH-2, esc(g.From.Format("15:04:05.000")), g.Ms, open)
 		}
 	}
 	fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" text-anchor="middle">seconds since the gate started</text>`, left+pw/2, h-2)

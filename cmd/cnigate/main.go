@@ -28,7 +28,7 @@ type command struct {
 
 var commands = []command{
 	{"version", "[--json]", "print cnigate's version and the versions it pins", runVersion},
-	{"report", "e2e|bench|conformance --in FILE [--report-dir DIR] [--name NAME] | e2e-scale DIR...", "render a run's JSON as JUnit XML, JSON, Markdown and HTML; e2e-scale: the matrix's growth over several e2e runs", runReport},
+	{"report", "e2e|bench|conformance|rollout --in FILE [--report-dir DIR] [--name NAME] | e2e-scale DIR...", "render a run's JSON as JUnit XML, JSON, Markdown and HTML; e2e-scale: the matrix's growth over several e2e runs", runReport},
 	{"conformance", "--plugin PATH --netconf FILE|--conflist FILE [--cni-path DIR] [--profile FILE] [--labels EXPR] [--known-failures FILE] [--report-dir DIR]", "run the netns conformance suite against a CNI plugin binary (root)", runConformance},
 	{"publish", "--run PLUGIN=GINKGO_JSON [--run ...] [--known PLUGIN=FILE ...] [--out DIR]", "write the published conformance report of several plugins (docs/conformance)", runPublish},
 	{"e2e", "[--kubeconfig FILE] [--cni podnet|bridge] [--ip-family ipv4|ipv6|dual] [--workers N] [--parallel N] [--timeout D] [--node-image REF] [--agent-image REF] [--image REF] [--report-dir DIR] (-h: all)", "the cluster matrix on a kind cluster it creates, or on --kubeconfig's (root, Docker)", runE2E},

@@ -10,6 +10,7 @@ import (
 	"github.com/onsi/ginkgo/v2/types"
 
 	"github.com/cnigate/cnigate/report"
+	"github.com/cnigate/cnigate/results"
 )
 
 func runReport(_ context.Context, args []string, stdout, stderr io.Writer) error {
@@ -21,7 +22,7 @@ func runReport(_ context.Context, args []string, stdout, stderr io.Writer) error
 		return runScaleReport(args[1:], stdout)
 	}
 	fs := newFlags("report "+kind, stderr)
-	in := fs.String("in", "", "the run's JSON: matrix.json (e2e), bench.json (bench), a Ginkgo JSON report (conformance)")
+	in := fs.String("in", "", "the run's JSON: matrix.json (e2e), bench.json (bench), a Ginkgo JSON report (conformance), rollout.json (rollout)")
 	dir := fs.String("report-dir", "_artifacts", "where to write the reports")
 	name := fs.String("name", kind, "base name of the report files")
 	phases := fs.String("phases", "", "e2e: phase timings (name<TAB>seconds lines); default: phases-e2e.tsv next to --in, if there")
@@ -33,6 +34,18 @@ func runReport(_ context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	if fs.NArg() > 0 {
 		return usagef("unexpected argument %q", fs.Arg(0))
+	}
+	if kind == "rollout" { // its own Markdown and HTML (the timeline): report.WriteRollout
+		ro, err := results.ReadRollout(*in)
+		if err != nil {
+			return err
+		}
+		paths, err := report.WriteRollout(*dir, ro)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "wrote %v\n", paths)
+		return nil
 	}
 	r, err := readReport(kind, *in, *phases)
 	if err != nil {

@@ -152,12 +152,16 @@ func nodeRow(n results.RolloutNode) []string {
 		verdict = "FAIL"
 	}
 	s := n.Summary
-	return []string{node, sw, fmt.Sprintf("%d/%d", pass, len(n.Checks)), fmt.Sprint(s.Resets), fmt.Sprint(s.Lost + len(s.Silent)),
+	win := "-"
+	if !n.Finished.IsZero() {
+		win = fmt.Sprintf("%.1f", n.Finished.Sub(n.Started).Seconds())
+	}
+	return []string{node, sw, win, fmt.Sprintf("%d/%d", pass, len(n.Checks)), fmt.Sprint(s.Resets), fmt.Sprint(s.Lost + len(s.Silent)),
 		ms(s.MaxGapMs), ms(s.MaxConnectGapMs), fmt.Sprintf("%.1f", s.UDPLossPct), fmt.Sprint(s.Restarts),
 		fmt.Sprint(len(s.SandboxEvents)), fmt.Sprint(len(s.IPChanges)), verdict}
 }
 
-var nodeHeader = []string{"node", "switch s", "checks", "resets", "lost", "longest gap ms (stream)", "longest gap ms (new conn)", "UDP loss %", "restarts", "sandbox events", "IP changes", "verdict"}
+var nodeHeader = []string{"node", "switch s", "window s", "checks", "resets", "lost", "longest gap ms (stream)", "longest gap ms (new conn)", "UDP loss %", "restarts", "sandbox events", "IP changes", "verdict"}
 
 func flowRows(flows []results.RolloutFlow) [][]string {
 	var rows [][]string
@@ -270,7 +274,7 @@ details{margin:.3em 0}pre{white-space:pre-wrap;background:#f6f8fa;padding:.5em;b
 {{.Timeline}}
 {{range .Phases}}<h2>{{.Name}}: {{.From}} &rarr; {{.To}} ({{if .Passed}}passed{{else}}FAILED{{end}})</h2>
 <table class="num"><tr>{{range $.NodeHeader}}<th>{{.}}</th>{{end}}</tr>
-{{range .Rows}}<tr>{{range $i, $c := .Cells}}<td{{if eq $i 11}} class="{{if eq $c "pass"}}pass{{else}}fail{{end}}"{{end}}>{{$c}}</td>{{end}}</tr>{{end}}</table>
+{{range .Rows}}<tr>{{range $i, $c := .Cells}}<td{{if eq $i 12}} class="{{if eq $c "pass"}}pass{{else}}fail{{end}}"{{end}}>{{$c}}</td>{{end}}</tr>{{end}}</table>
 {{range .Rows}}{{if .Failures}}<details open><summary>{{.Node}}: what failed</summary><ul>{{range .Failures}}<li>{{.}}</li>{{end}}</ul></details>{{end}}
 <details><summary>{{.Node}}: {{len .Checks}} checks</summary><table>{{range .Checks}}<tr><td class="{{if .Passed}}pass{{else}}fail{{end}}">{{if .Passed}}pass{{else}}FAIL{{end}}</td><td>{{.Name}}</td><td>{{.Detail}}</td></tr>{{end}}</table></details>{{end}}
 {{with .Final}}<p>Final checks: {{.}}</p>{{end}}

@@ -45,7 +45,7 @@ func TestWriteRollout(t *testing.T) {
 		return string(b)
 	}
 	for _, c := range []struct{ file, want string }{
-		{"rollout.md", "| w1 (canary) | 3.0 | 0/1 | 0 | 0 | 30000 |"},
+		{"rollout.md", "| w1 (canary) | 3.0 | 30.0 | 0/1 | 0 | 0 | 30000 |"},
 		{"rollout.md", "never switched (still on podnet:1): w2, cp"},
 		{"rollout.md", "**❌ FAILED**: w1: check failed"},
 		{"rollout.html", `<svg id="timeline"`},

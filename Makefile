@@ -65,7 +65,7 @@ conformance-report: build cnigate ## the same + ipvlan, vlan and podnet, then th
 report-browser-test: ## the report pages in headless Chromium (installs chromium if missing)
 	ci/report-browser-test.sh
 
-lint: ## golangci-lint, actionlint, shellcheck
+lint: ## golangci-lint, actionlint, shellcheck, docs links and quoted figures
 	ci/lint.sh
 
 node-image: ## build the kind node image locally (no registry needed)

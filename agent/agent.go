@@ -53,6 +53,9 @@ type Options struct {
 	Steps map[string]bool
 }
 
+// errNotSynced: the Node informer has not listed the Nodes yet.
+var errNotSynced = errors.New("waiting for the Node informer's first list (API server unreachable?); routes kept as they are")
+
 // Agent is podnet-agent's node reconciler.
 type Agent struct {
 	opts      Options
@@ -173,6 +176,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 	defer stop()
 	go a.watchRoutes(ctx)
+	a.lastLoop.Store(time.Now().UnixNano()) // /healthz counts from the start
 
 	ticker := time.NewTicker(a.opts.Period)
 	defer ticker.Stop()
@@ -184,7 +188,10 @@ func (a *Agent) Run(ctx context.Context) error {
 		case <-ticker.C:
 		case <-a.trigger:
 		}
-		if err := a.Reconcile(ctx); err != nil {
+		switch err := a.Reconcile(ctx); {
+		case errors.Is(err, errNotSynced):
+			a.log.Warn("reconcile incomplete (retried)", "err", err)
+		case err != nil:
 			a.log.Error("reconcile failed (retried)", "err", err)
 		}
 	}
@@ -304,7 +311,7 @@ func (a *Agent) Reconcile(ctx context.Context) error {
 	// empty list would delete every route.
 	if !a.synced() {
 		a.ready.Store(false)
-		errs = append(errs, errors.New("waiting for the Node informer's first list (API server unreachable?); routes kept as they are"))
+		errs = append(errs, errNotSynced)
 		return errors.Join(errs...)
 	}
 	self, err := a.nodes.Get(a.opts.NodeName)
@@ -496,14 +503,22 @@ func (a *Agent) writeReadyStamp() error {
 // applyStartDefects carries out the start-time faults of a defects build
 // and tells the plugin which one is on.
 func (a *Agent) applyStartDefects() error {
-	if defects.name == "" {
-		return nil
+	if !defects.build {
+		return nil // a release build never reads or writes DefectFile
 	}
 	dir := rules.AgentDir(a.cfg.DataDir)
+	path := filepath.Join(dir, rules.DefectFile)
+	if defects.name == "" {
+		// A defect of an earlier run must not outlive it.
+		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		return nil
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	if _, err := WriteFileAtomic(filepath.Join(dir, rules.DefectFile), []byte(defects.name+"\n"), 0o644); err != nil {
+	if _, err := WriteFileAtomic(path, []byte(defects.name+"\n"), 0o644); err != nil {
 		return err
 	}
 	if defects.wipeStore {

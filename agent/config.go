@@ -8,10 +8,10 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"path/filepath"
 	"reflect"
-	"regexp"
 	"strings"
+
+	"github.com/cnigate/cnigate/plugin/confcheck"
 )
 
 // Config is the cluster-wide settings (ConfigMap podnet-config, key
@@ -36,6 +36,12 @@ type Config struct {
 	Bridge  string `json:"bridge"`
 	DataDir string `json:"dataDir"`
 	LogFile string `json:"logFile"`
+	// CNIVersion is the conflist's cniVersion: "1.0.0" (every runtime) or
+	// "1.1.0", for runtimes whose libcni knows it (containerd 2, CRI-O):
+	// libcni sends STATUS and GC only to 1.1.0 lists, and STATUS is how an
+	// agent-less node turns NotReady. A runtime with an older libcni
+	// (containerd 1.6) fails every ADD on a 1.1.0 result.
+	CNIVersion string `json:"cniVersion"`
 
 	network, network6 netip.Prefix // parsed; invalid when not configured
 }
@@ -49,21 +55,12 @@ const (
 // MTUAnnotation on a Node replaces Config.MTU on that node.
 const MTUAnnotation = "podnet.cnigate.io/mtu"
 
-// Limits shared with podnet's own validation of the conf the agent writes.
-const (
-	minMTU, maxMTU   = 68, 65535
-	maxNameLen       = 128
-	minNetworkPrefix = 8 // a wider "network" makes the FORWARD ACCEPT rules catch-alls
-)
-
-var networkNameRE = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.\-]*$`)
-
 // DefaultConfig is the config the fields of config.json override: the
 // tutorial's settings but for the pod network, which has no default.
 func DefaultConfig() Config {
 	return Config{
 		Name: "podnet", MTU: 1500, IPMasq: true, HairpinMode: true, Routes: RoutesNode,
-		Portmap: true, Bridge: "cni0", DataDir: "/var/lib/cni/podnet",
+		Portmap: true, Bridge: "cni0", DataDir: "/var/lib/cni/podnet", CNIVersion: "1.0.0",
 	}
 }
 
@@ -156,11 +153,8 @@ func checkKeys(data []byte) error {
 }
 
 func (c *Config) validate() error {
-	switch {
-	case len(c.Name) > maxNameLen:
-		return fieldErr("name", "%d characters, at most %d", len(c.Name), maxNameLen)
-	case !networkNameRE.MatchString(c.Name):
-		return fieldErr("name", "%q: a letter or digit, then letters, digits, '_', '.' or '-' (CNI spec)", c.Name)
+	if err := confcheck.Name(c.Name); err != nil {
+		return fieldErr("name", "%v", err)
 	}
 	var err error
 	if c.network, err = parseNetwork("network", c.Network, false); err != nil {
@@ -172,77 +166,47 @@ func (c *Config) validate() error {
 	if !c.network.IsValid() && !c.network6.IsValid() {
 		return fieldErr("network", `required: the cluster pod network, e.g. "10.244.0.0/16" (or "network6" for IPv6, or both)`)
 	}
-	if c.MTU < minMTU || c.MTU > maxMTU {
-		return fieldErr("mtu", "%d is outside %d-%d", c.MTU, minMTU, maxMTU)
+	if err := confcheck.MTU(c.MTU); err != nil {
+		return fieldErr("mtu", "%v", err)
+	}
+	if c.CNIVersion != "1.0.0" && c.CNIVersion != "1.1.0" {
+		return fieldErr("cniVersion", "%q: \"1.0.0\" (every runtime) or \"1.1.0\" (runtimes that send STATUS and GC: containerd 2, CRI-O)", c.CNIVersion)
 	}
 	if c.Routes != RoutesNode && c.Routes != RoutesNone {
 		return fieldErr("routes", "%q: %q (the agent routes other nodes' pod subnets) or %q (the fabric does)", c.Routes, RoutesNode, RoutesNone)
 	}
-	if err := validateIfName(c.Bridge); err != nil {
+	if err := confcheck.IfName(c.Bridge); err != nil {
 		return fieldErr("bridge", "%v", err)
 	}
-	if err := validatePath(c.DataDir); err != nil {
+	if err := confcheck.Path(c.DataDir); err != nil {
 		return fieldErr("dataDir", "%v", err)
 	}
 	if c.LogFile != "" {
-		if err := validatePath(c.LogFile); err != nil {
+		if err := confcheck.Path(c.LogFile); err != nil {
 			return fieldErr("logFile", "%v", err)
 		}
 	}
 	return nil
 }
 
-// parseNetwork accepts "" (family not configured) or a network address with
-// its prefix in the family asked for.
+// parseNetwork accepts "" (family not configured) or what podnet accepts as
+// the family's network.
 func parseNetwork(field, s string, ipv6 bool) (netip.Prefix, error) {
 	if s == "" {
 		return netip.Prefix{}, nil
 	}
-	p, err := netip.ParsePrefix(s)
-	switch {
-	case err != nil:
-		return p, fieldErr(field, "%q is not a CIDR", s)
-	case p.Addr().Is4In6() || p.Addr().Is6() != ipv6:
-		if ipv6 {
-			return p, fieldErr(field, "%q is not IPv6 (the IPv4 network goes in \"network\")", s)
-		}
-		return p, fieldErr(field, "%q is not IPv4 (the IPv6 network goes in \"network6\")", s)
-	case p.Masked() != p:
-		return p, fieldErr(field, "%q has host bits set (did you mean %s?)", s, p.Masked())
-	case p.Bits() < minNetworkPrefix:
-		return p, fieldErr(field, "%s is wider than /%d: its FORWARD ACCEPT rules would be catch-alls", p, minNetworkPrefix)
-	case p.Addr().IsLoopback() || p.Addr().IsLinkLocalUnicast() || p.Addr().IsMulticast() || p.Addr().IsUnspecified():
-		return p, fieldErr(field, "%s is a loopback, link-local, multicast or unspecified range, which cannot hold pods", p)
+	n, err := confcheck.CIDR(s, ipv6)
+	if err == nil {
+		err = confcheck.Network(n, ipv6)
+	}
+	if err != nil {
+		return netip.Prefix{}, fieldErr(field, "%v", err)
+	}
+	p, ok := prefixOf(n)
+	if !ok {
+		return netip.Prefix{}, fieldErr(field, "%q is not a CIDR", s)
 	}
 	return p, nil
-}
-
-// validatePath accepts only clean absolute paths.
-func validatePath(p string) error {
-	switch {
-	case !strings.HasPrefix(p, "/"):
-		return fmt.Errorf("%q must be an absolute path", p)
-	case filepath.Clean(p) != p || p == "/":
-		return fmt.Errorf("%q is not a clean path to a file or directory (use %q)", p, filepath.Clean(p))
-	case strings.ContainsRune(p, 0):
-		return fmt.Errorf("%q contains a NUL byte", p)
-	}
-	return nil
-}
-
-// validateIfName applies the kernel's rules for interface names.
-func validateIfName(name string) error {
-	switch {
-	case name == "":
-		return errors.New("empty interface name")
-	case len(name) > 15:
-		return fmt.Errorf("%q is longer than 15 characters", name)
-	case name == "." || name == "..":
-		return fmt.Errorf("%q is not a valid interface name", name)
-	case strings.ContainsAny(name, "/: \t\n\x00"):
-		return fmt.Errorf("%q contains '/', ':' or whitespace", name)
-	}
-	return nil
 }
 
 // networkOf returns the configured network of a family (invalid when the

@@ -54,6 +54,8 @@ func TestParseConfig(t *testing.T) {
 		{"hairpinMode a number", with("hairpinMode", `1`), "hairpinMode"},
 		{"portmap a string", with("portmap", `"true"`), "portmap"},
 		{"routes unknown", with("routes", `"bgp"`), "routes"},
+		{"cniVersion 1.1.0", with("cniVersion", `"1.1.0"`), ""},
+		{"cniVersion unknown", with("cniVersion", `"0.4.0"`), "cniVersion"},
 		{"bridge empty", with("bridge", `""`), "bridge"},
 		{"bridge too long", with("bridge", `"a-very-long-bridge"`), "bridge"},
 		{"dataDir relative", with("dataDir", `"data"`), "dataDir"},

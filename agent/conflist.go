@@ -9,13 +9,14 @@ import (
 
 	v1 "k8s.io/api/core/v1"
 
+	"github.com/cnigate/cnigate/plugin/confcheck"
 	"github.com/cnigate/cnigate/plugin/ipam"
 )
 
 // ConflistName is the file the agent writes in the CNI conf directory.
 const ConflistName = "10-podnet.conflist"
 
-// ErrNoPodCIDR: the node has no podCIDR of a configured family, so podnet
+// ErrNoPodCIDR means the node has no podCIDR of a configured family, so podnet
 // has no subnet to hand out. The fix is in the control plane.
 var ErrNoPodCIDR = errors.New("the node has no spec.podCIDRs of the configured pod network's families: " +
 	"start kube-controller-manager with --allocate-node-cidrs --cluster-cidr=<network> (kubeadm: init --pod-network-cidr=<network>)")
@@ -65,8 +66,11 @@ func NodeMTU(c *Config, node *v1.Node) (int, error) {
 		return c.MTU, nil
 	}
 	mtu, err := strconv.Atoi(s)
-	if err != nil || mtu < minMTU || mtu > maxMTU {
-		return 0, fmt.Errorf("node %s: annotation %s=%q is not an MTU (%d-%d)", node.Name, MTUAnnotation, s, minMTU, maxMTU)
+	if err == nil {
+		err = confcheck.MTU(mtu)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("node %s: annotation %s=%q is not an MTU: %w", node.Name, MTUAnnotation, s, err)
 	}
 	return mtu, nil
 }
@@ -130,7 +134,7 @@ func RenderConflist(c *Config, node *v1.Node) ([]byte, error) {
 			p.Network, p.Subnet = c.network.String(), sub.String()
 		}
 	}
-	list := conflist{CNIVersion: "1.0.0", Name: c.Name, Plugins: []any{p}}
+	list := conflist{CNIVersion: c.CNIVersion, Name: c.Name, Plugins: []any{p}}
 	if c.Portmap {
 		list.Plugins = append(list.Plugins, portmapConf{Type: "portmap", Capabilities: map[string]bool{"portMappings": true}})
 	}

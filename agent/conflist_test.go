@@ -69,6 +69,8 @@ func TestRenderConflist(t *testing.T) {
 			podnet(`"network":"10.244.0.0/16","subnet":"10.244.1.0/24","bridge":"cni0","mtu":1450,"ipMasq":true,"hairpinMode":true,"dataDir":"/var/lib/cni/podnet","logFile":"/var/log/podnet.log","nodeAgent":true`), ""},
 		{"no portmap", `{"network":"10.244.0.0/16","portmap":false}`, node("n1", []string{"10.244.1.0/24"}),
 			`{"cniVersion":"1.0.0","name":"podnet","plugins":[{"type":"podnet","network":"10.244.0.0/16","subnet":"10.244.1.0/24","bridge":"cni0","mtu":1500,"ipMasq":true,"hairpinMode":true,"dataDir":"/var/lib/cni/podnet","nodeAgent":true}]}`, ""},
+		{"cniVersion 1.1.0 (STATUS and GC)", `{"network":"10.244.0.0/16","portmap":false,"cniVersion":"1.1.0"}`, node("n1", []string{"10.244.1.0/24"}),
+			`{"cniVersion":"1.1.0","name":"podnet","plugins":[{"type":"podnet","network":"10.244.0.0/16","subnet":"10.244.1.0/24","bridge":"cni0","mtu":1500,"ipMasq":true,"hairpinMode":true,"dataDir":"/var/lib/cni/podnet","nodeAgent":true}]}`, ""},
 		{"MTU annotation not a number", v4, withMTU(node("n1", []string{"10.244.1.0/24"}), "jumbo"), "", MTUAnnotation},
 		{"MTU annotation too small", v4, withMTU(node("n1", []string{"10.244.1.0/24"}), "67"), "", MTUAnnotation},
 		{"no podCIDR", v4, node("n1", nil), "", "--allocate-node-cidrs"},

@@ -6,6 +6,7 @@ import "net/netip"
 // release build leaves them all off (defects_on.go sets them from env
 // PODNET_DEFECT).
 type defectHooks struct {
+	build        bool                            // a podnet_defects build: the agent manages DefectFile
 	name         string                          // the selected defect, for the log
 	dropRoutes   bool                            // program no routes, delete ours
 	wipeStore    bool                            // wipe podnet's store on start

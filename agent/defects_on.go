@@ -13,7 +13,7 @@ import (
 func init() {
 	loadDefects = func() error {
 		name := os.Getenv("PODNET_DEFECT")
-		d := defectHooks{name: name}
+		d := defectHooks{build: true, name: name}
 		switch name {
 		case "":
 		case "drop-routes":

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -13,6 +12,7 @@ import (
 	"github.com/containernetworking/cni/pkg/version"
 
 	"github.com/cnigate/cnigate/cnitest"
+	"github.com/cnigate/cnigate/results"
 )
 
 // Options are the run's parameters; Defaults gives those of make bench.
@@ -55,7 +55,7 @@ func stderrLog(format string, a ...any) {
 // Run measures every contender of table and returns the figures. It needs
 // root: it creates network namespaces. Everything it creates is removed before
 // it returns, also when ctx is cancelled.
-func Run(ctx context.Context, table Table, o Options) (rep *Report, err error) {
+func Run(ctx context.Context, table Table, o Options) (rep *results.Bench, err error) {
 	if o.Log == nil {
 		o.Log = stderrLog
 	}
@@ -81,7 +81,7 @@ func Run(ctx context.Context, table Table, o Options) (rep *Report, err error) {
 		o.RSSRuns = 0
 	}
 
-	rep = &Report{Machine: describeMachine(), Config: configOf(o), Baseline: table.Baseline}
+	rep = &results.Bench{Machine: describeMachine(), Config: configOf(o), Baseline: table.Baseline}
 	if o.RSSRuns == 0 {
 		rep.Config.MemorySkipped = "no maxrss launcher given (bench/maxrss)"
 	}
@@ -167,7 +167,7 @@ func Run(ctx context.Context, table Table, o Options) (rep *Report, err error) {
 			p.name, use.Seconds, use.BenchCores, use.OthersCores, use.StealCores, use.IdleCores)
 	}
 	rep.Machine.LoadAvg = append(rep.Machine.LoadAvg, loadNow("end"))
-	rep.finish(contenders)
+	finish(rep, contenders)
 	if g := o.Gate; g != nil {
 		byName := map[string]*contender{}
 		for _, c := range contenders {
@@ -175,35 +175,14 @@ func Run(ctx context.Context, table Table, o Options) (rep *Report, err error) {
 		}
 		rep.Gate = g.gate(table.Baseline, byName[g.Candidate], byName[table.Baseline])
 		for _, m := range rep.Gate.Metrics {
-			o.Log("gate %s vs %s: %s", g.Candidate, table.Baseline, m.String(g.Tolerance, g.Confidence))
+			o.Log("gate %s vs %s: %s", g.Candidate, table.Baseline, m.Text(rep.Gate))
 		}
 	}
 	return rep, nil
 }
 
-// Passed reports whether every contender ran clean: no failed process, no
-// duplicate address, no pod left unconfigured, nothing left behind by DEL.
-// Speed targets are reported, not part of this verdict.
-func (rep *Report) Passed() bool {
-	for _, r := range rep.Contenders {
-		if r.Add.Failures+r.Del.Failures+r.Burst.Failures > 0 || r.Add.DuplicateIPs+r.Burst.DuplicateIPs > 0 || r.Add.Unconfigured > 0 || r.Burst.Unconfigured > 0 ||
-			r.Add.BadResults+r.Burst.BadResults > 0 ||
-			r.Del.Leftovers > 0 || r.Burst.Leftovers > 0 {
-			return false
-		}
-	}
-	return true
-}
-
-// Regressed reports whether the gate (if any) found the candidate slower than
-// the baseline by more than the tolerance.
-func (rep *Report) Regressed() bool { return rep.Gate != nil && rep.Gate.Regression }
-
-// WriteTable writes the human summary (the table of the README).
-func (rep *Report) WriteTable(w io.Writer) { printTable(w, rep) }
-
-func configOf(o Options) config {
-	c := config{
+func configOf(o Options) results.BenchConfig {
+	c := results.BenchConfig{
 		N: o.N, Burst: o.Burst, BurstRounds: o.BurstRounds, RSSRuns: o.RSSRuns,
 		Network: o.Network, Subnet: o.Subnet, MTU: o.MTU, Bridge: bridgeName,
 		CNIVersion: version.Current(),

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/containernetworking/plugins/pkg/ns"
+
+	"github.com/cnigate/cnigate/results"
 )
 
 // Only the arithmetic is tested: timings are measured, never asserted.
@@ -166,14 +168,14 @@ func TestFinishComputesEveryPairAndTheTargets(t *testing.T) {
 	mk := func(name string, addMs int, targets ...Target) *contender {
 		c := &contender{spec: spec{name: name, targets: targets}}
 		for range 3 {
-			c.res.Add.durations = append(c.res.Add.durations, time.Duration(addMs)*time.Millisecond)
-			c.res.Del.durations = append(c.res.Del.durations, time.Duration(addMs)*time.Millisecond)
+			c.addTiming.durations = append(c.addTiming.durations, time.Duration(addMs)*time.Millisecond)
+			c.delTiming.durations = append(c.delTiming.durations, time.Duration(addMs)*time.Millisecond)
 		}
-		c.res.Burst.Rounds = []burstRound{{AddWallMs: float64(addMs), DelWallMs: float64(addMs)}}
+		c.res.Burst.Rounds = []results.BenchBurstRound{{AddWallMs: float64(addMs), DelWallMs: float64(addMs)}}
 		return c
 	}
-	rep := &Report{Baseline: "b"}
-	rep.finish([]*contender{
+	rep := &results.Bench{Baseline: "b"}
+	finish(rep, []*contender{
 		mk("a", 10, Target{Metric: "add_p50", Against: "b", Limit: 1}, Target{Metric: "burst", Against: "f", Limit: 1.5, Clean: true},
 			Target{Metric: "del_p50", Against: "f", Limit: 1.2}),
 		mk("b", 40),

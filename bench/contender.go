@@ -17,6 +17,7 @@ import (
 	"github.com/containernetworking/plugins/pkg/ns"
 
 	"github.com/cnigate/cnigate/cnitest"
+	"github.com/cnigate/cnigate/results"
 )
 
 const (
@@ -105,7 +106,16 @@ type contender struct {
 	addResps  []cnitest.Response
 	preloaded map[string]bool
 
-	res contenderResult
+	res                  results.BenchContender
+	addTiming, delTiming timing
+}
+
+// timing is the command's measured latencies.
+func (c *contender) timing(cmd string) *timing {
+	if cmd == "ADD" {
+		return &c.addTiming
+	}
+	return &c.delTiming
 }
 
 // newContender creates the contender's host netns, data dir and pods. On error

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/cnigate/cnigate/results"
 )
 
 // The load average counts the benchmark's own processes (a burst alone adds
@@ -21,18 +23,6 @@ type cpuSample struct {
 	at                time.Time
 	busy, steal, idle time.Duration // whole machine, all cores
 	bench             time.Duration // this process and its waited-for children
-}
-
-// phaseCPU is how the cores were used during one phase, in cores (1.0 = one
-// core busy for the whole phase).
-type phaseCPU struct {
-	Phase       string  `json:"phase"`
-	Seconds     float64 `json:"seconds"`
-	LoadAvg     string  `json:"loadavg_at_start"`
-	BenchCores  float64 `json:"bench_cores"`
-	OthersCores float64 `json:"others_cores"`
-	StealCores  float64 `json:"steal_cores"`
-	IdleCores   float64 `json:"idle_cores"`
 }
 
 func sampleCPU() cpuSample {
@@ -60,14 +50,14 @@ func sampleCPU() cpuSample {
 	return s
 }
 
-func cpuBetween(phase, loadavg string, a, b cpuSample) phaseCPU {
+func cpuBetween(phase, loadavg string, a, b cpuSample) results.PhaseCPU {
 	wall := b.at.Sub(a.at)
 	if wall <= 0 {
-		return phaseCPU{Phase: phase}
+		return results.PhaseCPU{Phase: phase}
 	}
 	cores := func(d time.Duration) float64 { return float64(int(float64(d)/float64(wall)*100+0.5)) / 100 }
 	bench := b.bench - a.bench
-	return phaseCPU{
+	return results.PhaseCPU{
 		Phase: phase, Seconds: float64(wall.Milliseconds()) / 1000, LoadAvg: loadavg,
 		BenchCores:  cores(bench),
 		OthersCores: cores(max(b.busy-a.busy-bench, 0)),

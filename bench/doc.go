@@ -32,8 +32,9 @@
 // Every pod netns is created before the timing starts. Everything (netns,
 // temp dirs) is removed at the end, also after a failure or Ctrl-C.
 //
-// Run returns a Report (bench.json): figures, ratios for every pair of
-// contenders, and the targets of the table entries. Targets are reported,
+// Run returns a results.Bench (bench.json; package results holds the type,
+// package report renders it, WriteTable prints bench.txt): figures, ratios
+// for every pair of contenders, and the targets of the table entries. Targets are reported,
 // never asserted: timings on a shared machine are not test material; a run
 // fails (Passed is false) only when a plugin failed commands, handed out a
 // duplicate address, left a pod unconfigured or left interfaces behind.
@@ -42,5 +43,5 @@
 // BASELINE=...): from the sequential phase's interleaved pairs it decides
 // whether the candidate is slower than the baseline by more than a tolerance
 // (median of the paired ratios, bootstrap confidence interval; see
-// GateOptions), and Report.Regressed says so.
+// GateOptions), and results.Bench.Regressed says so.
 package bench

@@ -6,6 +6,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"time"
+
+	"github.com/cnigate/cnigate/results"
 )
 
 // GateOptions turn a run into a gate between two builds: is Candidate slower
@@ -66,39 +68,6 @@ func (g GateOptions) validOptions() error {
 	return nil
 }
 
-// gateResult is the verdict in bench.json.
-type gateResult struct {
-	Candidate  string  `json:"candidate"`
-	Baseline   string  `json:"baseline"`
-	Tolerance  float64 `json:"tolerance"`
-	Confidence float64 `json:"confidence"`
-	Resamples  int     `json:"resamples"`
-	Seed       uint64  `json:"seed"`
-	Method     string  `json:"method"`
-	// Metrics are add_p50 and del_p50.
-	Metrics []gateMetric `json:"metrics"`
-	// Regression is true when any metric regressed.
-	Regression bool   `json:"regression"`
-	Verdict    string `json:"verdict"`
-}
-
-// gateMetric is one ratio with its interval.
-type gateMetric struct {
-	Metric string `json:"metric"`
-	// Pairs is the rounds where both processes succeeded.
-	Pairs        int     `json:"pairs"`
-	CandidateP50 float64 `json:"candidate_p50_ms"`
-	BaselineP50  float64 `json:"baseline_p50_ms"`
-	// P50Ratio is CandidateP50/BaselineP50, for reference.
-	P50Ratio float64 `json:"p50_ratio"`
-	// Ratio is the median paired ratio, Low and High its interval.
-	Ratio         float64 `json:"ratio"`
-	Low           float64 `json:"ci_low"`
-	High          float64 `json:"ci_high"`
-	Regression    bool    `json:"regression"`
-	Insufficiency string  `json:"insufficient,omitempty"`
-}
-
 const gateMethod = "median of the paired ratios candidate/baseline of interleaved rounds, percentile bootstrap CI over the rounds; regression when the CI's lower bound > 1+tolerance"
 
 // minPairs is the fewest pairs the gate decides on: below it the interval
@@ -132,8 +101,8 @@ func bootstrapMedian(ratios []float64, resamples int, conf float64, seed uint64)
 
 // judge decides one metric from the per-round latencies of the two
 // contenders (0: that process failed).
-func (g GateOptions) judge(metric string, cand, base []time.Duration) gateMetric {
-	m := gateMetric{Metric: metric}
+func (g GateOptions) judge(metric string, cand, base []time.Duration) results.BenchGateMetric {
+	m := results.BenchGateMetric{Metric: metric}
 	var c, b []float64
 	for i := range min(len(cand), len(base)) {
 		if cand[i] > 0 && base[i] > 0 {
@@ -142,7 +111,7 @@ func (g GateOptions) judge(metric string, cand, base []time.Duration) gateMetric
 	}
 	m.Pairs = len(c)
 	if m.Pairs < minPairs {
-		m.Insufficiency = fmt.Sprintf("%d pairs where both succeeded, the gate needs %d", m.Pairs, minPairs)
+		m.Insufficient = fmt.Sprintf("%d pairs where both succeeded, the gate needs %d", m.Pairs, minPairs)
 		m.Regression = true
 		return m
 	}
@@ -158,33 +127,20 @@ func (g GateOptions) judge(metric string, cand, base []time.Duration) gateMetric
 }
 
 // gate judges ADD and DEL of the candidate against the baseline.
-func (g GateOptions) gate(baseline string, cand, base *contender) *gateResult {
-	res := &gateResult{
+func (g GateOptions) gate(baseline string, cand, base *contender) *results.BenchGate {
+	res := &results.BenchGate{
 		Candidate: g.Candidate, Baseline: baseline, Tolerance: g.Tolerance, Confidence: g.Confidence,
 		Resamples: g.Resamples, Seed: g.Seed, Method: gateMethod,
-		Metrics: []gateMetric{
-			g.judge("add_p50", cand.res.Add.rounds, base.res.Add.rounds),
-			g.judge("del_p50", cand.res.Del.rounds, base.res.Del.rounds),
+		Metrics: []results.BenchGateMetric{
+			g.judge(results.MetricAddP50, cand.addTiming.rounds, base.addTiming.rounds),
+			g.judge(results.MetricDelP50, cand.delTiming.rounds, base.delTiming.rounds),
 		},
 	}
-	res.Verdict = "pass"
+	res.Verdict = results.VerdictPass
 	for _, m := range res.Metrics {
 		if m.Regression {
-			res.Regression, res.Verdict = true, "REGRESSION"
+			res.Regression, res.Verdict = true, results.VerdictRegression
 		}
 	}
 	return res
-}
-
-// String is the verdict line of one metric.
-func (m gateMetric) String(tolerance float64, conf float64) string {
-	if m.Insufficiency != "" {
-		return fmt.Sprintf("%s: not enough data (%s): REGRESSION", metricNames[m.Metric], m.Insufficiency)
-	}
-	verdict := "pass"
-	if m.Regression {
-		verdict = "REGRESSION"
-	}
-	return fmt.Sprintf("%s: median paired ratio %.3fx, %.0f%% CI [%.3f, %.3f], limit %.2fx (p50 %.2f vs %.2f ms, %d pairs): %s",
-		metricNames[m.Metric], m.Ratio, conf*100, m.Low, m.High, 1+tolerance, m.CandidateP50, m.BaselineP50, m.Pairs, verdict)
 }

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cnigate/cnigate/results"
 )
 
 // noisyRounds simulates n interleaved rounds on a noisy shared machine: each
@@ -73,10 +75,10 @@ func TestGateJudge(t *testing.T) {
 			cand, base := noisyRounds(7, tc.n, tc.scale, tc.shift, tc.sigma)
 			m := g.judge("add_p50", cand, base)
 			if m.Regression != tc.regression {
-				t.Fatalf("%s: regression %v, want %v", m.String(g.Tolerance, g.Confidence), m.Regression, tc.regression)
+				t.Fatalf("%s: regression %v, want %v", m.Text(&results.BenchGate{Tolerance: g.Tolerance, Confidence: g.Confidence}), m.Regression, tc.regression)
 			}
 			if !(m.Low <= m.Ratio && m.Ratio <= m.High) || m.Pairs != tc.n {
-				t.Fatalf("%s: the point estimate is outside its interval or pairs are lost", m.String(g.Tolerance, g.Confidence))
+				t.Fatalf("%s: the point estimate is outside its interval or pairs are lost", m.Text(&results.BenchGate{Tolerance: g.Tolerance, Confidence: g.Confidence}))
 			}
 		})
 	}
@@ -137,7 +139,7 @@ func TestGateFailuresAndTooFewPairs(t *testing.T) {
 		t.Fatalf("with 10 failed rounds: %+v", m)
 	}
 	m = g.judge("add_p50", cand[:15], base[:15])
-	if !m.Regression || !strings.Contains(m.String(g.Tolerance, g.Confidence), "not enough data") {
+	if !m.Regression || !strings.Contains(m.Text(&results.BenchGate{Tolerance: g.Tolerance, Confidence: g.Confidence}), "not enough data") {
 		t.Fatalf("15 rounds: %+v, want a regression for lack of data", m)
 	}
 }

@@ -11,13 +11,14 @@ import (
 	"time"
 
 	"github.com/cnigate/cnigate/cnitest"
+	"github.com/cnigate/cnigate/results"
 )
 
 // bench runs the phases over the contenders.
 type bench struct {
 	o          Options
 	contenders []*contender
-	rep        *Report
+	rep        *results.Bench
 }
 
 // rotated is the contenders in the order of step i: each one goes first, in
@@ -66,24 +67,23 @@ func (b *bench) sequential(ctx context.Context) error {
 				if err != nil {
 					return err
 				}
-				l := c.res.latency(cmd)
+				l, tm := c.res.Latency(cmd), c.timing(cmd)
 				if cmd == "ADD" {
 					c.addResps = append(c.addResps, resp)
 				}
 				if resp.Failed() {
 					l.Failures++
-					l.rounds = append(l.rounds, 0)
+					tm.rounds = append(tm.rounds, 0)
 					c.note("sequential "+cmd, resp)
 					continue
 				}
-				l.durations = append(l.durations, resp.Duration)
-				l.rounds = append(l.rounds, resp.Duration)
+				tm.durations = append(tm.durations, resp.Duration)
+				tm.rounds = append(tm.rounds, resp.Duration)
 			}
 			if done := i + 1; done%50 == 0 || done == b.o.N {
 				var parts []string
 				for _, c := range b.contenders {
-					l := c.res.latency(cmd)
-					parts = append(parts, fmt.Sprintf("%s p50 %.2fms (%d failed)", c.name, ms(percentile(l.durations, 50)), l.Failures))
+					parts = append(parts, fmt.Sprintf("%s p50 %.2fms (%d failed)", c.name, ms(percentile(c.timing(cmd).durations, 50)), c.res.Latency(cmd).Failures))
 				}
 				b.o.Log("sequential %s %d/%d: %s", cmd, done, b.o.N, strings.Join(parts, ", "))
 			}
@@ -153,8 +153,8 @@ func (b *bench) bursts(ctx context.Context) error {
 	return nil
 }
 
-func (b *bench) burstRound(ctx context.Context, c *contender, r int) (burstRound, error) {
-	var round burstRound
+func (b *bench) burstRound(ctx context.Context, c *contender, r int) (results.BenchBurstRound, error) {
+	var round results.BenchBurstRound
 	prefix := fmt.Sprintf("burst%d-", r)
 	wall, resps, err := c.burstOnce(ctx, b.o.Timeout, "ADD", prefix, b.o.Burst)
 	if err != nil {

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # make lint: golangci-lint on the Go code, actionlint on the workflows, shellcheck on every
-# script. golangci-lint and actionlint are pinned in tools/<name>/go.mod; shellcheck is Debian's.
+# script, and the docs check (links and quoted figures, internal/docscheck). golangci-lint and
+# actionlint are pinned in tools/<name>/go.mod; shellcheck is Debian's.
 set -o errexit -o nounset -o pipefail
 
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -30,6 +31,12 @@ tool actionlint -shellcheck="$(command -v shellcheck)" .github/workflows/*.yml |
 phase "shellcheck"
 mapfile -t scripts < <(git ls-files '*.sh' .ci/run; git grep -l '^#!/usr/bin/env bash' -- ':!*.sh' ':!.ci/run' || true)
 shellcheck -x "${scripts[@]}" || rc=1
+
+# The Markdown docs (README.md, docs/, bench/README.md, ...): every relative link resolves,
+# and the figures they quote from the published conformance report match it
+# (internal/docscheck; well under a second).
+phase "docs"
+go test -count=1 ./internal/docscheck || rc=1
 
 phase_summary
 [[ $rc -eq 0 ]] || die "lint found problems (see above)"

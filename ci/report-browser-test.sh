@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# make report-browser-test: render the report pages of report/testdata and check them in headless
-# Chromium (report/browser_test.go: cells and charts present, no console error, no request
-# leaving the page). Installs Debian's chromium when it is missing (root). Without chromium the
-# plain unit run (make unit) skips this test and says why; here a missing browser is a failure.
+# make report-browser-test: render the report pages of the fixtures (results/testdata,
+# report/testdata) and check them in headless Chromium (report/browser_test.go: cells and charts
+# present, no console error, no request leaving the page). Installs Debian's chromium when it is
+# missing (root). Without chromium the plain unit run (make unit) skips this test and says why;
+# here a missing browser is a failure.
 set -o errexit -o nounset -o pipefail
 
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)

@@ -82,6 +82,9 @@ func containsString(list []string, s string) bool {
 	return false
 }
 
+// ConventionRule says what the convention label asserts ("" if none).
+func ConventionRule(label string) string { return conventionText[label] }
+
 // ConventionLabels lists the conventions a profile can opt out of.
 func ConventionLabels() []string {
 	return append([]string(nil), conventions...)

@@ -3,8 +3,6 @@ package conformance
 import (
 	"bufio"
 	"bytes"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -12,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/onsi/ginkgo/v2/types"
+
+	"github.com/cnigate/cnigate/results"
 )
 
 // outcome is what one run did with the specs of the list and the rest.
@@ -43,6 +43,15 @@ func DecideKnownFailures(specs []types.SpecReport, known []byte, knownName strin
 // (where a kill lands, how loaded the machine is): the spec may pass or fail
 // that way, and either is as listed.
 const intermittent = "intermittent:"
+
+// BriefReason is a known failure's reason without its intermittent marker.
+func BriefReason(why string) string { return strings.TrimPrefix(why, intermittent+" ") }
+
+// ParseKnownFailures parses a known-failures list ("<spec text> | <reason>"
+// lines) into spec text -> reason; name names the list in errors.
+func ParseKnownFailures(data []byte, name string) (map[string]string, error) {
+	return parseKnown(data, name)
+}
 
 func decide(reportPath, knownPath string, out io.Writer) (bool, error) {
 	known, err := os.ReadFile(knownPath)
@@ -88,22 +97,16 @@ func parseKnown(data []byte, name string) (map[string]string, error) {
 }
 
 func readReport(path string) ([]types.SpecReport, error) {
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
-	var reports []types.Report
-	if err := json.Unmarshal(data, &reports); err != nil {
+	defer func() { _ = f.Close() }()
+	run, err := results.DecodeConformance(f)
+	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	if len(reports) == 0 {
-		return nil, errors.New(path + ": no suite in the report")
-	}
-	var specs []types.SpecReport
-	for _, r := range reports {
-		specs = append(specs, r.SpecReports...)
-	}
-	return specs, nil
+	return run.Specs(), nil
 }
 
 func classify(specs []types.SpecReport, reasons map[string]string) outcome {

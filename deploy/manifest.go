@@ -3,13 +3,15 @@ package deploy
 import (
 	"bytes"
 	"crypto/sha256"
-	_ "embed"
+	"embed"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"maps"
+	"net"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 	"text/template"
 )
@@ -17,15 +19,17 @@ import (
 // Names of the objects the manifest creates (the rollout gate and the e2e
 // suite find the DaemonSet by them).
 const (
-	Namespace     = "podnet-system"
-	DaemonSet     = "podnet-agent"
-	Container     = "agent"
-	ConfigMap     = "podnet-config"
-	ConfigKey     = "config.json"
-	AppLabel      = "app.kubernetes.io/name"
-	HealthPort    = 9651 // the agent's /healthz, /readyz and /metrics (hostNetwork: on the node)
-	DefaultImage  = "cnigate/podnet-agent:latest"
-	configHashKey = "podnet.cnigate.io/config-hash"
+	Namespace = "podnet-system"
+	DaemonSet = "podnet-agent"
+	// UninstallDaemonSet is RenderUninstall's DaemonSet.
+	UninstallDaemonSet = "podnet-uninstall"
+	Container          = "agent"
+	ConfigMap          = "podnet-config"
+	ConfigKey          = "config.json"
+	AppLabel           = "app.kubernetes.io/name"
+	HealthPort         = 9651 // the agent's /healthz, /readyz and /metrics (hostNetwork: on the node)
+	DefaultImage       = "cnigate/podnet-agent:latest"
+	configHashKey      = "podnet.cnigate.io/config-hash"
 )
 
 // Routes modes of the agent.
@@ -48,6 +52,15 @@ type Options struct {
 	NoMasquerade      bool   // ipMasq false
 	NoHairpin         bool   // hairpinMode false
 	NoPortmap         bool   // no portmap in the conflist (no hostPort)
+	// CNIVersion is the conflist's cniVersion: "1.0.0" (default, every
+	// runtime) or "1.1.0" (runtimes that send STATUS and GC; docs/agent.md).
+	CNIVersion string
+	// APIServer, "host:port", is where the agent reaches the API server
+	// instead of the kubernetes Service: the Service needs kube-proxy's rules
+	// on the node, which a rebooted node gets only after kube-proxy starts,
+	// so with it the agent heals a rebooted node sooner (as cilium's
+	// k8sServiceHost). Empty: the in-cluster default.
+	APIServer string
 	// Env is extra environment for the agent container (name -> value), in
 	// name order: for knobs the image documents.
 	Env map[string]string
@@ -66,6 +79,7 @@ type AgentConfig struct {
 	Bridge      string `json:"bridge"`
 	DataDir     string `json:"dataDir"`
 	LogFile     string `json:"logFile"`
+	CNIVersion  string `json:"cniVersion"`
 }
 
 // Node-side defaults the manifest fixes (the hostPath mounts follow them).
@@ -80,12 +94,15 @@ const (
 func (o Options) Config() AgentConfig {
 	c := AgentConfig{Name: NetworkName, Network: o.Network, Network6: o.Network6, MTU: o.MTU,
 		IPMasq: !o.NoMasquerade, HairpinMode: !o.NoHairpin, Routes: o.Routes, Portmap: !o.NoPortmap,
-		Bridge: Bridge, DataDir: DataDir, LogFile: LogFile}
+		Bridge: Bridge, DataDir: DataDir, LogFile: LogFile, CNIVersion: o.CNIVersion}
 	if c.MTU == 0 {
 		c.MTU = 1500
 	}
 	if c.Routes == "" {
 		c.Routes = RoutesNode
+	}
+	if c.CNIVersion == "" {
+		c.CNIVersion = "1.0.0"
 	}
 	return c
 }
@@ -122,10 +139,24 @@ func (o Options) Validate() error {
 	if o.MTU != 0 && (o.MTU < 68 || o.MTU > 65535) {
 		return fmt.Errorf("mtu: %d is outside 68-65535", o.MTU)
 	}
+	switch o.CNIVersion {
+	case "", "1.0.0", "1.1.0":
+	default:
+		return fmt.Errorf("cni version: %q is not 1.0.0 or 1.1.0", o.CNIVersion)
+	}
 	switch o.Routes {
 	case "", RoutesNode, RoutesNone:
 	default:
 		return fmt.Errorf("routes: %q is not %q or %q", o.Routes, RoutesNode, RoutesNone)
+	}
+	if o.APIServer != "" {
+		host, port, err := net.SplitHostPort(o.APIServer)
+		if err != nil || host == "" {
+			return fmt.Errorf("api server: %q is not host:port", o.APIServer)
+		}
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+			return fmt.Errorf("api server: port %q is not 1-65535", port)
+		}
 	}
 	for k := range o.Env {
 		if k == "" || strings.ContainsAny(k, "= \t\n") {
@@ -135,19 +166,32 @@ func (o Options) Validate() error {
 	return nil
 }
 
-//go:embed podnet.yaml.tmpl
-var manifestTemplate string
+//go:embed podnet.yaml.tmpl podspec.tmpl uninstall.yaml.tmpl
+var templates embed.FS
 
-var tmpl = template.Must(template.New("podnet.yaml").Funcs(template.FuncMap{
+var tmpl = template.Must(template.New("").Funcs(template.FuncMap{
 	"indent": func(n int, s string) string {
 		pad := strings.Repeat(" ", n)
 		return pad + strings.ReplaceAll(strings.TrimRight(s, "\n"), "\n", "\n"+pad)
 	},
 	"json": func(v any) (string, error) { b, err := json.Marshal(v); return string(b), err },
-}).Parse(manifestTemplate))
+}).ParseFS(templates, "*.tmpl"))
 
 // Render returns the manifest for o: several YAML documents to kubectl apply.
 func Render(o Options) ([]byte, error) {
+	return render("podnet.yaml.tmpl", o, []string{"run"}, "")
+}
+
+// RenderUninstall returns the manifest that removes podnet from every node
+// (node "") or from one: a DaemonSet running `podnet-agent uninstall --wait`
+// with the agent's image, privileges and mounts, Ready once that node is
+// clean. It reads the same config.json (the ConfigMap of Render's manifest
+// must still exist).
+func RenderUninstall(o Options, node string) ([]byte, error) {
+	return render("uninstall.yaml.tmpl", o, []string{"uninstall", "--wait"}, node)
+}
+
+func render(file string, o Options, args []string, node string) ([]byte, error) {
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}
@@ -162,15 +206,22 @@ func Render(o Options) ([]byte, error) {
 	}
 	type envVar struct{ Name, Value string }
 	var env []envVar
+	if o.APIServer != "" {
+		host, port, _ := net.SplitHostPort(o.APIServer)
+		// client-go's in-cluster config reads these (the kubelet's own are
+		// overridden by the container's)
+		env = append(env, envVar{"KUBERNETES_SERVICE_HOST", host}, envVar{"KUBERNETES_SERVICE_PORT", port})
+	}
 	for _, k := range slices.Sorted(maps.Keys(o.Env)) {
 		env = append(env, envVar{k, o.Env[k]})
 	}
 	var buf bytes.Buffer
-	err = tmpl.Execute(&buf, map[string]any{
+	err = tmpl.ExecuteTemplate(&buf, file, map[string]any{
 		"Namespace": Namespace, "DaemonSet": DaemonSet, "Container": Container, "ConfigMap": ConfigMap,
 		"ConfigKey": ConfigKey, "AppLabel": AppLabel, "HealthPort": HealthPort, "ConfigHashKey": configHashKey,
 		"Image": o.Image, "ImagePullPolicy": policy, "Config": string(cfg), "ConfigHash": hex.EncodeToString(sum[:8]),
-		"DataDir": DataDir, "Env": env,
+		"DataDir": DataDir, "Env": env, "Args": args, "Probes": true, "Node": node,
+		"UninstallDaemonSet": UninstallDaemonSet,
 	})
 	return buf.Bytes(), err
 }

@@ -52,14 +52,21 @@ func decode(t *testing.T, raw []byte) []runtime.Object {
 
 func TestRenderGolden(t *testing.T) {
 	for _, tc := range []struct {
-		file string
-		o    Options
+		file   string
+		render func() ([]byte, error)
 	}{
-		{"ipv4.yaml", Options{Image: "cnigate/podnet-agent:v1", Network: "10.244.0.0/16"}},
-		{"dual.yaml", Options{Image: "registry.example/podnet-agent:v1", ImagePullPolicy: "Always", Network: "10.244.0.0/16", Network6: "fd00:10:244::/56", MTU: 1450, Routes: RoutesNone, Env: map[string]string{"B": "2", "A": "x y"}}},
+		{"ipv4.yaml", func() ([]byte, error) {
+			return Render(Options{Image: "cnigate/podnet-agent:v1", Network: "10.244.0.0/16"})
+		}},
+		{"dual.yaml", func() ([]byte, error) {
+			return Render(Options{Image: "registry.example/podnet-agent:v1", ImagePullPolicy: "Always", Network: "10.244.0.0/16", Network6: "fd00:10:244::/56", MTU: 1450, Routes: RoutesNone, APIServer: "[fc00::2]:6443", Env: map[string]string{"B": "2", "A": "x y"}})
+		}},
+		{"uninstall-node.yaml", func() ([]byte, error) {
+			return RenderUninstall(Options{Image: "cnigate/podnet-agent:v1", Network: "10.244.0.0/16"}, "worker-1")
+		}},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
-			raw, err := Render(tc.o)
+			raw, err := tc.render()
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -190,6 +197,12 @@ func TestValidate(t *testing.T) {
 		{"mtu too big", func(o *Options) { o.MTU = 65536 }, "mtu"},
 		{"routes", func(o *Options) { o.Routes = "bgp" }, "routes"},
 		{"env name", func(o *Options) { o.Env = map[string]string{"A=B": "x"} }, "env"},
+		{"api server", func(o *Options) { o.APIServer = "172.18.0.2:6443" }, ""},
+		{"cni version 1.1.0", func(o *Options) { o.CNIVersion = "1.1.0" }, ""},
+		{"cni version 0.4.0", func(o *Options) { o.CNIVersion = "0.4.0" }, "cni version"},
+		{"api server ipv6", func(o *Options) { o.APIServer = "[fc00::2]:6443" }, ""},
+		{"api server without port", func(o *Options) { o.APIServer = "172.18.0.2" }, "api server"},
+		{"api server bad port", func(o *Options) { o.APIServer = "h:0" }, "api server"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			o := ok
@@ -202,5 +215,32 @@ func TestValidate(t *testing.T) {
 				t.Fatalf("error %v, want one naming %q", err, tc.field)
 			}
 		})
+	}
+}
+
+func TestRenderUninstall(t *testing.T) {
+	for _, node := range []string{"", "w1"} {
+		raw, err := RenderUninstall(Options{Image: "img:1", Network: "10.244.0.0/16"}, node)
+		if err != nil {
+			t.Fatal(err)
+		}
+		objs := decode(t, raw)
+		if len(objs) != 1 {
+			t.Fatalf("%d objects, want the uninstall DaemonSet alone", len(objs))
+		}
+		ds, ok := objs[0].(*appsv1.DaemonSet)
+		if !ok || ds.Name != UninstallDaemonSet || ds.Namespace != Namespace {
+			t.Fatalf("got %T %v", objs[0], objs[0])
+		}
+		spec := ds.Spec.Template.Spec
+		if got := strings.Join(spec.Containers[0].Args, " "); got != "uninstall --wait" {
+			t.Errorf("args %q", got)
+		}
+		if got := spec.NodeSelector["kubernetes.io/hostname"]; got != node {
+			t.Errorf("node selector %q, want %q", got, node)
+		}
+		if len(spec.Volumes) != 5 || spec.Containers[0].ReadinessProbe == nil {
+			t.Errorf("the uninstall pod must have the agent's mounts and a readiness probe: %+v", spec)
+		}
 	}
 }

@@ -6,14 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"path/filepath"
 	"reflect"
-	"regexp"
 	"strings"
 
 	"github.com/containernetworking/cni/pkg/types"
 	"github.com/containernetworking/cni/pkg/version"
 
+	"github.com/cnigate/cnigate/plugin/confcheck"
 	"github.com/cnigate/cnigate/plugin/ipam"
 )
 
@@ -23,57 +22,7 @@ const (
 	defaultBridge  = "cni0"
 	defaultMTU     = 1500
 	defaultDataDir = "/var/lib/cni/podnet"
-	minMTU         = 68 // RFC 791: every IPv4 host must accept 68-byte datagrams
-	maxMTU         = 65535
-
-	// maxNameLen bounds the network name: it is a directory name under
-	// dataDir and part of an iptables comment (at most 256 bytes).
-	maxNameLen = 128
-	// minNetworkPrefix is the shortest "network" prefix: a wider one turns
-	// the FORWARD ACCEPT rules into catch-alls for a large part of the
-	// Internet (0.0.0.0/0 accepts everything); /8 is the largest private block.
-	minNetworkPrefix = 8
 )
-
-// networkNameRE is the CNI spec's rule for network names.
-var networkNameRE = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.\-]*$`)
-
-// unusableRange cannot hold a pod network: traffic to it never goes through
-// a bridge and a default route.
-type unusableRange struct {
-	cidr *net.IPNet
-	what string
-}
-
-var unusableRanges = []unusableRange{
-	{mustCIDR("0.0.0.0/8"), "the \"this network\" range 0.0.0.0/8"},
-	{mustCIDR("127.0.0.0/8"), "the loopback range 127.0.0.0/8"},
-	{mustCIDR("169.254.0.0/16"), "the link-local range 169.254.0.0/16"},
-	{mustCIDR("224.0.0.0/4"), "the multicast range 224.0.0.0/4"},
-	{mustCIDR("240.0.0.0/4"), "the reserved range 240.0.0.0/4 (with the broadcast address)"},
-}
-
-// unusableRanges6 are IPv6's: ::/8 holds the unspecified and loopback
-// addresses and the IPv4-mapped and -compatible ranges (and NAT64's
-// 64:ff9b::/96), none of which a pod can be given.
-var unusableRanges6 = []unusableRange{
-	{mustCIDR("::/8"), "the reserved range ::/8 (unspecified, loopback ::1, IPv4-mapped ::ffff:0:0/96)"},
-	{mustCIDR("fe80::/10"), "the link-local range fe80::/10"},
-	{mustCIDR("ff00::/8"), "the multicast range ff00::/8"},
-}
-
-// minNetwork6Prefix is the shortest "network6" prefix, for the reason of
-// minNetworkPrefix: fd00::/8, all locally assigned unique local addresses, is
-// the largest block a cluster can take for itself.
-const minNetwork6Prefix = 8
-
-func mustCIDR(s string) *net.IPNet {
-	_, n, err := net.ParseCIDR(s)
-	if err != nil {
-		panic(err)
-	}
-	return n
-}
 
 // NetConf is podnet's network configuration.
 type NetConf struct {
@@ -196,11 +145,8 @@ func invalid(field, format string, args ...any) *types.Error {
 func (n *NetConf) validate() error {
 	// The network name becomes a directory under dataDir and part of the
 	// iptables comments and the host veth names.
-	switch {
-	case len(n.Name) > maxNameLen:
-		return invalid("name", "%d characters, at most %d", len(n.Name), maxNameLen)
-	case !networkNameRE.MatchString(n.Name):
-		return invalid("name", "%q: a letter or digit, then letters, digits, '_', '.' or '-' (CNI spec)", n.Name)
+	if err := confcheck.Name(n.Name); err != nil {
+		return invalid("name", "%v", err)
 	}
 	if len(n.RawIPAM) > 0 {
 		return types.NewError(types.ErrUnsupportedField, `unsupported field "ipam": podnet has its own IPAM, configure "subnet" instead`, "")
@@ -220,17 +166,17 @@ func (n *NetConf) validate() error {
 		}
 		n.families = append(n.families, f)
 	}
-	if n.MTU < minMTU || n.MTU > maxMTU {
-		return invalid("mtu", "%d is outside %d-%d", n.MTU, minMTU, maxMTU)
+	if err := confcheck.MTU(n.MTU); err != nil {
+		return invalid("mtu", "%v", err)
 	}
-	if err := validateIfName(n.Bridge); err != nil {
+	if err := confcheck.IfName(n.Bridge); err != nil {
 		return invalid("bridge", "%v", err)
 	}
-	if err := validatePath(n.DataDir); err != nil {
+	if err := confcheck.Path(n.DataDir); err != nil {
 		return invalid("dataDir", "%v", err)
 	}
 	if n.LogFile != "" {
-		if err := validatePath(n.LogFile); err != nil {
+		if err := confcheck.Path(n.LogFile); err != nil {
 			return invalid("logFile", "%v", err)
 		}
 	}
@@ -240,10 +186,10 @@ func (n *NetConf) validate() error {
 // parseFamily validates one family's network and subnet ("network" and
 // "subnet", or "network6" and "subnet6").
 func parseFamily(network, subnet string, ipv6 bool) (family, error) {
-	netField, subField, minPrefix, unusable := "network", "subnet", minNetworkPrefix, unusableRanges
+	netField, subField := "network", "subnet"
 	netExample, subExample := "10.244.0.0/16", "10.244.1.0/24"
 	if ipv6 {
-		netField, subField, minPrefix, unusable = "network6", "subnet6", minNetwork6Prefix, unusableRanges6
+		netField, subField = "network6", "subnet6"
 		netExample, subExample = "fd00:10:244::/56", "fd00:10:244:1::/64"
 	}
 	f := family{ipv6: ipv6}
@@ -256,18 +202,13 @@ func parseFamily(network, subnet string, ipv6 bool) (family, error) {
 		return f, invalid(subField, "required with %q (this node's pod subnet, e.g. %s)", netField, subExample)
 	}
 	var err error
-	if f.network, err = parseCIDR(network, ipv6); err != nil {
+	if f.network, err = confcheck.CIDR(network, ipv6); err != nil {
 		return f, invalid(netField, "%v", err)
 	}
-	if ones, _ := f.network.Mask.Size(); ones < minPrefix {
-		return f, invalid(netField, "%s is wider than /%d: its FORWARD ACCEPT rules would be catch-alls", f.network, minPrefix)
+	if err := confcheck.Network(f.network, ipv6); err != nil {
+		return f, invalid(netField, "%v", err)
 	}
-	for _, r := range unusable {
-		if r.cidr.Contains(f.network.IP) || f.network.Contains(r.cidr.IP) {
-			return f, invalid(netField, "%s overlaps %s, which cannot hold pods", f.network, r.what)
-		}
-	}
-	sub, err := parseCIDR(subnet, ipv6)
+	sub, err := confcheck.CIDR(subnet, ipv6)
 	if err != nil {
 		return f, invalid(subField, "%v", err)
 	}
@@ -280,20 +221,6 @@ func parseFamily(network, subnet string, ipv6 bool) (family, error) {
 		return f, invalid(subField, "%v", err)
 	}
 	return f, nil
-}
-
-// validatePath accepts only clean absolute paths, so the path podnet uses is
-// the one a person reads ("/var/lib/../tmp" is refused, not reinterpreted).
-func validatePath(p string) error {
-	switch {
-	case !strings.HasPrefix(p, "/"):
-		return fmt.Errorf("%q must be an absolute path", p)
-	case filepath.Clean(p) != p || p == "/":
-		return fmt.Errorf("%q is not a clean path to a file or directory (use %q)", p, filepath.Clean(p))
-	case strings.ContainsRune(p, 0):
-		return fmt.Errorf("%q contains a NUL byte", p)
-	}
-	return nil
 }
 
 // knownKeys are the exact JSON names of NetConf's fields.
@@ -347,43 +274,6 @@ func checkKeys(stdin []byte) error {
 		if err := dec.Decode(&skip); err != nil {
 			return types.NewError(types.ErrDecodingFailure, "failed to parse network configuration", err.Error())
 		}
-	}
-	return nil
-}
-
-// parseCIDR accepts only a network address with its prefix ("10.244.1.0/24",
-// not "10.244.1.7/24"), so a typo cannot silently select another subnet, of
-// the family asked for. An IPv4 network written in IPv6 form
-// ("::ffff:10.244.0.0/112") is neither.
-func parseCIDR(s string, ipv6 bool) (*net.IPNet, error) {
-	ip, ipn, err := net.ParseCIDR(s)
-	if err != nil {
-		return nil, fmt.Errorf("%q is not a CIDR", s)
-	}
-	_, bits := ipn.Mask.Size()
-	switch {
-	case ipv6 && (bits != 128 || ip.To4() != nil):
-		return nil, fmt.Errorf("%q is not IPv6 (the IPv4 side goes in \"network\" and \"subnet\")", s)
-	case !ipv6 && (bits != 32 || strings.Contains(s, ":")):
-		return nil, fmt.Errorf("%q is not IPv4 (the IPv6 side goes in \"network6\" and \"subnet6\")", s)
-	}
-	if !ip.Equal(ipn.IP) {
-		return nil, fmt.Errorf("%q has host bits set (did you mean %s?)", s, ipn)
-	}
-	return ipn, nil
-}
-
-// validateIfName applies the kernel's rules for interface names.
-func validateIfName(name string) error {
-	switch {
-	case name == "":
-		return fmt.Errorf("empty interface name")
-	case len(name) > 15:
-		return fmt.Errorf("%q is longer than 15 characters", name)
-	case name == "." || name == "..":
-		return fmt.Errorf("%q is not a valid interface name", name)
-	case strings.ContainsAny(name, "/: \t\n\x00"):
-		return fmt.Errorf("%q contains '/', ':' or whitespace", name)
 	}
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/containernetworking/cni/pkg/types"
 
+	"github.com/cnigate/cnigate/plugin/confcheck"
 	"github.com/cnigate/cnigate/plugin/ipam"
 )
 
@@ -146,7 +147,7 @@ func TestLoadNetConfAccepts(t *testing.T) {
 	}{
 		{"hairpin off", `{` + base + `,"name":"n","network":"10.244.0.0/16","subnet":"10.244.1.0/24","hairpinMode":false}`, func(n *NetConf) bool { return !n.hairpin() }},
 		{"/8 network", `{` + base + `,"name":"n","network":"10.0.0.0/8","subnet":"10.244.1.0/24"}`, func(n *NetConf) bool { return n.families[0].network.String() == "10.0.0.0/8" }},
-		{"longest name", `{` + base + `,"name":"` + strings.Repeat("n", maxNameLen) + `","network":"10.244.0.0/16","subnet":"10.244.1.0/24"}`, func(n *NetConf) bool { return len(n.Name) == maxNameLen }},
+		{"longest name", `{` + base + `,"name":"` + strings.Repeat("n", confcheck.MaxNameLen) + `","network":"10.244.0.0/16","subnet":"10.244.1.0/24"}`, func(n *NetConf) bool { return len(n.Name) == confcheck.MaxNameLen }},
 		{"name with _.-", `{` + base + `,"name":"a_b.c-d","network":"10.244.0.0/16","subnet":"10.244.1.0/24"}`, func(n *NetConf) bool { return true }},
 		{"IPv6 only", `{` + base + `,"name":"n","network6":"fd00:10:244::/56","subnet6":"fd00:10:244:1::/64"}`, func(n *NetConf) bool {
 			return len(n.families) == 1 && n.families[0].ipv6 && n.families[0].pool.Gateway.String() == "fd00:10:244:1::1"

@@ -7,6 +7,7 @@ import (
 
 	"github.com/containernetworking/cni/pkg/types"
 
+	"github.com/cnigate/cnigate/plugin/confcheck"
 	"github.com/cnigate/cnigate/plugin/ipam"
 )
 
@@ -40,15 +41,15 @@ func FuzzLoadNetConf(f *testing.F) {
 			return
 		}
 		switch {
-		case !networkNameRE.MatchString(n.Name) || len(n.Name) > maxNameLen:
+		case !confcheck.NameRE.MatchString(n.Name) || len(n.Name) > confcheck.MaxNameLen:
 			t.Fatalf("accepted name %q", n.Name)
 		case len(n.RawIPAM) > 0:
 			t.Fatalf("accepted an ipam section: %s", n.RawIPAM)
 		case len(n.families) == 0 || len(n.families) > 2 || (len(n.families) == 2 && (n.families[0].ipv6 || !n.families[1].ipv6)):
 			t.Fatalf("accepted families %+v", n.families)
-		case n.MTU < minMTU || n.MTU > maxMTU:
+		case n.MTU < confcheck.MinMTU || n.MTU > confcheck.MaxMTU:
 			t.Fatalf("accepted mtu %d", n.MTU)
-		case validateIfName(n.Bridge) != nil:
+		case confcheck.IfName(n.Bridge) != nil:
 			t.Fatalf("accepted bridge %q", n.Bridge)
 		case !filepath.IsAbs(n.DataDir) || filepath.Clean(n.DataDir) != n.DataDir:
 			t.Fatalf("accepted dataDir %q", n.DataDir)
@@ -58,9 +59,9 @@ func FuzzLoadNetConf(f *testing.F) {
 		for _, f := range n.families {
 			netOnes, netBits := f.network.Mask.Size()
 			subOnes, _ := f.pool.Subnet.Mask.Size()
-			minPrefix, unusable, bits := minNetworkPrefix, unusableRanges, 32
+			minPrefix, unusable, bits := confcheck.MinNetworkPrefix, confcheck.UnusableRanges, 32
 			if f.ipv6 {
-				minPrefix, unusable, bits = minNetwork6Prefix, unusableRanges6, 128
+				minPrefix, unusable, bits = confcheck.MinNetwork6Prefix, confcheck.UnusableRanges6, 128
 			}
 			switch {
 			case netOnes < minPrefix || netBits != bits || (f.network.IP.To4() == nil) != f.ipv6:
@@ -71,8 +72,8 @@ func FuzzLoadNetConf(f *testing.F) {
 				t.Fatalf("accepted subnet6 %s", f.pool.Subnet)
 			}
 			for _, r := range unusable {
-				if r.cidr.Contains(f.network.IP) || f.network.Contains(r.cidr.IP) {
-					t.Fatalf("accepted network %s overlapping %s", f.network, r.what)
+				if r.CIDR.Contains(f.network.IP) || f.network.Contains(r.CIDR.IP) {
+					t.Fatalf("accepted network %s overlapping %s", f.network, r.What)
 				}
 			}
 		}

@@ -1,161 +1,12 @@
 package report
 
 import (
-	"encoding/json"
 	"fmt"
-	"io"
 	"slices"
 	"strings"
+
+	"github.com/cnigate/cnigate/results"
 )
-
-// BenchInput decodes the bench's bench.json (the fields the reports show).
-type BenchInput struct {
-	Machine struct {
-		Cores     int     `json:"cores"`
-		CPU       string  `json:"cpu"`
-		MemoryGiB float64 `json:"memory_gib"`
-		Kernel    string  `json:"kernel"`
-		Go        string  `json:"go"`
-		IPTables  string  `json:"iptables"`
-		Date      string  `json:"date"`
-		LoadAvg   []struct {
-			At      string `json:"at"`
-			LoadAvg string `json:"loadavg"`
-		} `json:"loadavg"`
-		CPUUse []struct {
-			Phase       string  `json:"phase"`
-			Seconds     float64 `json:"seconds"`
-			OthersCores float64 `json:"others_cores"`
-		} `json:"cpu_use"`
-	} `json:"machine"`
-	Config struct {
-		N             int    `json:"n"`
-		Burst         int    `json:"burst"`
-		BurstRounds   int    `json:"burst_rounds"`
-		RSSRuns       int    `json:"rss_runs"`
-		BurstSkipped  string `json:"burst_skipped"`
-		Subnet        string `json:"subnet"`
-		CNIVersion    string `json:"cni_version"`
-		IPMasq        *bool  `json:"ipmasq"`
-		MemorySkipped string `json:"memory_skipped"`
-	} `json:"config"`
-	Baseline   string                        `json:"baseline"`
-	Order      []string                      `json:"order"`
-	Contenders map[string]BenchContender     `json:"contenders"`
-	Ratios     map[string]map[string]float64 `json:"ratios"`
-	Targets    []BenchTarget                 `json:"targets"`
-	// Gate is set by a gate run (cnigate bench --candidate/--gate).
-	Gate *BenchGate `json:"gate"`
-}
-
-// BenchGate is the verdict of a gate run: is the candidate slower than the
-// baseline by more than the tolerance?
-type BenchGate struct {
-	Candidate  string            `json:"candidate"`
-	Baseline   string            `json:"baseline"`
-	Tolerance  float64           `json:"tolerance"`
-	Confidence float64           `json:"confidence"`
-	Method     string            `json:"method"`
-	Metrics    []BenchGateMetric `json:"metrics"`
-	Regression bool              `json:"regression"`
-	Verdict    string            `json:"verdict"`
-}
-
-// BenchGateMetric is one gated ratio with its confidence interval.
-type BenchGateMetric struct {
-	Metric       string  `json:"metric"`
-	Pairs        int     `json:"pairs"`
-	CandidateP50 float64 `json:"candidate_p50_ms"`
-	BaselineP50  float64 `json:"baseline_p50_ms"`
-	P50Ratio     float64 `json:"p50_ratio"`
-	Ratio        float64 `json:"ratio"`
-	Low          float64 `json:"ci_low"`
-	High         float64 `json:"ci_high"`
-	Regression   bool    `json:"regression"`
-	Insufficient string  `json:"insufficient"`
-}
-
-// Text is the metric's verdict line.
-func (m BenchGateMetric) Text(g *BenchGate) string {
-	verdict := "pass"
-	if m.Regression {
-		verdict = "REGRESSION"
-	}
-	if m.Insufficient != "" {
-		return fmt.Sprintf("%s: not enough data (%s): %s", m.Metric, m.Insufficient, verdict)
-	}
-	return fmt.Sprintf("%s: median paired ratio %.3fx, %.0f%% CI [%.3f, %.3f], limit %.2fx (p50 %s vs %s ms, %d pairs): %s",
-		m.Metric, m.Ratio, g.Confidence*100, m.Low, m.High, 1+g.Tolerance, ms(m.CandidateP50), ms(m.BaselineP50), m.Pairs, verdict)
-}
-
-// BenchContender is one contender's figures.
-type BenchContender struct {
-	Binary string       `json:"binary"`
-	Floor  bool         `json:"floor"`
-	Add    BenchLatency `json:"add"`
-	Del    BenchLatency `json:"del"`
-	Burst  struct {
-		Size         int     `json:"size"`
-		AddWallMs    float64 `json:"add_wall_ms"`
-		DelWallMs    float64 `json:"del_wall_ms"`
-		WallMs       float64 `json:"wall_ms"`
-		Failures     int     `json:"failures"`
-		DuplicateIPs int     `json:"duplicate_ips"`
-		Unconfigured int     `json:"unconfigured"`
-		BadResults   int     `json:"bad_results"`
-		Leftovers    int     `json:"leftovers"`
-		Rounds       []struct {
-			AddWallMs float64 `json:"add_wall_ms"`
-			DelWallMs float64 `json:"del_wall_ms"`
-		} `json:"rounds"`
-	} `json:"burst"`
-	PeakRSSMiB   float64  `json:"peak_rss_mib"`
-	Failures     int      `json:"failures"`
-	DuplicateIPs int      `json:"duplicate_ips"`
-	Errors       []string `json:"errors"`
-}
-
-// BenchLatency is the sequential figures of one command.
-type BenchLatency struct {
-	N            int       `json:"n"`
-	Failures     int       `json:"failures"`
-	P50Ms        float64   `json:"p50_ms"`
-	P90Ms        float64   `json:"p90_ms"`
-	P99Ms        float64   `json:"p99_ms"`
-	DuplicateIPs int       `json:"duplicate_ips"`
-	Unconfigured int       `json:"unconfigured"`
-	BadResults   int       `json:"bad_results"`
-	Leftovers    int       `json:"leftovers"`
-	SamplesMs    []float64 `json:"samples_ms"`
-}
-
-// BenchTarget is one speed goal and whether it was met.
-type BenchTarget struct {
-	What  string  `json:"what"`
-	Ratio float64 `json:"ratio"`
-	Limit float64 `json:"limit"`
-	Met   bool    `json:"met"`
-}
-
-// DecodeBench reads a bench.json.
-func DecodeBench(r io.Reader) (BenchInput, error) {
-	var in BenchInput
-	if err := json.NewDecoder(r).Decode(&in); err != nil {
-		return in, fmt.Errorf("bench JSON: %w", err)
-	}
-	if len(in.Order) == 0 {
-		return in, fmt.Errorf("bench JSON: no \"order\" (a bench.json older than the contender table?)")
-	}
-	for _, n := range in.Order {
-		if _, ok := in.Contenders[n]; !ok {
-			return in, fmt.Errorf("bench JSON: contender %q of \"order\" has no figures", n)
-		}
-	}
-	if _, ok := in.Contenders[in.Baseline]; !ok {
-		return in, fmt.Errorf("bench JSON: \"baseline\" %q is not a contender", in.Baseline)
-	}
-	return in, nil
-}
 
 // BenchView is the bench laid out for the page.
 type BenchView struct {
@@ -163,9 +14,9 @@ type BenchView struct {
 	Baseline string   `json:"baseline"`
 	// Rows is the table: a label, a value per contender, then a ratio per
 	// non-baseline contender over the baseline.
-	Header  []string      `json:"header"`
-	Rows    [][]string    `json:"rows"`
-	Targets []BenchTarget `json:"targets,omitempty"`
+	Header  []string              `json:"header"`
+	Rows    [][]string            `json:"rows"`
+	Targets []results.BenchTarget `json:"targets,omitempty"`
 	// Samples are the sequential latencies per contender, for the CDFs.
 	AddSamples map[string][]float64 `json:"-"`
 	DelSamples map[string][]float64 `json:"-"`
@@ -174,12 +25,12 @@ type BenchView struct {
 	BurstAddMs map[string]float64 `json:"-"`
 	BurstDelMs map[string]float64 `json:"-"`
 	// Gate is the verdict of a gate run.
-	Gate *BenchGate `json:"gate,omitempty"`
+	Gate *results.BenchGate `json:"gate,omitempty"`
 }
 
-// FromBench turns a bench.json into a report: one case per contender (a
+// FromBench turns a bench run into a report: one case per contender (a
 // clean run: no failure, duplicate address or leftover), the targets as notes.
-func FromBench(in BenchInput) *Report {
+func FromBench(in *results.Bench) *Report {
 	r := &Report{Kind: "bench", Title: "cnigate bench: " + strings.Join(in.Order, " vs ")}
 	m := in.Machine
 	r.Facts = []Fact{
@@ -210,7 +61,7 @@ func FromBench(in BenchInput) *Report {
 		v.Header = append(v.Header, o+"/"+in.Baseline)
 	}
 	base := in.Contenders[in.Baseline]
-	row := func(label string, get func(BenchContender) float64, format func(float64) string) {
+	row := func(label string, get func(*results.BenchContender) float64, format func(float64) string) {
 		cells := []string{label}
 		for _, n := range in.Order {
 			cells = append(cells, format(get(in.Contenders[n])))
@@ -220,7 +71,7 @@ func FromBench(in BenchInput) *Report {
 		}
 		v.Rows = append(v.Rows, cells)
 	}
-	count := func(label string, get func(BenchContender) int) {
+	count := func(label string, get func(*results.BenchContender) int) {
 		cells := []string{label}
 		for _, n := range in.Order {
 			cells = append(cells, fmt.Sprint(get(in.Contenders[n])))
@@ -231,24 +82,24 @@ func FromBench(in BenchInput) *Report {
 		v.Rows = append(v.Rows, cells)
 	}
 	fixed0 := func(x float64) string { return fmt.Sprintf("%.0f", x) }
-	row("ADD p50 (ms)", func(c BenchContender) float64 { return c.Add.P50Ms }, ms)
-	row("ADD p90 (ms)", func(c BenchContender) float64 { return c.Add.P90Ms }, ms)
-	row("ADD p99 (ms)", func(c BenchContender) float64 { return c.Add.P99Ms }, ms)
-	row("DEL p50 (ms)", func(c BenchContender) float64 { return c.Del.P50Ms }, ms)
-	row("DEL p90 (ms)", func(c BenchContender) float64 { return c.Del.P90Ms }, ms)
-	row("DEL p99 (ms)", func(c BenchContender) float64 { return c.Del.P99Ms }, ms)
+	row("ADD p50 (ms)", func(c *results.BenchContender) float64 { return c.Add.P50Ms }, ms)
+	row("ADD p90 (ms)", func(c *results.BenchContender) float64 { return c.Add.P90Ms }, ms)
+	row("ADD p99 (ms)", func(c *results.BenchContender) float64 { return c.Add.P99Ms }, ms)
+	row("DEL p50 (ms)", func(c *results.BenchContender) float64 { return c.Del.P50Ms }, ms)
+	row("DEL p90 (ms)", func(c *results.BenchContender) float64 { return c.Del.P90Ms }, ms)
+	row("DEL p99 (ms)", func(c *results.BenchContender) float64 { return c.Del.P99Ms }, ms)
 	if in.Config.BurstSkipped == "" {
-		row("burst ADD wall (ms)", func(c BenchContender) float64 { return c.Burst.AddWallMs }, fixed0)
-		row("burst DEL wall (ms)", func(c BenchContender) float64 { return c.Burst.DelWallMs }, fixed0)
-		row("burst wall (ms)", func(c BenchContender) float64 { return c.Burst.WallMs }, fixed0)
+		row("burst ADD wall (ms)", func(c *results.BenchContender) float64 { return c.Burst.AddWallMs }, fixed0)
+		row("burst DEL wall (ms)", func(c *results.BenchContender) float64 { return c.Burst.DelWallMs }, fixed0)
+		row("burst wall (ms)", func(c *results.BenchContender) float64 { return c.Burst.WallMs }, fixed0)
 	} else {
 		r.Notes = append(r.Notes, "burst not measured: "+in.Config.BurstSkipped)
 		v.BurstAddMs, v.BurstDelMs = nil, nil
 	}
-	count("failures", func(c BenchContender) int { return c.Failures })
-	count("duplicate IPs", func(c BenchContender) int { return c.DuplicateIPs })
+	count("failures", func(c *results.BenchContender) int { return c.Failures })
+	count("duplicate IPs", func(c *results.BenchContender) int { return c.DuplicateIPs })
 	if in.Config.RSSRuns > 0 {
-		row("peak RSS (MiB)", func(c BenchContender) float64 { return c.PeakRSSMiB }, func(x float64) string { return fmt.Sprintf("%.1f", x) })
+		row("peak RSS (MiB)", func(c *results.BenchContender) float64 { return c.PeakRSSMiB }, func(x float64) string { return fmt.Sprintf("%.1f", x) })
 	} else if in.Config.MemorySkipped != "" {
 		r.Notes = append(r.Notes, "peak RSS not measured: "+in.Config.MemorySkipped)
 	}
@@ -258,7 +109,7 @@ func FromBench(in BenchInput) *Report {
 		if v.BurstAddMs != nil {
 			v.BurstAddMs[n], v.BurstDelMs[n] = c.Burst.AddWallMs, c.Burst.DelWallMs
 		}
-		kase := Case{Suite: "bench", Name: n + ": clean run", Result: Pass,
+		kase := Case{Suite: "bench", Name: n + ": clean run", Result: results.Pass,
 			Detail: fmt.Sprintf("ADD p50 %s ms, DEL p50 %s ms, burst %0.f ms", ms(c.Add.P50Ms), ms(c.Del.P50Ms), c.Burst.WallMs)}
 		var faults []string
 		add := func(what string, k int) {
@@ -272,7 +123,7 @@ func FromBench(in BenchInput) *Report {
 		add("ADD results not matching the pod", c.Add.BadResults+c.Burst.BadResults)
 		add("interfaces (or, preloaded, reservations) left behind by DEL", c.Del.Leftovers+c.Burst.Leftovers)
 		if len(faults) > 0 {
-			kase.Result = Fail
+			kase.Result = results.Fail
 			kase.Detail = strings.Join(append(faults, c.Errors...), "; ")
 		}
 		r.Cases = append(r.Cases, kase)
@@ -281,14 +132,14 @@ func FromBench(in BenchInput) *Report {
 		v.Gate = g
 		r.Facts = append(r.Facts, Fact{"gate", fmt.Sprintf("is %s (%s) slower than %s (%s) by more than %.0f%%? %s",
 			g.Candidate, in.Contenders[g.Candidate].Binary, g.Baseline, in.Contenders[g.Baseline].Binary, g.Tolerance*100, g.Method)})
-		kase := Case{Suite: "gate", Name: fmt.Sprintf("gate: %s within %.0f%% of %s", g.Candidate, g.Tolerance*100, g.Baseline), Result: Pass}
+		kase := Case{Suite: "gate", Name: fmt.Sprintf("gate: %s within %.0f%% of %s", g.Candidate, g.Tolerance*100, g.Baseline), Result: results.Pass}
 		var lines []string
 		for _, m := range g.Metrics {
 			lines = append(lines, m.Text(g))
 		}
 		kase.Detail = strings.Join(lines, "\n")
 		if g.Regression {
-			kase.Result = Fail
+			kase.Result = results.Fail
 			kase.Detail = "REGRESSION: " + kase.Detail
 		}
 		r.Cases = append(r.Cases, kase)

@@ -2,29 +2,15 @@ package report
 
 import (
 	"cmp"
-	"encoding/json"
-	"fmt"
-	"io"
 	"regexp"
 	"slices"
 	"strings"
 
 	"github.com/containernetworking/cni/pkg/version"
 	"github.com/onsi/ginkgo/v2/types"
-)
 
-// DecodeConformance reads a Ginkgo JSON report (--ginkgo.json-report): a list
-// of suite reports.
-func DecodeConformance(r io.Reader) ([]types.Report, error) {
-	var reports []types.Report
-	if err := json.NewDecoder(r).Decode(&reports); err != nil {
-		return nil, fmt.Errorf("ginkgo JSON report: %w", err)
-	}
-	if len(reports) == 0 {
-		return nil, fmt.Errorf("ginkgo JSON report: no suite in it")
-	}
-	return reports, nil
-}
+	"github.com/cnigate/cnigate/results"
+)
 
 // AnyVersion is the column of specs that run once, not per spec version.
 const AnyVersion = "any"
@@ -73,8 +59,10 @@ type ConformanceFailure struct {
 // "cniVersion:1.0.0".
 var cniVersionRE = regexp.MustCompile(`cniVersion[ :=]v?(\d+\.\d+\.\d+)`)
 
-// FromConformance turns Ginkgo suite reports into a report.
-func FromConformance(reports []types.Report) *Report {
+// FromConformance turns a conformance run (its Ginkgo suite reports) into a
+// report.
+func FromConformance(run *results.Conformance) *Report {
+	reports := run.Reports
 	r := &Report{Kind: "conformance", Title: "cnigate conformance: " + reports[0].SuiteDescription}
 	v := &ConformanceView{}
 	rows := map[string]*ConformanceRow{}
@@ -89,11 +77,11 @@ func FromConformance(reports []types.Report) *Report {
 			kase := Case{Suite: firstOr(s.ContainerHierarchyTexts, "suite"), Name: fullText(s), Seconds: secs}
 			switch {
 			case s.State == types.SpecStatePassed:
-				kase.Result = Pass
+				kase.Result = results.Pass
 			case s.State.Is(types.SpecStateFailureStates):
-				kase.Result, kase.Detail = Fail, s.Failure.Message
+				kase.Result, kase.Detail = results.Fail, s.Failure.Message
 			default:
-				kase.Result, kase.Detail = Skip, cmp.Or(s.Failure.Message, state)
+				kase.Result, kase.Detail = results.Skip, cmp.Or(s.Failure.Message, state)
 			}
 			if s.LeafNodeType != types.NodeTypeIt {
 				// BeforeSuite, AfterSuite, ...: a case, and in the grid only when it failed.
@@ -103,7 +91,7 @@ func FromConformance(reports []types.Report) *Report {
 					line, _, _ := strings.Cut(out, "\n")
 					r.Facts = append(r.Facts, Fact{kase.Name + " said", line})
 				}
-				if kase.Result != Fail {
+				if kase.Result != results.Fail {
 					r.Cases = append(r.Cases, kase)
 					continue
 				}
@@ -116,7 +104,7 @@ func FromConformance(reports []types.Report) *Report {
 			}
 			versions[ver] = true
 			cells[key][ver] = ConformanceCell{State: state, Seconds: secs, Message: s.Failure.Message}
-			if kase.Result == Fail {
+			if kase.Result == results.Fail {
 				f := ConformanceFailure{Spec: key, Version: ver, State: state, Message: s.Failure.Message,
 					Location: s.Failure.Location.String(), Output: tail(s.CapturedGinkgoWriterOutput, 4000)}
 				if s.Failure.ForwardedPanic != "" {

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"html/template"
 	"strings"
+
+	"github.com/cnigate/cnigate/results"
 )
 
 //go:embed templates/page.html.tmpl
@@ -23,7 +25,7 @@ var page = template.Must(template.New("page").Funcs(template.FuncMap{
 // htmlCell is one e2e grid cell as the page draws it.
 type htmlCell struct {
 	Class, Style, Text, Title string
-	Entries                   []E2ECell
+	Entries                   []results.Cell
 }
 
 type htmlGrid struct {
@@ -79,7 +81,7 @@ func writeHTML(b *bytes.Buffer, r *Report) error {
 
 // e2eCell is the worst result of the checks of one pair: red if any failed,
 // grey if all were skipped, else green shaded by the slowest latency.
-func e2eCell(entries []E2ECell, maxLatency float64) htmlCell {
+func e2eCell(entries []results.Cell, maxLatency float64) htmlCell {
 	if len(entries) == 0 {
 		return htmlCell{Class: "none"}
 	}
@@ -87,10 +89,10 @@ func e2eCell(entries []E2ECell, maxLatency float64) htmlCell {
 	var slowest *float64
 	var titles []string
 	for _, e := range entries {
-		switch e2eResult(e.Result) {
-		case Fail:
+		switch e.Result {
+		case results.Fail:
 			c.Class = "fail"
-		case Skip:
+		case results.Skip:
 			if c.Class == "pass" && len(entries) == 1 {
 				c.Class = "skip"
 			}

@@ -5,6 +5,8 @@ import (
 	"encoding/xml"
 	"fmt"
 	"strings"
+
+	"github.com/cnigate/cnigate/results"
 )
 
 // The JUnit XML schema as CI systems read it (Jenkins, GitLab, GitHub test
@@ -78,10 +80,10 @@ func writeJUnit(b *bytes.Buffer, r *Report) error {
 		s := &doc.Suites[i]
 		jc := junitCase{Name: c.Name, Classname: r.Kind + "." + c.Suite, Time: secs(c.Seconds)}
 		switch c.Result {
-		case Fail:
+		case results.Fail:
 			jc.Failure = &junitFailure{Message: firstLine(c.Detail), Type: "failure", Text: c.Detail}
 			s.Failures++
-		case Skip:
+		case results.Skip:
 			jc.Skipped = &junitSkipped{Message: c.Detail}
 			s.Skipped++
 		default:

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"fmt"
 	"strings"
+
+	"github.com/cnigate/cnigate/results"
 )
 
 // writeMarkdown writes a summary fit for $GITHUB_STEP_SUMMARY: the verdict
@@ -44,7 +46,7 @@ func writeMarkdown(b *bytes.Buffer, r *Report) error {
 	}
 	var failed []Case
 	for _, c := range r.Cases {
-		if c.Result == Fail {
+		if c.Result == results.Fail {
 			failed = append(failed, c)
 		}
 	}
@@ -85,17 +87,17 @@ func mdE2E(b *bytes.Buffer, v *E2EView) {
 	}
 }
 
-func mdE2ECell(cells []E2ECell) string {
+func mdE2ECell(cells []results.Cell) string {
 	if len(cells) == 0 {
 		return ""
 	}
 	var parts []string
 	for _, c := range cells {
 		mark := "⏭"
-		switch e2eResult(c.Result) {
-		case Pass:
+		switch c.Result {
+		case results.Pass:
 			mark = "✅"
-		case Fail:
+		case results.Fail:
 			mark = "❌"
 		}
 		if c.LatencyMS != nil {

@@ -6,16 +6,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-)
 
-// Result of one case.
-type Result string
-
-// Case results.
-const (
-	Pass Result = "pass"
-	Fail Result = "fail"
-	Skip Result = "skip"
+	"github.com/cnigate/cnigate/results"
 )
 
 // Report is one run, ready to render: what every format shows (title, facts,
@@ -45,10 +37,10 @@ type Fact struct {
 // Case is one check.
 type Case struct {
 	// Suite groups cases (a behaviour, a Describe, a contender).
-	Suite   string  `json:"suite"`
-	Name    string  `json:"name"`
-	Result  Result  `json:"result"`
-	Seconds float64 `json:"seconds"`
+	Suite   string         `json:"suite"`
+	Name    string         `json:"name"`
+	Result  results.Result `json:"result"`
+	Seconds float64        `json:"seconds"`
 	// Detail is the failure message, or the skip reason, or what a pass saw.
 	Detail string `json:"detail,omitempty"`
 }
@@ -65,9 +57,9 @@ func (r *Report) Summary() Summary {
 	var s Summary
 	for _, c := range r.Cases {
 		switch c.Result {
-		case Pass:
+		case results.Pass:
 			s.Passed++
-		case Fail:
+		case results.Fail:
 			s.Failed++
 		default:
 			s.Skipped++
@@ -79,25 +71,57 @@ func (r *Report) Summary() Summary {
 // OK is true when no case failed.
 func (r *Report) OK() bool { return r.Summary().Failed == 0 }
 
-// Files are the names Write gives the four formats of a report called name.
-func Files(name string) []string {
-	return []string{name + ".junit.xml", name + ".report.json", name + ".md", name + ".html"}
+// Format is one way of rendering a report: a file extension and its writer.
+type Format struct {
+	// Ext ends the file's name: NAME + Ext.
+	Ext   string
+	write func(*bytes.Buffer, *Report) error
 }
 
-// Write renders r in every format into dir as Files(name) and returns their
-// paths.
-func Write(dir, name string, r *Report) ([]string, error) {
+// The formats, and Formats, all of them in the order Write writes them.
+var (
+	// JUnit is JUnit XML, for CI test views.
+	JUnit = Format{".junit.xml", writeJUnit}
+	// JSON is the report as a JSON document (schema "report/v1"), for tools.
+	JSON = Format{".report.json", writeJSON}
+	// Markdown is a summary fit for $GITHUB_STEP_SUMMARY.
+	Markdown = Format{".md", writeMarkdown}
+	// HTML is one self-contained page.
+	HTML = Format{".html", writeHTML}
+
+	Formats = []Format{JUnit, JSON, Markdown, HTML}
+)
+
+// Files are the names Write gives a report called name in formats (all
+// of them when none is given).
+func Files(name string, formats ...Format) []string {
+	var out []string
+	for _, f := range orAll(formats) {
+		out = append(out, name+f.Ext)
+	}
+	return out
+}
+
+func orAll(formats []Format) []Format {
+	if len(formats) == 0 {
+		return Formats
+	}
+	return formats
+}
+
+// Write renders r into dir as name + each format's extension (every format
+// when none is given) and returns the paths written.
+func Write(dir, name string, r *Report, formats ...Format) ([]string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	renderers := []func(*bytes.Buffer, *Report) error{writeJUnit, writeJSON, writeMarkdown, writeHTML}
 	var paths []string
-	for i, file := range Files(name) {
+	for _, f := range orAll(formats) {
 		var b bytes.Buffer
-		if err := renderers[i](&b, r); err != nil {
-			return paths, fmt.Errorf("%s: %w", file, err)
+		if err := f.write(&b, r); err != nil {
+			return paths, fmt.Errorf("%s%s: %w", name, f.Ext, err)
 		}
-		path := filepath.Join(dir, file)
+		path := filepath.Join(dir, name+f.Ext)
 		if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
 			return paths, err
 		}
@@ -106,17 +130,21 @@ func Write(dir, name string, r *Report) ([]string, error) {
 	return paths, nil
 }
 
-// jsonDoc is the JSON format: the report with its summary and verdict.
+// jsonDoc is the JSON format: the report with its schema, summary and verdict.
 type jsonDoc struct {
+	Schema  string  `json:"schema"`
 	OK      bool    `json:"ok"`
 	Summary Summary `json:"summary"`
 	*Report
 }
 
+// reportSchema is the "schema" of the JSON format.
+var reportSchema = results.Spec{Kind: results.KindReport, Version: results.ReportVersion}.String()
+
 func writeJSON(b *bytes.Buffer, r *Report) error {
 	enc := json.NewEncoder(b)
 	enc.SetIndent("", "  ")
-	return enc.Encode(jsonDoc{OK: r.OK(), Summary: r.Summary(), Report: r})
+	return enc.Encode(jsonDoc{Schema: reportSchema, OK: r.OK(), Summary: r.Summary(), Report: r})
 }
 
 // ms formats milliseconds for people: 3 significant digits.

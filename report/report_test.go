@@ -12,39 +12,46 @@ import (
 	"testing"
 
 	"github.com/onsi/ginkgo/v2/types"
+
+	"github.com/cnigate/cnigate/results"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")
 
 // fixtures are the inputs of the golden tests: a matrix in the shape the
-// e2e suite writes, a bench.json of a short real run, and a Ginkgo report of
-// a real netns suite run with one spec turned into a failure.
+// e2e suite writes and a bench.json of a short real run (both upgraded from
+// v0, see results/testdata), and a Ginkgo report of a real netns suite run
+// with one spec turned into a failure.
 func fixtures(t *testing.T) map[string]*Report {
 	t.Helper()
-	open := func(name string) *os.File {
-		f, err := os.Open(filepath.Join("testdata", name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = f.Close() })
-		return f
+	var m results.Matrix
+	if err := results.ReadFile(filepath.Join("..", "results", "testdata", "matrix.json"), &m); err != nil {
+		t.Fatal(err)
 	}
-	m, err := DecodeE2E(open("matrix.json"))
+	return map[string]*Report{"e2e": FromE2E(&m), "bench": FromBench(benchFixture(t)), "conformance": FromConformance(conformanceFixture(t))}
+}
+
+func benchFixture(t *testing.T) *results.Bench {
+	t.Helper()
+	var b results.Bench
+	if err := results.ReadFile(filepath.Join("..", "results", "testdata", "bench.json"), &b); err != nil {
+		t.Fatal(err)
+	}
+	return &b
+}
+
+func conformanceFixture(t *testing.T) *results.Conformance {
+	t.Helper()
+	f, err := os.Open(filepath.Join("testdata", "conformance.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m.Phases, err = ReadPhasesTSV(open("phases-e2e.tsv")); err != nil {
-		t.Fatal(err)
-	}
-	b, err := DecodeBench(open("bench.json"))
+	defer func() { _ = f.Close() }()
+	c, err := results.DecodeConformance(f)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := DecodeConformance(open("conformance.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return map[string]*Report{"e2e": FromE2E(m), "bench": FromBench(b), "conformance": FromConformance(c)}
+	return c
 }
 
 func TestGolden(t *testing.T) {
@@ -114,27 +121,6 @@ func TestE2EGridLaysCellsOutByFromAndTo(t *testing.T) {
 	}
 }
 
-func TestDecodeRefusesBadInput(t *testing.T) {
-	for _, tc := range []struct {
-		name, in, want string
-		decode         func(string) error
-	}{
-		{"e2e not JSON", `{`, "matrix JSON", func(s string) error { _, err := DecodeE2E(strings.NewReader(s)); return err }},
-		{"e2e cell without protocol", `{"cells":[{"name":"x","result":"pass"}]}`, "cell 0", func(s string) error { _, err := DecodeE2E(strings.NewReader(s)); return err }},
-		{"phases without seconds", "cluster create\n", "phases line 1", func(s string) error { _, err := ReadPhasesTSV(strings.NewReader(s)); return err }},
-		{"bench without order", `{"contenders":{}}`, `no "order"`, func(s string) error { _, err := DecodeBench(strings.NewReader(s)); return err }},
-		{"bench order without figures", `{"order":["a"],"contenders":{}}`, `"a"`, func(s string) error { _, err := DecodeBench(strings.NewReader(s)); return err }},
-		{"bench unknown baseline", `{"order":["a"],"contenders":{"a":{}},"baseline":"b"}`, `"baseline" "b"`, func(s string) error { _, err := DecodeBench(strings.NewReader(s)); return err }},
-		{"ginkgo empty", `[]`, "no suite", func(s string) error { _, err := DecodeConformance(strings.NewReader(s)); return err }},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			if err := tc.decode(tc.in); err == nil || !strings.Contains(err.Error(), tc.want) {
-				t.Fatalf("error %v, want one containing %q", err, tc.want)
-			}
-		})
-	}
-}
-
 func TestConformanceIsSpecsBySpecVersions(t *testing.T) {
 	r := fixtures(t)["conformance"]
 	v := r.Conformance
@@ -176,23 +162,13 @@ func TestConformanceIsSpecsBySpecVersions(t *testing.T) {
 }
 
 func TestBenchCaseFailsOnADirtyRun(t *testing.T) {
-	f, err := os.Open("testdata/bench.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = f.Close() }()
-	in, err := DecodeBench(f)
-	if err != nil {
-		t.Fatal(err)
-	}
+	in := benchFixture(t)
 	if r := FromBench(in); !r.OK() || len(r.Cases) != 3 {
 		t.Fatalf("clean run: ok %v, %d cases", r.OK(), len(r.Cases))
 	}
-	c := in.Contenders["bridge"]
-	c.Burst.DuplicateIPs = 2
-	in.Contenders["bridge"] = c
+	in.Contenders["bridge"].Burst.DuplicateIPs = 2
 	r := FromBench(in)
-	if r.OK() || r.Cases[1].Result != Fail || !strings.Contains(r.Cases[1].Detail, "2 duplicate IPs") {
+	if r.OK() || r.Cases[1].Result != results.Fail || !strings.Contains(r.Cases[1].Detail, "2 duplicate IPs") {
 		t.Fatalf("duplicates not a failure: %+v", r.Cases)
 	}
 	if got := r.Bench.Header; strings.Join(got, ",") != ",podnet,bridge,floor,podnet/bridge,floor/bridge" {
@@ -271,7 +247,7 @@ func TestHTMLIsSelfContained(t *testing.T) {
 }
 
 func TestMarkdownEscapes(t *testing.T) {
-	r := &Report{Kind: "e2e", Title: "a <b>", Facts: []Fact{{"k", "x | y\nz"}}, Cases: []Case{{Suite: "s", Name: "n_1", Result: Fail, Detail: "<script>"}}}
+	r := &Report{Kind: "e2e", Title: "a <b>", Facts: []Fact{{"k", "x | y\nz"}}, Cases: []Case{{Suite: "s", Name: "n_1", Result: results.Fail, Detail: "<script>"}}}
 	var b bytes.Buffer
 	if err := writeMarkdown(&b, r); err != nil {
 		t.Fatal(err)
@@ -318,25 +294,17 @@ func TestBenchGateVerdictInEveryFormat(t *testing.T) {
 		name       string
 		regression bool
 		verdict    string
-		result     Result
+		result     results.Result
 	}{
-		{"pass", false, "pass", Pass},
-		{"regression", true, "REGRESSION", Fail},
+		{"pass", false, "pass", results.Pass},
+		{"regression", true, "REGRESSION", results.Fail},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			f, err := os.Open("testdata/bench.json")
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer func() { _ = f.Close() }()
-			in, err := DecodeBench(f)
-			if err != nil {
-				t.Fatal(err)
-			}
+			in := benchFixture(t)
 			in.Config.BurstSkipped = "burst-rounds 0"
-			in.Gate = &BenchGate{Candidate: "podnet", Baseline: "bridge", Tolerance: 0.1, Confidence: 0.95, Method: "median of the paired ratios",
+			in.Gate = &results.BenchGate{Candidate: "podnet", Baseline: "bridge", Tolerance: 0.1, Confidence: 0.95, Method: "median of the paired ratios",
 				Regression: tc.regression, Verdict: tc.verdict,
-				Metrics: []BenchGateMetric{{Metric: "add_p50", Pairs: 200, CandidateP50: 26, BaselineP50: 18, P50Ratio: 1.44, Ratio: 1.466, Low: 1.394, High: 1.581, Regression: tc.regression}}}
+				Metrics: []results.BenchGateMetric{{Metric: "add_p50", Pairs: 200, CandidateP50: 26, BaselineP50: 18, P50Ratio: 1.44, Ratio: 1.466, Low: 1.394, High: 1.581, Regression: tc.regression}}}
 			r := FromBench(in)
 			gate := r.Cases[len(r.Cases)-1]
 			if gate.Suite != "gate" || gate.Result != tc.result || !strings.Contains(gate.Detail, "CI [1.394, 1.581]") {

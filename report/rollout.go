@@ -26,9 +26,9 @@ func FromRollout(r *results.Rollout) *Report {
 	rep := &Report{Kind: "rollout", Title: rolloutTitle(r), Facts: rolloutFacts(r)}
 	add := func(suite string, checks []results.RolloutCheck) {
 		for _, c := range checks {
-			res := Pass
+			res := results.Pass
 			if !c.Passed {
-				res = Fail
+				res = results.Fail
 			}
 			rep.Cases = append(rep.Cases, Case{Suite: suite, Name: c.Name, Result: res, Seconds: c.Ms / 1000, Detail: c.Detail})
 		}
@@ -40,18 +40,18 @@ func FromRollout(r *results.Rollout) *Report {
 			k++
 			suite := p.Name + " " + n.Node
 			add(suite, n.Checks)
-			c := Case{Suite: suite, Name: "node verdict", Result: Pass, Seconds: n.Finished.Sub(n.Started).Seconds(), Detail: summaryLine(n.Summary)}
+			c := Case{Suite: suite, Name: "node verdict", Result: results.Pass, Seconds: n.Finished.Sub(n.Started).Seconds(), Detail: summaryLine(n.Summary)}
 			if !n.Passed {
-				c.Result, c.Detail = Fail, strings.Join(n.Failures, "; ")
+				c.Result, c.Detail = results.Fail, strings.Join(n.Failures, "; ")
 			}
 			rep.Cases = append(rep.Cases, c)
 		}
 		add(p.Name+" final", p.Final)
 	}
 	if w := r.Watch; w != nil {
-		c := Case{Suite: "watch", Name: "traffic verdict", Result: Pass, Seconds: w.Finished.Sub(w.Started).Seconds(), Detail: summaryLine(w.Summary)}
+		c := Case{Suite: "watch", Name: "traffic verdict", Result: results.Pass, Seconds: w.Finished.Sub(w.Started).Seconds(), Detail: summaryLine(w.Summary)}
 		if !w.Passed {
-			c.Result, c.Detail = Fail, strings.Join(w.Failures, "; ")
+			c.Result, c.Detail = results.Fail, strings.Join(w.Failures, "; ")
 		}
 		rep.Cases = append(rep.Cases, c)
 	}
@@ -59,7 +59,7 @@ func FromRollout(r *results.Rollout) *Report {
 		// A run refused or stopped outside a node (preflight, traffic start)
 		// still fails as a case.
 		if rep.OK() {
-			rep.Cases = append(rep.Cases, Case{Suite: "rollout", Name: "run", Result: Fail, Detail: r.Failure})
+			rep.Cases = append(rep.Cases, Case{Suite: "rollout", Name: "run", Result: results.Fail, Detail: r.Failure})
 		}
 		rep.Notes = append(rep.Notes, "stopped: "+r.Failure)
 	}
@@ -103,23 +103,24 @@ func summaryLine(s results.RolloutSummary) string {
 // WriteRollout writes the rollout report's four formats into dir and
 // returns their paths.
 func WriteRollout(dir string, r *results.Rollout) ([]string, error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, err
-	}
 	rep := FromRollout(r)
-	renderers := []func(*bytes.Buffer) error{
-		func(b *bytes.Buffer) error { return writeJUnit(b, rep) },
-		func(b *bytes.Buffer) error { return writeJSON(b, rep) },
-		func(b *bytes.Buffer) error { rolloutMarkdown(b, r, rep); return nil },
-		func(b *bytes.Buffer) error { return rolloutHTML(b, r, rep) },
+	paths, err := Write(dir, RolloutName, rep, JUnit, JSON)
+	if err != nil {
+		return paths, err
 	}
-	var paths []string
-	for i, file := range Files(RolloutName) {
+	// Markdown and HTML of its own: the per-node tables and the timeline.
+	for _, f := range []struct {
+		ext   string
+		write func(*bytes.Buffer) error
+	}{
+		{Markdown.Ext, func(b *bytes.Buffer) error { rolloutMarkdown(b, r, rep); return nil }},
+		{HTML.Ext, func(b *bytes.Buffer) error { return rolloutHTML(b, r, rep) }},
+	} {
 		var b bytes.Buffer
-		if err := renderers[i](&b); err != nil {
-			return paths, fmt.Errorf("%s: %w", file, err)
+		if err := f.write(&b); err != nil {
+			return paths, fmt.Errorf("%s%s: %w", RolloutName, f.ext, err)
 		}
-		p := filepath.Join(dir, file)
+		p := filepath.Join(dir, RolloutName+f.ext)
 		if err := os.WriteFile(p, b.Bytes(), 0o644); err != nil {
 			return paths, err
 		}

@@ -13,7 +13,7 @@ import (
 func sampleRollout() *results.Rollout {
 	t0 := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
 	at := func(s float64) time.Time { return t0.Add(time.Duration(s * float64(time.Second))) }
-	return &results.Rollout{Schema: results.RolloutSchema, Started: t0, Finished: at(120), Namespace: "kube-system", DaemonSet: "podnet",
+	return &results.Rollout{Schema: "rollout/v1", Started: t0, Finished: at(120), Namespace: "kube-system", DaemonSet: "podnet",
 		Container: "agent", OldImage: "podnet:1", Candidate: "podnet:bad", Order: []string{"w1", "w2", "cp"}, Canary: "w1",
 		Baseline: []results.RolloutCheck{{Name: "w1 -> pod on w2 tcp", Passed: true}},
 		Phases: []results.RolloutPhase{{Name: results.PhaseUpgrade, From: "podnet:1", To: "podnet:bad", Nodes: []results.RolloutNode{{
@@ -63,7 +63,7 @@ func TestWriteRollout(t *testing.T) {
 
 func TestFromRolloutRefused(t *testing.T) {
 	// A preflight refusal has no node: it still fails as a case.
-	r := &results.Rollout{Schema: results.RolloutSchema, Failure: "refused: nodes not Ready: w2"}
+	r := &results.Rollout{Schema: "rollout/v1", Failure: "refused: nodes not Ready: w2"}
 	rep := FromRollout(r)
 	if rep.OK() || len(rep.Cases) != 1 || !strings.Contains(rep.Cases[0].Detail, "nodes not Ready") {
 		t.Errorf("refused run: %+v", rep.Cases)

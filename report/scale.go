@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/cnigate/cnigate/results"
 )
 
 // The e2e matrix at scale: one row per run (`make e2e WORKERS=N`), read from
@@ -26,47 +28,30 @@ type ScaleRun struct {
 	PeakMiB, RiseMiB string
 }
 
-// Phase names the suite writes in phases-e2e.tsv and the host memory keys of
-// matrix.json's meta: e2e/matrix writes them under these names, the growth
-// table reads them.
-const (
-	PhaseClusterCreate = "cluster create"
-	PhasePodsReady     = "pods Ready"
-	PhaseMatrix        = "matrix (tests)"
-
-	MetaHostMemStart = "host_mem_start_mib"
-	MetaHostMemPeak  = "host_mem_peak_mib"
-	MetaHostMemRise  = "host_mem_rise_mib"
-)
-
-// ScaleRunFrom reads one run's figures from its matrix.json and the
-// phase timings next to it.
+// ScaleRunFrom reads one run's figures from its matrix.json (and, for a v0
+// matrix.json without phases, phases-e2e.tsv next to it).
 func ScaleRunFrom(dir string) (ScaleRun, error) {
-	r := ScaleRun{Dir: dir}
-	f, err := os.Open(filepath.Join(dir, "matrix.json"))
-	if err != nil {
-		return r, err
+	var m results.Matrix
+	if err := results.ReadFile(filepath.Join(dir, "matrix.json"), &m); err != nil {
+		return ScaleRun{Dir: dir}, err
 	}
-	defer func() { _ = f.Close() }()
-	m, err := DecodeE2E(f)
-	if err != nil {
-		return r, fmt.Errorf("%s: %w", dir, err)
+	if m.Phases == nil {
+		pf, err := os.Open(filepath.Join(dir, "phases-e2e.tsv"))
+		if err != nil {
+			return ScaleRun{Dir: dir}, err
+		}
+		defer func() { _ = pf.Close() }()
+		if m.Phases, err = results.ReadPhasesTSV(pf); err != nil {
+			return ScaleRun{Dir: dir}, fmt.Errorf("%s: %w", dir, err)
+		}
 	}
-	pf, err := os.Open(filepath.Join(dir, "phases-e2e.tsv"))
-	if err != nil {
-		return r, err
-	}
-	defer func() { _ = pf.Close() }()
-	if m.Phases, err = ReadPhasesTSV(pf); err != nil {
-		return r, fmt.Errorf("%s: %w", dir, err)
-	}
-	return ScaleRunOf(dir, m)
+	return ScaleRunOf(dir, &m)
 }
 
-// ScaleRunOf takes a run's figures out of its decoded matrix (with phases).
-func ScaleRunOf(dir string, m E2EMatrix) (ScaleRun, error) {
+// ScaleRunOf takes a run's figures out of its matrix (with phases).
+func ScaleRunOf(dir string, m *results.Matrix) (ScaleRun, error) {
 	r := ScaleRun{Dir: dir, Cells: m.Passed + m.Failed + m.Skipped, Passed: m.Passed, Failed: m.Failed,
-		PeakMiB: m.Meta[MetaHostMemPeak], RiseMiB: m.Meta[MetaHostMemRise]}
+		PeakMiB: m.Meta[results.MetaHostMemPeak], RiseMiB: m.Meta[results.MetaHostMemRise]}
 	w, err := strconv.Atoi(m.Meta["workers"])
 	if err != nil {
 		return r, fmt.Errorf("%s: matrix.json meta has no workers count (a run older than the scale figures?)", dir)
@@ -74,11 +59,11 @@ func ScaleRunOf(dir string, m E2EMatrix) (ScaleRun, error) {
 	r.Workers = w
 	for _, p := range m.Phases {
 		switch p.Name {
-		case PhaseClusterCreate:
+		case results.PhaseClusterCreate:
 			r.ClusterCreate = p.Seconds
-		case PhasePodsReady:
+		case results.PhasePodsReady:
 			r.PodsReady = p.Seconds
-		case PhaseMatrix:
+		case results.PhaseMatrix:
 			r.Matrix = p.Seconds
 		}
 	}

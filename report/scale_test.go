@@ -5,24 +5,26 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/cnigate/cnigate/results"
 )
 
 func TestScaleRunOf(t *testing.T) {
-	phases := []E2EPhase{{"cluster create", 61.2}, {"image load", 9}, {"pods Ready", 20.5}, {"matrix (tests)", 180.25}}
+	phases := results.Phases{{Name: "cluster create", Seconds: 61.2}, {Name: "image load", Seconds: 9}, {Name: "pods Ready", Seconds: 20.5}, {Name: "matrix (tests)", Seconds: 180.25}}
 	for _, c := range []struct {
 		name string
-		m    E2EMatrix
+		m    results.Matrix
 		want ScaleRun
 		err  string
 	}{
-		{name: "kind run", m: E2EMatrix{Meta: map[string]string{"workers": "8", "host_mem_peak_mib": "9000", "host_mem_rise_mib": "7000"}, Passed: 900, Failed: 2, Skipped: 1, Phases: phases},
+		{name: "kind run", m: results.Matrix{Meta: map[string]string{"workers": "8", "host_mem_peak_mib": "9000", "host_mem_rise_mib": "7000"}, Passed: 900, Failed: 2, Skipped: 1, Phases: phases},
 			want: ScaleRun{Dir: "d", Workers: 8, Cells: 903, Passed: 900, Failed: 2, ClusterCreate: 61.2, PodsReady: 20.5, Matrix: 180.25, PeakMiB: "9000", RiseMiB: "7000"}},
-		{name: "gate run: no memory, no cluster create", m: E2EMatrix{Meta: map[string]string{"workers": "2", "host_mem": "not measured"}, Passed: 93, Phases: phases[2:]},
+		{name: "gate run: no memory, no cluster create", m: results.Matrix{Meta: map[string]string{"workers": "2", "host_mem": "not measured"}, Passed: 93, Phases: phases[2:]},
 			want: ScaleRun{Dir: "d", Workers: 2, Cells: 93, Passed: 93, PodsReady: 20.5, Matrix: 180.25}},
-		{name: "no workers in meta", m: E2EMatrix{Meta: map[string]string{}}, err: "no workers count"},
+		{name: "no workers in meta", m: results.Matrix{Meta: map[string]string{}}, err: "no workers count"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			got, err := ScaleRunOf("d", c.m)
+			got, err := ScaleRunOf("d", &c.m)
 			if c.err != "" {
 				if err == nil || !strings.Contains(err.Error(), c.err) {
 					t.Fatalf("error %v, want one containing %q", err, c.err)
@@ -61,29 +63,36 @@ func TestScaleTable(t *testing.T) {
 	}
 }
 
-// ScaleRunFrom reads the files a run leaves, here the golden fixtures.
+// ScaleRunFrom reads the files a run leaves: a v1 matrix.json carries its
+// phases, a v0 one takes them from phases-e2e.tsv beside it.
 func TestScaleRunFrom(t *testing.T) {
-	dir := t.TempDir()
-	for _, f := range []string{"matrix.json", "phases-e2e.tsv"} {
-		raw, err := os.ReadFile(filepath.Join("testdata", f))
+	copyTo := func(dir string, files ...string) {
+		for _, f := range files {
+			raw, err := os.ReadFile(filepath.Join("..", "results", "testdata", f))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, filepath.Base(f)), raw, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	v1, v0 := t.TempDir(), t.TempDir()
+	copyTo(v1, "matrix.json")
+	copyTo(v0, "v0/matrix.json", "v0/phases-e2e.tsv")
+	for _, dir := range []string{v1, v0} {
+		r, err := ScaleRunFrom(dir)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(filepath.Join(dir, f), raw, 0o644); err != nil {
-			t.Fatal(err)
+		if r.Workers != 2 || r.Cells != 14 || r.Matrix != 40.7 || r.PeakMiB == "" {
+			t.Errorf("got %+v", r)
 		}
 	}
-	r, err := ScaleRunFrom(dir)
-	if err != nil {
+	if err := os.Remove(filepath.Join(v0, "phases-e2e.tsv")); err != nil {
 		t.Fatal(err)
 	}
-	if r.Workers != 2 || r.Cells == 0 || r.Matrix == 0 || r.PeakMiB == "" {
-		t.Errorf("got %+v", r)
-	}
-	if err := os.Remove(filepath.Join(dir, "phases-e2e.tsv")); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := ScaleRunFrom(dir); err == nil {
-		t.Error("no phases-e2e.tsv: no error")
+	if _, err := ScaleRunFrom(v0); err == nil {
+		t.Error("a v0 matrix.json without phases-e2e.tsv: no error")
 	}
 }

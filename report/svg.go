@@ -7,6 +7,8 @@ import (
 	"math"
 	"slices"
 	"strings"
+
+	"github.com/cnigate/cnigate/results"
 )
 
 // palette colours contenders in the charts (Okabe-Ito, readable by people
@@ -122,7 +124,7 @@ func burstSVG(order []string, add, del map[string]float64) template.HTML {
 }
 
 // waterfallSVG draws the phases one after the other on a time axis.
-func waterfallSVG(phases []E2EPhase) template.HTML {
+func waterfallSVG(phases results.Phases) template.HTML {
 	const w, left, right, barH, gap, top = 640.0, 170.0, 60.0, 18.0, 6.0, 10.0
 	h := top + float64(len(phases))*(barH+gap) + 40
 	pw := w - left - right

@@ -1,15 +1,13 @@
 package results
 
 import (
-	"encoding/json"
+	"errors"
 	"fmt"
-	"os"
 	"time"
 )
 
-// RolloutSchema names the layout of rollout.json (Rollout.Schema); a
-// change that breaks readers bumps it.
-const RolloutSchema = "rollout/v1"
+// KindRollout is the rollout gate's run (rollout.json), Rollout.
+const KindRollout Kind = "rollout"
 
 // Rollout is one run of the rollout gate (`cnigate rollout`): a DaemonSet
 // switched node by node to a candidate image and back, under live traffic.
@@ -176,27 +174,32 @@ func (r *Rollout) Nodes() []RolloutNode {
 	return out
 }
 
-// WriteFile writes r as indented JSON.
-func (r *Rollout) WriteFile(path string) error {
-	b, err := json.MarshalIndent(r, "", "  ")
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(path, append(b, '\n'), 0o644)
+// Spec implements File: rollout files were born with a schema field.
+func (*Rollout) Spec() Spec { return Spec{Kind: KindRollout, Version: 1, Oldest: 1} }
+
+func (r *Rollout) schemaField() *string { return &r.Schema }
+
+func (r *Rollout) upgrade(from int) error {
+	return fmt.Errorf("no rollout file before %s/v1", KindRollout)
 }
 
-// ReadRollout reads rollout.json, refusing another schema.
-func ReadRollout(path string) (*Rollout, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
+// Check refuses a rollout that is no run: no start time, a failure without
+// a reason, a pass with nothing checked, a node without a name.
+func (r *Rollout) Check() error {
+	switch {
+	case r.Started.IsZero():
+		return errors.New(`no "started": not the record of a run`)
+	case !r.Passed && r.Failure == "":
+		return errors.New(`not passed, and no "failure" says why`)
+	case r.Passed && len(r.Phases) == 0 && r.Watch == nil:
+		return errors.New("passed with no phase and no watch: nothing was checked")
 	}
-	var r Rollout
-	if err := json.Unmarshal(b, &r); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+	for _, p := range r.Phases {
+		for i, n := range p.Nodes {
+			if n.Node == "" {
+				return fmt.Errorf("phase %s: node %d has no name", p.Name, i)
+			}
+		}
 	}
-	if r.Schema != RolloutSchema {
-		return nil, fmt.Errorf("%s: schema %q, want %q", path, r.Schema, RolloutSchema)
-	}
-	return &r, nil
+	return nil
 }

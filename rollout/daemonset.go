@@ -134,11 +134,11 @@ func strategyString(s appsv1.DaemonSetUpdateStrategy) string {
 // preflight refuses a cluster that is not at rest: a node not Ready, a
 // DaemonSet not fully rolled out, a pod not on the template's image, or a
 // candidate that is the current image. It returns the nodes that run the
-// DaemonSet, the current image and its pods by node.
-func (d dsRef) preflight(ctx context.Context, candidate string) ([]Node, string, map[string]*corev1.Pod, error) {
+// DaemonSet and the current image.
+func (d dsRef) preflight(ctx context.Context, candidate string) ([]Node, string, error) {
 	nodes, err := d.cs.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
 	if err != nil {
-		return nil, "", nil, fmt.Errorf("list nodes: %w", err)
+		return nil, "", fmt.Errorf("list nodes: %w", err)
 	}
 	var notReady []string
 	cp := map[string]bool{}
@@ -149,29 +149,29 @@ func (d dsRef) preflight(ctx context.Context, candidate string) ([]Node, string,
 		_, cp[n.Name] = n.Labels[controlPlaneLabel]
 	}
 	if len(notReady) > 0 {
-		return nil, "", nil, fmt.Errorf("refused: nodes not Ready: %s", strings.Join(notReady, ", "))
+		return nil, "", fmt.Errorf("refused: nodes not Ready: %s", strings.Join(notReady, ", "))
 	}
 	ds, err := d.get(ctx)
 	if err != nil {
-		return nil, "", nil, err
+		return nil, "", err
 	}
 	image, err := d.image(ds)
 	if err != nil {
-		return nil, "", nil, err
+		return nil, "", err
 	}
 	if image == candidate {
-		return nil, "", nil, fmt.Errorf("refused: --image %s is already the DaemonSet's image", candidate)
+		return nil, "", fmt.Errorf("refused: --image %s is already the DaemonSet's image", candidate)
 	}
 	st := ds.Status
 	if ds.Generation != st.ObservedGeneration || st.DesiredNumberScheduled == 0 ||
 		st.UpdatedNumberScheduled != st.DesiredNumberScheduled || st.NumberReady != st.DesiredNumberScheduled ||
 		st.NumberAvailable != st.DesiredNumberScheduled {
-		return nil, "", nil, fmt.Errorf("refused: daemonset %s is not fully rolled out: generation %d observed %d, desired %d, updated %d, ready %d, available %d",
+		return nil, "", fmt.Errorf("refused: daemonset %s is not fully rolled out: generation %d observed %d, desired %d, updated %d, ready %d, available %d",
 			d, ds.Generation, st.ObservedGeneration, st.DesiredNumberScheduled, st.UpdatedNumberScheduled, st.NumberReady, st.NumberAvailable)
 	}
 	pods, err := d.pods(ctx, ds)
 	if err != nil {
-		return nil, "", nil, err
+		return nil, "", err
 	}
 	var wrong []string
 	var out []Node
@@ -183,12 +183,12 @@ func (d dsRef) preflight(ctx context.Context, candidate string) ([]Node, string,
 	}
 	if len(wrong) > 0 {
 		sort.Strings(wrong)
-		return nil, "", nil, fmt.Errorf("refused: pods not Ready on the template's image %s: %s", image, strings.Join(wrong, "; "))
+		return nil, "", fmt.Errorf("refused: pods not Ready on the template's image %s: %s", image, strings.Join(wrong, "; "))
 	}
 	if int32(len(pods)) != st.DesiredNumberScheduled {
-		return nil, "", nil, fmt.Errorf("refused: daemonset %s wants %d pods, %d found", d, st.DesiredNumberScheduled, len(pods))
+		return nil, "", fmt.Errorf("refused: daemonset %s wants %d pods, %d found", d, st.DesiredNumberScheduled, len(pods))
 	}
-	return out, image, pods, nil
+	return out, image, nil
 }
 
 // waitPod waits for the DaemonSet's pod on node that is not old, Ready, on image.

@@ -72,7 +72,7 @@ func TestPreflight(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			d := dsRef{cs: fake.NewClientset(c.objs...), namespace: "sys", name: "agent", container: c.container}
-			nodes, image, _, err := d.preflight(context.Background(), c.candidate)
+			nodes, image, err := d.preflight(context.Background(), c.candidate)
 			if c.want != "" {
 				if err == nil || !strings.Contains(err.Error(), c.want) {
 					t.Fatalf("preflight = %v, want %q", err, c.want)

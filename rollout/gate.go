@@ -134,7 +134,7 @@ func Run(ctx context.Context, cfg Config) (*results.Rollout, error) {
 		progress = func(string, ...any) {}
 	}
 	g := &gate{cfg: cfg, cs: cs, ds: dsRef{cs, cfg.Namespace, cfg.DaemonSet, cfg.Container}, progress: progress,
-		res: &results.Rollout{Schema: results.RolloutSchema, Started: time.Now().UTC(), Namespace: cfg.Namespace,
+		res: &results.Rollout{Started: time.Now().UTC(), Namespace: cfg.Namespace,
 			DaemonSet: cfg.DaemonSet, Container: cfg.Container, Candidate: cfg.Image, WatchOnly: cfg.WatchOnly,
 			Thresholds: cfg.Thresholds.Results()}}
 	defer func() { g.res.Finished = time.Now().UTC() }()
@@ -144,7 +144,7 @@ func Run(ctx context.Context, cfg Config) (*results.Rollout, error) {
 func (g *gate) run(ctx context.Context) error {
 	var order []string
 	if !g.cfg.WatchOnly {
-		nodes, image, _, err := g.ds.preflight(ctx, g.cfg.Image)
+		nodes, image, err := g.ds.preflight(ctx, g.cfg.Image)
 		if err != nil {
 			g.res.Failure = err.Error()
 			return err

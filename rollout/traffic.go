@@ -210,7 +210,7 @@ func createAndWait(ctx context.Context, cs kubernetes.Interface, pods []*corev1.
 			return nil, fmt.Errorf("create pod %s on %s: %w", p.Name, p.Spec.NodeName, err)
 		}
 	}
-	return waitPods(ctx, cs, pods, timeout, func(p *corev1.Pod) bool { return podReady(p) })
+	return waitPods(ctx, cs, pods, timeout, podReady)
 }
 
 // waitPods waits until done holds for each pod; a pod that ends (phase

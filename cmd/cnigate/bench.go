@@ -13,6 +13,7 @@ import (
 
 	"github.com/cnigate/cnigate/bench"
 	"github.com/cnigate/cnigate/report"
+	"github.com/cnigate/cnigate/results"
 )
 
 // contenderFlags collects --plugin/--netconf/--cni-path groups: each --plugin
@@ -166,23 +167,19 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	var table2 bytes.Buffer
-	rep.WriteTable(&table2)
+	bench.WriteTable(&table2, rep)
 	_, _ = stdout.Write(table2.Bytes())
 	if err := os.MkdirAll(*dir, 0o755); err != nil {
 		return err
 	}
 	raw := filepath.Join(*dir, *name+".json")
-	if err := rep.WriteJSON(raw); err != nil {
+	if err := results.WriteFile(raw, rep); err != nil {
 		return err
 	}
 	if err := os.WriteFile(filepath.Join(*dir, *name+".txt"), table2.Bytes(), 0o644); err != nil {
 		return err
 	}
-	r, err := readReport("bench", raw, "")
-	if err != nil {
-		return err
-	}
-	paths, err := report.Write(*dir, *name, r)
+	paths, err := report.Write(*dir, *name, report.FromBench(rep))
 	if err != nil {
 		return err
 	}

@@ -2,10 +2,8 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"time"
 
@@ -13,6 +11,7 @@ import (
 	"github.com/cnigate/cnigate/e2e/harness"
 	kindconfig "github.com/cnigate/cnigate/kind-config"
 	"github.com/cnigate/cnigate/report"
+	"github.com/cnigate/cnigate/results"
 )
 
 // runClusterBench times pod start-up through podnet and the reference
@@ -46,25 +45,16 @@ func runClusterBench(ctx context.Context, args []string, stdout, stderr io.Write
 	logf := func(format string, a ...any) {
 		fmt.Fprintf(stderr, "[%s] %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, a...))
 	}
-	res := clusterbench.Result{Date: time.Now().UTC().Format(time.RFC3339), Cluster: o.Cluster, Workers: o.Workers,
-		PodsPerWorker: o.PodsPerWorker, RoundsPerCNI: o.Rounds, Timing: clusterbench.Timing}
+	start := time.Now()
 	rounds, err := clusterbench.Run(ctx, o, logf)
 	if err != nil {
 		return err // no figures from a run that failed: pods that did not start or stores not back
 	}
-	res.Rounds = rounds
-	res.CNIs, res.Target = clusterbench.Pool(rounds)
-	raw, err := json.MarshalIndent(res, "", "  ")
-	if err != nil {
+	res := clusterbench.Result(o, start, rounds)
+	if err := results.WriteFile(filepath.Join(*dir, "cluster-bench.json"), res); err != nil {
 		return err
 	}
-	if err := os.MkdirAll(*dir, 0o755); err != nil {
-		return err
-	}
-	if err := os.WriteFile(filepath.Join(*dir, "cluster-bench.json"), append(raw, '\n'), 0o644); err != nil {
-		return err
-	}
-	paths, err := report.Write(*dir, "cluster-bench", res.Report())
+	paths, err := report.Write(*dir, "cluster-bench", report.FromClusterBench(res))
 	if err != nil {
 		return err
 	}

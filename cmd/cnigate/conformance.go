@@ -122,24 +122,21 @@ func runConformance(_ context.Context, args []string, stdout, stderr io.Writer) 
 	return nil
 }
 
-// writeConformanceReports renders the run's Ginkgo JSON report in the four
-// formats and returns its specs.
+// writeConformanceReports renders the run's Ginkgo JSON report (written by
+// Ginkgo, read back: the suite hands its results over as that file) in
+// every format and returns its specs.
 func writeConformanceReports(ginkgoJSON, dir, name string, stdout io.Writer) ([]types.SpecReport, error) {
-	reps, err := decodeGinkgoJSON(ginkgoJSON)
+	run, err := decodeGinkgoJSON(ginkgoJSON)
 	if err != nil {
 		return nil, err
 	}
-	r := report.FromConformance(reps)
+	r := report.FromConformance(run)
 	paths, err := report.Write(dir, name, r)
 	if err != nil {
 		return nil, err
 	}
 	printWritten(stdout, r, append(paths, ginkgoJSON))
-	var specs []types.SpecReport
-	for _, rep := range reps {
-		specs = append(specs, rep.SpecReports...)
-	}
-	return specs, nil
+	return run.Specs(), nil
 }
 
 // readInput reads a file, or "builtin:NAME" from the suite's embedded

@@ -21,10 +21,14 @@ func runManifest(_ context.Context, args []string, stdout, stderr io.Writer) err
 	fs.StringVar(&o.Network6, "network6", "", "the cluster's IPv6 pod network (e.g. fd00:10:244::/56)")
 	fs.IntVar(&o.MTU, "mtu", 1500, "MTU of the pods' interfaces and the bridge")
 	fs.StringVar(&o.Routes, "routes", deploy.RoutesNode, "node: the agent routes every other node's pod subnets via its InternalIP; none: the network fabric does (e.g. a VPC route table)")
+	fs.StringVar(&o.APIServer, "api-server", "", "host:port of the API server for the agent (e.g. the control plane's address:6443), instead of the kubernetes Service, which a rebooted node reaches only once kube-proxy is back")
+	fs.StringVar(&o.CNIVersion, "cni-version", "1.0.0", "the conflist's cniVersion: 1.0.0 (every runtime) or 1.1.0 (runtimes that send STATUS, e.g. containerd 2 or CRI-O: a node without the agent's state then turns NotReady)")
 	fs.BoolVar(&o.NoMasquerade, "no-masquerade", false, "do not masquerade pod traffic that leaves the pod network")
 	fs.BoolVar(&o.NoHairpin, "no-hairpin", false, "no hairpin mode on the pods' bridge ports (a pod then cannot reach itself through its Service)")
 	fs.BoolVar(&o.NoPortmap, "no-portmap", false, "no portmap in the conflist (hostPort does not work)")
 	out := fs.String("o", "-", "where to write the manifest (- for stdout)")
+	uninstall := fs.Bool("uninstall", false, "the manifest that removes podnet from the nodes instead (delete the agent DaemonSet first; docs/deploy.md)")
+	node := fs.String("node", "", "with --uninstall: only this node")
 	var env []string
 	fs.Func("env", "NAME=VALUE for the agent container (repeatable)", func(v string) error {
 		env = append(env, v)
@@ -46,7 +50,14 @@ func runManifest(_ context.Context, args []string, stdout, stderr io.Writer) err
 		}
 		o.Env[k] = v
 	}
-	raw, err := deploy.Render(o)
+	if *node != "" && !*uninstall {
+		return usagef("--node goes with --uninstall")
+	}
+	render := deploy.Render
+	if *uninstall {
+		render = func(o deploy.Options) ([]byte, error) { return deploy.RenderUninstall(o, *node) }
+	}
+	raw, err := render(o)
 	if err != nil {
 		return usagef("%v", err)
 	}

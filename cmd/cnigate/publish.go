@@ -4,16 +4,16 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 
-	"github.com/onsi/ginkgo/v2/types"
-
 	"github.com/cnigate/cnigate"
 	"github.com/cnigate/cnigate/conformance"
 	"github.com/cnigate/cnigate/report"
+	"github.com/cnigate/cnigate/results"
 )
 
 // pairs is a repeatable NAME=VALUE flag, in the order given.
@@ -43,31 +43,34 @@ func runPublish(_ context.Context, args []string, stdout, stderr io.Writer) erro
 	if len(runs)+len(notRun) == 0 {
 		return usagef("give at least one --run")
 	}
-	knownOf := map[string][]byte{}
+	knownOf := map[string]map[string]string{}
 	for _, k := range known {
 		data, err := os.ReadFile(k[1])
 		if err != nil {
 			return err
 		}
-		knownOf[k[0]] = data
+		if knownOf[k[0]], err = conformance.ParseKnownFailures(data, k[1]); err != nil {
+			return err
+		}
 	}
-	var published []conformance.PublishedRun
-	var merged []types.Report
+	pub := report.Published{Header: publishedHeader(), Clauses: publishedClauses(), Brief: conformance.BriefReason}
+	var merged results.Conformance
 	for _, r := range runs {
-		reps, err := decodeGinkgoJSON(r[1])
+		run, err := decodeGinkgoJSON(r[1])
 		if err != nil {
 			return err
 		}
-		published = append(published, conformance.PublishedRun{Plugin: r[0], Reports: reps, Known: knownOf[r[0]]})
+		run.Plugin = r[0]
+		pub.Runs = append(pub.Runs, report.PublishedRun{Conformance: *run, Known: knownOf[r[0]]})
 		// One page for every plugin: each spec's row is named after its plugin.
-		for _, rep := range reps {
+		for _, rep := range run.Reports {
 			rep.SuiteDescription = conformance.Description + ": " + r[0]
 			rep.SpecReports = slices.Clone(rep.SpecReports) // the Markdown keeps the spec texts as run
 			for i := range rep.SpecReports {
 				s := &rep.SpecReports[i]
 				s.ContainerHierarchyTexts = append([]string{r[0]}, s.ContainerHierarchyTexts...)
 			}
-			merged = append(merged, rep)
+			merged.Reports = append(merged.Reports, rep)
 		}
 	}
 	for _, n := range notRun {
@@ -75,7 +78,7 @@ func runPublish(_ context.Context, args []string, stdout, stderr io.Writer) erro
 		if err != nil {
 			return err
 		}
-		published = append(published, conformance.PublishedRun{Plugin: n[0], NotRun: strings.TrimSpace(string(why))})
+		pub.Runs = append(pub.Runs, report.PublishedRun{Conformance: results.Conformance{Plugin: n[0], NotRun: strings.TrimSpace(string(why))}})
 	}
 	if err := os.MkdirAll(*out, 0o755); err != nil {
 		return err
@@ -84,29 +87,35 @@ func runPublish(_ context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	if err := conformance.WritePublished(f, published, publishedHeader()); err != nil {
+	if err := report.WritePublished(f, pub); err != nil {
 		_ = f.Close()
 		return err
 	}
 	if err := f.Close(); err != nil {
 		return err
 	}
-	page := report.FromConformance(merged)
+	// The same results as one page; the other formats belong to runs' artifacts.
+	page := report.FromConformance(&merged)
 	page.Title = "CNI plugin conformance: upstream reference plugins and podnet"
-	paths, err := report.Write(*out, "index", page)
-	if err != nil {
+	if _, err := report.Write(*out, "index", page, report.HTML); err != nil {
 		return err
-	}
-	// Only the page is published; the other formats belong to runs' artifacts.
-	for _, p := range paths {
-		if !strings.HasSuffix(p, ".html") {
-			if err := os.Remove(p); err != nil {
-				return err
-			}
-		}
 	}
 	fmt.Fprintf(stdout, "published %s and %s\n", filepath.Join(*out, "README.md"), filepath.Join(*out, "index.html"))
 	return nil
+}
+
+// publishedClauses are the suite's SPEC clauses, then its conventions, for
+// the published report's last table.
+func publishedClauses() []report.Clause {
+	var out []report.Clause
+	for _, k := range slices.Sorted(maps.Keys(conformance.Clauses)) {
+		c := conformance.Clauses[k]
+		out = append(out, report.Clause{Label: k, Version: c.Version, Section: c.Section, Rule: c.Rule})
+	}
+	for _, label := range conformance.ConventionLabels() {
+		out = append(out, report.Clause{Label: label, Rule: conformance.ConventionRule(label), Convention: true})
+	}
+	return out
 }
 
 func publishedHeader() string {

@@ -4,12 +4,12 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/cnigate/cnigate/report"
+	"github.com/cnigate/cnigate/results"
 	"github.com/cnigate/cnigate/rollout"
 )
 
@@ -67,10 +67,7 @@ func runRollout(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if res == nil {
 		return runErr
 	}
-	if err := os.MkdirAll(*dir, 0o755); err != nil {
-		return err
-	}
-	if err := res.WriteFile(filepath.Join(*dir, "rollout.json")); err != nil {
+	if err := results.WriteFile(filepath.Join(*dir, "rollout.json"), res); err != nil {
 		return err
 	}
 	paths, err := report.WriteRollout(*dir, res)

@@ -39,6 +39,13 @@ func (p *paths) register(cmd *cobra.Command) {
 
 func main() {
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	if err := newRootCmd(log).Execute(); err != nil {
+		log.Error("podnet-agent failed", "err", err)
+		os.Exit(1)
+	}
+}
+
+func newRootCmd(log *slog.Logger) *cobra.Command {
 	root := &cobra.Command{
 		Use:           "podnet-agent",
 		Short:         "podnet's node agent: installs podnet, owns the routes between nodes' pod subnets, heals the node",
@@ -53,10 +60,7 @@ func main() {
 			fmt.Fprintf(cmd.OutOrStdout(), "podnet-agent %s (commit %s)\n", agent.Version, agent.Commit)
 		},
 	})
-	if err := root.Execute(); err != nil {
-		log.Error("podnet-agent failed", "err", err)
-		os.Exit(1)
-	}
+	return root
 }
 
 func runCmd(log *slog.Logger) *cobra.Command {
@@ -120,19 +124,53 @@ func runCmd(log *slog.Logger) *cobra.Command {
 
 func uninstallCmd(log *slog.Logger) *cobra.Command {
 	var p paths
+	var wait bool
+	var listen string
 	cmd := &cobra.Command{
 		Use:   "uninstall",
 		Short: "remove the conf, binaries, routes and iptables rules the agent put on this node (pods' state and sysctls stay)",
-		Args:  cobra.NoArgs,
-		RunE: func(*cobra.Command, []string) error {
+		Long: "uninstall removes what the agent put on this node. With --wait (the uninstall manifest's DaemonSet, " +
+			"`cnigate manifest --uninstall`) it then answers /healthz and /readyz on --listen until SIGTERM, so the " +
+			"pod is Ready once its node is clean; a failure exits non-zero and the kubelet retries.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := agent.LoadConfig(p.config)
 			if err != nil {
 				return err
 			}
-			return agent.Uninstall(agent.UninstallOptions{Config: cfg, CNIBinDir: p.cniBinDir, CNIConfDir: p.cniConfDir, Log: log})
+			if err := agent.Uninstall(agent.UninstallOptions{Config: cfg, CNIBinDir: p.cniBinDir, CNIConfDir: p.cniConfDir, Log: log}); err != nil {
+				return err
+			}
+			log.Info("podnet removed from this node")
+			if !wait {
+				return nil
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, os.Interrupt)
+			defer stop()
+			lis, err := net.Listen("tcp", listen)
+			if err != nil {
+				return fmt.Errorf("--listen %s: %w", listen, err)
+			}
+			done := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+				_, _ = fmt.Fprintln(w, "ok: podnet removed from this node")
+			})
+			mux := http.NewServeMux()
+			mux.Handle("/healthz", done)
+			mux.Handle("/readyz", done)
+			srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+			go func() {
+				<-ctx.Done()
+				_ = srv.Close()
+			}()
+			if err := srv.Serve(lis); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				return err
+			}
+			return nil
 		},
 	}
 	p.register(cmd)
+	cmd.Flags().BoolVar(&wait, "wait", false, "after uninstalling, stay up answering /healthz and /readyz (for a DaemonSet) until SIGTERM")
+	cmd.Flags().StringVar(&listen, "listen", ":9651", "with --wait: address of /healthz and /readyz")
 	return cmd
 }
 

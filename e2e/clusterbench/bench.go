@@ -19,6 +19,7 @@ import (
 
 	"github.com/cnigate/cnigate/e2e/cluster"
 	"github.com/cnigate/cnigate/e2e/harness"
+	"github.com/cnigate/cnigate/results"
 )
 
 // Options configure one cluster bench run against a running kind cluster.
@@ -50,25 +51,10 @@ func storeDir(cni string) string {
 	return hostLocalDir
 }
 
-// Round is one burst of one CNI.
+// Round is one burst of one CNI: its figures and the samples they came from
+// (pooled per CNI by Pool).
 type Round struct {
-	CNI   string `json:"cni"`
-	Round int    `json:"round"`
-	Pods  int    `json:"pods"`
-	// Sandbox: PodScheduled -> PodReadyToStartContainers; Ready: PodScheduled -> Ready.
-	Sandbox Summary `json:"sandbox"`
-	Ready   Summary `json:"ready"`
-	// BurstMs: first create -> last pod Ready. TeardownMs: delete -> every
-	// pod gone and every worker's store back to its count before the burst.
-	BurstMs    float64 `json:"burst_ms"`
-	TeardownMs float64 `json:"teardown_ms"`
-	// SameEvent counts the pods whose PodReadyToStartContainers and Ready
-	// arrived in one watch event (one kubelet status update carried both).
-	SameEvent int `json:"sandbox_and_ready_in_one_event"`
-	// StoreBefore is each worker's reservation count before the burst (and after teardown).
-	StoreBefore map[string]int `json:"store_before"`
-	// StorePeak is each worker's reservation count once every pod was Ready.
-	StorePeak map[string]int `json:"store_peak"`
+	results.ClusterBenchRound
 
 	sandboxMs, readyMs []float64
 }
@@ -246,7 +232,7 @@ func (b *bench) pod(name, node, run string) *corev1.Pod {
 // burst creates PodsPerWorker pods on every worker, times them by watch
 // event arrival, deletes them and waits until the stores are back.
 func (b *bench) burst(ctx context.Context, cni string, round int) (Round, error) {
-	rd := Round{CNI: cni, Round: round}
+	rd := Round{ClusterBenchRound: results.ClusterBenchRound{CNI: cni, Round: round}}
 	before, err := b.storeCounts(ctx, cni)
 	if err != nil {
 		return rd, err

@@ -8,6 +8,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/cnigate/cnigate/e2e/harness"
+	"github.com/cnigate/cnigate/results"
 )
 
 // PodTimes are the moments a pod's conditions were first seen true, by the
@@ -42,15 +43,6 @@ func (pt *PodTimes) Complete() bool {
 	return !pt.Scheduled.IsZero() && !pt.Sandbox.IsZero() && !pt.Ready.IsZero()
 }
 
-// Summary is a latency distribution in milliseconds.
-type Summary struct {
-	N   int     `json:"n"`
-	P50 float64 `json:"p50_ms"`
-	P90 float64 `json:"p90_ms"`
-	P99 float64 `json:"p99_ms"`
-	Max float64 `json:"max_ms"`
-}
-
 // Percentile is the nearest-rank q-quantile (0 < q <= 1) of sorted; 0 when empty.
 func Percentile(sorted []float64, q float64) float64 {
 	if len(sorted) == 0 {
@@ -61,10 +53,10 @@ func Percentile(sorted []float64, q float64) float64 {
 }
 
 // Summarize sorts a copy of samples (ms) and takes its percentiles.
-func Summarize(samples []float64) Summary {
+func Summarize(samples []float64) results.LatencySummary {
 	s := slices.Clone(samples)
 	slices.Sort(s)
-	sum := Summary{N: len(s), P50: Percentile(s, 0.50), P90: Percentile(s, 0.90), P99: Percentile(s, 0.99)}
+	sum := results.LatencySummary{N: len(s), P50: Percentile(s, 0.50), P90: Percentile(s, 0.90), P99: Percentile(s, 0.99)}
 	if len(s) > 0 {
 		sum.Max = s[len(s)-1]
 	}

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/cnigate/cnigate/results"
 )
 
 func TestPercentile(t *testing.T) {
@@ -122,7 +124,7 @@ func TestPoolTarget(t *testing.T) {
 		{"podnet slower", []float64{100, 400}, []float64{100, 300}, false},
 		{"no reference samples", []float64{100}, nil, false},
 	} {
-		rounds := []Round{{CNI: "podnet", sandboxMs: tc.podnet}, {CNI: "bridge", sandboxMs: tc.ref}}
+		rounds := []Round{{ClusterBenchRound: results.ClusterBenchRound{CNI: "podnet"}, sandboxMs: tc.podnet}, {ClusterBenchRound: results.ClusterBenchRound{CNI: "bridge"}, sandboxMs: tc.ref}}
 		cnis, target := Pool(rounds)
 		if target.Met != tc.wantMet {
 			t.Errorf("%s: target met = %v, want %v (%+v)", tc.name, target.Met, tc.wantMet, target)

@@ -13,5 +13,7 @@
 //     address it sees;
 //   - parsing what the probes print (ping, the image's http probe, the Go
 //     probe, the podnet reservation store, a node's CNI configuration);
-//   - the matrix: cells, table, matrix.json; phase timings.
+//   - recording the matrix: cells (results.Cell) collected from concurrent
+//     checks, the human table; phase timings. matrix.json is a
+//     results.Matrix, written by e2e/matrix.
 package harness

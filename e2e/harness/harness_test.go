@@ -4,12 +4,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"net"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cnigate/cnigate/results"
 )
 
 func TestParsePing(t *testing.T) {
@@ -231,9 +231,11 @@ func TestExternalHostReachesEitherFamily(t *testing.T) {
 
 func TestMatrixReport(t *testing.T) {
 	var m Matrix
-	m.Add(Cell{Behaviour: "pod-to-pod-other-node", Name: "b", From: "shell-w1", To: "web-w2", Protocol: "icmp", Result: Fail, Detail: "3 sent, 0 received"})
-	m.Add(Cell{Behaviour: "pod-to-own-node", Name: "a", From: "shell-w1", To: "node w1", Protocol: "http", Result: Pass, Latency: 1500 * time.Microsecond})
-	m.Add(Cell{Behaviour: "pod-to-pod-other-node", Name: "a", From: "shell-w2", To: "web-w1", Protocol: "icmp", Result: Skip})
+	lat := results.Cell{Behaviour: "pod-to-own-node", Name: "a", From: "shell-w1", To: "node w1", Protocol: "http", Result: results.Pass}
+	lat.SetLatency(1500 * time.Microsecond)
+	m.Add(results.Cell{Behaviour: "pod-to-pod-other-node", Name: "b", From: "shell-w1", To: "web-w2", Protocol: "icmp", Result: results.Fail, Detail: "3 sent, 0 received"})
+	m.Add(lat)
+	m.Add(results.Cell{Behaviour: "pod-to-pod-other-node", Name: "a", From: "shell-w2", To: "web-w1", Protocol: "icmp", Result: results.Skip})
 	table := m.Table()
 	for _, want := range []string{"BEHAVIOUR", "1.50ms", "FAIL", "3 sent, 0 received", "1 passed, 1 failed, 1 skipped"} {
 		if !strings.Contains(table, want) {
@@ -244,23 +246,12 @@ func TestMatrixReport(t *testing.T) {
 	if cells[0].Behaviour != "pod-to-pod-other-node" || cells[0].Name != "a" || cells[2].Behaviour != "pod-to-own-node" {
 		t.Errorf("order %+v", cells)
 	}
-	path := filepath.Join(t.TempDir(), "sub", "matrix.json")
-	if err := m.WriteJSON(path, map[string]string{"mode": "kind"}); err != nil {
-		t.Fatal(err)
+	r := m.Result(map[string]string{"mode": "kind"}, results.Phases{{Name: "cluster create", Seconds: 1}})
+	if r.Passed != 1 || r.Failed != 1 || r.Skipped != 1 || len(r.Cells) != 3 || *r.Cells[2].LatencyMS != 1.5 || r.Cells[0].LatencyMS != nil {
+		t.Errorf("matrix %+v", r)
 	}
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var doc struct {
-		Failed int
-		Cells  []map[string]any
-	}
-	if err := json.Unmarshal(raw, &doc); err != nil {
-		t.Fatal(err)
-	}
-	if doc.Failed != 1 || len(doc.Cells) != 3 || doc.Cells[2]["latency_ms"] != 1.5 || doc.Cells[0]["latency_ms"] != nil {
-		t.Errorf("matrix.json: %s", raw)
+	if err := r.Check(); err != nil {
+		t.Error(err)
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/cnigate/cnigate/e2e/harness"
+	"github.com/cnigate/cnigate/results"
 )
 
 // cell is one named check of the matrix: from -> to over proto.
@@ -45,17 +46,19 @@ func runCells(ctx context.Context, t *testing.T, behaviour string, cells []cell)
 		}
 		t.Run(c.name(), func(t *testing.T) {
 			t.Parallel()
-			rec := harness.Cell{Behaviour: behaviour, Name: c.name(), From: c.from, To: c.to, Protocol: c.proto}
+			rec := results.Cell{Behaviour: behaviour, Name: c.name(), From: c.from, To: c.to, Protocol: c.proto}
 			if c.skip != "" {
-				rec.Result, rec.Detail = harness.Skip, c.skip
+				rec.Result, rec.Detail = results.Skip, c.skip
 				s.matrix.Add(rec)
 				t.Skipf("cell %s [%s]: skipped: %s", c.name(), behaviour, c.skip)
 			}
 			deadline := time.Now().Add(s.opt.CellTimeout)
 			var err error
+			var latency time.Duration
 			for {
 				rec.Attempts++
-				rec.Latency, rec.Detail, err = c.check(ctx)
+				latency, rec.Detail, err = c.check(ctx)
+				rec.SetLatency(latency)
 				if err == nil || c.once || time.Now().After(deadline) || ctx.Err() != nil {
 					break
 				}
@@ -65,19 +68,19 @@ func runCells(ctx context.Context, t *testing.T, behaviour string, cells []cell)
 				}
 			}
 			if err != nil && ctx.Err() != nil { // Ctrl-C or the suite deadline: not a verdict on podnet
-				rec.Result, rec.Detail = harness.Skip, "interrupted: "+ctx.Err().Error()
+				rec.Result, rec.Detail = results.Skip, "interrupted: "+ctx.Err().Error()
 				s.matrix.Add(rec)
 				t.Skipf("cell %s [%s]: %s", c.name(), behaviour, rec.Detail)
 			}
 			if err != nil {
-				rec.Result, rec.Detail = harness.Fail, err.Error()
+				rec.Result, rec.Detail = results.Fail, err.Error()
 				s.matrix.Add(rec)
 				t.Errorf("cell %s [%s] FAILED after %d attempts: %v", c.name(), behaviour, rec.Attempts, err)
 				return
 			}
-			rec.Result = harness.Pass
+			rec.Result = results.Pass
 			s.matrix.Add(rec)
-			t.Logf("cell %s: pass (%s) %s", c.name(), rec.Latency, rec.Detail)
+			t.Logf("cell %s: pass (%s) %s", c.name(), latency, rec.Detail)
 		})
 	}
 }

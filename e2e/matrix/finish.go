@@ -15,6 +15,7 @@ import (
 
 	"github.com/cnigate/cnigate/e2e/harness"
 	"github.com/cnigate/cnigate/report"
+	"github.com/cnigate/cnigate/results"
 )
 
 // Finish: the report, the logs of a failed run, the external host, teardown.
@@ -22,7 +23,7 @@ import (
 func writeReport(ctx context.Context, cfg *envconf.Config) (context.Context, error) {
 	s := suiteFrom(ctx)
 	if !s.testsStart.IsZero() && !s.opt.KeepCluster {
-		s.phases.Add(report.PhaseMatrix, time.Since(s.testsStart))
+		s.phases.Add(results.PhaseMatrix, time.Since(s.testsStart))
 	}
 	if err := os.MkdirAll(s.opt.ReportDir, 0o755); err != nil {
 		return ctx, err
@@ -57,18 +58,26 @@ func writeReport(ctx context.Context, cfg *envconf.Config) (context.Context, err
 	if s.extSkip != "" {
 		meta["external_skipped"] = s.extSkip
 	}
-	path := filepath.Join(s.opt.ReportDir, "matrix.json")
-	if err := s.matrix.WriteJSON(path, meta); err != nil {
+	m := s.matrix.Result(meta, s.phases.List())
+	switch {
+	case s.setupErr != nil:
+		m.RunError = s.setupErr.Error()
+	case s.interrupted.Load():
+		m.RunError = "interrupted (Ctrl-C, SIGTERM or the run's deadline): the cells cut short are reported as skipped"
+	}
+	if err := results.WriteFile(filepath.Join(s.opt.ReportDir, "matrix.json"), m); err != nil {
 		return ctx, err
 	}
 	if s.opt.ReportName == "" {
 		return ctx, nil
 	}
-	runErr := s.setupErr
-	if runErr == nil && s.interrupted.Load() {
-		runErr = errors.New("interrupted (Ctrl-C, SIGTERM or the run's deadline): the cells cut short are reported as skipped")
+	// Rendered from the matrix in hand, as `cnigate report e2e` renders matrix.json.
+	paths, err := report.Write(s.opt.ReportDir, s.opt.ReportName, report.FromE2E(m))
+	if err != nil {
+		return ctx, err
 	}
-	return ctx, renderReports(s.opt, path, s.phases.Lines(), runErr)
+	klog.Infof("reports: %s", strings.Join(paths, " "))
+	return ctx, nil
 }
 
 // hostMemMeta adds the host's memory figures to meta (MiB, MemTotal -
@@ -84,40 +93,11 @@ func hostMemMeta(s *suite, meta map[string]string) string {
 		meta["host_mem"] = fmt.Sprintf("not measured: %v", st.Err)
 		return fmt.Sprintf("host memory: not measured (%v)\n", st.Err)
 	}
-	meta[report.MetaHostMemStart] = harness.MiB(st.Start)
-	meta[report.MetaHostMemPeak] = harness.MiB(st.Peak)
-	meta[report.MetaHostMemRise] = harness.MiB(st.Rise())
+	meta[results.MetaHostMemStart] = harness.MiB(st.Start)
+	meta[results.MetaHostMemPeak] = harness.MiB(st.Peak)
+	meta[results.MetaHostMemRise] = harness.MiB(st.Rise())
 	return fmt.Sprintf("host memory used (MemTotal - MemAvailable): peak %s MiB, +%s MiB over the start (%s MiB), %d samples 1 s apart\n",
-		meta[report.MetaHostMemPeak], meta[report.MetaHostMemRise], meta[report.MetaHostMemStart], st.Samples)
-}
-
-// renderReports writes matrix.json (with the phase timings) in the four
-// report formats, as `cnigate report e2e` does.
-// A failed setup or an interrupted run is a failed case of its own ("run"):
-// a run that checked no cell, or not every cell, must not read as passed.
-func renderReports(o Options, matrixJSON, phases string, runErr error) error {
-	f, err := os.Open(matrixJSON)
-	if err != nil {
-		return err
-	}
-	defer func() { _ = f.Close() }()
-	m, err := report.DecodeE2E(f)
-	if err != nil {
-		return fmt.Errorf("%s: %w", matrixJSON, err)
-	}
-	if m.Phases, err = report.ReadPhasesTSV(strings.NewReader(phases)); err != nil {
-		return err
-	}
-	r := report.FromE2E(m)
-	if runErr != nil {
-		r.Cases = append(r.Cases, report.Case{Suite: "run", Name: "run", Result: report.Fail, Detail: runErr.Error()})
-	}
-	paths, err := report.Write(o.ReportDir, o.ReportName, r)
-	if err != nil {
-		return err
-	}
-	klog.Infof("reports: %s", strings.Join(paths, " "))
-	return nil
+		meta[results.MetaHostMemPeak], meta[results.MetaHostMemRise], meta[results.MetaHostMemStart], st.Samples)
 }
 
 func exportLogsOnFailure(ctx context.Context, _ *envconf.Config) (context.Context, error) {

@@ -1,6 +1,7 @@
 package matrix
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -12,9 +13,12 @@ import (
 	"strings"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/klog/v2"
+	"sigs.k8s.io/e2e-framework/klient/decoder"
 	"sigs.k8s.io/e2e-framework/klient/k8s/resources"
+	"sigs.k8s.io/e2e-framework/klient/wait"
 
 	"github.com/cnigate/cnigate/deploy"
 	"github.com/cnigate/cnigate/e2e/harness"
@@ -43,6 +47,7 @@ const (
 	bHealBinary  = "agent heals: binary wiped"
 	bAgentKilled = "agent killed mid-reconcile"
 	bNodeRestart = "node restart"
+	bUninstall   = "agent gone, node NotReady; back, Ready"
 	bNodeDelete  = "node delete"
 )
 
@@ -244,6 +249,8 @@ func healCells(behaviour string) func(s *suite, _ map[string]*corev1.Pod) []cell
 					cell{from: shellPod(wa), to: webPod(wb), proto: "http", family: familyLabelOf(s, v6), check: httpBetween(shellPod(wa), webPod(wb), v6)},
 					cell{from: shellPod(wb), to: webPod(wa), proto: "http", family: familyLabelOf(s, v6), check: httpBetween(shellPod(wb), webPod(wa), v6)})
 			}
+		case bUninstall:
+			cells = append(cells, cell{from: "podnet-uninstall", to: "node-" + wb, proto: "uninstall", once: true, check: uninstallCheck(b)})
 		case bNodeDelete:
 			cells = append(cells, cell{from: "kubectl delete node", to: "node-" + wb, proto: "delete", once: true, check: nodeDeleteCheck(b)})
 		}
@@ -364,7 +371,8 @@ func agentKillCheck(a harness.NodeInfo, delay time.Duration) check {
 		if err := s.client.Resources().Delete(ctx, pod, resources.WithGracePeriod(0)); err != nil {
 			return 0, "", err
 		}
-		if err := waitAgentsReady(ctx, s, time.Minute); err != nil {
+		// A new pod, not the killed one's stale status: its reconcile is the one checked.
+		if err := waitAgentRestartedReady(ctx, s, a.Name, pod, time.Minute); err != nil {
 			return 0, "", fmt.Errorf("after the kill: %w", err)
 		}
 		var got string
@@ -380,6 +388,39 @@ func agentKillCheck(a harness.NodeInfo, delay time.Duration) check {
 	}
 }
 
+// waitAgentRestartedReady waits until node's agent is Ready in a container
+// started after before's: a new pod, or before's pod restarted.
+func waitAgentRestartedReady(ctx context.Context, s *suite, node string, before *corev1.Pod, timeout time.Duration) error {
+	restarts := func(p *corev1.Pod) int32 {
+		var n int32
+		for _, c := range p.Status.ContainerStatuses {
+			n += c.RestartCount
+		}
+		return n
+	}
+	var last string
+	err := wait.For(func(ctx context.Context) (bool, error) {
+		p, err := agentPod(ctx, s, node)
+		switch {
+		case err != nil:
+			last = err.Error()
+		case p == nil:
+			last = "no agent pod"
+		case p.UID == before.UID && restarts(p) == restarts(before):
+			last = "agent " + p.Name + " not restarted yet"
+		case !harness.PodConditionTrue(p, corev1.PodReady):
+			last = "agent " + p.Name + " not Ready"
+		default:
+			return true, nil
+		}
+		return false, nil
+	}, wait.WithContext(ctx), wait.WithInterval(500*time.Millisecond), wait.WithTimeout(timeout), wait.WithImmediate())
+	if err != nil {
+		return fmt.Errorf("node %s: %s: %w", node, last, err)
+	}
+	return nil
+}
+
 // nodeRestartCheck restarts a's container and times: node Ready, agent
 // Ready, a's routes to every other node and every other node's routes to a,
 // podnet's rules; then the test pods on a Ready again (the following cells
@@ -387,6 +428,10 @@ func agentKillCheck(a harness.NodeInfo, delay time.Duration) check {
 func nodeRestartCheck(a harness.NodeInfo) check {
 	return func(ctx context.Context) (time.Duration, string, error) {
 		s := suiteFrom(ctx)
+		before, err := agentPod(ctx, s, a.Name)
+		if err != nil || before == nil {
+			return 0, "", fmt.Errorf("no agent pod on %s before the restart: %v", a.Name, err)
+		}
 		start := time.Now()
 		if _, err := harness.Docker(ctx, "restart", a.Name); err != nil {
 			return 0, "", err
@@ -397,25 +442,33 @@ func nodeRestartCheck(a harness.NodeInfo) check {
 			return 0, "", err
 		}
 		mark("node Ready")
-		if err := waitAgentsReady(ctx, s, 2*time.Minute); err != nil {
+		// Ready again after the restart: the DaemonSet's status and the old
+		// pod's Ready condition can still describe the agent from before it.
+		if err := waitAgentRestartedReady(ctx, s, a.Name, before, 2*time.Minute); err != nil {
 			return 0, strings.Join(steps, ", "), err
 		}
 		mark("agent Ready")
-		var errs []error
-		for _, o := range s.nodes {
-			if o.Name == a.Name {
-				continue
+		// The agent is Ready once its routes and rules are in; the other
+		// nodes' agents get healBound to follow a changed InternalIP.
+		_, err = until(ctx, healBound, func() (bool, error) {
+			var errs []error
+			for _, o := range s.nodes {
+				if o.Name == a.Name {
+					continue
+				}
+				errs = append(errs, routesIn(ctx, a, o, podCIDRsOf(s, o)), routesIn(ctx, o, a, podCIDRsOf(s, a)))
 			}
-			errs = append(errs, routesIn(ctx, a, o, podCIDRsOf(s, o)), routesIn(ctx, o, a, podCIDRsOf(s, a)))
-		}
-		for _, v6 := range familiesV6(s) {
-			rules, err := harness.RulesWithComment(ctx, a.Name, ruleComment, v6)
-			if err == nil && len(rules) == 0 {
-				err = fmt.Errorf("node %s: no %s rules %q", a.Name, ipFamilyName(v6), ruleComment)
+			for _, v6 := range familiesV6(s) {
+				rules, err := harness.RulesWithComment(ctx, a.Name, ruleComment, v6)
+				if err == nil && len(rules) == 0 {
+					err = fmt.Errorf("node %s: no %s rules %q", a.Name, ipFamilyName(v6), ruleComment)
+				}
+				errs = append(errs, err)
 			}
-			errs = append(errs, err)
-		}
-		if err := errors.Join(errs...); err != nil {
+			err := errors.Join(errs...)
+			return err == nil, err
+		})
+		if err != nil {
 			return 0, strings.Join(steps, ", "), fmt.Errorf("once the agent was Ready: %w", err)
 		}
 		mark("routes and rules in place")
@@ -431,6 +484,138 @@ func nodeRestartCheck(a harness.NodeInfo) check {
 		mark("test pods Ready")
 		return time.Since(start), strings.Join(steps, ", "), nil
 	}
+}
+
+// uninstallCheck takes the agent off b (a node affinity on its DaemonSet),
+// runs podnet's uninstall manifest there, and checks the node turns NotReady
+// (its runtime finds no conflist) with its routes gone; then it gives the
+// agent back and checks the node turns Ready with its routes and conflist.
+func uninstallCheck(b harness.NodeInfo) check {
+	return func(ctx context.Context) (time.Duration, string, error) {
+		s := suiteFrom(ctx)
+		start := time.Now()
+		var steps []string
+		mark := func(what string) { steps = append(steps, fmt.Sprintf("%s %.1fs", what, time.Since(start).Seconds())) }
+		fail := func(err error) (time.Duration, string, error) {
+			return time.Since(start), strings.Join(steps, ", "), err
+		}
+		if err := setAgentExcluded(ctx, s, b.Name); err != nil {
+			return fail(err)
+		}
+		if err := waitAgentsReady(ctx, s, 2*time.Minute); err != nil {
+			return fail(err)
+		}
+		// gone, not merely terminating: the uninstall pod takes its port
+		if err := wait.For(func(ctx context.Context) (bool, error) {
+			var list corev1.PodList
+			err := s.client.Resources(deploy.Namespace).List(ctx, &list, resources.WithFieldSelector("spec.nodeName="+b.Name),
+				resources.WithLabelSelector(deploy.AppLabel+"="+deploy.DaemonSet))
+			return err == nil && len(list.Items) == 0, nil
+		}, wait.WithContext(ctx), wait.WithInterval(500*time.Millisecond), wait.WithTimeout(time.Minute)); err != nil {
+			return fail(fmt.Errorf("the agent pod on %s did not go: %w", b.Name, err))
+		}
+		mark("agent off the node")
+		o, err := podnetOptions(ctx, s)
+		if err != nil {
+			return fail(err)
+		}
+		raw, err := deploy.RenderUninstall(o, b.Name)
+		if err != nil {
+			return fail(err)
+		}
+		if err := decoder.DecodeEach(ctx, bytes.NewReader(raw), decoder.CreateHandler(s.client.Resources())); err != nil {
+			return fail(fmt.Errorf("applying the uninstall manifest: %w", err))
+		}
+		if err := waitDaemonSetReady(ctx, s, deploy.UninstallDaemonSet, 1, 2*time.Minute); err != nil {
+			return fail(err)
+		}
+		mark("uninstalled")
+		if err := waitNodeCondition(ctx, s, b.Name, corev1.ConditionFalse, 2*time.Minute); err != nil {
+			return fail(fmt.Errorf("node %s never turned NotReady without podnet: %w", b.Name, err))
+		}
+		mark("node NotReady")
+		var errs []error
+		if _, err := nodeExec(ctx, s, b.Name, "test", "!", "-e", "/etc/cni/net.d/10-podnet.conflist"); err != nil {
+			errs = append(errs, fmt.Errorf("conflist still there: %w", err))
+		}
+		for _, o := range s.nodes {
+			if o.Name == b.Name {
+				continue
+			}
+			via, err := harness.RouteVia(ctx, b.Name, podCIDRsOf(s, o))
+			for c, gw := range via {
+				if gw != "" {
+					errs = append(errs, fmt.Errorf("route to %s via %s still on %s", c, gw, b.Name))
+				}
+			}
+			errs = append(errs, err)
+		}
+		if err := errors.Join(errs...); err != nil {
+			return fail(err)
+		}
+		ds := &appsv1.DaemonSet{}
+		ds.Name, ds.Namespace = deploy.UninstallDaemonSet, deploy.Namespace
+		if err := s.client.Resources().Delete(ctx, ds); err != nil {
+			return fail(err)
+		}
+		if err := setAgentExcluded(ctx, s, ""); err != nil {
+			return fail(err)
+		}
+		if err := waitAgentsReady(ctx, s, 2*time.Minute); err != nil {
+			return fail(err)
+		}
+		mark("agent back")
+		if err := waitNodeReady(ctx, s, b.Name, 2*time.Minute); err != nil {
+			return fail(err)
+		}
+		mark("node Ready")
+		for _, o := range s.nodes {
+			if o.Name != b.Name {
+				errs = append(errs, routesIn(ctx, b, o, podCIDRsOf(s, o)))
+			}
+		}
+		if err := errors.Join(errs...); err != nil {
+			return fail(err)
+		}
+		return time.Since(start), strings.Join(steps, ", "), nil
+	}
+}
+
+// setAgentExcluded keeps podnet's agent off node (a required node affinity
+// on its DaemonSet), or lets it everywhere again with node "".
+func setAgentExcluded(ctx context.Context, s *suite, node string) error {
+	ds, err := agentDaemonSet(ctx, s)
+	if err != nil {
+		return err
+	}
+	ds.Spec.Template.Spec.Affinity = nil
+	if node != "" {
+		ds.Spec.Template.Spec.Affinity = &corev1.Affinity{NodeAffinity: &corev1.NodeAffinity{
+			RequiredDuringSchedulingIgnoredDuringExecution: &corev1.NodeSelector{NodeSelectorTerms: []corev1.NodeSelectorTerm{{
+				MatchExpressions: []corev1.NodeSelectorRequirement{{Key: corev1.LabelHostname, Operator: corev1.NodeSelectorOpNotIn, Values: []string{node}}},
+			}}},
+		}}
+	}
+	return s.client.Resources().Update(ctx, ds)
+}
+
+// waitNodeCondition waits for a node's Ready condition to have status want.
+func waitNodeCondition(ctx context.Context, s *suite, name string, want corev1.ConditionStatus, timeout time.Duration) error {
+	var last string
+	err := wait.For(func(ctx context.Context) (bool, error) {
+		var n corev1.Node
+		if err := s.client.Resources().Get(ctx, name, "", &n); err != nil {
+			last = err.Error()
+			return false, nil
+		}
+		status, msg := readyCondition(&n)
+		last = string(status) + ": " + msg
+		return status == want, nil
+	}, wait.WithContext(ctx), wait.WithInterval(time.Second), wait.WithTimeout(timeout), wait.WithImmediate())
+	if err != nil {
+		return fmt.Errorf("node %s Ready %s, want %s: %w", name, last, want, err)
+	}
+	return nil
 }
 
 // nodeDeleteCheck stops b's kubelet (else it registers the node again at

@@ -28,7 +28,7 @@ type Options struct {
 	Image           string // the test image (ci/images/busybox)
 	ImagePullPolicy string
 	ReportDir       string
-	// ReportName, when set, renders matrix.json in the four report formats
+	// ReportName, when set, renders the matrix in every report format
 	// (<ReportName>.{junit.xml,report.json,md,html}) at the end of the run.
 	ReportName      string
 	KeepCluster     bool

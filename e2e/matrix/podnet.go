@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -27,9 +28,12 @@ import (
 // mtu break lowers the first worker's MTU with it.
 const mtuAnnotation = "podnet.cnigate.io/mtu"
 
-// podnetManifest is the manifest for this run: the cluster's pod networks,
-// the MTU, and the break knobs that are settings.
-func podnetManifest(s *suite) ([]byte, error) {
+// podnetOptions are podnet's settings for this run: the cluster's pod
+// networks, the MTU, and the break knobs that are settings.
+// The agent reaches the API server at the control plane's address, not
+// through the kubernetes Service, so that a restarted node heals before
+// kube-proxy is back (deploy.Options.APIServer).
+func podnetOptions(ctx context.Context, s *suite) (deploy.Options, error) {
 	o := deploy.Options{Image: s.opt.AgentImage, ImagePullPolicy: string(corev1.PullNever), MTU: s.opt.MTU,
 		NoPortmap: s.opt.Break == breakPortmap}
 	if s.has4() {
@@ -41,7 +45,20 @@ func podnetManifest(s *suite) ([]byte, error) {
 	if s.opt.Break == breakAgentRoutes {
 		o.Routes = deploy.RoutesNone
 	}
-	return deploy.Render(o)
+	port, err := kubernetesAPIPort(ctx, s)
+	if err != nil {
+		return o, err
+	}
+	for _, n := range s.nodes {
+		if ip := s.pickIP(n.InternalIP, n.InternalIP6); n.ControlPlane && ip != "" {
+			o.APIServer = net.JoinHostPort(ip, strconv.Itoa(int(port)))
+			break
+		}
+	}
+	if o.APIServer == "" {
+		return o, fmt.Errorf("no control-plane node with an InternalIP in family %s", s.family)
+	}
+	return o, nil
 }
 
 // deployPodnet loads podnet's image, applies its manifest (kept in the
@@ -56,7 +73,11 @@ func deployPodnet(ctx context.Context, s *suite) error {
 			return err
 		}
 	}
-	raw, err := podnetManifest(s)
+	o, err := podnetOptions(ctx, s)
+	if err != nil {
+		return err
+	}
+	raw, err := deploy.Render(o)
 	if err != nil {
 		return err
 	}
@@ -78,22 +99,30 @@ func agentDaemonSet(ctx context.Context, s *suite) (*appsv1.DaemonSet, error) {
 }
 
 // waitAgentsReady waits until the agent DaemonSet has an up-to-date, Ready
-// pod on every node.
+// pod on every node it runs on.
 func waitAgentsReady(ctx context.Context, s *suite, timeout time.Duration) error {
+	return waitDaemonSetReady(ctx, s, deploy.DaemonSet, 0, timeout)
+}
+
+// waitDaemonSetReady waits until DaemonSet name of podnet's namespace has an
+// up-to-date, Ready pod on every node it is scheduled to, and on nodes of
+// them (0: as many as its controller schedules, at least one).
+func waitDaemonSetReady(ctx context.Context, s *suite, name string, nodes int32, timeout time.Duration) error {
 	var last string
 	err := wait.For(func(ctx context.Context) (bool, error) {
-		ds, err := agentDaemonSet(ctx, s)
-		if err != nil {
+		var ds appsv1.DaemonSet
+		if err := s.client.Resources().Get(ctx, name, deploy.Namespace, &ds); err != nil {
 			last = err.Error()
 			return false, nil
 		}
 		st := ds.Status
-		last = fmt.Sprintf("%d of %d nodes have a Ready agent (%d up to date)", st.NumberReady, st.DesiredNumberScheduled, st.UpdatedNumberScheduled)
-		return ds.Generation == st.ObservedGeneration && st.DesiredNumberScheduled == int32(len(s.nodes)) &&
-			st.NumberReady == st.DesiredNumberScheduled && st.UpdatedNumberScheduled == st.DesiredNumberScheduled, nil
+		last = fmt.Sprintf("%d of %d nodes have a Ready pod (%d up to date)", st.NumberReady, st.DesiredNumberScheduled, st.UpdatedNumberScheduled)
+		return ds.Generation == st.ObservedGeneration && st.DesiredNumberScheduled > 0 && (nodes == 0 || st.DesiredNumberScheduled == nodes) &&
+			st.NumberReady == st.DesiredNumberScheduled && st.UpdatedNumberScheduled == st.DesiredNumberScheduled &&
+			st.NumberAvailable == st.DesiredNumberScheduled, nil
 	}, wait.WithContext(ctx), wait.WithInterval(time.Second), wait.WithTimeout(timeout), wait.WithImmediate())
 	if err != nil {
-		return fmt.Errorf("podnet agent not Ready on every node: %s: %w", last, err)
+		return fmt.Errorf("daemonset %s/%s: %s: %w", deploy.Namespace, name, last, err)
 	}
 	return nil
 }

@@ -15,7 +15,7 @@ import (
 	"github.com/cnigate/cnigate/e2e/cluster"
 	"github.com/cnigate/cnigate/e2e/harness"
 	kindconfig "github.com/cnigate/cnigate/kind-config"
-	"github.com/cnigate/cnigate/report"
+	"github.com/cnigate/cnigate/results"
 )
 
 // The run: Suite, the order of the setup steps, the groups of the table, finish.
@@ -74,7 +74,7 @@ func runSuite(ctx context.Context, t *testing.T, o Options) {
 		s.kind = cluster.New(s.cluster, kubeconfig)
 		cfg.WithKubeconfigFile(kubeconfig)
 		setup = append(setup,
-			timed(report.PhaseClusterCreate, createCluster),
+			timed(results.PhaseClusterCreate, createCluster),
 			nodesNotReady,
 			timed("image load", loadTestImage),
 			timed("CNI load", loadCNI),
@@ -86,7 +86,7 @@ func runSuite(ctx context.Context, t *testing.T, o Options) {
 			createNamespace,
 			createAPIServer6,
 			timed("external host", startExternalHost),
-			timed(report.PhasePodsReady, createTestPods),
+			timed(results.PhasePodsReady, createTestPods),
 			timed("CNI detection", detectCNI),
 		)
 		if !s.gate {

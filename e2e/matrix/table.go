@@ -164,6 +164,7 @@ func rows() []row {
 		{group: gHealing, name: bHealBinary, what: "/opt/cni/bin/podnet removed on a worker is back within 10 s and a new pod starts there", sequential: true, cells: healCells(bHealBinary)},
 		{group: gHealing, name: bAgentKilled, what: "the agent SIGKILLed at random moments converges to the same routes, rules and conf, pods keep talking", sequential: true, cells: healCells(bAgentKilled)},
 		{group: gHealing, name: bNodeRestart, what: "a restarted worker comes back Ready with its routes and rules, and its pods reach the others again", sequential: true, cells: healCells(bNodeRestart)},
+		{group: gHealing, name: bUninstall, what: "with the agent gone and podnet uninstalled a worker turns NotReady; with the agent back, Ready again", sequential: true, cells: healCells(bUninstall)},
 		{group: gHealing, name: bNodeDelete, what: "deleting a worker's Node removes the routes to its pod subnets on every other node", sequential: true, cells: healCells(bNodeDelete)},
 	}
 }
@@ -199,9 +200,9 @@ func runGroup(testEnv env.Environment, t *testing.T, g string) {
 				pods = ips(ctx, t)
 			}
 			if r.sequential {
-				for _, c := range r.rowCells(s, pods) {
-					// t.Run returns once the cell is done
-					t.Run(c.name(), func(t *testing.T) { runCells(ctx, t, r.behaviour(s), []cell{c}) })
+				for i, c := range r.rowCells(s, pods) {
+					// a step: t.Run returns once its (parallel) cell is done
+					t.Run(fmt.Sprint(i+1), func(t *testing.T) { runCells(ctx, t, r.behaviour(s), []cell{c}) })
 				}
 				return ctx
 			}

@@ -1,4 +1,4 @@
-package conformance
+package report
 
 import (
 	"cmp"
@@ -10,52 +10,59 @@ import (
 	"strings"
 
 	"github.com/onsi/ginkgo/v2/types"
+
+	"github.com/cnigate/cnigate/results"
 )
 
-// PublishedRun is one plugin's run for the published report.
+// The published conformance report (docs/conformance/README.md, `cnigate
+// publish`): per plugin a clauses x spec versions table, every failed spec
+// with what it saw and the clause it rests on, and what its profile skipped
+// and why. The suite (package conformance) owns the clauses and the
+// known-failures lists; this renders what it is given.
+
+// Published is what the published report shows.
+type Published struct {
+	// Header is the Markdown above the summary.
+	Header string
+	Runs   []PublishedRun
+	// Clauses are the labels specs rest on, in the order of the last table:
+	// the SPEC's clauses, then the conventions.
+	Clauses []Clause
+	// Brief shortens a known failure's reason for the summary in brief
+	// (the suite drops its "intermittent:" marker); nil keeps it whole.
+	Brief func(why string) string
+}
+
+// PublishedRun is one plugin's run, or why it did not run.
 type PublishedRun struct {
-	// Plugin names it (bridge, ptp, podnet, ...).
-	Plugin string
-	// Reports is the run's Ginkgo JSON report.
-	Reports []types.Report
-	// Known is its known-failures list (spec text -> why), if any.
-	Known []byte
-	// NotRun says why the host could not run the plugin (no Reports then).
-	NotRun string
+	results.Conformance
+	// Known is its known-failures list, spec text -> why, if any.
+	Known map[string]string
 }
 
-// Specs are the run's specs.
-func (r PublishedRun) Specs() []types.SpecReport {
-	var specs []types.SpecReport
-	for _, rep := range r.Reports {
-		specs = append(specs, rep.SpecReports...)
-	}
-	return specs
+// Clause is a label specs carry: a CNI SPEC rule ("spec:..."), or a
+// convention ("convention:...") where the SPEC is silent.
+type Clause struct {
+	Label string
+	// Version and Section locate a SPEC rule; empty for a convention.
+	Version, Section string
+	// Rule says what the label asserts.
+	Rule       string
+	Convention bool
 }
 
-var versionContext = regexp.MustCompile(`^cniVersion (\d+\.\d+\.\d+)$`)
-var versionLabel = regexp.MustCompile(`^cniVersion:(\d+\.\d+\.\d+)$`)
+// publishedOnce is the column of specs that run once, at the newest version.
+const publishedOnce = "once"
 
 // claimedVersions finds what the BeforeSuite says the plugin's VERSION claims.
 var claimedVersions = regexp.MustCompile(`versions \[([^\]]*)\]`)
 
-// anyVersion is the column of specs that run once, at the newest version.
-const anyVersion = "once"
-
-// specVersion is the cniVersion a spec ran at: its "cniVersion X" context
-// or "cniVersion:X" label, else anyVersion.
-func specVersion(s types.SpecReport) string {
-	for _, t := range s.ContainerHierarchyTexts {
-		if m := versionContext.FindStringSubmatch(t); m != nil {
-			return m[1]
-		}
+// publishedVersion is the cniVersion a spec ran at, else publishedOnce.
+func publishedVersion(s types.SpecReport) string {
+	if _, ver, _ := specKey(s); ver != AnyVersion {
+		return ver
 	}
-	for _, l := range s.Labels() {
-		if m := versionLabel.FindStringSubmatch(l); m != nil {
-			return m[1]
-		}
-	}
-	return anyVersion
+	return publishedOnce
 }
 
 // grounds are the clause and convention labels of a spec ("other" if none).
@@ -86,14 +93,12 @@ func (t tally) String() string {
 	return fmt.Sprintf("❌ %d/%d", t.passed, t.passed+t.failed)
 }
 
-// WritePublished writes the published conformance report (Markdown): per
-// plugin a clauses x spec versions table, every failed spec with what it saw
-// and the clause it rests on, and what the profile skipped and why.
-func WritePublished(w io.Writer, runs []PublishedRun, header string) error {
+// WritePublished writes the published conformance report (Markdown).
+func WritePublished(w io.Writer, p Published) error {
 	var b strings.Builder
-	b.WriteString(header)
+	b.WriteString(p.Header)
 	b.WriteString("\n## Summary\n\n| plugin | specs run | passed | failed | skipped by the profile | run time |\n|---|---:|---:|---:|---:|---:|\n")
-	for _, r := range runs {
+	for _, r := range p.Runs {
 		if r.NotRun != "" {
 			fmt.Fprintf(&b, "| [%s](#%s) | not run on this machine | | | | |\n", r.Plugin, r.Plugin)
 			continue
@@ -116,33 +121,39 @@ func WritePublished(w io.Writer, runs []PublishedRun, header string) error {
 		}
 		fmt.Fprintf(&b, "| [%s](#%s) | %d | %d | %d | %d | %.0f s |\n", r.Plugin, r.Plugin, t.passed+t.failed, t.passed, t.failed, t.skipped, secs)
 	}
-	for _, r := range runs {
-		writePublishedRun(&b, r)
+	clauses := map[string]Clause{}
+	for _, c := range p.Clauses {
+		clauses[c.Label] = c
+	}
+	brief := p.Brief
+	if brief == nil {
+		brief = func(why string) string { return why }
+	}
+	for _, r := range p.Runs {
+		writePublishedRun(&b, r, clauses, brief)
 	}
 	b.WriteString("\n## The clauses\n\nEvery generic spec carries the label of the CNI SPEC rule it rests on (`spec:...`), or `convention:...` where the SPEC is silent and the suite asserts what runtimes rely on (a profile may opt out of a convention, saying why).\n\n| label | SPEC version | SPEC section | rule |\n|---|---|---|---|\n")
-	for _, k := range slices.Sorted(maps.Keys(Clauses)) {
-		c := Clauses[k]
-		fmt.Fprintf(&b, "| `%s` | %s | %s | %s |\n", k, c.Version, c.Section, c.Rule)
-	}
-	for _, c := range conventions {
-		fmt.Fprintf(&b, "| `%s` | — | (silent) | %s |\n", c, conventionText[c])
+	for _, c := range p.Clauses {
+		if c.Convention {
+			fmt.Fprintf(&b, "| `%s` | — | (silent) | %s |\n", c.Label, c.Rule)
+		} else {
+			fmt.Fprintf(&b, "| `%s` | %s | %s | %s |\n", c.Label, c.Version, c.Section, c.Rule)
+		}
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
 }
 
-func writePublishedRun(b *strings.Builder, r PublishedRun) {
+func writePublishedRun(b *strings.Builder, r PublishedRun, clauses map[string]Clause, brief func(string) string) {
 	if r.NotRun != "" {
 		fmt.Fprintf(b, "\n## %s\n\nNot run: %s. Its profile and netconf are in `conformance/testdata/`; run `make conformance-upstream` on a kernel that has it.\n", r.Plugin, r.NotRun)
 		return
 	}
-	specs := r.Specs()
-	known, _ := parseKnown(r.Known, r.Plugin)
 	versions := map[string]bool{}
 	cells := map[string]map[string]*tally{}
 	skips := map[string]int{}
 	var failures []types.SpecReport
-	for _, s := range specs {
+	for _, s := range r.Specs() {
 		if s.LeafNodeType != types.NodeTypeIt {
 			if s.State.Is(types.SpecStateFailureStates) {
 				failures = append(failures, s)
@@ -152,7 +163,7 @@ func writePublishedRun(b *strings.Builder, r PublishedRun) {
 		if s.State == types.SpecStateSkipped && !strings.HasPrefix(s.Failure.Message, "profile:") {
 			continue // filtered out by labels, not run
 		}
-		v := specVersion(s)
+		v := publishedVersion(s)
 		versions[v] = true
 		for _, g := range grounds(s) {
 			if cells[g] == nil {
@@ -180,13 +191,13 @@ func writePublishedRun(b *strings.Builder, r PublishedRun) {
 	}
 	cols := make([]string, 0, len(versions))
 	for v := range versions {
-		if v != anyVersion {
+		if v != publishedOnce {
 			cols = append(cols, v)
 		}
 	}
-	slices.SortFunc(cols, compareSemver)
-	if versions[anyVersion] {
-		cols = append(cols, anyVersion)
+	slices.SortFunc(cols, compareVersions)
+	if versions[publishedOnce] {
+		cols = append(cols, publishedOnce)
 	}
 	rows := slices.Collect(maps.Keys(cells))
 	slices.SortFunc(rows, func(a, b string) int {
@@ -223,11 +234,11 @@ func writePublishedRun(b *strings.Builder, r PublishedRun) {
 		why := map[string]int{}
 		var order []string
 		for _, s := range failures {
-			reason, ok := known[s.FullText()]
+			reason, ok := r.Known[s.FullText()]
 			if !ok {
 				reason = "not in the known-failures list (see below)"
 			}
-			reason = strings.TrimPrefix(reason, intermittent+" ")
+			reason = brief(reason)
 			if why[reason] == 0 {
 				order = append(order, reason)
 			}
@@ -244,18 +255,18 @@ func writePublishedRun(b *strings.Builder, r PublishedRun) {
 				text = "[" + s.LeafNodeType.String() + "] " + text
 			}
 			fmt.Fprintf(b, "- **%s**", text)
-			if v := specVersion(s); v != anyVersion {
+			if v := publishedVersion(s); v != publishedOnce {
 				fmt.Fprintf(b, " (cniVersion %s)", v)
 			}
 			b.WriteString("\n")
 			for _, g := range grounds(s) {
-				if c, ok := Clauses[g]; ok {
+				if c, ok := clauses[g]; ok && !c.Convention {
 					fmt.Fprintf(b, "  - rests on `%s` (SPEC %s, %s): %s\n", g, c.Version, c.Section, c.Rule)
-				} else if t, ok := conventionText[g]; ok {
-					fmt.Fprintf(b, "  - asserts `%s` (the SPEC is silent): %s\n", g, t)
+				} else if ok {
+					fmt.Fprintf(b, "  - asserts `%s` (the SPEC is silent): %s\n", g, c.Rule)
 				}
 			}
-			if why, ok := known[text]; ok {
+			if why, ok := r.Known[text]; ok {
 				fmt.Fprintf(b, "  - why: %s\n", why)
 			}
 			msg := strings.TrimSpace(s.Failure.Message)
@@ -271,17 +282,4 @@ func writePublishedRun(b *strings.Builder, r PublishedRun) {
 			fmt.Fprintf(b, "- %d × %s\n", skips[reason], reason)
 		}
 	}
-}
-
-func compareSemver(a, b string) int {
-	pa, pb := strings.Split(a, "."), strings.Split(b, ".")
-	for i := range min(len(pa), len(pb)) {
-		var x, y int
-		_, _ = fmt.Sscan(pa[i], &x)
-		_, _ = fmt.Sscan(pb[i], &y)
-		if c := cmp.Compare(x, y); c != 0 {
-			return c
-		}
-	}
-	return cmp.Compare(len(pa), len(pb))
 }

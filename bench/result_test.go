@@ -1,0 +1,91 @@
+package bench
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cnigate/cnigate/results"
+	"github.com/cnigate/cnigate/results/resultstest"
+)
+
+// What bench.json is made of, from fixed latencies: finish's figures,
+// ratios and targets and the gate's verdict, written as `cnigate bench`
+// writes it, decoded strictly and equal to the checked-in copy.
+func TestFinishProducesAStrictBenchJSON(t *testing.T) {
+	mk := func(name string, addMs int, targets ...Target) *contender {
+		c := &contender{spec: spec{name: name, targets: targets, families: []string{"ipv4"}}}
+		for i := range minPairs {
+			d := time.Duration(addMs+i%3) * time.Millisecond
+			c.addTiming.durations, c.addTiming.rounds = append(c.addTiming.durations, d), append(c.addTiming.rounds, d)
+			c.delTiming.durations, c.delTiming.rounds = append(c.delTiming.durations, d), append(c.delTiming.rounds, d)
+		}
+		c.res.Burst.Rounds = []results.BenchBurstRound{{AddWallMs: float64(10 * addMs), DelWallMs: float64(5 * addMs)}}
+		return c
+	}
+	o := Defaults()
+	o.N, o.Burst, o.BurstRounds, o.RSSRuns = minPairs, 2, 1, 0
+	rep := &results.Bench{Config: configOf(o), Baseline: "bridge",
+		Machine: results.Machine{Cores: 2, CPU: "test", Kernel: "6.1", Go: "go1", Date: "2026-12-06T18:00:00Z",
+			LoadAvg: []results.LoadSample{{At: "start", LoadAvg: "0.10 0.20 0.30 1/100 1"}},
+			CPUUse:  []results.PhaseCPU{{Phase: "sequential", Seconds: 1, BenchCores: 0.5, OthersCores: 0.1}}}}
+	rep.Config.CNIVersion = "1.1.0" // not the library's current: the checked-in copy stays put
+	rep.Config.MemorySkipped = "no maxrss launcher given (bench/maxrss)"
+	podnet, bridge := mk("podnet", 10, Target{Metric: results.MetricAddP50, Against: "bridge", Limit: 1}), mk("bridge", 40)
+	finish(rep, []*contender{podnet, bridge})
+	g := DefaultGate()
+	g.Candidate, g.Resamples = "podnet", 200
+	rep.Gate = g.gate("bridge", podnet, bridge)
+
+	path := filepath.Join(t.TempDir(), "bench.json")
+	if err := results.WriteFile(path, rep); err != nil {
+		t.Fatal(err)
+	}
+	var back results.Bench
+	resultstest.CheckProduced(t, path, "bench.json", &back)
+	if !back.Passed() || back.Regressed() || len(back.Targets) != 1 || !back.Targets[0].Met || back.Gate.Verdict != results.VerdictPass {
+		t.Errorf("bench.json: passed %v, regressed %v, targets %+v, gate %+v", back.Passed(), back.Regressed(), back.Targets, back.Gate)
+	}
+	var table strings.Builder
+	WriteTable(&table, &back)
+	for _, want := range []string{"podnet vs bridge (baseline bridge)", "ADD p50: median paired ratio", "gate verdict: pass"} {
+		if !strings.Contains(table.String(), want) {
+			t.Errorf("table lacks %q:\n%s", want, table.String())
+		}
+	}
+}
+
+// Run itself, the producer, on its smallest real input: the kernel floor
+// alone, two pods, one burst. It creates network namespaces: root only.
+func TestRunProducesAStrictBenchJSON(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: bench.Run creates network namespaces (sudo go test ./bench -run TestRunProduces)")
+	}
+	floor := filepath.Join(t.TempDir(), "floor")
+	if out, err := exec.Command("go", "build", "-o", floor, "./floor").CombinedOutput(); err != nil {
+		t.Fatalf("go build ./bench/floor: %v\n%s", err, out)
+	}
+	o := Defaults()
+	o.N, o.Burst, o.BurstRounds, o.RSSRuns = 2, 2, 1, 0
+	o.Log = t.Logf
+	table := Table{Baseline: "floor", Contenders: []Contender{{Name: "floor", Plugin: floor, Floor: true}}}
+	rep, err := Run(context.Background(), table, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "bench.json")
+	if err := results.WriteFile(path, rep); err != nil {
+		t.Fatal(err)
+	}
+	var back results.Bench
+	if err := results.ReadFile(path, &back); err != nil {
+		t.Fatal(err)
+	}
+	if c := back.Contenders["floor"]; c == nil || c.Add.N != 2 || len(c.Add.SamplesMs) != 2 || c.Burst.Size != 2 || !back.Passed() {
+		t.Errorf("bench.json: %+v", back.Contenders["floor"])
+	}
+}

@@ -18,7 +18,9 @@
 # Environment (all optional):
 #   ROLLOUT_CLUSTER=cnigate-rollout   kind cluster name (created with ci/e2e.sh cluster when missing)
 #   ROLLOUT_KEEP=0                    1: leave the cluster running at the end
-#   ROLLOUT_DEFECTS="drop-routes"     defects to prove (drop-routes conf-subnet wipe-store no-masquerade)
+#   ROLLOUT_DEFECTS="drop-routes"     defects to prove (drop-routes conf-subnet wipe-store no-masquerade;
+#                                     wipe-store runs last: its damage to the canary's store is
+#                                     permanent, the script deletes the canary's pods afterwards)
 #   ROLLOUT_GOOD=1                    0: skip the good candidate
 #   ROLLOUT_ARGS=                     extra `cnigate rollout` flags (e.g. --settle 5s)
 #   WORKERS=2, NODE_IMAGE=, E2E_IMAGE=cnigate/e2e-busybox:1.35, ARTIFACTS=_artifacts   as ci/e2e.sh
@@ -47,9 +49,12 @@ CONTAINER=agent
 POD_NETWORK=10.244.0.0/16 # kind-config's pod subnet
 export DOCKER_BUILDKIT=0
 
+defects=()
 for d in $ROLLOUT_DEFECTS; do
-  case $d in drop-routes | conf-subnet | wipe-store | no-masquerade) ;; *) die "ROLLOUT_DEFECTS: unknown defect '$d'" ;; esac
+  case $d in drop-routes | conf-subnet | no-masquerade) defects+=("$d") ;; wipe-store) ;; *) die "ROLLOUT_DEFECTS: unknown defect '$d'" ;; esac
 done
+# wipe-store destroys the canary's store for good (the rollback cannot bring it back): last.
+if [[ " $ROLLOUT_DEFECTS " == *" wipe-store "* ]]; then defects+=(wipe-store); fi
 [[ $ROLLOUT_KEEP == 0 || $ROLLOUT_KEEP == 1 ]] || die "ROLLOUT_KEEP must be 0 or 1, not '$ROLLOUT_KEEP'"
 [[ -x $CNIGATE ]] || die "bin/cnigate is missing: make e2e-rollout builds it"
 
@@ -81,7 +86,7 @@ good=$base-candidate
 docker tag "$base" "$good" # the same build under a new tag
 images=("$base" "$good")
 declare -A bad=()
-for d in $ROLLOUT_DEFECTS; do
+for d in "${defects[@]}"; do
   bad[$d]=$(IMAGE_DEFECT=$d "$REPO_ROOT/ci/image.sh" build | tail -n 1)
   images+=("${bad[$d]}")
 done
@@ -152,7 +157,7 @@ if [[ $ROLLOUT_GOOD == 1 ]]; then
   row good pass
 fi
 
-for d in $ROLLOUT_DEFECTS; do
+for d in "${defects[@]}"; do
   phase "defect $d: ${bad[$d]}"
   if gate "defect-$d" "${bad[$d]}" --downgrade=false; then
     log "ERROR: the defective candidate ${bad[$d]} passed"
@@ -173,6 +178,13 @@ for d in $ROLLOUT_DEFECTS; do
     rc=1
   fi
   row "defect-$d" "stopped at the canary"
+  if [[ $d == wipe-store ]]; then
+    # Repair what it broke: the canary's pods lost their reservations; new pods get new ones.
+    canary=$(jq -r .canary "$OUT/defect-$d/rollout.json")
+    kc get pods -A --field-selector "spec.nodeName=$canary" -o json |
+      jq -r '.items[] | select(.spec.hostNetwork != true) | "\(.metadata.namespace) \(.metadata.name)"' |
+      while read -r ns pod; do kc -n "$ns" delete pod "$pod" --wait=false >&2; done
+  fi
 done
 
 cat "$summary" >&2

@@ -418,6 +418,9 @@ func (g *gate) allChecks(ctx context.Context, order []string) []results.RolloutC
 			break
 		}
 		out = append(out, g.nodeChecks(ctx, n)...)
+		if g.cfg.ReservationsDir != "" {
+			out = append(out, g.reservationsCheck(ctx, n))
+		}
 	}
 	return out
 }

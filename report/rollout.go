@@ -87,7 +87,11 @@ func rolloutFacts(r *results.Rollout) []Fact {
 			Fact{"order", strings.Join(r.Order, ", ") + " (canary " + r.Canary + ")"})
 	}
 	t := r.Thresholds
-	f = append(f, Fact{"limits per node", fmt.Sprintf("resets %d, lost %d, stream gap %.0f ms, new-connection gap %.0f ms, UDP loss %.1f%%, restarts %d, sandbox events %d, every pod keeps its IP",
+	limits := "limits per node"
+	if r.WatchOnly {
+		limits = "limits"
+	}
+	f = append(f, Fact{limits, fmt.Sprintf("resets %d, lost %d, stream gap %.0f ms, new-connection gap %.0f ms, UDP loss %.1f%%, restarts %d, sandbox events %d, every pod keeps its IP",
 		t.MaxResets, t.MaxLost, t.MaxGapMs, t.MaxConnectGapMs, t.MaxUDPLossPct, t.MaxRestarts, t.MaxSandboxFails)})
 	if r.FailedNode != "" {
 		f = append(f, Fact{"stopped at", r.FailedNode})

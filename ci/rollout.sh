@@ -114,7 +114,8 @@ phase "external host"
 # A TCP echo outside the cluster, on the kind network, without a route to the pod network:
 # only a masqueraded pod's connection comes back (the no-masquerade defect).
 docker rm -f -v "$EXTERNAL" >/dev/null 2>&1 || true
-docker run -d --name "$EXTERNAL" --network kind --label io.cnigate.e2e=external "$E2E_IMAGE" \
+# Its own label: ci/e2e.sh removes every io.cnigate.e2e=external container when a run ends.
+docker run -d --name "$EXTERNAL" --network kind --label io.cnigate.rollout=external "$E2E_IMAGE" \
   probe stream-server -tcp :7000 -udp :7001 >/dev/null
 ext_ip=$(docker inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' "$EXTERNAL")
 log "external host $EXTERNAL at $ext_ip:7000"
@@ -124,6 +125,8 @@ gate() {
   local name=$1 image=$2
   shift 2
   local rc=0
+  [[ $(docker inspect -f '{{.State.Running}}' "$EXTERNAL" 2>/dev/null) == true ]] ||
+    die "the external host $EXTERNAL is gone (removed by someone else?): every new pod's external check would fail"
   # shellcheck disable=SC2086 # ROLLOUT_ARGS is a list of words
   "$CNIGATE" rollout --kubeconfig "$KUBECONFIG_FILE" --namespace "$NS" --daemonset "$DS" --container "$CONTAINER" \
     --image "$image" --test-image "$E2E_IMAGE" --image-pull-policy Never --external "$ext_ip:7000" \
@@ -139,7 +142,7 @@ summary=$OUT/summary.md
 } >"$summary"
 row() { # NAME EXPECTED: a summary line from NAME's rollout.json
   jq -r --arg name "$1" --arg exp "$2" '
-    [.phases[].nodes[]] as $n |
+    [(.phases // [])[].nodes[]] as $n |
     "| \($name) | \(.candidate) | \($exp) | \(if .passed then "passed" else "FAILED" end) | \(.failed_node // "-") | \((.untouched // []) | join(", ")) | \([$n[].summary.resets] | add // 0) | \([$n[].summary.max_gap_ms] | max // 0 | floor) / \([$n[].summary.max_connect_gap_ms] | max // 0 | floor) | \(.failure // "" | gsub("\\|"; "/") | .[0:300]) |"' \
     "$OUT/$1/rollout.json" >>"$summary"
 }

@@ -82,6 +82,10 @@ e2e: build cnigate ## contract matrix on kind with CNI=podnet|bridge (or on KUBE
 e2e-scale: build cnigate ## the matrix's growth with the workers: make e2e WORKERS=2, 4, 8 one after another, then the table
 	ci/e2e.sh scale
 
+.PHONY: e2e-rollout
+e2e-rollout: build cnigate ## the rollout gate on kind: podnet to a good candidate and back (0 resets), each of ROLLOUT_DEFECTS stopped at the canary
+	ci/rollout.sh
+
 e2e-clean: cnigate ## delete the e2e clusters, their leftovers and hermetic rules
 	ci/e2e.sh clean
 

@@ -28,12 +28,13 @@ type command struct {
 
 var commands = []command{
 	{"version", "[--json]", "print cnigate's version and the versions it pins", runVersion},
-	{"report", "e2e|bench|cluster-bench|conformance --in FILE [--report-dir DIR] [--name NAME] | e2e-scale DIR...", "render a run's JSON as JUnit XML, JSON, Markdown and HTML; e2e-scale: the matrix's growth over several e2e runs", runReport},
+	{"report", "e2e|bench|cluster-bench|conformance|rollout --in FILE [--report-dir DIR] [--name NAME] | e2e-scale DIR...", "render a run's JSON as JUnit XML, JSON, Markdown and HTML; e2e-scale: the matrix's growth over several e2e runs", runReport},
 	{"conformance", "--plugin PATH --netconf FILE|--conflist FILE [--cni-path DIR] [--profile FILE] [--labels EXPR] [--known-failures FILE] [--report-dir DIR]", "run the netns conformance suite against a CNI plugin binary (root)", runConformance},
 	{"publish", "--run PLUGIN=GINKGO_JSON [--run ...] [--known PLUGIN=FILE ...] [--out DIR]", "write the published conformance report of several plugins (docs/conformance)", runPublish},
 	{"e2e", "[--kubeconfig FILE] [--cni podnet|bridge] [--ip-family ipv4|ipv6|dual] [--workers N] [--parallel N] [--timeout D] [--node-image REF] [--agent-image REF] [--image REF] [--report-dir DIR] (-h: all)", "the cluster matrix on a kind cluster it creates, or on --kubeconfig's (root, Docker)", runE2E},
 	{"bench", "--plugin [NAME=]PATH --netconf FILE [--plugin ...] | --contenders FILE  [--baseline NAME] [--report-dir DIR] | --cluster CLUSTER-BENCH-FLAGS", "benchmark CNI plugins as a runtime runs them (root); --cluster first: cluster-bench", runBench},
 	{"hermetic-clean", "[--cluster NAME]", "remove the e2e harness's hermetic drop rules from the host (root)", runHermeticClean},
+	{"rollout", "--kubeconfig FILE --image CANDIDATE [--namespace NS] [--daemonset NAME] [--container NAME] [--canary NODE] [--downgrade=false] [--report-dir DIR] | --watch-only [--duration D] (-h: all, thresholds)", "gate a CNI DaemonSet's rollout node by node under live traffic, and back", runRollout},
 	{"manifest", "--image REF --network CIDR [--network6 CIDR] [--mtu N] [--routes node|none] [--uninstall [--node NODE]] [-o FILE] (-h: all)", "render the manifest that deploys podnet (the podnet-agent DaemonSet) on a cluster", runManifest},
 	{"cluster-bench", "--kubeconfig FILE [--cluster NAME] [--workers N] [--pods N] [--rounds N] [--plugin PATH] [--cni-bin DIR] [--report-dir DIR]", "pod start-up through podnet vs bridge+host-local on a kind cluster (root, Docker)", runClusterBench},
 }

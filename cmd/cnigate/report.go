@@ -13,14 +13,14 @@ import (
 
 func runReport(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] == "" || args[0][0] == '-' {
-		return usagef("name the kind of run: e2e, bench, cluster-bench, conformance or e2e-scale")
+		return usagef("name the kind of run: e2e, bench, cluster-bench, conformance, rollout or e2e-scale")
 	}
 	kind := args[0]
 	if kind == "e2e-scale" {
 		return runScaleReport(args[1:], stdout)
 	}
 	fs := newFlags("report "+kind, stderr)
-	in := fs.String("in", "", "the run's JSON: matrix.json (e2e), bench.json (bench), cluster-bench.json (cluster-bench), a Ginkgo JSON report (conformance)")
+	in := fs.String("in", "", "the run's JSON: matrix.json (e2e), bench.json (bench), cluster-bench.json (cluster-bench), a Ginkgo JSON report (conformance), rollout.json (rollout)")
 	dir := fs.String("report-dir", "_artifacts", "where to write the reports")
 	name := fs.String("name", kind, "base name of the report files")
 	phases := fs.String("phases", "", "e2e, a matrix.json without phases (v0): phase timings (name<TAB>seconds lines); default: phases-e2e.tsv next to --in, if there")
@@ -32,6 +32,18 @@ func runReport(_ context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	if fs.NArg() > 0 {
 		return usagef("unexpected argument %q", fs.Arg(0))
+	}
+	if kind == "rollout" { // its own Markdown and HTML (the timeline): report.WriteRollout
+		var ro results.Rollout
+		if err := results.ReadFile(*in, &ro); err != nil {
+			return err
+		}
+		paths, err := report.WriteRollout(*dir, &ro)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "wrote %v\n", paths)
+		return nil
 	}
 	r, err := readReport(kind, *in, *phases)
 	if err != nil {

@@ -12,6 +12,19 @@
 //	                                          any HTTP answer over TLS verified with FILE for
 //	                                          the URL's host, dialling IP:PORT if given
 //
-// Each client command prints one line, "ok key=value ..." and exits 0, or
+// The rollout gate's live traffic (rollout/, events in rollout/flow):
+//
+//	probe stream-server [-tcp :7000] [-udp :7001]   TCP echo and UDP echo, until killed
+//	probe stream-client -target NAME=HOST ... [-tcp-port 7000] [-udp-port 7001]
+//	      [-interval 100ms] [-connect-interval 200ms] [-timeout 5s] [-flush 1s]
+//	                                          per target: a long-lived TCP connection echoing
+//	                                          a message every interval, a UDP echo stream, a
+//	                                          new connection every connect interval; JSON
+//	                                          lines (flow.Event) on stdout until SIGTERM
+//	probe reach -tcp NAME=HOST:PORT -udp NAME=HOST:PORT ... [-timeout 15s]
+//	                                          one flow.ReachResult JSON line per target;
+//	                                          exit 1 when one did not answer in time
+//
+// Each other client command prints one line, "ok key=value ..." and exits 0, or
 // "fail <what happened>" and exits 1; e2e/harness parses that line.
 package main

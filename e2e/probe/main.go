@@ -22,13 +22,15 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: probe serve|udp|http|dns|https ... (see doc.go)")
+		fmt.Fprintln(os.Stderr, "usage: probe serve|udp|http|dns|https|stream-server|stream-client|reach ... (see doc.go)")
 		os.Exit(2)
 	}
 	cmd, args := os.Args[1], os.Args[2:]
-	if cmd == "serve" {
-		if err := serve(args); err != nil {
-			fmt.Fprintln(os.Stderr, "probe serve:", err)
+	// Long-running modes and those with their own output (rollout gate: stream.go).
+	servers := map[string]func([]string) error{"serve": serve, "stream-server": streamServer, "stream-client": streamClient, "reach": reach}
+	if f, ok := servers[cmd]; ok {
+		if err := f(args); err != nil {
+			fmt.Fprintf(os.Stderr, "probe %s: %v\n", cmd, err)
 			os.Exit(1)
 		}
 		return

@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"text/template"
+
+	"k8s.io/apimachinery/pkg/util/validation"
 )
 
 // Names of the objects the manifest creates (the rollout gate and the e2e
@@ -28,8 +30,16 @@ const (
 	ConfigKey          = "config.json"
 	AppLabel           = "app.kubernetes.io/name"
 	HealthPort         = 9651 // the agent's /healthz, /readyz and /metrics (hostNetwork: on the node)
-	DefaultImage       = "cnigate/podnet-agent:latest"
-	configHashKey      = "podnet.cnigate.io/config-hash"
+	// ConflistName is the file the agent writes in the node's CNI conf directory.
+	ConflistName = "10-podnet.conflist"
+	// MTUAnnotation on a Node replaces the MTU on that node.
+	MTUAnnotation = "podnet.cnigate.io/mtu"
+	// RouteProtocol is the rtnetlink protocol ("proto" in `ip route`) of
+	// every route the agent makes: how it, its uninstall and the e2e tell its
+	// routes from everyone else's (unused by the kernel and iproute2's list).
+	RouteProtocol = 147
+	DefaultImage  = "cnigate/podnet-agent:latest"
+	configHashKey = "podnet.cnigate.io/config-hash"
 )
 
 // Routes modes of the agent.
@@ -200,15 +210,24 @@ func Render(o Options) ([]byte, error) {
 // RenderUninstall returns the manifest that removes podnet from every node
 // (node "") or from one: a DaemonSet running `podnet-agent uninstall --wait`
 // with the agent's image, privileges and mounts, Ready once that node is
-// clean. It reads the same config.json (the ConfigMap of Render's manifest
-// must still exist).
+// clean. It carries its own Namespace and config.json (the agent's
+// DaemonSet must be gone, its other objects need not be) and no API access.
 func RenderUninstall(o Options, node string) ([]byte, error) {
+	if node != "" {
+		if errs := validation.IsDNS1123Subdomain(node); len(errs) > 0 {
+			return nil, fmt.Errorf("node: %q is not a node name: %s", node, strings.Join(errs, "; "))
+		}
+	}
 	return render("uninstall.yaml.tmpl", o, []string{"uninstall", "--wait"}, node)
 }
 
 func render(file string, o Options, args []string, node string) ([]byte, error) {
 	if err := o.Validate(); err != nil {
 		return nil, err
+	}
+	serviceAccount := DaemonSet
+	if file == "uninstall.yaml.tmpl" {
+		serviceAccount = "" // uninstall needs no API access
 	}
 	cfg, err := json.MarshalIndent(o.Config(), "", "  ")
 	if err != nil {
@@ -236,7 +255,7 @@ func render(file string, o Options, args []string, node string) ([]byte, error) 
 		"ConfigKey": ConfigKey, "AppLabel": AppLabel, "HealthPort": HealthPort, "ConfigHashKey": configHashKey,
 		"Image": o.Image, "ImagePullPolicy": policy, "Config": string(cfg), "ConfigHash": hex.EncodeToString(sum[:8]),
 		"DataDir": DataDir, "Env": env, "Args": args, "Probes": true, "Node": node,
-		"UninstallDaemonSet": UninstallDaemonSet,
+		"UninstallDaemonSet": UninstallDaemonSet, "ServiceAccount": serviceAccount,
 	})
 	return buf.Bytes(), err
 }

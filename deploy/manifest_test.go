@@ -153,7 +153,7 @@ func TestRenderObjects(t *testing.T) {
 	for _, r := range role.Rules {
 		rules = append(rules, strings.Join(r.APIGroups, ",")+"|"+strings.Join(r.Resources, ",")+"|"+strings.Join(r.Verbs, ","))
 	}
-	if got, want := strings.Join(rules, " "), "|nodes|get,list,watch ,events.k8s.io|events|create,patch"; got != want {
+	if got, want := strings.Join(rules, " "), "|nodes|list,watch |events|create,patch"; got != want {
 		t.Errorf("ClusterRole rules %q, want %q", got, want)
 	}
 	// config.json carries the options, strictly.
@@ -224,23 +224,43 @@ func TestRenderUninstall(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		objs := decode(t, raw)
-		if len(objs) != 1 {
-			t.Fatalf("%d objects, want the uninstall DaemonSet alone", len(objs))
+		var ds *appsv1.DaemonSet
+		kinds := map[string]int{}
+		for _, obj := range decode(t, raw) {
+			kinds[obj.GetObjectKind().GroupVersionKind().Kind]++
+			if d, ok := obj.(*appsv1.DaemonSet); ok {
+				ds = d
+			}
 		}
-		ds, ok := objs[0].(*appsv1.DaemonSet)
-		if !ok || ds.Name != UninstallDaemonSet || ds.Namespace != Namespace {
-			t.Fatalf("got %T %v", objs[0], objs[0])
+		// it stands alone: its namespace and settings, nothing else
+		if len(kinds) != 3 || kinds["Namespace"] != 1 || kinds["ConfigMap"] != 1 || kinds["DaemonSet"] != 1 {
+			t.Fatalf("objects %v, want a Namespace, a ConfigMap and a DaemonSet", kinds)
+		}
+		if ds.Name != UninstallDaemonSet || ds.Namespace != Namespace {
+			t.Fatalf("DaemonSet %s/%s", ds.Namespace, ds.Name)
 		}
 		spec := ds.Spec.Template.Spec
 		if got := strings.Join(spec.Containers[0].Args, " "); got != "uninstall --wait" {
 			t.Errorf("args %q", got)
 		}
-		if got := spec.NodeSelector["kubernetes.io/hostname"]; got != node {
-			t.Errorf("node selector %q, want %q", got, node)
+		if spec.ServiceAccountName != "" || spec.AutomountServiceAccountToken == nil || *spec.AutomountServiceAccountToken {
+			t.Errorf("the uninstall pod needs no API access: serviceAccountName %q, automount %v", spec.ServiceAccountName, spec.AutomountServiceAccountToken)
+		}
+		var onNode string
+		if a := spec.Affinity; a != nil {
+			f := a.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution.NodeSelectorTerms[0].MatchFields[0]
+			if f.Key == "metadata.name" && f.Operator == corev1.NodeSelectorOpIn && len(f.Values) == 1 {
+				onNode = f.Values[0]
+			}
+		}
+		if onNode != node {
+			t.Errorf("pinned to node %q (metadata.name), want %q", onNode, node)
 		}
 		if len(spec.Volumes) != 5 || spec.Containers[0].ReadinessProbe == nil {
 			t.Errorf("the uninstall pod must have the agent's mounts and a readiness probe: %+v", spec)
 		}
+	}
+	if _, err := RenderUninstall(Options{Image: "img:1", Network: "10.244.0.0/16"}, "a: b\n  evil: x"); err == nil || !strings.HasPrefix(err.Error(), "node:") {
+		t.Errorf("a bad node name: %v, want an error naming node", err)
 	}
 }

@@ -178,3 +178,39 @@ func splitRuleSpec(s string) ([]string, error) {
 	}
 	return args, nil
 }
+
+// RoutesOfProtocol lists the destinations of the node's main-table routes
+// (both families) whose rtnetlink protocol is proto: a CNI agent's own
+// routes, when it marks them (podnet's agent: deploy.RouteProtocol).
+func RoutesOfProtocol(ctx context.Context, container string, proto int) ([]string, error) {
+	var out []string
+	err := InContainerNetNS(ctx, container, func() error {
+		routes, err := netlink.RouteListFiltered(netlink.FAMILY_ALL, &netlink.Route{Table: unix.RT_TABLE_MAIN, Protocol: netlink.RouteProtocol(proto)},
+			netlink.RT_FILTER_TABLE|netlink.RT_FILTER_PROTOCOL)
+		if err != nil {
+			return fmt.Errorf("container %s: routes of protocol %d: %w", container, proto, err)
+		}
+		for _, r := range routes {
+			if r.Dst != nil {
+				out = append(out, r.Dst.String())
+			}
+		}
+		return nil
+	})
+	slices.Sort(out)
+	return out, err
+}
+
+// AddUnreachableRoutes adds "unreachable" routes to dsts in the node (a
+// foreign route for the healing cells to check nobody touches).
+func AddUnreachableRoutes(ctx context.Context, container string, dsts []string) error {
+	var routes []Route
+	for _, d := range dsts {
+		_, dst, err := net.ParseCIDR(d)
+		if err != nil {
+			return err
+		}
+		routes = append(routes, Route{Dst: dst, Unreachable: true})
+	}
+	return ReplaceRoutesInContainer(ctx, container, routes)
+}

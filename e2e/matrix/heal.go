@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"maps"
 	"math/rand/v2"
+	"net"
+	"path"
 	"slices"
 	"strings"
 	"time"
@@ -297,7 +299,15 @@ func healRouteCheck(a, b harness.NodeInfo, cidr string) check {
 		}
 		took, err := until(ctx, healBound, func() (bool, error) { return routesIn(ctx, a, b, []string{cidr}) == nil, nil })
 		if err != nil {
-			return took, "", fmt.Errorf("route to %s deleted on %s: %w", cidr, a.Name, err)
+			// put it back by hand: the later cells test their own behaviour, not this one's
+			restore := []harness.Route{}
+			if _, dst, perr := net.ParseCIDR(cidr); perr == nil {
+				restore = append(restore, harness.Route{Dst: dst, Gw: net.ParseIP(gatewayOf(b, cidr))})
+			}
+			if rerr := harness.ReplaceRoutesInContainer(context.WithoutCancel(ctx), a.Name, restore); rerr != nil {
+				klog.Errorf("restoring the route to %s on %s by hand: %v", cidr, a.Name, rerr)
+			}
+			return took, "", fmt.Errorf("route to %s deleted on %s: %w (restored by hand for the next cells)", cidr, a.Name, err)
 		}
 		return took, fmt.Sprintf("route to %s via %s back after %d ms", cidr, gatewayOf(b, cidr), took.Milliseconds()), nil
 	}
@@ -361,11 +371,10 @@ func newPodCheck(a harness.NodeInfo, to string, v6 bool) check {
 	}
 }
 
-// agentKillCheck waits for a's agent to run, SIGKILLs it delay later (the
-// agent reconciles at start: the kill lands mid-work), replaces its pod so
-// that the DaemonSet starts a new one at once (kubelet would back off a
-// crashing container for minutes), and checks the node converges to the
-// state it had.
+// agentKillCheck breaks node a (breakNode), SIGKILLs its agent delay later,
+// while it repairs, replaces its pod so that the DaemonSet starts a new one
+// at once (kubelet would back off a crashing container for minutes), and
+// checks the node converges to the state it had before the break.
 func agentKillCheck(a harness.NodeInfo, delay time.Duration) check {
 	return func(ctx context.Context) (time.Duration, string, error) {
 		s := suiteFrom(ctx)
@@ -379,6 +388,13 @@ func agentKillCheck(a harness.NodeInfo, delay time.Duration) check {
 		pod, err := agentPod(ctx, s, a.Name)
 		if err != nil || pod == nil {
 			return 0, "", fmt.Errorf("no agent pod on %s: %v", a.Name, err)
+		}
+		// Break the node so the agent has work to do, and kill it while it
+		// repairs: its routes at once (netlink events), its rules and the
+		// binary within its period. Whatever it had done when it died, the
+		// next agent must finish.
+		if err := breakNode(ctx, s, a); err != nil {
+			return 0, "", err
 		}
 		time.Sleep(delay)
 		if _, err := nodeExec(ctx, s, a.Name, "pkill", "-KILL", "-x", agentBinary); err != nil {
@@ -401,13 +417,53 @@ func agentKillCheck(a harness.NodeInfo, delay time.Duration) check {
 		if err != nil {
 			return took, "", fmt.Errorf("killed %s after %d ms: node state %q, want %q: %w", agentBinary, delay.Milliseconds(), got, want, err)
 		}
-		return time.Since(start), fmt.Sprintf("killed %d ms after start, new agent Ready and state equal after %d ms", delay.Milliseconds(), time.Since(start).Milliseconds()), nil
+		return time.Since(start), fmt.Sprintf("node broken, agent killed %d ms later; new agent Ready and the node as before %d ms after the kill", delay.Milliseconds(), time.Since(start).Milliseconds()), nil
 	}
+}
+
+// breakNode removes from n what the agent owns: its routes to every other
+// node's pod subnets, podnet's rules in each family, podnet's binary.
+func breakNode(ctx context.Context, s *suite, n harness.NodeInfo) error {
+	var cidrs []string
+	for _, o := range s.nodes {
+		if o.Name != n.Name {
+			cidrs = append(cidrs, podCIDRsOf(s, o)...)
+		}
+	}
+	if err := harness.DeleteRoutes(ctx, n.Name, cidrs); err != nil {
+		return err
+	}
+	for _, v6 := range familiesV6(s) {
+		if _, err := harness.DeleteRulesWithComment(ctx, n.Name, ruleComment, v6); err != nil {
+			return err
+		}
+	}
+	_, err := nodeExec(ctx, s, n.Name, "rm", "-f", "/opt/cni/bin/podnet")
+	return err
 }
 
 // waitAgentRestartedReady waits until node's agent is Ready in a container
 // started after before's: a new pod, or before's pod restarted.
 func waitAgentRestartedReady(ctx context.Context, s *suite, node string, before *corev1.Pod, timeout time.Duration) error {
+	err := waitRestartedReady(ctx, []*corev1.Pod{before}, func(ctx context.Context) (map[string]*corev1.Pod, error) {
+		p, err := agentPod(ctx, s, node)
+		if err != nil || p == nil {
+			return nil, err
+		}
+		return map[string]*corev1.Pod{before.Name: p}, nil
+	}, timeout)
+	if err != nil {
+		return fmt.Errorf("node %s: agent: %w", node, err)
+	}
+	return nil
+}
+
+// waitRestartedReady waits until each of before is Ready again in a
+// container started since: a pod of another UID under its key (a replaced
+// pod), or the same pod with more container restarts. A pod's Ready
+// condition and a DaemonSet's status can still describe the containers from
+// before a restart; restart counts cannot.
+func waitRestartedReady(ctx context.Context, before []*corev1.Pod, list func(context.Context) (map[string]*corev1.Pod, error), timeout time.Duration) error {
 	restarts := func(p *corev1.Pod) int32 {
 		var n int32
 		for _, c := range p.Status.ContainerStatuses {
@@ -417,23 +473,54 @@ func waitAgentRestartedReady(ctx context.Context, s *suite, node string, before 
 	}
 	var last string
 	err := wait.For(func(ctx context.Context) (bool, error) {
-		p, err := agentPod(ctx, s, node)
-		switch {
-		case err != nil:
+		now, err := list(ctx)
+		if err != nil {
 			last = err.Error()
-		case p == nil:
-			last = "no agent pod"
-		case p.UID == before.UID && restarts(p) == restarts(before):
-			last = "agent " + p.Name + " not restarted yet"
-		case !harness.PodConditionTrue(p, corev1.PodReady):
-			last = "agent " + p.Name + " not Ready"
-		default:
-			return true, nil
+			return false, nil
 		}
-		return false, nil
+		for _, b := range before {
+			p, ok := now[b.Name]
+			switch {
+			case !ok || p == nil:
+				last = "no pod " + b.Name
+			case p.UID == b.UID && restarts(p) == restarts(b):
+				last = p.Name + " not restarted yet"
+			case !harness.PodConditionTrue(p, corev1.PodReady):
+				last = p.Name + " not Ready"
+			default:
+				continue
+			}
+			return false, nil
+		}
+		return true, nil
 	}, wait.WithContext(ctx), wait.WithInterval(500*time.Millisecond), wait.WithTimeout(timeout), wait.WithImmediate())
 	if err != nil {
-		return fmt.Errorf("node %s: %s: %w", node, last, err)
+		return fmt.Errorf("%s: %w", last, err)
+	}
+	return nil
+}
+
+// waitNodeReadySince waits for a node Ready on a kubelet heartbeat after
+// since (a restarted node's status says Ready until its kubelet reports).
+func waitNodeReadySince(ctx context.Context, s *suite, name string, since time.Time, timeout time.Duration) error {
+	var last string
+	err := wait.For(func(ctx context.Context) (bool, error) {
+		var n corev1.Node
+		if err := s.client.Resources().Get(ctx, name, "", &n); err != nil {
+			last = err.Error()
+			return false, nil
+		}
+		for _, c := range n.Status.Conditions {
+			if c.Type == corev1.NodeReady {
+				last = fmt.Sprintf("Ready %s, heartbeat %s", c.Status, c.LastHeartbeatTime.UTC().Format(time.TimeOnly))
+				return c.Status == corev1.ConditionTrue && c.LastHeartbeatTime.After(since.Truncate(time.Second)), nil
+			}
+		}
+		last = "no Ready condition"
+		return false, nil
+	}, wait.WithContext(ctx), wait.WithInterval(time.Second), wait.WithTimeout(timeout), wait.WithImmediate())
+	if err != nil {
+		return fmt.Errorf("node %s: %s: %w", name, last, err)
 	}
 	return nil
 }
@@ -449,13 +536,23 @@ func nodeRestartCheck(a harness.NodeInfo) check {
 		if err != nil || before == nil {
 			return 0, "", fmt.Errorf("no agent pod on %s before the restart: %v", a.Name, err)
 		}
+		listed, err := listTestPods(ctx, s)
+		if err != nil {
+			return 0, "", err
+		}
+		var podsOnA []*corev1.Pod
+		for _, p := range append(matrixPods(s), helperPods(s)...) {
+			if got, ok := listed[p.Name]; ok && p.Spec.NodeSelector[corev1.LabelHostname] == a.Name {
+				podsOnA = append(podsOnA, got)
+			}
+		}
 		start := time.Now()
 		if _, err := harness.Docker(ctx, "restart", a.Name); err != nil {
 			return 0, "", err
 		}
 		var steps []string
 		mark := func(what string) { steps = append(steps, fmt.Sprintf("%s %.1fs", what, time.Since(start).Seconds())) }
-		if err := waitNodeReady(ctx, s, a.Name, 3*time.Minute); err != nil {
+		if err := waitNodeReadySince(ctx, s, a.Name, start, 3*time.Minute); err != nil {
 			return 0, "", err
 		}
 		mark("node Ready")
@@ -492,14 +589,8 @@ func nodeRestartCheck(a harness.NodeInfo) check {
 			return 0, strings.Join(steps, ", "), fmt.Errorf("once the agent was Ready: %w", err)
 		}
 		mark("routes and rules in place")
-		var onA []*corev1.Pod
-		for _, p := range append(matrixPods(s), helperPods(s)...) {
-			if p.Spec.NodeSelector[corev1.LabelHostname] == a.Name {
-				onA = append(onA, p)
-			}
-		}
-		if err := waitPodsReady(ctx, s, onA, 3*time.Minute); err != nil {
-			return 0, strings.Join(steps, ", "), err
+		if err := waitRestartedReady(ctx, podsOnA, func(ctx context.Context) (map[string]*corev1.Pod, error) { return listTestPods(ctx, s) }, 3*time.Minute); err != nil {
+			return 0, strings.Join(steps, ", "), fmt.Errorf("test pods on %s: %w", a.Name, err)
 		}
 		mark("test pods Ready")
 		return time.Since(start), strings.Join(steps, ", "), nil
@@ -526,15 +617,19 @@ func uninstallCheck(b harness.NodeInfo) check {
 			return fail(err)
 		}
 		// gone, not merely terminating: the uninstall pod takes its port
-		if err := wait.For(func(ctx context.Context) (bool, error) {
-			var list corev1.PodList
-			err := s.client.Resources(deploy.Namespace).List(ctx, &list, resources.WithFieldSelector("spec.nodeName="+b.Name),
-				resources.WithLabelSelector(deploy.AppLabel+"="+deploy.DaemonSet))
-			return err == nil && len(list.Items) == 0, nil
-		}, wait.WithContext(ctx), wait.WithInterval(500*time.Millisecond), wait.WithTimeout(time.Minute)); err != nil {
-			return fail(fmt.Errorf("the agent pod on %s did not go: %w", b.Name, err))
+		if err := waitNoPodOn(ctx, s, b.Name, deploy.DaemonSet); err != nil {
+			return fail(err)
 		}
 		mark("agent off the node")
+		// a foreign route, which uninstall must leave
+		foreign := []string{"198.51.100.0/24"}
+		if s.has6() {
+			foreign = append(foreign, "2001:db8:cafe::/64")
+		}
+		if err := harness.AddUnreachableRoutes(ctx, b.Name, foreign); err != nil {
+			return fail(err)
+		}
+		defer func() { _ = harness.DeleteRoutes(context.WithoutCancel(ctx), b.Name, foreign) }()
 		o, err := podnetOptions(ctx, s)
 		if err != nil {
 			return fail(err)
@@ -555,20 +650,14 @@ func uninstallCheck(b harness.NodeInfo) check {
 		}
 		mark("node NotReady")
 		var errs []error
-		if _, err := nodeExec(ctx, s, b.Name, "test", "!", "-e", "/etc/cni/net.d/10-podnet.conflist"); err != nil {
+		if _, err := nodeExec(ctx, s, b.Name, "test", "!", "-e", path.Join(harness.CNIConfDir, deploy.ConflistName)); err != nil {
 			errs = append(errs, fmt.Errorf("conflist still there: %w", err))
 		}
-		for _, o := range s.nodes {
-			if o.Name == b.Name {
-				continue
-			}
-			via, err := harness.RouteVia(ctx, b.Name, podCIDRsOf(s, o))
-			for c, gw := range via {
-				if gw != "" {
-					errs = append(errs, fmt.Errorf("route to %s via %s still on %s", c, gw, b.Name))
-				}
-			}
-			errs = append(errs, err)
+		if left, err := harness.RoutesOfProtocol(ctx, b.Name, deploy.RouteProtocol); err != nil || len(left) > 0 {
+			errs = append(errs, fmt.Errorf("routes of the agent's protocol %d still on %s: %v %w", deploy.RouteProtocol, b.Name, left, err))
+		}
+		if via, err := harness.RouteVia(ctx, b.Name, foreign); err != nil || slices.Contains(slices.Collect(maps.Values(via)), "") {
+			errs = append(errs, fmt.Errorf("uninstall touched a foreign route on %s: %v %w", b.Name, via, err))
 		}
 		if err := errors.Join(errs...); err != nil {
 			return fail(err)
@@ -576,6 +665,10 @@ func uninstallCheck(b harness.NodeInfo) check {
 		ds := &appsv1.DaemonSet{}
 		ds.Name, ds.Namespace = deploy.UninstallDaemonSet, deploy.Namespace
 		if err := s.client.Resources().Delete(ctx, ds); err != nil {
+			return fail(err)
+		}
+		// gone, not merely terminating: the agent takes its port
+		if err := waitNoPodOn(ctx, s, b.Name, deploy.UninstallDaemonSet); err != nil {
 			return fail(err)
 		}
 		if err := setAgentExcluded(ctx, s, ""); err != nil {
@@ -601,6 +694,21 @@ func uninstallCheck(b harness.NodeInfo) check {
 	}
 }
 
+// waitNoPodOn waits until no pod of podnet's DaemonSet ds is on node, not
+// even a terminating one.
+func waitNoPodOn(ctx context.Context, s *suite, node, ds string) error {
+	err := wait.For(func(ctx context.Context) (bool, error) {
+		var list corev1.PodList
+		err := s.client.Resources(deploy.Namespace).List(ctx, &list, resources.WithFieldSelector("spec.nodeName="+node),
+			resources.WithLabelSelector(deploy.AppLabel+"="+ds))
+		return err == nil && len(list.Items) == 0, nil
+	}, wait.WithContext(ctx), wait.WithInterval(500*time.Millisecond), wait.WithTimeout(time.Minute))
+	if err != nil {
+		return fmt.Errorf("the %s pod on %s did not go: %w", ds, node, err)
+	}
+	return nil
+}
+
 // setAgentExcluded keeps podnet's agent off node (a required node affinity
 // on its DaemonSet), or lets it everywhere again with node "".
 func setAgentExcluded(ctx context.Context, s *suite, node string) error {
@@ -612,7 +720,7 @@ func setAgentExcluded(ctx context.Context, s *suite, node string) error {
 	if node != "" {
 		ds.Spec.Template.Spec.Affinity = &corev1.Affinity{NodeAffinity: &corev1.NodeAffinity{
 			RequiredDuringSchedulingIgnoredDuringExecution: &corev1.NodeSelector{NodeSelectorTerms: []corev1.NodeSelectorTerm{{
-				MatchExpressions: []corev1.NodeSelectorRequirement{{Key: corev1.LabelHostname, Operator: corev1.NodeSelectorOpNotIn, Values: []string{node}}},
+				MatchFields: []corev1.NodeSelectorRequirement{{Key: "metadata.name", Operator: corev1.NodeSelectorOpNotIn, Values: []string{node}}},
 			}}},
 		}}
 	}
@@ -645,6 +753,13 @@ func nodeDeleteCheck(b harness.NodeInfo) check {
 	return func(ctx context.Context) (time.Duration, string, error) {
 		s := suiteFrom(ctx)
 		cidrs := podCIDRsOf(s, b)
+		for _, o := range s.nodes { // else the cell would pass on routes that never were
+			if o.Name != b.Name {
+				if err := routesIn(ctx, o, b, cidrs); err != nil {
+					return 0, "", fmt.Errorf("before the delete: %w", err)
+				}
+			}
+		}
 		if _, err := nodeExec(ctx, s, b.Name, "systemctl", "stop", "kubelet"); err != nil {
 			return 0, "", err
 		}

@@ -24,10 +24,6 @@ import (
 // the agent DaemonSet then installs the binaries, writes each node's conflist
 // and routes the pod subnets. The harness writes nothing on the nodes.
 
-// mtuAnnotation is the agent's per-node MTU override (docs/agent.md): the
-// mtu break lowers the first worker's MTU with it.
-const mtuAnnotation = "podnet.cnigate.io/mtu"
-
 // podnetOptions are podnet's settings for this run: the cluster's pod
 // networks, the MTU, and the break knobs that are settings.
 // The agent reaches the API server at the control plane's address, not
@@ -68,8 +64,8 @@ func deployPodnet(ctx context.Context, s *suite) error {
 	if err := s.kind.LoadImage(ctx, s.opt.AgentImage); err != nil {
 		return fmt.Errorf("podnet image (make image builds it): %w", err)
 	}
-	if s.opt.Break == breakMTU && len(s.workers) > 0 {
-		if err := annotateNode(ctx, s, s.workers[0].Name, mtuAnnotation, strconv.Itoa(s.opt.MTU-mtuBreakDrop)); err != nil {
+	if s.opt.Break == breakMTU && len(s.workers) > 0 { // the agent's per-node MTU override
+		if err := annotateNode(ctx, s, s.workers[0].Name, deploy.MTUAnnotation, strconv.Itoa(s.opt.MTU-mtuBreakDrop)); err != nil {
 			return err
 		}
 	}

@@ -162,7 +162,7 @@ func rows() []row {
 		{group: gHealing, name: bHealRoute, what: "a route to another node's pods deleted on a worker is back within 10 s", sequential: true, cells: healCells(bHealRoute)},
 		{group: gHealing, name: bHealRules, what: "podnet's filter and nat rules flushed on a worker are back within 10 s", sequential: true, cells: healCells(bHealRules)},
 		{group: gHealing, name: bHealBinary, what: "/opt/cni/bin/podnet removed on a worker is back within 10 s and a new pod starts there", sequential: true, cells: healCells(bHealBinary)},
-		{group: gHealing, name: bAgentKilled, what: "the agent SIGKILLed at random moments converges to the same routes, rules and conf, pods keep talking", sequential: true, cells: healCells(bAgentKilled)},
+		{group: gHealing, name: bAgentKilled, what: "the node broken and the agent SIGKILLed at a random moment while it repairs: the next agent restores the same routes, rules, conf and binary, pods talk again", sequential: true, cells: healCells(bAgentKilled)},
 		{group: gHealing, name: bNodeRestart, what: "a restarted worker comes back Ready with its routes and rules, and its pods reach the others again", sequential: true, cells: healCells(bNodeRestart)},
 		{group: gHealing, name: bUninstall, what: "with the agent gone and podnet uninstalled a worker turns NotReady; with the agent back, Ready again", sequential: true, cells: healCells(bUninstall)},
 		{group: gHealing, name: bNodeDelete, what: "deleting a worker's Node removes the routes to its pod subnets on every other node", sequential: true, cells: healCells(bNodeDelete)},

@@ -638,7 +638,8 @@ func uninstallCheck(b harness.NodeInfo) check {
 		if err != nil {
 			return fail(err)
 		}
-		if err := decoder.DecodeEach(ctx, bytes.NewReader(raw), decoder.CreateHandler(s.client.Resources())); err != nil {
+		// (its Namespace and ConfigMap are podnet.yaml's, already there: kept, as kubectl apply would)
+		if err := decoder.DecodeEach(ctx, bytes.NewReader(raw), decoder.CreateIgnoreAlreadyExists(s.client.Resources())); err != nil {
 			return fail(fmt.Errorf("applying the uninstall manifest: %w", err))
 		}
 		if err := waitDaemonSetReady(ctx, s, deploy.UninstallDaemonSet, 1, 2*time.Minute); err != nil {

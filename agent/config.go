@@ -1,6 +1,8 @@
 package agent
 
 import (
+	"github.com/cnigate/cnigate/deploy"
+
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -15,41 +17,18 @@ import (
 )
 
 // Config is the cluster-wide settings (ConfigMap podnet-config, key
-// config.json). Every field is validated; unknown keys are refused.
+// config.json): deploy.AgentConfig, the schema the manifest renders, with
+// the networks parsed. Every field is validated; unknown keys are refused.
 type Config struct {
-	// Name is the CNI network name (and the iptables comment "podnet: <name>").
-	Name string `json:"name"`
-	// Network and Network6 are the cluster's pod network per family; at
-	// least one is set. A node's spec.podCIDRs of a family lie inside it.
-	Network  string `json:"network"`
-	Network6 string `json:"network6"`
-	// MTU of the pods' interfaces; the Node annotation MTUAnnotation
-	// overrides it per node.
-	MTU         int  `json:"mtu"`
-	IPMasq      bool `json:"ipMasq"`
-	HairpinMode bool `json:"hairpinMode"`
-	// Routes is RoutesNode (the agent routes other nodes' podCIDRs via
-	// their InternalIP) or RoutesNone (the fabric routes pod subnets).
-	Routes string `json:"routes"`
-	// Portmap chains the portmap plugin after podnet in the conflist.
-	Portmap bool   `json:"portmap"`
-	Bridge  string `json:"bridge"`
-	DataDir string `json:"dataDir"`
-	LogFile string `json:"logFile"`
-	// CNIVersion is the conflist's cniVersion: "1.0.0" (every runtime) or
-	// "1.1.0", for runtimes whose libcni knows it (containerd 2, CRI-O):
-	// libcni sends STATUS and GC only to 1.1.0 lists, and STATUS is how an
-	// agent-less node turns NotReady. A runtime with an older libcni
-	// (containerd 1.6) fails every ADD on a 1.1.0 result.
-	CNIVersion string `json:"cniVersion"`
+	deploy.AgentConfig
 
 	network, network6 netip.Prefix // parsed; invalid when not configured
 }
 
 // Routes modes.
 const (
-	RoutesNode = "node"
-	RoutesNone = "none"
+	RoutesNode = deploy.RoutesNode
+	RoutesNone = deploy.RoutesNone
 )
 
 // MTUAnnotation on a Node replaces Config.MTU on that node.
@@ -58,10 +37,10 @@ const MTUAnnotation = "podnet.cnigate.io/mtu"
 // DefaultConfig is the config the fields of config.json override: the
 // tutorial's settings but for the pod network, which has no default.
 func DefaultConfig() Config {
-	return Config{
+	return Config{AgentConfig: deploy.AgentConfig{
 		Name: "podnet", MTU: 1500, IPMasq: true, HairpinMode: true, Routes: RoutesNode,
 		Portmap: true, Bridge: "cni0", DataDir: "/var/lib/cni/podnet", CNIVersion: "1.0.0",
-	}
+	}}
 }
 
 // LoadConfig reads and validates the config file at path.
@@ -94,7 +73,7 @@ func ParseConfig(data []byte) (*Config, error) {
 		return nil, err
 	}
 	c := DefaultConfig()
-	if err := json.Unmarshal(data, &c); err != nil {
+	if err := json.Unmarshal(data, &c.AgentConfig); err != nil {
 		var typeErr *json.UnmarshalTypeError
 		if errors.As(err, &typeErr) && typeErr.Field != "" {
 			return nil, fieldErr(typeErr.Field, "a JSON %s cannot be a %s", typeErr.Value, typeErr.Type)
@@ -109,7 +88,7 @@ func ParseConfig(data []byte) (*Config, error) {
 
 var knownKeys = func() map[string]bool {
 	keys := map[string]bool{}
-	t := reflect.TypeFor[Config]()
+	t := reflect.TypeFor[deploy.AgentConfig]()
 	for i := range t.NumField() {
 		if name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ","); name != "" && name != "-" {
 			keys[name] = true

@@ -84,8 +84,10 @@ func TestGateJudge(t *testing.T) {
 	}
 }
 
-// The checks the README records on the real machine, here over many seeds:
-// no false alarm for the same binary twice, no miss for +5 ms per ADD.
+// The checks bench/README.md ("The gate between two builds") and
+// docs/measurements/2026-11-30-bench-gate.md record on the real machine, here
+// over many seeds: no false alarm for the same binary twice, no miss for
+// +5 ms per ADD.
 func TestGateErrorRates(t *testing.T) {
 	g := DefaultGate()
 	g.Candidate, g.Resamples = "candidate", 1000

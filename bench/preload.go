@@ -17,8 +17,8 @@ import (
 	"github.com/cnigate/cnigate/cnitest"
 )
 
-// podnetStore is podnet's IPAM store as README.md ("IPAM store") documents
-// it. The bench writes it from that description, never from podnet's code
+// podnetStore is podnet's IPAM store as its specification documents it
+// (docs/podnet.md#ipam-store-format-version-1). The bench writes it from that description, never from podnet's code
 // (bench is black-box): <dataDir>/<name>/ (0700) holds a file per reserved
 // address, named by the address, holding the container ID and the interface
 // on two lines; per attachment an index entry att-<sha256 of "containerID\n

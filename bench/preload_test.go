@@ -60,7 +60,7 @@ func TestPreloadAddressesLeaveEveryThirdFree(t *testing.T) {
 	}
 }
 
-// The store as README.md documents it, read back byte by byte.
+// The store as docs/podnet.md#ipam-store-format-version-1 specifies it, read back byte by byte.
 func TestWritePodnetStoreIsTheDocumentedFormat(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "data", "bench")
 	_, subnet, _ := net.ParseCIDR("10.99.1.0/24")

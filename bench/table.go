@@ -68,7 +68,7 @@ type Preload struct {
 	// Reservations is how many attachments already hold an address.
 	Reservations int `json:"reservations"`
 	// Format is the on-disk layout: "podnet-store", podnet's IPAM store as
-	// README.md documents it (see writePodnetStore).
+	// docs/podnet.md#ipam-store-format-version-1 specifies it (see writePodnetStore).
 	Format string `json:"format"`
 }
 

@@ -23,7 +23,7 @@ var Clauses = map[string]Clause{
 	"spec:CHECK": {"spec:CHECK", "0.4.0+", "CHECK: Check container's networking is as expected",
 		"CHECK, given the ADD result as prevResult, returns an error when the container's networking is not as that result says"},
 	"spec:GC": {"spec:GC", "1.1.0", "GC: Clean up any stale resources",
-		"GC releases resources of attachments not in cni.dev/valid-attachments and keeps those listed"},
+		"GC releases resources of attachments not in cni.dev/valid-attachments and keeps those listed; each entry of that list is an object with a containerID and an ifname"},
 	"spec:STATUS": {"spec:STATUS", "1.1.0", "STATUS: Check plugin status",
 		"STATUS exits 0 when the plugin is ready to service ADD requests"},
 	"spec:VERSION": {"spec:VERSION", "0.3.0+", "VERSION: probe plugin version support; Version compatibility",
@@ -44,7 +44,7 @@ var conventionText = map[string]string{
 	"convention:own-netns-refused":       "CNI_NETNS naming the runtime's own netns is refused and changes nothing (a runtime bug must not reconfigure the node)",
 	"convention:refusal-changes-nothing": "a call refused with an error changes nothing observable: links, addresses, routes, iptables rules of the host and the pods, files of the data dir",
 	"convention:rollback":                "a failed ADD leaves no link behind in the pod or the host netns",
-	"convention:crash-recovery":          "DEL after an ADD killed at any point leaves no link, no rule, no reservation",
+	"convention:crash-recovery":          "DEL after an ADD killed at any point leaves no link, no rule, no reservation; with GC after it, no file in the data dir that a clean ADD and DEL would not leave",
 	"convention:same-node-l2":            "two pods of one node reach each other (ICMP, TCP)",
 	"convention:gateway":                 "a pod reaches the gateway its result names",
 }

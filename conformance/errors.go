@@ -247,7 +247,7 @@ var _ = Describe("error contract", Label("generic"), clause("errors"), conventio
 	})
 })
 
-// What podnet's README promises for its own fields, netns and store.
+// What docs/podnet.md#error-codes promises for podnet's own fields, netns and store.
 var _ = Describe("podnet error contract", Label("podnet"), func() {
 	DescribeTable("a bad call is refused with podnet's code and changes nothing", expectRefusedUnchanged,
 		// Fields: code 7 naming the field, also for a value of the wrong JSON type (2 for ipam).
@@ -309,12 +309,40 @@ var _ = Describe("podnet error contract", Label("podnet"), func() {
 			withField("cni.dev/valid-attachment", []types.GCAttachment{})), types.ErrInvalidNetworkConfig),
 		Entry("GC with valid-attachments not a list: 7", then(global("GC"), withField("cni.dev/valid-attachments", "all")), types.ErrInvalidNetworkConfig),
 
+		Entry("GC with an entry without ifname: 7", gcWithMalformed(0), types.ErrInvalidNetworkConfig),
+		Entry("GC with an entry without containerID: 7", gcWithMalformed(1), types.ErrInvalidNetworkConfig),
+		Entry("GC with an empty entry {}: 7", gcWithMalformed(2), types.ErrInvalidNetworkConfig),
+		Entry(`GC with a misspelt key ("ifName"): 7`, gcWithMalformed(3), types.ErrInvalidNetworkConfig),
+		Entry(`GC with a misspelt key ("containerId"): 7`, gcWithMalformed(4), types.ErrInvalidNetworkConfig),
+		Entry("GC with an empty ifname: 7", gcWithMalformed(5), types.ErrInvalidNetworkConfig),
+		Entry("GC with an entry without ifname in libcni's cni.dev/attachments: 7", func(c *badCall) {
+			c.global("GC")
+			c.set(map[string]any{"cni.dev/attachments": []any{malformedGCEntries(c.existing.id)[0].entry}})
+		}, types.ErrInvalidNetworkConfig),
+
+		// Container ID: podnet's limit, before anything is touched.
+		Entry("ADD with a container ID over 1024 bytes: 4", withEnv("CNI_CONTAINERID", longContainerID), types.ErrInvalidEnvironmentVariables),
+		Entry("DEL with a container ID over 1024 bytes: 4", then(on("DEL"), withEnv("CNI_CONTAINERID", longContainerID)), types.ErrInvalidEnvironmentVariables),
+		Entry("CHECK with a container ID over 1024 bytes: 4", then(on("CHECK"), withEnv("CNI_CONTAINERID", longContainerID)), types.ErrInvalidEnvironmentVariables),
+
 		// Store.
 		Entry("dataDir a regular file: 5", func(c *badCall) {
 			c.set(map[string]any{"dataDir": regularFile(c.tb.tmp)})
 		}, types.ErrIOFailure),
 	)
 })
+
+// longContainerID is one byte past podnet's container ID limit.
+var longContainerID = "c" + strings.Repeat("0", 1024)
+
+// gcWithMalformed turns the call into a GC whose only entry names the live
+// attachment malformed as malformedGCEntries' i-th.
+func gcWithMalformed(i int) func(*badCall) {
+	return func(c *badCall) {
+		c.global("GC")
+		c.set(map[string]any{"cni.dev/valid-attachments": []any{malformedGCEntries(c.existing.id)[i].entry}})
+	}
+}
 
 func mustWithFields(conf []byte, fields map[string]any) []byte {
 	GinkgoHelper()

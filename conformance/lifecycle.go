@@ -3,6 +3,7 @@ package conformance
 import (
 	"github.com/containernetworking/cni/pkg/types"
 	"github.com/containernetworking/cni/pkg/version"
+	"github.com/containernetworking/plugins/pkg/ns"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	"github.com/vishvananda/netlink"
@@ -137,6 +138,29 @@ var _ = Describe("attachment lifecycle", Label("generic"), func() {
 					Expect(tb.check(a).Failed()).To(BeFalse())
 				})
 
+				It("GC with a malformed cni.dev/valid-attachments entry is refused and releases nothing", clause("GC"), func() {
+					a := tb.add(tb.newPod())
+					snapshot := func() cnitest.Snapshot {
+						s, err := cnitest.TakeSnapshot(map[string]ns.NetNS{"host": tb.host, "pod": a.pod},
+							map[string]string{"data dir": tb.params.DataDir})
+						Expect(err).NotTo(HaveOccurred())
+						return s
+					}
+					for _, bad := range malformedGCEntries(a.id) {
+						By("GC with " + bad.what)
+						conf := mustWithFields(tb.conf, map[string]any{"cni.dev/valid-attachments": []any{bad.entry}})
+						before := snapshot()
+						resp := tb.run(cnitest.Invocation{Command: "GC", Config: conf})
+						Expect(before.Diff(snapshot())).To(BeEmpty(),
+							"GC with %s changed the node (+ appeared, - went away): the live attachment's entry is malformed, not absent", bad.what)
+						Expect(resp.Failed()).To(BeTrue(), "GC with %s succeeded: an entry without both containerID and ifname is invalid input", bad.what)
+						_, err := resp.Error()
+						Expect(err).NotTo(HaveOccurred(), "GC with %s", bad.what)
+					}
+					tb.expectReserved(a.id)
+					Expect(tb.check(a).Failed()).To(BeFalse(), "the live attachment was disturbed")
+				})
+
 				It("STATUS succeeds and prints nothing", clause("STATUS"), func() {
 					resp := tb.run(cnitest.Invocation{Command: "STATUS"})
 					Expect(resp.Failed()).To(BeFalse(), "STATUS: %s", resp)
@@ -160,6 +184,28 @@ var _ = Describe("attachment lifecycle", Label("generic"), func() {
 		}
 	})
 })
+
+// malformedGCEntry is a cni.dev/valid-attachments entry naming a live
+// attachment the way a buggy runtime might: the SPEC makes each entry an
+// object with both "containerID" and "ifname" (strings), so none of these
+// is valid, and a plugin that reads one as "matches nothing" releases the
+// live attachment.
+type malformedGCEntry struct {
+	what  string
+	entry any
+}
+
+func malformedGCEntries(id string) []malformedGCEntry {
+	return []malformedGCEntry{
+		{"an entry without ifname", map[string]any{"containerID": id}},
+		{"an entry without containerID", map[string]any{"ifname": testIfName}},
+		{"an empty entry {}", map[string]any{}},
+		{`a misspelt key ("ifName")`, map[string]any{"containerID": id, "ifName": testIfName}},
+		{`a misspelt key ("containerId")`, map[string]any{"containerId": id, "ifname": testIfName}},
+		{"an empty ifname", map[string]any{"containerID": id, "ifname": ""}},
+		{"an entry that is a string", id},
+	}
+}
 
 // inPod runs f on the pod's interface inside its netns.
 func inPod(a attachment, f func(netlink.Link) error) {

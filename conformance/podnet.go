@@ -21,7 +21,7 @@ import (
 	"github.com/cnigate/cnigate/cnitest"
 )
 
-// podnet's own error codes, as documented in the README.
+// podnet's own error codes, as docs/podnet.md#error-codes documents them.
 const (
 	codePoolExhausted    = 100
 	codeAttachmentExists = 101

@@ -186,6 +186,62 @@ var _ = Describe("a runtime crash during ADD, at every step", Label("generic"), 
 	})
 })
 
+// The specs above crash ADDs on a node that has done a clean ADD and DEL:
+// what a node's first ADD writes once (a bridge, a marker, a cached check)
+// is there by then. This one crashes the first ADD of a fresh node (its own
+// host netns and data dir) at each step, so those writes are crashed too.
+var _ = Describe("a runtime crash during a node's first ADD, at every step", Label("generic"), convention("crash-recovery"), clause("DEL", "GC"), func() {
+	It("SIGKILL just before each state-changing system call of a node's first ADD, then DEL and GC, leaves no file in the data dir that a clean ADD and DEL would not leave", func() {
+		if runtime.GOARCH != "amd64" {
+			Skip("killing at a system call needs the amd64 syscall table")
+		}
+		// What a clean first ADD and its DEL leave on a fresh node.
+		clean := newTestbed(version.Current())
+		pod := clean.newPod()
+		id := newContainerID()
+		Expect(clean.run(cnitest.Invocation{Command: "ADD", ContainerID: id, NetNS: pod.Path()}).Failed()).To(BeFalse())
+		Expect(clean.run(cnitest.Invocation{Command: "DEL", ContainerID: id, NetNS: pod.Path()}).Failed()).To(BeFalse())
+		allowed := crashState(clean, nil).files
+		gc := slices.Contains(cfg.versions, "1.1.0") // GC is a 1.1.0 command
+
+		steps := map[string]int{}
+		for n := 1; ; n++ {
+			Expect(n).To(BeNumerically("<=", maxSyscallKills), "ADD still running after %d state-changing system calls", maxSyscallKills)
+			tb := newTestbed(version.Current()) // a fresh node: host netns and data dir
+			pod := tb.newPod()
+			id := newContainerID()
+			ctx, cancel := context.WithTimeout(context.Background(), tb.timeout)
+			resp, killed, at, err := cfg.plugin.RunKilledAtSyscall(ctx, tb.host, cnitest.Invocation{
+				Command: "ADD", ContainerID: id, NetNS: pod.Path(), IfName: testIfName, Config: tb.conf,
+			}, n)
+			cancel()
+			Expect(err).NotTo(HaveOccurred())
+			if !killed {
+				Expect(resp.Failed()).To(BeFalse(), "ADD under ptrace: %s", resp)
+				AddReportEntry("a node's first ADD killed before each of its state-changing system calls", fmt.Sprintf("%d steps: %v", n-1, steps))
+				break
+			}
+			steps[at]++
+			crash := fmt.Sprintf("a kill before state-changing system call %d (%s) of the node's first ADD", n, at)
+			// Not judged here: whether DEL succeeds (the spec above does).
+			tb.run(cnitest.Invocation{Command: "DEL", ContainerID: id, NetNS: pod.Path()})
+			if gc {
+				tb.run(cnitest.Invocation{Command: "GC", Config: mustWithFields(tb.conf,
+					map[string]any{"cni.dev/valid-attachments": []any{}})})
+			}
+			left := crashState(tb, nil).files
+			var extra []string
+			for _, f := range left {
+				if !slices.Contains(allowed, f) {
+					extra = append(extra, f)
+				}
+			}
+			Expect(extra).To(BeEmpty(), "files in the data dir after %s, DEL and GC that a clean ADD and DEL leave none of (a clean one leaves %v)", crash, allowed)
+			Expect(namespaces.Delete(pod)).To(Succeed())
+		}
+	})
+})
+
 // expectDELRestores runs DEL of the crashed attachment and checks that the
 // node is back to the baseline: no link, no reservation, no rule.
 func expectDELRestores(tb *testbed, baseline crashFacts, id string, pod ns.NetNS, crash string) {

@@ -1,19 +1,20 @@
-package deploy
+package deploy_test
 
 import (
 	"encoding/json"
 	"testing"
 
 	"github.com/cnigate/cnigate/agent"
+	"github.com/cnigate/cnigate/deploy"
 )
 
 // The agent owns config.json's schema: what the manifest renders must be
 // what it accepts, field for field (this test may import the agent; the
 // package itself must not, the e2e suite imports it).
 func TestAgentAcceptsTheConfig(t *testing.T) {
-	for _, o := range []Options{
+	for _, o := range []deploy.Options{
 		{Image: "i", Network: "10.244.0.0/16"},
-		{Image: "i", Network6: "fd00:10:244::/56", MTU: 1400, Routes: RoutesNone, CNIVersion: "1.1.0"},
+		{Image: "i", Network6: "fd00:10:244::/56", MTU: 1400, Routes: deploy.RoutesNone, CNIVersion: "1.1.0"},
 		{Image: "i", Network: "10.244.0.0/16", Network6: "fd00:10:244::/56", NoMasquerade: true, NoHairpin: true, NoPortmap: true},
 	} {
 		raw, err := json.Marshal(o.Config())

@@ -66,20 +66,35 @@ type Options struct {
 	Env map[string]string
 }
 
-// AgentConfig is config.json as the agent reads it.
+// AgentConfig is config.json, the cluster-wide settings of podnet-agent
+// (ConfigMap podnet-config): the one schema, which the agent reads (it
+// embeds this type and validates every field) and Render writes.
 type AgentConfig struct {
-	Name        string `json:"name"`
-	Network     string `json:"network,omitempty"`
-	Network6    string `json:"network6,omitempty"`
-	MTU         int    `json:"mtu"`
-	IPMasq      bool   `json:"ipMasq"`
-	HairpinMode bool   `json:"hairpinMode"`
-	Routes      string `json:"routes"`
-	Portmap     bool   `json:"portmap"`
-	Bridge      string `json:"bridge"`
-	DataDir     string `json:"dataDir"`
-	LogFile     string `json:"logFile"`
-	CNIVersion  string `json:"cniVersion"`
+	// Name is the CNI network name (and the iptables comment "podnet: <name>").
+	Name string `json:"name"`
+	// Network and Network6 are the cluster's pod network per family; at
+	// least one is set. A node's spec.podCIDRs of a family lie inside it.
+	Network  string `json:"network,omitempty"`
+	Network6 string `json:"network6,omitempty"`
+	// MTU of the pods' interfaces; the Node annotation
+	// podnet.cnigate.io/mtu overrides it per node.
+	MTU         int  `json:"mtu"`
+	IPMasq      bool `json:"ipMasq"`
+	HairpinMode bool `json:"hairpinMode"`
+	// Routes is RoutesNode (the agent routes other nodes' podCIDRs via
+	// their InternalIP) or RoutesNone (the fabric routes pod subnets).
+	Routes string `json:"routes"`
+	// Portmap chains the portmap plugin after podnet in the conflist.
+	Portmap bool   `json:"portmap"`
+	Bridge  string `json:"bridge"`
+	DataDir string `json:"dataDir"`
+	LogFile string `json:"logFile"`
+	// CNIVersion is the conflist's cniVersion: "1.0.0" (every runtime) or
+	// "1.1.0", for runtimes whose libcni knows it (containerd 2, CRI-O):
+	// libcni sends STATUS and GC only to 1.1.0 lists, and STATUS is how an
+	// agent-less node turns NotReady. A runtime with an older libcni
+	// (containerd 1.6) fails every ADD on a 1.1.0 result.
+	CNIVersion string `json:"cniVersion"`
 }
 
 // Node-side defaults the manifest fixes (the hostPath mounts follow them).

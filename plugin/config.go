@@ -102,12 +102,12 @@ func (n *NetConf) gcKeep() (map[ipam.Attachment]bool, error) {
 		if len(raw) == 0 {
 			continue
 		}
-		var list []types.GCAttachment
-		if err := json.Unmarshal(raw, &list); err != nil {
-			return nil, invalid(field, "not a list of attachments: %v", err)
+		list, err := parseGCList(field, raw)
+		if err != nil {
+			return nil, err
 		}
-		for _, v := range list {
-			keep[ipam.Attachment{ContainerID: v.ContainerID, IfName: v.IfName}] = true
+		for _, a := range list {
+			keep[a] = true
 		}
 	}
 	return keep, nil

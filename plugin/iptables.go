@@ -115,7 +115,7 @@ func ensureRules(n *NetConf, store *ipam.Store) (added []rule, err error) {
 	}
 	lock, err := store.OpenLock(rulesLockFile)
 	if err != nil {
-		return nil, fmt.Errorf("opening iptables lock: %w", err)
+		return nil, storeError("opening iptables lock", err)
 	}
 	defer func() { _ = lock.Close() }() // closing drops the flock
 	if err := ipam.LockFile(lock, ipam.LockTimeout); err != nil {

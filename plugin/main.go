@@ -47,9 +47,9 @@ func main() {
 		os.Exit(1)
 	}
 	skel.PluginMainFuncs(skel.CNIFuncs{
-		Add:    cmdAdd,
-		Del:    cmdDel,
-		Check:  cmdCheck,
+		Add:    withEnvLimits(cmdAdd),
+		Del:    withEnvLimits(cmdDel),
+		Check:  withEnvLimits(cmdCheck),
 		GC:     cmdGC,
 		Status: cmdStatus,
 	}, supportedVersions, about)
@@ -119,14 +119,23 @@ func cmdAdd(args *skel.CmdArgs) (err error) {
 		return err
 	}
 
+	claim, err := claimBridge(n) // one bridge, one network: refused before anything is made
+	if err != nil {
+		return err
+	}
+	defer claim.release()
 	store, err := ipam.Open(n.DataDir, n.Name, n.pools(), true)
 	if err != nil {
 		return storeError("IPAM store unusable", err)
 	}
 	defer func() { _ = store.Close() }()
+	if err := claim.record(store); err != nil {
+		return err
+	}
 
 	a := attachmentOf(args)
 	addrs, err := store.Reserve(a) // one per family, in n.families' order
+	claim.release()                // the reservation is in the store: other networks may look
 	var exhausted *ipam.PoolExhaustedError
 	switch {
 	case errors.As(err, &exhausted):
@@ -329,6 +338,9 @@ func cmdStatus(args *skel.CmdArgs) (err error) {
 	}
 	if err := checkFilesystem(store); err != nil {
 		return unavailable(fmt.Sprintf("data directory %s is unusable", n.DataDir), err)
+	}
+	if err := storeStatus(n); err != nil {
+		return err
 	}
 	for i, f := range n.families {
 		if held != nil && held[i] >= f.pool.Size() {

@@ -6,7 +6,7 @@ import (
 )
 
 // The gate's command line; runs that reach the measuring need root and are
-// checked by hand (README, Performance).
+// checked by hand (docs/bench.md).
 func TestBenchGateUsage(t *testing.T) {
 	tmpl := "../../conformance/testdata/podnet.json.tmpl"
 	for _, tc := range []struct {

@@ -8,7 +8,9 @@ import (
 )
 
 // Reservation is one podnet IPAM reservation file: <dataDir>/<network>/<IP>
-// holding "<containerID>\n<ifname>\n".
+// holding "<containerID>\n<ifname>\n". The harness is black-box and must not
+// import podnet, so it re-implements this piece of the store format from its
+// specification, docs/podnet.md#ipam-store-format-version-1: a change there changes this file too.
 type Reservation struct {
 	IP          string
 	ContainerID string

@@ -112,18 +112,35 @@ func until(ctx context.Context, bound time.Duration, f func() (bool, error)) (ti
 	}
 }
 
-// routesIn is nil when a's routes to b's podCIDRs go via b.
+// routesIn is nil when a's routes to b's podCIDRs go via b's InternalIP of
+// their family as the API has it now: a restarted kind node may come back
+// with another address (Docker hands out IPv6 addresses anew), and the
+// agents must follow it.
 func routesIn(ctx context.Context, a, b harness.NodeInfo, cidrs []string) error {
+	live, err := liveNode(ctx, suiteFrom(ctx), b.Name)
+	if err != nil {
+		return err
+	}
 	via, err := harness.RouteVia(ctx, a.Name, cidrs)
 	if err != nil {
 		return err
 	}
 	for _, c := range cidrs {
-		if want := gatewayOf(b, c); via[c] != want {
+		if want := gatewayOf(live, c); via[c] != want {
 			return fmt.Errorf("node %s: route to %s (node %s) via %q, want via %s", a.Name, c, b.Name, via[c], want)
 		}
 	}
 	return nil
+}
+
+// liveNode is a node as the API describes it now.
+func liveNode(ctx context.Context, s *suite, name string) (harness.NodeInfo, error) {
+	var n corev1.Node
+	if err := s.client.Resources().Get(ctx, name, "", &n); err != nil {
+		return harness.NodeInfo{}, err
+	}
+	infos, _ := describeNodes([]corev1.Node{n})
+	return infos[0], nil
 }
 
 // nodeState is what the agent owns on a node, for comparing before and after.
@@ -442,6 +459,9 @@ func nodeRestartCheck(a harness.NodeInfo) check {
 			return 0, "", err
 		}
 		mark("node Ready")
+		if now, err := liveNode(ctx, s, a.Name); err == nil && (now.InternalIP != a.InternalIP || now.InternalIP6 != a.InternalIP6) {
+			steps = append(steps, fmt.Sprintf("InternalIP now %s (was %s)", strings.Trim(now.InternalIP+" "+now.InternalIP6, " "), strings.Trim(a.InternalIP+" "+a.InternalIP6, " ")))
+		}
 		// Ready again after the restart: the DaemonSet's status and the old
 		// pod's Ready condition can still describe the agent from before it.
 		if err := waitAgentRestartedReady(ctx, s, a.Name, before, 2*time.Minute); err != nil {

@@ -57,7 +57,7 @@ const (
 // (one per source, destination and protocol) run in parallel.
 type row struct {
 	group string
-	// name is the behaviour as the report and README list it.
+	// name is the behaviour as the report and docs/e2e.md list it.
 	name string
 	// withoutPodnet, when set, is the behaviour's name when the nodes do not
 	// run podnet (its cells then check what any CNI must do).

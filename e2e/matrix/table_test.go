@@ -197,7 +197,7 @@ func TestIPv6PassRunsEveryCell(t *testing.T) {
 }
 
 func TestRowsKeepTheMatrixBehaviours(t *testing.T) {
-	// The README's tables and its breakage table name these behaviours.
+	// docs/e2e.md's tables and its breakage table (E2E_BREAK) name these behaviours.
 	names := map[string]string{}
 	for _, r := range rows() {
 		names[r.name] = r.group

@@ -285,7 +285,9 @@ func (s *Store) Reserve(a Attachment) ([]net.IP, error) {
 	}
 	var reserved []net.IP
 	err = s.withLock(func() error {
-		s.removeTemps()
+		if err := s.removeTemps(); err != nil {
+			return err // Reserve writes through them all
+		}
 		if err := s.ensureIndex(); err != nil {
 			return err
 		}
@@ -457,11 +459,12 @@ func (s *Store) setLastReserved(p Pool, ip net.IP) {
 func (s *Store) Release(a Attachment) ([]net.IP, error) {
 	var released []net.IP
 	err := s.withLock(func() error {
-		s.removeTemps()
-		if err := s.ensureIndex(); err != nil {
-			return err
-		}
-		held, err := s.lookup(a, true)
+		_ = s.removeTemps() // best effort: releasing writes none of them
+		// Building a missing index writes; releasing only removes. When the
+		// build fails (a full disk), read the store whole instead, so DEL
+		// needs no new space.
+		indexed := s.ensureIndex() == nil
+		held, err := s.lookup(a, indexed)
 		if err != nil {
 			return err
 		}
@@ -664,11 +667,17 @@ func (s *Store) remove(name string) error {
 
 // removeTemps removes the temporary files a locked operation killed part-way
 // left behind (only locked operations write them, under fixed names): one
-// unlinkat each, whatever the size of the store.
-func (s *Store) removeTemps() {
-	for _, name := range []string{reservingTempName, attTempName, recordTempName} {
-		_ = unix.Unlinkat(int(s.dirf.Fd()), name, 0)
+// unlinkat each, whatever the size of the store. What it cannot remove (a
+// directory planted there) is ErrUnsafe: every write through that name
+// would fail.
+func (s *Store) removeTemps() error {
+	var errs []error
+	for _, name := range tempNames {
+		if err := unix.Unlinkat(int(s.dirf.Fd()), name, 0); err != nil && !errors.Is(err, unix.ENOENT) {
+			errs = append(errs, fmt.Errorf("%w: %s is in the way of podnet's temporary file: %w", ErrUnsafe, filepath.Join(s.dir, name), err))
+		}
 	}
+	return errors.Join(errs...)
 }
 
 // repairMode sets a kept reservation file back to 0600. The 0700 directory
@@ -697,8 +706,9 @@ func (s *Store) entries() ([]fs.DirEntry, error) {
 }
 
 // read loads every reservation, lists the index entries (att-*) and removes
-// the temporary files crashed writers left (the locked ones, and the
-// ".last_reserved-<pid>" ones of podnet versions before the index). The
+// the temporary files crashed writers left (the locked ones, the
+// ".last_reserved-<pid>" ones of podnet versions before the index, and the
+// ".<record>-<pid>" ones of older unlocked WriteFiles whose process is gone). The
 // caller holds the lock. Only GC, a missing index and an index entry in doubt
 // come here. The files are opened relative to the directory and at most
 // MaxFileSize+1 bytes of each are read.
@@ -714,10 +724,11 @@ func (s *Store) read() (map[string]Reservation, []string, error) {
 	for _, e := range entries {
 		name := e.Name()
 		switch {
-		case name == reservingTempName || name == attTempName || name == recordTempName || strings.HasPrefix(name, "."+lastReservedFileName+"-"):
-			if err := unix.Unlinkat(dirfd, name, 0); err != nil && !errors.Is(err, unix.ENOENT) {
-				return nil, nil, fmt.Errorf("removing a crashed reservation: %w", err)
-			}
+		case name == reservingTempName || name == attTempName || name == recordTempName ||
+			strings.HasPrefix(name, "."+lastReservedFileName+"-") || deadWritersTemp(name):
+			// Best effort: what cannot be removed (a directory planted there)
+			// must not stop a DEL or GC; Reserve refuses to write through it.
+			_ = unix.Unlinkat(dirfd, name, 0)
 			continue
 		case strings.HasPrefix(name, attPrefix):
 			atts = append(atts, name)
@@ -786,12 +797,14 @@ func (s *Store) ReadFile(name string) ([]byte, error) {
 // WriteFile replaces the store file name with data atomically (a temporary
 // file renamed over it), so a crash leaves the old content or the new, and a
 // symlink by that name is replaced, never followed. name must not be an
-// address.
+// address. It takes the store's lock, so the temporary file is the locked
+// writers' fixed one, which the next ADD, DEL or GC removes if a kill leaves
+// it (a per-process name would stay forever).
 func (s *Store) WriteFile(name string, data []byte) error {
 	if reservedName(name) || strings.ContainsAny(name, "/\x00") {
 		return fmt.Errorf("%q is not a store record name: it %w", name, errReservedName)
 	}
-	return s.writeRecord(fmt.Sprintf(".%s-%d", name, os.Getpid()), name, data)
+	return s.withLock(func() error { return s.writeRecord(recordTempName, name, data) })
 }
 
 // OpenLock opens (creating) the store file name for use with LockFile.
@@ -800,6 +813,9 @@ func (s *Store) OpenLock(name string) (*os.File, error) {
 		return nil, fmt.Errorf("%q is not a store lock name", name)
 	}
 	f, err := openAt(s.dirf, name, unix.O_RDWR|unix.O_CREAT)
+	if errors.Is(err, unix.ELOOP) || errors.Is(err, unix.EISDIR) {
+		return nil, fmt.Errorf("%w: %s is a symlink or a directory: %w", ErrUnsafe, filepath.Join(s.dir, name), err)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -53,7 +53,8 @@ type RolloutThresholds struct {
 	MaxUDPLossPct   float64 `json:"max_udp_loss_pct"`
 	MaxRestarts     int     `json:"max_restarts"`
 	MaxSandboxFails int     `json:"max_sandbox_events"`
-	NodeTimeoutS    float64 `json:"node_timeout_s"` // the new pod Ready within it
+	NodeTimeoutS    float64 `json:"node_timeout_s"` // the new CNI pod Ready within it
+	PodTimeoutS     float64 `json:"pod_timeout_s"`  // each new test pod Ready within it
 	SettleS         float64 `json:"settle_s"`       // traffic watched after the checks
 }
 

@@ -26,7 +26,7 @@ func (g *gate) nodeChecks(ctx context.Context, node string) []results.RolloutChe
 	suffix := fmt.Sprintf("%s-%d", node, g.seq)
 	srv := tr.serverPod("new-"+suffix, node)
 	start := time.Now()
-	ready, err := createAndWait(ctx, tr.cs, []*corev1.Pod{srv}, g.cfg.Thresholds.NodeTimeout)
+	ready, err := createAndWait(ctx, tr.cs, []*corev1.Pod{srv}, g.cfg.Thresholds.PodTimeout)
 	checks := []results.RolloutCheck{check("new pod on "+node+" starts", start, err)}
 	made := []string{srv.Name}
 	defer func() { checks = append(checks, g.deletePods(ctx, node, made)) }()
@@ -89,7 +89,7 @@ func (g *gate) runReach(ctx context.Context, p *corev1.Pod) []results.RolloutChe
 		return []results.RolloutCheck{check(name, start, err)}
 	}
 	// The pod's start (sandbox) plus the probe's own 15 s per target.
-	if _, err := waitPods(ctx, g.tr.cs, []*corev1.Pod{p}, g.cfg.Thresholds.NodeTimeout+30*time.Second, done); err != nil {
+	if _, err := waitPods(ctx, g.tr.cs, []*corev1.Pod{p}, g.cfg.Thresholds.PodTimeout+30*time.Second, done); err != nil {
 		return []results.RolloutCheck{check(name, start, err)}
 	}
 	out, err := podLog(ctx, g.tr.cs, p.Namespace, p.Name)
@@ -122,7 +122,7 @@ func (g *gate) deletePods(ctx context.Context, node string, names []string) resu
 		}
 	}
 	var left string
-	err := wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, g.cfg.Thresholds.NodeTimeout, true, func(ctx context.Context) (bool, error) {
+	err := wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, g.cfg.Thresholds.PodTimeout, true, func(ctx context.Context) (bool, error) {
 		for _, n := range names {
 			if _, err := pods.Get(ctx, n, metav1.GetOptions{}); err == nil || !isNotFound(err) {
 				left = n
@@ -132,7 +132,7 @@ func (g *gate) deletePods(ctx context.Context, node string, names []string) resu
 		return true, nil
 	})
 	if err != nil {
-		err = fmt.Errorf("pod %s still there after %v", left, g.cfg.Thresholds.NodeTimeout)
+		err = fmt.Errorf("pod %s still there after %v", left, g.cfg.Thresholds.PodTimeout)
 	}
 	return check("new pods on "+node+" deleted", start, err)
 }

@@ -52,7 +52,7 @@ func (g *gate) reservationsMatch(ctx context.Context, node string) error {
 	}
 	defer func() { _ = pods.Delete(context.WithoutCancel(ctx), p.Name, metav1.DeleteOptions{}) }()
 	done := func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodSucceeded }
-	if _, err := waitPods(ctx, g.cs, []*corev1.Pod{p}, g.cfg.Thresholds.NodeTimeout, done); err != nil {
+	if _, err := waitPods(ctx, g.cs, []*corev1.Pod{p}, g.cfg.Thresholds.PodTimeout, done); err != nil {
 		return err
 	}
 	out, err := podLog(ctx, g.cs, p.Namespace, p.Name)

@@ -24,6 +24,7 @@ type Thresholds struct {
 	MaxRestarts     int
 	MaxSandboxFails int
 	NodeTimeout     time.Duration
+	PodTimeout      time.Duration
 	Settle          time.Duration
 }
 
@@ -36,7 +37,8 @@ func (t *Thresholds) Register(fs *flag.FlagSet) {
 	fs.Float64Var(&t.MaxUDPLossPct, "max-udp-loss", 2, "UDP datagrams lost during a node's switch, percent of each stream")
 	fs.IntVar(&t.MaxRestarts, "max-restarts", 0, "container restarts of pods that existed before the rollout (the CNI's own pods excluded)")
 	fs.IntVar(&t.MaxSandboxFails, "max-sandbox-events", 0, "FailedCreatePodSandBox and FailedKillPodSandbox events during a node's switch")
-	fs.DurationVar(&t.NodeTimeout, "node-timeout", 3*time.Minute, "the new CNI pod on a node must be Ready within it, and each new test pod too")
+	fs.DurationVar(&t.NodeTimeout, "node-timeout", 3*time.Minute, "the new CNI pod on a node must be Ready within it")
+	fs.DurationVar(&t.PodTimeout, "pod-timeout", time.Minute, "each new test pod of a node's checks must be Ready (or done) within it")
 	fs.DurationVar(&t.Settle, "settle", 10*time.Second, "traffic watched after a node's checks before the next node (the node's window ends then)")
 }
 
@@ -48,7 +50,7 @@ func (t Thresholds) Validate() error {
 			errs = append(errs, fmt.Errorf("--%s %d: negative", name, v))
 		}
 	}
-	for name, v := range map[string]time.Duration{"max-gap": t.MaxGap, "max-connect-gap": t.MaxConnectGap, "node-timeout": t.NodeTimeout} {
+	for name, v := range map[string]time.Duration{"max-gap": t.MaxGap, "max-connect-gap": t.MaxConnectGap, "node-timeout": t.NodeTimeout, "pod-timeout": t.PodTimeout} {
 		if v <= 0 {
 			errs = append(errs, fmt.Errorf("--%s %v: must be positive", name, v))
 		}
@@ -69,7 +71,7 @@ func (t Thresholds) Results() results.RolloutThresholds {
 		MaxResets: t.MaxResets, MaxLost: t.MaxLost,
 		MaxGapMs: ms(t.MaxGap), MaxConnectGapMs: ms(t.MaxConnectGap), MaxUDPLossPct: t.MaxUDPLossPct,
 		MaxRestarts: t.MaxRestarts, MaxSandboxFails: t.MaxSandboxFails,
-		NodeTimeoutS: t.NodeTimeout.Seconds(), SettleS: t.Settle.Seconds(),
+		NodeTimeoutS: t.NodeTimeout.Seconds(), PodTimeoutS: t.PodTimeout.Seconds(), SettleS: t.Settle.Seconds(),
 	}
 }
 

@@ -173,6 +173,13 @@ func (in *Installer) Reconcile() ([]string, error) {
 			continue
 		}
 		// Missing, different, unreadable or not a regular file: (re)installed.
+		// A regular file that is not what the agent installed there (another
+		// loopback shipped with the node) is backed up first: uninstall puts
+		// it back, or the node would be left without it.
+		if err := in.backup(dst, record[dst]); err != nil {
+			errs = append(errs, fmt.Errorf("backing up %s before replacing it: %w", dst, err))
+			continue
+		}
 		if err := in.install(src, dst, want); err != nil {
 			errs = append(errs, fmt.Errorf("installing %s: %w", dst, err))
 			continue
@@ -188,19 +195,62 @@ func (in *Installer) Reconcile() ([]string, error) {
 	return wrote, errors.Join(errs...)
 }
 
-// install copies src to a temporary file next to dst, checks its SHA-256
-// against want (a short or corrupted copy is never renamed into place), and
-// renames it over dst.
+// ReplacedDir, under the agent's state directory, holds the binaries that
+// were in the CNI bin dir before the agent replaced them: uninstall restores
+// them.
+const ReplacedDir = "replaced"
+
+// backup copies dst to StateDir/replaced/<name> when dst is a regular file
+// that is not the agent's (its hash is not ours, the one recorded). A file
+// the agent installed, or no file, needs no backup.
+func (in *Installer) backup(dst, ours string) error {
+	st, err := os.Stat(dst) // a symlink's target is what the runtime runs
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if !st.Mode().IsRegular() {
+		return nil // a directory or device is not a binary to restore
+	}
+	if ours != "" {
+		if have, err := sha256File(dst); err != nil || have == ours {
+			return err
+		}
+	}
+	dir := filepath.Join(in.StateDir, ReplacedDir)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	// Copied, not renamed: the state dir and the bin dir are different
+	// mounts in the agent's container.
+	return copyAtomic(dst, filepath.Join(dir, filepath.Base(dst)), tempPrefix(filepath.Base(dst)), st.Mode().Perm(), "")
+}
+
+// tempPrefix starts the name of the temporary copy of a binary; start-up
+// and uninstall sweep what a killed agent left with it.
+func tempPrefix(name string) string { return "." + name + ".podnet-agent-" }
+
+// install copies src over dst (see copyAtomic), checked against want.
 func (in *Installer) install(src, dst, want string) error {
 	if err := os.MkdirAll(in.DstDir, 0o755); err != nil {
 		return err
 	}
+	return copyAtomic(src, dst, tempPrefix(filepath.Base(dst)), 0o755, want)
+}
+
+// copyAtomic copies src to a temporary file (named prefix*) next to dst,
+// checks its SHA-256 against want unless empty (a short or corrupted copy is
+// never renamed into place), and renames it over dst.
+func copyAtomic(src, dst, prefix string, perm fs.FileMode, want string) error {
 	from, err := os.Open(src)
 	if err != nil {
 		return err
 	}
 	defer func() { _ = from.Close() }()
-	tmp, err := os.CreateTemp(in.DstDir, "."+filepath.Base(dst)+".podnet-agent-")
+	dir := filepath.Dir(dst)
+	tmp, err := os.CreateTemp(dir, prefix)
 	if err != nil {
 		return err
 	}
@@ -210,21 +260,23 @@ func (in *Installer) install(src, dst, want string) error {
 		_ = tmp.Close()
 		return err
 	}
-	if err := finishTemp(tmp, 0o755); err != nil {
+	if err := finishTemp(tmp, perm); err != nil {
 		return err
 	}
-	// Read back what reached the disk, not what was sent.
-	got, err := sha256File(tmp.Name())
-	if err != nil {
-		return err
-	}
-	if got != want {
-		return fmt.Errorf("copy has SHA-256 %s, want %s", got, want)
+	if want != "" {
+		// Read back what reached the disk, not what was sent.
+		got, err := sha256File(tmp.Name())
+		if err != nil {
+			return err
+		}
+		if got != want {
+			return fmt.Errorf("copy has SHA-256 %s, want %s", got, want)
+		}
 	}
 	if err := os.Rename(tmp.Name(), dst); err != nil {
 		return err
 	}
-	return syncDir(in.DstDir)
+	return syncDir(dir)
 }
 
 // ReadInstalled reads the record of installed binaries (empty when absent).

@@ -3,6 +3,8 @@ package agent
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -211,5 +213,86 @@ func TestInstallerNoticesReplacement(t *testing.T) {
 	}
 	if wrote, err := in.Reconcile(); err != nil || !slices.Equal(wrote, []string{"podnet"}) {
 		t.Fatalf("wrote %v, %v; want the deleted podnet re-installed", wrote, err)
+	}
+}
+
+// TestInstallThenUninstallBinaries: uninstall leaves the CNI bin dir as the
+// agent found it: a binary it added goes, one it replaced comes back with
+// its bytes and mode, one changed since it was installed stays.
+func TestInstallThenUninstallBinaries(t *testing.T) {
+	tests := []struct {
+		name   string
+		before map[string]string // the bin dir before the agent; "" = absent
+		after  map[string]string // changes behind the agent's back after install
+		want   map[string]string // the bin dir after uninstall; "" = absent
+	}{
+		{"absent before: removed", nil, nil, map[string]string{"podnet": "", "loopback": ""}},
+		{"other loopback before: restored", map[string]string{"loopback": "the node's loopback"}, nil,
+			map[string]string{"podnet": "", "loopback": "the node's loopback"}},
+		{"other podnet and loopback before: both restored", map[string]string{"podnet": "old podnet", "loopback": "the node's loopback"}, nil,
+			map[string]string{"podnet": "old podnet", "loopback": "the node's loopback"}},
+		{"same loopback before: not the agent's, left", map[string]string{"loopback": "loopback v1"}, nil,
+			map[string]string{"podnet": "", "loopback": "loopback v1"}},
+		{"ours deleted since: the original still restored", map[string]string{"loopback": "the node's loopback"}, map[string]string{"loopback": ""},
+			map[string]string{"podnet": "", "loopback": "the node's loopback"}},
+		{"changed since installed: left", map[string]string{"loopback": "the node's loopback"}, map[string]string{"loopback": "loopback v9"},
+			map[string]string{"podnet": "", "loopback": "loopback v9"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			root := t.TempDir()
+			in := &Installer{SrcDir: filepath.Join(root, "src"), DstDir: filepath.Join(root, "bin"),
+				StateDir: filepath.Join(root, "state"), Names: []string{"podnet", "loopback"}}
+			for _, d := range []string{in.SrcDir, in.DstDir} {
+				if err := os.MkdirAll(d, 0o755); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for name, content := range map[string]string{"podnet": "podnet v1", "loopback": "loopback v1"} {
+				if err := os.WriteFile(filepath.Join(in.SrcDir, name), []byte(content), 0o755); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for name, content := range tt.before {
+				if err := os.WriteFile(filepath.Join(in.DstDir, name), []byte(content), 0o750); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if _, err := in.Reconcile(); err != nil {
+				t.Fatal(err)
+			}
+			for name, content := range tt.after {
+				path := filepath.Join(in.DstDir, name)
+				var err error
+				if content == "" {
+					err = os.Remove(path)
+				} else {
+					err = os.WriteFile(path, []byte(content), 0o755)
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := uninstallBinaries(in.StateDir, in.DstDir, testLog(t)); err != nil {
+				t.Fatal(err)
+			}
+			for name, want := range tt.want {
+				path := filepath.Join(in.DstDir, name)
+				got, err := os.ReadFile(path)
+				switch {
+				case want == "" && !errors.Is(err, fs.ErrNotExist):
+					t.Errorf("%s: %q, %v; want it removed", name, got, err)
+				case want != "" && (err != nil || string(got) != want):
+					t.Errorf("%s: %q, %v; want %q", name, got, err, want)
+				case want != "" && tt.before[name] == want:
+					if st, _ := os.Stat(path); st.Mode().Perm() != 0o750 {
+						t.Errorf("%s restored with mode %v, want 0750", name, st.Mode())
+					}
+				}
+			}
+			if _, err := os.Stat(filepath.Join(in.StateDir, InstalledFile)); !errors.Is(err, fs.ErrNotExist) {
+				t.Errorf("installed.json still there: %v", err)
+			}
+		})
 	}
 }

@@ -296,3 +296,48 @@ func TestInstallThenUninstallBinaries(t *testing.T) {
 		})
 	}
 }
+
+// TestUninstallKeepsRecordOfWhatFailed: a binary uninstall could not remove
+// stays in installed.json (the others go), so a later uninstall still
+// knows it is the agent's; the file goes once nothing is left in it.
+func TestUninstallKeepsRecordOfWhatFailed(t *testing.T) {
+	root := t.TempDir()
+	bin, state := filepath.Join(root, "bin"), filepath.Join(root, "state")
+	podnet, loopback := filepath.Join(bin, "podnet"), filepath.Join(bin, "loopback")
+	// A directory where loopback was: reading it fails, as a removal would.
+	if err := os.MkdirAll(filepath.Join(loopback, "x"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(podnet, []byte("podnet v1"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := writeInstalled(state, Installed{podnet: sha("podnet v1"), loopback: sha("loopback v1")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := uninstallBinaries(state, bin, testLog(t)); err == nil {
+		t.Fatal("no error for the binary that could not be read")
+	}
+	if _, err := os.Stat(podnet); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("podnet not removed: %v", err)
+	}
+	rec, err := ReadInstalled(state)
+	if err != nil || len(rec) != 1 || rec[loopback] != sha("loopback v1") {
+		t.Fatalf("installed.json %v, %v; want only loopback left", rec, err)
+	}
+
+	if err := os.RemoveAll(loopback); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(loopback, []byte("loopback v1"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := uninstallBinaries(state, bin, testLog(t)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(loopback); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("loopback not removed on the second uninstall: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(state, InstalledFile)); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("installed.json left when empty: %v", err)
+	}
+}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 	v1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -176,4 +177,47 @@ func TestNodeWithoutPodCIDR(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// TestForeignBlackholeKept: a blackhole (IPv4) and an unreachable (IPv6)
+// route someone else put on the dst of a node's podCIDR are conflicts:
+// reported, left as they are; the other node's route is still set.
+func TestForeignBlackholeKept(t *testing.T) {
+	nsh, h := testNetNS(t)
+	for _, dst := range []string{"10.244.1.0/24", "fd00:10:244:1::/64"} {
+		typ := unix.RTN_BLACKHOLE
+		if strings.Contains(dst, ":") {
+			typ = unix.RTN_UNREACHABLE
+		}
+		r := &netlink.Route{Dst: prefixToIPNet(mustPrefix(dst)), Type: typ, Table: unix.RT_TABLE_MAIN, Protocol: unix.RTPROT_STATIC}
+		if err := h.RouteAdd(r); err != nil {
+			t.Fatalf("adding %s: %v", dst, err)
+		}
+	}
+	client := fake.NewClientset(
+		node("self", []string{"10.244.0.0/24", "fd00:10:244::/64"}, "172.30.0.10", "fd00:30::10"),
+		node("node-1", []string{"10.244.1.0/24", "fd00:10:244:1::/64"}, "172.30.0.11", "fd00:30::11"),
+		node("node-2", []string{"10.244.2.0/24"}, "172.30.0.12"),
+	)
+	a := newTestAgent(t, nsh, client, dualConf, time.Hour, testLog(t), stepConf, stepRoutes)
+	startInformers(t, a)
+	err := a.Reconcile(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "another route") {
+		t.Fatalf("reconcile: %v; want the conflicts reported", err)
+	}
+	if err := wantRoutes(h, t, "10.244.2.0/24 via 172.30.0.12")(); err != nil {
+		t.Fatal(err)
+	}
+	all, err := routeTable{h: h}.list()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []Route{typed("10.244.1.0/24", unix.RTPROT_STATIC, unix.RTN_BLACKHOLE), typed("fd00:10:244:1::/64", unix.RTPROT_STATIC, unix.RTN_UNREACHABLE)} {
+		if !slices.Contains(all, want) {
+			t.Errorf("%v not left as it was: %v", want, all)
+		}
+	}
+	if a.Ready() {
+		t.Fatal("ready with a conflict")
+	}
 }

@@ -18,9 +18,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
 	v1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/scheme"
@@ -75,6 +77,8 @@ type Agent struct {
 	lastLoop atomic.Int64 // unix nanoseconds of the last finished reconcile
 	mu       sync.Mutex   // one reconcile at a time
 	problem  string       // the last node problem reported as an Event
+
+	subscribe routeSubscribe // nil: netlink.RouteSubscribeWithOptions
 }
 
 // New makes an Agent; Run starts it.
@@ -237,20 +241,54 @@ func nodeKey(n *v1.Node) string {
 	return fmt.Sprint(n.Spec.PodCIDR, n.Spec.PodCIDRs, addrs, n.Annotations[MTUAnnotation], n.DeletionTimestamp != nil)
 }
 
+// routeSubscribe is netlink.RouteSubscribeWithOptions; tests replace it.
+type routeSubscribe func(chan<- netlink.RouteUpdate, <-chan struct{}, netlink.RouteSubscribeOptions) error
+
+// routeEventsBuffer is the route subscription's socket receive buffer: a
+// burst of route changes (a big cluster's routes set at once) overruns the
+// default one, and an overrun ends the subscription.
+const routeEventsBuffer = 1 << 20
+
 // watchRoutes kicks a reconcile whenever a route with the agent's protocol
-// changes (someone deleted or replaced one), re-subscribing if the
-// subscription ends.
+// changes (someone deleted or replaced one). When the subscription fails (a
+// receive error, ENOBUFS after an overrun) it subscribes again after a short
+// backoff and kicks a reconcile for the changes missed meanwhile.
 func (a *Agent) watchRoutes(ctx context.Context) {
-	for ctx.Err() == nil {
+	subscribe := a.subscribe
+	if subscribe == nil {
+		subscribe = netlink.RouteSubscribeWithOptions
+	}
+	initial := wait.Backoff{Duration: 100 * time.Millisecond, Factor: 2, Jitter: 0.1, Steps: 10, Cap: 30 * time.Second}
+	backoff := initial
+	force := true // set the buffer beyond rmem_max: the agent is privileged
+	for subscribed := false; ctx.Err() == nil; {
 		updates := make(chan netlink.RouteUpdate, 64)
 		done := make(chan struct{})
 		opts := netlink.RouteSubscribeOptions{
-			Namespace:     a.opts.NetNS,
-			ErrorCallback: func(err error) { a.log.Warn("route subscription", "err", err) },
+			Namespace:              a.opts.NetNS,
+			ReceiveBufferSize:      routeEventsBuffer,
+			ReceiveBufferForceSize: force,
+			ErrorCallback: func(err error) {
+				if ctx.Err() == nil { // else: our own close at shutdown
+					a.log.Warn("route subscription failed; subscribing again", "err", err)
+				}
+			},
 		}
-		if err := netlink.RouteSubscribeWithOptions(updates, done, opts); err != nil {
-			a.log.Warn("cannot subscribe to route changes; relying on the period", "err", err)
+		start := time.Now()
+		err := subscribe(updates, done, opts)
+		if errors.Is(err, unix.EPERM) && opts.ReceiveBufferForceSize {
+			// Not allowed beyond rmem_max (not privileged): the default size.
+			a.log.Warn("cannot force the route subscription's receive buffer; using rmem_max", "err", err)
+			force, opts.ReceiveBufferForceSize = false, false
+			err = subscribe(updates, done, opts)
+		}
+		if err != nil {
+			a.log.Warn("cannot subscribe to route changes; retrying, the period still reconciles", "err", err)
 		} else {
+			if subscribed {
+				a.kick() // route changes while unsubscribed went unseen
+			}
+			subscribed = true
 		loop:
 			for {
 				select {
@@ -267,9 +305,20 @@ func (a *Agent) watchRoutes(ctx context.Context) {
 			}
 		}
 		close(done)
+		if err == nil {
+			// The receiver may be blocked sending an update: let it end.
+			go func() {
+				for range updates {
+					// dropped: this subscription is over
+				}
+			}()
+		}
+		if time.Since(start) > initial.Cap {
+			backoff = initial // it worked for a while: not a failure loop
+		}
 		select {
 		case <-ctx.Done():
-		case <-time.After(a.opts.Period):
+		case <-time.After(backoff.Step()):
 		}
 	}
 }

@@ -225,6 +225,13 @@ func (a *Agent) start(ctx context.Context) (stop func(), err error) {
 		return nil, err
 	}
 	factory.Start(ctx.Done())
+	go func() {
+		// The first reconcile ran before the first list (not synced): the
+		// next one must not wait a full period, nor for a Node change.
+		if cache.WaitForCacheSync(ctx.Done(), a.synced) {
+			a.kick()
+		}
+	}()
 
 	return func() { factory.Shutdown(); broadcaster.Shutdown() }, nil
 }

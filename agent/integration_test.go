@@ -221,3 +221,30 @@ func TestForeignBlackholeKept(t *testing.T) {
 		t.Fatal("ready with a conflict")
 	}
 }
+
+// TestFirstReconcileAfterSync: the reconcile at start finds the informer
+// not synced; once it syncs a reconcile is kicked, even when no Node event
+// would kick one (no Nodes listed), rather than a period (an hour) later.
+func TestFirstReconcileAfterSync(t *testing.T) {
+	nsh, _ := testNetNS(t)
+	client := fake.NewClientset()
+	client.PrependReactor("list", "nodes", func(k8stesting.Action) (bool, runtime.Object, error) {
+		time.Sleep(300 * time.Millisecond) // a slow API server
+		return false, nil, nil
+	})
+	a := newTestAgent(t, nsh, client, `{"network":"10.244.0.0/16"}`, time.Hour, testLog(t), stepConf, stepRoutes)
+	ctx, cancel := context.WithCancel(context.Background())
+	stop, err := a.start(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cancel(); stop() }()
+	select {
+	case <-a.trigger:
+		if !a.synced() {
+			t.Fatal("kicked before the informer synced")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no reconcile kicked within 5s of start")
+	}
+}

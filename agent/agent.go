@@ -173,6 +173,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	if err := a.applyStartDefects(); err != nil {
 		return err
 	}
+	a.sweep()
 
 	stop, err := a.start(ctx)
 	if err != nil {
@@ -198,6 +199,17 @@ func (a *Agent) Run(ctx context.Context) error {
 		case err != nil:
 			a.log.Error("reconcile failed (retried)", "err", err)
 		}
+	}
+}
+
+// sweep removes what an earlier run killed mid-write left (see sweepTemps).
+func (a *Agent) sweep() {
+	removed, err := sweepTemps(a.opts.CNIBinDir, a.opts.CNIConfDir, a.installer.StateDir, a.installer.Names)
+	if len(removed) > 0 {
+		a.log.Info("removed temporary files an earlier run left", "files", removed)
+	}
+	if err != nil {
+		a.log.Warn("cannot remove temporary files an earlier run left", "err", err)
 	}
 }
 

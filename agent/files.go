@@ -11,9 +11,12 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/cnigate/cnigate/plugin/rules"
 )
 
 // WriteFileAtomic makes path hold data with mode perm, and reports whether it
@@ -28,7 +31,7 @@ func WriteFileAtomic(path string, data []byte, perm fs.FileMode) (bool, error) {
 		}
 	}
 	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-")
+	tmp, err := os.CreateTemp(dir, writeTempPrefix(filepath.Base(path)))
 	if err != nil {
 		return false, err
 	}
@@ -45,6 +48,10 @@ func WriteFileAtomic(path string, data []byte, perm fs.FileMode) (bool, error) {
 	}
 	return true, syncDir(dir)
 }
+
+// writeTempPrefix starts the name of WriteFileAtomic's temporary file for
+// a file named base; sweepTemps removes leftovers by it.
+func writeTempPrefix(base string) string { return "." + base + ".tmp-" }
 
 // finishTemp sets the mode, fsyncs and closes a temporary file.
 func finishTemp(tmp *os.File, perm fs.FileMode) error {
@@ -305,4 +312,57 @@ func writeInstalled(stateDir string, rec Installed) error {
 	}
 	_, err = WriteFileAtomic(filepath.Join(stateDir, InstalledFile), append(data, '\n'), 0o644)
 	return err
+}
+
+// sweepTemps removes the temporary files an agent killed mid-write (SIGKILL,
+// OOM, node reboot) left behind: the copies of binaries in binDir (and in
+// the backups), the conflist's in confDir, the state files'. Only names with
+// the agent's own fixed prefixes are touched. It returns what it removed.
+func sweepTemps(binDir, confDir, stateDir string, names []string) ([]string, error) {
+	var binPrefixes []string
+	for _, n := range names {
+		binPrefixes = append(binPrefixes, tempPrefix(n))
+	}
+	dirs := []struct {
+		dir      string
+		prefixes []string
+	}{
+		{binDir, binPrefixes},
+		{filepath.Join(stateDir, ReplacedDir), binPrefixes},
+		{confDir, []string{writeTempPrefix(ConflistName)}},
+		{stateDir, []string{writeTempPrefix(InstalledFile), writeTempPrefix(rules.ReadyFile), writeTempPrefix(rules.DefectFile)}},
+	}
+	var removed []string
+	var errs []error
+	for _, d := range dirs {
+		entries, err := os.ReadDir(d.dir)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		for _, e := range entries {
+			if !e.Type().IsRegular() || !hasAnyPrefix(e.Name(), d.prefixes) {
+				continue
+			}
+			path := filepath.Join(d.dir, e.Name())
+			if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				errs = append(errs, err)
+				continue
+			}
+			removed = append(removed, path)
+		}
+	}
+	return removed, errors.Join(errs...)
+}
+
+func hasAnyPrefix(s string, prefixes []string) bool {
+	for _, p := range prefixes {
+		if strings.HasPrefix(s, p) {
+			return true
+		}
+	}
+	return false
 }

@@ -341,3 +341,55 @@ func TestUninstallKeepsRecordOfWhatFailed(t *testing.T) {
 		t.Fatalf("installed.json left when empty: %v", err)
 	}
 }
+
+// TestSweepTemps: what an agent killed mid-write leaves (temporary copies
+// of binaries, of the conflist, of its state files) goes; everything else
+// in those directories, other prefixes included, stays.
+func TestSweepTemps(t *testing.T) {
+	root := t.TempDir()
+	bin, conf, state := filepath.Join(root, "bin"), filepath.Join(root, "conf"), filepath.Join(root, "state")
+	tests := []struct {
+		path  string
+		swept bool
+	}{
+		{filepath.Join(bin, ".podnet.podnet-agent-123456"), true},
+		{filepath.Join(bin, ".loopback.podnet-agent-9"), true},
+		{filepath.Join(bin, ".portmap.podnet-agent-1"), true},
+		{filepath.Join(state, ReplacedDir, ".loopback.podnet-agent-7"), true},
+		{filepath.Join(conf, ".10-podnet.conflist.tmp-42"), true},
+		{filepath.Join(state, ".installed.json.tmp-5"), true},
+		{filepath.Join(state, ".ready.tmp-5"), true},
+		{filepath.Join(bin, "podnet"), false},
+		{filepath.Join(bin, ".bridge.podnet-agent-1"), false}, // not a binary the agent installs
+		{filepath.Join(bin, ".podnet.other-tool-1"), false},
+		{filepath.Join(conf, "10-podnet.conflist"), false},
+		{filepath.Join(conf, ".20-other.conflist.tmp-1"), false},
+		{filepath.Join(state, InstalledFile), false},
+		{filepath.Join(state, ReplacedDir, "loopback"), false},
+	}
+	for _, tt := range tests {
+		if err := os.MkdirAll(filepath.Dir(tt.path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(tt.path, []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	removed, err := sweepTemps(bin, conf, state, Binaries)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range tests {
+		_, err := os.Stat(tt.path)
+		if gone := errors.Is(err, fs.ErrNotExist); gone != tt.swept {
+			t.Errorf("%s: removed %v, want %v", tt.path, gone, tt.swept)
+		}
+		if slices.Contains(removed, tt.path) != tt.swept {
+			t.Errorf("%s: reported removed %v, want %v", tt.path, !tt.swept, tt.swept)
+		}
+	}
+	// Missing directories are not an error.
+	if _, err := sweepTemps(filepath.Join(root, "none"), filepath.Join(root, "none"), filepath.Join(root, "none"), Binaries); err != nil {
+		t.Fatal(err)
+	}
+}

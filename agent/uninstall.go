@@ -60,6 +60,13 @@ func Uninstall(o UninstallOptions) error {
 	if err := uninstallBinaries(state, o.CNIBinDir, log); err != nil {
 		errs = append(errs, err)
 	}
+	removed, err := sweepTemps(o.CNIBinDir, o.CNIConfDir, state, Binaries)
+	if len(removed) > 0 {
+		log.Info("removed temporary files a killed agent left", "files", removed)
+	}
+	if err != nil {
+		errs = append(errs, err)
+	}
 
 	h, err := netlinksafe.NewHandle()
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -78,7 +79,8 @@ type Agent struct {
 	mu       sync.Mutex   // one reconcile at a time
 	problem  string       // the last node problem reported as an Event
 
-	subscribe routeSubscribe // nil: netlink.RouteSubscribeWithOptions
+	subscribe routeSubscribe  // nil: netlink.RouteSubscribeWithOptions
+	raWarned  map[string]bool // interfaces warned about (warnRA), under mu
 }
 
 // New makes an Agent; Run starts it.
@@ -364,6 +366,9 @@ func (a *Agent) Reconcile(ctx context.Context) error {
 		if err := ensureSysctls(a.opts.SysctlRoot, Sysctls(a.cfg)); err != nil {
 			fail(stepSysctls, err)
 		}
+		if slices.Contains(a.cfg.families(), true) {
+			a.warnRA()
+		}
 	}
 	if a.step(stepBinaries) {
 		wrote, err := a.installer.Reconcile()
@@ -423,6 +428,28 @@ func (a *Agent) Reconcile(ctx context.Context) error {
 	}
 	a.metrics.lastSuccess.SetToCurrentTime()
 	return nil
+}
+
+// warnRA warns, once per interface, about an IPv6 default route from router
+// advertisements that forwarding=1 lets expire (see raAtRisk).
+func (a *Agent) warnRA() {
+	ifs, err := a.routes.raAtRisk(a.opts.SysctlRoot)
+	if err != nil {
+		a.log.Debug("cannot check the IPv6 RA default routes", "err", err)
+		return
+	}
+	for _, name := range ifs {
+		if a.raWarned[name] {
+			continue
+		}
+		if a.raWarned == nil {
+			a.raWarned = map[string]bool{}
+		}
+		a.raWarned[name] = true
+		a.log.Warn("interface "+name+" holds an IPv6 default route learnt from router advertisements and has accept_ra=1: "+
+			"with net.ipv6.conf.all.forwarding=1 the kernel ignores its RAs and the route expires; set net.ipv6.conf."+name+".accept_ra=2 on the node",
+			"interface", name)
+	}
 }
 
 // reconcileConf writes the node's conflist and returns its subnets. A node

@@ -384,6 +384,7 @@ func (a *Agent) Reconcile(ctx context.Context) error {
 	// empty list would delete every route.
 	if !a.synced() {
 		a.ready.Store(false)
+		a.metrics.errors.WithLabelValues(stepSync).Inc()
 		errs = append(errs, errNotSynced)
 		return errors.Join(errs...)
 	}

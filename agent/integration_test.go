@@ -131,6 +131,9 @@ func TestAPIUnreachableKeepsRoutes(t *testing.T) {
 	if a.Ready() {
 		t.Fatal("ready without ever hearing from the API server")
 	}
+	if n := testutil.ToFloat64(a.metrics.errors.WithLabelValues(stepSync)); n < 5 {
+		t.Fatalf(`podnet_agent_reconcile_errors_total{step="sync"} %v after ten periods not synced, want >= 5`, n)
+	}
 	down.Store(false)
 	eventually(t, 10*time.Second, "converged once the API answers", wantRoutes(h, t, "10.244.1.0/24 via 172.30.0.11", "10.244.2.0/24 via 172.30.0.12"))
 }

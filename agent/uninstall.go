@@ -25,8 +25,9 @@ type UninstallOptions struct {
 // Uninstall removes what the agent put on the node and nothing else: the
 // ready stamp first (so STATUS turns the node NotReady before its network
 // goes), the conflist it wrote, the binaries it installed that still have
-// the hash it recorded, its routes (by RouteProtocol) and its iptables
-// rules (by comment). Pods' state in podnet's store and the sysctls stay.
+// the hash it recorded (a binary it replaced is restored instead), the
+// temporary files a killed agent left, its routes (by RouteProtocol) and
+// its iptables rules (by comment). Pods' state in podnet's store and the sysctls stay.
 // Every part is tried; the failures are returned together.
 func Uninstall(o UninstallOptions) error {
 	log := o.Log

@@ -202,9 +202,9 @@ func (in *Installer) Reconcile() ([]string, error) {
 	return wrote, errors.Join(errs...)
 }
 
-// ReplacedDir, under the agent's state directory, holds the binaries that
-// were in the CNI bin dir before the agent replaced them: uninstall restores
-// them.
+// ReplacedDir is the directory, under the agent's state directory, of the
+// binaries that were in the CNI bin dir before the agent replaced them:
+// uninstall restores them.
 const ReplacedDir = "replaced"
 
 // backup copies dst to StateDir/replaced/<name> when dst is a regular file

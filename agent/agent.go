@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -18,9 +19,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
 	v1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/scheme"
@@ -75,6 +78,9 @@ type Agent struct {
 	lastLoop atomic.Int64 // unix nanoseconds of the last finished reconcile
 	mu       sync.Mutex   // one reconcile at a time
 	problem  string       // the last node problem reported as an Event
+
+	subscribe routeSubscribe  // nil: netlink.RouteSubscribeWithOptions
+	raWarned  map[string]bool // interfaces warned about (warnRA), under mu
 }
 
 // New makes an Agent; Run starts it.
@@ -169,6 +175,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	if err := a.applyStartDefects(); err != nil {
 		return err
 	}
+	a.sweep()
 
 	stop, err := a.start(ctx)
 	if err != nil {
@@ -197,6 +204,17 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 }
 
+// sweep removes what an earlier run killed mid-write left (see sweepTemps).
+func (a *Agent) sweep() {
+	removed, err := sweepTemps(a.opts.CNIBinDir, a.opts.CNIConfDir, a.installer.StateDir, a.installer.Names)
+	if len(removed) > 0 {
+		a.log.Info("removed temporary files an earlier run left", "files", removed)
+	}
+	if err != nil {
+		a.log.Warn("cannot remove temporary files an earlier run left", "err", err)
+	}
+}
+
 // start begins recording Events and watching Nodes; stop ends both.
 func (a *Agent) start(ctx context.Context) (stop func(), err error) {
 	broadcaster := record.NewBroadcaster(record.WithContext(ctx))
@@ -221,6 +239,13 @@ func (a *Agent) start(ctx context.Context) (stop func(), err error) {
 		return nil, err
 	}
 	factory.Start(ctx.Done())
+	go func() {
+		// The first reconcile ran before the first list (not synced): the
+		// next one must not wait a full period, nor for a Node change.
+		if cache.WaitForCacheSync(ctx.Done(), a.synced) {
+			a.kick()
+		}
+	}()
 
 	return func() { factory.Shutdown(); broadcaster.Shutdown() }, nil
 }
@@ -237,20 +262,54 @@ func nodeKey(n *v1.Node) string {
 	return fmt.Sprint(n.Spec.PodCIDR, n.Spec.PodCIDRs, addrs, n.Annotations[MTUAnnotation], n.DeletionTimestamp != nil)
 }
 
+// routeSubscribe is netlink.RouteSubscribeWithOptions; tests replace it.
+type routeSubscribe func(chan<- netlink.RouteUpdate, <-chan struct{}, netlink.RouteSubscribeOptions) error
+
+// routeEventsBuffer is the route subscription's socket receive buffer: a
+// burst of route changes (a big cluster's routes set at once) overruns the
+// default one, and an overrun ends the subscription.
+const routeEventsBuffer = 1 << 20
+
 // watchRoutes kicks a reconcile whenever a route with the agent's protocol
-// changes (someone deleted or replaced one), re-subscribing if the
-// subscription ends.
+// changes (someone deleted or replaced one). When the subscription fails (a
+// receive error, ENOBUFS after an overrun) it subscribes again after a short
+// backoff and kicks a reconcile for the changes missed meanwhile.
 func (a *Agent) watchRoutes(ctx context.Context) {
-	for ctx.Err() == nil {
+	subscribe := a.subscribe
+	if subscribe == nil {
+		subscribe = netlink.RouteSubscribeWithOptions
+	}
+	initial := wait.Backoff{Duration: 100 * time.Millisecond, Factor: 2, Jitter: 0.1, Steps: 10, Cap: 30 * time.Second}
+	backoff := initial
+	force := true // set the buffer beyond rmem_max: the agent is privileged
+	for subscribed := false; ctx.Err() == nil; {
 		updates := make(chan netlink.RouteUpdate, 64)
 		done := make(chan struct{})
 		opts := netlink.RouteSubscribeOptions{
-			Namespace:     a.opts.NetNS,
-			ErrorCallback: func(err error) { a.log.Warn("route subscription", "err", err) },
+			Namespace:              a.opts.NetNS,
+			ReceiveBufferSize:      routeEventsBuffer,
+			ReceiveBufferForceSize: force,
+			ErrorCallback: func(err error) {
+				if ctx.Err() == nil { // else: our own close at shutdown
+					a.log.Warn("route subscription failed; subscribing again", "err", err)
+				}
+			},
 		}
-		if err := netlink.RouteSubscribeWithOptions(updates, done, opts); err != nil {
-			a.log.Warn("cannot subscribe to route changes; relying on the period", "err", err)
+		start := time.Now()
+		err := subscribe(updates, done, opts)
+		if errors.Is(err, unix.EPERM) && opts.ReceiveBufferForceSize {
+			// Not allowed beyond rmem_max (not privileged): the default size.
+			a.log.Warn("cannot force the route subscription's receive buffer; using rmem_max", "err", err)
+			force, opts.ReceiveBufferForceSize = false, false
+			err = subscribe(updates, done, opts)
+		}
+		if err != nil {
+			a.log.Warn("cannot subscribe to route changes; retrying, the period still reconciles", "err", err)
 		} else {
+			if subscribed {
+				a.kick() // route changes while unsubscribed went unseen
+			}
+			subscribed = true
 		loop:
 			for {
 				select {
@@ -267,9 +326,20 @@ func (a *Agent) watchRoutes(ctx context.Context) {
 			}
 		}
 		close(done)
+		if err == nil {
+			// The receiver may be blocked sending an update: let it end.
+			go func() {
+				for range updates {
+					// dropped: this subscription is over
+				}
+			}()
+		}
+		if time.Since(start) > initial.Cap {
+			backoff = initial // it worked for a while: not a failure loop
+		}
 		select {
 		case <-ctx.Done():
-		case <-time.After(a.opts.Period):
+		case <-time.After(backoff.Step()):
 		}
 	}
 }
@@ -296,6 +366,9 @@ func (a *Agent) Reconcile(ctx context.Context) error {
 		if err := ensureSysctls(a.opts.SysctlRoot, Sysctls(a.cfg)); err != nil {
 			fail(stepSysctls, err)
 		}
+		if slices.Contains(a.cfg.families(), true) {
+			a.warnRA()
+		}
 	}
 	if a.step(stepBinaries) {
 		wrote, err := a.installer.Reconcile()
@@ -311,6 +384,7 @@ func (a *Agent) Reconcile(ctx context.Context) error {
 	// empty list would delete every route.
 	if !a.synced() {
 		a.ready.Store(false)
+		a.metrics.errors.WithLabelValues(stepSync).Inc()
 		errs = append(errs, errNotSynced)
 		return errors.Join(errs...)
 	}
@@ -355,6 +429,28 @@ func (a *Agent) Reconcile(ctx context.Context) error {
 	}
 	a.metrics.lastSuccess.SetToCurrentTime()
 	return nil
+}
+
+// warnRA warns, once per interface, about an IPv6 default route from router
+// advertisements that forwarding=1 lets expire (see raAtRisk).
+func (a *Agent) warnRA() {
+	ifs, err := a.routes.raAtRisk(a.opts.SysctlRoot)
+	if err != nil {
+		a.log.Debug("cannot check the IPv6 RA default routes", "err", err)
+		return
+	}
+	for _, name := range ifs {
+		if a.raWarned[name] {
+			continue
+		}
+		if a.raWarned == nil {
+			a.raWarned = map[string]bool{}
+		}
+		a.raWarned[name] = true
+		a.log.Warn("interface "+name+" holds an IPv6 default route learnt from router advertisements and has accept_ra=1: "+
+			"with net.ipv6.conf.all.forwarding=1 the kernel ignores its RAs and the route expires; set net.ipv6.conf."+name+".accept_ra=2 on the node",
+			"interface", name)
+	}
 }
 
 // reconcileConf writes the node's conflist and returns its subnets. A node

@@ -1,8 +1,6 @@
 package agent
 
 import (
-	"github.com/cnigate/cnigate/deploy"
-
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -13,6 +11,7 @@ import (
 	"reflect"
 	"strings"
 
+	"github.com/cnigate/cnigate/deploy"
 	"github.com/cnigate/cnigate/plugin/confcheck"
 )
 

@@ -11,9 +11,12 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/cnigate/cnigate/plugin/rules"
 )
 
 // WriteFileAtomic makes path hold data with mode perm, and reports whether it
@@ -28,7 +31,7 @@ func WriteFileAtomic(path string, data []byte, perm fs.FileMode) (bool, error) {
 		}
 	}
 	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-")
+	tmp, err := os.CreateTemp(dir, writeTempPrefix(filepath.Base(path)))
 	if err != nil {
 		return false, err
 	}
@@ -45,6 +48,10 @@ func WriteFileAtomic(path string, data []byte, perm fs.FileMode) (bool, error) {
 	}
 	return true, syncDir(dir)
 }
+
+// writeTempPrefix starts the name of WriteFileAtomic's temporary file for
+// a file named base; sweepTemps removes leftovers by it.
+func writeTempPrefix(base string) string { return "." + base + ".tmp-" }
 
 // finishTemp sets the mode, fsyncs and closes a temporary file.
 func finishTemp(tmp *os.File, perm fs.FileMode) error {
@@ -173,6 +180,13 @@ func (in *Installer) Reconcile() ([]string, error) {
 			continue
 		}
 		// Missing, different, unreadable or not a regular file: (re)installed.
+		// A regular file that is not what the agent installed there (another
+		// loopback shipped with the node) is backed up first: uninstall puts
+		// it back, or the node would be left without it.
+		if err := in.backup(dst, record[dst]); err != nil {
+			errs = append(errs, fmt.Errorf("backing up %s before replacing it: %w", dst, err))
+			continue
+		}
 		if err := in.install(src, dst, want); err != nil {
 			errs = append(errs, fmt.Errorf("installing %s: %w", dst, err))
 			continue
@@ -188,19 +202,62 @@ func (in *Installer) Reconcile() ([]string, error) {
 	return wrote, errors.Join(errs...)
 }
 
-// install copies src to a temporary file next to dst, checks its SHA-256
-// against want (a short or corrupted copy is never renamed into place), and
-// renames it over dst.
+// ReplacedDir is the directory, under the agent's state directory, of the
+// binaries that were in the CNI bin dir before the agent replaced them:
+// uninstall restores them.
+const ReplacedDir = "replaced"
+
+// backup copies dst to StateDir/replaced/<name> when dst is a regular file
+// that is not the agent's (its hash is not ours, the one recorded). A file
+// the agent installed, or no file, needs no backup.
+func (in *Installer) backup(dst, ours string) error {
+	st, err := os.Stat(dst) // a symlink's target is what the runtime runs
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if !st.Mode().IsRegular() {
+		return nil // a directory or device is not a binary to restore
+	}
+	if ours != "" {
+		if have, err := sha256File(dst); err != nil || have == ours {
+			return err
+		}
+	}
+	dir := filepath.Join(in.StateDir, ReplacedDir)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	// Copied, not renamed: the state dir and the bin dir are different
+	// mounts in the agent's container.
+	return copyAtomic(dst, filepath.Join(dir, filepath.Base(dst)), tempPrefix(filepath.Base(dst)), st.Mode().Perm(), "")
+}
+
+// tempPrefix starts the name of the temporary copy of a binary; start-up
+// and uninstall sweep what a killed agent left with it.
+func tempPrefix(name string) string { return "." + name + ".podnet-agent-" }
+
+// install copies src over dst (see copyAtomic), checked against want.
 func (in *Installer) install(src, dst, want string) error {
 	if err := os.MkdirAll(in.DstDir, 0o755); err != nil {
 		return err
 	}
+	return copyAtomic(src, dst, tempPrefix(filepath.Base(dst)), 0o755, want)
+}
+
+// copyAtomic copies src to a temporary file (named prefix*) next to dst,
+// checks its SHA-256 against want unless empty (a short or corrupted copy is
+// never renamed into place), and renames it over dst.
+func copyAtomic(src, dst, prefix string, perm fs.FileMode, want string) error {
 	from, err := os.Open(src)
 	if err != nil {
 		return err
 	}
 	defer func() { _ = from.Close() }()
-	tmp, err := os.CreateTemp(in.DstDir, "."+filepath.Base(dst)+".podnet-agent-")
+	dir := filepath.Dir(dst)
+	tmp, err := os.CreateTemp(dir, prefix)
 	if err != nil {
 		return err
 	}
@@ -210,21 +267,23 @@ func (in *Installer) install(src, dst, want string) error {
 		_ = tmp.Close()
 		return err
 	}
-	if err := finishTemp(tmp, 0o755); err != nil {
+	if err := finishTemp(tmp, perm); err != nil {
 		return err
 	}
-	// Read back what reached the disk, not what was sent.
-	got, err := sha256File(tmp.Name())
-	if err != nil {
-		return err
-	}
-	if got != want {
-		return fmt.Errorf("copy has SHA-256 %s, want %s", got, want)
+	if want != "" {
+		// Read back what reached the disk, not what was sent.
+		got, err := sha256File(tmp.Name())
+		if err != nil {
+			return err
+		}
+		if got != want {
+			return fmt.Errorf("copy has SHA-256 %s, want %s", got, want)
+		}
 	}
 	if err := os.Rename(tmp.Name(), dst); err != nil {
 		return err
 	}
-	return syncDir(in.DstDir)
+	return syncDir(dir)
 }
 
 // ReadInstalled reads the record of installed binaries (empty when absent).
@@ -253,4 +312,57 @@ func writeInstalled(stateDir string, rec Installed) error {
 	}
 	_, err = WriteFileAtomic(filepath.Join(stateDir, InstalledFile), append(data, '\n'), 0o644)
 	return err
+}
+
+// sweepTemps removes the temporary files an agent killed mid-write (SIGKILL,
+// OOM, node reboot) left behind: the copies of binaries in binDir (and in
+// the backups), the conflist's in confDir, the state files'. Only names with
+// the agent's own fixed prefixes are touched. It returns what it removed.
+func sweepTemps(binDir, confDir, stateDir string, names []string) ([]string, error) {
+	var binPrefixes []string
+	for _, n := range names {
+		binPrefixes = append(binPrefixes, tempPrefix(n))
+	}
+	dirs := []struct {
+		dir      string
+		prefixes []string
+	}{
+		{binDir, binPrefixes},
+		{filepath.Join(stateDir, ReplacedDir), binPrefixes},
+		{confDir, []string{writeTempPrefix(ConflistName)}},
+		{stateDir, []string{writeTempPrefix(InstalledFile), writeTempPrefix(rules.ReadyFile), writeTempPrefix(rules.DefectFile)}},
+	}
+	var removed []string
+	var errs []error
+	for _, d := range dirs {
+		entries, err := os.ReadDir(d.dir)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		for _, e := range entries {
+			if !e.Type().IsRegular() || !hasAnyPrefix(e.Name(), d.prefixes) {
+				continue
+			}
+			path := filepath.Join(d.dir, e.Name())
+			if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				errs = append(errs, err)
+				continue
+			}
+			removed = append(removed, path)
+		}
+	}
+	return removed, errors.Join(errs...)
+}
+
+func hasAnyPrefix(s string, prefixes []string) bool {
+	for _, p := range prefixes {
+		if strings.HasPrefix(s, p) {
+			return true
+		}
+	}
+	return false
 }

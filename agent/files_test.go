@@ -3,6 +3,8 @@ package agent
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -211,5 +213,183 @@ func TestInstallerNoticesReplacement(t *testing.T) {
 	}
 	if wrote, err := in.Reconcile(); err != nil || !slices.Equal(wrote, []string{"podnet"}) {
 		t.Fatalf("wrote %v, %v; want the deleted podnet re-installed", wrote, err)
+	}
+}
+
+// TestInstallThenUninstallBinaries: uninstall leaves the CNI bin dir as the
+// agent found it: a binary it added goes, one it replaced comes back with
+// its bytes and mode, one changed since it was installed stays.
+func TestInstallThenUninstallBinaries(t *testing.T) {
+	tests := []struct {
+		name   string
+		before map[string]string // the bin dir before the agent; "" = absent
+		after  map[string]string // changes behind the agent's back after install
+		want   map[string]string // the bin dir after uninstall; "" = absent
+	}{
+		{"absent before: removed", nil, nil, map[string]string{"podnet": "", "loopback": ""}},
+		{"other loopback before: restored", map[string]string{"loopback": "the node's loopback"}, nil,
+			map[string]string{"podnet": "", "loopback": "the node's loopback"}},
+		{"other podnet and loopback before: both restored", map[string]string{"podnet": "old podnet", "loopback": "the node's loopback"}, nil,
+			map[string]string{"podnet": "old podnet", "loopback": "the node's loopback"}},
+		{"same loopback before: not the agent's, left", map[string]string{"loopback": "loopback v1"}, nil,
+			map[string]string{"podnet": "", "loopback": "loopback v1"}},
+		{"ours deleted since: the original still restored", map[string]string{"loopback": "the node's loopback"}, map[string]string{"loopback": ""},
+			map[string]string{"podnet": "", "loopback": "the node's loopback"}},
+		{"changed since installed: left", map[string]string{"loopback": "the node's loopback"}, map[string]string{"loopback": "loopback v9"},
+			map[string]string{"podnet": "", "loopback": "loopback v9"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			root := t.TempDir()
+			in := &Installer{SrcDir: filepath.Join(root, "src"), DstDir: filepath.Join(root, "bin"),
+				StateDir: filepath.Join(root, "state"), Names: []string{"podnet", "loopback"}}
+			for _, d := range []string{in.SrcDir, in.DstDir} {
+				if err := os.MkdirAll(d, 0o755); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for name, content := range map[string]string{"podnet": "podnet v1", "loopback": "loopback v1"} {
+				if err := os.WriteFile(filepath.Join(in.SrcDir, name), []byte(content), 0o755); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for name, content := range tt.before {
+				if err := os.WriteFile(filepath.Join(in.DstDir, name), []byte(content), 0o750); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if _, err := in.Reconcile(); err != nil {
+				t.Fatal(err)
+			}
+			for name, content := range tt.after {
+				path := filepath.Join(in.DstDir, name)
+				var err error
+				if content == "" {
+					err = os.Remove(path)
+				} else {
+					err = os.WriteFile(path, []byte(content), 0o755)
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := uninstallBinaries(in.StateDir, in.DstDir, testLog(t)); err != nil {
+				t.Fatal(err)
+			}
+			for name, want := range tt.want {
+				path := filepath.Join(in.DstDir, name)
+				got, err := os.ReadFile(path)
+				switch {
+				case want == "" && !errors.Is(err, fs.ErrNotExist):
+					t.Errorf("%s: %q, %v; want it removed", name, got, err)
+				case want != "" && (err != nil || string(got) != want):
+					t.Errorf("%s: %q, %v; want %q", name, got, err, want)
+				case want != "" && tt.before[name] == want:
+					if st, _ := os.Stat(path); st.Mode().Perm() != 0o750 {
+						t.Errorf("%s restored with mode %v, want 0750", name, st.Mode())
+					}
+				}
+			}
+			if _, err := os.Stat(filepath.Join(in.StateDir, InstalledFile)); !errors.Is(err, fs.ErrNotExist) {
+				t.Errorf("installed.json still there: %v", err)
+			}
+		})
+	}
+}
+
+// TestUninstallKeepsRecordOfWhatFailed: a binary uninstall could not remove
+// stays in installed.json (the others go), so a later uninstall still
+// knows it is the agent's; the file goes once nothing is left in it.
+func TestUninstallKeepsRecordOfWhatFailed(t *testing.T) {
+	root := t.TempDir()
+	bin, state := filepath.Join(root, "bin"), filepath.Join(root, "state")
+	podnet, loopback := filepath.Join(bin, "podnet"), filepath.Join(bin, "loopback")
+	// A directory where loopback was: reading it fails, as a removal would.
+	if err := os.MkdirAll(filepath.Join(loopback, "x"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(podnet, []byte("podnet v1"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := writeInstalled(state, Installed{podnet: sha("podnet v1"), loopback: sha("loopback v1")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := uninstallBinaries(state, bin, testLog(t)); err == nil {
+		t.Fatal("no error for the binary that could not be read")
+	}
+	if _, err := os.Stat(podnet); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("podnet not removed: %v", err)
+	}
+	rec, err := ReadInstalled(state)
+	if err != nil || len(rec) != 1 || rec[loopback] != sha("loopback v1") {
+		t.Fatalf("installed.json %v, %v; want only loopback left", rec, err)
+	}
+
+	if err := os.RemoveAll(loopback); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(loopback, []byte("loopback v1"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := uninstallBinaries(state, bin, testLog(t)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(loopback); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("loopback not removed on the second uninstall: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(state, InstalledFile)); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("installed.json left when empty: %v", err)
+	}
+}
+
+// TestSweepTemps: what an agent killed mid-write leaves (temporary copies
+// of binaries, of the conflist, of its state files) goes; everything else
+// in those directories, other prefixes included, stays.
+func TestSweepTemps(t *testing.T) {
+	root := t.TempDir()
+	bin, conf, state := filepath.Join(root, "bin"), filepath.Join(root, "conf"), filepath.Join(root, "state")
+	tests := []struct {
+		path  string
+		swept bool
+	}{
+		{filepath.Join(bin, ".podnet.podnet-agent-123456"), true},
+		{filepath.Join(bin, ".loopback.podnet-agent-9"), true},
+		{filepath.Join(bin, ".portmap.podnet-agent-1"), true},
+		{filepath.Join(state, ReplacedDir, ".loopback.podnet-agent-7"), true},
+		{filepath.Join(conf, ".10-podnet.conflist.tmp-42"), true},
+		{filepath.Join(state, ".installed.json.tmp-5"), true},
+		{filepath.Join(state, ".ready.tmp-5"), true},
+		{filepath.Join(bin, "podnet"), false},
+		{filepath.Join(bin, ".bridge.podnet-agent-1"), false}, // not a binary the agent installs
+		{filepath.Join(bin, ".podnet.other-tool-1"), false},
+		{filepath.Join(conf, "10-podnet.conflist"), false},
+		{filepath.Join(conf, ".20-other.conflist.tmp-1"), false},
+		{filepath.Join(state, InstalledFile), false},
+		{filepath.Join(state, ReplacedDir, "loopback"), false},
+	}
+	for _, tt := range tests {
+		if err := os.MkdirAll(filepath.Dir(tt.path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(tt.path, []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	removed, err := sweepTemps(bin, conf, state, Binaries)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range tests {
+		_, err := os.Stat(tt.path)
+		if gone := errors.Is(err, fs.ErrNotExist); gone != tt.swept {
+			t.Errorf("%s: removed %v, want %v", tt.path, gone, tt.swept)
+		}
+		if slices.Contains(removed, tt.path) != tt.swept {
+			t.Errorf("%s: reported removed %v, want %v", tt.path, !tt.swept, tt.swept)
+		}
+	}
+	// Missing directories are not an error.
+	if _, err := sweepTemps(filepath.Join(root, "none"), filepath.Join(root, "none"), filepath.Join(root, "none"), Binaries); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 	v1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -27,7 +28,8 @@ const dualConf = `{"network":"10.244.0.0/16","network6":"fd00:10:244::/56"}`
 
 // TestRoutesInNetNS runs the agent against a fake API server with three
 // other nodes, owning the routes of a throwaway netns: the routes appear
-// with the agent's protocol, a route deleted by hand is back within 10 s,
+// with the agent's protocol, a route deleted by hand is back at once (the
+// route event, not the period),
 // a changed InternalIP changes the gateway, a deleted Node's route goes,
 // and a foreign route is never touched.
 func TestRoutesInNetNS(t *testing.T) {
@@ -40,7 +42,9 @@ func TestRoutesInNetNS(t *testing.T) {
 		node("node-3", []string{"10.244.3.0/24"}, "172.30.0.13"),
 	)
 	watching := watchStarted(client)
-	a := newTestAgent(t, nsh, client, dualConf, 5*time.Second, testLog(t), stepConf, stepRoutes)
+	// A period of an hour: only the netlink route events (and Node events)
+	// can bring a deleted route back within the test.
+	a := newTestAgent(t, nsh, client, dualConf, time.Hour, testLog(t), stepConf, stepRoutes)
 	runAgent(t, a)
 	waitFor(t, watching, "the agent's Node watch")
 
@@ -65,8 +69,7 @@ func TestRoutesInNetNS(t *testing.T) {
 		t.Fatalf("podnet_agent_routes_owned IPv4 %v IPv6 %v, want 3 and 1", v4, v6)
 	}
 
-	// Deleted by hand: back long before the period (netlink event), at the
-	// latest within 10 s.
+	// Deleted by hand: back by the netlink event (the period is an hour).
 	if err := h.RouteDel(a.routes.nlRoute(route("10.244.1.0/24", "172.30.0.11", RouteProtocol))); err != nil {
 		t.Fatal(err)
 	}
@@ -128,6 +131,9 @@ func TestAPIUnreachableKeepsRoutes(t *testing.T) {
 	if a.Ready() {
 		t.Fatal("ready without ever hearing from the API server")
 	}
+	if n := testutil.ToFloat64(a.metrics.errors.WithLabelValues(stepSync)); n < 5 {
+		t.Fatalf(`podnet_agent_reconcile_errors_total{step="sync"} %v after ten periods not synced, want >= 5`, n)
+	}
 	down.Store(false)
 	eventually(t, 10*time.Second, "converged once the API answers", wantRoutes(h, t, "10.244.1.0/24 via 172.30.0.11", "10.244.2.0/24 via 172.30.0.12"))
 }
@@ -176,4 +182,74 @@ func TestNodeWithoutPodCIDR(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// TestForeignBlackholeKept: a blackhole (IPv4) and an unreachable (IPv6)
+// route someone else put on the dst of a node's podCIDR are conflicts:
+// reported, left as they are; the other node's route is still set.
+func TestForeignBlackholeKept(t *testing.T) {
+	nsh, h := testNetNS(t)
+	for _, dst := range []string{"10.244.1.0/24", "fd00:10:244:1::/64"} {
+		typ := unix.RTN_BLACKHOLE
+		if strings.Contains(dst, ":") {
+			typ = unix.RTN_UNREACHABLE
+		}
+		r := &netlink.Route{Dst: prefixToIPNet(mustPrefix(dst)), Type: typ, Table: unix.RT_TABLE_MAIN, Protocol: unix.RTPROT_STATIC}
+		if err := h.RouteAdd(r); err != nil {
+			t.Fatalf("adding %s: %v", dst, err)
+		}
+	}
+	client := fake.NewClientset(
+		node("self", []string{"10.244.0.0/24", "fd00:10:244::/64"}, "172.30.0.10", "fd00:30::10"),
+		node("node-1", []string{"10.244.1.0/24", "fd00:10:244:1::/64"}, "172.30.0.11", "fd00:30::11"),
+		node("node-2", []string{"10.244.2.0/24"}, "172.30.0.12"),
+	)
+	a := newTestAgent(t, nsh, client, dualConf, time.Hour, testLog(t), stepConf, stepRoutes)
+	startInformers(t, a)
+	err := a.Reconcile(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "another route") {
+		t.Fatalf("reconcile: %v; want the conflicts reported", err)
+	}
+	if err := wantRoutes(h, t, "10.244.2.0/24 via 172.30.0.12")(); err != nil {
+		t.Fatal(err)
+	}
+	all, err := routeTable{h: h}.list()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []Route{typed("10.244.1.0/24", unix.RTPROT_STATIC, unix.RTN_BLACKHOLE), typed("fd00:10:244:1::/64", unix.RTPROT_STATIC, unix.RTN_UNREACHABLE)} {
+		if !slices.Contains(all, want) {
+			t.Errorf("%v not left as it was: %v", want, all)
+		}
+	}
+	if a.Ready() {
+		t.Fatal("ready with a conflict")
+	}
+}
+
+// TestFirstReconcileAfterSync: the reconcile at start finds the informer
+// not synced; once it syncs a reconcile is kicked, even when no Node event
+// would kick one (no Nodes listed), rather than a period (an hour) later.
+func TestFirstReconcileAfterSync(t *testing.T) {
+	nsh, _ := testNetNS(t)
+	client := fake.NewClientset()
+	client.PrependReactor("list", "nodes", func(k8stesting.Action) (bool, runtime.Object, error) {
+		time.Sleep(300 * time.Millisecond) // a slow API server
+		return false, nil, nil
+	})
+	a := newTestAgent(t, nsh, client, `{"network":"10.244.0.0/16"}`, time.Hour, testLog(t), stepConf, stepRoutes)
+	ctx, cancel := context.WithCancel(context.Background())
+	stop, err := a.start(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cancel(); stop() }()
+	select {
+	case <-a.trigger:
+		if !a.synced() {
+			t.Fatal("kicked before the informer synced")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no reconcile kicked within 5s of start")
+	}
 }

@@ -14,9 +14,12 @@ const (
 	stepRules    = "rules"
 	stepStore    = "store"
 	stepReady    = "ready"
+	// stepSync counts the reconciles cut short because the Node informer
+	// had not synced (the API server unreachable since start).
+	stepSync = "sync"
 )
 
-var steps = []string{stepSysctls, stepBinaries, stepConf, stepRoutes, stepRules, stepStore, stepReady}
+var steps = []string{stepSysctls, stepBinaries, stepSync, stepConf, stepRoutes, stepRules, stepStore, stepReady}
 
 // metrics are the agent's Prometheus metrics, in a registry of their own
 // (with the Go and process collectors) so tests can make several agents.

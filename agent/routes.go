@@ -20,11 +20,21 @@ type Route struct {
 	Dst      netip.Prefix
 	Gw       netip.Addr
 	Protocol int
-	Node     string // the node the route leads to (desired routes only)
+	// Type is the rtnetlink route type (unix.RTN_BLACKHOLE, ...) of a route
+	// that is not unicast; 0 for unicast, the only type the agent makes.
+	Type int
+	Node string // the node the route leads to (desired routes only)
 }
+
+// ours reports whether r is one of the agent's routes: unicast with
+// RouteProtocol. A blackhole someone made with that protocol is not.
+func (r Route) ours() bool { return r.Protocol == RouteProtocol && r.Type == 0 }
 
 func (r Route) String() string {
 	s := r.Dst.String() + " via " + r.Gw.String()
+	if r.Type != 0 {
+		s = routeTypeName(r.Type) + " " + r.Dst.String()
+	}
 	if r.Node != "" {
 		s += " (node " + r.Node + ")"
 	}
@@ -62,6 +72,20 @@ func DesiredRoutes(c *Config, self string, nodes []*v1.Node) []Route {
 	}
 	slices.SortStableFunc(routes, func(a, b Route) int { return comparePrefix(a.Dst, b.Dst) })
 	return routes
+}
+
+func routeTypeName(t int) string {
+	switch t {
+	case unix.RTN_BLACKHOLE:
+		return "blackhole"
+	case unix.RTN_UNREACHABLE:
+		return "unreachable"
+	case unix.RTN_PROHIBIT:
+		return "prohibit"
+	case unix.RTN_THROW:
+		return "throw"
+	}
+	return fmt.Sprintf("type %d", t)
 }
 
 func comparePrefix(a, b netip.Prefix) int {
@@ -105,15 +129,16 @@ type RoutePlan struct {
 func (p RoutePlan) Empty() bool { return len(p.Replace) == 0 && len(p.Delete) == 0 }
 
 // DiffRoutes compares the desired routes with the current routes of the
-// routing table (every protocol): only routes with RouteProtocol are ever
-// replaced or deleted; a desired dst held by another protocol's route is a
-// conflict, not a change. Two desired routes for one dst (two nodes given
+// routing table (every protocol and type): only the agent's routes (see
+// ours) are ever replaced or deleted; a desired dst held by any other route,
+// a blackhole, unreachable or prohibit route included, is a conflict, not a
+// change. Two desired routes for one dst (two nodes given
 // the same podCIDR) keep the first, by node name order of the input.
 func DiffRoutes(desired, current []Route) RoutePlan {
 	ours := map[netip.Prefix]Route{}
 	foreign := map[netip.Prefix]bool{}
 	for _, r := range current {
-		if r.Protocol == RouteProtocol {
+		if r.ours() {
 			ours[r.Dst] = r
 		} else {
 			foreign[r.Dst] = true
@@ -136,7 +161,7 @@ func DiffRoutes(desired, current []Route) RoutePlan {
 		}
 	}
 	for _, r := range current {
-		if r.Protocol == RouteProtocol && !wanted[r.Dst] {
+		if r.ours() && !wanted[r.Dst] {
 			plan.Delete = append(plan.Delete, r)
 		}
 	}
@@ -148,9 +173,10 @@ type routeTable struct {
 	h netlinksafe.Handle
 }
 
-// list returns the main table's unicast routes with a dst, of both
-// families; a multipath route has no single gateway and only counts as
-// holding its dst.
+// list returns the main table's routes with a dst, of both families and
+// every type: a blackhole, unreachable or prohibit route holds its dst as
+// much as a unicast one does. A multipath route has no single gateway and
+// only counts as holding its dst.
 func (t routeTable) list() ([]Route, error) {
 	var out []Route
 	for _, fam := range []int{unix.AF_INET, unix.AF_INET6} {
@@ -159,7 +185,7 @@ func (t routeTable) list() ([]Route, error) {
 			return nil, fmt.Errorf("listing %s routes: %w", familyName(fam == unix.AF_INET6), err)
 		}
 		for _, r := range rs {
-			if r.Dst == nil || r.Type != unix.RTN_UNICAST {
+			if r.Dst == nil {
 				continue
 			}
 			dst, ok := prefixOf(r.Dst)
@@ -167,7 +193,11 @@ func (t routeTable) list() ([]Route, error) {
 				continue
 			}
 			gw, _ := netip.AddrFromSlice(r.Gw)
-			out = append(out, Route{Dst: dst, Gw: gw.Unmap(), Protocol: int(r.Protocol)})
+			typ := r.Type
+			if typ == unix.RTN_UNICAST {
+				typ = 0
+			}
+			out = append(out, Route{Dst: dst, Gw: gw.Unmap(), Protocol: int(r.Protocol), Type: typ})
 		}
 	}
 	return out, nil
@@ -230,7 +260,7 @@ func (t routeTable) deleteOurs() (int, error) {
 // countOurs counts the agent's routes per family (for the metrics).
 func countOurs(current []Route) (v4, v6 int) {
 	for _, r := range current {
-		if r.Protocol != RouteProtocol {
+		if !r.ours() {
 			continue
 		}
 		if r.Dst.Addr().Is6() {

@@ -7,12 +7,18 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
 	v1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 func route(dst, gw string, proto int) Route {
 	return Route{Dst: netip.MustParsePrefix(dst), Gw: netip.MustParseAddr(gw), Protocol: proto}
+}
+
+// typed is a route of a type other than unicast (no gateway).
+func typed(dst string, proto, typ int) Route {
+	return Route{Dst: netip.MustParsePrefix(dst), Protocol: proto, Type: typ}
 }
 
 func routeList(rs []Route) string {
@@ -98,6 +104,15 @@ func TestDiffRoutes(t *testing.T) {
 			[]Route{route("10.244.1.0/24", "192.168.0.250", static), d("10.244.1.0/24", "192.168.0.1")}, "", "", ""},
 		{"duplicate dst: the first wins", []Route{d("10.244.1.0/24", "192.168.0.1"), d("10.244.1.0/24", "192.168.0.9")}, nil,
 			"10.244.1.0/24 via 192.168.0.1", "", ""},
+		// Not unicast: holds its dst whatever its protocol, never replaced.
+		{"foreign blackhole on a desired dst: a conflict", []Route{d("10.244.1.0/24", "192.168.0.1")},
+			[]Route{typed("10.244.1.0/24", static, unix.RTN_BLACKHOLE)}, "", "", "10.244.1.0/24 via 192.168.0.1"},
+		{"foreign unreachable on a desired IPv6 dst: a conflict", []Route{d("fd00:10:244:1::/64", "fd00:1::1")},
+			[]Route{typed("fd00:10:244:1::/64", kernel, unix.RTN_UNREACHABLE)}, "", "", "fd00:10:244:1::/64 via fd00:1::1"},
+		{"prohibit with our protocol: not ours, a conflict", []Route{d("10.244.1.0/24", "192.168.0.1")},
+			[]Route{typed("10.244.1.0/24", ours, unix.RTN_PROHIBIT)}, "", "", "10.244.1.0/24 via 192.168.0.1"},
+		{"blackhole with our protocol, not desired: not deleted", nil,
+			[]Route{typed("10.244.1.0/24", ours, unix.RTN_BLACKHOLE)}, "", "", ""},
 		{"nothing desired: ours go", nil, []Route{d("10.244.1.0/24", "192.168.0.1"), route("10.200.0.0/24", "192.168.0.200", static)},
 			"", "10.244.1.0/24 via 192.168.0.1", ""},
 	}

@@ -4,9 +4,14 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+
+	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
 )
 
 // sysctl is one kernel setting podnet's pods need before any pod exists.
@@ -50,4 +55,50 @@ func ensureSysctls(root string, want []sysctl) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// raAtRisk returns the interfaces (sorted) that hold an IPv6 default route
+// learnt from router advertisements (protocol "ra") and have accept_ra=1:
+// once net.ipv6.conf.all.forwarding=1 the kernel ignores their RAs, so the
+// route is never renewed and expires (accept_ra=2 keeps them). The agent
+// only warns: accept_ra is the node's to choose.
+func (t routeTable) raAtRisk(sysctlRoot string) ([]string, error) {
+	rs, err := t.h.RouteListFiltered(unix.AF_INET6, &netlink.Route{Table: unix.RT_TABLE_MAIN}, netlink.RT_FILTER_TABLE)
+	if err != nil {
+		return nil, fmt.Errorf("listing IPv6 routes: %w", err)
+	}
+	var out []string
+	for _, r := range rs {
+		if r.Protocol != unix.RTPROT_RA || (r.Dst != nil && !isDefaultRoute(r.Dst)) {
+			continue
+		}
+		links := []int{r.LinkIndex}
+		for _, nh := range r.MultiPath {
+			links = append(links, nh.LinkIndex)
+		}
+		for _, idx := range links {
+			if idx == 0 {
+				continue
+			}
+			l, err := t.h.LinkByIndex(idx)
+			if err != nil {
+				return nil, fmt.Errorf("link %d of an RA default route: %w", idx, err)
+			}
+			name := l.Attrs().Name
+			v, err := os.ReadFile(filepath.Join(sysctlRoot, "net/ipv6/conf", name, "accept_ra"))
+			if err != nil {
+				return nil, err
+			}
+			if strings.TrimSpace(string(v)) == "1" && !slices.Contains(out, name) {
+				out = append(out, name)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+func isDefaultRoute(dst *net.IPNet) bool {
+	ones, _ := dst.Mask.Size()
+	return ones == 0
 }

@@ -174,6 +174,9 @@ func TestReconcileAndUninstall(t *testing.T) {
 
 		// A binary changed since the agent installed it is not the agent's to remove.
 		write(filepath.Join(dirs["bin"], "portmap"), "portmap from an OS package")
+		// An agent killed mid-write left its temporary files.
+		write(filepath.Join(dirs["bin"], ".podnet.podnet-agent-1234"), "half a podnet")
+		write(filepath.Join(dirs["conf"], "."+ConflistName+".tmp-1234"), "half a conflist")
 		if err := Uninstall(UninstallOptions{Config: cfg, CNIBinDir: dirs["bin"], CNIConfDir: dirs["conf"], Log: testLog(t)}); err != nil {
 			return fmt.Errorf("uninstall: %w", err)
 		}
@@ -185,8 +188,8 @@ func TestReconcileAndUninstall(t *testing.T) {
 		if !slices.Equal(left, []string{"bridge", "portmap"}) {
 			return fmt.Errorf("binaries left %v, want bridge and the changed portmap", left)
 		}
-		if _, err := os.Stat(filepath.Join(dirs["conf"], ConflistName)); !errors.Is(err, os.ErrNotExist) {
-			return fmt.Errorf("conflist after uninstall: %w", err)
+		if entries, err := os.ReadDir(dirs["conf"]); err != nil || len(entries) != 0 {
+			return fmt.Errorf("conf dir after uninstall: %v, %w", entries, err)
 		}
 		if _, err := os.Stat(rules.AgentDir(dirs["data"])); !errors.Is(err, os.ErrNotExist) {
 			return fmt.Errorf("agent state after uninstall: %w", err)

@@ -352,14 +352,16 @@ func cmdStatus(args *skel.CmdArgs) (err error) {
 }
 
 // checkNodeAgent fails (code 50) unless the node state podnet-agent owns is
-// in place: its ready stamp, written after a reconcile that put binaries,
-// conf, routes and rules in place, and (with ipMasq) the rules themselves,
-// which a reboot or an iptables flush removes behind the agent's back.
+// in place: its ready stamp, written after the first reconcile that put
+// binaries, conf, routes and rules in place and kept until uninstall (it
+// says the agent has completed a reconcile here since it was installed, not
+// that the last one succeeded), and (with ipMasq) the rules themselves,
+// checked live since a reboot or an iptables flush removes them.
 func checkNodeAgent(n *NetConf) error {
 	stamp := filepath.Join(rules.AgentDir(n.DataDir), rules.ReadyFile)
 	if _, err := os.Stat(stamp); err != nil {
 		return types.NewError(errPluginUnavailable,
-			"podnet-agent has not made this node ready (no "+stamp+"): is the podnet-agent pod running on this node?", err.Error())
+			"podnet-agent has not completed a reconcile on this node since it was installed (no "+stamp+"): is its pod running here?", err.Error())
 	}
 	if !n.masquerade() {
 		return nil

@@ -24,7 +24,7 @@ func TestStatusNodeAgent(t *testing.T) {
 	}{
 		{"no nodeAgent, nothing in place", ``, false, 0, 0, ""},
 		{"nodeAgent false, nothing in place", `,"nodeAgent":false`, false, 0, 0, ""},
-		{"no stamp", `,"nodeAgent":true`, false, -1, errPluginUnavailable, "podnet-agent has not made this node ready"},
+		{"no stamp", `,"nodeAgent":true`, false, -1, errPluginUnavailable, "podnet-agent has not completed a reconcile on this node since it was installed"},
 		{"stamp, no rules", `,"nodeAgent":true`, true, 0, errPluginUnavailable, "3 of podnet's iptables rules are missing"},
 		{"stamp, one rule missing", `,"nodeAgent":true`, true, 2, errPluginUnavailable, "1 of podnet's iptables rules are missing"},
 		{"stamp and rules", `,"nodeAgent":true`, true, -1, 0, ""},

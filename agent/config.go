@@ -31,7 +31,7 @@ const (
 )
 
 // MTUAnnotation on a Node replaces Config.MTU on that node.
-const MTUAnnotation = "podnet.cnigate.io/mtu"
+const MTUAnnotation = deploy.MTUAnnotation
 
 // DefaultConfig is the config the fields of config.json override: the
 // tutorial's settings but for the pod network, which has no default.

@@ -9,12 +9,13 @@ import (
 
 	v1 "k8s.io/api/core/v1"
 
+	"github.com/cnigate/cnigate/deploy"
 	"github.com/cnigate/cnigate/plugin/confcheck"
 	"github.com/cnigate/cnigate/plugin/ipam"
 )
 
 // ConflistName is the file the agent writes in the CNI conf directory.
-const ConflistName = "10-podnet.conflist"
+const ConflistName = deploy.ConflistName
 
 // ErrNoPodCIDR means the node has no podCIDR of a configured family, so podnet
 // has no subnet to hand out. The fix is in the control plane.

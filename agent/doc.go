@@ -5,6 +5,8 @@
 // tells podnet's STATUS when the node is ready (docs/agent.md).
 package agent
 
+import "github.com/cnigate/cnigate/deploy"
+
 // Version and Commit are stamped at build time:
 //
 //	-ldflags "-X github.com/cnigate/cnigate/agent.Version=v1.2.3 -X github.com/cnigate/cnigate/agent.Commit=abc123"
@@ -18,4 +20,4 @@ var (
 // routes from everyone else's: it lists, replaces and deletes only routes
 // with this value, so it never touches a route it did not make. 147 is
 // unused by the kernel (0-4) and by iproute2's rt_protos list.
-const RouteProtocol = 147
+const RouteProtocol = deploy.RouteProtocol

@@ -155,7 +155,7 @@ func (o Options) Validate() error {
 		}
 		p, err := netip.ParsePrefix(f.cidr)
 		if err != nil {
-			return fmt.Errorf("%s: %q is not a CIDR: %v", f.name, f.cidr, err)
+			return fmt.Errorf("%s: %q is not a CIDR: %w", f.name, f.cidr, err)
 		}
 		if p.Addr().Is6() != f.v6 || p.Addr().Is4In6() {
 			return fmt.Errorf("%s: %s is not an %s CIDR", f.name, f.cidr, map[bool]string{false: "IPv4", true: "IPv6"}[f.v6])

@@ -386,8 +386,11 @@ func agentKillCheck(a harness.NodeInfo, delay time.Duration) check {
 			return 0, "", err
 		}
 		pod, err := agentPod(ctx, s, a.Name)
-		if err != nil || pod == nil {
-			return 0, "", fmt.Errorf("no agent pod on %s: %v", a.Name, err)
+		if err != nil {
+			return 0, "", err
+		}
+		if pod == nil {
+			return 0, "", fmt.Errorf("no agent pod on %s", a.Name)
 		}
 		// Break the node so the agent has work to do, and kill it while it
 		// repairs: its routes at once (netlink events), its rules and the
@@ -533,8 +536,11 @@ func nodeRestartCheck(a harness.NodeInfo) check {
 	return func(ctx context.Context) (time.Duration, string, error) {
 		s := suiteFrom(ctx)
 		before, err := agentPod(ctx, s, a.Name)
-		if err != nil || before == nil {
-			return 0, "", fmt.Errorf("no agent pod on %s before the restart: %v", a.Name, err)
+		if err != nil {
+			return 0, "", err
+		}
+		if before == nil {
+			return 0, "", fmt.Errorf("no agent pod on %s before the restart", a.Name)
 		}
 		listed, err := listTestPods(ctx, s)
 		if err != nil {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/coreos/go-iptables/iptables"
 
+	"github.com/cnigate/cnigate/internal/iptsave"
 	"github.com/cnigate/cnigate/plugin/rules"
 )
 
@@ -31,53 +32,6 @@ func DesiredRules(c *Config, subnets map[bool]netip.Prefix) []rules.Rule {
 		rs = slices.DeleteFunc(rs, rules.Rule.IsMasquerade)
 	}
 	return rs
-}
-
-// ParseRuleLine parses a line of `iptables -S <chain>` ("-A FORWARD -s ...
-// -m comment --comment "podnet: x" -j ACCEPT") into its chain and rule
-// spec; other lines (-P, -N) are not rules (ok false).
-func ParseRuleLine(line string) (chain string, spec []string, ok bool) {
-	words, err := splitQuoted(line)
-	if err != nil || len(words) < 2 || words[0] != "-A" {
-		return "", nil, false
-	}
-	return words[1], words[2:], true
-}
-
-// splitQuoted splits iptables-save output into words: double quotes group,
-// backslash escapes the next character.
-func splitQuoted(s string) ([]string, error) {
-	var words []string
-	var cur strings.Builder
-	inWord, quoted := false, false
-	for i := 0; i < len(s); i++ {
-		ch := s[i]
-		switch {
-		case ch == '\\' && i+1 < len(s):
-			i++
-			cur.WriteByte(s[i])
-			inWord = true
-		case ch == '"':
-			quoted = !quoted
-			inWord = true
-		case (ch == ' ' || ch == '\t') && !quoted:
-			if inWord {
-				words = append(words, cur.String())
-				cur.Reset()
-				inWord = false
-			}
-		default:
-			cur.WriteByte(ch)
-			inWord = true
-		}
-	}
-	if quoted {
-		return nil, errors.New("unterminated quote")
-	}
-	if inWord {
-		words = append(words, cur.String())
-	}
-	return words, nil
 }
 
 // hasComment reports whether spec carries the comment of network name.
@@ -180,7 +134,7 @@ func (t *ruleTables) list(families []bool) ([]rules.Rule, error) {
 				return nil, fmt.Errorf("listing %s %s/%s: %w", rules.Command(ipv6), tc[0], tc[1], err)
 			}
 			for _, l := range lines {
-				if chain, spec, ok := ParseRuleLine(l); ok && chain == tc[1] {
+				if chain, spec, ok := iptsave.ParseRuleLine(l); ok && chain == tc[1] {
 					out = append(out, rules.Rule{IPv6: ipv6, Table: tc[0], Chain: chain, Spec: spec})
 				}
 			}

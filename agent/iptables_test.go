@@ -3,32 +3,11 @@ package agent
 import (
 	"fmt"
 	"net/netip"
-	"strings"
 	"testing"
 
+	"github.com/cnigate/cnigate/internal/iptsave"
 	"github.com/cnigate/cnigate/plugin/rules"
 )
-
-func TestParseRuleLine(t *testing.T) {
-	tests := []struct {
-		line, chain, spec string
-		ok                bool
-	}{
-		{`-A POSTROUTING -s 10.244.1.0/24 ! -d 10.244.0.0/16 ! -o cni0 -m comment --comment "podnet: podnet" -j MASQUERADE`,
-			"POSTROUTING", "-s|10.244.1.0/24|!|-d|10.244.0.0/16|!|-o|cni0|-m|comment|--comment|podnet: podnet|-j|MASQUERADE", true},
-		{`-A FORWARD -s 10.244.0.0/16 -m comment --comment "a \"quoted\" word" -j ACCEPT`,
-			"FORWARD", `-s|10.244.0.0/16|-m|comment|--comment|a "quoted" word|-j|ACCEPT`, true},
-		{`-P FORWARD ACCEPT`, "", "", false},
-		{`-N KUBE-FORWARD`, "", "", false},
-		{`-A FORWARD -m comment --comment "unterminated`, "", "", false},
-	}
-	for _, tt := range tests {
-		chain, spec, ok := ParseRuleLine(tt.line)
-		if ok != tt.ok || chain != tt.chain || strings.Join(spec, "|") != tt.spec {
-			t.Errorf("%s: got %q %q %v", tt.line, chain, strings.Join(spec, "|"), ok)
-		}
-	}
-}
 
 func TestDesiredRules(t *testing.T) {
 	subnets := map[bool]netip.Prefix{false: netip.MustParsePrefix("10.244.1.0/24"), true: netip.MustParsePrefix("fd00:10:244:1::/64")}
@@ -56,7 +35,7 @@ func TestDiffRules(t *testing.T) {
 	listed := func(lines ...string) []rules.Rule {
 		var out []rules.Rule
 		for _, l := range lines {
-			chain, spec, ok := ParseRuleLine(l)
+			chain, spec, ok := iptsave.ParseRuleLine(l)
 			if !ok {
 				t.Fatalf("bad line %s", l)
 			}

@@ -315,24 +315,3 @@ func TestParseProbe(t *testing.T) {
 		t.Error("garbage: no error")
 	}
 }
-
-func TestSplitRuleSpec(t *testing.T) {
-	for _, tc := range []struct {
-		in   string
-		want []string
-		err  bool
-	}{
-		{`-A FORWARD -s 10.244.0.0/16 -m comment --comment "podnet: podnet" -j ACCEPT`,
-			[]string{"-A", "FORWARD", "-s", "10.244.0.0/16", "-m", "comment", "--comment", "podnet: podnet", "-j", "ACCEPT"}, false},
-		{`-A POSTROUTING ! -d 10.244.0.0/16 -m comment --comment x -j MASQUERADE`,
-			[]string{"-A", "POSTROUTING", "!", "-d", "10.244.0.0/16", "-m", "comment", "--comment", "x", "-j", "MASQUERADE"}, false},
-		{`-A X --comment "a \"b\""`, []string{"-A", "X", "--comment", `a "b"`}, false},
-		{`-A X --comment ""`, []string{"-A", "X", "--comment", ""}, false},
-		{`-A X --comment "open`, nil, true},
-	} {
-		got, err := splitRuleSpec(tc.in)
-		if (err != nil) != tc.err || !slices.Equal(got, tc.want) {
-			t.Errorf("splitRuleSpec(%q) = %q, %v; want %q (error %v)", tc.in, got, err, tc.want, tc.err)
-		}
-	}
-}

@@ -10,6 +10,8 @@ import (
 	"github.com/coreos/go-iptables/iptables"
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
+
+	"github.com/cnigate/cnigate/internal/iptsave"
 )
 
 // What a node's CNI owns, read and tampered with from the host inside a kind
@@ -120,15 +122,12 @@ func DeleteRulesWithComment(ctx context.Context, container, comment string, v6 b
 			return err
 		}
 		for _, l := range listed {
-			table, spec, _ := strings.Cut(l, " ")
-			args, err := splitRuleSpec(spec)
-			if err != nil {
-				return err
-			}
-			if len(args) < 2 || args[0] != "-A" {
+			table, line, _ := strings.Cut(l, " ")
+			chain, spec, ok := iptsave.ParseRuleLine(line)
+			if !ok {
 				return fmt.Errorf("container %s: unexpected rule %q", container, l)
 			}
-			if err := ipt.Delete(table, args[1], args[2:]...); err != nil {
+			if err := ipt.Delete(table, chain, spec...); err != nil {
 				return fmt.Errorf("container %s: delete %s: %w", container, l, err)
 			}
 			n++
@@ -143,40 +142,6 @@ func iptablesFor(v6 bool) (*iptables.IPTables, error) {
 		return iptables.NewWithProtocol(iptables.ProtocolIPv6)
 	}
 	return iptables.NewWithProtocol(iptables.ProtocolIPv4)
-}
-
-// splitRuleSpec splits an `iptables -S` line into arguments, honouring the
-// double quotes iptables puts around a comment with spaces.
-func splitRuleSpec(s string) ([]string, error) {
-	var args []string
-	var cur strings.Builder
-	inQuote, have := false, false
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == '\\' && inQuote && i+1 < len(s):
-			i++
-			cur.WriteByte(s[i])
-		case c == '"':
-			inQuote, have = !inQuote, true
-		case c == ' ' && !inQuote:
-			if have {
-				args = append(args, cur.String())
-				cur.Reset()
-				have = false
-			}
-		default:
-			cur.WriteByte(c)
-			have = true
-		}
-	}
-	if inQuote {
-		return nil, fmt.Errorf("unbalanced quote in rule %q", s)
-	}
-	if have {
-		args = append(args, cur.String())
-	}
-	return args, nil
 }
 
 // RoutesOfProtocol lists the destinations of the node's main-table routes

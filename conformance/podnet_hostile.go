@@ -7,7 +7,6 @@ import (
 
 	"github.com/containernetworking/cni/pkg/types"
 	"github.com/containernetworking/cni/pkg/version"
-	"github.com/containernetworking/plugins/pkg/ns"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	"github.com/vishvananda/netlink"
@@ -21,18 +20,6 @@ import (
 var _ = Describe("podnet under a hostile or unlucky runtime", Label("podnet"), func() {
 	var tb *testbed
 	BeforeEach(func() { tb = newTestbed(version.Current(), withoutIPv6) }) // the tutorial's IPv4-only conf
-
-	// snapshotOf records the host, the given pods and the data dir.
-	snapshotOf := func(pods ...ns.NetNS) cnitest.Snapshot {
-		GinkgoHelper()
-		netnses := map[string]ns.NetNS{"host": tb.host}
-		for i, p := range pods {
-			netnses["pod "+string(rune('a'+i))] = p
-		}
-		s, err := cnitest.TakeSnapshot(netnses, map[string]string{"data dir": tb.params.DataDir})
-		Expect(err).NotTo(HaveOccurred())
-		return s
-	}
 
 	Describe("more than one attachment per pod", func() {
 		It("a second interface in the pod gets its address and no second default route; its DEL leaves the first intact", func() {
@@ -132,11 +119,11 @@ var _ = Describe("podnet under a hostile or unlucky runtime", Label("podnet"), f
 			Expect(os.Remove(lock)).To(Succeed())
 			Expect(os.Symlink(target, lock)).To(Succeed())
 			pod := tb.newPod()
-			before := snapshotOf(pod)
+			before := tb.snapshot(pod)
 			expectCNIError(tb.run(cnitest.Invocation{Command: "ADD", ContainerID: newContainerID(), NetNS: pod.Path()}), types.ErrIOFailure)
 			_, err := os.Lstat(target)
 			Expect(os.IsNotExist(err)).To(BeTrue(), "the lock symlink's target was created")
-			Expect(before.Diff(snapshotOf(pod))).To(BeEmpty())
+			Expect(before.Diff(tb.snapshot(pod))).To(BeEmpty())
 		})
 
 		It("does not read an oversized reservation file whole", func() {
@@ -172,10 +159,10 @@ var _ = Describe("podnet under a hostile or unlucky runtime", Label("podnet"), f
 
 			tb.timeout = time.Minute
 			pod := tb.newPod()
-			before := snapshotOf(pod)
+			before := tb.snapshot(pod)
 			resp := tb.run(cnitest.Invocation{Command: "ADD", ContainerID: newContainerID(), NetNS: pod.Path()})
 			expectCNIError(resp, types.ErrTryAgainLater)
-			Expect(before.Diff(snapshotOf(pod))).To(BeEmpty())
+			Expect(before.Diff(tb.snapshot(pod))).To(BeEmpty())
 		})
 	})
 

@@ -10,7 +10,6 @@ import (
 
 	"github.com/containernetworking/cni/pkg/types"
 	"github.com/containernetworking/cni/pkg/version"
-	"github.com/containernetworking/plugins/pkg/ns"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	"golang.org/x/sys/unix"
@@ -26,16 +25,6 @@ var _ = Describe("podnet reliability", Label("podnet"), func() {
 	var tb *testbed
 	BeforeEach(func() { tb = newTestbed(version.Current(), withoutIPv6) }) // the tutorial's IPv4-only conf
 
-	snapshotOf := func(pods ...ns.NetNS) cnitest.Snapshot {
-		GinkgoHelper()
-		netnses := map[string]ns.NetNS{"host": tb.host}
-		for i, p := range pods {
-			netnses[fmt.Sprintf("pod %d", i)] = p
-		}
-		s, err := cnitest.TakeSnapshot(netnses, map[string]string{"data dir": tb.params.DataDir})
-		Expect(err).NotTo(HaveOccurred())
-		return s
-	}
 	status := func(conf []byte) cnitest.Response {
 		GinkgoHelper()
 		return tb.run(cnitest.Invocation{Command: "STATUS", Config: conf})
@@ -46,13 +35,13 @@ var _ = Describe("podnet reliability", Label("podnet"), func() {
 		// A conflist left over from a rename: another name, the same subnet, bridge and dataDir.
 		renamed := mustWithFields(tb.conf, map[string]any{"name": "renamed"})
 		pod := tb.newPod()
-		before := snapshotOf(first.pod, pod)
+		before := tb.snapshot(first.pod, pod)
 		id := newContainerID()
 		resp := tb.run(cnitest.Invocation{Command: "ADD", ContainerID: id, NetNS: pod.Path(), Config: renamed})
 		expectCNIError(resp, types.ErrInvalidNetworkConfig)
 		cniErr, _ := resp.Error()
 		Expect(cniErr.Msg).To(And(ContainSubstring(`"bridge"`), ContainSubstring(`"`+testNetName+`"`)), "the error names the field and the other network")
-		Expect(before.Diff(snapshotOf(first.pod, pod))).To(BeEmpty(), "the refused ADD changed the node")
+		Expect(before.Diff(tb.snapshot(first.pod, pod))).To(BeEmpty(), "the refused ADD changed the node")
 		expectCNIError(status(renamed), codeNotAvailable)
 		Expect(status(tb.conf).Failed()).To(BeFalse(), "STATUS of the bridge's own network")
 		Expect(tb.check(first).Failed()).To(BeFalse(), "the first network's attachment was disturbed")
@@ -122,10 +111,10 @@ var _ = Describe("podnet reliability", Label("podnet"), func() {
 			cniErr, _ := resp.Error()
 			Expect(cniErr.Msg + cniErr.Details).To(ContainSubstring(name))
 			pod := tb.newPod()
-			before := snapshotOf(pod)
+			before := tb.snapshot(pod)
 			add := tb.run(cnitest.Invocation{Command: "ADD", ContainerID: newContainerID(), NetNS: pod.Path()})
 			expectCNIError(add, types.ErrIOFailure)
-			Expect(before.Diff(snapshotOf(pod))).To(BeEmpty(), "the refused ADD changed the node")
+			Expect(before.Diff(tb.snapshot(pod))).To(BeEmpty(), "the refused ADD changed the node")
 		},
 		Entry("a directory at .reserving", ".reserving", mkdirFull),
 		Entry("a directory at .att", ".att", mkdirFull),

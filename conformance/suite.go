@@ -172,6 +172,20 @@ func withSubnet6(subnet string) func(*cnitest.NetConfParams) {
 func withoutIPv6(p *cnitest.NetConfParams) { p.Network6, p.Subnet6 = "", "" }
 
 // newPod creates a pod netns, deleted when the spec ends.
+// snapshot records the host, the given pods ("pod a", "pod b", ...) and
+// the data dir, for specs that check a refused or failed command changed
+// nothing.
+func (tb *testbed) snapshot(pods ...ns.NetNS) cnitest.Snapshot {
+	GinkgoHelper()
+	netnses := map[string]ns.NetNS{"host": tb.host}
+	for i, p := range pods {
+		netnses["pod "+string(rune('a'+i))] = p
+	}
+	s, err := cnitest.TakeSnapshot(netnses, map[string]string{"data dir": tb.params.DataDir})
+	Expect(err).NotTo(HaveOccurred())
+	return s
+}
+
 func (tb *testbed) newPod() ns.NetNS {
 	GinkgoHelper()
 	pod, err := namespaces.New()

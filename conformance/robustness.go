@@ -159,28 +159,13 @@ var _ = Describe("a runtime crash during ADD, at every step", Label("generic"), 
 		}
 		tb := newTestbed(version.Current())
 		baseline, _ := cleanCycleBaseline(tb)
-		steps := map[string]int{}
-		for n := 1; ; n++ {
-			Expect(n).To(BeNumerically("<=", maxSyscallKills), "ADD still running after %d state-changing system calls", maxSyscallKills)
-			pod := tb.newPod()
-			id := newContainerID()
-			ctx, cancel := context.WithTimeout(context.Background(), tb.timeout)
-			resp, killed, at, err := cfg.plugin.RunKilledAtSyscall(ctx, tb.host, cnitest.Invocation{
-				Command: "ADD", ContainerID: id, NetNS: pod.Path(), IfName: testIfName, Config: tb.conf,
-			}, n)
-			cancel()
-			Expect(err).NotTo(HaveOccurred())
-			if !killed {
-				// The whole ADD ran: every step has been crash-tested.
-				Expect(resp.Failed()).To(BeFalse(), "ADD under ptrace: %s", resp)
-				Expect(tb.del(attachment{id: id, pod: pod}, pod.Path()).Failed()).To(BeFalse())
-				Expect(namespaces.Delete(pod)).To(Succeed())
-				AddReportEntry("ADD killed before each of its state-changing system calls", fmt.Sprintf("%d steps: %v", n-1, steps))
-				break
-			}
-			steps[at]++
-			expectDELRestores(tb, baseline, id, pod, fmt.Sprintf("a kill before state-changing system call %d (%s)", n, at))
-		}
+		last, steps := killADDAtEachStep(func() *testbed { return tb }, func(tb *testbed, id string, pod ns.NetNS, crash string) {
+			expectDELRestores(tb, baseline, id, pod, crash)
+		})
+		// The whole ADD ran: every step has been crash-tested.
+		Expect(tb.del(last, last.pod.Path()).Failed()).To(BeFalse())
+		Expect(namespaces.Delete(last.pod)).To(Succeed())
+		AddReportEntry("ADD killed before each of its state-changing system calls", steps)
 		By("the store still works")
 		tb.add(tb.newPod())
 	})
@@ -204,25 +189,9 @@ var _ = Describe("a runtime crash during a node's first ADD, at every step", Lab
 		allowed := crashState(clean, nil).files
 		gc := slices.Contains(cfg.versions, "1.1.0") // GC is a 1.1.0 command
 
-		steps := map[string]int{}
-		for n := 1; ; n++ {
-			Expect(n).To(BeNumerically("<=", maxSyscallKills), "ADD still running after %d state-changing system calls", maxSyscallKills)
-			tb := newTestbed(version.Current()) // a fresh node: host netns and data dir
-			pod := tb.newPod()
-			id := newContainerID()
-			ctx, cancel := context.WithTimeout(context.Background(), tb.timeout)
-			resp, killed, at, err := cfg.plugin.RunKilledAtSyscall(ctx, tb.host, cnitest.Invocation{
-				Command: "ADD", ContainerID: id, NetNS: pod.Path(), IfName: testIfName, Config: tb.conf,
-			}, n)
-			cancel()
-			Expect(err).NotTo(HaveOccurred())
-			if !killed {
-				Expect(resp.Failed()).To(BeFalse(), "ADD under ptrace: %s", resp)
-				AddReportEntry("a node's first ADD killed before each of its state-changing system calls", fmt.Sprintf("%d steps: %v", n-1, steps))
-				break
-			}
-			steps[at]++
-			crash := fmt.Sprintf("a kill before state-changing system call %d (%s) of the node's first ADD", n, at)
+		// a fresh node (host netns and data dir) for every kill
+		_, steps := killADDAtEachStep(func() *testbed { return newTestbed(version.Current()) }, func(tb *testbed, id string, pod ns.NetNS, crash string) {
+			crash += " of the node's first ADD"
 			// Not judged here: whether DEL succeeds (the spec above does).
 			tb.run(cnitest.Invocation{Command: "DEL", ContainerID: id, NetNS: pod.Path()})
 			if gc {
@@ -238,9 +207,39 @@ var _ = Describe("a runtime crash during a node's first ADD, at every step", Lab
 			}
 			Expect(extra).To(BeEmpty(), "files in the data dir after %s, DEL and GC that a clean ADD and DEL leave none of (a clean one leaves %v)", crash, allowed)
 			Expect(namespaces.Delete(pod)).To(Succeed())
-		}
+		})
+		AddReportEntry("a node's first ADD killed before each of its state-changing system calls", steps)
 	})
 })
+
+// killADDAtEachStep runs ADD once per state-changing system call it makes,
+// killed (SIGKILL) just before the n-th, n = 1, 2, ..., each on the testbed
+// node returns, in a new pod, and hands each crash to crashed. It stops at
+// the first ADD that runs to its end, checks that one succeeded, and returns
+// it (its pod still there) and a summary of the steps: how many, and how many
+// kills landed on each system call.
+func killADDAtEachStep(node func() *testbed, crashed func(tb *testbed, id string, pod ns.NetNS, crash string)) (attachment, string) {
+	GinkgoHelper()
+	steps := map[string]int{}
+	for n := 1; ; n++ {
+		Expect(n).To(BeNumerically("<=", maxSyscallKills), "ADD still running after %d state-changing system calls", maxSyscallKills)
+		tb := node()
+		pod := tb.newPod()
+		id := newContainerID()
+		ctx, cancel := context.WithTimeout(context.Background(), tb.timeout)
+		resp, killed, at, err := cfg.plugin.RunKilledAtSyscall(ctx, tb.host, cnitest.Invocation{
+			Command: "ADD", ContainerID: id, NetNS: pod.Path(), IfName: testIfName, Config: tb.conf,
+		}, n)
+		cancel()
+		Expect(err).NotTo(HaveOccurred())
+		if !killed {
+			Expect(resp.Failed()).To(BeFalse(), "ADD under ptrace: %s", resp)
+			return attachment{id: id, pod: pod}, fmt.Sprintf("%d steps: %v", n-1, steps)
+		}
+		steps[at]++
+		crashed(tb, id, pod, fmt.Sprintf("a kill before state-changing system call %d (%s)", n, at))
+	}
+}
 
 // expectDELRestores runs DEL of the crashed attachment and checks that the
 // node is back to the baseline: no link, no reservation, no rule.

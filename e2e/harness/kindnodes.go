@@ -22,6 +22,9 @@ type NodeInfo struct {
 	InternalIP6  string
 	PodCIDR6     string
 	ControlPlane bool
+	// Zone is the node's topology label (topology.kubernetes.io/zone; ""
+	// without one): the matrix's pair plan spreads pairs across zones.
+	Zone string
 }
 
 // NodeImageVersion returns the Kubernetes version a kind node's image

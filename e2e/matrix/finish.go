@@ -55,6 +55,10 @@ func writeReport(ctx context.Context, cfg *envconf.Config) (context.Context, err
 	mem := hostMemMeta(s, meta)
 	fmt.Printf("\n=== connectivity matrix (%s)\n%s%s\n", title, s.matrix.Table(), mem)
 	meta["mtu"] = fmt.Sprint(s.opt.MTU)
+	if s.otherPairs != nil {
+		meta["pair_plan"] = fmt.Sprintf("%s (seed %d)", s.opt.PairPlan, s.opt.PairSeed)
+		meta["other_node_pairs"] = s.pairPlanText()
+	}
 	if s.extSkip != "" {
 		meta["external_skipped"] = s.extSkip
 	}

@@ -100,6 +100,9 @@ func connect(ctx context.Context, cfg *envconf.Config) error {
 		return fmt.Errorf("the matrix needs %d workers (at least 2), the cluster has %d", want, len(workers))
 	}
 	s.workers = workers[:want]
+	if err := s.planPairs(); err != nil {
+		return err
+	}
 	for _, n := range s.nodes {
 		klog.Infof("node %s (%s): IPv4 InternalIP %q podCIDR %q; IPv6 InternalIP %q podCIDR %q", n.Name, s.short[n.Name], n.InternalIP, n.PodCIDR, n.InternalIP6, n.PodCIDR6)
 	}
@@ -131,6 +134,7 @@ func describeNodes(items []corev1.Node) ([]harness.NodeInfo, map[string]string) 
 			}
 		}
 		_, info.ControlPlane = n.Labels["node-role.kubernetes.io/control-plane"]
+		info.Zone = n.Labels[corev1.LabelTopologyZone]
 		if info.ControlPlane {
 			cps = append(cps, info)
 		} else {

@@ -44,6 +44,10 @@ type Options struct {
 	MTU         int
 	Break       string
 	Hermetic    bool
+	// PairPlan is which pairs of different workers the other-node rows run:
+	// "all", a number k of pairs per worker, or "auto" (plan.go).
+	PairPlan string
+	PairSeed uint64
 }
 
 // Register defines the options as flags of fs, each name prefixed by prefix.
@@ -71,6 +75,8 @@ func (o *Options) Register(fs *flag.FlagSet, prefix string) {
 	fs.StringVar(&o.PodNetwork6, p("pod-network6"), kindconfig.PodSubnet6, "the cluster's IPv6 pod subnet on an ipv6 or dual cluster (the CNI's network6)")
 	fs.IntVar(&o.MTU, p("mtu"), 1500, "the pod network's MTU: the MTU cells send packets of exactly this size")
 	fs.StringVar(&o.Break, p("break"), "", "break one thing on purpose (kind mode): portmap, hairpin, mtu, coredns or agent-routes (podnet: the agent routes nothing, the harness adds the routes once by hand)")
+	fs.StringVar(&o.PairPlan, p("pair-plan"), PairPlanAuto, "which pairs of different workers the other-node rows run: all, K (each worker a source and a destination K times, spread across topology.kubernetes.io/zone; for big clusters) or auto (all up to 10 workers, else 3)")
+	fs.Uint64Var(&o.PairSeed, p("pair-seed"), 1, "seed of the pair plan: the same seed and nodes give the same pairs (the record lists them)")
 	fs.BoolVar(&o.Hermetic, p("hermetic"), true, "while the kind cluster exists, drop forwarded traffic from its docker network to any other host interface (DOCKER-USER rule)")
 }
 
@@ -108,6 +114,9 @@ func (o *Options) Validate() error {
 	}
 	if o.AgentKills < 1 {
 		errs = append(errs, fmt.Errorf("agent-kills %d: at least 1", o.AgentKills))
+	}
+	if _, err := pairPlanK(o.PairPlan, 1<<20); err != nil {
+		errs = append(errs, err)
 	}
 	if o.CellTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("cell-timeout %v: must be positive", o.CellTimeout))

@@ -41,15 +41,18 @@ type suite struct {
 	// up without exporting logs.
 	interrupted atomic.Bool
 
-	nodes    []harness.NodeInfo // every node, sorted: control planes, then workers
-	short    map[string]string  // node name -> short name (cp, w1, ...)
-	workers  []harness.NodeInfo // the workers the matrix uses
-	external *harness.ExternalHost
-	extSkip  string        // why the NAT cells are skipped, "" if they run
-	hermetic bool          // the host's hermetic rule for this cluster is in place
-	setupErr error         // the setup step that failed, if one did
-	kind     *cluster.Kind // kind mode: the cluster
-	created  bool          // kind mode: creation started, teardown deletes it
+	nodes   []harness.NodeInfo // every node, sorted: control planes, then workers
+	short   map[string]string  // node name -> short name (cp, w1, ...)
+	workers []harness.NodeInfo // the workers the matrix uses
+	// otherPairs: the pairs of different workers the other-node rows run
+	// (--pair-plan; nil: every ordered pair).
+	otherPairs []nodePair
+	external   *harness.ExternalHost
+	extSkip    string        // why the NAT cells are skipped, "" if they run
+	hermetic   bool          // the host's hermetic rule for this cluster is in place
+	setupErr   error         // the setup step that failed, if one did
+	kind       *cluster.Kind // kind mode: the cluster
+	created    bool          // kind mode: creation started, teardown deletes it
 	// k8sVersion is the Kubernetes version the node image declares (kind mode).
 	k8sVersion string
 	// nodeCNI: node name -> type of the first plugin of the network

@@ -230,16 +230,19 @@ func (r row) rowCells(s *suite, pods map[string]*corev1.Pod) []cell {
 // cellsFor builds the cells of one pair of workers (a == b: same node).
 type cellsFor func(s *suite, a, b harness.NodeInfo, pods map[string]*corev1.Pod) []cell
 
-// pairs: f for every worker a with b = a (same) or every b != a (other).
+// pairs: f for every worker a with b = a (same) or every b != a of the
+// pair plan (other; every ordered pair unless --pair-plan says fewer).
 func pairs(same bool, f cellsFor) func(*suite, map[string]*corev1.Pod) []cell {
 	return func(s *suite, pods map[string]*corev1.Pod) []cell {
 		var cells []cell
-		for _, a := range s.workers {
-			for _, b := range s.workers {
-				if (a.Name == b.Name) == same {
-					cells = append(cells, f(s, a, b, pods)...)
-				}
+		if same {
+			for _, a := range s.workers {
+				cells = append(cells, f(s, a, a, pods)...)
 			}
+			return cells
+		}
+		for _, p := range s.pairsOfOtherNodes() {
+			cells = append(cells, f(s, s.worker(p.From), s.worker(p.To), pods)...)
 		}
 		return cells
 	}

@@ -19,8 +19,9 @@
 #                     mirroring into a registry a gate cluster can pull from.
 #
 # Environment (all optional):
-#   CNI=podnet                the CNI the harness installs on kind: podnet (conflist podnet + portmap)
-#                             or bridge (upstream bridge + host-local + portmap, hairpin on)
+#   CNI=podnet                the CNI the harness installs on kind, a name of the e2e's CNI table
+#                             (e2e/harness/cni.go; `bin/cnigate cnis` prints it): podnet (its image
+#                             and manifest) or bridge (upstream bridge + host-local + portmap, hairpin on)
 #   WORKERS=2                 kind workers (the matrix grows with it)
 #   E2E_PARALLEL=             how many cells run at once (go test -parallel); default (the
 #                             suite's, matrix.DefaultParallel) 2 per matrix worker, at least 4
@@ -95,10 +96,12 @@ case $MODE in
   clean | image-save | scale) CLUSTER="" ;;
   *) die "usage: ci/e2e.sh [e2e|cluster|clean|image-save|scale]" ;;
 esac
-case $CNI in
-  podnet | bridge) ;;
-  *) die "CNI must be podnet or bridge, not '$CNI'" ;;
-esac
+# How CNI is installed (the e2e's CNI table, e2e/harness/cni.go; it names the CNIs there are).
+CNI_INSTALL=""
+if [[ $MODE == e2e || $MODE == cluster ]]; then
+  [[ -x $REPO_ROOT/bin/cnigate ]] || die "bin/cnigate is missing: make $MODE builds it"
+  CNI_INSTALL=$("$REPO_ROOT/bin/cnigate" cnis --install "$CNI") || die "CNI=$CNI: not in the CNI table (bin/cnigate cnis lists it)"
+fi
 [[ -z $E2E_PARALLEL || $E2E_PARALLEL =~ ^[1-9][0-9]*$ ]] || die "E2E_PARALLEL must be a positive number, not '$E2E_PARALLEL'"
 [[ -z $GATE || -z $E2E_BREAK ]] || die "E2E_BREAK breaks clusters the harness creates, never a gate cluster"
 
@@ -295,7 +298,7 @@ if [[ -z $GATE ]]; then
   [[ -x $REPO_ROOT/bin/cnigate ]] || die "bin/cnigate is missing: make e2e builds it (it removes the hermetic rules at the end)"
   log "CNI: $CNI${E2E_BREAK:+ (E2E_BREAK=$E2E_BREAK)}, $WORKERS workers, cells ${E2E_PARALLEL:-2 per worker, at least 4,} at a time"
   args+=(-e2e.cni="$CNI")
-  if [[ $CNI == podnet ]]; then
+  if [[ $CNI_INSTALL == manifest ]]; then
     # podnet is deployed the way users deploy it: its image and manifest (deploy/)
     phase "podnet image"
     if [[ -z ${AGENT_IMAGE:-} ]]; then AGENT_IMAGE=$("$REPO_ROOT/ci/image.sh" build | tail -n 1); fi

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -54,7 +55,7 @@ func (o *Options) Register(fs *flag.FlagSet, prefix string) {
 	fs.IntVar(&o.Workers, p("workers"), kindconfig.DefaultWorkers, "kind workers to create; in gate mode, workers to use (0: all)")
 	fs.StringVar(&o.NodeImage, p("node-image"), "", "kind node image ref")
 	fs.StringVar(&o.AgentImage, p("agent-image"), "", "podnet's image (make image): loaded into the kind nodes and deployed with podnet's manifest (kind mode, cni podnet)")
-	fs.StringVar(&o.CNI, p("cni"), harness.CNIPodnet, "CNI installed on the kind nodes: podnet (then portmap) or bridge (reference bridge + host-local, then portmap)")
+	fs.StringVar(&o.CNI, p("cni"), harness.CNIs[0].Name, "CNI installed on the kind nodes, one of "+strings.Join(harness.CNINames(), ", ")+" (cnigate cnis: what each is)")
 	fs.StringVar(&o.CNIBin, p("cni-bin"), "", "directory of reference CNI plugins installed on every node, replacing the node image's (empty: use the image's own)")
 	fs.StringVar(&o.Image, p("image"), "cnigate/e2e-busybox:1.35", "test image (ci/images/busybox + the probe)")
 	fs.StringVar(&o.ImagePullPolicy, p("image-pull-policy"), string(corev1.PullNever), "imagePullPolicy of the test pods")
@@ -84,14 +85,15 @@ func (o *Options) Validate() error {
 		errs = append(errs, errors.New("break is for clusters the harness creates, never for a gate cluster"))
 	}
 	if o.Kubeconfig == "" {
-		if o.CNI != harness.CNIPodnet && o.CNI != harness.CNIBridge {
-			errs = append(errs, fmt.Errorf("cni %q: want podnet or bridge", o.CNI))
+		cni, err := harness.LookupCNI(o.CNI)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("cni %q: want one of %s", o.CNI, strings.Join(harness.CNINames(), ", ")))
 		}
-		if o.CNI == harness.CNIPodnet && o.AgentImage == "" {
-			errs = append(errs, errors.New("agent-image is empty: podnet is installed from its image (make image builds it)"))
+		if err == nil && cni.Install == harness.InstallManifest && o.AgentImage == "" {
+			errs = append(errs, fmt.Errorf("agent-image is empty: %s is installed from its image (make image builds it)", cni.Name))
 		}
-		if o.Break == breakAgentRoutes && o.CNI != harness.CNIPodnet {
-			errs = append(errs, errors.New("break agent-routes is podnet's agent's: use it with cni podnet"))
+		if err == nil && o.Break == breakAgentRoutes && !cni.Agent {
+			errs = append(errs, fmt.Errorf("break agent-routes is podnet's agent's: use it with cni podnet (%s has no agent)", cni.Name))
 		}
 		if o.NodeImage == "" {
 			errs = append(errs, errors.New("node-image is empty: name the kind node image to create the cluster from"))

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"os"
 	"strings"
 	"time"
 
@@ -73,6 +74,30 @@ func (o *Options) Register(fs *flag.FlagSet, prefix string) {
 	fs.IntVar(&o.MTU, p("mtu"), 1500, "the pod network's MTU: the MTU cells send packets of exactly this size")
 	fs.StringVar(&o.Break, p("break"), "", "break one thing on purpose (kind mode): portmap, hairpin, mtu, coredns or agent-routes (podnet: the agent routes nothing, the harness adds the routes once by hand)")
 	fs.BoolVar(&o.Hermetic, p("hermetic"), true, "while the kind cluster exists, drop forwarded traffic from its docker network to any other host interface (DOCKER-USER rule)")
+}
+
+// FlagsFromEnv sets each flag named prefix+NAME that the command line left
+// unset from the environment variable E2E_NAME (upper case, "-" as "_"), when
+// that is set and not empty: make's variables (make e2e E2E_AGENT_KILLS=5)
+// reach the suite through ci/e2e.sh without a hand-written mapping each. The
+// command line wins.
+func FlagsFromEnv(fs *flag.FlagSet, prefix string) error {
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	var errs []error
+	fs.VisitAll(func(f *flag.Flag) {
+		name, ok := strings.CutPrefix(f.Name, prefix)
+		if !ok || set[f.Name] {
+			return
+		}
+		env := "E2E_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
+		if v := os.Getenv(env); v != "" {
+			if err := fs.Set(f.Name, v); err != nil {
+				errs = append(errs, fmt.Errorf("%s=%s (-%s): %w", env, v, f.Name, err))
+			}
+		}
+	})
+	return errors.Join(errs...)
 }
 
 // Validate checks the options that do not need a cluster.

@@ -23,10 +23,10 @@ const (
 type Install string
 
 const (
-	// InstallManifest: its image and manifest (deploy/), the way users
+	// InstallManifest is its image and manifest (deploy/), the way users
 	// deploy it; its node agent writes the conflists and routes.
 	InstallManifest Install = "manifest"
-	// InstallConflist: by hand, the tutorial's way: the binaries the node
+	// InstallConflist is by hand, the tutorial's way: the binaries the node
 	// lacks (the pinned reference plugins), the conflist, masquerade and
 	// routes between the pod subnets.
 	InstallConflist Install = "conflist"

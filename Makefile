@@ -18,7 +18,7 @@ SHELL := /usr/bin/env bash
 #   NETWORK, NETWORK6, MTU, ROUTES, IMAGE  `make manifest`: the cluster's IPv4/IPv6 pod network, the pods' MTU,
 #                               routes node|none, the image (default: the one `make image` builds)
 #   IMAGE_DEFECT                `make image`: a defective candidate for the rollout gate (docs/rollout.md)
-#   CNI                         what `make e2e`/`make cluster` install on kind: podnet (default) or bridge
+#   CNI                         what `make e2e`/`make cluster` install on kind: podnet (default) or bridge (`bin/cnigate cnis`)
 
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
 

@@ -18,9 +18,13 @@
 #   ci/e2e.sh image-save  build the test image and write it as a tarball ($E2E_IMAGE_TAR), for
 #                     mirroring into a registry a gate cluster can pull from.
 #
-# Environment (all optional):
-#   CNI=podnet                the CNI the harness installs on kind: podnet (conflist podnet + portmap)
-#                             or bridge (upstream bridge + host-local + portmap, hairpin on)
+#   ci/e2e.sh e2e|cluster ARGS...  ARGS go to the suite as they are (-e2e.<flag>=..., cnigate e2e -h).
+#
+# Environment (all optional). Each E2E_<NAME> below that names a suite flag (-e2e.<name>, "_" as
+# "-") reaches it through the environment (matrix.FlagsFromEnv), any other flag's too:
+#   CNI=podnet                the CNI the harness installs on kind, a name of the e2e's CNI table
+#                             (e2e/harness/cni.go; `bin/cnigate cnis` prints it): podnet (its image
+#                             and manifest) or bridge (upstream bridge + host-local + portmap, hairpin on)
 #   WORKERS=2                 kind workers (the matrix grows with it)
 #   E2E_PARALLEL=             how many cells run at once (go test -parallel); default (the
 #                             suite's, matrix.DefaultParallel) 2 per matrix worker, at least 4
@@ -58,20 +62,17 @@ REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 source "$REPO_ROOT/ci/lib.sh"
 
 MODE=${1:-e2e}
+shift || true
+EXTRA_ARGS=("$@")
 WORKERS=${WORKERS:-2}
 IP_FAMILY=${IP_FAMILY:-ipv4}
 E2E_CLUSTER=${E2E_CLUSTER:-cnigate-e2e}
 CLUSTER_NAME=${CLUSTER_NAME:-cnigate}
 E2E_TIMEOUT=${E2E_TIMEOUT:-40m}
-E2E_CELL_TIMEOUT=${E2E_CELL_TIMEOUT:-45s}
-E2E_CHURN_ROUNDS=${E2E_CHURN_ROUNDS:-3}
-E2E_IMAGE=${E2E_IMAGE:-cnigate/e2e-busybox:1.35}
-E2E_IMAGE_PULL_POLICY=${E2E_IMAGE_PULL_POLICY:-Never}
-E2E_EXTERNAL_NETWORK=${E2E_EXTERNAL_NETWORK:-kind}
-E2E_HERMETIC=${E2E_HERMETIC:-1}
-E2E_MTU=${E2E_MTU:-1500}
+# The suite's own E2E_* variables (E2E_CELL_TIMEOUT, E2E_AGENT_KILLS, ...) pass through the
+# environment as they are (matrix.FlagsFromEnv); the script reads only these two itself.
+export E2E_IMAGE=${E2E_IMAGE:-cnigate/e2e-busybox:1.35} # built here (test image)
 E2E_BREAK=${E2E_BREAK:-}
-E2E_AGENT_KILLS=${E2E_AGENT_KILLS:-20}
 CNI=${CNI:-podnet}
 E2E_IMAGE_TAR=${E2E_IMAGE_TAR:-$OUTPUT_DIR/e2e-image.tar}
 ARTIFACTS=$(realpath -m "${ARTIFACTS:-$REPO_ROOT/_artifacts}") # absolute: go test runs in the package directory
@@ -95,10 +96,12 @@ case $MODE in
   clean | image-save | scale) CLUSTER="" ;;
   *) die "usage: ci/e2e.sh [e2e|cluster|clean|image-save|scale]" ;;
 esac
-case $CNI in
-  podnet | bridge) ;;
-  *) die "CNI must be podnet or bridge, not '$CNI'" ;;
-esac
+# How CNI is installed (the e2e's CNI table, e2e/harness/cni.go; it names the CNIs there are).
+CNI_INSTALL=""
+if [[ $MODE == e2e || $MODE == cluster ]]; then
+  [[ -x $REPO_ROOT/bin/cnigate ]] || die "bin/cnigate is missing: make $MODE builds it"
+  CNI_INSTALL=$("$REPO_ROOT/bin/cnigate" cnis --install "$CNI") || die "CNI=$CNI: not in the CNI table (bin/cnigate cnis lists it)"
+fi
 [[ -z $E2E_PARALLEL || $E2E_PARALLEL =~ ^[1-9][0-9]*$ ]] || die "E2E_PARALLEL must be a positive number, not '$E2E_PARALLEL'"
 [[ -z $GATE || -z $E2E_BREAK ]] || die "E2E_BREAK breaks clusters the harness creates, never a gate cluster"
 
@@ -274,15 +277,9 @@ elif command -v docker >/dev/null && docker info >/dev/null 2>&1; then
   DOCKER=1
 fi
 
-args=(-e2e.run -e2e.workers="$WORKERS" -e2e.ip-family="$IP_FAMILY" -e2e.report-dir="$ARTIFACTS_RUN" -e2e.report-name="e2e-$CNI"
-  -e2e.image="$E2E_IMAGE" -e2e.image-pull-policy="$E2E_IMAGE_PULL_POLICY"
-  -e2e.external-network="$E2E_EXTERNAL_NETWORK" -e2e.cell-timeout="$E2E_CELL_TIMEOUT"
-  -e2e.churn-rounds="$E2E_CHURN_ROUNDS" -e2e.mtu="$E2E_MTU" -e2e.break="$E2E_BREAK" -e2e.agent-kills="$E2E_AGENT_KILLS")
-case $E2E_HERMETIC in
-  1) args+=(-e2e.hermetic=true) ;;
-  0) args+=(-e2e.hermetic=false) ;;
-  *) die "E2E_HERMETIC must be 1 or 0, not '$E2E_HERMETIC'" ;;
-esac
+# What the script decides; every other suite option comes from its E2E_* variable (above), and
+# arguments after the mode (ci/e2e.sh e2e -e2e.churn-rounds=5) are appended as they are.
+args=(-e2e.run -e2e.workers="$WORKERS" -e2e.ip-family="$IP_FAMILY" -e2e.report-dir="$ARTIFACTS_RUN" -e2e.report-name="e2e-$CNI")
 
 if [[ -z $GATE ]]; then
   phase "node image"
@@ -295,7 +292,7 @@ if [[ -z $GATE ]]; then
   [[ -x $REPO_ROOT/bin/cnigate ]] || die "bin/cnigate is missing: make e2e builds it (it removes the hermetic rules at the end)"
   log "CNI: $CNI${E2E_BREAK:+ (E2E_BREAK=$E2E_BREAK)}, $WORKERS workers, cells ${E2E_PARALLEL:-2 per worker, at least 4,} at a time"
   args+=(-e2e.cni="$CNI")
-  if [[ $CNI == podnet ]]; then
+  if [[ $CNI_INSTALL == manifest ]]; then
     # podnet is deployed the way users deploy it: its image and manifest (deploy/)
     phase "podnet image"
     if [[ -z ${AGENT_IMAGE:-} ]]; then AGENT_IMAGE=$("$REPO_ROOT/ci/image.sh" build | tail -n 1); fi
@@ -336,7 +333,7 @@ fi
 if [[ $MODE == cluster ]]; then
   if ! cluster_exists "$CLUSTER"; then
     phase "cluster (go test setup)"
-    (cd "$REPO_ROOT" && go test ./e2e/ -count=1 -timeout 20m -v -run TestE2E -args "${args[@]}" -e2e.keep-cluster) >&2
+    (cd "$REPO_ROOT" && go test ./e2e/ -count=1 -timeout 20m -v -run TestE2E -args "${args[@]}" "${EXTRA_ARGS[@]}" -e2e.keep-cluster) >&2
   fi
   phase_end
   kubeconfig=$OUTPUT_DIR/kubeconfig-$CLUSTER
@@ -359,7 +356,7 @@ rc=0
 go tool gotestsum --format standard-verbose \
   --junitfile "$ARTIFACTS_RUN/junit-e2e.xml" --junitfile-testcase-classname relative \
   --jsonfile "$ARTIFACTS_RUN/go-test.json" -- \
-  ./e2e/ -count=1 -timeout "$E2E_TIMEOUT" ${E2E_PARALLEL:+-parallel "$E2E_PARALLEL"} ${E2E_GO_TEST_ARGS:-} -args "${args[@]}" \
+  ./e2e/ -count=1 -timeout "$E2E_TIMEOUT" ${E2E_PARALLEL:+-parallel "$E2E_PARALLEL"} ${E2E_GO_TEST_ARGS:-} -args "${args[@]}" "${EXTRA_ARGS[@]}" \
   2>&1 | tee "$ARTIFACTS_RUN/e2e.log" || rc=$?
 # The suite rendered the four report formats (JUnit, JSON, Markdown, HTML) of whatever ran.
 if [[ -n ${GITHUB_STEP_SUMMARY:-} && -f $ARTIFACTS_RUN/e2e-$CNI.md ]]; then

@@ -28,15 +28,15 @@ const (
 
 // chainedList renders the testbed's config as the first plugin of a
 // conflist followed by portmap, as kind's nodes run podnet.
-func chainedList(tb *testbed) *libcni.NetworkConfigList {
+func chainedList(tb *Testbed) *libcni.NetworkConfigList {
 	GinkgoHelper()
 	var first map[string]any
-	Expect(json.Unmarshal(tb.conf, &first)).To(Succeed())
+	Expect(json.Unmarshal(tb.Conf, &first)).To(Succeed())
 	delete(first, "cniVersion")
 	delete(first, "name")
 	list := map[string]any{
-		"cniVersion": tb.params.CNIVersion,
-		"name":       tb.params.Name,
+		"cniVersion": tb.Params.CNIVersion,
+		"name":       tb.Params.Name,
 		"plugins": []any{first, map[string]any{
 			"type": "portmap", "backend": "iptables", "snat": true,
 			"capabilities": map[string]bool{"portMappings": true},
@@ -52,22 +52,22 @@ func chainedList(tb *testbed) *libcni.NetworkConfigList {
 // pluginByType returns a directory where the plugin under test is found by
 // the "type" of its config, as libcni looks plugins up (the binary may be
 // named otherwise).
-func pluginByType(tb *testbed) string {
+func pluginByType(tb *Testbed) string {
 	GinkgoHelper()
 	var conf struct {
 		Type string `json:"type"`
 	}
-	Expect(json.Unmarshal(tb.conf, &conf)).To(Succeed())
-	dir := filepath.Join(tb.tmp, "cni-bin")
+	Expect(json.Unmarshal(tb.Conf, &conf)).To(Succeed())
+	dir := filepath.Join(tb.Tmp, "cni-bin")
 	Expect(os.Mkdir(dir, 0o755)).To(Succeed())
-	Expect(os.Symlink(cfg.plugin.Path, filepath.Join(dir, conf.Type))).To(Succeed())
+	Expect(os.Symlink(cfg.Plugin.Path, filepath.Join(dir, conf.Type))).To(Succeed())
 	return dir
 }
 
 // inHostNS runs f with the calling goroutine in the host netns, so the
 // plugins libcni starts run there.
-func inHostNS(tb *testbed, f func() error) error {
-	return tb.host.Do(func(ns.NetNS) error { return f() })
+func inHostNS(tb *Testbed, f func() error) error {
+	return tb.Host.Do(func(ns.NetNS) error { return f() })
 }
 
 var _ = Describe("chaining through libcni", Label("generic", "chain"), clause("chaining"), func() {
@@ -77,13 +77,13 @@ var _ = Describe("chaining through libcni", Label("generic", "chain"), clause("c
 		}
 	})
 
-	for _, v := range cfg.versions {
+	for _, v := range cfg.Versions {
 		It("ADD, CHECK and DEL of plugin + portmap work at cniVersion "+v+", with portmap's rules present after ADD and gone after DEL", Label("cniVersion:"+v), func() {
-			tb := newTestbed(v)
-			pod := tb.newPod()
-			cacheDir := filepath.Join(tb.tmp, "libcni-cache")
+			tb := NewTestbed(v)
+			pod := tb.NewPod()
+			cacheDir := filepath.Join(tb.Tmp, "libcni-cache")
 			paths := []string{pluginByType(tb), cfg.chainCNIPath}
-			for _, p := range filepath.SplitList(cfg.plugin.CNIPath) {
+			for _, p := range filepath.SplitList(cfg.Plugin.CNIPath) {
 				if p != "" {
 					paths = append(paths, p)
 				}
@@ -91,12 +91,12 @@ var _ = Describe("chaining through libcni", Label("generic", "chain"), clause("c
 			cninet := libcni.NewCNIConfigWithCacheDir(paths, cacheDir, nil)
 			list := chainedList(tb)
 			rt := &libcni.RuntimeConf{
-				ContainerID: newContainerID(), NetNS: pod.Path(), IfName: testIfName,
+				ContainerID: NewContainerID(), NetNS: pod.Path(), IfName: TestIfName,
 				CapabilityArgs: map[string]any{"portMappings": []map[string]any{
 					{"hostPort": chainHostPort, "containerPort": chainContainerPort, "protocol": "tcp"},
 				}},
 			}
-			ctx, cancel := context.WithTimeout(context.Background(), tb.timeout)
+			ctx, cancel := context.WithTimeout(context.Background(), tb.Timeout)
 			DeferCleanup(cancel)
 
 			By("ADD")
@@ -108,9 +108,9 @@ var _ = Describe("chaining through libcni", Label("generic", "chain"), clause("c
 			Expect(added.Version()).To(Equal(v), "the chain's result is in the list's cniVersion")
 			res, err := current.NewResultFromResult(added)
 			Expect(err).NotTo(HaveOccurred())
-			a := attachment{id: rt.ContainerID, pod: pod, result: res}
-			expectPodConfigured(tb, a)
-			ip := podIP(res)
+			a := Attachment{ID: rt.ContainerID, Pod: pod, Result: res}
+			ExpectPodConfigured(tb, a)
+			ip := PodIP(res)
 			dnat := ip + ":" + strconv.Itoa(chainContainerPort)
 			Expect(natRulesMentioning(tb, dnat)).NotTo(BeEmpty(), "portmap's DNAT to %s is missing after ADD", dnat)
 
@@ -127,7 +127,7 @@ var _ = Describe("chaining through libcni", Label("generic", "chain"), clause("c
 				Eventually(func() (string, error) {
 					dctx, dcancel := context.WithTimeout(ctx, 2*time.Second)
 					defer dcancel()
-					return cnitest.DialTCP(dctx, tb.host, net.JoinHostPort(gateway.String(), strconv.Itoa(chainHostPort)))
+					return cnitest.DialTCP(dctx, tb.Host, net.JoinHostPort(gateway.String(), strconv.Itoa(chainHostPort)))
 				}).WithTimeout(10*time.Second).Should(ContainSubstring("hello from"), "host -> %s:%d (hostPort)", gateway, chainHostPort)
 			} else {
 				AddReportEntry("profile: dataPath.gateway is false: the hostPort is not dialled from the host (no host address on the pod network)")
@@ -144,18 +144,18 @@ var _ = Describe("chaining through libcni", Label("generic", "chain"), clause("c
 			}
 			Expect(natRulesMentioning(tb, dnat)).To(BeEmpty(), "portmap's DNAT is left after DEL")
 			Expect(natRulesMentioning(tb, "--dport "+strconv.Itoa(chainHostPort))).To(BeEmpty(), "a hostPort rule is left after DEL")
-			_, found, err := cnitest.LinkIn(pod, testIfName)
+			_, found, err := cnitest.LinkIn(pod, TestIfName)
 			Expect(err).NotTo(HaveOccurred())
-			Expect(found).To(BeFalse(), "%s still in the pod after DEL", testIfName)
-			tb.expectReleased(rt.ContainerID)
+			Expect(found).To(BeFalse(), "%s still in the pod after DEL", TestIfName)
+			tb.ExpectReleased(rt.ContainerID)
 		})
 	}
 })
 
 // natRulesMentioning lists the host netns's nat rules containing text.
-func natRulesMentioning(tb *testbed, text string) []string {
+func natRulesMentioning(tb *Testbed, text string) []string {
 	GinkgoHelper()
-	snap, err := cnitest.TakeSnapshot(map[string]ns.NetNS{"host": tb.host}, nil)
+	snap, err := cnitest.TakeSnapshot(map[string]ns.NetNS{"host": tb.Host}, nil)
 	Expect(err).NotTo(HaveOccurred())
 	var found []string
 	for _, f := range snap["host"] {

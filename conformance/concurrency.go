@@ -20,19 +20,19 @@ var _ = Describe("concurrency", Label("generic"), clause("parallel"), func() {
 		// One run checks every claimed family (distinct in each), not one
 		// run per family: 100 ADDs are the suite's dearest spec.
 		requireAttachments(parallelADDs)
-		tb := newTestbed(version.Current())
+		tb := NewTestbed(version.Current())
 		pods := make([]ns.NetNS, parallelADDs)
 		for i := range pods {
-			pods[i] = tb.newPod()
+			pods[i] = tb.NewPod()
 		}
 		ids := make([]string, parallelADDs)
 		resps := make([]cnitest.Response, parallelADDs)
 		var wg sync.WaitGroup
 		for i := range pods {
-			ids[i] = newContainerID()
+			ids[i] = NewContainerID()
 			wg.Go(func() {
 				defer GinkgoRecover()
-				resps[i] = tb.run(cnitest.Invocation{Command: "ADD", ContainerID: ids[i], NetNS: pods[i].Path()})
+				resps[i] = tb.Run(cnitest.Invocation{Command: "ADD", ContainerID: ids[i], NetNS: pods[i].Path()})
 			})
 		}
 		wg.Wait()
@@ -40,30 +40,30 @@ var _ = Describe("concurrency", Label("generic"), clause("parallel"), func() {
 		owner := map[string]int{}
 		for i, resp := range resps {
 			Expect(resp.Failed()).To(BeFalse(), "ADD %d: %s", i, resp)
-			result, err := resp.Result(tb.params.CNIVersion)
+			result, err := resp.Result(tb.Params.CNIVersion)
 			Expect(err).NotTo(HaveOccurred())
-			a := attachment{id: ids[i], pod: pods[i], result: result}
+			a := Attachment{ID: ids[i], Pod: pods[i], Result: result}
 			// Distinct in each family the profile claims.
 			for _, family := range cfg.profile.DataPath.families() {
-				ip := resultIP(result, family).Address.IP.String()
+				ip := ResultIP(result, family).Address.IP.String()
 				Expect(owner).NotTo(HaveKey(ip), "%s handed to ADD %d and ADD %d", ip, owner[ip], i)
 				owner[ip] = i
 			}
-			expectPodConfigured(tb, a)
+			ExpectPodConfigured(tb, a)
 		}
 
 		for i := range pods {
 			wg.Go(func() {
 				defer GinkgoRecover()
-				resps[i] = tb.run(cnitest.Invocation{Command: "DEL", ContainerID: ids[i], NetNS: pods[i].Path()})
+				resps[i] = tb.Run(cnitest.Invocation{Command: "DEL", ContainerID: ids[i], NetNS: pods[i].Path()})
 			})
 		}
 		wg.Wait()
 		for i, resp := range resps {
 			Expect(resp.Failed()).To(BeFalse(), "DEL %d: %s", i, resp)
-			tb.expectReleased(ids[i], "DEL %d left its reservation", i)
+			tb.ExpectReleased(ids[i], "DEL %d left its reservation", i)
 		}
-		Expect(tb.hostVeths()).To(BeEmpty())
+		Expect(tb.HostVeths()).To(BeEmpty())
 	})
 })
 
@@ -73,43 +73,43 @@ var _ = Describe("pool exhaustion", Label("generic"), func() {
 
 	// fill ADDs pods until one fails, and returns the successes and the failure.
 	// hostLinks are the host netns's links just before the failing ADD.
-	fill := func(tb *testbed) (added []attachment, failedID string, failedPod ns.NetNS, failure cnitest.Response, hostLinks []string) {
+	fill := func(tb *Testbed) (added []Attachment, failedID string, failedPod ns.NetNS, failure cnitest.Response, hostLinks []string) {
 		GinkgoHelper()
 		for range 16 {
-			pod := tb.newPod()
-			id := newContainerID()
+			pod := tb.NewPod()
+			id := NewContainerID()
 			var err error
-			hostLinks, err = cnitest.LinkNames(tb.host)
+			hostLinks, err = cnitest.LinkNames(tb.Host)
 			Expect(err).NotTo(HaveOccurred())
-			resp := tb.run(cnitest.Invocation{Command: "ADD", ContainerID: id, NetNS: pod.Path()})
+			resp := tb.Run(cnitest.Invocation{Command: "ADD", ContainerID: id, NetNS: pod.Path()})
 			if resp.Failed() {
 				return added, id, pod, resp, hostLinks
 			}
-			result, err := resp.Result(tb.params.CNIVersion)
+			result, err := resp.Result(tb.Params.CNIVersion)
 			Expect(err).NotTo(HaveOccurred())
-			added = append(added, attachment{id: id, pod: pod, result: result})
+			added = append(added, Attachment{ID: id, Pod: pod, Result: result})
 		}
 		Fail("16 ADDs into a /29 all succeeded")
 		return
 	}
 
 	It("the ADD past the end fails with a CNI error and no reservation, and a DEL makes room again", clause("errors"), func() {
-		tb := newTestbed(version.Current(), withSubnet(smallSubnet))
+		tb := NewTestbed(version.Current(), WithSubnet(smallSubnet))
 		added, failedID, _, failure, _ := fill(tb)
 		Expect(added).NotTo(BeEmpty())
 		_, err := failure.Error()
 		Expect(err).NotTo(HaveOccurred(), "exhaustion must be reported as a CNI error")
-		tb.expectReleased(failedID)
+		tb.ExpectReleased(failedID)
 
-		Expect(tb.del(added[0], added[0].pod.Path()).Failed()).To(BeFalse())
-		again := tb.add(tb.newPod())
-		Expect(podIP(again.result)).To(Equal(podIP(added[0].result)), "the released address is handed out again")
+		Expect(tb.Del(added[0], added[0].Pod.Path()).Failed()).To(BeFalse())
+		again := tb.Add(tb.NewPod())
+		Expect(PodIP(again.Result)).To(Equal(PodIP(added[0].Result)), "the released address is handed out again")
 	})
 
 	It("the ADD past the end leaves no link behind", Label("rollback"), convention("rollback"), func() {
-		tb := newTestbed(version.Current(), withSubnet(smallSubnet))
+		tb := NewTestbed(version.Current(), WithSubnet(smallSubnet))
 		_, _, failedPod, _, hostLinks := fill(tb)
 		Expect(cnitest.LinkNames(failedPod)).To(Equal([]string{"lo"}), "the failed ADD left an interface in the pod")
-		Expect(cnitest.LinkNames(tb.host)).To(Equal(hostLinks), "the failed ADD left a link in the host netns")
+		Expect(cnitest.LinkNames(tb.Host)).To(Equal(hostLinks), "the failed ADD left a link in the host netns")
 	})
 })

@@ -13,8 +13,8 @@ import (
 
 // probe pings to from a pod; the first packets may wait for ARP and a
 // bridge port to forward, so callers retry it.
-func probe(from attachment, to net.IP) func() error {
-	return func() error { return cnitest.Ping(from.pod, to, time.Second) }
+func probe(from Attachment, to net.IP) func() error {
+	return func() error { return cnitest.Ping(from.Pod, to, time.Second) }
 }
 
 var _ = Describe("data path", Label("generic"), func() {
@@ -23,19 +23,19 @@ var _ = Describe("data path", Label("generic"), func() {
 			Skip("profile: dataPath.sameNodeL2 is false (pods of one node are not promised to reach each other)")
 		}
 		requireAttachments(2)
-		tb := newTestbed(version.Current())
-		a, b := tb.add(tb.newPod()), tb.add(tb.newPod())
-		Eventually(probe(a, b.result.IPs[0].Address.IP)).WithTimeout(10*time.Second).Should(Succeed(), "ICMP a -> b")
-		Eventually(probe(b, a.result.IPs[0].Address.IP)).WithTimeout(10*time.Second).Should(Succeed(), "ICMP b -> a")
+		tb := NewTestbed(version.Current())
+		a, b := tb.Add(tb.NewPod()), tb.Add(tb.NewPod())
+		Eventually(probe(a, b.Result.IPs[0].Address.IP)).WithTimeout(10*time.Second).Should(Succeed(), "ICMP a -> b")
+		Eventually(probe(b, a.Result.IPs[0].Address.IP)).WithTimeout(10*time.Second).Should(Succeed(), "ICMP b -> a")
 
-		expectTCP(a, b.pod, net.ParseIP(podIP(b.result)))
+		expectTCP(a, b.Pod, net.ParseIP(PodIP(b.Result)))
 	})
 
 	It("a pod reaches the gateway its result names", convention("gateway"), func() {
 		requireGateway()
-		tb := newTestbed(version.Current())
-		a := tb.add(tb.newPod())
-		gateway := a.result.IPs[0].Gateway
+		tb := NewTestbed(version.Current())
+		a := tb.Add(tb.NewPod())
+		gateway := a.Result.IPs[0].Gateway
 		Expect(gateway).NotTo(BeNil(), "the result names no gateway")
 		Eventually(probe(a, gateway)).WithTimeout(10*time.Second).Should(Succeed(), "ICMP a -> gateway")
 	})

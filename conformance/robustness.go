@@ -24,15 +24,15 @@ import (
 // addUplink gives the host netns what a real node has and a confused plugin
 // would break: an uplink eth0 with an address and the default route (a veth:
 // the kernels this runs on may lack the dummy driver).
-func addUplink(tb *testbed) {
+func addUplink(tb *Testbed) {
 	GinkgoHelper()
-	Expect(cnitest.InNS(tb.host, func() error {
+	Expect(cnitest.InNS(tb.Host, func() error {
 		attrs := netlink.NewLinkAttrs()
-		attrs.Name = testIfName
+		attrs.Name = TestIfName
 		if err := netlink.LinkAdd(&netlink.Veth{LinkAttrs: attrs, PeerName: "uplink-peer"}); err != nil {
 			return err
 		}
-		l, err := netlink.LinkByName(testIfName)
+		l, err := netlink.LinkByName(TestIfName)
 		if err != nil {
 			return err
 		}
@@ -52,38 +52,38 @@ func addUplink(tb *testbed) {
 
 var _ = Describe("CNI_NETNS naming the runtime's own netns", Label("generic"), convention("own-netns-refused"), func() {
 	It("ADD, DEL and CHECK are refused and change nothing in the host, the pods or the data dir", func() {
-		tb := newTestbed(version.Current())
-		a := tb.add(tb.newPod())
+		tb := NewTestbed(version.Current())
+		a := tb.Add(tb.NewPod())
 		addUplink(tb)
 		snapshot := func() cnitest.Snapshot {
-			s, err := cnitest.TakeSnapshot(map[string]ns.NetNS{"host": tb.host, "pod": a.pod},
-				map[string]string{"data dir": tb.params.DataDir})
+			s, err := cnitest.TakeSnapshot(map[string]ns.NetNS{"host": tb.Host, "pod": a.Pod},
+				map[string]string{"data dir": tb.Params.DataDir})
 			Expect(err).NotTo(HaveOccurred())
 			return s
 		}
-		prev, err := a.result.GetAsVersion(tb.params.CNIVersion)
+		prev, err := a.Result.GetAsVersion(tb.Params.CNIVersion)
 		Expect(err).NotTo(HaveOccurred())
-		withPrev := mustWithFields(tb.conf, map[string]any{"prevResult": prev})
-		host := tb.host.Path()
+		withPrev := MustWithFields(tb.Conf, map[string]any{"prevResult": prev})
+		host := tb.Host.Path()
 		calls := []struct {
 			what string
 			inv  cnitest.Invocation
 		}{
-			{"ADD of a new container, a new ifname", cnitest.Invocation{Command: "ADD", ContainerID: newContainerID(), NetNS: host, IfName: "eth1"}},
-			{"ADD of a new container, the uplink's ifname", cnitest.Invocation{Command: "ADD", ContainerID: newContainerID(), NetNS: host, IfName: testIfName}},
-			{"DEL of the live attachment (its ifname is the uplink's)", cnitest.Invocation{Command: "DEL", ContainerID: a.id, NetNS: host, IfName: testIfName}},
-			{"CHECK of the live attachment", cnitest.Invocation{Command: "CHECK", ContainerID: a.id, NetNS: host, IfName: testIfName, Config: withPrev}},
+			{"ADD of a new container, a new ifname", cnitest.Invocation{Command: "ADD", ContainerID: NewContainerID(), NetNS: host, IfName: "eth1"}},
+			{"ADD of a new container, the uplink's ifname", cnitest.Invocation{Command: "ADD", ContainerID: NewContainerID(), NetNS: host, IfName: TestIfName}},
+			{"DEL of the live attachment (its ifname is the uplink's)", cnitest.Invocation{Command: "DEL", ContainerID: a.ID, NetNS: host, IfName: TestIfName}},
+			{"CHECK of the live attachment", cnitest.Invocation{Command: "CHECK", ContainerID: a.ID, NetNS: host, IfName: TestIfName, Config: withPrev}},
 		}
 		for _, call := range calls {
 			By(call.what)
 			before := snapshot()
-			resp := tb.run(call.inv)
+			resp := tb.Run(call.inv)
 			Expect(resp.Failed()).To(BeTrue(), "%s succeeded: %s", call.what, resp)
 			_, err := resp.Error()
 			Expect(err).NotTo(HaveOccurred(), "%s", call.what)
 			Expect(before.Diff(snapshot())).To(BeEmpty(), "%s changed the node (+ appeared, - went away)", call.what)
 		}
-		Expect(tb.check(a).Failed()).To(BeFalse(), "the live attachment was disturbed")
+		Expect(tb.Check(a).Failed()).To(BeFalse(), "the live attachment was disturbed")
 	})
 })
 
@@ -99,7 +99,7 @@ const (
 
 var _ = Describe("a runtime crash during ADD", Label("generic"), convention("crash-recovery"), clause("DEL"), func() {
 	It("SIGKILL at any point of ADD, then DEL of that attachment, leaves no reservation, no link and no rule", func() {
-		tb := newTestbed(version.Current())
+		tb := NewTestbed(version.Current())
 
 		baseline, longest := cleanCycleBaseline(tb)
 		span := longest * 3 / 2
@@ -117,11 +117,11 @@ var _ = Describe("a runtime crash during ADD", Label("generic"), convention("cra
 			if i >= killPoints {
 				delay = time.Duration(rand.Int64N(int64(span)))
 			}
-			pod := tb.newPod()
-			id := newContainerID()
-			ctx, cancel := context.WithTimeout(context.Background(), tb.timeout)
-			resp, killed, err := cfg.plugin.RunKilledAfter(ctx, tb.host, cnitest.Invocation{
-				Command: "ADD", ContainerID: id, NetNS: pod.Path(), IfName: testIfName, Config: tb.conf,
+			pod := tb.NewPod()
+			id := NewContainerID()
+			ctx, cancel := context.WithTimeout(context.Background(), tb.Timeout)
+			resp, killed, err := cfg.Plugin.RunKilledAfter(ctx, tb.Host, cnitest.Invocation{
+				Command: "ADD", ContainerID: id, NetNS: pod.Path(), IfName: TestIfName, Config: tb.Conf,
 			}, delay)
 			cancel()
 			Expect(err).NotTo(HaveOccurred())
@@ -148,7 +148,7 @@ var _ = Describe("a runtime crash during ADD", Label("generic"), convention("cra
 		Expect(phases["link"]).To(BeNumerically(">=", minPhaseHits), "too few kills in 0-%v interrupted ADD after it created a link", span)
 
 		By("the store still works")
-		tb.add(tb.newPod())
+		tb.Add(tb.NewPod())
 	})
 })
 
@@ -157,17 +157,17 @@ var _ = Describe("a runtime crash during ADD, at every step", Label("generic"), 
 		if runtime.GOARCH != "amd64" {
 			Skip("killing at a system call needs the amd64 syscall table; the timed-kill spec covers " + runtime.GOARCH)
 		}
-		tb := newTestbed(version.Current())
+		tb := NewTestbed(version.Current())
 		baseline, _ := cleanCycleBaseline(tb)
-		last, steps := killADDAtEachStep(func() *testbed { return tb }, func(tb *testbed, id string, pod ns.NetNS, crash string) {
+		last, steps := killADDAtEachStep(func() *Testbed { return tb }, func(tb *Testbed, id string, pod ns.NetNS, crash string) {
 			expectDELRestores(tb, baseline, id, pod, crash)
 		})
 		// The whole ADD ran: every step has been crash-tested.
-		Expect(tb.del(last, last.pod.Path()).Failed()).To(BeFalse())
-		Expect(namespaces.Delete(last.pod)).To(Succeed())
+		Expect(tb.Del(last, last.Pod.Path()).Failed()).To(BeFalse())
+		Expect(namespaces.Delete(last.Pod)).To(Succeed())
 		AddReportEntry("ADD killed before each of its state-changing system calls", steps)
 		By("the store still works")
-		tb.add(tb.newPod())
+		tb.Add(tb.NewPod())
 	})
 })
 
@@ -181,21 +181,21 @@ var _ = Describe("a runtime crash during a node's first ADD, at every step", Lab
 			Skip("killing at a system call needs the amd64 syscall table")
 		}
 		// What a clean first ADD and its DEL leave on a fresh node.
-		clean := newTestbed(version.Current())
-		pod := clean.newPod()
-		id := newContainerID()
-		Expect(clean.run(cnitest.Invocation{Command: "ADD", ContainerID: id, NetNS: pod.Path()}).Failed()).To(BeFalse())
-		Expect(clean.run(cnitest.Invocation{Command: "DEL", ContainerID: id, NetNS: pod.Path()}).Failed()).To(BeFalse())
+		clean := NewTestbed(version.Current())
+		pod := clean.NewPod()
+		id := NewContainerID()
+		Expect(clean.Run(cnitest.Invocation{Command: "ADD", ContainerID: id, NetNS: pod.Path()}).Failed()).To(BeFalse())
+		Expect(clean.Run(cnitest.Invocation{Command: "DEL", ContainerID: id, NetNS: pod.Path()}).Failed()).To(BeFalse())
 		allowed := crashState(clean, nil).files
-		gc := slices.Contains(cfg.versions, "1.1.0") // GC is a 1.1.0 command
+		gc := slices.Contains(cfg.Versions, "1.1.0") // GC is a 1.1.0 command
 
 		// a fresh node (host netns and data dir) for every kill
-		_, steps := killADDAtEachStep(func() *testbed { return newTestbed(version.Current()) }, func(tb *testbed, id string, pod ns.NetNS, crash string) {
+		_, steps := killADDAtEachStep(func() *Testbed { return NewTestbed(version.Current()) }, func(tb *Testbed, id string, pod ns.NetNS, crash string) {
 			crash += " of the node's first ADD"
 			// Not judged here: whether DEL succeeds (the spec above does).
-			tb.run(cnitest.Invocation{Command: "DEL", ContainerID: id, NetNS: pod.Path()})
+			tb.Run(cnitest.Invocation{Command: "DEL", ContainerID: id, NetNS: pod.Path()})
 			if gc {
-				tb.run(cnitest.Invocation{Command: "GC", Config: mustWithFields(tb.conf,
+				tb.Run(cnitest.Invocation{Command: "GC", Config: MustWithFields(tb.Conf,
 					map[string]any{"cni.dev/valid-attachments": []any{}})})
 			}
 			left := crashState(tb, nil).files
@@ -218,23 +218,23 @@ var _ = Describe("a runtime crash during a node's first ADD, at every step", Lab
 // the first ADD that runs to its end, checks that one succeeded, and returns
 // it (its pod still there) and a summary of the steps: how many, and how many
 // kills landed on each system call.
-func killADDAtEachStep(node func() *testbed, crashed func(tb *testbed, id string, pod ns.NetNS, crash string)) (attachment, string) {
+func killADDAtEachStep(node func() *Testbed, crashed func(tb *Testbed, id string, pod ns.NetNS, crash string)) (Attachment, string) {
 	GinkgoHelper()
 	steps := map[string]int{}
 	for n := 1; ; n++ {
 		Expect(n).To(BeNumerically("<=", maxSyscallKills), "ADD still running after %d state-changing system calls", maxSyscallKills)
 		tb := node()
-		pod := tb.newPod()
-		id := newContainerID()
-		ctx, cancel := context.WithTimeout(context.Background(), tb.timeout)
-		resp, killed, at, err := cfg.plugin.RunKilledAtSyscall(ctx, tb.host, cnitest.Invocation{
-			Command: "ADD", ContainerID: id, NetNS: pod.Path(), IfName: testIfName, Config: tb.conf,
+		pod := tb.NewPod()
+		id := NewContainerID()
+		ctx, cancel := context.WithTimeout(context.Background(), tb.Timeout)
+		resp, killed, at, err := cfg.Plugin.RunKilledAtSyscall(ctx, tb.Host, cnitest.Invocation{
+			Command: "ADD", ContainerID: id, NetNS: pod.Path(), IfName: TestIfName, Config: tb.Conf,
 		}, n)
 		cancel()
 		Expect(err).NotTo(HaveOccurred())
 		if !killed {
 			Expect(resp.Failed()).To(BeFalse(), "ADD under ptrace: %s", resp)
-			return attachment{id: id, pod: pod}, fmt.Sprintf("%d steps: %v", n-1, steps)
+			return Attachment{ID: id, Pod: pod}, fmt.Sprintf("%d steps: %v", n-1, steps)
 		}
 		steps[at]++
 		crashed(tb, id, pod, fmt.Sprintf("a kill before state-changing system call %d (%s)", n, at))
@@ -243,32 +243,32 @@ func killADDAtEachStep(node func() *testbed, crashed func(tb *testbed, id string
 
 // expectDELRestores runs DEL of the crashed attachment and checks that the
 // node is back to the baseline: no link, no reservation, no rule.
-func expectDELRestores(tb *testbed, baseline crashFacts, id string, pod ns.NetNS, crash string) {
+func expectDELRestores(tb *Testbed, baseline crashFacts, id string, pod ns.NetNS, crash string) {
 	GinkgoHelper()
-	del := tb.run(cnitest.Invocation{Command: "DEL", ContainerID: id, NetNS: pod.Path()})
+	del := tb.Run(cnitest.Invocation{Command: "DEL", ContainerID: id, NetNS: pod.Path()})
 	Expect(del.Failed()).To(BeFalse(), "DEL after %s: %s", crash, del)
 	after := crashState(tb, pod)
 	Expect(after.hostLinks).To(Equal(baseline.hostLinks), "host links after %s and DEL", crash)
 	Expect(after.podLinks).To(Equal([]string{"lo"}), "pod links after %s and DEL", crash)
 	Expect(after.files).To(Equal(baseline.files), "data dir after %s and DEL", crash)
 	Expect(after.rules).To(Equal(baseline.rules), "iptables after %s and DEL", crash)
-	tb.expectReleased(id, "reservation after %s and DEL", crash)
+	tb.ExpectReleased(id, "reservation after %s and DEL", crash)
 	Expect(namespaces.Delete(pod)).To(Succeed())
 }
 
 // cleanCycleBaseline runs ADD+DEL cycles and returns what they leave (the
 // bridge, a store lock, node-wide rules: the state a crashed ADD + DEL must
 // return to) and the longest ADD.
-func cleanCycleBaseline(tb *testbed) (crashFacts, time.Duration) {
+func cleanCycleBaseline(tb *Testbed) (crashFacts, time.Duration) {
 	GinkgoHelper()
 	var longest time.Duration
 	for range 3 {
-		pod := tb.newPod()
-		id := newContainerID()
-		resp := tb.run(cnitest.Invocation{Command: "ADD", ContainerID: id, NetNS: pod.Path()})
+		pod := tb.NewPod()
+		id := NewContainerID()
+		resp := tb.Run(cnitest.Invocation{Command: "ADD", ContainerID: id, NetNS: pod.Path()})
 		Expect(resp.Failed()).To(BeFalse(), "ADD: %s", resp)
 		longest = max(longest, resp.Duration)
-		Expect(tb.run(cnitest.Invocation{Command: "DEL", ContainerID: id, NetNS: pod.Path()}).Failed()).To(BeFalse())
+		Expect(tb.Run(cnitest.Invocation{Command: "DEL", ContainerID: id, NetNS: pod.Path()}).Failed()).To(BeFalse())
 		Expect(namespaces.Delete(pod)).To(Succeed())
 	}
 	baseline := crashState(tb, nil)
@@ -289,24 +289,24 @@ func (c crashFacts) equal(o crashFacts) bool {
 // crashState reads the host's link names, the pod's (when pod is not nil),
 // the names of the files in the data dir (contents such as a "last
 // reserved" marker may legitimately move on) and the host's iptables rules.
-func crashState(tb *testbed, pod ns.NetNS) crashFacts {
+func crashState(tb *Testbed, pod ns.NetNS) crashFacts {
 	GinkgoHelper()
 	var c crashFacts
 	var err error
-	c.hostLinks, err = cnitest.LinkNames(tb.host)
+	c.hostLinks, err = cnitest.LinkNames(tb.Host)
 	Expect(err).NotTo(HaveOccurred())
 	if pod != nil {
 		c.podLinks, err = cnitest.LinkNames(pod)
 		Expect(err).NotTo(HaveOccurred())
 	}
-	files, err := cnitest.RegularFiles(tb.params.DataDir)
+	files, err := cnitest.RegularFiles(tb.Params.DataDir)
 	Expect(err).NotTo(HaveOccurred())
 	for _, f := range files {
-		rel, _ := filepath.Rel(tb.params.DataDir, f)
+		rel, _ := filepath.Rel(tb.Params.DataDir, f)
 		c.files = append(c.files, rel)
 	}
 	sort.Strings(c.files)
-	snap, err := cnitest.TakeSnapshot(map[string]ns.NetNS{"host": tb.host}, nil)
+	snap, err := cnitest.TakeSnapshot(map[string]ns.NetNS{"host": tb.Host}, nil)
 	Expect(err).NotTo(HaveOccurred())
 	for _, f := range snap["host"] {
 		if strings.HasPrefix(f, "iptables ") || strings.HasPrefix(f, "ip6tables ") {

@@ -65,44 +65,44 @@ type HostError struct{ Err error }
 func (e HostError) Error() string { return "this host cannot run the plugin: " + e.Err.Error() }
 func (e HostError) Unwrap() error { return e.Err }
 
-func configure(o Options) (suiteConfig, error) {
+func configure(o Options) (SuiteConfig, error) {
 	plugin, err := cnitest.NewPlugin(o.Plugin, o.CNIPath)
 	if err != nil {
-		return suiteConfig{}, fmt.Errorf("plugin %s: %w", o.Plugin, err)
+		return SuiteConfig{}, fmt.Errorf("plugin %s: %w", o.Plugin, err)
 	}
 	data := o.NetConf
 	if o.ConfList {
 		if data, err = firstOfList(o.NetConfName, data); err != nil {
-			return suiteConfig{}, err
+			return SuiteConfig{}, err
 		}
 	}
 	netconf, err := cnitest.ParseNetConf(o.NetConfName, data, o.Profile.NetConf)
 	if err != nil {
-		return suiteConfig{}, err
+		return SuiteConfig{}, err
 	}
 	if o.Profile.IPAM.Kind == "" {
 		o.Profile.IPAM.Kind = IPAMDir
 	}
 	if o.Profile.IPAM.Kind == IPAMDir && !netconf.IsTemplate() && netconf.Knobs().DataDir == "" {
-		return suiteConfig{}, fmt.Errorf("netconf %s: no data dir knob (dataDir, ipam.dataDir) and the profile's ipam.kind is dir: "+
+		return SuiteConfig{}, fmt.Errorf("netconf %s: no data dir knob (dataDir, ipam.dataDir) and the profile's ipam.kind is dir: "+
 			"set the profile's netconf.dataDir to the field holding the plugin's state directory", o.NetConfName)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	versions, err := plugin.Versions(ctx)
 	if err != nil {
-		return suiteConfig{}, fmt.Errorf("asking %s for its versions: %w", plugin.Path, err)
+		return SuiteConfig{}, fmt.Errorf("asking %s for its versions: %w", plugin.Path, err)
 	}
 	for _, kind := range o.Profile.Fixtures.KernelLinks {
 		if err := cnitest.CanCreateLink(kind); err != nil {
-			return suiteConfig{}, HostError{err}
+			return SuiteConfig{}, HostError{err}
 		}
 	}
 	chain := o.ChainCNIPath
 	if chain == "" {
 		chain = plugin.CNIPath
 	}
-	return suiteConfig{plugin: plugin, netconf: netconf, profile: o.Profile, versions: versions, chainCNIPath: chain}, nil
+	return SuiteConfig{Plugin: plugin, NetConf: netconf, profile: o.Profile, Versions: versions, chainCNIPath: chain}, nil
 }
 
 // firstOfList returns the config libcni hands the first plugin of a
@@ -123,13 +123,17 @@ func firstOfList(name string, data []byte) ([]byte, error) {
 	return json.Marshal(first)
 }
 
-// OptionsFromEnv builds Options from PLUGIN (default ../bin/podnet), NETCONF
-// (default podnet's template), CONFLIST (a conflist instead of NETCONF),
-// CNI_PATH, CHAIN_CNI_PATH and PROFILE, for `go test ./netns-tests`.
-func OptionsFromEnv(getenv func(string) string) (Options, error) {
+// OptionsFromEnv builds Options from PLUGIN, NETCONF, CONFLIST (a conflist
+// instead of NETCONF), CNI_PATH, CHAIN_CNI_PATH and PROFILE, for `go test
+// ./netns-tests`; the plugin and the netconf the environment leaves out are
+// fallback's (the runner's default plugin: the suite has none).
+func OptionsFromEnv(getenv func(string) string, fallback Options) (Options, error) {
 	o := Options{Plugin: getenv("PLUGIN"), CNIPath: getenv("CNI_PATH"), ChainCNIPath: getenv("CHAIN_CNI_PATH")}
 	if o.Plugin == "" {
-		o.Plugin = "../bin/podnet"
+		o.Plugin = fallback.Plugin
+	}
+	if o.Plugin == "" {
+		return Options{}, errors.New("PLUGIN is empty: name the plugin binary under test")
 	}
 	var err error
 	switch {
@@ -139,9 +143,10 @@ func OptionsFromEnv(getenv func(string) string) (Options, error) {
 	case getenv("NETCONF") != "":
 		o.NetConfName = getenv("NETCONF")
 		o.NetConf, err = os.ReadFile(o.NetConfName)
+	case fallback.NetConf != nil:
+		o.NetConfName, o.NetConf, o.ConfList = fallback.NetConfName, fallback.NetConf, fallback.ConfList
 	default:
-		o.NetConfName = "podnet.json.tmpl"
-		o.NetConf, err = Testdata.ReadFile("testdata/podnet.json.tmpl")
+		err = errors.New("NETCONF and CONFLIST are empty: name the plugin's network config")
 	}
 	if err != nil {
 		return Options{}, fmt.Errorf("netconf: %w", err)

@@ -21,30 +21,34 @@ import (
 
 // Test networks. Every spec has its own host netns, so specs never collide.
 const (
-	testNetwork = "10.99.0.0/16"
-	testSubnet  = "10.99.1.0/24"
+	TestNetwork = "10.99.0.0/16"
+	TestSubnet  = "10.99.1.0/24"
 	// The IPv6 pair, for the plugins that claim ipv6 (profile
 	// dataPath.families): a ULA, a /64 per node as Kubernetes hands out.
 	testNetwork6 = "fd00:10:99::/48"
 	testSubnet6  = "fd00:10:99:1::/64"
-	testMTU      = 1400 // not the kernel's default, so a plugin ignoring "mtu" is caught
-	testIfName   = "eth0"
-	testNetName  = "cnitest"
+	TestMTU      = 1400 // not the kernel's default, so a plugin ignoring "mtu" is caught
+	TestIfName   = "eth0"
+	TestNetName  = "cnitest"
 )
 
-// suiteConfig is what the suite runs against, set by Run.
-type suiteConfig struct {
-	plugin   cnitest.Plugin
-	netconf  *cnitest.NetConfTemplate
+// SuiteConfig is what the suite runs against, set by Run.
+type SuiteConfig struct {
+	Plugin   cnitest.Plugin
+	NetConf  *cnitest.NetConfTemplate
 	profile  Profile
-	versions []string // what the plugin's VERSION claims
+	Versions []string // what the plugin's VERSION claims
 	// chainCNIPath is the directory holding upstream portmap, chained after
 	// the plugin under test in the chaining specs ("": they are skipped).
 	chainCNIPath string
 }
 
+// Config is what the suite runs against, for the plugin's own specs
+// (conformance/podnetspecs).
+func Config() SuiteConfig { return cfg }
+
 var (
-	cfg        suiteConfig
+	cfg        SuiteConfig
 	namespaces = cnitest.NewNamespaces()
 	tempRoot   string // parent of every spec's temp dir, checked at the end
 )
@@ -54,7 +58,7 @@ var (
 var rootHostRules []string
 
 var _ = BeforeSuite(func() {
-	GinkgoWriter.Printf("plugin %s (CNI_PATH %s), versions %v\n", cfg.plugin.Path, cfg.plugin.CNIPath, cfg.versions)
+	GinkgoWriter.Printf("plugin %s (CNI_PATH %s), versions %v\n", cfg.Plugin.Path, cfg.Plugin.CNIPath, cfg.Versions)
 	var err error
 	tempRoot, err = os.MkdirTemp("", "cnitest-")
 	Expect(err).NotTo(HaveOccurred())
@@ -77,7 +81,7 @@ var _ = AfterSuite(func() {
 // IPv4 network's first octets and the IPv6 network's prefix.
 func testNetworkTexts() []string {
 	return []string{
-		testNetwork[:strings.LastIndex(testNetwork, ".")],
+		TestNetwork[:strings.LastIndex(TestNetwork, ".")],
 		strings.TrimSuffix(testNetwork6, ":/48"),
 	}
 }
@@ -111,17 +115,18 @@ func rulesMentioning(texts ...string) []string {
 	return found
 }
 
-// testbed is one spec's world: a host netns where the plugin runs, a fresh
+// Testbed is one spec's world: a host netns where the plugin runs, a fresh
 // data dir, and the pods it attaches. Everything is removed by DeferCleanup.
-type testbed struct {
-	host    ns.NetNS
-	tmp     string
-	params  cnitest.NetConfParams
-	conf    []byte
-	timeout time.Duration
+type Testbed struct {
+	Host    ns.NetNS
+	Tmp     string
+	Params  cnitest.NetConfParams
+	Conf    []byte
+	Timeout time.Duration
 }
 
-func newTestbed(cniVersion string, tweaks ...func(*cnitest.NetConfParams)) *testbed {
+// NewTestbed makes a spec's testbed for cniVersion, with the netconf parameters tweaked.
+func NewTestbed(cniVersion string, tweaks ...func(*cnitest.NetConfParams)) *Testbed {
 	GinkgoHelper()
 	tmp, err := os.MkdirTemp(tempRoot, "spec-")
 	Expect(err).NotTo(HaveOccurred())
@@ -130,14 +135,14 @@ func newTestbed(cniVersion string, tweaks ...func(*cnitest.NetConfParams)) *test
 	Expect(err).NotTo(HaveOccurred())
 	DeferCleanup(namespaces.Delete, host)
 
-	tb := &testbed{host: host, tmp: tmp, timeout: time.Minute, params: cnitest.NetConfParams{
-		CNIVersion: cniVersion, Name: testNetName, DataDir: filepath.Join(tmp, "data"),
-		Network: testNetwork, Subnet: testSubnet, Network6: testNetwork6, Subnet6: testSubnet6, MTU: testMTU,
+	tb := &Testbed{Host: host, Tmp: tmp, Timeout: time.Minute, Params: cnitest.NetConfParams{
+		CNIVersion: cniVersion, Name: TestNetName, DataDir: filepath.Join(tmp, "data"),
+		Network: TestNetwork, Subnet: TestSubnet, Network6: testNetwork6, Subnet6: testSubnet6, MTU: TestMTU,
 	}}
 	for _, t := range tweaks {
-		t(&tb.params)
+		t(&tb.Params)
 	}
-	tb.conf, err = cfg.netconf.Render(tb.params)
+	tb.Conf, err = cfg.NetConf.Render(tb.Params)
 	Expect(err).NotTo(HaveOccurred())
 	for _, fixture := range []string{cfg.profile.Fixtures.Uplink, cfg.profile.Fixtures.Device} {
 		if fixture != "" {
@@ -147,16 +152,17 @@ func newTestbed(cniVersion string, tweaks ...func(*cnitest.NetConfParams)) *test
 	return tb
 }
 
-func withSubnet(subnet string) func(*cnitest.NetConfParams) {
+// WithSubnet tweaks the testbed's IPv4 subnet.
+func WithSubnet(subnet string) func(*cnitest.NetConfParams) {
 	return func(p *cnitest.NetConfParams) { p.Subnet = subnet }
 }
 
 // families are the profile's, but for ipv6 in a testbed whose netconf was
 // made IPv4-only (withoutIPv6).
-func (tb *testbed) families() []string {
+func (tb *Testbed) families() []string {
 	var families []string
 	for _, f := range cfg.profile.DataPath.families() {
-		if f != "ipv6" || tb.params.Subnet6 != "" {
+		if f != "ipv6" || tb.Params.Subnet6 != "" {
 			families = append(families, f)
 		}
 	}
@@ -167,26 +173,26 @@ func withSubnet6(subnet string) func(*cnitest.NetConfParams) {
 	return func(p *cnitest.NetConfParams) { p.Subnet6 = subnet }
 }
 
-// withoutIPv6 leaves the IPv6 knobs out of a plain netconf (its IPv4-only
+// WithoutIPv6 leaves the IPv6 knobs out of a plain netconf (its IPv4-only
 // form); a template does not use them.
-func withoutIPv6(p *cnitest.NetConfParams) { p.Network6, p.Subnet6 = "", "" }
+func WithoutIPv6(p *cnitest.NetConfParams) { p.Network6, p.Subnet6 = "", "" }
 
-// newPod creates a pod netns, deleted when the spec ends.
-// snapshot records the host, the given pods ("pod a", "pod b", ...) and
+// Snapshot records the host, the given pods ("pod a", "pod b", ...) and
 // the data dir, for specs that check a refused or failed command changed
 // nothing.
-func (tb *testbed) snapshot(pods ...ns.NetNS) cnitest.Snapshot {
+func (tb *Testbed) Snapshot(pods ...ns.NetNS) cnitest.Snapshot {
 	GinkgoHelper()
-	netnses := map[string]ns.NetNS{"host": tb.host}
+	netnses := map[string]ns.NetNS{"host": tb.Host}
 	for i, p := range pods {
 		netnses["pod "+string(rune('a'+i))] = p
 	}
-	s, err := cnitest.TakeSnapshot(netnses, map[string]string{"data dir": tb.params.DataDir})
+	s, err := cnitest.TakeSnapshot(netnses, map[string]string{"data dir": tb.Params.DataDir})
 	Expect(err).NotTo(HaveOccurred())
 	return s
 }
 
-func (tb *testbed) newPod() ns.NetNS {
+// NewPod creates a pod netns, deleted when the spec ends.
+func (tb *Testbed) NewPod() ns.NetNS {
 	GinkgoHelper()
 	pod, err := namespaces.New()
 	Expect(err).NotTo(HaveOccurred())
@@ -198,76 +204,78 @@ func (tb *testbed) newPod() ns.NetNS {
 	return pod
 }
 
-func newContainerID() string {
+// NewContainerID is a fresh, unique container ID.
+func NewContainerID() string {
 	b := make([]byte, 8)
 	_, _ = rand.Read(b)
 	return "ctr-" + hex.EncodeToString(b)
 }
 
-// run invokes the plugin in the host netns.
-func (tb *testbed) run(inv cnitest.Invocation) cnitest.Response {
+// Run invokes the plugin in the host netns.
+func (tb *Testbed) Run(inv cnitest.Invocation) cnitest.Response {
 	GinkgoHelper()
 	if inv.Config == nil {
-		inv.Config = tb.conf
+		inv.Config = tb.Conf
 	}
 	if inv.IfName == "" && inv.Env == nil {
-		inv.IfName = testIfName
+		inv.IfName = TestIfName
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), tb.timeout)
+	ctx, cancel := context.WithTimeout(context.Background(), tb.Timeout)
 	defer cancel()
-	resp, err := cfg.plugin.Run(ctx, tb.host, inv)
+	resp, err := cfg.Plugin.Run(ctx, tb.Host, inv)
 	Expect(err).NotTo(HaveOccurred())
 	return resp
 }
 
-// attachment is one ADDed pod interface.
-type attachment struct {
-	id     string
-	pod    ns.NetNS
-	result *current.Result
+// Attachment is one ADDed pod interface.
+type Attachment struct {
+	ID     string
+	Pod    ns.NetNS
+	Result *current.Result
 }
 
-// add ADDs a new container in pod and expects success.
-func (tb *testbed) add(pod ns.NetNS) attachment {
+// Add ADDs a new container in pod and expects success.
+func (tb *Testbed) Add(pod ns.NetNS) Attachment {
 	GinkgoHelper()
-	a := attachment{id: newContainerID(), pod: pod}
-	resp := tb.run(cnitest.Invocation{Command: "ADD", ContainerID: a.id, NetNS: pod.Path()})
+	a := Attachment{ID: NewContainerID(), Pod: pod}
+	resp := tb.Run(cnitest.Invocation{Command: "ADD", ContainerID: a.ID, NetNS: pod.Path()})
 	Expect(resp.Failed()).To(BeFalse(), "ADD failed: %s", resp)
 	var err error
-	a.result, err = resp.Result(tb.params.CNIVersion)
+	a.Result, err = resp.Result(tb.Params.CNIVersion)
 	Expect(err).NotTo(HaveOccurred())
 	return a
 }
 
-func (tb *testbed) del(a attachment, netnsPath string) cnitest.Response {
+// Del runs DEL for the attachment with CNI_NETNS netnsPath.
+func (tb *Testbed) Del(a Attachment, netnsPath string) cnitest.Response {
 	GinkgoHelper()
-	return tb.run(cnitest.Invocation{Command: "DEL", ContainerID: a.id, NetNS: netnsPath})
+	return tb.Run(cnitest.Invocation{Command: "DEL", ContainerID: a.ID, NetNS: netnsPath})
 }
 
-// check runs CHECK with the attachment's result as prevResult.
-func (tb *testbed) check(a attachment) cnitest.Response {
+// Check runs CHECK with the attachment's result as prevResult.
+func (tb *Testbed) Check(a Attachment) cnitest.Response {
 	GinkgoHelper()
-	prev, err := a.result.GetAsVersion(tb.params.CNIVersion)
+	prev, err := a.Result.GetAsVersion(tb.Params.CNIVersion)
 	Expect(err).NotTo(HaveOccurred())
-	conf, err := cnitest.WithFields(tb.conf, map[string]any{"prevResult": prev})
+	conf, err := cnitest.WithFields(tb.Conf, map[string]any{"prevResult": prev})
 	Expect(err).NotTo(HaveOccurred())
-	return tb.run(cnitest.Invocation{Command: "CHECK", ContainerID: a.id, NetNS: a.pod.Path(), Config: conf})
+	return tb.Run(cnitest.Invocation{Command: "CHECK", ContainerID: a.ID, NetNS: a.Pod.Path(), Config: conf})
 }
 
 // reservations lists the plugin's reservations mentioning containerID, from
 // where the profile says they live: files under the data dir, or the lines
 // the profile's command prints.
-func (tb *testbed) reservations(containerID string) []string {
+func (tb *Testbed) reservations(containerID string) []string {
 	GinkgoHelper()
 	switch cfg.profile.IPAM.Kind {
 	case IPAMCommand:
-		lines, err := cnitest.CommandLinesMentioning(tb.host, cfg.profile.IPAM.Command, tb.params.DataDir, containerID)
+		lines, err := cnitest.CommandLinesMentioning(tb.Host, cfg.profile.IPAM.Command, tb.Params.DataDir, containerID)
 		Expect(err).NotTo(HaveOccurred())
 		return lines
 	case IPAMNone:
 		return nil
 	}
-	files, err := cnitest.FilesMentioning(tb.params.DataDir, containerID)
+	files, err := cnitest.FilesMentioning(tb.Params.DataDir, containerID)
 	Expect(err).NotTo(HaveOccurred())
 	return files
 }
@@ -275,7 +283,7 @@ func (tb *testbed) reservations(containerID string) []string {
 // expectReserved checks the plugin holds a reservation for containerID;
 // with no readable IPAM state (profile ipam.kind none) it records that the
 // check was not made.
-func (tb *testbed) expectReserved(containerID string, explain ...any) {
+func (tb *Testbed) expectReserved(containerID string, explain ...any) {
 	GinkgoHelper()
 	if cfg.profile.IPAM.Kind == IPAMNone {
 		AddReportEntry("profile: ipam.kind none: reservation not checked")
@@ -284,8 +292,8 @@ func (tb *testbed) expectReserved(containerID string, explain ...any) {
 	Expect(tb.reservations(containerID)).NotTo(BeEmpty(), explain...)
 }
 
-// expectReleased checks the plugin holds no reservation for containerID.
-func (tb *testbed) expectReleased(containerID string, explain ...any) {
+// ExpectReleased checks the plugin holds no reservation for containerID.
+func (tb *Testbed) ExpectReleased(containerID string, explain ...any) {
 	GinkgoHelper()
 	if cfg.profile.IPAM.Kind == IPAMNone {
 		AddReportEntry("profile: ipam.kind none: release not checked")
@@ -294,11 +302,11 @@ func (tb *testbed) expectReleased(containerID string, explain ...any) {
 	Expect(tb.reservations(containerID)).To(BeEmpty(), explain...)
 }
 
-// hostVeths lists the veth interfaces in the host netns the plugin made
+// HostVeths lists the veth interfaces in the host netns the plugin made
 // (not the profile's fixtures).
-func (tb *testbed) hostVeths() []string {
+func (tb *Testbed) HostVeths() []string {
 	GinkgoHelper()
-	links, err := cnitest.LinksIn(tb.host)
+	links, err := cnitest.LinksIn(tb.Host)
 	Expect(err).NotTo(HaveOccurred())
 	var veths []string
 	for _, l := range links {
@@ -309,14 +317,15 @@ func (tb *testbed) hostVeths() []string {
 	return veths
 }
 
-// podIP is the first address of the result, without prefix.
-func podIP(r *current.Result) string {
+// PodIP is the first address of the result, without prefix.
+func PodIP(r *current.Result) string {
 	GinkgoHelper()
 	Expect(r.IPs).NotTo(BeEmpty(), "result has no IP")
 	return r.IPs[0].Address.IP.String()
 }
 
-func expectCNIError(resp cnitest.Response, code uint) {
+// ExpectCNIError checks resp is a CNI error of that code.
+func ExpectCNIError(resp cnitest.Response, code uint) {
 	GinkgoHelper()
 	Expect(resp.Failed()).To(BeTrue(), "expected a failure, got %s", resp)
 	cniErr, err := resp.Error()
@@ -324,35 +333,35 @@ func expectCNIError(resp cnitest.Response, code uint) {
 	Expect(cniErr.Code).To(Equal(code), "error %+v", cniErr)
 }
 
-// expectPodConfigured checks the kernel state of the pod against the result.
-func expectPodConfigured(tb *testbed, a attachment) {
+// ExpectPodConfigured checks the kernel state of the pod against the result.
+func ExpectPodConfigured(tb *Testbed, a Attachment) {
 	GinkgoHelper()
-	link, found, err := cnitest.LinkIn(a.pod, testIfName)
+	link, found, err := cnitest.LinkIn(a.Pod, TestIfName)
 	Expect(err).NotTo(HaveOccurred())
-	Expect(found).To(BeTrue(), "%s missing from the pod netns", testIfName)
-	Expect(link.Up).To(BeTrue(), "%s is down", testIfName)
-	if cfg.netconf.IsTemplate() || cfg.netconf.Knobs().MTU != "" {
-		Expect(link.MTU).To(Equal(tb.params.MTU), "MTU of %s", testIfName)
+	Expect(found).To(BeTrue(), "%s missing from the pod netns", TestIfName)
+	Expect(link.Up).To(BeTrue(), "%s is down", TestIfName)
+	if cfg.NetConf.IsTemplate() || cfg.NetConf.Knobs().MTU != "" {
+		Expect(link.MTU).To(Equal(tb.Params.MTU), "MTU of %s", TestIfName)
 	}
 	for _, family := range tb.families() {
-		Expect(a.result.IPs).To(ContainElement(WithTransform(familyOf, Equal(family))),
+		Expect(a.Result.IPs).To(ContainElement(WithTransform(familyOf, Equal(family))),
 			"the result has no %s address (profile dataPath.families)", family)
 	}
-	for _, ipc := range a.result.IPs {
+	for _, ipc := range a.Result.IPs {
 		addrs, gateway := link.Addrs, link.DefaultGateway
 		if familyOf(ipc) == "ipv6" {
 			addrs, gateway = link.Addrs6, link.DefaultGateway6
 		}
-		Expect(addrs).To(ContainElement(ipc.Address.String()), "result address on %s", testIfName)
+		Expect(addrs).To(ContainElement(ipc.Address.String()), "result address on %s", TestIfName)
 		if ipc.Gateway != nil {
-			Expect(gateway).NotTo(BeNil(), "no %s default route via %s", familyOf(ipc), testIfName)
+			Expect(gateway).NotTo(BeNil(), "no %s default route via %s", familyOf(ipc), TestIfName)
 			Expect(gateway.String()).To(Equal(ipc.Gateway.String()), "%s default route gateway", familyOf(ipc))
 		}
 	}
-	for _, iface := range a.result.Interfaces {
-		if iface.Sandbox != "" && iface.Name == testIfName {
-			Expect(iface.Mac).To(Equal(link.MAC), "result MAC of %s", testIfName)
-			Expect(iface.Sandbox).To(Equal(a.pod.Path()), "result sandbox of %s", testIfName)
+	for _, iface := range a.Result.Interfaces {
+		if iface.Sandbox != "" && iface.Name == TestIfName {
+			Expect(iface.Mac).To(Equal(link.MAC), "result MAC of %s", TestIfName)
+			Expect(iface.Sandbox).To(Equal(a.Pod.Path()), "result sandbox of %s", TestIfName)
 		}
 	}
 }
@@ -365,9 +374,9 @@ func familyOf(ipc *current.IPConfig) string {
 	return "ipv6"
 }
 
-// resultIP is the result's first address of family; the spec fails when
+// ResultIP is the result's first address of family; the spec fails when
 // there is none (a plugin claiming the family must hand one out).
-func resultIP(r *current.Result, family string) *current.IPConfig {
+func ResultIP(r *current.Result, family string) *current.IPConfig {
 	GinkgoHelper()
 	for _, ipc := range r.IPs {
 		if familyOf(ipc) == family {

@@ -23,6 +23,10 @@ func init() { options.Register(flag.CommandLine, "e2e.") }
 
 func TestMain(m *testing.M) {
 	flag.Parse()
+	if err := matrix.FlagsFromEnv(flag.CommandLine, "e2e."); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		os.Exit(2)
+	}
 	if !*flagRun {
 		fmt.Println("e2e: skipped (needs a cluster; run it with `make e2e`, which passes -e2e.run)")
 		os.Exit(0)

@@ -50,6 +50,9 @@ type htmlPage struct {
 type legendEntry struct{ Name, Colour string }
 
 func writeHTML(b *bytes.Buffer, r *Report) error {
+	if r.rollout != nil {
+		return rolloutHTML(b, r.rollout, r)
+	}
 	p := htmlPage{Report: r, Summary: r.Summary(), OK: r.OK(), StateClass: stateClass}
 	if v := r.E2E; v != nil {
 		for _, g := range v.Grids {

@@ -11,6 +11,10 @@ import (
 // writeMarkdown writes a summary fit for $GITHUB_STEP_SUMMARY: the verdict
 // and counts first, then the kind's table, then every failure.
 func writeMarkdown(b *bytes.Buffer, r *Report) error {
+	if r.rollout != nil {
+		rolloutMarkdown(b, r.rollout, r)
+		return nil
+	}
 	s := r.Summary()
 	verdict := "✅ passed"
 	if !r.OK() {

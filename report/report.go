@@ -26,6 +26,10 @@ type Report struct {
 	E2E         *E2EView         `json:"e2e,omitempty"`
 	Bench       *BenchView       `json:"bench,omitempty"`
 	Conformance *ConformanceView `json:"conformance,omitempty"`
+
+	// rollout is the run FromRollout made the report of: its Markdown and
+	// HTML are the rollout's own (per-node tables, timeline).
+	rollout *results.Rollout
 }
 
 // Fact is one name: value line of a report's context.

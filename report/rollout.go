@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"html/template"
 	"math"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -23,7 +21,7 @@ const RolloutName = "rollout"
 // FromRollout is the rollout as cases: the baseline checks, each node's
 // checks and verdict, each phase's final checks.
 func FromRollout(r *results.Rollout) *Report {
-	rep := &Report{Kind: "rollout", Title: rolloutTitle(r), Facts: rolloutFacts(r)}
+	rep := &Report{Kind: "rollout", Title: rolloutTitle(r), Facts: rolloutFacts(r), rollout: r}
 	add := func(suite string, checks []results.RolloutCheck) {
 		for _, c := range checks {
 			res := results.Pass
@@ -104,33 +102,11 @@ func summaryLine(s results.RolloutSummary) string {
 		s.Resets, s.Lost, s.MaxGapMs, s.MaxConnectGapMs, s.UDPLossPct, s.Restarts, len(s.SandboxEvents), len(s.IPChanges))
 }
 
-// WriteRollout writes the rollout report's four formats into dir and
-// returns their paths.
+// WriteRollout writes the rollout report's four formats into dir (Write:
+// the Markdown and HTML writers render FromRollout's report as the rollout's
+// own tables and timeline) and returns their paths.
 func WriteRollout(dir string, r *results.Rollout) ([]string, error) {
-	rep := FromRollout(r)
-	paths, err := Write(dir, RolloutName, rep, JUnit, JSON)
-	if err != nil {
-		return paths, err
-	}
-	// Markdown and HTML of its own: the per-node tables and the timeline.
-	for _, f := range []struct {
-		ext   string
-		write func(*bytes.Buffer) error
-	}{
-		{Markdown.Ext, func(b *bytes.Buffer) error { rolloutMarkdown(b, r, rep); return nil }},
-		{HTML.Ext, func(b *bytes.Buffer) error { return rolloutHTML(b, r, rep) }},
-	} {
-		var b bytes.Buffer
-		if err := f.write(&b); err != nil {
-			return paths, fmt.Errorf("%s%s: %w", RolloutName, f.ext, err)
-		}
-		p := filepath.Join(dir, RolloutName+f.ext)
-		if err := os.WriteFile(p, b.Bytes(), 0o644); err != nil {
-			return paths, err
-		}
-		paths = append(paths, p)
-	}
-	return paths, nil
+	return Write(dir, RolloutName, FromRollout(r))
 }
 
 // nodeRow is one node's line in the phase tables of both formats.

@@ -13,6 +13,7 @@ import (
 	"github.com/onsi/ginkgo/v2/types"
 
 	"github.com/cnigate/cnigate/conformance"
+	_ "github.com/cnigate/cnigate/conformance/podnetspecs" // podnet's own specs (label podnet)
 	"github.com/cnigate/cnigate/report"
 )
 

@@ -36,6 +36,7 @@ var commands = []command{
 	{"hermetic-clean", "[--cluster NAME]", "remove the e2e harness's hermetic drop rules from the host (root)", runHermeticClean},
 	{"rollout", "--kubeconfig FILE --image CANDIDATE [--namespace NS] [--daemonset NAME] [--container NAME] [--canary NODE] [--downgrade=false] [--report-dir DIR] | --watch-only [--duration D] (-h: all, thresholds)", "gate a CNI DaemonSet's rollout node by node under live traffic, and back", runRollout},
 	{"manifest", "--image REF --network CIDR [--network6 CIDR] [--mtu N] [--routes node|none] [--uninstall [--node NODE]] [-o FILE] (-h: all)", "render the manifest that deploys podnet (the podnet-agent DaemonSet) on a cluster", runManifest},
+	{"cnis", "[--install NAME | --ci local|github]", "the CNIs the e2e can install (the table ci/e2e.sh, .ci/run and the GitHub workflow follow)", runCNIs},
 	{"cluster-bench", "--kubeconfig FILE [--cluster NAME] [--workers N] [--pods N] [--rounds N] [--plugin PATH] [--cni-bin DIR] [--report-dir DIR]", "pod start-up through podnet vs bridge+host-local on a kind cluster (root, Docker)", runClusterBench},
 }
 

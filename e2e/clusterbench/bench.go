@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"maps"
-	"path"
 	"slices"
 	"sort"
 	"sync"
@@ -36,19 +35,13 @@ type Options struct {
 	Timeout       time.Duration // per burst: all pods Ready, then all gone and stores back
 }
 
-// CNIs are the contenders, podnet first.
-var CNIs = []string{harness.CNIPodnet, harness.CNIBridge}
-
-// hostLocalDir is where host-local keeps the reference conflist's
-// reservations (network name "bridge", one file per IP).
-var hostLocalDir = path.Join("/var/lib/cni/networks", harness.CNIBridge)
+// CNIs are the contenders: the e2e's CNI table (podnet first).
+var CNIs = harness.CNINames()
 
 // storeDir is the IPAM store of a CNI on a node.
 func storeDir(cni string) string {
-	if cni == harness.CNIPodnet {
-		return path.Join(harness.DataDir, harness.NetworkName)
-	}
-	return hostLocalDir
+	c, _ := harness.LookupCNI(cni)
+	return c.StoreDir
 }
 
 // Round is one burst of one CNI: its figures and the samples they came from

@@ -6,19 +6,167 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 
 	"sigs.k8s.io/kind/pkg/cluster/nodes"
 )
 
-// The CNIs the harness can install on kind nodes (make e2e CNI=...).
+// The names of the CNIs of the table (CNIs) that code names directly.
 const (
-	// CNIPodnet: podnet, then portmap.
 	CNIPodnet = "podnet"
-	// CNIBridge: the upstream reference bridge + host-local, then portmap.
 	CNIBridge = "bridge"
 )
+
+// Install is how the harness puts a CNI on the kind nodes.
+type Install string
+
+const (
+	// InstallManifest is its image and manifest (deploy/), the way users
+	// deploy it; its node agent writes the conflists and routes.
+	InstallManifest Install = "manifest"
+	// InstallConflist is by hand, the tutorial's way: the binaries the node
+	// lacks (the pinned reference plugins), the conflist, masquerade and
+	// routes between the pod subnets.
+	InstallConflist Install = "conflist"
+)
+
+// CIRun is one `make e2e` run of a CNI in CI.
+type CIRun struct {
+	Family string // IP_FAMILY
+	// Local: .ci/run runs it too. GitHub runs every run on a runner of its
+	// own; .ci/run runs them one after another on one machine within its
+	// 45 minutes, so it leaves out the runs another one already covers.
+	Local bool
+	// LocalVars: more make variables for .ci/run (its time budget).
+	LocalVars []string
+}
+
+// CNI is one CNI the e2e can install: the one table (CNIs) the matrix's
+// validation and cells, the cluster bench, ci/e2e.sh, .ci/run and the GitHub
+// workflow follow (the scripts read it from `cnigate cnis`). Adding a CNI is
+// adding an entry.
+type CNI struct {
+	Name    string
+	Summary string // one line, for help and listings
+	// Plugins are the binaries its conflist needs in CNIBinDir besides
+	// loopback (always) and portmap (chained unless broken on purpose); the
+	// first is the conflist's main plugin type, which the matrix reads back
+	// from the nodes' configuration to tell which CNI runs.
+	Plugins []string
+	Install Install
+	// StoreDir is where its IPAM keeps the reservations on a node, one file
+	// per IP (the cluster bench counts them).
+	StoreDir string
+	// Agent: podnet's node agent runs (the healing cells, -e2e.break
+	// agent-routes, an agent image to install it).
+	Agent bool
+	// PodnetCells: the podnet-only cells apply (they read podnet's IPAM
+	// store and its records).
+	PodnetCells bool
+	// CI is the `make e2e` runs of it in CI (.ci/run and the GitHub workflow).
+	CI []CIRun
+	// main renders the conflist's main plugin entry for a node.
+	main func(nn NodeNet) map[string]any
+}
+
+// Type is the main plugin's type, the first of the conflist ("" for the zero
+// CNI).
+func (c CNI) Type() string {
+	if len(c.Plugins) == 0 {
+		return ""
+	}
+	return c.Plugins[0]
+}
+
+// CNIs is the table, the default (podnet) first.
+var CNIs = []CNI{
+	{
+		Name: CNIPodnet, Summary: "podnet (then portmap), from its image and manifest",
+		Plugins: []string{"podnet"}, Install: InstallManifest, StoreDir: path.Join(DataDir, NetworkName),
+		Agent: true, PodnetCells: true,
+		CI: []CIRun{
+			{Family: "ipv4", Local: true},
+			// the agent's 20 kills ran in the IPv4 run; 5 each keep .ci/run's budget (docs/e2e.md)
+			{Family: "dual", Local: true, LocalVars: []string{"E2E_AGENT_KILLS=5"}},
+			{Family: "ipv6", Local: true, LocalVars: []string{"E2E_AGENT_KILLS=5"}},
+		},
+		main: func(nn NodeNet) map[string]any {
+			m := map[string]any{
+				"type": "podnet", "bridge": Bridge,
+				"mtu": nn.MTU, "ipMasq": true, "dataDir": DataDir, "logFile": "/var/log/podnet.log",
+			}
+			if nn.PodCIDR != "" {
+				m["network"], m["subnet"] = nn.Network, nn.PodCIDR
+			}
+			if nn.PodCIDR6 != "" {
+				m["network6"], m["subnet6"] = nn.Network6, nn.PodCIDR6
+			}
+			return m
+		},
+	},
+	{
+		Name: CNIBridge, Summary: "the upstream reference bridge + host-local (then portmap), hairpin on, by hand",
+		// host-local keeps its reservations under the network name, "bridge"
+		Plugins: []string{"bridge", "host-local"}, Install: InstallConflist, StoreDir: "/var/lib/cni/networks/" + CNIBridge,
+		CI: []CIRun{
+			// .ci/run: only dual, whose IPv4 and IPv6 passes are the ipv4 run's and
+			// most of the ipv6 run's (two host-local ranges, masquerade and
+			// Services per family)
+			{Family: "ipv4"},
+			{Family: "ipv6"},
+			{Family: "dual", Local: true},
+		},
+		main: func(nn NodeNet) map[string]any {
+			var ranges [][]map[string]string
+			var routes []map[string]string
+			if nn.PodCIDR != "" {
+				ranges = append(ranges, []map[string]string{{"subnet": nn.PodCIDR}})
+				routes = append(routes, map[string]string{"dst": "0.0.0.0/0"})
+			}
+			if nn.PodCIDR6 != "" {
+				ranges = append(ranges, []map[string]string{{"subnet": nn.PodCIDR6}})
+				routes = append(routes, map[string]string{"dst": "::/0"})
+			}
+			return map[string]any{
+				"type": "bridge", "bridge": Bridge, "isGateway": true, "ipMasq": false, "hairpinMode": true, "mtu": nn.MTU,
+				"ipam": map[string]any{"type": "host-local", "ranges": ranges, "routes": routes},
+			}
+		},
+	},
+}
+
+// CNINames are the table's names, in order.
+func CNINames() []string {
+	names := make([]string, len(CNIs))
+	for i, c := range CNIs {
+		names[i] = c.Name
+	}
+	return names
+}
+
+// LookupCNI returns the table's CNI of that name, or an error naming the ones
+// there are.
+func LookupCNI(name string) (CNI, error) {
+	for _, c := range CNIs {
+		if c.Name == name {
+			return c, nil
+		}
+	}
+	return CNI{}, fmt.Errorf("unknown CNI %q (want one of %s)", name, strings.Join(CNINames(), ", "))
+}
+
+// CNIOfType returns the table's CNI whose main plugin is of that type (what a
+// node's configuration says), false when none.
+func CNIOfType(pluginType string) (CNI, bool) {
+	for _, c := range CNIs {
+		if c.Type() == pluginType {
+			return c, true
+		}
+	}
+	return CNI{}, false
+}
 
 // Install locations and podnet's defaults.
 const (
@@ -32,7 +180,7 @@ const (
 
 // NodeNet is what one node's conflist says.
 type NodeNet struct {
-	CNI string // CNIPodnet or CNIBridge
+	CNI string // a name of CNIs
 	// Network and PodCIDR are the IPv4 side: the cluster's pod network and
 	// this node's share (both or neither; neither on an IPv6-only cluster).
 	Network string
@@ -57,11 +205,8 @@ func (nn NodeNet) ConfPath() string {
 // included: the runtime runs it for lo).
 func (nn NodeNet) Plugins() []string {
 	p := []string{"loopback"}
-	switch nn.CNI {
-	case CNIPodnet:
-		p = append(p, "podnet")
-	case CNIBridge:
-		p = append(p, "bridge", "host-local")
+	if c, err := LookupCNI(nn.CNI); err == nil {
+		p = append(p, c.Plugins...)
 	}
 	if nn.Portmap {
 		p = append(p, "portmap")
@@ -69,13 +214,13 @@ func (nn NodeNet) Plugins() []string {
 	return p
 }
 
-// Conflist renders the node's network configuration list (cniVersion 1.0.0).
-// podnet's entry keeps to the fields podnet has always had, network/subnet
-// and network6/subnet6 per family the node has; the bridge entry has a
-// host-local range and a default route per family; the bridge entry
-// is the reference setup with hairpin on and masquerading left to the node
-// (BridgeMasquerade), since bridge's own ipMasq would also masquerade pod
-// traffic to other nodes' pods.
+// Conflist renders the node's network configuration list (cniVersion 1.0.0):
+// the CNI's main entry (the table's), then portmap. podnet's entry keeps to
+// the fields podnet has always had, network/subnet and network6/subnet6 per
+// family the node has; the bridge entry is the reference setup with a
+// host-local range and a default route per family, hairpin on and
+// masquerading left to the node (BridgeMasquerade), since bridge's own ipMasq
+// would also masquerade pod traffic to other nodes' pods.
 func (nn NodeNet) Conflist() ([]byte, error) {
 	if nn.MTU == 0 {
 		nn.MTU = DefaultMTU
@@ -86,37 +231,11 @@ func (nn NodeNet) Conflist() ([]byte, error) {
 	if nn.PodCIDR == "" && nn.PodCIDR6 == "" {
 		return nil, fmt.Errorf("node network: no podCIDR in either family")
 	}
-	var main map[string]any
-	switch nn.CNI {
-	case CNIPodnet:
-		main = map[string]any{
-			"type": "podnet", "bridge": Bridge,
-			"mtu": nn.MTU, "ipMasq": true, "dataDir": DataDir, "logFile": "/var/log/podnet.log",
-		}
-		if nn.PodCIDR != "" {
-			main["network"], main["subnet"] = nn.Network, nn.PodCIDR
-		}
-		if nn.PodCIDR6 != "" {
-			main["network6"], main["subnet6"] = nn.Network6, nn.PodCIDR6
-		}
-	case CNIBridge:
-		var ranges [][]map[string]string
-		var routes []map[string]string
-		if nn.PodCIDR != "" {
-			ranges = append(ranges, []map[string]string{{"subnet": nn.PodCIDR}})
-			routes = append(routes, map[string]string{"dst": "0.0.0.0/0"})
-		}
-		if nn.PodCIDR6 != "" {
-			ranges = append(ranges, []map[string]string{{"subnet": nn.PodCIDR6}})
-			routes = append(routes, map[string]string{"dst": "::/0"})
-		}
-		main = map[string]any{
-			"type": "bridge", "bridge": Bridge, "isGateway": true, "ipMasq": false, "hairpinMode": true, "mtu": nn.MTU,
-			"ipam": map[string]any{"type": "host-local", "ranges": ranges, "routes": routes},
-		}
-	default:
-		return nil, fmt.Errorf("unknown CNI %q (want %s or %s)", nn.CNI, CNIPodnet, CNIBridge)
+	c, err := LookupCNI(nn.CNI)
+	if err != nil {
+		return nil, err
 	}
+	main := c.main(nn)
 	plugins := []any{main}
 	if nn.Portmap {
 		plugins = append(plugins, map[string]any{"type": "portmap", "capabilities": map[string]bool{"portMappings": true}})
@@ -195,4 +314,36 @@ func ParseFirstNetConf(out string) (file, pluginType string, err error) {
 		return file, conf.Type, nil
 	}
 	return file, "", fmt.Errorf("%s: no plugin type", file)
+}
+
+// CILocalRuns are .ci/run's `make e2e` runs (`cnigate cnis --ci local`):
+// one line of make variables each.
+func CILocalRuns() []string {
+	var runs []string
+	for _, c := range CNIs {
+		for _, r := range c.CI {
+			if r.Local {
+				runs = append(runs, strings.Join(append([]string{"CNI=" + c.Name, "IP_FAMILY=" + r.Family}, r.LocalVars...), " "))
+			}
+		}
+	}
+	return runs
+}
+
+// CIGitHubMatrix is the GitHub workflow's e2e job matrix (`cnigate cnis --ci
+// github`): every run of the table, {"include": [{"cni", "family"}, ...]}.
+func CIGitHubMatrix() ([]byte, error) {
+	type run struct {
+		CNI    string `json:"cni"`
+		Family string `json:"family"`
+	}
+	var m struct {
+		Include []run `json:"include"`
+	}
+	for _, c := range CNIs {
+		for _, r := range c.CI {
+			m.Include = append(m.Include, run{c.Name, r.Family})
+		}
+	}
+	return json.Marshal(m)
 }

@@ -58,7 +58,7 @@ func (s *suite) healSkip() string {
 	switch {
 	case s.gate:
 		return "changes the nodes (routes, rules, restarts): only on a kind cluster the harness created"
-	case s.opt.CNI != harness.CNIPodnet:
+	case !s.installed().Agent:
 		return "checks podnet's node agent; the harness installed " + s.opt.CNI + " by hand"
 	case len(s.workers) < 2:
 		return "needs two workers"

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"os"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -58,7 +60,7 @@ func (o *Options) Register(fs *flag.FlagSet, prefix string) {
 	fs.IntVar(&o.Workers, p("workers"), kindconfig.DefaultWorkers, "kind workers to create; in gate mode, workers to use (0: all)")
 	fs.StringVar(&o.NodeImage, p("node-image"), "", "kind node image ref")
 	fs.StringVar(&o.AgentImage, p("agent-image"), "", "podnet's image (make image): loaded into the kind nodes and deployed with podnet's manifest (kind mode, cni podnet)")
-	fs.StringVar(&o.CNI, p("cni"), harness.CNIPodnet, "CNI installed on the kind nodes: podnet (then portmap) or bridge (reference bridge + host-local, then portmap)")
+	fs.StringVar(&o.CNI, p("cni"), harness.CNIs[0].Name, "CNI installed on the kind nodes, one of "+strings.Join(harness.CNINames(), ", ")+" (cnigate cnis: what each is)")
 	fs.StringVar(&o.CNIBin, p("cni-bin"), "", "directory of reference CNI plugins installed on every node, replacing the node image's (empty: use the image's own)")
 	fs.StringVar(&o.Image, p("image"), "cnigate/e2e-busybox:1.35", "test image (ci/images/busybox + the probe)")
 	fs.StringVar(&o.ImagePullPolicy, p("image-pull-policy"), string(corev1.PullNever), "imagePullPolicy of the test pods")
@@ -80,6 +82,30 @@ func (o *Options) Register(fs *flag.FlagSet, prefix string) {
 	fs.BoolVar(&o.Hermetic, p("hermetic"), true, "while the kind cluster exists, drop forwarded traffic from its docker network to any other host interface (DOCKER-USER rule)")
 }
 
+// FlagsFromEnv sets each flag named prefix+NAME that the command line left
+// unset from the environment variable E2E_NAME (upper case, "-" as "_"), when
+// that is set and not empty: make's variables (make e2e E2E_AGENT_KILLS=5)
+// reach the suite through ci/e2e.sh without a hand-written mapping each. The
+// command line wins.
+func FlagsFromEnv(fs *flag.FlagSet, prefix string) error {
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	var errs []error
+	fs.VisitAll(func(f *flag.Flag) {
+		name, ok := strings.CutPrefix(f.Name, prefix)
+		if !ok || set[f.Name] {
+			return
+		}
+		env := "E2E_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
+		if v := os.Getenv(env); v != "" {
+			if err := fs.Set(f.Name, v); err != nil {
+				errs = append(errs, fmt.Errorf("%s=%s (-%s): %w", env, v, f.Name, err))
+			}
+		}
+	})
+	return errors.Join(errs...)
+}
+
 // Validate checks the options that do not need a cluster.
 func (o *Options) Validate() error {
 	var errs []error
@@ -90,14 +116,15 @@ func (o *Options) Validate() error {
 		errs = append(errs, errors.New("break is for clusters the harness creates, never for a gate cluster"))
 	}
 	if o.Kubeconfig == "" {
-		if o.CNI != harness.CNIPodnet && o.CNI != harness.CNIBridge {
-			errs = append(errs, fmt.Errorf("cni %q: want podnet or bridge", o.CNI))
+		cni, err := harness.LookupCNI(o.CNI)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("cni %q: want one of %s", o.CNI, strings.Join(harness.CNINames(), ", ")))
 		}
-		if o.CNI == harness.CNIPodnet && o.AgentImage == "" {
-			errs = append(errs, errors.New("agent-image is empty: podnet is installed from its image (make image builds it)"))
+		if err == nil && cni.Install == harness.InstallManifest && o.AgentImage == "" {
+			errs = append(errs, fmt.Errorf("agent-image is empty: %s is installed from its image (make image builds it)", cni.Name))
 		}
-		if o.Break == breakAgentRoutes && o.CNI != harness.CNIPodnet {
-			errs = append(errs, errors.New("break agent-routes is podnet's agent's: use it with cni podnet"))
+		if err == nil && o.Break == breakAgentRoutes && !cni.Agent {
+			errs = append(errs, fmt.Errorf("break agent-routes is podnet's agent's: use it with cni podnet (%s has no agent)", cni.Name))
 		}
 		if o.NodeImage == "" {
 			errs = append(errs, errors.New("node-image is empty: name the kind node image to create the cluster from"))

@@ -99,7 +99,7 @@ func nodeNet(s *suite, n harness.NodeInfo) harness.NodeNet {
 // node's podCIDR, its masquerade rule, and routes between the pod subnets.
 func loadCNI(ctx context.Context, _ *envconf.Config) (context.Context, error) {
 	s := suiteFrom(ctx)
-	if s.opt.CNI == harness.CNIPodnet {
+	if s.installed().Install == harness.InstallManifest {
 		if err := deployPodnet(ctx, s); err != nil {
 			return ctx, err
 		}
@@ -116,7 +116,7 @@ func loadCNI(ctx context.Context, _ *envconf.Config) (context.Context, error) {
 		if !ok {
 			return ctx, fmt.Errorf("node %s is not a container of kind cluster %s", n.Name, s.cluster)
 		}
-		if s.opt.CNI == harness.CNIBridge {
+		if s.installed().Install == harness.InstallConflist {
 			nn := nodeNet(s, n)
 			copied, err := harness.InstallCNI(ctx, kn, nn, "", s.opt.CNIBin)
 			if err != nil {
@@ -511,7 +511,7 @@ func detectCNI(ctx context.Context, _ *envconf.Config) (context.Context, error) 
 		klog.Infof("node %s: CNI %s (%s/%s)", n.Name, typ, harness.CNIConfDir, file)
 		s.nodeCNI[n.Name] = typ
 	}
-	if !s.gate && s.cniSummary() != s.opt.CNI {
+	if !s.gate && s.cniSummary() != s.installed().Type() {
 		return ctx, fmt.Errorf("installed CNI %s, the nodes' configuration says %s", s.opt.CNI, s.cniSummary())
 	}
 	return ctx, nil

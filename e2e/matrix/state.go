@@ -93,9 +93,23 @@ func (s *suite) cniSummary() string {
 	return strings.Join(parts, ",")
 }
 
+// installed is the CNI table's entry of the CNI the harness installs
+// (Validate checked the name; the zero CNI otherwise).
+func (s *suite) installed() harness.CNI {
+	c, _ := harness.LookupCNI(s.opt.CNI)
+	return c
+}
+
+// cniOfType is the CNI table's entry whose main plugin is of type typ (the
+// zero CNI when none is).
+func cniOfType(typ string) harness.CNI {
+	c, _ := harness.CNIOfType(typ)
+	return c
+}
+
 // podnetSkip is why podnet-only cells skip ("" when podnet runs on every node).
 func (s *suite) podnetSkip() string {
-	if c := s.cniSummary(); c != harness.CNIPodnet {
+	if c := s.cniSummary(); !cniOfType(c).PodnetCells {
 		return "podnet-only check, and the nodes' CNI is " + c + " (first plugin of the runtime's network configuration)"
 	}
 	return ""

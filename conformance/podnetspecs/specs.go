@@ -1,4 +1,4 @@
-package conformance
+package podnetspecs
 
 import (
 	"encoding/json"
@@ -19,6 +19,7 @@ import (
 	"github.com/vishvananda/netlink"
 
 	"github.com/cnigate/cnigate/cnitest"
+	"github.com/cnigate/cnigate/conformance"
 )
 
 // podnet's own error codes, as docs/podnet.md#error-codes documents them.
@@ -39,41 +40,41 @@ type podnetConf struct {
 	DataDir string `json:"dataDir"`
 }
 
-func podnetConfOf(tb *testbed) podnetConf {
+func podnetConfOf(tb *conformance.Testbed) podnetConf {
 	GinkgoHelper()
 	var c podnetConf
-	Expect(json.Unmarshal(tb.conf, &c)).To(Succeed())
+	Expect(json.Unmarshal(tb.Conf, &c)).To(Succeed())
 	return c
 }
 
 // storeDir is where podnet keeps the network's reservations.
-func storeDir(tb *testbed) string {
+func storeDir(tb *conformance.Testbed) string {
 	c := podnetConfOf(tb)
 	return filepath.Join(c.DataDir, c.Name)
 }
 
-func hostLink(tb *testbed, name string) cnitest.Link {
+func hostLink(tb *conformance.Testbed, name string) cnitest.Link {
 	GinkgoHelper()
-	l, found, err := cnitest.LinkIn(tb.host, name)
+	l, found, err := cnitest.LinkIn(tb.Host, name)
 	Expect(err).NotTo(HaveOccurred())
 	Expect(found).To(BeTrue(), "%s missing from the host netns", name)
 	return l
 }
 
 // hostVethOf is the host end podnet reports in the result.
-func hostVethOf(a attachment) string {
+func hostVethOf(a conformance.Attachment) string {
 	GinkgoHelper()
-	Expect(a.result.Interfaces).To(HaveLen(3), "podnet reports bridge, host veth and pod interface")
-	return a.result.Interfaces[1].Name
+	Expect(a.Result.Interfaces).To(HaveLen(3), "podnet reports bridge, host veth and pod interface")
+	return a.Result.Interfaces[1].Name
 }
 
-func inHost(tb *testbed, f func() error) {
+func inHost(tb *conformance.Testbed, f func() error) {
 	GinkgoHelper()
-	Expect(cnitest.InNS(tb.host, f)).To(Succeed())
+	Expect(cnitest.InNS(tb.Host, f)).To(Succeed())
 }
 
 // hostRules lists podnet's rules in the host netns, as "table chain rule".
-func hostRules(tb *testbed) []string {
+func hostRules(tb *conformance.Testbed) []string {
 	GinkgoHelper()
 	var rules []string
 	inHost(tb, func() error {
@@ -98,37 +99,37 @@ func hostRules(tb *testbed) []string {
 }
 
 var _ = Describe("podnet", Label("podnet"), func() {
-	var tb *testbed
+	var tb *conformance.Testbed
 	// podnet's own specs run the tutorial's IPv4-only conf (a plain
 	// netconf's IPv6 knobs left out); the generic specs run the default
 	// netconf, dual-stack, once per family.
-	BeforeEach(func() { tb = newTestbed(version.Current(), withoutIPv6) })
+	BeforeEach(func() { tb = conformance.NewTestbed(version.Current(), conformance.WithoutIPv6) })
 
 	Describe("ADD", func() {
 		It("dual-stack (network6, subnet6): one address per family, the bridge holds both gateways, a default route per family", func() {
-			if cfg.netconf.Knobs().Subnet6 == "" {
+			if conformance.Config().NetConf.Knobs().Subnet6 == "" {
 				Skip("the netconf takes no subnet6 knob (profile netconf.subnet6): it is IPv4-only")
 			}
-			tb = newTestbed(version.Current()) // the default netconf, both families
-			a := tb.add(tb.newPod())
-			r := a.result
+			tb = conformance.NewTestbed(version.Current()) // the default netconf, both families
+			a := tb.Add(tb.NewPod())
+			r := a.Result
 			Expect(r.IPs).To(HaveLen(2), "one address per family")
-			v6 := resultIP(r, "ipv6")
+			v6 := conformance.ResultIP(r, "ipv6")
 			Expect(v6.Address.String()).To(Equal("fd00:10:99:1::2/64"), "the first free IPv6 address")
 			Expect(v6.Gateway.String()).To(Equal(podnetGateway6))
 			Expect(hostLink(tb, podnetBridge).Addrs6).To(ConsistOf(podnetGateway6 + "/64"))
-			pod, _, err := cnitest.LinkIn(a.pod, testIfName)
+			pod, _, err := cnitest.LinkIn(a.Pod, conformance.TestIfName)
 			Expect(err).NotTo(HaveOccurred())
 			Expect(pod.DefaultGateway.String()).To(Equal(podnetGateway))
 			Expect(pod.DefaultGateway6.String()).To(Equal(podnetGateway6))
 		})
 
 		It("builds the tutorial's node design: bridge with the gateway, host veth on it, pod on the subnet", func() {
-			a := tb.add(tb.newPod())
-			r := a.result
+			a := tb.Add(tb.NewPod())
+			r := a.Result
 			Expect(r.Interfaces[0].Name).To(Equal(podnetBridge))
-			Expect(r.Interfaces[2].Name).To(Equal(testIfName))
-			Expect(r.Interfaces[2].Sandbox).To(Equal(a.pod.Path()))
+			Expect(r.Interfaces[2].Name).To(Equal(conformance.TestIfName))
+			Expect(r.Interfaces[2].Sandbox).To(Equal(a.Pod.Path()))
 			Expect(r.IPs).To(HaveLen(1))
 			Expect(*r.IPs[0].Interface).To(Equal(2))
 			Expect(r.IPs[0].Address.String()).To(Equal("10.99.1.2/24"), "the first free address")
@@ -146,19 +147,19 @@ var _ = Describe("podnet", Label("podnet"), func() {
 			Expect(veth.Type).To(Equal("veth"))
 			Expect(veth.Up).To(BeTrue())
 			Expect(veth.MasterIndex).To(Equal(br.Index), "host veth not on the bridge")
-			Expect(veth.MTU).To(Equal(testMTU))
+			Expect(veth.MTU).To(Equal(conformance.TestMTU))
 			Expect(veth.MAC).To(Equal(r.Interfaces[1].Mac))
 		})
 
 		It("keeps the bridge's MAC (the pods' gateway MAC) as pods come and go", func() {
-			first := tb.add(tb.newPod())
+			first := tb.Add(tb.NewPod())
 			mac := hostLink(tb, podnetBridge).MAC
 			for range 3 {
-				a := tb.add(tb.newPod())
-				Expect(tb.del(a, a.pod.Path()).Failed()).To(BeFalse())
+				a := tb.Add(tb.NewPod())
+				Expect(tb.Del(a, a.Pod.Path()).Failed()).To(BeFalse())
 			}
-			Expect(tb.del(first, first.pod.Path()).Failed()).To(BeFalse())
-			tb.add(tb.newPod())
+			Expect(tb.Del(first, first.Pod.Path()).Failed()).To(BeFalse())
+			tb.Add(tb.NewPod())
 			Expect(hostLink(tb, podnetBridge).MAC).To(Equal(mac))
 		})
 
@@ -168,7 +169,7 @@ var _ = Describe("podnet", Label("podnet"), func() {
 				attrs.Name = podnetBridge
 				return netlink.LinkAdd(&netlink.Bridge{LinkAttrs: attrs})
 			})
-			a := tb.add(tb.newPod())
+			a := tb.Add(tb.NewPod())
 			Expect(hostLink(tb, podnetBridge).Addrs).To(ConsistOf(podnetGateway + "/24"))
 			Expect(hostLink(tb, hostVethOf(a)).MasterIndex).To(Equal(hostLink(tb, podnetBridge).Index))
 		})
@@ -179,39 +180,39 @@ var _ = Describe("podnet", Label("podnet"), func() {
 				attrs.Name = podnetBridge
 				return netlink.LinkAdd(&netlink.Veth{LinkAttrs: attrs, PeerName: "not-a-bridge"})
 			})
-			pod := tb.newPod()
-			id := newContainerID()
-			resp := tb.run(cnitest.Invocation{Command: "ADD", ContainerID: id, NetNS: pod.Path()})
+			pod := tb.NewPod()
+			id := conformance.NewContainerID()
+			resp := tb.Run(cnitest.Invocation{Command: "ADD", ContainerID: id, NetNS: pod.Path()})
 			Expect(resp.Failed()).To(BeTrue())
 			cniErr, err := resp.Error()
 			Expect(err).NotTo(HaveOccurred())
 			Expect(cniErr.Msg).To(ContainSubstring("not a bridge"))
-			tb.expectReleased(id, "rollback left the reservation")
-			Expect(tb.hostVeths()).To(ConsistOf(podnetBridge, "not-a-bridge"), "rollback left a host veth")
+			tb.ExpectReleased(id, "rollback left the reservation")
+			Expect(tb.HostVeths()).To(ConsistOf(podnetBridge, "not-a-bridge"), "rollback left a host veth")
 			Expect(cnitest.LinkNames(pod)).To(Equal([]string{"lo"}))
 		})
 
 		It("refuses an attachment that already has an address, even in another netns", func() {
-			a := tb.add(tb.newPod())
-			other := tb.newPod()
-			resp := tb.run(cnitest.Invocation{Command: "ADD", ContainerID: a.id, NetNS: other.Path()})
-			expectCNIError(resp, codeAttachmentExists)
+			a := tb.Add(tb.NewPod())
+			other := tb.NewPod()
+			resp := tb.Run(cnitest.Invocation{Command: "ADD", ContainerID: a.ID, NetNS: other.Path()})
+			conformance.ExpectCNIError(resp, codeAttachmentExists)
 			Expect(cnitest.LinkNames(other)).To(Equal([]string{"lo"}))
-			Expect(tb.check(a).Failed()).To(BeFalse(), "the first attachment was disturbed")
+			Expect(tb.Check(a).Failed()).To(BeFalse(), "the first attachment was disturbed")
 		})
 
 		It("installs each iptables rule exactly once however many ADDs race, and keeps them after DEL", func() {
 			const n = 20
 			var wg sync.WaitGroup
-			added := make([]attachment, n)
+			added := make([]conformance.Attachment, n)
 			pods := make([]ns.NetNS, n)
 			for i := range pods {
-				pods[i] = tb.newPod()
+				pods[i] = tb.NewPod()
 			}
 			for i := range n {
 				wg.Go(func() {
 					defer GinkgoRecover()
-					added[i] = tb.add(pods[i])
+					added[i] = tb.Add(pods[i])
 				})
 			}
 			wg.Wait()
@@ -222,50 +223,50 @@ var _ = Describe("podnet", Label("podnet"), func() {
 			}
 			Expect(hostRules(tb)).To(ConsistOf(want))
 			for _, a := range added {
-				Expect(tb.del(a, a.pod.Path()).Failed()).To(BeFalse())
+				Expect(tb.Del(a, a.Pod.Path()).Failed()).To(BeFalse())
 			}
 			Expect(hostRules(tb)).To(ConsistOf(want), "rules are node-wide and stay")
 		})
 
 		It("adds no iptables rules with ipMasq false", func() {
-			tb.conf = mustWithFields(tb.conf, map[string]any{"ipMasq": false})
-			tb.add(tb.newPod())
+			tb.Conf = conformance.MustWithFields(tb.Conf, map[string]any{"ipMasq": false})
+			tb.Add(tb.NewPod())
 			Expect(hostRules(tb)).To(BeEmpty())
 		})
 	})
 
 	Describe("IPAM store", func() {
 		It("keeps one 0600 file per address, named by it, holding container ID and ifname, in a 0700 dir", func() {
-			a := tb.add(tb.newPod())
+			a := tb.Add(tb.NewPod())
 			dir := storeDir(tb)
 			st, err := os.Stat(dir)
 			Expect(err).NotTo(HaveOccurred())
 			Expect(st.Mode().Perm()).To(Equal(os.FileMode(0o700)))
-			file := filepath.Join(dir, podIP(a.result))
+			file := filepath.Join(dir, conformance.PodIP(a.Result))
 			st, err = os.Stat(file)
 			Expect(err).NotTo(HaveOccurred())
 			Expect(st.Mode().Perm()).To(Equal(os.FileMode(0o600)))
-			Expect(os.ReadFile(file)).To(Equal([]byte(a.id + "\n" + testIfName + "\n")))
+			Expect(os.ReadFile(file)).To(Equal([]byte(a.ID + "\n" + conformance.TestIfName + "\n")))
 		})
 
 		It("fills a /29 with exactly .2-.6, never network, gateway or broadcast, then names the subnet", func() {
-			tb = newTestbed(version.Current(), withoutIPv6, withSubnet("10.99.1.0/29"))
+			tb = conformance.NewTestbed(version.Current(), conformance.WithoutIPv6, conformance.WithSubnet("10.99.1.0/29"))
 			var got []string
 			for range 5 {
-				got = append(got, podIP(tb.add(tb.newPod()).result))
+				got = append(got, conformance.PodIP(tb.Add(tb.NewPod()).Result))
 			}
 			Expect(got).To(Equal([]string{"10.99.1.2", "10.99.1.3", "10.99.1.4", "10.99.1.5", "10.99.1.6"}))
-			pod := tb.newPod()
-			resp := tb.run(cnitest.Invocation{Command: "ADD", ContainerID: newContainerID(), NetNS: pod.Path()})
-			expectCNIError(resp, codePoolExhausted)
+			pod := tb.NewPod()
+			resp := tb.Run(cnitest.Invocation{Command: "ADD", ContainerID: conformance.NewContainerID(), NetNS: pod.Path()})
+			conformance.ExpectCNIError(resp, codePoolExhausted)
 			cniErr, _ := resp.Error()
 			Expect(cniErr.Msg).To(ContainSubstring("10.99.1.0/29"))
 			Expect(cnitest.LinkNames(pod)).To(Equal([]string{"lo"}))
-			Expect(tb.hostVeths()).To(HaveLen(5))
+			Expect(tb.HostVeths()).To(HaveLen(5))
 		})
 
 		It("DEL of a network that never ADDed creates no data dir", func() {
-			resp := tb.run(cnitest.Invocation{Command: "DEL", ContainerID: newContainerID(), NetNS: tb.newPod().Path()})
+			resp := tb.Run(cnitest.Invocation{Command: "DEL", ContainerID: conformance.NewContainerID(), NetNS: tb.NewPod().Path()})
 			Expect(resp.Failed()).To(BeFalse(), "%s", resp)
 			_, err := os.Stat(podnetConfOf(tb).DataDir)
 			Expect(os.IsNotExist(err)).To(BeTrue(), "DEL created %s", podnetConfOf(tb).DataDir)
@@ -273,35 +274,35 @@ var _ = Describe("podnet", Label("podnet"), func() {
 	})
 
 	DescribeTable("CHECK names what is wrong",
-		func(tamper func(tb *testbed, a attachment), want string) {
-			a := tb.add(tb.newPod())
+		func(tamper func(tb *conformance.Testbed, a conformance.Attachment), want string) {
+			a := tb.Add(tb.NewPod())
 			tamper(tb, a)
-			resp := tb.check(a)
-			expectCNIError(resp, codeCheckFailed)
+			resp := tb.Check(a)
+			conformance.ExpectCNIError(resp, codeCheckFailed)
 			cniErr, _ := resp.Error()
 			Expect(cniErr.Msg).To(ContainSubstring(want))
 		},
-		Entry("pod interface down", func(_ *testbed, a attachment) {
-			inPod(a, netlink.LinkSetDown)
+		Entry("pod interface down", func(_ *conformance.Testbed, a conformance.Attachment) {
+			conformance.InPod(a, netlink.LinkSetDown)
 		}, `interface "eth0" is down`),
-		Entry("pod interface MTU changed", func(_ *testbed, a attachment) {
-			inPod(a, func(l netlink.Link) error { return netlink.LinkSetMTU(l, 1300) })
+		Entry("pod interface MTU changed", func(_ *conformance.Testbed, a conformance.Attachment) {
+			conformance.InPod(a, func(l netlink.Link) error { return netlink.LinkSetMTU(l, 1300) })
 		}, `has MTU 1300, want 1400`),
-		Entry("pod interface deleted", func(_ *testbed, a attachment) {
-			inPod(a, netlink.LinkDel)
+		Entry("pod interface deleted", func(_ *conformance.Testbed, a conformance.Attachment) {
+			conformance.InPod(a, netlink.LinkDel)
 		}, `interface "eth0" is missing from the pod netns`),
-		Entry("default route removed", func(_ *testbed, a attachment) {
-			inPod(a, func(l netlink.Link) error {
-				return netlink.RouteDel(&netlink.Route{LinkIndex: l.Attrs().Index, Gw: a.result.IPs[0].Gateway})
+		Entry("default route removed", func(_ *conformance.Testbed, a conformance.Attachment) {
+			conformance.InPod(a, func(l netlink.Link) error {
+				return netlink.RouteDel(&netlink.Route{LinkIndex: l.Attrs().Index, Gw: a.Result.IPs[0].Gateway})
 			})
 		}, "route to 0.0.0.0/0 via 10.99.1.1 is missing"),
-		Entry("host veth down", func(tb *testbed, a attachment) {
+		Entry("host veth down", func(tb *conformance.Testbed, a conformance.Attachment) {
 			inHost(tb, func() error { return setDown(hostVethOf(a)) })
 		}, "is down"),
-		Entry("host veth off the bridge", func(tb *testbed, a attachment) {
+		Entry("host veth off the bridge", func(tb *conformance.Testbed, a conformance.Attachment) {
 			inHost(tb, func() error { return noMaster(hostVethOf(a)) })
 		}, "is not attached to bridge"),
-		Entry("host veth hairpin turned off", func(tb *testbed, a attachment) {
+		Entry("host veth hairpin turned off", func(tb *conformance.Testbed, a conformance.Attachment) {
 			inHost(tb, func() error {
 				l, err := netlink.LinkByName(hostVethOf(a))
 				if err != nil {
@@ -310,24 +311,24 @@ var _ = Describe("podnet", Label("podnet"), func() {
 				return netlink.LinkSetHairpin(l, false)
 			})
 		}, "hairpin mode false"),
-		Entry("gateway address removed from the bridge", func(tb *testbed, _ attachment) {
+		Entry("gateway address removed from the bridge", func(tb *conformance.Testbed, _ conformance.Attachment) {
 			inHost(tb, func() error { return delAddr(podnetBridge, podnetGateway+"/24") })
 		}, "lacks gateway address"),
-		Entry("reservation removed", func(tb *testbed, a attachment) {
-			Expect(os.Remove(filepath.Join(storeDir(tb), podIP(a.result)))).To(Succeed())
+		Entry("reservation removed", func(tb *conformance.Testbed, a conformance.Attachment) {
+			Expect(os.Remove(filepath.Join(storeDir(tb), conformance.PodIP(a.Result)))).To(Succeed())
 		}, "no IPAM reservation"),
-		Entry("reservation moved to another address", func(tb *testbed, a attachment) {
+		Entry("reservation moved to another address", func(tb *conformance.Testbed, a conformance.Attachment) {
 			dir := storeDir(tb)
-			Expect(os.Rename(filepath.Join(dir, podIP(a.result)), filepath.Join(dir, "10.99.1.77"))).To(Succeed())
+			Expect(os.Rename(filepath.Join(dir, conformance.PodIP(a.Result)), filepath.Join(dir, "10.99.1.77"))).To(Succeed())
 		}, "IPAM reservation of"),
-		Entry("MASQUERADE rule deleted", func(tb *testbed, _ attachment) {
+		Entry("MASQUERADE rule deleted", func(tb *conformance.Testbed, _ conformance.Attachment) {
 			inHost(tb, func() error {
 				ipt, err := iptables.New()
 				if err != nil {
 					return err
 				}
-				return ipt.Delete("nat", "POSTROUTING", "-s", testSubnet, "!", "-d", testNetwork, "!", "-o", podnetBridge,
-					"-m", "comment", "--comment", "podnet: "+testNetName, "-j", "MASQUERADE")
+				return ipt.Delete("nat", "POSTROUTING", "-s", conformance.TestSubnet, "!", "-d", conformance.TestNetwork, "!", "-o", podnetBridge,
+					"-m", "comment", "--comment", "podnet: "+conformance.TestNetName, "-j", "MASQUERADE")
 			})
 		}, "iptables rule missing: nat/POSTROUTING"),
 	)
@@ -338,66 +339,66 @@ var _ = Describe("podnet", Label("podnet"), func() {
 			for k, v := range attachments {
 				fields[k] = v
 			}
-			return tb.run(cnitest.Invocation{Command: "GC", Config: mustWithFields(tb.conf, fields)})
+			return tb.Run(cnitest.Invocation{Command: "GC", Config: conformance.MustWithFields(tb.Conf, fields)})
 		}
 
 		for _, key := range []string{"cni.dev/valid-attachments", "cni.dev/attachments"} {
 			It("releases every attachment missing from "+key+" with its host veth, silently", func() {
-				keep, stale := tb.add(tb.newPod()), tb.add(tb.newPod())
-				resp := gc(map[string][]types.GCAttachment{key: {{ContainerID: keep.id, IfName: testIfName}}})
+				keep, stale := tb.Add(tb.NewPod()), tb.Add(tb.NewPod())
+				resp := gc(map[string][]types.GCAttachment{key: {{ContainerID: keep.ID, IfName: conformance.TestIfName}}})
 				Expect(resp.Failed()).To(BeFalse(), "%s", resp)
 				Expect(resp.Stdout).To(BeEmpty())
-				tb.expectReleased(stale.id)
-				Expect(tb.hostVeths()).To(ConsistOf(hostVethOf(keep)))
-				Expect(tb.check(keep).Failed()).To(BeFalse(), "GC disturbed a valid attachment")
+				tb.ExpectReleased(stale.ID)
+				Expect(tb.HostVeths()).To(ConsistOf(hostVethOf(keep)))
+				Expect(tb.Check(keep).Failed()).To(BeFalse(), "GC disturbed a valid attachment")
 			})
 		}
 
 		It("with an empty list of valid attachments releases everything", func() {
-			a, b := tb.add(tb.newPod()), tb.add(tb.newPod())
+			a, b := tb.Add(tb.NewPod()), tb.Add(tb.NewPod())
 			resp := gc(map[string][]types.GCAttachment{"cni.dev/valid-attachments": {}})
 			Expect(resp.Failed()).To(BeFalse(), "%s", resp)
-			tb.expectReleased(a.id)
-			tb.expectReleased(b.id)
-			Expect(tb.hostVeths()).To(BeEmpty())
+			tb.ExpectReleased(a.ID)
+			tb.ExpectReleased(b.ID)
+			Expect(tb.HostVeths()).To(BeEmpty())
 		})
 
 		It("without the list (absent or misspelt) is refused and keeps every attachment", func() {
-			a, b := tb.add(tb.newPod()), tb.add(tb.newPod())
-			expectCNIError(gc(nil), types.ErrInvalidNetworkConfig)
-			expectCNIError(gc(map[string][]types.GCAttachment{"cni.dev/valid-attachment": {}}), types.ErrInvalidNetworkConfig)
-			Expect(tb.check(a).Failed()).To(BeFalse())
-			Expect(tb.check(b).Failed()).To(BeFalse())
+			a, b := tb.Add(tb.NewPod()), tb.Add(tb.NewPod())
+			conformance.ExpectCNIError(gc(nil), types.ErrInvalidNetworkConfig)
+			conformance.ExpectCNIError(gc(map[string][]types.GCAttachment{"cni.dev/valid-attachment": {}}), types.ErrInvalidNetworkConfig)
+			Expect(tb.Check(a).Failed()).To(BeFalse())
+			Expect(tb.Check(b).Failed()).To(BeFalse())
 		})
 	})
 
 	Describe("STATUS", func() {
 		It("reports code 50 when the data dir is unusable", func() {
 			Expect(os.WriteFile(podnetConfOf(tb).DataDir, []byte("not a dir"), 0o600)).To(Succeed())
-			resp := tb.run(cnitest.Invocation{Command: "STATUS"})
-			expectCNIError(resp, codeNotAvailable)
+			resp := tb.Run(cnitest.Invocation{Command: "STATUS"})
+			conformance.ExpectCNIError(resp, codeNotAvailable)
 			cniErr, _ := resp.Error()
 			Expect(cniErr.Msg).To(ContainSubstring("data directory"))
 		})
 
 		It("reports code 50 when the pool is exhausted, and 0 once an address is free", func() {
-			tb = newTestbed(version.Current(), withoutIPv6, withSubnet("10.99.1.0/30")) // room for one pod
-			a := tb.add(tb.newPod())
-			resp := tb.run(cnitest.Invocation{Command: "STATUS"})
-			expectCNIError(resp, codeNotAvailable)
+			tb = conformance.NewTestbed(version.Current(), conformance.WithoutIPv6, conformance.WithSubnet("10.99.1.0/30")) // room for one pod
+			a := tb.Add(tb.NewPod())
+			resp := tb.Run(cnitest.Invocation{Command: "STATUS"})
+			conformance.ExpectCNIError(resp, codeNotAvailable)
 			cniErr, _ := resp.Error()
 			Expect(cniErr.Msg).To(ContainSubstring("10.99.1.0/30"))
-			Expect(tb.del(a, a.pod.Path()).Failed()).To(BeFalse())
-			Expect(tb.run(cnitest.Invocation{Command: "STATUS"}).Failed()).To(BeFalse())
+			Expect(tb.Del(a, a.Pod.Path()).Failed()).To(BeFalse())
+			Expect(tb.Run(cnitest.Invocation{Command: "STATUS"}).Failed()).To(BeFalse())
 		})
 	})
 
 	It("logs one line per operation to logFile and nothing but the result to stdout", func() {
-		logFile := filepath.Join(tb.tmp, "podnet.log")
-		tb.conf = mustWithFields(tb.conf, map[string]any{"logFile": logFile})
-		a := tb.add(tb.newPod())
-		Expect(tb.del(a, a.pod.Path()).Failed()).To(BeFalse())
-		failed := tb.run(cnitest.Invocation{Command: "ADD", ContainerID: a.id, NetNS: "/no/such/netns"})
+		logFile := filepath.Join(tb.Tmp, "podnet.log")
+		tb.Conf = conformance.MustWithFields(tb.Conf, map[string]any{"logFile": logFile})
+		a := tb.Add(tb.NewPod())
+		Expect(tb.Del(a, a.Pod.Path()).Failed()).To(BeFalse())
+		failed := tb.Run(cnitest.Invocation{Command: "ADD", ContainerID: a.ID, NetNS: "/no/such/netns"})
 		Expect(failed.Failed()).To(BeTrue())
 
 		data, err := os.ReadFile(logFile)
@@ -406,26 +407,26 @@ var _ = Describe("podnet", Label("podnet"), func() {
 		Expect(lines).To(HaveLen(3))
 		field := func(name string) string { return fmt.Sprintf(`%s=\S+`, name) }
 		for i, cmd := range []string{"ADD", "DEL", "ADD"} {
-			Expect(lines[i]).To(MatchRegexp(`^\S+ %s container=%s ifname=eth0 ip=\S+ %s outcome=`, cmd, regexp.QuoteMeta(a.id), field("duration")))
+			Expect(lines[i]).To(MatchRegexp(`^\S+ %s container=%s ifname=eth0 ip=\S+ %s outcome=`, cmd, regexp.QuoteMeta(a.ID), field("duration")))
 		}
-		Expect(lines[0]).To(ContainSubstring("ip=" + podIP(a.result)))
+		Expect(lines[0]).To(ContainSubstring("ip=" + conformance.PodIP(a.Result)))
 		Expect(lines[0]).To(HaveSuffix(`outcome="ok"`))
-		Expect(lines[1]).To(ContainSubstring("ip=" + podIP(a.result)))
+		Expect(lines[1]).To(ContainSubstring("ip=" + conformance.PodIP(a.Result)))
 		Expect(lines[2]).To(ContainSubstring(`outcome="error: CNI_NETNS \"/no/such/netns\" is not a network namespace`))
 	})
 
 	It("answers VERSION with exactly the spec versions it implements", func() {
-		Expect(cfg.versions).To(Equal([]string{"0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0"}))
+		Expect(conformance.Config().Versions).To(Equal([]string{"0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0"}))
 	})
 
 	It("results convert to every claimed version without losing the pod address", func() {
-		a := tb.add(tb.newPod())
-		for _, v := range cfg.versions {
-			r, err := a.result.GetAsVersion(v)
+		a := tb.Add(tb.NewPod())
+		for _, v := range conformance.Config().Versions {
+			r, err := a.Result.GetAsVersion(v)
 			Expect(err).NotTo(HaveOccurred())
 			back, err := current.NewResultFromResult(r)
 			Expect(err).NotTo(HaveOccurred())
-			Expect(podIP(back)).To(Equal(podIP(a.result)))
+			Expect(conformance.PodIP(back)).To(Equal(conformance.PodIP(a.Result)))
 		}
 	})
 })

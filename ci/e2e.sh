@@ -121,10 +121,13 @@ delete_cluster() {
   fi
 }
 
+# remove_external_hosts [CLUSTER]: the external-host container of CLUSTER (<cluster>-external,
+# e2e/matrix), or every one when empty (make e2e-clean): a run never removes another cluster's.
 remove_external_hosts() {
   command -v docker >/dev/null && docker info >/dev/null 2>&1 || return 0
-  local ids
-  ids=$(docker ps -aq --filter label=io.cnigate.e2e=external)
+  local ids filter=(--filter label=io.cnigate.e2e=external)
+  if [[ -n ${1:-} ]]; then filter+=(--filter "name=^$1-external\$"); fi
+  ids=$(docker ps -aq "${filter[@]}")
   if [[ -n $ids ]]; then
     log "removing external-host containers: $(echo "$ids" | tr '\n' ' ')"
     # shellcheck disable=SC2086 # one id per word
@@ -181,7 +184,7 @@ clean() {
   build_kind
   delete_cluster "$E2E_CLUSTER"
   delete_cluster "$CLUSTER_NAME"
-  remove_external_hosts
+  remove_external_hosts ""
   remove_hermetic ""
 }
 
@@ -215,7 +218,7 @@ on_exit() {
   trap - EXIT INT TERM
   if [[ -z $GATE && $MODE == e2e ]]; then
     delete_cluster "$E2E_CLUSTER" || true
-    remove_external_hosts || true
+    remove_external_hosts "$E2E_CLUSTER" || true
     remove_hermetic "$E2E_CLUSTER" || true
   fi
   if [[ $MODE != clean && $MODE != scale ]]; then

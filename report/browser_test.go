@@ -1,6 +1,7 @@
 package report
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -57,6 +58,13 @@ func TestPagesRenderInChromium(t *testing.T) {
 		if _, err := Write(dir, kind, r); err != nil {
 			t.Fatal(err)
 		}
+	}
+	var published bytes.Buffer
+	if err := WritePublishedHTML(&published, publishedFixture(t, false), "published", []Fact{{Name: "kernel", Value: "6.1"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "published.html"), published.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
 	}
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(browser),
@@ -141,6 +149,27 @@ func TestPagesRenderInChromium(t *testing.T) {
 			{"details.failure[open]", 1, false},
 			{"#conformance tr", 11, false},
 		}, nil},
+		// docs/conformance/index.html: the plugin x clause grid first, a
+		// section per plugin, the failure off the list marked NEW.
+		{"published", []pageCheck{
+			{"#grid tr", 3, false}, // header, spec:ADD (no spec ran it), other
+			{"#grid th a", 3, false},
+			{"#grid td.cell.fail", 2, false},
+			{"#summary tr", 4, false},
+			{"h2[id]", 3, false},
+			{"details.failure", 2, false},
+			{"details.failure.known", 1, false},
+			{"details.specs", 2, false},
+		}, func(ctx context.Context) error {
+			verdict, err := chromedp.Run(ctx, chromedp.TextContent(chromedp.ID("verdict")))
+			if err != nil {
+				return err
+			}
+			if !strings.HasPrefix(verdict, "1 NEW failures") {
+				return fmt.Errorf("verdict %q, want it to name the new failure", verdict)
+			}
+			return nil
+		}},
 	} {
 		t.Run(tc.kind, func(t *testing.T) {
 			problems := loadPage(t, browserCtx, "file://"+filepath.Join(dir, tc.kind+".html"), tc.checks, tc.interact)

@@ -174,9 +174,6 @@ func specKey(s types.SpecReport) (key, ver string, labels []string) {
 		}
 		parts = append(parts, t)
 	}
-	// A leaf's text may mention a version without running at it
-	// ("unsupported cniVersion: code 1"), so only containers and labels count.
-	parts = append(parts, s.LeafNodeText)
 	for _, l := range s.Labels() {
 		if m := cniVersionRE.FindStringSubmatch(l); m != nil {
 			ver = m[1]
@@ -184,6 +181,15 @@ func specKey(s types.SpecReport) (key, ver string, labels []string) {
 		}
 		labels = append(labels, l)
 	}
+	// A leaf's text may mention a version without running at it
+	// ("unsupported cniVersion: code 1"), so only containers and labels say
+	// which; a leaf that names the version it runs at ("... at cniVersion
+	// 1.0.0") loses it, so that its versions share one row.
+	leaf := s.LeafNodeText
+	if ver != AnyVersion {
+		leaf = strings.ReplaceAll(leaf, "cniVersion "+ver, "each cniVersion")
+	}
+	parts = append(parts, leaf)
 	return strings.Join(parts, " / "), ver, labels
 }
 

@@ -129,8 +129,9 @@ func WritePublished(w io.Writer, p Published) error {
 	if brief == nil {
 		brief = func(why string) string { return why }
 	}
+	scrub := pathScrubber(p.Runs)
 	for _, r := range p.Runs {
-		writePublishedRun(&b, r, clauses, brief)
+		writePublishedRun(&b, r, clauses, brief, scrub)
 	}
 	b.WriteString("\n## The clauses\n\nEvery generic spec carries the label of the CNI SPEC rule it rests on (`spec:...`), or `convention:...` where the SPEC is silent and the suite asserts what runtimes rely on (a profile may opt out of a convention, saying why).\n\n| label | SPEC version | SPEC section | rule |\n|---|---|---|---|\n")
 	for _, c := range p.Clauses {
@@ -144,19 +145,29 @@ func WritePublished(w io.Writer, p Published) error {
 	return err
 }
 
-func writePublishedRun(b *strings.Builder, r PublishedRun, clauses map[string]Clause, brief func(string) string) {
-	if r.NotRun != "" {
-		fmt.Fprintf(b, "\n## %s\n\nNot run: %s. Its profile and netconf are in `conformance/testdata/`; run `make conformance-upstream` on a kernel that has it.\n", r.Plugin, r.NotRun)
-		return
-	}
+// runTable is one plugin's run laid out as clauses x spec versions, with its
+// failures and what its profile skipped: what the Markdown and the HTML page
+// both show.
+type runTable struct {
+	cols     []string // spec versions ascending, then publishedOnce
+	rows     []string // clauses, then conventions
+	cells    map[string]map[string]*tally
+	total    tally // every spec that ran (or the profile skipped)
+	failures []types.SpecReport
+	skips    map[string]int // profile skip reason -> specs
+	claims   string         // what VERSION claims, per the BeforeSuite ("" if unknown)
+}
+
+func tableOf(r PublishedRun) runTable {
 	versions := map[string]bool{}
-	cells := map[string]map[string]*tally{}
-	skips := map[string]int{}
-	var failures []types.SpecReport
+	t := runTable{cells: map[string]map[string]*tally{}, skips: map[string]int{}}
 	for _, s := range r.Specs() {
+		if m := claimedVersions.FindStringSubmatch(s.CapturedGinkgoWriterOutput); s.LeafNodeType == types.NodeTypeBeforeSuite && m != nil {
+			t.claims = strings.ReplaceAll(m[1], " ", ", ")
+		}
 		if s.LeafNodeType != types.NodeTypeIt {
 			if s.State.Is(types.SpecStateFailureStates) {
-				failures = append(failures, s)
+				t.failures = append(t.failures, s)
 			}
 			continue
 		}
@@ -166,41 +177,33 @@ func writePublishedRun(b *strings.Builder, r PublishedRun, clauses map[string]Cl
 		v := publishedVersion(s)
 		versions[v] = true
 		for _, g := range grounds(s) {
-			if cells[g] == nil {
-				cells[g] = map[string]*tally{}
+			if t.cells[g] == nil {
+				t.cells[g] = map[string]*tally{}
 			}
-			if cells[g][v] == nil {
-				cells[g][v] = &tally{}
+			if t.cells[g][v] == nil {
+				t.cells[g][v] = &tally{}
 			}
-			t := cells[g][v]
-			switch {
-			case s.State == types.SpecStatePassed:
-				t.passed++
-			case s.State.Is(types.SpecStateFailureStates):
-				t.failed++
-			default:
-				t.skipped++
-			}
+			t.cells[g][v].add(s)
 		}
+		t.total.add(s)
 		if s.State.Is(types.SpecStateFailureStates) {
-			failures = append(failures, s)
+			t.failures = append(t.failures, s)
 		}
 		if s.State == types.SpecStateSkipped {
-			skips[s.Failure.Message]++
+			t.skips[s.Failure.Message]++
 		}
 	}
-	cols := make([]string, 0, len(versions))
 	for v := range versions {
 		if v != publishedOnce {
-			cols = append(cols, v)
+			t.cols = append(t.cols, v)
 		}
 	}
-	slices.SortFunc(cols, compareVersions)
+	slices.SortFunc(t.cols, compareVersions)
 	if versions[publishedOnce] {
-		cols = append(cols, publishedOnce)
+		t.cols = append(t.cols, publishedOnce)
 	}
-	rows := slices.Collect(maps.Keys(cells))
-	slices.SortFunc(rows, func(a, b string) int {
+	t.rows = slices.Collect(maps.Keys(t.cells))
+	slices.SortFunc(t.rows, func(a, b string) int {
 		isConvention := func(g string) int {
 			if strings.HasPrefix(g, "convention:") {
 				return 1
@@ -209,13 +212,51 @@ func writePublishedRun(b *strings.Builder, r PublishedRun, clauses map[string]Cl
 		}
 		return cmp.Or(cmp.Compare(isConvention(a), isConvention(b)), cmp.Compare(a, b))
 	})
+	return t
+}
+
+// add counts a spec that ran (or that the profile skipped).
+func (t *tally) add(s types.SpecReport) {
+	switch {
+	case s.State == types.SpecStatePassed:
+		t.passed++
+	case s.State.Is(types.SpecStateFailureStates):
+		t.failed++
+	default:
+		t.skipped++
+	}
+}
+
+// clauseTotal adds up a clause's cells over every version.
+func (t runTable) clauseTotal(g string) tally {
+	var sum tally
+	for _, c := range t.cells[g] {
+		sum.passed += c.passed
+		sum.failed += c.failed
+		sum.skipped += c.skipped
+	}
+	return sum
+}
+
+// failureText is how a known-failures list names a failed spec.
+func failureText(s types.SpecReport) string {
+	text := s.FullText()
+	if s.LeafNodeType != types.NodeTypeIt {
+		text = "[" + s.LeafNodeType.String() + "] " + text
+	}
+	return text
+}
+
+func writePublishedRun(b *strings.Builder, r PublishedRun, clauses map[string]Clause, brief func(string) string, scrub func(string) string) {
+	if r.NotRun != "" {
+		fmt.Fprintf(b, "\n## %s\n\nNot run: %s. Its profile and netconf are in `conformance/testdata/`; run `make conformance-upstream` on a kernel that has it.\n", r.Plugin, r.NotRun)
+		return
+	}
+	t := tableOf(r)
+	cols, rows, cells, failures, skips := t.cols, t.rows, t.cells, t.failures, t.skips
 	fmt.Fprintf(b, "\n## %s\n\n", r.Plugin)
-	for _, rep := range r.Reports {
-		for _, s := range rep.SpecReports {
-			if m := claimedVersions.FindStringSubmatch(s.CapturedGinkgoWriterOutput); s.LeafNodeType == types.NodeTypeBeforeSuite && m != nil {
-				fmt.Fprintf(b, "VERSION claims %s.\n\n", strings.ReplaceAll(m[1], " ", ", "))
-			}
-		}
+	if t.claims != "" {
+		fmt.Fprintf(b, "VERSION claims %s.\n\n", t.claims)
 	}
 	fmt.Fprintf(b, "| clause \\ cniVersion | %s |\n|---|%s\n", strings.Join(cols, " | "), strings.Repeat("---|", len(cols)))
 	for _, g := range rows {
@@ -250,10 +291,7 @@ func writePublishedRun(b *strings.Builder, r PublishedRun, clauses map[string]Cl
 		}
 		fmt.Fprintf(b, "\nThe %d failed specs:\n\n", len(failures))
 		for _, s := range failures {
-			text := s.FullText()
-			if s.LeafNodeType != types.NodeTypeIt {
-				text = "[" + s.LeafNodeType.String() + "] " + text
-			}
+			text := failureText(s)
 			fmt.Fprintf(b, "- **%s**", text)
 			if v := publishedVersion(s); v != publishedOnce {
 				fmt.Fprintf(b, " (cniVersion %s)", v)
@@ -269,11 +307,11 @@ func writePublishedRun(b *strings.Builder, r PublishedRun, clauses map[string]Cl
 			if why, ok := r.Known[text]; ok {
 				fmt.Fprintf(b, "  - why: %s\n", why)
 			}
-			msg := strings.TrimSpace(s.Failure.Message)
+			msg := scrub(strings.TrimSpace(s.Failure.Message))
 			if lines := strings.Split(msg, "\n"); len(lines) > 8 {
 				msg = strings.Join(lines[:8], "\n") + "\n..."
 			}
-			fmt.Fprintf(b, "  - saw (%s):\n\n    ```\n    %s\n    ```\n", s.Failure.Location.String(), strings.ReplaceAll(msg, "\n", "\n    "))
+			fmt.Fprintf(b, "  - saw (%s):\n\n    ```\n    %s\n    ```\n", sourceLocation(s.Failure.Location), strings.ReplaceAll(msg, "\n", "\n    "))
 		}
 	}
 	if len(skips) > 0 {

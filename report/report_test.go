@@ -272,6 +272,8 @@ func TestSpecKeyFindsTheVersion(t *testing.T) {
 			"gc / GC works", "1.1.0"},
 		{"a leaf that only mentions a version", types.SpecReport{ContainerHierarchyTexts: []string{"errors"}, LeafNodeText: "refuses cniVersion 9.9.9 with code 1"},
 			"errors / refuses cniVersion 9.9.9 with code 1", AnyVersion},
+		{"a leaf that names the version its label runs it at", types.SpecReport{ContainerHierarchyTexts: []string{"chaining"}, LeafNodeText: "ADD works at cniVersion 0.4.0, with portmap", LeafNodeLabels: []string{"cniVersion:0.4.0"}},
+			"chaining / ADD works at each cniVersion, with portmap", "0.4.0"},
 		{"a container that only mentions a version", types.SpecReport{ContainerHierarchyTexts: []string{"GC below cniVersion 1.1.0"}, LeafNodeText: "fails"},
 			"GC below cniVersion 1.1.0 / fails", AnyVersion},
 	} {

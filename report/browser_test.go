@@ -94,15 +94,19 @@ func TestPagesRenderInChromium(t *testing.T) {
 		interact func(ctx context.Context) error
 	}{
 		{"e2e", []pageCheck{
-			{"table.matrix", 3, false},
+			{"table.matrix[data-protocol]", 3, false},
 			{`table.matrix[data-protocol="icmp"] td.cell`, 7, false},
-			{"table.matrix td.cell.fail", 1, false},
-			{"table.matrix td.cell.skip", 1, false},
-			{"table.matrix td.cell.pass", 11, false},
+			{"table.matrix[data-protocol] td.cell.fail", 1, false},
+			{"table.matrix[data-protocol] td.cell.skip", 1, false},
+			{"table.matrix[data-protocol] td.cell.pass", 11, false},
+			// node x node per behaviour, the failing behaviour first
+			{"#behaviours figure.behaviour table.nodes", 6, false},
+			{"#behaviours figure.behaviour:first-child.failing td.cell.fail", 1, false},
+			{"#behaviours figure.failing", 1, false},
 			{"svg#waterfall rect.phase", 6, false},
 			{"#cases tr.case", 14, false},
 		}, func(ctx context.Context) error {
-			if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS("table.matrix td.cell.fail"))); err != nil {
+			if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS("table.matrix[data-protocol] td.cell.fail"))); err != nil {
 				return err
 			}
 			detail, err := chromedp.Run(ctx, chromedp.TextContent(chromedp.ID("detail")))
@@ -113,7 +117,7 @@ func TestPagesRenderInChromium(t *testing.T) {
 				return fmt.Errorf("clicking the failed cell shows %q", detail)
 			}
 			bg, err := chromedp.Run(ctx, chromedp.Evaluate[string](
-				`getComputedStyle(document.querySelector("table.matrix td.cell.pass")).backgroundColor`))
+				`getComputedStyle(document.querySelector("table.matrix[data-protocol] td.cell.pass")).backgroundColor`))
 			if err != nil {
 				return err
 			}

@@ -1,22 +1,32 @@
 package report
 
 import (
+	"cmp"
+	"fmt"
+	"regexp"
+	"slices"
 	"sort"
 
 	"github.com/cnigate/cnigate/results"
 )
 
-// E2EView is the matrix laid out for the page: one from x to grid per protocol.
+// E2EView is the matrix laid out for the page: one node x node grid per
+// behaviour (the failing ones first), and one from x to grid per protocol.
 type E2EView struct {
-	Grids  []E2EGrid      `json:"grids"`
-	Phases results.Phases `json:"phases,omitempty"`
+	// Behaviours: the behaviours whose endpoints all name a node (or the
+	// external host), From and To the nodes' short names.
+	Behaviours []E2EGrid      `json:"behaviours"`
+	Grids      []E2EGrid      `json:"grids"`
+	Phases     results.Phases `json:"phases,omitempty"`
 }
 
-// E2EGrid is the matrix of one protocol.
+// E2EGrid is the matrix of one protocol, or of one behaviour.
 type E2EGrid struct {
-	Protocol string   `json:"protocol"`
-	From     []string `json:"from"`
-	To       []string `json:"to"`
+	Protocol  string   `json:"protocol,omitempty"`
+	Behaviour string   `json:"behaviour,omitempty"`
+	Failed    int      `json:"failed,omitempty"`
+	From      []string `json:"from"`
+	To        []string `json:"to"`
 	// Cells[i][j] are the checks from From[i] to To[j] (several behaviours
 	// may check one pair); empty when the pair is not checked.
 	Cells [][][]results.Cell `json:"cells"`
@@ -53,6 +63,7 @@ func FromE2E(m *results.Matrix) *Report {
 	for _, p := range protocols {
 		r.E2E.Grids = append(r.E2E.Grids, grid(p, byProto[p]))
 	}
+	r.E2E.Behaviours = behaviourGrids(m.Cells)
 	if m.RunError != "" {
 		r.Cases = append(r.Cases, Case{Suite: "run", Name: "run", Result: results.Fail, Detail: m.RunError})
 	}
@@ -83,6 +94,106 @@ func grid(protocol string, cells []results.Cell) E2EGrid {
 		if c.LatencyMS != nil && *c.LatencyMS > g.MaxLatencyMS {
 			g.MaxLatencyMS = *c.LatencyMS
 		}
+	}
+	return g
+}
+
+// nodeRE finds the node an endpoint is on in the harness's names: shell-w1,
+// node-cp, hostport@node-w2, svc/web-w1 (itself), store@w1 (round 2).
+var nodeRE = regexp.MustCompile(`(?:^|[-@/( ])(cp\d*|w\d+)(?:$|[ ).])`)
+
+// endpointNode is the node an endpoint names, "external" for the external
+// host, else "".
+func endpointNode(endpoint string) string {
+	if endpoint == "external" {
+		return endpoint
+	}
+	if m := nodeRE.FindStringSubmatch(endpoint); m != nil {
+		return m[1]
+	}
+	return ""
+}
+
+// behaviourGrids: per behaviour whose every cell's ends name nodes, a node x
+// node grid (each cell the checks of that pair, any protocol); the
+// behaviours with failures first, then in the matrix's order.
+func behaviourGrids(cells []results.Cell) []E2EGrid {
+	var order []string
+	byBehaviour := map[string][]results.Cell{}
+	drawable := map[string]bool{}
+	for _, c := range cells {
+		if _, ok := byBehaviour[c.Behaviour]; !ok {
+			order = append(order, c.Behaviour)
+			drawable[c.Behaviour] = true
+		}
+		from, to := endpointNode(c.From), endpointNode(c.To)
+		if from == "" || to == "" {
+			drawable[c.Behaviour] = false
+		}
+		c.From, c.To = from, to
+		byBehaviour[c.Behaviour] = append(byBehaviour[c.Behaviour], c)
+	}
+	var grids []E2EGrid
+	for _, b := range order {
+		if !drawable[b] {
+			continue
+		}
+		g := grid("", byBehaviour[b])
+		g.Behaviour = b
+		for _, c := range byBehaviour[b] {
+			if c.Result == results.Fail {
+				g.Failed++
+			}
+		}
+		slices.SortFunc(g.From, compareNodes)
+		slices.SortFunc(g.To, compareNodes)
+		grids = append(grids, regrid(g, byBehaviour[b]))
+	}
+	failing := func(g E2EGrid) int {
+		if g.Failed > 0 {
+			return 0
+		}
+		return 1
+	}
+	slices.SortStableFunc(grids, func(a, b E2EGrid) int { return cmp.Compare(failing(a), failing(b)) })
+	return grids
+}
+
+// compareNodes orders cp, cp2, ..., w1, w2, ..., w10, then the rest.
+func compareNodes(a, b string) int {
+	rank := func(n string) (int, int) {
+		var k int
+		switch {
+		case len(n) >= 2 && n[:2] == "cp":
+			_, _ = fmt.Sscanf(n[2:], "%d", &k)
+			return 0, k
+		case len(n) >= 1 && n[0] == 'w':
+			_, _ = fmt.Sscanf(n[1:], "%d", &k)
+			return 1, k
+		}
+		return 2, 0
+	}
+	ra, ka := rank(a)
+	rb, kb := rank(b)
+	return cmp.Or(cmp.Compare(ra, rb), cmp.Compare(ka, kb), cmp.Compare(a, b))
+}
+
+// regrid lays the cells out again on g's (sorted) axes.
+func regrid(g E2EGrid, cells []results.Cell) E2EGrid {
+	fromIdx, toIdx := map[string]int{}, map[string]int{}
+	for i, f := range g.From {
+		fromIdx[f] = i
+	}
+	for j, t := range g.To {
+		toIdx[t] = j
+	}
+	g.Cells = make([][][]results.Cell, len(g.From))
+	for i := range g.Cells {
+		g.Cells[i] = make([][]results.Cell, len(g.To))
+	}
+	for _, c := range cells {
+		i, j := fromIdx[c.From], toIdx[c.To]
+		g.Cells[i][j] = append(g.Cells[i][j], c)
 	}
 	return g
 }

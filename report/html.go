@@ -29,22 +29,26 @@ type htmlCell struct {
 }
 
 type htmlGrid struct {
-	Protocol string
-	From, To []string
-	Rows     [][]htmlCell
+	Protocol  string
+	Behaviour string
+	Failed    int
+	From, To  []string
+	Rows      [][]htmlCell
 }
 
 type htmlPage struct {
 	*Report
-	Summary    Summary
-	OK         bool
-	Grids      []htmlGrid
-	Waterfall  template.HTML
-	CDFAdd     template.HTML
-	CDFDel     template.HTML
-	Bursts     template.HTML
-	Legend     []legendEntry
-	StateClass func(string) string
+	Summary Summary
+	OK      bool
+	Grids   []htmlGrid
+	// BehaviourGrids: one node x node grid per behaviour, failing first.
+	BehaviourGrids []htmlGrid
+	Waterfall      template.HTML
+	CDFAdd         template.HTML
+	CDFDel         template.HTML
+	Bursts         template.HTML
+	Legend         []legendEntry
+	StateClass     func(string) string
 }
 
 type legendEntry struct{ Name, Colour string }
@@ -55,17 +59,8 @@ func writeHTML(b *bytes.Buffer, r *Report) error {
 	}
 	p := htmlPage{Report: r, Summary: r.Summary(), OK: r.OK(), StateClass: stateClass}
 	if v := r.E2E; v != nil {
-		for _, g := range v.Grids {
-			hg := htmlGrid{Protocol: g.Protocol, From: g.From, To: g.To}
-			for i := range g.From {
-				var row []htmlCell
-				for j := range g.To {
-					row = append(row, e2eCell(g.Cells[i][j], g.MaxLatencyMS))
-				}
-				hg.Rows = append(hg.Rows, row)
-			}
-			p.Grids = append(p.Grids, hg)
-		}
+		p.Grids = htmlGrids(v.Grids)
+		p.BehaviourGrids = htmlGrids(v.Behaviours)
 		if len(v.Phases) > 0 {
 			p.Waterfall = waterfallSVG(v.Phases)
 		}
@@ -80,6 +75,22 @@ func writeHTML(b *bytes.Buffer, r *Report) error {
 		}
 	}
 	return page.Execute(b, p)
+}
+
+func htmlGrids(grids []E2EGrid) []htmlGrid {
+	var out []htmlGrid
+	for _, g := range grids {
+		hg := htmlGrid{Protocol: g.Protocol, Behaviour: g.Behaviour, Failed: g.Failed, From: g.From, To: g.To}
+		for i := range g.From {
+			var row []htmlCell
+			for j := range g.To {
+				row = append(row, e2eCell(g.Cells[i][j], g.MaxLatencyMS))
+			}
+			hg.Rows = append(hg.Rows, row)
+		}
+		out = append(out, hg)
+	}
+	return out
 }
 
 // e2eCell is the worst result of the checks of one pair: red if any failed,

@@ -345,3 +345,15 @@ func TestBenchGateVerdictInEveryFormat(t *testing.T) {
 		})
 	}
 }
+
+func TestEndpointNodeReadsTheHarnessNames(t *testing.T) {
+	for endpoint, want := range map[string]string{
+		"shell-w1": "w1", "node-cp": "cp", "hostport@node-w2": "w2", "svc/web-w10 (itself)": "w10",
+		"store@w1 (round 2)": "w1", "route 10.244.1.0/24 (w2)": "w2", "external": "external",
+		"kill 3": "", "https://kubernetes.default": "", "web-w2.ns.svc.cluster.local": "w2", "cpu-hog": "",
+	} {
+		if got := endpointNode(endpoint); got != want {
+			t.Errorf("endpointNode(%q) = %q, want %q", endpoint, got, want)
+		}
+	}
+}

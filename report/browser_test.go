@@ -66,6 +66,21 @@ func TestPagesRenderInChromium(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "published.html"), published.Bytes(), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	// report diff: a cell turned red between two e2e runs, a slower ADD
+	// between two bench runs.
+	ma, mb := matrixPair(t)
+	for name, d := range map[string]*Diff{
+		"diff-e2e":   DiffMatrix("before/matrix.json", ma, "after/matrix.json", mb, DefaultDiffTolerance),
+		"diff-bench": DiffBench("before/bench.json", benchRun(1, 1), "after/bench.json", benchRun(2, 1.1), DefaultDiffTolerance),
+	} {
+		var page bytes.Buffer
+		if err := WriteDiffHTML(&page, d); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name+".html"), page.Bytes(), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(browser),
 		chromedp.Flag("headless", true),
@@ -152,6 +167,17 @@ func TestPagesRenderInChromium(t *testing.T) {
 			{"#conformance td.pass", 13, false},
 			{"details.failure[open]", 1, false},
 			{"#conformance tr", 11, false},
+		}, nil},
+		{"diff-e2e", []pageCheck{
+			{"#turned-red + table td.fail", 1, false},
+			{"#turned-green + table td.pass", 1, false},
+			{"#slower-cells + table tr", 2, false},
+			{"#verdict.bad", 1, false},
+		}, nil},
+		{"diff-bench", []pageCheck{
+			{"#bench-deltas td.slower", 1, false},
+			{"#bench-deltas td.same", 5, false},
+			{"#verdict.bad", 1, false},
 		}, nil},
 		// docs/conformance/index.html: the plugin x clause grid first, a
 		// section per plugin, the failure off the list marked NEW.

@@ -19,6 +19,9 @@ func runReport(_ context.Context, args []string, stdout, stderr io.Writer) error
 	if kind == "e2e-scale" {
 		return runScaleReport(args[1:], stdout)
 	}
+	if kind == "diff" {
+		return runReportDiff(args[1:], stdout, stderr)
+	}
 	fs := newFlags("report "+kind, stderr)
 	in := fs.String("in", "", "the run's JSON: matrix.json (e2e), bench.json (bench), cluster-bench.json (cluster-bench), a Ginkgo JSON report (conformance), rollout.json (rollout)")
 	dir := fs.String("report-dir", "_artifacts", "where to write the reports")

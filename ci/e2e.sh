@@ -36,7 +36,8 @@
 #   E2E_TIMEOUT=40m           go test -timeout
 #   E2E_CELL_TIMEOUT=45s      how long one matrix cell retries before it fails
 #   E2E_CHURN_ROUNDS=3        delete/recreate rounds
-#   E2E_IMAGE=cnigate/e2e-busybox:1.35, E2E_IMAGE_PULL_POLICY=Never  test image (gate mode on a
+#   E2E_REQUIRE=              behaviours that must run (cnigate e2e --require): runnable, all, none or regexps
+#   E2E_IMAGE=cnigate/e2e-busybox:1.35, E2E_IMAGE_PULL_POLICY=  test image (existing cluster on a
 #                             non-kind cluster: a pullable copy of ci/images/busybox + IfNotPresent)
 #   E2E_EXTERNAL_NETWORK=kind docker network of the external host (NAT cells)
 #   E2E_GO_TEST_ARGS=...      extra go test args (e.g. -run TestE2E/Connectivity: one group of e2e/matrix/table.go)
@@ -59,6 +60,7 @@ source "$REPO_ROOT/ci/lib.sh"
 
 MODE=${1:-e2e}
 WORKERS=${WORKERS:-2}
+IP_FAMILY_GIVEN=${IP_FAMILY:-} # existing cluster: the passes to run; empty: every family it serves
 IP_FAMILY=${IP_FAMILY:-ipv4}
 E2E_CLUSTER=${E2E_CLUSTER:-cnigate-e2e}
 CLUSTER_NAME=${CLUSTER_NAME:-cnigate}
@@ -66,7 +68,7 @@ E2E_TIMEOUT=${E2E_TIMEOUT:-40m}
 E2E_CELL_TIMEOUT=${E2E_CELL_TIMEOUT:-45s}
 E2E_CHURN_ROUNDS=${E2E_CHURN_ROUNDS:-3}
 E2E_IMAGE=${E2E_IMAGE:-cnigate/e2e-busybox:1.35}
-E2E_IMAGE_PULL_POLICY=${E2E_IMAGE_PULL_POLICY:-Never}
+E2E_IMAGE_PULL_POLICY=${E2E_IMAGE_PULL_POLICY:-} # empty: Never on kind, IfNotPresent on an existing cluster
 E2E_EXTERNAL_NETWORK=${E2E_EXTERNAL_NETWORK:-kind}
 E2E_HERMETIC=${E2E_HERMETIC:-1}
 E2E_MTU=${E2E_MTU:-1500}
@@ -275,7 +277,8 @@ elif command -v docker >/dev/null && docker info >/dev/null 2>&1; then
 fi
 
 args=(-e2e.run -e2e.workers="$WORKERS" -e2e.ip-family="$IP_FAMILY" -e2e.report-dir="$ARTIFACTS_RUN" -e2e.report-name="e2e-$CNI"
-  -e2e.image="$E2E_IMAGE" -e2e.image-pull-policy="$E2E_IMAGE_PULL_POLICY"
+  -e2e.image="$E2E_IMAGE" -e2e.image-pull-policy="$E2E_IMAGE_PULL_POLICY" -e2e.require="${E2E_REQUIRE:-}"
+  -e2e.cnigate-version="$(git -C "$REPO_ROOT" describe --always --dirty 2>/dev/null || echo unknown)"
   -e2e.external-network="$E2E_EXTERNAL_NETWORK" -e2e.cell-timeout="$E2E_CELL_TIMEOUT"
   -e2e.churn-rounds="$E2E_CHURN_ROUNDS" -e2e.mtu="$E2E_MTU" -e2e.break="$E2E_BREAK" -e2e.agent-kills="$E2E_AGENT_KILLS")
 case $E2E_HERMETIC in
@@ -313,8 +316,8 @@ if [[ -z $GATE ]]; then
     log "kind cluster $CLUSTER is already running (make e2e-clean removes it)"
   fi
 else
-  log "gate mode: KUBECONFIG=$GATE (no cluster is created, nothing installed, the host untouched: the CNI must already run on the nodes)"
-  args+=(-e2e.kubeconfig="$GATE")
+  log "existing-cluster mode: KUBECONFIG=$GATE (no cluster is created, nothing installed, the host untouched: the CNI must already run on the nodes)"
+  args+=(-e2e.kubeconfig="$GATE" -e2e.ip-family="$IP_FAMILY_GIVEN")
 fi
 
 phase "test image"

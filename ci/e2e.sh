@@ -7,7 +7,7 @@
 #                     (_artifacts/e2e-<CNI>/ for a CNI other than podnet):
 #                     matrix.json, e2e-<CNI>.{junit.xml,report.json,md,html}, junit-e2e.xml,
 #                     go-test.json, e2e.log, kind-config.yaml, phases-e2e.tsv, kind-logs/ (on failure).
-#                     With GATE_KUBECONFIG set (`make e2e KUBECONFIG=<file>`): gate mode, no cluster is created and nothing is
+#                     With GATE_KUBECONFIG set (`make e2e KUBECONFIG=<file>`): existing-cluster mode, no cluster is created and nothing is
 #                     installed; the same matrix runs against that cluster (podnet must be on it).
 #   ci/e2e.sh cluster a kind cluster with podnet loaded, left running (kubeconfig in _output/).
 #   ci/e2e.sh scale   the matrix's growth with the workers: `make e2e WORKERS=N` for each N of
@@ -16,7 +16,7 @@
 #                     _artifacts/scale/growth.md. Exits 1 when a run failed (the table shows it).
 #   ci/e2e.sh clean   delete the e2e clusters, the external-host containers and hermetic rules.
 #   ci/e2e.sh image-save  build the test image and write it as a tarball ($E2E_IMAGE_TAR), for
-#                     mirroring into a registry a gate cluster can pull from.
+#                     mirroring into a registry an existing cluster can pull from.
 #
 # Environment (all optional):
 #   CNI=podnet                the CNI the harness installs on kind: podnet (conflist podnet + portmap)
@@ -30,7 +30,7 @@
 #                             IPv6 pod subnets); the matrix runs once per family, cells named
 #                             http/ipv6:... (ipv6 and dual); artifacts in _artifacts[/e2e-<CNI>][/<family>]/ (no
 #                             family directory for ipv4, none for podnet)
-#   GATE_KUBECONFIG=<file>    gate mode (e2e only); `make e2e KUBECONFIG=<file>` sets it
+#   GATE_KUBECONFIG=<file>    existing-cluster mode (e2e only); `make e2e KUBECONFIG=<file>` sets it
 #   NODE_IMAGE=<ref>          use this node image instead of building it with ci/node-image.sh
 #   E2E_CLUSTER=cnigate-e2e   cluster name of `e2e`;  CLUSTER_NAME=cnigate  name of `cluster`
 #   E2E_TIMEOUT=40m           go test -timeout
@@ -51,7 +51,7 @@
 #   E2E_IMAGE_TAR=_output/e2e-image.tar     where image-save writes the test image
 #   E2E_HERMETIC=1            while a cluster created here exists, the host drops forwarded traffic
 #                             from the kind docker network to any other interface (a DOCKER-USER
-#                             rule, e2e/harness/hermetic.go); 0 turns it off. Never in gate mode.
+#                             rule, e2e/harness/hermetic.go); 0 turns it off. Never on an existing cluster.
 set -o errexit -o nounset -o pipefail
 
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -102,9 +102,9 @@ case $CNI in
   *) die "CNI must be podnet or bridge, not '$CNI'" ;;
 esac
 [[ -z $E2E_PARALLEL || $E2E_PARALLEL =~ ^[1-9][0-9]*$ ]] || die "E2E_PARALLEL must be a positive number, not '$E2E_PARALLEL'"
-[[ -z $GATE || -z $E2E_BREAK ]] || die "E2E_BREAK breaks clusters the harness creates, never a gate cluster"
+[[ -z $GATE || -z $E2E_BREAK ]] || die "E2E_BREAK breaks clusters the harness creates, never an existing cluster"
 
-# The pinned kind (go.mod `tool`): this script's clean-up and gate-mode image loading (the suite
+# The pinned kind (go.mod `tool`): this script's clean-up and existing-cluster image loading (the suite
 # itself drives kind through its Go library, e2e/cluster).
 build_kind() {
   (cd "$REPO_ROOT" && go build -o "$KIND" sigs.k8s.io/kind)
@@ -326,10 +326,10 @@ if [[ -n $DOCKER ]]; then
   if [[ -n $GATE ]]; then
     ctx=$(kubectl --kubeconfig "$GATE" config current-context 2>/dev/null || true)
     if [[ $ctx == kind-* ]] && cluster_exists "${ctx#kind-}"; then
-      log "gate cluster is kind cluster ${ctx#kind-}: loading $E2E_IMAGE into it"
+      log "the existing cluster is kind cluster ${ctx#kind-}: loading $E2E_IMAGE into it"
       "$KIND" load docker-image --name "${ctx#kind-}" "$E2E_IMAGE" >&2
     else
-      log "gate cluster is not a local kind cluster: $E2E_IMAGE must be on its nodes (E2E_IMAGE/E2E_IMAGE_PULL_POLICY)"
+      log "the existing cluster is not a local kind cluster: $E2E_IMAGE must be on its nodes (E2E_IMAGE/E2E_IMAGE_PULL_POLICY)"
     fi
   fi
 else

@@ -80,8 +80,23 @@ func (c *Coverage) Summary(m *Matrix) string {
 	if m.RunError != "" {
 		why = append(why, "the run stopped early: "+m.RunError)
 	}
+	// one clause per reason: the external host's absence skips three behaviours
+	var reasons []string
+	byReason := map[string][]Gap{}
 	for _, g := range c.Missing() {
-		why = append(why, fmt.Sprintf("%s: %d cells skipped (%s)", g.Behaviour, g.Cells, g.Reason))
+		if _, ok := byReason[g.Reason]; !ok {
+			reasons = append(reasons, g.Reason)
+		}
+		byReason[g.Reason] = append(byReason[g.Reason], g)
+	}
+	for _, r := range reasons {
+		var names []string
+		cells := 0
+		for _, g := range byReason[r] {
+			names = append(names, g.Behaviour)
+			cells += g.Cells
+		}
+		why = append(why, fmt.Sprintf("%s: %d cells skipped (%s)", strings.Join(names, ", "), cells, r))
 	}
 	return head + ": NOT a full gate (required: " + c.Require + "; " + strings.Join(why, "; ") + ")"
 }

@@ -190,8 +190,12 @@ func diagnoseNode(ctx context.Context, s *suite, pod, nodeDir string) error {
 		how = fmt.Sprintf("the diag pod's busybox in the node's network namespace (nsenter failed: %v %s)", err, strings.TrimSpace(out))
 	}
 	notes := []string{"read with " + how}
+	path := "" // the pod's PATH (/bin) misses the node's /usr/sbin
+	if enter != nil {
+		path = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin; "
+	}
 	for _, c := range diagCommands {
-		out, err := execBoth(ctx, s, pod, append(slices.Clone(enter), "sh", "-c", c.cmd)...)
+		out, err := execBoth(ctx, s, pod, append(slices.Clone(enter), "sh", "-c", path+c.cmd)...)
 		body := "$ " + c.cmd + "\n" + out
 		if err != nil {
 			body += fmt.Sprintf("\n[error: %v]\n", err)
@@ -212,15 +216,26 @@ func execBoth(ctx context.Context, s *suite, pod string, cmd ...string) (string,
 	return out.String(), err
 }
 
-// diagnosePods writes the test namespace's pods (state, restarts), events and
-// container logs, and kube-system's pods and events (the CNI's own pods).
+// diagnosePods writes the pods (state, restarts), events and container logs
+// of the test namespace, kube-system and every namespace with a hostNetwork
+// DaemonSet (where CNI agents run: podnet's, calico-node, cilium, ...).
 func diagnosePods(ctx context.Context, s *suite, dir string) error {
 	cs, err := kubernetes.NewForConfig(s.rest)
 	if err != nil {
 		return err
 	}
 	var errs []string
-	for _, ns := range []string{s.namespace, metav1.NamespaceSystem} {
+	namespaces := []string{s.namespace, metav1.NamespaceSystem}
+	if dss, err := cs.AppsV1().DaemonSets("").List(ctx, metav1.ListOptions{}); err != nil {
+		errs = append(errs, fmt.Sprintf("DaemonSets: %v", err))
+	} else {
+		for _, ds := range dss.Items {
+			if ds.Spec.Template.Spec.HostNetwork && !slices.Contains(namespaces, ds.Namespace) {
+				namespaces = append(namespaces, ds.Namespace)
+			}
+		}
+	}
+	for _, ns := range namespaces {
 		nsDir := filepath.Join(dir, "namespaces", ns)
 		if err := os.MkdirAll(filepath.Join(nsDir, "logs"), 0o755); err != nil {
 			return err

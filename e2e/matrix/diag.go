@@ -207,13 +207,18 @@ func diagnoseNode(ctx context.Context, s *suite, pod, nodeDir string) error {
 	return os.WriteFile(filepath.Join(nodeDir, "README.txt"), []byte(strings.Join(notes, "\n")+"\n"), 0o644)
 }
 
-// execBoth runs cmd in pod's container and returns stdout and stderr together.
+// execBoth runs cmd in pod's container and returns its stdout, then its
+// stderr (apart: nft's warnings would cut its ruleset's lines).
 func execBoth(ctx context.Context, s *suite, pod string, cmd ...string) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	var out bytes.Buffer
-	err := s.client.Resources().ExecInPod(ctx, s.namespace, pod, containerName, cmd, &out, &out)
-	return out.String(), err
+	var stdout, stderr bytes.Buffer
+	err := s.client.Resources().ExecInPod(ctx, s.namespace, pod, containerName, cmd, &stdout, &stderr)
+	out := stdout.String()
+	if stderr.Len() > 0 {
+		out += "\n--- stderr\n" + stderr.String()
+	}
+	return out, err
 }
 
 // diagnosePods writes the pods (state, restarts), events and container logs

@@ -233,12 +233,3 @@ func cleanup(ctx context.Context, cs kubernetes.Interface, out io.Writer, rmCont
 
 // externalHostName is the external host container of an existing-cluster run.
 func externalHostName(namespace string) string { return namespace + "-external" }
-
-// cniName names the CNI found on the nodes for messages ("the CNI" before
-// it is read).
-func (s *suite) cniName() string {
-	if len(s.nodeCNI) == 0 {
-		return "the CNI"
-	}
-	return "the CNI (" + s.cniSummary() + ")"
-}

@@ -356,3 +356,23 @@ func TestClusterAccessFlags(t *testing.T) {
 		t.Errorf("Validate: %v, want the bad --require named", err)
 	}
 }
+
+// The diag pod reads the node: privileged, in its network and PID
+// namespaces, on any node (every taint tolerated), and is no matrix pod.
+func TestDiagNodePod(t *testing.T) {
+	s := &suite{namespace: "podnet-e2e-x", opt: Options{Image: "img", ImagePullPolicy: "IfNotPresent"}}
+	p := diagNodePod(s, "node-1", "w1")
+	c := p.Spec.Containers[0]
+	if p.Name != "diag-w1" || p.Namespace != "podnet-e2e-x" || p.Spec.NodeSelector[corev1.LabelHostname] != "node-1" {
+		t.Errorf("pod %s/%s on %v", p.Namespace, p.Name, p.Spec.NodeSelector)
+	}
+	if !p.Spec.HostNetwork || !p.Spec.HostPID || c.SecurityContext == nil || c.SecurityContext.Privileged == nil || !*c.SecurityContext.Privileged {
+		t.Errorf("hostNetwork %v hostPID %v securityContext %+v", p.Spec.HostNetwork, p.Spec.HostPID, c.SecurityContext)
+	}
+	if len(p.Spec.Tolerations) != 1 || p.Spec.Tolerations[0].Operator != corev1.TolerationOpExists {
+		t.Errorf("tolerations %v", p.Spec.Tolerations)
+	}
+	if p.Labels["app"] == appLabel || c.Image != "img" || c.ImagePullPolicy != corev1.PullIfNotPresent {
+		t.Errorf("labels %v image %s %s", p.Labels, c.Image, c.ImagePullPolicy)
+	}
+}

@@ -277,7 +277,7 @@ func startExternalHost(ctx context.Context, _ *envconf.Config) (context.Context,
 	}
 	name := s.cluster + "-external"
 	if s.gate {
-		name = s.namespace + "-external"
+		name = externalHostName(s.namespace) // --cleanup finds it by that name
 	}
 	// the pod networks the host must not reach but through NAT, per family
 	network, network6 := "", ""

@@ -52,7 +52,7 @@ type Options struct {
 func (o *Options) Register(fs *flag.FlagSet, prefix string) {
 	p := func(name string) string { return prefix + name }
 	fs.StringVar(&o.Kubeconfig, p("kubeconfig"), "", "existing-cluster mode: run the matrix against the cluster of this kubeconfig (its CNI must already run); no cluster is created, nothing installed")
-	o.ClusterAccess.register(fs, p)
+	o.register(fs, p)
 	fs.StringVar(&o.Cluster, p("cluster"), "cnigate-e2e", "kind cluster name")
 	fs.IntVar(&o.Workers, p("workers"), kindconfig.DefaultWorkers, "kind workers to create; on an existing cluster, workers to use (0: all)")
 	fs.StringVar(&o.NodeImage, p("node-image"), "", "kind node image ref")
@@ -83,7 +83,7 @@ func (o *Options) Validate() error {
 	if !validBreak(o.Break) {
 		errs = append(errs, fmt.Errorf("break %q: want portmap, hairpin, mtu, coredns or agent-routes", o.Break))
 	}
-	errs = append(errs, o.ClusterAccess.validate()...)
+	errs = append(errs, o.validate()...)
 	if o.Existing() && o.Break != "" {
 		errs = append(errs, errors.New("break is for clusters the harness creates, never for an existing cluster"))
 	}

@@ -349,8 +349,8 @@ if [[ $MODE == cluster ]]; then
 kind cluster "$CLUSTER" is up with $CNI loaded ($WORKERS workers). Reach it with:
   export KUBECONFIG=$kubeconfig
   kubectl get nodes -o wide
-Run the matrix against it (gate mode):  make e2e KUBECONFIG=$kubeconfig
-Delete it:                              make e2e-clean
+Run the matrix against it (existing cluster): make e2e KUBECONFIG=$kubeconfig
+Delete it:                                    make e2e-clean
 EOF
   exit 0
 fi

@@ -70,7 +70,7 @@ func (c *Coverage) Missing() []Gap {
 func (c *Coverage) Summary(m *Matrix) string {
 	head := fmt.Sprintf("%d passed, %d failed, %d skipped", m.Passed, m.Failed, m.Skipped)
 	if c.Full {
-		line := head + ": full gate (every required behaviour ran; required: " + c.Require
+		line := head + ": full coverage (every required behaviour ran; required: " + c.Require
 		if n := len(c.Skipped); n > 0 {
 			line += fmt.Sprintf("; %d behaviours not required skipped, e.g. %s: %s", n, c.Skipped[0].Behaviour, c.Skipped[0].Reason)
 		}

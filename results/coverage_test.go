@@ -15,9 +15,9 @@ func TestCoverageSummary(t *testing.T) {
 		want     string
 	}{
 		{name: "all ran", cells: []Cell{cell("a", Pass, ""), cell("b", Fail, "boom")}, required: func(string) bool { return true },
-			want: "1 passed, 1 failed, 0 skipped: full gate (every required behaviour ran; required: runnable)"},
+			want: "1 passed, 1 failed, 0 skipped: full coverage (every required behaviour ran; required: runnable)"},
 		{name: "a skip not required", cells: []Cell{cell("a", Pass, ""), cell("heal", Skip, "changes the nodes")}, required: func(b string) bool { return b != "heal" },
-			want: "1 passed, 0 failed, 1 skipped: full gate (every required behaviour ran; required: runnable; 1 behaviours not required skipped, e.g. heal: changes the nodes)"},
+			want: "1 passed, 0 failed, 1 skipped: full coverage (every required behaviour ran; required: runnable; 1 behaviours not required skipped, e.g. heal: changes the nodes)"},
 		{name: "required skips, grouped by reason", cells: []Cell{cell("a", Pass, ""), cell("NAT", Skip, noDocker), cell("NAT", Skip, noDocker), cell("NodePort from outside", Skip, noDocker), cell("churn", Skip, "podnet-only")},
 			required: func(string) bool { return true },
 			want:     "1 passed, 0 failed, 4 skipped: NOT a full gate (required: runnable; NAT, NodePort from outside: 3 cells skipped (no docker here); churn: 1 cells skipped (podnet-only))"},

@@ -231,10 +231,10 @@ func TestCoverage(t *testing.T) {
 		{name: "existing cluster, --require NAT: failed", gate: true, require: "NAT", cells: []results.Cell{pass, nat},
 			wantLine: "NOT a full gate", wantFailure: "required behaviours skipped (require NAT): pod -> external (NAT) (1 cells: no docker here)"},
 		{name: "existing cluster, --require none: full", gate: true, require: "none", cells: []results.Cell{pass, nat}, wantFull: true,
-			wantLine: "1 passed, 0 failed, 1 skipped: full gate"},
+			wantLine: "1 passed, 0 failed, 1 skipped: full coverage"},
 		{name: "kind: a skip fails by default", cells: []results.Cell{pass, nat}, wantLine: "NOT a full gate", wantFailure: "pod -> external (NAT)"},
-		{name: "kind, all ran", cells: []results.Cell{pass}, wantFull: true, wantLine: "1 passed, 0 failed, 0 skipped: full gate"},
-		{name: "another CNI: podnet's own checks are not required", gate: true, cells: []results.Cell{pass, reservations}, wantFull: true, wantLine: "full gate"},
+		{name: "kind, all ran", cells: []results.Cell{pass}, wantFull: true, wantLine: "1 passed, 0 failed, 0 skipped: full coverage"},
+		{name: "another CNI: podnet's own checks are not required", gate: true, cells: []results.Cell{pass, reservations}, wantFull: true, wantLine: "full coverage"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			// existing cluster: kindnet (podnet's own checks do not apply); kind: podnet

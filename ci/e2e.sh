@@ -7,7 +7,7 @@
 #                     (_artifacts/e2e-<CNI>/ for a CNI other than podnet):
 #                     matrix.json, e2e-<CNI>.{junit.xml,report.json,md,html}, junit-e2e.xml,
 #                     go-test.json, e2e.log, kind-config.yaml, phases-e2e.tsv, kind-logs/ (on failure).
-#                     With GATE_KUBECONFIG set (`make e2e KUBECONFIG=<file>`): gate mode, no cluster is created and nothing is
+#                     With GATE_KUBECONFIG set (`make e2e KUBECONFIG=<file>`): existing-cluster mode, no cluster is created and nothing is
 #                     installed; the same matrix runs against that cluster (podnet must be on it).
 #   ci/e2e.sh cluster a kind cluster with podnet loaded, left running (kubeconfig in _output/).
 #   ci/e2e.sh scale   the matrix's growth with the workers: `make e2e WORKERS=N` for each N of
@@ -16,7 +16,7 @@
 #                     _artifacts/scale/growth.md. Exits 1 when a run failed (the table shows it).
 #   ci/e2e.sh clean   delete the e2e clusters, the external-host containers and hermetic rules.
 #   ci/e2e.sh image-save  build the test image and write it as a tarball ($E2E_IMAGE_TAR), for
-#                     mirroring into a registry a gate cluster can pull from.
+#                     mirroring into a registry an existing cluster can pull from.
 #
 #   ci/e2e.sh e2e|cluster ARGS...  ARGS go to the suite as they are (-e2e.<flag>=..., cnigate e2e -h).
 #
@@ -34,13 +34,14 @@
 #                             IPv6 pod subnets); the matrix runs once per family, cells named
 #                             http/ipv6:... (ipv6 and dual); artifacts in _artifacts[/e2e-<CNI>][/<family>]/ (no
 #                             family directory for ipv4, none for podnet)
-#   GATE_KUBECONFIG=<file>    gate mode (e2e only); `make e2e KUBECONFIG=<file>` sets it
+#   GATE_KUBECONFIG=<file>    existing-cluster mode (e2e only); `make e2e KUBECONFIG=<file>` sets it
 #   NODE_IMAGE=<ref>          use this node image instead of building it with ci/node-image.sh
 #   E2E_CLUSTER=cnigate-e2e   cluster name of `e2e`;  CLUSTER_NAME=cnigate  name of `cluster`
 #   E2E_TIMEOUT=40m           go test -timeout
 #   E2E_CELL_TIMEOUT=45s      how long one matrix cell retries before it fails
 #   E2E_CHURN_ROUNDS=3        delete/recreate rounds
-#   E2E_IMAGE=cnigate/e2e-busybox:1.35, E2E_IMAGE_PULL_POLICY=Never  test image (gate mode on a
+#   E2E_REQUIRE=              behaviours that must run (cnigate e2e --require): runnable, all, none or regexps
+#   E2E_IMAGE=cnigate/e2e-busybox:1.35, E2E_IMAGE_PULL_POLICY=  test image (existing cluster on a
 #                             non-kind cluster: a pullable copy of ci/images/busybox + IfNotPresent)
 #   E2E_EXTERNAL_NETWORK=kind docker network of the external host (NAT cells)
 #   E2E_GO_TEST_ARGS=...      extra go test args (e.g. -run TestE2E/Connectivity: one group of e2e/matrix/table.go)
@@ -54,7 +55,7 @@
 #   E2E_IMAGE_TAR=_output/e2e-image.tar     where image-save writes the test image
 #   E2E_HERMETIC=1            while a cluster created here exists, the host drops forwarded traffic
 #                             from the kind docker network to any other interface (a DOCKER-USER
-#                             rule, e2e/harness/hermetic.go); 0 turns it off. Never in gate mode.
+#                             rule, e2e/harness/hermetic.go); 0 turns it off. Never on an existing cluster.
 set -o errexit -o nounset -o pipefail
 
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -65,6 +66,7 @@ MODE=${1:-e2e}
 shift || true
 EXTRA_ARGS=("$@")
 WORKERS=${WORKERS:-2}
+IP_FAMILY_GIVEN=${IP_FAMILY:-} # existing cluster: the passes to run; empty: every family it serves
 IP_FAMILY=${IP_FAMILY:-ipv4}
 E2E_CLUSTER=${E2E_CLUSTER:-cnigate-e2e}
 CLUSTER_NAME=${CLUSTER_NAME:-cnigate}
@@ -103,9 +105,9 @@ if [[ $MODE == e2e || $MODE == cluster ]]; then
   CNI_INSTALL=$("$REPO_ROOT/bin/cnigate" cnis --install "$CNI") || die "CNI=$CNI: not in the CNI table (bin/cnigate cnis lists it)"
 fi
 [[ -z $E2E_PARALLEL || $E2E_PARALLEL =~ ^[1-9][0-9]*$ ]] || die "E2E_PARALLEL must be a positive number, not '$E2E_PARALLEL'"
-[[ -z $GATE || -z $E2E_BREAK ]] || die "E2E_BREAK breaks clusters the harness creates, never a gate cluster"
+[[ -z $GATE || -z $E2E_BREAK ]] || die "E2E_BREAK breaks clusters the harness creates, never an existing cluster"
 
-# The pinned kind (go.mod `tool`): this script's clean-up and gate-mode image loading (the suite
+# The pinned kind (go.mod `tool`): this script's clean-up and existing-cluster image loading (the suite
 # itself drives kind through its Go library, e2e/cluster).
 build_kind() {
   (cd "$REPO_ROOT" && go build -o "$KIND" sigs.k8s.io/kind)
@@ -282,7 +284,8 @@ fi
 
 # What the script decides; every other suite option comes from its E2E_* variable (above), and
 # arguments after the mode (ci/e2e.sh e2e -e2e.churn-rounds=5) are appended as they are.
-args=(-e2e.run -e2e.workers="$WORKERS" -e2e.ip-family="$IP_FAMILY" -e2e.report-dir="$ARTIFACTS_RUN" -e2e.report-name="e2e-$CNI")
+args=(-e2e.run -e2e.workers="$WORKERS" -e2e.ip-family="$IP_FAMILY" -e2e.report-dir="$ARTIFACTS_RUN" -e2e.report-name="e2e-$CNI"
+  -e2e.cnigate-version="$(git -C "$REPO_ROOT" describe --always --dirty 2>/dev/null || echo unknown)")
 
 if [[ -z $GATE ]]; then
   phase "node image"
@@ -313,8 +316,8 @@ if [[ -z $GATE ]]; then
     log "kind cluster $CLUSTER is already running (make e2e-clean removes it)"
   fi
 else
-  log "gate mode: KUBECONFIG=$GATE (no cluster is created, nothing installed, the host untouched: the CNI must already run on the nodes)"
-  args+=(-e2e.kubeconfig="$GATE")
+  log "existing-cluster mode: KUBECONFIG=$GATE (no cluster is created, nothing installed, the host untouched: the CNI must already run on the nodes)"
+  args+=(-e2e.kubeconfig="$GATE" -e2e.ip-family="$IP_FAMILY_GIVEN")
 fi
 
 phase "test image"
@@ -323,10 +326,10 @@ if [[ -n $DOCKER ]]; then
   if [[ -n $GATE ]]; then
     ctx=$(kubectl --kubeconfig "$GATE" config current-context 2>/dev/null || true)
     if [[ $ctx == kind-* ]] && cluster_exists "${ctx#kind-}"; then
-      log "gate cluster is kind cluster ${ctx#kind-}: loading $E2E_IMAGE into it"
+      log "the existing cluster is kind cluster ${ctx#kind-}: loading $E2E_IMAGE into it"
       "$KIND" load docker-image --name "${ctx#kind-}" "$E2E_IMAGE" >&2
     else
-      log "gate cluster is not a local kind cluster: $E2E_IMAGE must be on its nodes (E2E_IMAGE/E2E_IMAGE_PULL_POLICY)"
+      log "the existing cluster is not a local kind cluster: $E2E_IMAGE must be on its nodes (E2E_IMAGE/E2E_IMAGE_PULL_POLICY)"
     fi
   fi
 else
@@ -346,8 +349,8 @@ if [[ $MODE == cluster ]]; then
 kind cluster "$CLUSTER" is up with $CNI loaded ($WORKERS workers). Reach it with:
   export KUBECONFIG=$kubeconfig
   kubectl get nodes -o wide
-Run the matrix against it (gate mode):  make e2e KUBECONFIG=$kubeconfig
-Delete it:                              make e2e-clean
+Run the matrix against it (existing cluster): make e2e KUBECONFIG=$kubeconfig
+Delete it:                                    make e2e-clean
 EOF
   exit 0
 fi

@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strings"
+	"time"
 
 	"github.com/cnigate/cnigate/results"
 )
@@ -46,6 +48,12 @@ func FromE2E(m *results.Matrix) *Report {
 	sort.Strings(keys)
 	for _, k := range keys {
 		r.Facts = append(r.Facts, Fact{Name: k, Value: m.Meta[k]})
+	}
+	if m.Coverage != nil {
+		r.Facts = append(r.Facts, Fact{Name: "coverage", Value: m.Coverage.Summary(m)})
+	}
+	if rec := m.Record; rec != nil {
+		r.Facts = append(r.Facts, recordFacts(rec)...)
 	}
 	var protocols []string
 	byProto := map[string][]results.Cell{}
@@ -196,4 +204,25 @@ func regrid(g E2EGrid, cells []results.Cell) E2EGrid {
 		g.Cells[i][j] = append(g.Cells[i][j], c)
 	}
 	return g
+}
+
+// recordFacts are the run's record as facts: dates, versions, one per node.
+func recordFacts(rec *results.Record) []Fact {
+	facts := []Fact{
+		{Name: "run", Value: rec.Start.Format(time.RFC3339) + " to " + rec.End.Format(time.RFC3339)},
+		{Name: "versions", Value: "cnigate " + rec.Cnigate + ", Kubernetes " + rec.Kubernetes},
+		{Name: "families", Value: strings.Join(rec.Families, ", ")},
+	}
+	for _, n := range rec.Nodes {
+		v := fmt.Sprintf("kubelet %s, %s, kernel %s, %s, podCIDRs %s", n.Kubelet, n.Runtime, n.Kernel, n.OSImage, strings.Join(n.PodCIDRs, " "))
+		if c := n.CNIConf; c != nil {
+			if c.Error != "" {
+				v += ", CNI conf: " + c.Error
+			} else {
+				v += fmt.Sprintf(", CNI conf %s (%s, sha256 %.12s)", c.File, c.FirstType, c.SHA256)
+			}
+		}
+		facts = append(facts, Fact{Name: "node " + n.Name, Value: v})
+	}
+	return facts
 }

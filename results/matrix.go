@@ -15,6 +15,9 @@ import (
 // v1 (from v0): the "schema" field; the phase timings (v0 had them only in
 // phases-e2e.tsv beside it); "run_error"; results spelled pass, fail, skip
 // (v0 wrote "FAIL").
+//
+// v2 (from v1): "coverage" (what ran of what was required) and "record"
+// (when, which versions, which nodes and CNI conf); both absent in v1 files.
 type Matrix struct {
 	Schema string `json:"schema"`
 	// Meta is the run's context (mode, cluster, node image, workers, host
@@ -29,6 +32,10 @@ type Matrix struct {
 	// RunError, when set, failed the run outside any cell: setup failed or the
 	// run was interrupted, so the cells listed are not all there are.
 	RunError string `json:"run_error,omitempty"`
+	// Coverage says whether every required behaviour ran (v2).
+	Coverage *Coverage `json:"coverage,omitempty"`
+	// Record is the run's record: dates, versions, nodes (v2).
+	Record *Record `json:"record,omitempty"`
 }
 
 // Cell is one named check of the matrix.
@@ -120,7 +127,7 @@ func (m *Matrix) Count() {
 }
 
 // Spec implements File.
-func (*Matrix) Spec() Spec { return Spec{Kind: KindMatrix, Version: 1, Oldest: 0} }
+func (*Matrix) Spec() Spec { return Spec{Kind: KindMatrix, Version: 2, Oldest: 0} }
 
 func (m *Matrix) schemaField() *string { return &m.Schema }
 

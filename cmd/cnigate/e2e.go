@@ -24,6 +24,9 @@ func runE2E(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if o.Cleanup {
+		return matrix.Cleanup(ctx, o, stderr)
+	}
 	suite, err := matrix.Suite(ctx, o)
 	if err != nil {
 		return usageError{err.Error()}
@@ -61,27 +64,30 @@ func e2eOptions(args []string, stderr io.Writer) (matrix.Options, []string, erro
 	testArgs := []string{"-test.parallel=" + strconv.Itoa(*parallel), "-test.timeout=" + *timeout}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	if o.Kubeconfig == "" && o.NodeImage == "" {
+	if o.Version == "" {
+		o.Version = buildVersion()
+	}
+	if !o.Existing() && o.NodeImage == "" {
 		o.NodeImage = cnigate.PublishedNodeImage()
 	}
-	if o.Kubeconfig != "" && set["node-image"] {
-		return o, nil, usagef("--node-image creates a kind cluster; with --kubeconfig none is created")
+	if o.Existing() && set["node-image"] {
+		return o, nil, usagef("--node-image creates a kind cluster; on an existing cluster (--kubeconfig, --context, --existing-cluster) none is created")
 	}
 	if o.ReportName == "" {
 		o.ReportName = "e2e-" + o.CNI
-		if o.Kubeconfig != "" {
+		if o.Existing() {
 			o.ReportName = "e2e-gate"
 		}
 	}
-	if o.Kubeconfig == "" && o.CNI == harness.CNIPodnet && o.AgentImage == "" {
+	if !o.Existing() && !o.Cleanup && o.CNI == harness.CNIPodnet && o.AgentImage == "" {
 		return o, nil, usagef("--agent-image: podnet is deployed from its image (`make image` in a clone builds it; `make image-save` writes it as a tarball to docker load here)")
 	}
 	return o, testArgs, nil
 }
 
 func describeE2E(o matrix.Options) string {
-	if o.Kubeconfig != "" {
-		return "gate mode against " + o.Kubeconfig + " (nothing is created or installed)"
+	if o.Existing() {
+		return "existing-cluster mode (nothing is created or installed)"
 	}
 	return fmt.Sprintf("kind cluster %s (%d workers, node image %s), CNI %s, test image %s", o.Cluster, o.Workers, o.NodeImage, o.CNI, o.Image)
 }

@@ -45,7 +45,8 @@ func writeReport(ctx context.Context, cfg *envconf.Config) (context.Context, err
 	meta := map[string]string{"mode": "kind", "cluster": s.cluster, "node_image": s.opt.NodeImage, "kubernetes": s.k8sVersion,
 		"cni": s.opt.CNI, "break": s.opt.Break}
 	if s.gate {
-		meta = map[string]string{"mode": "gate", "kubeconfig": cfg.KubeconfigFile(), "cni": s.cniSummary()}
+		// "gate": the mode's name in matrix.json since v0 (existing-cluster mode)
+		meta = map[string]string{"mode": "gate", "access": s.access, "cni": s.cniSummary()}
 	}
 	workers := len(s.workers) // the workers the matrix used
 	if !s.gate {
@@ -69,6 +70,15 @@ func writeReport(ctx context.Context, cfg *envconf.Config) (context.Context, err
 	case s.interrupted.Load():
 		m.RunError = "interrupted (Ctrl-C, SIGTERM or the run's deadline): the cells cut short are reported as skipped"
 	}
+	m.Record = record(ctx, s)
+	m.Coverage, s.coverageErr = coverage(s, m)
+	if m.Coverage != nil {
+		fmt.Printf("coverage: %s\n", m.Coverage.Summary(m))
+	}
+	if s.diagTar != "" {
+		meta["diagnosis"] = s.diagTar
+		fmt.Printf("diagnosis bundle (the red run's nodes, pods, events): %s\n", s.diagTar)
+	}
 	if err := results.WriteFile(filepath.Join(s.opt.ReportDir, "matrix.json"), m); err != nil {
 		return ctx, err
 	}
@@ -89,8 +99,8 @@ func writeReport(ctx context.Context, cfg *envconf.Config) (context.Context, err
 // it does not measure: the cluster's memory is not this host's.
 func hostMemMeta(s *suite, meta map[string]string) string {
 	if s.hostMem == nil {
-		meta["host_mem"] = "not measured: gate mode, the cluster runs elsewhere"
-		return "host memory: not measured (gate mode: the cluster runs elsewhere)\n"
+		meta["host_mem"] = "not measured: existing cluster, it runs elsewhere"
+		return "host memory: not measured (existing cluster: it runs elsewhere)\n"
 	}
 	st := s.hostMem()
 	if st.Err != nil || st.Samples == 0 {

@@ -36,6 +36,7 @@ func TestWriteReportProducesAStrictMatrixJSON(t *testing.T) {
 				hostMem: func() harness.MemPeakStats {
 					return harness.MemPeakStats{Start: 1000 << 20, Peak: 3000 << 20, Samples: 10}
 				}}
+			s.start, s.clock = time.Date(2026, 12, 6, 21, 0, 0, 0, time.UTC), func() time.Time { return time.Date(2026, 12, 6, 21, 9, 30, 0, time.UTC) }
 			s.phases.Add(results.PhaseClusterCreate, 41200*time.Millisecond)
 			s.phases.Add(results.PhasePodsReady, 9400*time.Millisecond)
 			pass := results.Cell{Behaviour: "pod -> pod on the same node", Name: "icmp:shell-w1->web-w1", From: "shell-w1", To: "web-w1", Protocol: "icmp", Result: results.Pass, Attempts: 1, Detail: "3/3 replies"}

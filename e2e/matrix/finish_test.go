@@ -16,8 +16,8 @@ func TestHostMemMeta(t *testing.T) {
 		wantMeta map[string]string
 		wantLine string
 	}{
-		{name: "gate mode: not measured", wantMeta: map[string]string{"host_mem": "not measured: gate mode, the cluster runs elsewhere"},
-			wantLine: "not measured (gate mode"},
+		{name: "existing cluster: not measured", wantMeta: map[string]string{"host_mem": "not measured: existing cluster, it runs elsewhere"},
+			wantLine: "not measured (existing cluster"},
 		{name: "kind: peak and rise", hostMem: func() harness.MemPeakStats {
 			return harness.MemPeakStats{Start: 1000 * mib, Peak: 3500 * mib, Samples: 120}
 		},

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/client-go/rest"
 	"k8s.io/klog/v2"
 	"sigs.k8s.io/e2e-framework/klient"
 	"sigs.k8s.io/e2e-framework/klient/conf"
@@ -27,10 +28,10 @@ func connectGate(ctx context.Context, cfg *envconf.Config) (context.Context, err
 	s := suiteFrom(ctx)
 	for _, n := range s.nodes {
 		if err := nodeReady(ctx, s, n.Name); err != nil {
-			return ctx, fmt.Errorf("gate mode expects podnet already running on every node: %w", err)
+			return ctx, fmt.Errorf("existing-cluster mode installs nothing: it expects a CNI already running on every node: %w", err)
 		}
 	}
-	return ctx, nil
+	return ctx, setFamilies(ctx, s)
 }
 
 // The client's own request rate limit. client-go's default (5 a second,
@@ -45,10 +46,19 @@ const (
 // connect makes the client, reads the nodes and picks the matrix's workers.
 func connect(ctx context.Context, cfg *envconf.Config) error {
 	s := suiteFrom(ctx)
-	rc, err := conf.New(cfg.KubeconfigFile())
+	var rc *rest.Config
+	var err error
+	if s.gate {
+		rc, s.access, err = restConfig(s.opt)
+	} else {
+		rc, err = conf.New(cfg.KubeconfigFile())
+		s.access = "kind cluster " + s.cluster + " (made by the harness)"
+	}
 	if err != nil {
 		return err
 	}
+	klog.Infof("cluster: %s", s.access)
+	s.rest = rest.CopyConfig(rc)
 	rc.QPS, rc.Burst = clientQPS, clientBurst
 	client, err := klient.New(rc)
 	if err != nil {

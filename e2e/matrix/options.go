@@ -8,8 +8,6 @@ import (
 	"strings"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-
 	"github.com/cnigate/cnigate/e2e/harness"
 	kindconfig "github.com/cnigate/cnigate/kind-config"
 )
@@ -17,7 +15,8 @@ import (
 // Options configure one run of the suite. The same options are flags of
 // `go test ./e2e/` (prefix "e2e.") and of `cnigate e2e` (no prefix).
 type Options struct {
-	// Kubeconfig selects gate mode: no cluster is created, nothing installed.
+	// Kubeconfig selects existing-cluster mode (with ClusterAccess's Context
+	// and ExistingCluster): no cluster is created, nothing installed.
 	Kubeconfig string
 	Cluster    string // kind cluster name (kind mode)
 	Workers    int
@@ -40,7 +39,8 @@ type Options struct {
 	AgentKills      int // how many times the healing cells SIGKILL podnet's agent
 	NodeHTTPPort    int
 	PodNetwork      string
-	// IPFamily is the kind cluster's family: ipv4, ipv6 or dual (kind mode).
+	// IPFamily is the kind cluster's family: ipv4 (""), ipv6 or dual; on an
+	// existing cluster the passes to run ("": every family it serves).
 	IPFamily    string
 	PodNetwork6 string
 	MTU         int
@@ -50,20 +50,23 @@ type Options struct {
 	// "all", a number k of pairs per worker, or "auto" (plan.go).
 	PairPlan string
 	PairSeed uint64
+	// ClusterAccess: existing-cluster mode's knobs (existing.go).
+	ClusterAccess
 }
 
 // Register defines the options as flags of fs, each name prefixed by prefix.
 func (o *Options) Register(fs *flag.FlagSet, prefix string) {
 	p := func(name string) string { return prefix + name }
-	fs.StringVar(&o.Kubeconfig, p("kubeconfig"), "", "gate mode: run the matrix against this cluster (the CNI must already run on it); no cluster is created")
+	fs.StringVar(&o.Kubeconfig, p("kubeconfig"), "", "existing-cluster mode: run the matrix against the cluster of this kubeconfig (its CNI must already run); no cluster is created, nothing installed")
+	o.register(fs, p)
 	fs.StringVar(&o.Cluster, p("cluster"), "cnigate-e2e", "kind cluster name")
-	fs.IntVar(&o.Workers, p("workers"), kindconfig.DefaultWorkers, "kind workers to create; in gate mode, workers to use (0: all)")
+	fs.IntVar(&o.Workers, p("workers"), kindconfig.DefaultWorkers, "kind workers to create; on an existing cluster, workers to use (0: all)")
 	fs.StringVar(&o.NodeImage, p("node-image"), "", "kind node image ref")
 	fs.StringVar(&o.AgentImage, p("agent-image"), "", "podnet's image (make image): loaded into the kind nodes and deployed with podnet's manifest (kind mode, cni podnet)")
 	fs.StringVar(&o.CNI, p("cni"), harness.CNIs[0].Name, "CNI installed on the kind nodes, one of "+strings.Join(harness.CNINames(), ", ")+" (cnigate cnis: what each is)")
 	fs.StringVar(&o.CNIBin, p("cni-bin"), "", "directory of reference CNI plugins installed on every node, replacing the node image's (empty: use the image's own)")
 	fs.StringVar(&o.Image, p("image"), "cnigate/e2e-busybox:1.35", "test image (ci/images/busybox + the probe)")
-	fs.StringVar(&o.ImagePullPolicy, p("image-pull-policy"), string(corev1.PullNever), "imagePullPolicy of the test pods")
+	fs.StringVar(&o.ImagePullPolicy, p("image-pull-policy"), "", "imagePullPolicy of the test pods (empty: Never on kind, the harness loads the image; IfNotPresent on an existing cluster)")
 	fs.StringVar(&o.ReportDir, p("report-dir"), "_artifacts", "directory for matrix.json, the reports, phase timings, kind logs")
 	fs.StringVar(&o.ReportName, p("report-name"), "", "render the matrix as <name>.{junit.xml,report.json,md,html} in the report dir (empty: matrix.json only)")
 	fs.BoolVar(&o.KeepCluster, p("keep-cluster"), false, "make cluster: stop after the CNI is loaded and the nodes are Ready, leave the cluster running")
@@ -73,10 +76,10 @@ func (o *Options) Register(fs *flag.FlagSet, prefix string) {
 	fs.IntVar(&o.AgentKills, p("agent-kills"), 20, "how many times the healing cells SIGKILL podnet's agent at a random moment")
 	fs.IntVar(&o.NodeHTTPPort, p("node-http-port"), 18080, "port the hostNetwork helper pods serve HTTP on (pod -> node cells)")
 	fs.StringVar(&o.PodNetwork, p("pod-network"), kindconfig.PodSubnet, "the cluster pod subnet (the CNI's network)")
-	fs.StringVar(&o.IPFamily, p("ip-family"), kindconfig.IPv4, "kind cluster's IP family: ipv4, ipv6 (IPv6 only) or dual; the matrix runs once per family")
+	fs.StringVar(&o.IPFamily, p("ip-family"), "", "kind cluster's IP family: ipv4 (empty), ipv6 (IPv6 only) or dual; on an existing cluster the passes to run (empty: every family its nodes' podCIDRs have; one it lacks is an error); the matrix runs once per family")
 	fs.StringVar(&o.PodNetwork6, p("pod-network6"), kindconfig.PodSubnet6, "the cluster's IPv6 pod subnet on an ipv6 or dual cluster (the CNI's network6)")
 	fs.IntVar(&o.MTU, p("mtu"), 1500, "the pod network's MTU: the MTU cells send packets of exactly this size")
-	fs.StringVar(&o.Break, p("break"), "", "break one thing on purpose (kind mode): portmap, hairpin, mtu, coredns or agent-routes (podnet: the agent routes nothing, the harness adds the routes once by hand)")
+	fs.StringVar(&o.Break, p("break"), "", "break one thing on purpose (kind clusters the harness makes): portmap, hairpin, mtu, coredns or agent-routes (podnet: the agent routes nothing, the harness adds the routes once by hand)")
 	fs.StringVar(&o.PairPlan, p("pair-plan"), PairPlanAuto, "which pairs of different workers the other-node rows run: all, K (each worker a source and a destination K times, spread across topology.kubernetes.io/zone; for big clusters) or auto (all up to 10 workers, else 3)")
 	fs.Uint64Var(&o.PairSeed, p("pair-seed"), 1, "seed of the pair plan: the same seed and nodes give the same pairs (the record lists them)")
 	fs.BoolVar(&o.Hermetic, p("hermetic"), true, "while the kind cluster exists, drop forwarded traffic from its docker network to any other host interface (DOCKER-USER rule)")
@@ -112,10 +115,14 @@ func (o *Options) Validate() error {
 	if !validBreak(o.Break) {
 		errs = append(errs, fmt.Errorf("break %q: want portmap, hairpin, mtu, coredns or agent-routes", o.Break))
 	}
-	if o.Kubeconfig != "" && o.Break != "" {
-		errs = append(errs, errors.New("break is for clusters the harness creates, never for a gate cluster"))
+	errs = append(errs, o.validate()...)
+	if o.Existing() && o.Break != "" {
+		errs = append(errs, errors.New("break is for clusters the harness creates, never for an existing cluster"))
 	}
-	if o.Kubeconfig == "" {
+	if o.IPFamily != "" && kindconfig.Families(o.IPFamily) == nil {
+		errs = append(errs, fmt.Errorf("ip-family %q: want ipv4, ipv6 or dual", o.IPFamily))
+	}
+	if !o.Existing() {
 		cni, err := harness.LookupCNI(o.CNI)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("cni %q: want one of %s", o.CNI, strings.Join(harness.CNINames(), ", ")))
@@ -131,9 +138,6 @@ func (o *Options) Validate() error {
 		}
 		if o.Workers < 2 {
 			errs = append(errs, fmt.Errorf("workers %d: the matrix needs at least 2", o.Workers))
-		}
-		if o.IPFamily != "" && kindconfig.Families(o.IPFamily) == nil {
-			errs = append(errs, fmt.Errorf("ip-family %q: want ipv4, ipv6 or dual", o.IPFamily))
 		}
 	}
 	if o.Workers < 0 {

@@ -216,6 +216,7 @@ func waitClusterDNS(ctx context.Context, _ *envconf.Config) (context.Context, er
 func createNamespace(ctx context.Context, _ *envconf.Config) (context.Context, error) {
 	s := suiteFrom(ctx)
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: s.namespace, Labels: map[string]string{
+		runLabel:                             "true", // cnigate e2e --cleanup finds a killed run's namespace
 		"pod-security.kubernetes.io/enforce": "privileged",
 		"pod-security.kubernetes.io/audit":   "privileged",
 		"pod-security.kubernetes.io/warn":    "privileged",
@@ -276,7 +277,7 @@ func startExternalHost(ctx context.Context, _ *envconf.Config) (context.Context,
 	}
 	name := s.cluster + "-external"
 	if s.gate {
-		name = s.namespace + "-external"
+		name = externalHostName(s.namespace) // --cleanup finds it by that name
 	}
 	// the pod networks the host must not reach but through NAT, per family
 	network, network6 := "", ""
@@ -502,6 +503,7 @@ func detectCNI(ctx context.Context, _ *envconf.Config) (context.Context, error) 
 		if err != nil {
 			return ctx, err
 		}
+		s.saveNodeConf(n.Name, out)
 		file, typ, err := harness.ParseFirstNetConf(out)
 		if err != nil {
 			klog.Infof("node %s: CNI not identified: %v", n.Name, err)

@@ -71,6 +71,7 @@ type suite struct {
 	// where the cluster is elsewhere) and returns its figures.
 	hostMem    func() harness.MemPeakStats
 	testsStart time.Time // end of setup: the matrix (the tests) starts
+	recordState
 }
 
 // cniSummary: the CNI the nodes run ("podnet"), or each node's when they differ.
@@ -123,8 +124,7 @@ func suiteFrom(ctx context.Context) *suite {
 	return s
 }
 
-// dual: the cluster has both families (a dual-stack kind cluster the harness
-// created; gate mode runs IPv4 only).
+// dual: the run has both families (a dual-stack cluster, both passes).
 func (s *suite) dual() bool { return s.has4() && s.has6() }
 
 // has4 and has6: the cluster has that family (pod subnets, node addresses).

@@ -44,8 +44,11 @@ func runSuite(ctx context.Context, t *testing.T, o Options) {
 	if f := flag.Lookup("test.parallel"); f != nil {
 		klog.Infof("cells run %s at a time (-test.parallel)", f.Value)
 	}
-	s := &suite{opt: o, gate: o.Kubeconfig != ""}
-	s.families = []string{kindconfig.IPv4} // gate mode and the default: IPv4, as before
+	// s.gate: existing-cluster mode (the field keeps its old name)
+	s := &suite{opt: o, gate: o.Existing()}
+	s.start = time.Now()
+	s.opt.ImagePullPolicy = string(pullPolicy(o))
+	s.families = []string{kindconfig.IPv4} // kind's default; an existing cluster's are read in connectGate
 	if !s.gate && o.IPFamily != "" {
 		s.families = kindconfig.Families(o.IPFamily)
 	}
@@ -57,8 +60,7 @@ func runSuite(ctx context.Context, t *testing.T, o Options) {
 
 	var setup []env.Func
 	if s.gate {
-		klog.Infof("gate mode: kubeconfig %s, no cluster is created and nothing installed", s.opt.Kubeconfig)
-		cfg.WithKubeconfigFile(s.opt.Kubeconfig)
+		klog.Infof("existing-cluster mode: no cluster is created and nothing installed")
 		setup = append(setup, connectGate)
 	} else {
 		// kind: the nodes are containers here, so the host's memory is the
@@ -100,13 +102,16 @@ func runSuite(ctx context.Context, t *testing.T, o Options) {
 		for _, f := range []struct {
 			name string
 			f    env.Func
-		}{{"report", writeReport}, {"export logs", exportLogsOnFailure}, {"external host", stopExternalHost}, {"teardown", teardown}} {
+		}{{"diagnosis", diagnoseOnFailure}, {"report", writeReport}, {"export logs", exportLogsOnFailure}, {"external host", stopExternalHost}, {"teardown", teardown}} {
 			_, _ = finishStep(f.name, f.f)(ctx, cfg) // errors are logged and mark the run failed
 		}
 		if s.interrupted.Load() {
 			t.Errorf("interrupted (%v): cells cut short are reported as skipped, the run as failed", context.Cause(ctx))
 		} else if s.failed.Load() && !t.Failed() {
 			t.Error("a finish step failed (logged above)")
+		}
+		if s.coverageErr != "" {
+			t.Error(s.coverageErr)
 		}
 	}()
 	for _, f := range setup {

@@ -258,7 +258,7 @@ func TestOptionsValidate(t *testing.T) {
 		{"kind mode", func(*Options) {}, ""},
 		{"gate mode needs no node image", func(o *Options) { o.Kubeconfig, o.NodeImage = "kc", "" }, ""},
 		{"unknown break", func(o *Options) { o.Break = "dns" }, `break "dns"`},
-		{"break in gate mode", func(o *Options) { o.Kubeconfig, o.Break = "kc", "mtu" }, "never for a gate cluster"},
+		{"break on an existing cluster", func(o *Options) { o.Kubeconfig, o.Break = "kc", "mtu" }, "never for an existing cluster"},
 		{"unknown CNI", func(o *Options) { o.CNI = "flannel" }, `cni "flannel"`},
 		{"no node image", func(o *Options) { o.NodeImage = "" }, "node-image is empty"},
 		{"one worker", func(o *Options) { o.Workers = 1 }, "at least 2"},

@@ -61,8 +61,9 @@ func TestRowsBuildTheirCellsAndSkipForWhatTheyNeed(t *testing.T) {
 		"pod -> own node": 4, "pod -> pod, same node": 4, "pod -> pod, other node": 4, "pod -> external (NAT)": 4,
 		"node -> pod, same node": 4, "hostNetwork pod -> pod, other node": 4,
 		bPodIPAM: 4, bReservations: 3, "churn": 0,
-		"UDP to a Service whose backend is replaced, same source port": 1,                                                     // one per pass
-		"CNI and kube-proxy pods did not restart":                      3, "no pod sandbox failures in the test namespace": 1, // per node; per run
+		// one cell per pass; per node; one per run
+		"UDP to a Service whose backend is replaced, same source port": 1, "CNI and kube-proxy pods did not restart": 3,
+		"no pod sandbox failures in the test namespace": 1,
 	}
 	for _, tc := range []struct {
 		name             string

@@ -169,7 +169,10 @@ func waitAnswer(ctx context.Context, lines <-chan string, done <-chan error, nam
 				return fmt.Errorf("%s answered first, want %s", got, name)
 			}
 		case err := <-done:
-			return fmt.Errorf("the client ended before %s answered: %v", name, err)
+			if err == nil {
+				err = errors.New("it exited 0")
+			}
+			return fmt.Errorf("the client ended before %s answered: %w", name, err)
 		case <-ctx.Done():
 			return fmt.Errorf("no answer from %s: %w", name, ctx.Err())
 		}

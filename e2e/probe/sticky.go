@@ -156,7 +156,7 @@ func stickyRun(addr string, sport int, interval, timeout time.Duration, until st
 			if last == "" {
 				return "", fmt.Errorf("no answer in %s from source port %d (%d sent)", timeout, sport, sent)
 			}
-			return "", fmt.Errorf("%s never answered in %s: the last answer was %s's at %d ms, %d sent, %d answered, from source port %d",
+			return "", fmt.Errorf("%s never answered in %s: the last to answer was %s (answering since %d ms), %d sent, %d answered, from source port %d",
 				until, timeout, last, lastAt.Milliseconds(), sent, answered, sport)
 		}
 	}

@@ -83,8 +83,8 @@ func TestStickyFailsNamingTheLastAnswer(t *testing.T) {
 	t.Cleanup(func() { _ = pc.Close() })
 	go nameServe(pc, "old")
 	_, err = stickyRun(pc.LocalAddr().String(), freeUDPPort(t), 20*time.Millisecond, 300*time.Millisecond, "new", func(string) {})
-	if err == nil || !strings.Contains(err.Error(), "new never answered") || !strings.Contains(err.Error(), "old's") {
-		t.Errorf("err %v, want new never answered, old's last", err)
+	if err == nil || !strings.Contains(err.Error(), "new never answered") || !strings.Contains(err.Error(), "the last to answer was old") {
+		t.Errorf("err %v, want new never answered, old the last", err)
 	}
 	_, err = stickyRun(net.JoinHostPort("127.0.0.1", strconv.Itoa(freeUDPPort(t))), freeUDPPort(t), 20*time.Millisecond, 200*time.Millisecond, "new", func(string) {})
 	if err == nil || !strings.Contains(err.Error(), "no answer") {

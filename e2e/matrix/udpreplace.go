@@ -172,7 +172,11 @@ func waitAnswer(ctx context.Context, lines <-chan string, done <-chan error, nam
 			if err == nil {
 				err = errors.New("it exited 0")
 			}
-			return fmt.Errorf("the client ended before %s answered: %w", name, err)
+			said := ""
+			for len(lines) > 0 { // its last words ("fail ...") came before it ended
+				said = "; it said: " + <-lines
+			}
+			return fmt.Errorf("the client ended before %s answered: %w%s", name, err, said)
 		case <-ctx.Done():
 			return fmt.Errorf("no answer from %s: %w", name, ctx.Err())
 		}

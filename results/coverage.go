@@ -31,20 +31,22 @@ type Gap struct {
 	Reason string `json:"reason"`
 }
 
-// NewCoverage tallies m's skipped cells; required says which behaviours
-// had to run.
-func NewCoverage(m *Matrix, require string, enforced bool, required func(behaviour string) bool) *Coverage {
+// NewCoverage tallies m's skipped cells by behaviour and reason; required
+// says which skipped cells had to run (a behaviour may be required in one
+// family and impossible in the other).
+func NewCoverage(m *Matrix, require string, enforced bool, required func(behaviour, reason string) bool) *Coverage {
 	c := &Coverage{Require: require, Enforced: enforced, Full: m.RunError == ""}
 	idx := map[string]int{}
 	for _, cell := range m.Cells {
 		if cell.Result != Skip {
 			continue
 		}
-		i, ok := idx[cell.Behaviour]
+		key := cell.Behaviour + "\x00" + cell.Detail
+		i, ok := idx[key]
 		if !ok {
 			i = len(c.Skipped)
-			idx[cell.Behaviour] = i
-			c.Skipped = append(c.Skipped, Gap{Behaviour: cell.Behaviour, Required: required(cell.Behaviour), Reason: cell.Detail})
+			idx[key] = i
+			c.Skipped = append(c.Skipped, Gap{Behaviour: cell.Behaviour, Required: required(cell.Behaviour, cell.Detail), Reason: cell.Detail})
 		}
 		c.Skipped[i].Cells++
 		if c.Skipped[i].Required {

@@ -11,17 +11,20 @@ func TestCoverageSummary(t *testing.T) {
 		name     string
 		cells    []Cell
 		runError string
-		required func(string) bool
+		required func(string, string) bool
 		want     string
 	}{
-		{name: "all ran", cells: []Cell{cell("a", Pass, ""), cell("b", Fail, "boom")}, required: func(string) bool { return true },
+		{name: "all ran", cells: []Cell{cell("a", Pass, ""), cell("b", Fail, "boom")}, required: func(string, string) bool { return true },
 			want: "1 passed, 1 failed, 0 skipped: full coverage (every required behaviour ran; required: runnable)"},
-		{name: "a skip not required", cells: []Cell{cell("a", Pass, ""), cell("heal", Skip, "changes the nodes")}, required: func(b string) bool { return b != "heal" },
+		{name: "a skip not required", cells: []Cell{cell("a", Pass, ""), cell("heal", Skip, "changes the nodes")}, required: func(b, _ string) bool { return b != "heal" },
 			want: "1 passed, 0 failed, 1 skipped: full coverage (every required behaviour ran; required: runnable; 1 behaviours not required skipped, e.g. heal: changes the nodes)"},
 		{name: "required skips, grouped by reason", cells: []Cell{cell("a", Pass, ""), cell("NAT", Skip, noDocker), cell("NAT", Skip, noDocker), cell("NodePort from outside", Skip, noDocker), cell("churn", Skip, "podnet-only")},
-			required: func(string) bool { return true },
+			required: func(string, string) bool { return true },
 			want:     "1 passed, 0 failed, 4 skipped: NOT a full gate (required: runnable; NAT, NodePort from outside: 3 cells skipped (no docker here); churn: 1 cells skipped (podnet-only))"},
-		{name: "setup failed", cells: []Cell{cell("a", Pass, "")}, runError: "create cluster: boom", required: func(string) bool { return true },
+		{name: "one family cannot have it", cells: []Cell{cell("a", Pass, ""), cell("loopback", Pass, ""), cell("loopback", Skip, "no ::1 forwarding")},
+			required: func(_, reason string) bool { return reason != "no ::1 forwarding" },
+			want:     "2 passed, 0 failed, 1 skipped: full coverage (every required behaviour ran; required: runnable; 1 behaviours not required skipped, e.g. loopback: no ::1 forwarding)"},
+		{name: "setup failed", cells: []Cell{cell("a", Pass, "")}, runError: "create cluster: boom", required: func(string, string) bool { return true },
 			want: "1 passed, 0 failed, 0 skipped: NOT a full gate (required: runnable; the run stopped early: create cluster: boom)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -129,14 +129,14 @@ func mtuOverCheck(from, addr string) func(context.Context) (time.Duration, strin
 }
 
 // dnsCheck: name resolves (through the pod's resolv.conf) to exactly the
-// Service's ClusterIP.
-func dnsCheck(from, name, svc, ns string) func(context.Context) (time.Duration, string, error) {
+// Service's ClusterIP; extra are more arguments of probe dns (-transport tcp).
+func dnsCheck(from, name, svc, ns string, extra ...string) func(context.Context) (time.Duration, string, error) {
 	return func(ctx context.Context) (time.Duration, string, error) {
 		sv, err := getService(ctx, suiteFrom(ctx), svc, ns)
 		if err != nil {
 			return 0, "", err
 		}
-		return probeCheck(from, static("dns", name), func(f map[string]string) (string, error) {
+		return probeCheck(from, static(append([]string{"dns", name}, extra...)...), func(f map[string]string) (string, error) {
 			// A dual-stack Service has a ClusterIP per family: A and AAAA.
 			want := sv.Spec.ClusterIPs
 			if len(want) == 0 {

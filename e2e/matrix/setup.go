@@ -361,6 +361,7 @@ func matrixPods(s *suite) []*corev1.Pod {
 			Name: "probe", Image: s.opt.Image, ImagePullPolicy: corev1.PullPolicy(s.opt.ImagePullPolicy),
 			Command: []string{"probe", "serve", "-http", fmt.Sprintf(":%d", probeHTTPPort), "-udp", fmt.Sprintf(":%d", probeUDPPort)},
 		})
+		webCellPorts(s, w, web) // hostport.go: hostIP, 127.0.0.1 and UDP hostPorts
 		pods = append(pods, web, testPod(s, shellPod(short), w.Name, "shell", []string{"sleep", "86400"}))
 	}
 	return pods

@@ -112,6 +112,7 @@ func rows() []row {
 		{group: gContract, name: "ClusterIP TCP, backend other node", what: "a pod reaches a ClusterIP Service whose backend is on another node (TCP)", cells: pairs(false, toService("http"))},
 		{group: gContract, name: "ClusterIP UDP, backend same node", what: "a pod reaches a ClusterIP Service whose backend is on its node (UDP)", cells: pairs(true, toService("udp"))},
 		{group: gContract, name: "ClusterIP UDP, backend other node", what: "a pod reaches a ClusterIP Service whose backend is on another node (UDP)", cells: pairs(false, toService("udp"))},
+		rowUDPReplaced(), // udpreplace.go
 		{group: gContract, name: "hairpin: pod -> own Service -> itself", what: "a pod reaches itself through its own Service (hairpin)",
 			cells: perWorker(func(s *suite, n harness.NodeInfo, _ map[string]*corev1.Pod) []cell {
 				web := webPod(s.short[n.Name])
@@ -130,6 +131,7 @@ func rows() []row {
 				from := shellPod(s.short[n.Name])
 				return []cell{{from: from, to: "kubernetes.default", proto: "dns", check: dnsCheck(from, "kubernetes.default", "kubernetes", kubernetesSvcNS)}}
 			})},
+		rowDNSOverTCP(), // hostport.go
 		{group: gContract, name: "API server over https://kubernetes.default", what: "a pod reaches the API server over HTTPS (any HTTP answer)",
 			cells: perWorker(func(s *suite, n harness.NodeInfo, _ map[string]*corev1.Pod) []cell {
 				from := shellPod(s.short[n.Name])
@@ -141,6 +143,7 @@ func rows() []row {
 			})},
 		{group: gContract, name: "hostPort from another node", what: "a pod's hostPort answers on its node's IP from another node", cells: pairs(false, fromHostnet("hostport", hostPortAddr))},
 		{group: gContract, name: "hostPort from the external host", what: "a pod's hostPort answers on its node's IP from the external host", needs: needExternal, cells: perWorker(fromExternal("hostport", hostPortAddr))},
+		rowHostPortHostIP(), rowHostPortLoopback(), rowHostPortLoopbackOther(), rowHostPortUDP(), // hostport.go
 		{group: gContract, name: "UDP pod -> pod, same node", what: "UDP from a pod to a pod on its node", cells: pairs(true, shellToWebWith(func(*suite) string { return "udp" }, udpCheck))},
 		{group: gContract, name: "UDP pod -> pod, other node", what: "UDP from a pod to a pod on another node", cells: pairs(false, shellToWebWith(func(*suite) string { return "udp" }, udpCheck))},
 		{group: gContract, name: "MTU: DF packet of exactly the MTU, same node", what: "a DF packet of exactly the MTU passes to a pod on the same node", cells: pairs(true, shellToWebWith(mtuProto(0), dfCheck))},
@@ -157,6 +160,9 @@ func rows() []row {
 			cells: func(s *suite, _ map[string]*corev1.Pod) []cell { return countCells(s, nil) }},
 		{group: gIPAM, name: "churn", what: "deleting and recreating the pods releases their IPs and does not hand them out again at once", needs: needPodnet,
 			run: churn},
+
+		// The run did not hurt the cluster (health.go): before Healing, which restarts the agent on purpose.
+		rowAgentsNoRestart(), rowNoSandboxFailures(),
 
 		// podnet's node agent keeps the node's network (docs/agent.md).
 		{group: gHealing, name: bHealRoute, what: "a route to another node's pods deleted on a worker is back within 10 s", sequential: true, cells: healCells(bHealRoute)},

@@ -7,7 +7,16 @@
 //	                                          Don't-Fragment), wait for its echo
 //	probe http URL [-bytes N]                 GET; with -bytes, the body must be N bytes of
 //	                                          the /bytes pattern (checked by SHA-256)
-//	probe dns NAME                            resolve through /etc/resolv.conf (search path)
+//	probe dns NAME [-transport tcp|udp] [-server IP:PORT]
+//	                                          resolve through /etc/resolv.conf (search path),
+//	                                          every query over tcp (or udp) when given
+//	probe udp-name [-udp :9000] [-name N]     UDP server answering each datagram "name=N"
+//	                                          (default N: the host name, a pod's name)
+//	probe udp-sticky ADDR -sport P -until N [-interval 100ms] [-timeout 60s]
+//	                                          from source port P, a datagram every interval
+//	                                          to a udp-name server; "answer <name> at_ms=..."
+//	                                          each time the answering name changes, then
+//	                                          "ok ..." once N answered, or "fail ..."
 //	probe https URL [-ca FILE] [-connect IP:PORT]
 //	                                          any HTTP answer over TLS verified with FILE for
 //	                                          the URL's host, dialling IP:PORT if given

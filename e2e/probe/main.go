@@ -28,6 +28,7 @@ func main() {
 	cmd, args := os.Args[1], os.Args[2:]
 	// Long-running modes and those with their own output (rollout gate: stream.go).
 	servers := map[string]func([]string) error{"serve": serve, "stream-server": streamServer, "stream-client": streamClient, "reach": reach}
+	servers["udp-name"], servers["udp-sticky"] = udpNameServer, udpSticky // sticky.go
 	if f, ok := servers[cmd]; ok {
 		if err := f(args); err != nil {
 			fmt.Fprintf(os.Stderr, "probe %s: %v\n", cmd, err)
@@ -233,18 +234,27 @@ func httpProbe(args []string) (string, error) {
 func dnsProbe(args []string) (string, error) {
 	fs := flag.NewFlagSet("dns", flag.ContinueOnError)
 	timeout := fs.Duration("timeout", 5*time.Second, "lookup timeout")
+	transport := fs.String("transport", "", "tcp or udp: every query over it (default: the resolver's own, UDP falling back to TCP on truncation)")
+	server := fs.String("server", "", "ask this ip:port instead of resolv.conf's nameserver (search and ndots still apply)")
 	name, err := parse(fs, args)
+	if err != nil {
+		return "", err
+	}
+	r, err := resolver(*transport, *server)
 	if err != nil {
 		return "", err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()
-	r := &net.Resolver{PreferGo: true}
 	addrs, err := r.LookupHost(ctx, name)
 	if err != nil {
 		return "", err
 	}
-	return "addrs=" + strings.Join(addrs, ","), nil
+	out := "addrs=" + strings.Join(addrs, ",")
+	if *transport != "" {
+		out += " transport=" + *transport
+	}
+	return out, nil
 }
 
 // httpsProbe: any HTTP answer counts, over TLS verified against -ca when that

@@ -166,10 +166,15 @@ func applyRuntimeBreak(ctx context.Context, _ *envconf.Config) (context.Context,
 	s := suiteFrom(ctx)
 	switch s.opt.Break {
 	case breakHairpin:
-		for _, n := range s.nodes {
+		// The workers, where the matrix's pods are: a node without a pod on
+		// the CNI (podnet's control plane) has no bridge yet.
+		for _, n := range s.workers {
 			changed, err := harness.SetBridgePortsHairpin(ctx, n.Name, harness.Bridge, false)
 			if err != nil {
 				return ctx, err
+			}
+			if changed == 0 {
+				return ctx, fmt.Errorf("E2E_BREAK=hairpin: node %s: no port on %s to break", n.Name, harness.Bridge)
 			}
 			klog.Infof("E2E_BREAK=hairpin: node %s: hairpin off on %d ports of %s", n.Name, changed, harness.Bridge)
 		}

@@ -9,6 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/cnigate/cnigate/e2e/harness"
+	"github.com/cnigate/cnigate/internal/testfilter"
 	kindconfig "github.com/cnigate/cnigate/kind-config"
 )
 
@@ -44,6 +45,9 @@ type Options struct {
 	MTU         int
 	Break       string
 	Hermetic    bool
+	// Tests selects rows and cells by name (--test, internal/testfilter):
+	// "Group/behaviour" and "Group/behaviour/cell"; the others are skipped.
+	Tests testfilter.Filter
 }
 
 // Register defines the options as flags of fs, each name prefixed by prefix.
@@ -72,6 +76,7 @@ func (o *Options) Register(fs *flag.FlagSet, prefix string) {
 	fs.IntVar(&o.MTU, p("mtu"), 1500, "the pod network's MTU: the MTU cells send packets of exactly this size")
 	fs.StringVar(&o.Break, p("break"), "", "break one thing on purpose (kind mode): portmap, hairpin, mtu, coredns or agent-routes (podnet: the agent routes nothing, the harness adds the routes once by hand)")
 	fs.BoolVar(&o.Hermetic, p("hermetic"), true, "while the kind cluster exists, drop forwarded traffic from its docker network to any other host interface (DOCKER-USER rule)")
+	fs.Var(&o.Tests, p("test"), "only the rows and cells whose name matches one of these regular expressions (repeat, or comma-separate; !REGEX excludes): Group/behaviour, Group/behaviour/cell (cnigate e2e --list)")
 }
 
 // Validate checks the options that do not need a cluster.

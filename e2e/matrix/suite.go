@@ -44,7 +44,7 @@ func runSuite(ctx context.Context, t *testing.T, o Options) {
 	if f := flag.Lookup("test.parallel"); f != nil {
 		klog.Infof("cells run %s at a time (-test.parallel)", f.Value)
 	}
-	s := &suite{opt: o, gate: o.Kubeconfig != ""}
+	s := &suite{opt: o, gate: o.Kubeconfig != "", sel: newSelection(o.Tests)}
 	s.families = []string{kindconfig.IPv4} // gate mode and the default: IPv4, as before
 	if !s.gate && o.IPFamily != "" {
 		s.families = kindconfig.Families(o.IPFamily)

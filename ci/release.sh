@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # make release: static cnigate and podnet for linux/amd64 and linux/arm64 in dist/, named
-# <program>-<version>-linux-<arch>, with SHA256SUMS. VERSION (default: git describe) is stamped
-# into cnigate. The release job of .github/workflows/ci.yml attaches dist/* to the tag's release.
+# <program>-<version>-linux-<arch>, with SHA256SUMS and an SBOM per binary (<binary>.sbom.txt:
+# `go version -m`, the modules linked in). VERSION (default: git describe, so a `v*` tag names
+# the release) and the commit are stamped into both (internal/buildinfo). Reproducible: -trimpath
+# and an empty build ID, so the same commit builds the same bytes (SHA256SUMS compares).
+# The release job of .github/workflows/ci.yml attaches dist/* to the tag's release.
 set -o errexit -o nounset -o pipefail
 
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -9,13 +12,17 @@ REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 source "$REPO_ROOT/ci/lib.sh"
 cd "$REPO_ROOT"
 VERSION=${VERSION:-$(git describe --tags --always --dirty)}
+COMMIT=$(git rev-parse HEAD)
+ldflags="-buildid= $(stamp_ldflags "$VERSION" "$COMMIT")"
 
 rm -rf dist && mkdir -p dist
 for arch in amd64 arm64; do
   phase "build $VERSION linux/$arch"
-  CGO_ENABLED=0 GOOS=linux GOARCH=$arch go build -trimpath -ldflags "-X main.version=$VERSION" \
-    -o "dist/cnigate-$VERSION-linux-$arch" ./cmd/cnigate
-  CGO_ENABLED=0 GOOS=linux GOARCH=$arch go build -trimpath -o "dist/podnet-$VERSION-linux-$arch" ./plugin
+  for prog in cnigate:./cmd/cnigate podnet:./plugin; do
+    out=dist/${prog%%:*}-$VERSION-linux-$arch
+    CGO_ENABLED=0 GOOS=linux GOARCH=$arch go build -trimpath -buildvcs=false -ldflags "$ldflags" -o "$out" "${prog#*:}"
+    go version -m "$out" | sed "s#^dist/##" >"$out.sbom.txt"
+  done
 done
 (cd dist && sha256sum -- * >SHA256SUMS)
 phase_summary

@@ -6,46 +6,17 @@ import (
 	"fmt"
 	"io"
 	"runtime"
-	"runtime/debug"
 	"strings"
 
 	cniversion "github.com/containernetworking/cni/pkg/version"
 
 	"github.com/cnigate/cnigate"
+	"github.com/cnigate/cnigate/internal/buildinfo"
 )
 
-// version is set at build time: -ldflags "-X main.version=v1.2.3".
-var version = ""
-
-// buildVersion is the stamped version, else what the Go toolchain recorded:
-// the module version (go install ...@v1.2.3) or the VCS revision.
-func buildVersion() string {
-	if version != "" {
-		return version
-	}
-	info, ok := debug.ReadBuildInfo()
-	if !ok {
-		return "unknown"
-	}
-	if v := info.Main.Version; v != "" && v != "(devel)" {
-		return v
-	}
-	var rev, modified string
-	for _, s := range info.Settings {
-		switch s.Key {
-		case "vcs.revision":
-			rev = s.Value
-		case "vcs.modified":
-			if s.Value == "true" {
-				modified = "-dirty"
-			}
-		}
-	}
-	if rev != "" {
-		return "devel-" + rev[:min(12, len(rev))] + modified
-	}
-	return "devel"
-}
+// buildVersion is cnigate's version (internal/buildinfo: stamped at build,
+// else what the Go toolchain recorded).
+func buildVersion() string { return buildinfo.Version() }
 
 type versionDoc struct {
 	Version      string        `json:"version"`

@@ -60,11 +60,11 @@ func (f *Filter) Type() string { return "regex[,regex]" }
 // Empty reports whether the filter selects everything.
 func (f *Filter) Empty() bool { return len(f.raw) == 0 }
 
-// Includes and Excludes are the plain and the '!' expressions' sources
-// (for Ginkgo's focus and skip strings).
+// Includes is the plain expressions' sources
+// (Ginkgo's focus strings).
 func (f *Filter) Includes() []string { return sources(f.include) }
 
-// Excludes: see Includes.
+// Excludes is the '!' expressions' sources, without the '!' (Ginkgo's skip strings).
 func (f *Filter) Excludes() []string { return sources(f.exclude) }
 
 func sources(rs []*regexp.Regexp) []string {

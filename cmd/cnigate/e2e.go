@@ -88,15 +88,19 @@ func (e *e2eCmd) run(ctx context.Context, c *call) error {
 			return err
 		}
 		test = func(t *testing.T) {
+			// deferred: a failed setup ends suite(t) with t.Fatal (Goexit)
+			// after its finish steps wrote the matrix
+			defer func() {
+				var m results.Matrix
+				if err := results.ReadFile(filepath.Join(o.ReportDir, "matrix.json"), &m); err != nil {
+					t.Errorf("--output json: %v", err)
+					return
+				}
+				if err := writeJSON(doc, &m); err != nil {
+					t.Errorf("--output json: %v", err)
+				}
+			}()
 			suite(t)
-			var m results.Matrix
-			if err := results.ReadFile(filepath.Join(o.ReportDir, "matrix.json"), &m); err != nil {
-				t.Errorf("--output json: %v", err)
-				return
-			}
-			if err := writeJSON(doc, &m); err != nil {
-				t.Errorf("--output json: %v", err)
-			}
 		}
 	}
 	testing.Init()

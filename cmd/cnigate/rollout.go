@@ -25,6 +25,7 @@ func rolloutVerb() verb {
 			"The limits are per node's switch window. --watch-only changes nothing: it watches the traffic\n" +
 			"through someone else's rollout. See docs/rollout.md.",
 		example: "  cnigate rollout --kubeconfig kc.yaml --image registry.example/podnet-agent:v1.2.4\n" +
+			"  cnigate rollout --kubeconfig kc.yaml --image registry.example/podnet-agent:v1.2.4 --test '!udp$' --list\n" +
 			"  cnigate rollout --kubeconfig kc.yaml --watch-only --duration 10m --output json > rollout.json",
 		define: rolloutFlags}
 }
@@ -48,6 +49,8 @@ func rolloutFlags(fs *flag.FlagSet) runFunc {
 	fs.DurationVar(&c.Duration, "duration", 0, "--watch-only: how long to watch (0: until Ctrl-C)")
 	c.Thresholds.Register(fs)
 	dir := fs.String("report-dir", "_artifacts/rollout", "where rollout.json and the reports (rollout.{junit.xml,report.json,md,html}) go")
+	fs.Var(&c.Tests, "test", "only the node checks whose name matches one of these regular expressions (repeat, or comma-separate; !REGEX excludes); a new pod's start and the check pods' deletion always run (--list)")
+	list := fs.Bool("list", false, "print the node checks --test selects (NODE, OTHER: the nodes) and exit: nothing is contacted")
 	out := outputFlag(fs)
 	return func(ctx context.Context, cl *call) error {
 		format, err := out.format()
@@ -55,6 +58,19 @@ func rolloutFlags(fs *flag.FlagSet) runFunc {
 			return err
 		}
 		if err := noArgs(cl); err != nil {
+			return err
+		}
+		if *list {
+			names := []string{}
+			for _, n := range rollout.CheckNames(c.External != "", c.ReservationsDir != "") {
+				if strings.HasSuffix(n, "(always)") || c.Tests.Match(n) {
+					names = append(names, n)
+				}
+			}
+			if format == outputJSON {
+				return writeJSON(cl.stdout, names)
+			}
+			_, err := fmt.Fprintln(cl.stdout, strings.Join(names, "\n"))
 			return err
 		}
 		return runRollout(ctx, c, *dir, format == outputJSON, cl.stdout, cl.stderr)

@@ -24,9 +24,9 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/cnigate/cnigate/internal/testfilter"
 	"github.com/cnigate/cnigate/results"
 	"github.com/cnigate/cnigate/rollout/flow"
-	"github.com/cnigate/cnigate/internal/testfilter"
 )
 
 // Config is one gate run.

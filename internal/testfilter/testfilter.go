@@ -30,9 +30,11 @@ func Parse(exprs ...string) (Filter, error) {
 }
 
 // Set adds the comma-separated expressions of v; an empty one, or a bad
-// regular expression, is an error naming it.
+// regular expression, is an error naming it. A comma followed by a space
+// does not separate: the matrix's names hold ", " ("pod -> pod, same
+// node"); write any other comma in an expression as \x2c.
 func (f *Filter) Set(v string) error {
-	for e := range strings.SplitSeq(v, ",") {
+	for _, e := range split(v) {
 		re, neg := strings.CutPrefix(e, "!")
 		if re == "" {
 			return fmt.Errorf("empty expression in %q (want REGEX or !REGEX, comma-separated)", v)
@@ -49,6 +51,19 @@ func (f *Filter) Set(v string) error {
 		f.raw = append(f.raw, e)
 	}
 	return nil
+}
+
+// split cuts v at each comma not followed by a space.
+func split(v string) []string {
+	var out []string
+	start := 0
+	for i := 0; i < len(v); i++ {
+		if v[i] == ',' && (i+1 == len(v) || v[i+1] != ' ') {
+			out = append(out, v[start:i])
+			start = i + 1
+		}
+	}
+	return append(out, v[start:])
 }
 
 // String is the expressions as given, comma-separated.

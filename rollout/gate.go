@@ -32,6 +32,8 @@ import (
 // Config is one gate run.
 type Config struct {
 	Kubeconfig string
+	// Context is the kubeconfig's context to use ("": its current one).
+	Context    string
 	Namespace  string // the DaemonSet's
 	DaemonSet  string
 	Container  string
@@ -125,9 +127,10 @@ func Run(ctx context.Context, cfg Config) (*results.Rollout, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	rc, err := clientcmd.BuildConfigFromFlags("", cfg.Kubeconfig)
+	rc, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(&clientcmd.ClientConfigLoadingRules{ExplicitPath: cfg.Kubeconfig},
+		&clientcmd.ConfigOverrides{CurrentContext: cfg.Context}).ClientConfig()
 	if err != nil {
-		return nil, fmt.Errorf("--kubeconfig %s: %w", cfg.Kubeconfig, err)
+		return nil, fmt.Errorf("--kubeconfig %s (context %q): %w", cfg.Kubeconfig, cfg.Context, err)
 	}
 	rc.QPS, rc.Burst = 50, 100
 	cs, err := kubernetes.NewForConfig(rc)

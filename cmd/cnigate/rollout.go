@@ -33,6 +33,7 @@ func rolloutVerb() verb {
 func rolloutFlags(fs *flag.FlagSet) runFunc {
 	var c rollout.Config
 	fs.StringVar(&c.Kubeconfig, "kubeconfig", "", "kubeconfig of the cluster (required)")
+	fs.StringVar(&c.Context, "context", "", "the kubeconfig's context to use (default: its current context)")
 	fs.StringVar(&c.Namespace, "namespace", "podnet-system", "namespace of the CNI's DaemonSet (the defaults are podnet's manifest, deploy/)")
 	fs.StringVar(&c.DaemonSet, "daemonset", "podnet-agent", "the CNI's DaemonSet")
 	fs.StringVar(&c.Container, "container", "agent", "the container of the DaemonSet whose image is switched")

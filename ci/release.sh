@@ -4,6 +4,8 @@
 # `go version -m`, the modules linked in). VERSION (default: git describe, so a `v*` tag names
 # the release) and the commit are stamped into both (internal/buildinfo). Reproducible: -trimpath
 # and an empty build ID, so the same commit builds the same bytes (SHA256SUMS compares).
+# dist/cnigate.krew.yaml is the krew manifest (ci/krew/cnigate.yaml.tmpl; RELEASE_BASE_URL: where
+# the binaries are downloaded from, default the GitHub release of VERSION).
 # The release job of .github/workflows/ci.yml attaches dist/* to the tag's release.
 set -o errexit -o nounset -o pipefail
 
@@ -24,6 +26,12 @@ for arch in amd64 arm64; do
     go version -m "$out" | sed "s#^dist/##" >"$out.sbom.txt"
   done
 done
+# The krew manifest (kubectl cnigate): the binaries' hashes and the release's download URL.
+base_url=${RELEASE_BASE_URL:-https://github.com/cnigate/cnigate/releases/download/$VERSION}
+sed -e "s#BASE_URL#$base_url#g" -e "s#VERSION#$VERSION#g" \
+  -e "s#SHA256_AMD64#$(sha256sum "dist/cnigate-$VERSION-linux-amd64" | cut -d' ' -f1)#" \
+  -e "s#SHA256_ARM64#$(sha256sum "dist/cnigate-$VERSION-linux-arm64" | cut -d' ' -f1)#" \
+  ci/krew/cnigate.yaml.tmpl | grep -v '^#' >dist/cnigate.krew.yaml
 (cd dist && sha256sum -- * >SHA256SUMS)
 phase_summary
 log "dist/: $(cd dist && echo *)"

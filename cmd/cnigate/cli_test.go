@@ -91,7 +91,7 @@ func TestKubectlPluginName(t *testing.T) {
 	if err := root.Execute(); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(out.String(), "kubectl cnigate e2e [flags]") {
+	if !strings.Contains(out.String(), "kubectl cnigate e2e [flags]") || !strings.Contains(out.String(), "  kubectl cnigate e2e --kubeconfig") {
 		t.Errorf("usage does not say kubectl cnigate:\n%s", out.String())
 	}
 }

@@ -115,6 +115,16 @@ Installed as kubectl-cnigate it is the kubectl plugin "kubectl cnigate".
 	for _, v := range verbs() {
 		root.AddCommand(v.command(stdout, stderr))
 	}
+	if name != "cnigate" { // the examples as the user types them: kubectl cnigate ...
+		var rename func(c *cobra.Command)
+		rename = func(c *cobra.Command) {
+			c.Example = strings.ReplaceAll(c.Example, "  cnigate ", "  "+name+" ")
+			for _, s := range c.Commands() {
+				rename(s)
+			}
+		}
+		rename(root)
+	}
 	return root
 }
 

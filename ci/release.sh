@@ -26,11 +26,16 @@ for arch in amd64 arm64; do
     go version -m "$out" | sed "s#^dist/##" >"$out.sbom.txt"
   done
 done
-# The krew manifest (kubectl cnigate): the binaries' hashes and the release's download URL.
+# The krew manifest (kubectl cnigate): krew installs from archives, so each cnigate binary is
+# also a reproducible tar.gz (fixed order, mtime and owner; gzip without name and time).
+for arch in amd64 arm64; do
+  tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -C dist -cf - "cnigate-$VERSION-linux-$arch" |
+    gzip -n -9 >"dist/cnigate-$VERSION-linux-$arch.tar.gz"
+done
 base_url=${RELEASE_BASE_URL:-https://github.com/cnigate/cnigate/releases/download/$VERSION}
 sed -e "s#BASE_URL#$base_url#g" -e "s#VERSION#$VERSION#g" \
-  -e "s#SHA256_AMD64#$(sha256sum "dist/cnigate-$VERSION-linux-amd64" | cut -d' ' -f1)#" \
-  -e "s#SHA256_ARM64#$(sha256sum "dist/cnigate-$VERSION-linux-arm64" | cut -d' ' -f1)#" \
+  -e "s#SHA256_AMD64#$(sha256sum "dist/cnigate-$VERSION-linux-amd64.tar.gz" | cut -d' ' -f1)#" \
+  -e "s#SHA256_ARM64#$(sha256sum "dist/cnigate-$VERSION-linux-arm64.tar.gz" | cut -d' ' -f1)#" \
   ci/krew/cnigate.yaml.tmpl | grep -v '^#' >dist/cnigate.krew.yaml
 (cd dist && sha256sum -- * >SHA256SUMS)
 phase_summary

@@ -66,6 +66,10 @@ func TestCompletion(t *testing.T) {
 			t.Errorf("verbs complete without %s:\n%s", v, stdout)
 		}
 	}
+	_, stdout, _ = runCLI("__complete", "rollout", "--output", "")
+	if !strings.Contains(stdout, "text\njson\n") {
+		t.Errorf("--output completes without text and json:\n%s", stdout)
+	}
 	_, stdout, _ = runCLI("__complete", "e2e", "--")
 	for _, f := range []string{"--kubeconfig", "--test", "--list", "--output", "--report-dir"} {
 		if !strings.Contains(stdout, f) {

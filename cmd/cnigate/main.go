@@ -146,7 +146,9 @@ func (v verb) command(stdout, stderr io.Writer) *cobra.Command {
 		fs := flag.NewFlagSet(v.name, flag.ContinueOnError)
 		run = v.define(fs)
 		cmd.Flags().AddGoFlagSet(fs)
-		cmd.Flags().SortFlags = false // as the verb lists them: the important ones first
+		if cmd.Flags().Lookup("output") != nil {
+			_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{outputText, outputJSON}, cobra.ShellCompDirectiveNoFileComp))
+		}
 	}
 	if run != nil {
 		cmd.RunE = func(cmd *cobra.Command, args []string) error {

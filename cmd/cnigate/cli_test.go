@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cnigate/cnigate/report"
 	"github.com/cnigate/cnigate/results"
 )
 
@@ -138,5 +139,56 @@ func TestOutputJSON(t *testing.T) {
 	var v versionDoc
 	if code != 0 || json.Unmarshal([]byte(stdout), &v) != nil || v.Version == "" {
 		t.Errorf("version --output json: exit %d, %s", code, stdout)
+	}
+}
+
+// report diff: a cell that turned red and a slower bench figure, between
+// a fixture and a copy of it changed so.
+func TestReportDiff(t *testing.T) {
+	dir := t.TempDir()
+	var m results.Matrix
+	if err := results.ReadFile("../../results/testdata/matrix.json", &m); err != nil {
+		t.Fatal(err)
+	}
+	red := -1
+	for i, c := range m.Cells {
+		if c.Result == results.Pass && red < 0 {
+			red = i
+		}
+	}
+	m.Cells[red].Result, m.Cells[red].Detail = results.Fail, "no answer"
+	m.Passed, m.Failed = m.Passed-1, m.Failed+1
+	b := filepath.Join(dir, "matrix.json")
+	if err := results.WriteFile(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := runCLI("report", "diff", "../../results/testdata/matrix.json", b)
+	if code != 1 || !strings.Contains(stdout, "1 turned red") || !strings.Contains(stdout, m.Cells[red].Name) {
+		t.Errorf("e2e: exit %d, %s%s", code, stdout, stderr)
+	}
+
+	var bench results.Bench
+	if err := results.ReadFile("../../results/testdata/bench.json", &bench); err != nil {
+		t.Fatal(err)
+	}
+	name := bench.Order[0]
+	bench.Contenders[name].Add.P50Ms *= 1.5
+	b = filepath.Join(dir, "bench.json")
+	if err := results.WriteFile(b, &bench); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, _ = runCLI("report", "diff", "../../results/testdata/bench.json", b, "--output", "json")
+	var d report.Diff
+	if err := json.Unmarshal([]byte(stdout), &d); err != nil {
+		t.Fatalf("%v: %s", err, stdout)
+	}
+	if code != 1 || len(d.Slower) != 1 || d.Slower[0].What != name+" ADD p50" || d.Slower[0].Ratio < 1.49 {
+		t.Errorf("bench: exit %d, %+v", code, d)
+	}
+	if code, _, stderr := runCLI("report", "diff", "../../results/testdata/matrix.json", "../../results/testdata/bench.json"); code != 1 || !strings.Contains(stderr, "second run: ") {
+		t.Errorf("a matrix against a bench run: exit %d, %s", code, stderr)
+	}
+	if code, _, _ := runCLI("report", "diff", "a.json"); code != 2 {
+		t.Errorf("one file: exit %d, want 2", code)
 	}
 }

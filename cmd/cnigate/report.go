@@ -42,6 +42,40 @@ func reportVerb() verb {
 			example: "  cnigate report " + k.kind + " --in _artifacts/" + strings.Fields(k.in)[0] + " --report-dir _artifacts",
 			define:  func(fs *flag.FlagSet) runFunc { return reportFlags(fs, k.kind) }})
 	}
+	v.sub = append(v.sub, verb{name: "diff", args: "A.json B.json", short: "what changed between two runs: cells that turned red or green, slower or faster figures",
+		long: "Two matrix.json (e2e) or two bench.json (bench). A latency (a cell's, a contender's ADD or DEL p50,\n" +
+			"its burst's wall time) counts as changed when B/A is beyond --tolerance either way (e2e cells: and\n" +
+			"it moved by at least 1 ms). Exit status 1 when a cell turned red or a figure got slower.",
+		example: "  cnigate report diff _artifacts/before/matrix.json _artifacts/after/matrix.json\n  cnigate report diff old/bench.json new/bench.json --tolerance 0.05 --output json",
+		define: func(fs *flag.FlagSet) runFunc {
+			tol := fs.Float64("tolerance", 0.10, "the change a figure may show, as a fraction (0.10 = 10%, the bench gate's default)")
+			out := outputFlag(fs)
+			return func(_ context.Context, c *call) error {
+				format, err := out.format()
+				if err != nil {
+					return err
+				}
+				if len(c.args) != 2 {
+					return usagef("want two runs' files, A and B, got %d", len(c.args))
+				}
+				if *tol < 0 {
+					return usagef("--tolerance %g: want 0 or more", *tol)
+				}
+				d, err := diffRuns(c.args[0], c.args[1], *tol)
+				if err != nil {
+					return err
+				}
+				if format == outputJSON {
+					err = writeJSON(c.stdout, d)
+				} else {
+					err = d.WriteText(c.stdout)
+				}
+				if err == nil && (len(d.TurnedRed) > 0 || len(d.Slower) > 0) {
+					return errFailed
+				}
+				return err
+			}
+		}})
 	v.sub = append(v.sub, verb{name: "e2e-scale", args: "DIR...", short: "print how the e2e matrix grows over several runs (each DIR with its matrix.json)",
 		example: "  cnigate report e2e-scale _artifacts/scale-2 _artifacts/scale-4 _artifacts/scale-8",
 		define: func(*flag.FlagSet) runFunc {
@@ -214,4 +248,24 @@ func printWritten(stdout io.Writer, r *report.Report, paths []string) {
 	for _, p := range paths {
 		fmt.Fprintf(stdout, "  %s\n", p)
 	}
+}
+
+// diffRuns reads two runs of the same kind: matrix.json or bench.json.
+func diffRuns(a, b string, tol float64) (report.Diff, error) {
+	var ma, mb results.Matrix
+	errA := results.ReadFile(a, &ma)
+	if errA == nil {
+		if err := results.ReadFile(b, &mb); err != nil {
+			return report.Diff{}, fmt.Errorf("second run: %w", err)
+		}
+		return report.DiffMatrix(&ma, &mb, tol), nil
+	}
+	var ba, bb results.Bench
+	if err := results.ReadFile(a, &ba); err != nil {
+		return report.Diff{}, fmt.Errorf("first run: neither an e2e matrix (%w) nor a bench run (%w)", errA, err)
+	}
+	if err := results.ReadFile(b, &bb); err != nil {
+		return report.Diff{}, fmt.Errorf("second run: %w", err)
+	}
+	return report.DiffBench(&ba, &bb, tol), nil
 }

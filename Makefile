@@ -21,6 +21,9 @@ SHELL := /usr/bin/env bash
 #   CNI                         what `make e2e`/`make cluster` install on kind: podnet (default) or bridge (`bin/cnigate cnis`)
 
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
+COMMIT ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+# Every binary's version and commit: one stamping mechanism (internal/buildinfo).
+STAMP := -X github.com/cnigate/cnigate/internal/buildinfo.version=$(VERSION) -X github.com/cnigate/cnigate/internal/buildinfo.commit=$(COMMIT)
 
 .PHONY: all build cnigate image image-save manifest release report-browser-test test unit conformance conformance-upstream conformance-report lint node-image cluster e2e e2e-scale e2e-clean e2e-image-save bench cluster-bench clean help
 
@@ -30,10 +33,10 @@ help: ## list targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-22s %s\n", $$1, $$2}'
 
 build: ## build bin/podnet
-	CGO_ENABLED=0 go build -trimpath -o bin/podnet ./plugin
+	CGO_ENABLED=0 go build -trimpath -ldflags '$(STAMP)' -o bin/podnet ./plugin
 
 cnigate: ## build bin/cnigate (static; version, conformance, report, publish, bench)
-	CGO_ENABLED=0 go build -trimpath -ldflags '-X main.version=$(VERSION)' -o bin/cnigate ./cmd/cnigate
+	CGO_ENABLED=0 go build -trimpath -ldflags '$(STAMP)' -o bin/cnigate ./cmd/cnigate
 
 image: ## build the podnet-agent image (podnet's DaemonSet: agent + podnet + loopback + portmap) locally
 	ci/image.sh build

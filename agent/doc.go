@@ -5,14 +5,16 @@
 // tells podnet's STATUS when the node is ready (docs/agent.md).
 package agent
 
-import "github.com/cnigate/cnigate/deploy"
+import (
+	"github.com/cnigate/cnigate/deploy"
+	"github.com/cnigate/cnigate/internal/buildinfo"
+)
 
-// Version and Commit are stamped at build time:
-//
-//	-ldflags "-X github.com/cnigate/cnigate/agent.Version=v1.2.3 -X github.com/cnigate/cnigate/agent.Commit=abc123"
+// Version and Commit are the build's, stamped as every binary's are
+// (internal/buildinfo: ci/image.sh, the Makefile's STAMP).
 var (
-	Version = "dev"
-	Commit  = "unknown"
+	Version = buildinfo.Version()
+	Commit  = buildinfo.Commit()
 )
 
 // RouteProtocol is the rtnetlink protocol (rtm_protocol, "proto" in

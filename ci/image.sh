@@ -89,7 +89,7 @@ cp "$REPO_ROOT/ci/images/podnet-agent/Dockerfile" "$ctx/"
 
 tags=()
 [[ -z $IMAGE_DEFECT ]] || tags=(-tags podnet_defects)
-ldflags="-s -X github.com/cnigate/cnigate/agent.Version=$VERSION -X github.com/cnigate/cnigate/agent.Commit=$COMMIT"
+ldflags="-s $(stamp_ldflags "$VERSION" "$COMMIT")"
 log "building podnet-agent, podnet, loopback, portmap ($VERSION${IMAGE_DEFECT:+, defect $IMAGE_DEFECT})"
 (
   cd "$REPO_ROOT"

@@ -138,3 +138,9 @@ fetch_busybox() {
   # shellcheck disable=SC2034 # for the caller
   BUSYBOX_VERSION=$(<"$dir/version")
 }
+
+# stamp_ldflags VERSION COMMIT: the -X flags that stamp every binary's version and commit
+# (internal/buildinfo, read by cnigate version, podnet --version).
+stamp_ldflags() {
+  printf -- '-X github.com/cnigate/cnigate/internal/buildinfo.version=%s -X github.com/cnigate/cnigate/internal/buildinfo.commit=%s' "$1" "$2"
+}

@@ -19,6 +19,7 @@ import (
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 
+	"github.com/cnigate/cnigate/internal/buildinfo"
 	"github.com/cnigate/cnigate/plugin/ipam"
 	"github.com/cnigate/cnigate/plugin/rules"
 )
@@ -42,6 +43,10 @@ func main() {
 	// skel prints its usage and exits 0 without CNI_COMMAND; a runtime (or
 	// script) that forgot to set it must see a failure.
 	if os.Getenv("CNI_COMMAND") == "" {
+		if len(os.Args) == 2 && os.Args[1] == "--version" { // outside the CNI protocol: which build a node runs
+			fmt.Printf("podnet %s (commit %s, CNI spec versions %s)\n", buildinfo.Version(), buildinfo.Commit(), strings.Join(supportedVersions.SupportedVersions(), " "))
+			return
+		}
 		_ = types.NewError(types.ErrInvalidEnvironmentVariables, "CNI_COMMAND is not set",
 			about+"; it is run by a container runtime with CNI_COMMAND=ADD, DEL, CHECK, GC, STATUS or VERSION").Print()
 		os.Exit(1)

@@ -34,12 +34,16 @@ func (g *gate) nodeChecks(ctx context.Context, node string) []results.RolloutChe
 		return checks
 	}
 	newIP := ready[0].Status.PodIP
-	start = time.Now()
-	checks = append(checks, check("new pod on "+node+" has an IP no other pod has", start, g.uniqueIP(ctx, ready[0])))
+	if name := "new pod on " + node + " has an IP no other pod has"; g.selected(name) {
+		start = time.Now()
+		checks = append(checks, check(name, start, g.uniqueIP(ctx, ready[0])))
+	}
 
 	// out: from a second new pod on node to the new server beside it, to
 	// every other traffic node's server and to its Service.
-	args := []string{"reach", "-tcp", "same-node new pod=" + hostPort(newIP, tcpPort), "-udp", "same-node new pod=" + hostPort(newIP, udpPort)}
+	out := reachArgs{from: node, sel: g.selected}
+	out.add("tcp", "same-node new pod", hostPort(newIP, tcpPort))
+	out.add("udp", "same-node new pod", hostPort(newIP, udpPort))
 	var others []string
 	for _, m := range tr.nodes {
 		if m == node {
@@ -47,17 +51,25 @@ func (g *gate) nodeChecks(ctx context.Context, node string) []results.RolloutChe
 		}
 		others = append(others, m)
 		ip := tr.podIPs[srvName(m)]
-		args = append(args, "-tcp", "pod on "+m+"="+hostPort(ip, tcpPort), "-udp", "pod on "+m+"="+hostPort(ip, udpPort),
-			"-tcp", svcName(m)+"="+hostPort(tr.svcIPs[svcName(m)], tcpPort))
+		out.add("tcp", "pod on "+m, hostPort(ip, tcpPort))
+		out.add("udp", "pod on "+m, hostPort(ip, udpPort))
+		out.add("tcp", svcName(m), hostPort(tr.svcIPs[svcName(m)], tcpPort))
 	}
 	if g.cfg.External != "" {
-		args = append(args, "-tcp", "external="+g.cfg.External)
+		out.add("tcp", "external", g.cfg.External)
 	}
-	runs := []*corev1.Pod{tr.pod("out-"+suffix, node, "check", args)}
+	var runs []*corev1.Pod
+	if len(out.args) > 0 {
+		runs = append(runs, tr.pod("out-"+suffix, node, "check", append([]string{"reach"}, out.args...)))
+	}
 	// in: from a new pod on every other traffic node to the new server on node.
 	for _, m := range others {
-		runs = append(runs, tr.pod(fmt.Sprintf("in-%s-%s", m, suffix), m, "check",
-			[]string{"reach", "-tcp", "new pod on " + node + "=" + hostPort(newIP, tcpPort), "-udp", "new pod on " + node + "=" + hostPort(newIP, udpPort)}))
+		in := reachArgs{from: m, sel: g.selected}
+		in.add("tcp", "new pod on "+node, hostPort(newIP, tcpPort))
+		in.add("udp", "new pod on "+node, hostPort(newIP, udpPort))
+		if len(in.args) > 0 {
+			runs = append(runs, tr.pod(fmt.Sprintf("in-%s-%s", m, suffix), m, "check", append([]string{"reach"}, in.args...)))
+		}
 	}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
@@ -163,4 +175,41 @@ func (g *gate) uniqueIP(ctx context.Context, p *corev1.Pod) error {
 		return fmt.Errorf("%s", strings.Join(dup, "; "))
 	}
 	return nil
+}
+
+// reachArgs are a `probe reach` pod's targets, the ones --test selects:
+// each is the check "<from> → <target> <proto>" (runReach's name).
+type reachArgs struct {
+	from string
+	sel  func(name string) bool
+	args []string
+}
+
+func (r *reachArgs) add(proto, target, addr string) {
+	if r.sel(fmt.Sprintf("%s → %s %s", r.from, target, proto)) {
+		r.args = append(r.args, "-"+proto, target+"="+addr)
+	}
+}
+
+// selected reports whether --test selects the check named name.
+func (g *gate) selected(name string) bool { return g.cfg.Tests.Match(name) }
+
+// CheckNames are the names of the checks after each node's switch, for
+// `cnigate rollout --list` (NODE, OTHER: the nodes); those marked
+// "(always)" run whatever --test says.
+func CheckNames(external, reservations bool) []string {
+	names := []string{
+		"new pod on NODE starts (always)",
+		"new pod on NODE has an IP no other pod has",
+		"NODE → same-node new pod tcp", "NODE → same-node new pod udp",
+		"NODE → pod on OTHER tcp", "NODE → pod on OTHER udp", "NODE → svc-OTHER tcp",
+	}
+	if external {
+		names = append(names, "NODE → external tcp")
+	}
+	names = append(names, "OTHER → new pod on NODE tcp", "OTHER → new pod on NODE udp", "new pods on NODE deleted (always)")
+	if reservations {
+		names = append(names, "reservations on NODE equal its pods")
+	}
+	return names
 }

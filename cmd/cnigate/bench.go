@@ -3,12 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 
 	"github.com/cnigate/cnigate/bench"
@@ -16,151 +15,49 @@ import (
 	"github.com/cnigate/cnigate/results"
 )
 
-// contenderFlags collects --plugin/--netconf/--cni-path groups: each --plugin
-// starts a contender, the flags after it describe that one.
-type contenderFlags struct{ list []bench.Contender }
-
-func (c *contenderFlags) plugin(v string) error {
-	name, path, ok := strings.Cut(v, "=")
-	if !ok {
-		path, name = v, filepath.Base(v)
-	}
-	c.list = append(c.list, bench.Contender{Name: name, Plugin: path})
-	return nil
+func benchVerb() verb {
+	return verb{name: "bench", args: "--plugin [NAME=]PATH --netconf FILE [--plugin ...] | --contenders FILE", short: "benchmark CNI plugins as a runtime runs them (root)",
+		long: "make bench's runner (docs/bench.md, bench/README.md). Each --plugin starts a contender; the\n" +
+			"--netconf, --cni-path and --field after it describe that one. --candidate and --baseline-plugin\n" +
+			"make it a gate (exit 1 when the candidate is slower by more than --tolerance).\n" +
+			"`bench --cluster FLAGS...` (--cluster first) is cluster-bench.",
+		example: "  cnigate bench --plugin podnet=bin/podnet --netconf podnet.json.tmpl --plugin bridge=/opt/cni/bin/bridge --netconf bridge.json.tmpl --baseline bridge\n" +
+			"  cnigate bench --baseline-plugin /opt/cni/bin/podnet --netconf podnet.json.tmpl --candidate bin/podnet --netconf podnet.json.tmpl",
+		define: benchFlags}
 }
 
-func (c *contenderFlags) last(flag string) (*bench.Contender, error) {
-	if len(c.list) == 0 || c.list[len(c.list)-1].Floor {
-		return nil, fmt.Errorf("%s must follow the --plugin it belongs to", flag)
-	}
-	return &c.list[len(c.list)-1], nil
-}
-
-func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	// `bench --cluster` is the in-cluster bench: the same runner as cluster-bench.
-	if len(args) > 0 && (args[0] == "--cluster" || args[0] == "-cluster") {
-		return runClusterBench(ctx, args[1:], stdout, stderr)
-	}
-	fs := newFlags("bench", stderr)
-	d := bench.Defaults()
-	o := d
-	var cf contenderFlags
-	fs.Func("plugin", "a contender: `[NAME=]PATH` of a plugin binary (repeat for more; NAME defaults to the file name)", cf.plugin)
-	fs.Func("netconf", "network config `template` of the --plugin before it ({{.CNIVersion}} {{.Name}} {{.DataDir}} {{.Network}} {{.Subnet}} {{.MTU}})", func(v string) error {
-		c, err := cf.last("--netconf")
-		if err == nil {
-			c.NetConf = v
-		}
-		return err
-	})
-	fs.Func("cni-path", "CNI_PATH `DIR` of the --plugin before it (default: the binary's directory)", func(v string) error {
-		c, err := cf.last("--cni-path")
-		if err == nil {
-			c.CNIPath = v
-		}
-		return err
-	})
-	fs.Func("floor", "add bench/floor at `PATH` as the contender \"floor\" (the kernel work alone)", func(v string) error {
-		cf.list = append(cf.list, bench.Contender{Name: "floor", Plugin: v, Floor: true})
-		return nil
-	})
-	fs.Func("field", "a top-level override `KEY=JSON` of the rendered config of the --plugin before it (null deletes KEY; repeat for more)", func(v string) error {
-		c, err := cf.last("--field")
+func benchFlags(fs *flag.FlagSet) runFunc {
+	o := bench.Defaults()
+	gate := bench.DefaultGate()
+	var tf bench.TableFlags
+	tf.Register(fs)
+	gate.Register(fs)
+	dir := fs.String("report-dir", "_artifacts", "where to write bench.json, bench.txt and the reports")
+	name := fs.String("name", "bench", "base name of the output files")
+	o.Register(fs)
+	out := outputFlag(fs)
+	return func(ctx context.Context, c *call) error {
+		format, err := out.format()
 		if err != nil {
 			return err
 		}
-		key, raw, ok := strings.Cut(v, "=")
-		var val any
-		if !ok || key == "" {
-			return fmt.Errorf("%q is not KEY=JSON", v)
+		if err := noArgs(c); err != nil {
+			return err
 		}
-		if err := json.Unmarshal([]byte(raw), &val); err != nil {
-			return fmt.Errorf("--field %s: value is not JSON: %w", key, err)
-		}
-		if c.Fields == nil {
-			c.Fields = map[string]any{}
-		}
-		c.Fields[key] = val
-		return nil
-	})
-	gate := bench.DefaultGate()
-	var gateOn bool
-	var baselinePlugin string
-	fs.Func("candidate", "gate: add the contender `[NAME=]PATH` (NAME default \"candidate\"; --netconf etc. may follow) and gate it against the baseline", func(v string) error {
-		if !strings.Contains(v, "=") {
-			v = "candidate=" + v
-		}
-		gateOn = true
-		gate.Candidate, _, _ = strings.Cut(v, "=")
-		return cf.plugin(v)
-	})
-	fs.Func("baseline-plugin", "gate: add the contender `[NAME=]PATH` (NAME default \"baseline\"; --netconf etc. may follow) and make it the baseline", func(v string) error {
-		if !strings.Contains(v, "=") {
-			v = "baseline=" + v
-		}
-		baselinePlugin, _, _ = strings.Cut(v, "=")
-		return cf.plugin(v)
-	})
-	fs.Func("gate", "gate the contender `NAME` against the baseline: exit 1 when it is slower by more than --tolerance (ADD or DEL p50)", func(v string) error {
-		gateOn, gate.Candidate = true, v
-		return nil
-	})
-	fs.Float64Var(&gate.Tolerance, "tolerance", gate.Tolerance, "gate: the slowdown allowed, as a fraction (0.10 = 10%)")
-	fs.Float64Var(&gate.Confidence, "confidence", gate.Confidence, "gate: confidence of the bootstrap interval of the p50 ratio")
-	fs.IntVar(&gate.Resamples, "resamples", gate.Resamples, "gate: bootstrap resamples")
-	fs.Uint64Var(&gate.Seed, "seed", gate.Seed, "gate: seed of the bootstrap (the verdict is reproducible from the samples)")
-	contenders := fs.String("contenders", "", "a contender table (JSON, see bench/contenders.json) instead of or before --plugin flags")
-	baseline := fs.String("baseline", "", "the contender ratios are computed against (default: the table's, else the first)")
-	dir := fs.String("report-dir", "_artifacts", "where to write bench.json, bench.txt and the reports")
-	name := fs.String("name", "bench", "base name of the output files")
-	fs.StringVar(&o.MaxRSS, "maxrss", "", "bench/maxrss launcher binary; without it peak RSS is not measured")
-	fs.IntVar(&o.N, "n", d.N, "sequential ADDs (then as many DELs) per contender")
-	fs.IntVar(&o.Burst, "burst", d.Burst, "concurrent ADDs (then DELs) per burst")
-	fs.IntVar(&o.BurstRounds, "burst-rounds", d.BurstRounds, "bursts per contender (the median round is reported)")
-	fs.IntVar(&o.RSSRuns, "rss-runs", d.RSSRuns, "ADDs and DELs per contender measured for peak RSS")
-	fs.StringVar(&o.Network, "network", d.Network, "cluster pod network")
-	fs.StringVar(&o.Subnet, "subnet", d.Subnet, "node subnet, the one the pods share")
-	fs.IntVar(&o.MTU, "mtu", d.MTU, "MTU")
-	fs.Func("ipmasq", "`true|false`: override \"ipMasq\" in every contender's config (default: as the configs say)", func(v string) error {
-		b, err := strconv.ParseBool(v)
-		o.IPMasq = &b
-		return err
-	})
-	fs.DurationVar(&o.Timeout, "timeout", d.Timeout, "limit for one plugin process")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		return usagef("unexpected argument %q", fs.Arg(0))
-	}
-
-	var table bench.Table
-	if *contenders != "" {
-		var err error
-		if table, err = bench.LoadTable(*contenders); err != nil {
+		table, g, err := tf.Table(gate)
+		if err != nil {
 			return usagef("%v", err)
 		}
+		o.Gate = g
+		return runBench(ctx, table, o, *dir, *name, format == outputJSON, c.stdout, c.stderr)
 	}
-	table.Contenders = append(table.Contenders, cf.list...)
-	switch {
-	case baselinePlugin != "" && *baseline != "" && *baseline != baselinePlugin:
-		return usagef("--baseline %s contradicts --baseline-plugin %s", *baseline, baselinePlugin)
-	case baselinePlugin != "":
-		table.Baseline = baselinePlugin
-	case *baseline != "":
-		table.Baseline = *baseline
-	case table.Baseline == "" && len(table.Contenders) > 0:
-		table.Baseline = table.Contenders[0].Name
-	}
-	if err := table.Validate(); err != nil {
-		return usagef("%v", err)
-	}
+}
 
-	if gateOn {
-		if err := gate.Validate(table); err != nil {
-			return usagef("%v", err)
-		}
-		o.Gate = &gate
+func runBench(ctx context.Context, table bench.Table, o bench.Options, dirName, nameBase string, asJSON bool, stdout, stderr io.Writer) error {
+	dir, name := &dirName, &nameBase
+	doc := stdout
+	if asJSON { // stdout is the document alone
+		stdout = stderr
 	}
 	rep, err := bench.Run(ctx, table, o)
 	if err != nil {
@@ -191,6 +88,11 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if rep.Regressed() {
 		fmt.Fprintf(stderr, "cnigate bench: REGRESSION: %s is slower than %s by more than %.0f%% (see the gate lines above)\n", rep.Gate.Candidate, rep.Gate.Baseline, rep.Gate.Tolerance*100)
 		failed = true
+	}
+	if asJSON {
+		if err := writeJSON(doc, rep); err != nil {
+			return err
+		}
 	}
 	if failed {
 		return errFailed

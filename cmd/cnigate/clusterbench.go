@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -17,8 +18,15 @@ import (
 // runClusterBench times pod start-up through podnet and the reference
 // conflist on a running kind cluster (make cluster-bench creates it) and
 // writes cluster-bench.json and its four report formats.
-func runClusterBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("cluster-bench", stderr)
+func clusterBenchVerb() verb {
+	return verb{name: "cluster-bench", args: "--kubeconfig FILE", short: "pod start-up through podnet vs bridge+host-local on a kind cluster (root, Docker)",
+		long: "make cluster-bench's runner against a running kind cluster (docs/bench.md). `bench --cluster FLAGS...`\n" +
+			"is the same command.",
+		example: "  cnigate cluster-bench --kubeconfig _output/kubeconfig-cb-e2e --cluster cb-e2e --pods 50",
+		define:  clusterBenchFlags}
+}
+
+func clusterBenchFlags(fs *flag.FlagSet) runFunc {
 	var o clusterbench.Options
 	fs.StringVar(&o.Kubeconfig, "kubeconfig", "", "kubeconfig of the kind cluster (required)")
 	fs.StringVar(&o.Cluster, "cluster", "cb-e2e", "kind cluster name (its nodes' CNI is switched and their stores read)")
@@ -31,12 +39,22 @@ func runClusterBench(ctx context.Context, args []string, stdout, stderr io.Write
 	fs.StringVar(&o.PodNetwork, "pod-network", kindconfig.PodSubnet, "the cluster pod subnet")
 	fs.DurationVar(&o.Timeout, "timeout", 10*time.Minute, "per burst: every pod Ready, then every pod gone and every store back")
 	dir := fs.String("report-dir", "_artifacts", "where cluster-bench.json and the reports go")
-	if err := parse(fs, args); err != nil {
-		return err
+	out := outputFlag(fs)
+	return func(ctx context.Context, c *call) error {
+		format, err := out.format()
+		if err != nil {
+			return err
+		}
+		if err := noArgs(c); err != nil {
+			return err
+		}
+		return runClusterBench(ctx, o, *dir, format == outputJSON, c.stdout, c.stderr)
 	}
+}
+
+func runClusterBench(ctx context.Context, o clusterbench.Options, dirName string, asJSON bool, stdout, stderr io.Writer) error {
+	dir := &dirName
 	switch {
-	case fs.NArg() > 0:
-		return usagef("unexpected argument %q", fs.Arg(0))
 	case o.Kubeconfig == "":
 		return usagef("--kubeconfig is required")
 	case o.Workers < 1 || o.PodsPerWorker < 1 || o.Rounds < 1:
@@ -58,6 +76,10 @@ func runClusterBench(ctx context.Context, args []string, stdout, stderr io.Write
 	if err != nil {
 		return err
 	}
+	doc := stdout
+	if asJSON {
+		stdout = stderr
+	}
 	for _, c := range res.CNIs {
 		fmt.Fprintf(stdout, "%-7s sandbox p50/p90/p99 %6.0f %6.0f %6.0f ms   ready p50/p90/p99 %6.0f %6.0f %6.0f ms   burst %.1f s   teardown %.1f s\n",
 			c.CNI, c.Sandbox.P50, c.Sandbox.P90, c.Sandbox.P99, c.Ready.P50, c.Ready.P90, c.Ready.P99, c.Burst.P50/1000, c.Teardown.P50/1000)
@@ -68,5 +90,8 @@ func runClusterBench(ctx context.Context, args []string, stdout, stderr io.Write
 	}
 	fmt.Fprintf(stdout, "target %s: %.0f vs %.0f ms, %s\n", res.Target.What, res.Target.PodnetP99, res.Target.ReferenceP99, verdict)
 	fmt.Fprintf(stdout, "wrote %s/cluster-bench.json %v (%s)\n", *dir, paths, harness.CNIPodnet+" vs "+harness.CNIBridge)
+	if asJSON {
+		return writeJSON(doc, res)
+	}
 	return nil
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -14,7 +15,9 @@ import (
 
 	"github.com/cnigate/cnigate/conformance"
 	_ "github.com/cnigate/cnigate/conformance/podnetspecs" // podnet's own specs (label podnet)
+	"github.com/cnigate/cnigate/internal/testfilter"
 	"github.com/cnigate/cnigate/report"
+	"github.com/cnigate/cnigate/results"
 )
 
 // errHostUnsupported: the host cannot run the plugin at all (exit status 3).
@@ -26,8 +29,18 @@ type ginkgoT struct{ failed bool }
 
 func (t *ginkgoT) Fail() { t.failed = true }
 
-func runConformance(_ context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("conformance", stderr)
+func conformanceVerb() verb {
+	return verb{name: "conformance", args: "--plugin PATH --netconf FILE|--conflist FILE", short: "run the netns conformance suite against a CNI plugin binary (root)",
+		long: "The suite is compiled in (Ginkgo runs inside the binary); the netconfs, profiles and known-failure\n" +
+			"lists of conformance/testdata are embedded (builtin:NAME). --test selects specs by their full\n" +
+			"text (Ginkgo's focus; !REGEX: skip), on top of --labels; --list prints the specs that would\n" +
+			"run (a dry run: nothing is created, but the plugin is asked for its versions). See docs/conformance.md.",
+		example: "  cnigate conformance --plugin /opt/cni/bin/ptp --netconf builtin:ptp.json --profile builtin:ptp\n" +
+			"  cnigate conformance --plugin bin/podnet --netconf builtin:podnet.json --profile builtin:podnet --test 'DEL,!cniVersion 0\\.' --list",
+		define: conformanceFlags}
+}
+
+func conformanceFlags(fs *flag.FlagSet) runFunc {
 	plugin := fs.String("plugin", "", "the plugin binary under test (required)")
 	netconf := fs.String("netconf", "", "its network config: a plain netconf, or a Go template with {{.CNIVersion}} {{.Name}} {{.DataDir}} {{.Network}} {{.Subnet}} {{.MTU}}; or builtin:FILE for a shipped one (builtin:podnet.json, builtin:ptp.json, ...)")
 	conflist := fs.String("conflist", "", "a conflist instead of --netconf: its first plugin is tested with the config libcni hands it")
@@ -35,22 +48,63 @@ func runConformance(_ context.Context, args []string, stdout, stderr io.Writer) 
 	chainPath := fs.String("chain-cni-path", "", "directory with upstream portmap for the chaining specs (default: --cni-path)")
 	profilePath := fs.String("profile", "", "profile file (YAML or JSON), or builtin:NAME (podnet, bridge, ptp, macvlan, ipvlan, host-device, vlan)")
 	labels := fs.String("labels", "", "Ginkgo label filter (default: generic, or 'generic || podnet' for podnet's profile)")
-	focus := fs.String("focus", "", "only specs whose text matches this regular expression")
+	var tests testfilter.Filter
+	fs.Var(&tests, "test", "only specs whose full text matches one of these regular expressions (repeat, or comma-separate); !REGEX skips the specs it matches")
+	focus := fs.String("focus", "", "only specs whose text matches this regular expression (as --test REGEX)")
+	list := fs.Bool("list", false, "print the specs that would run, run none")
 	known := fs.String("known-failures", "", "list of specs the plugin is known to fail (spec text | why): green when the failures are exactly these; builtin:NAME for a shipped list")
 	dir := fs.String("report-dir", "_artifacts", "where to write the reports")
 	name := fs.String("name", "conformance", "base name of the report files")
 	timeout := fs.Duration("timeout", 30*time.Minute, "the whole suite's time limit")
-	if err := parse(fs, args); err != nil {
-		return err
+	out := outputFlag(fs)
+	return func(_ context.Context, c *call) error {
+		format, err := out.format()
+		if err != nil {
+			return err
+		}
+		r := conformanceRun{plugin: *plugin, netconf: *netconf, conflist: *conflist, cniPath: *cniPath, chainPath: *chainPath,
+			profile: *profilePath, labels: *labels, tests: tests, focus: *focus, list: *list, known: *known, dir: *dir, name: *name,
+			timeout: *timeout, json: format == outputJSON}
+		if err := noArgs(c); err != nil {
+			return err
+		}
+		return r.run(c.stdout, c.stderr)
 	}
-	if fs.NArg() > 0 {
-		return usagef("unexpected argument %q", fs.Arg(0))
+}
+
+// conformanceRun is one conformance command line.
+type conformanceRun struct {
+	plugin, netconf, conflist, cniPath, chainPath, profile, labels, focus, known, dir, name string
+	tests                                                                                   testfilter.Filter
+	list, json                                                                              bool
+	timeout                                                                                 time.Duration
+}
+
+// suiteConfig is Ginkgo's selection of specs: labels, --test and --focus.
+func (r conformanceRun) suiteConfig() types.SuiteConfig {
+	suite := types.NewDefaultSuiteConfig()
+	suite.LabelFilter, suite.Timeout = r.labels, r.timeout
+	suite.FocusStrings = r.tests.Includes()
+	if r.focus != "" {
+		suite.FocusStrings = append(suite.FocusStrings, r.focus)
 	}
+	suite.SkipStrings = r.tests.Excludes()
+	suite.DryRun = r.list
+	return suite
+}
+
+func (r conformanceRun) run(stdout, stderr io.Writer) error {
+	plugin, netconf, conflist, cniPath, chainPath, profilePath, labels, known := &r.plugin, &r.netconf, &r.conflist, &r.cniPath, &r.chainPath, &r.profile, &r.labels, &r.known
+	dir, name := &r.dir, &r.name
 	if *plugin == "" {
 		return usagef("--plugin is required")
 	}
 	if (*netconf == "") == (*conflist == "") {
 		return usagef("give one of --netconf and --conflist")
+	}
+	msgs := stdout // with --output json, stdout is the document alone
+	if r.json {
+		msgs = stderr
 	}
 	o := conformance.Options{Plugin: *plugin, CNIPath: *cniPath, ChainCNIPath: *chainPath}
 	var err error
@@ -79,18 +133,31 @@ func runConformance(_ context.Context, args []string, stdout, stderr io.Writer) 
 			*labels = "generic || podnet"
 		}
 	}
+	if r.list { // a dry run whose report is read back and thrown away
+		tmp, err := os.MkdirTemp("", "cnigate-list-")
+		if err != nil {
+			return err
+		}
+		defer func() { _ = os.RemoveAll(tmp) }()
+		*dir = tmp
+	}
 	if err := os.MkdirAll(*dir, 0o755); err != nil {
 		return err
 	}
 	ginkgoJSON := filepath.Join(*dir, *name+".ginkgo.json")
-	suite, reporter := types.NewDefaultSuiteConfig(), types.NewDefaultReporterConfig()
-	suite.LabelFilter, suite.Timeout = *labels, *timeout
-	if *focus != "" {
-		suite.FocusStrings = []string{*focus}
-	}
+	suite, reporter := r.suiteConfig(), types.NewDefaultReporterConfig()
 	reporter.JSONReport, reporter.ShowNodeEvents = ginkgoJSON, true
 	reporter.NoColor = os.Getenv("NO_COLOR") != "" || !isTerminal(os.Stdout)
-	fmt.Fprintf(stdout, "cnigate conformance: %s with %s, labels %q\n", *plugin, o.NetConfName, *labels)
+	if r.list || r.json { // Ginkgo's progress must not mix with the list or the document
+		reporter.Succinct = true
+		doc, restore, err := quietStdout(stdout)
+		if err != nil {
+			return err
+		}
+		defer restore()
+		stdout = doc
+	}
+	fmt.Fprintf(msgs, "cnigate conformance: %s with %s, labels %q\n", *plugin, o.NetConfName, *labels)
 
 	t := &ginkgoT{}
 	passed, err := conformance.Run(t, o, suite, reporter)
@@ -106,12 +173,20 @@ func runConformance(_ context.Context, args []string, stdout, stderr io.Writer) 
 	if err != nil {
 		return err
 	}
-	specs, err := writeConformanceReports(ginkgoJSON, *dir, *name, stdout)
+	if r.list {
+		return listSpecs(ginkgoJSON, stdout, r.json)
+	}
+	specs, run, err := writeConformanceReports(ginkgoJSON, *dir, *name, msgs)
 	if err != nil {
 		return err
 	}
+	if r.json {
+		if err := writeJSON(stdout, run); err != nil {
+			return err
+		}
+	}
 	if knownList != nil {
-		ok, err := conformance.DecideKnownFailures(specs, knownList, *known, stdout)
+		ok, err := conformance.DecideKnownFailures(specs, knownList, *known, msgs)
 		if err != nil {
 			return err
 		}
@@ -126,18 +201,40 @@ func runConformance(_ context.Context, args []string, stdout, stderr io.Writer) 
 // writeConformanceReports renders the run's Ginkgo JSON report (written by
 // Ginkgo, read back: the suite hands its results over as that file) in
 // every format and returns its specs.
-func writeConformanceReports(ginkgoJSON, dir, name string, stdout io.Writer) ([]types.SpecReport, error) {
+func writeConformanceReports(ginkgoJSON, dir, name string, stdout io.Writer) ([]types.SpecReport, *results.Conformance, error) {
 	run, err := decodeGinkgoJSON(ginkgoJSON)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	r := report.FromConformance(run)
 	paths, err := report.Write(dir, name, r)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	printWritten(stdout, r, append(paths, ginkgoJSON))
-	return run.Specs(), nil
+	return run.Specs(), run, nil
+}
+
+// listSpecs prints the specs a dry run would have run, one full text a
+// line (or as a JSON list).
+func listSpecs(ginkgoJSON string, stdout io.Writer, asJSON bool) error {
+	run, err := decodeGinkgoJSON(ginkgoJSON)
+	if err != nil {
+		return err
+	}
+	names := []string{}
+	for _, s := range run.Specs() {
+		if s.LeafNodeType == types.NodeTypeIt && s.State == types.SpecStatePassed { // a dry run passes what it would run
+			names = append(names, s.FullText())
+		}
+	}
+	if asJSON {
+		return writeJSON(stdout, names)
+	}
+	for _, n := range names {
+		fmt.Fprintln(stdout, n)
+	}
+	return nil
 }
 
 // readInput reads a file, or "builtin:NAME" from the suite's embedded

@@ -2,8 +2,8 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
-	"io"
 
 	"github.com/cnigate/cnigate/e2e/harness"
 )
@@ -11,18 +11,21 @@ import (
 // runHermeticClean removes the hermetic rules the e2e harness puts on the
 // host (a killed run, or a `make cluster` cluster deleted by hand, leaves
 // them): the one implementation, which ci/e2e.sh calls too.
-func runHermeticClean(_ context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("hermetic-clean", stderr)
-	cluster := fs.String("cluster", "", "remove only this kind cluster's rules (default: every cnigate-e2e hermetic rule)")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		return usagef("unexpected argument %q", fs.Arg(0))
-	}
-	removed, err := harness.RemoveHermeticRules(*cluster)
-	for _, r := range removed {
-		_, _ = fmt.Fprintln(stdout, "removed hermetic rule:", r)
-	}
-	return err
+func hermeticCleanVerb() verb {
+	return verb{name: "hermetic-clean", short: "remove the e2e harness's hermetic drop rules from the host (root)",
+		long:    "A killed run, or a `make cluster` cluster deleted by hand, leaves them (IPv4 and IPv6); each rule removed is printed.",
+		example: "  cnigate hermetic-clean --cluster cnigate-e2e",
+		define: func(fs *flag.FlagSet) runFunc {
+			cluster := fs.String("cluster", "", "remove only this kind cluster's rules (default: every cnigate-e2e hermetic rule)")
+			return func(_ context.Context, c *call) error {
+				if err := noArgs(c); err != nil {
+					return err
+				}
+				removed, err := harness.RemoveHermeticRules(*cluster)
+				for _, r := range removed {
+					_, _ = fmt.Fprintln(c.stdout, "removed hermetic rule:", r)
+				}
+				return err
+			}
+		}}
 }

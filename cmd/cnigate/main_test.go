@@ -25,7 +25,7 @@ func TestExitStatusAndMessages(t *testing.T) {
 		code       int
 		wantStderr string
 	}{
-		{"no command", nil, 2, "usage: cnigate COMMAND"},
+		{"no command", nil, 2, "cnigate: name a command\nRun 'cnigate --help' for usage."},
 		{"unknown command", []string{"frobnicate"}, 2, `unknown command "frobnicate"`},
 		{"conformance without --plugin", []string{"conformance", "--netconf", "x.json"}, 2, "--plugin is required"},
 		{"conformance without a netconf", []string{"conformance", "--plugin", "/bin/true"}, 2, "give one of --netconf and --conflist"},
@@ -34,7 +34,6 @@ func TestExitStatusAndMessages(t *testing.T) {
 		{"conformance bad profile", []string{"conformance", "--plugin", "/bin/true", "--netconf", "builtin:ptp.json", "--profile", "../../conformance/testdata/ptp.json"}, 1, "unknown field"},
 		{"publish without runs", []string{"publish"}, 2, "give at least one --run"},
 		{"publish bad pair", []string{"publish", "--run", "bridge"}, 2, "want NAME=FILE"},
-		{"help", []string{"help"}, 0, "report"},
 		{"version with an argument", []string{"version", "extra"}, 2, `unexpected argument "extra"`},
 		{"report without kind", []string{"report"}, 2, "name the kind of run"},
 		{"report of an unknown kind", []string{"report", "frob", "--in", "../../results/testdata/matrix.json"}, 2, `unknown kind "frob"`},
@@ -57,7 +56,12 @@ func TestExitStatusAndMessages(t *testing.T) {
 		{"bench --netconf before --plugin", []string{"bench", "--netconf", "x.tmpl"}, 2, "--netconf must follow the --plugin"},
 		{"bench --plugin without --netconf", []string{"bench", "--plugin", "/bin/true"}, 2, `contender true: "netconf" missing`},
 		{"bench unknown baseline", []string{"bench", "--plugin", "/bin/true", "--netconf", "x", "--baseline", "y"}, 2, `"baseline" "y" is not a contender`},
-		{"bench bad ipmasq", []string{"bench", "--ipmasq", "maybe"}, 2, "invalid value"},
+		{"bench bad ipmasq", []string{"bench", "--ipmasq", "maybe"}, 2, `invalid argument "maybe" for "--ipmasq"`},
+		{"unknown flag", []string{"version", "--frob"}, 2, "cnigate version: unknown flag: --frob\nRun 'cnigate version --help' for usage."},
+		{"bad --output", []string{"version", "--output", "yaml"}, 2, `--output "yaml": want text or json`},
+		{"conformance bad --test", []string{"conformance", "--plugin", "/bin/true", "--netconf", "x", "--test", "!"}, 2, "empty expression"},
+		{"report of an unknown kind, no flags", []string{"report", "frob"}, 2, `unknown kind "frob"`},
+		{"old single-dash flags", []string{"report", "e2e", "-in", "/nonexistent.json"}, 1, "no such file"},
 		{"hermetic-clean with an argument", []string{"hermetic-clean", "extra"}, 2, `unexpected argument "extra"`},
 		{"cluster-bench without --kubeconfig", []string{"cluster-bench"}, 2, "--kubeconfig is required"},
 		{"bench --cluster is cluster-bench", []string{"bench", "--cluster", "--pods", "3"}, 2, "--kubeconfig is required"},

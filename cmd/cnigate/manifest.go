@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -12,8 +13,14 @@ import (
 
 // runManifest renders the manifest that deploys podnet (deploy/): the
 // podnet-agent DaemonSet for an image and the cluster's settings.
-func runManifest(_ context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("manifest", stderr)
+func manifestVerb() verb {
+	return verb{name: "manifest", args: "--image REF --network CIDR", short: "render the manifest that deploys podnet (the podnet-agent DaemonSet) on a cluster",
+		long:    "See docs/deploy.md. -o FILE writes it to a file (- : stdout).",
+		example: "  cnigate manifest --image registry.example/podnet-agent:v1.2.3 --network 10.244.0.0/16 | kubectl apply -f -\n  cnigate manifest --uninstall --image registry.example/podnet-agent:v1.2.3 --network 10.244.0.0/16 -o uninstall.yaml",
+		define:  manifestFlags}
+}
+
+func manifestFlags(fs *flag.FlagSet) runFunc {
 	var o deploy.Options
 	fs.StringVar(&o.Image, "image", "", "the podnet-agent image (make image prints it; required)")
 	fs.StringVar(&o.ImagePullPolicy, "image-pull-policy", "", "Always, IfNotPresent (default) or Never (an image loaded into the nodes by hand)")
@@ -26,20 +33,23 @@ func runManifest(_ context.Context, args []string, stdout, stderr io.Writer) err
 	fs.BoolVar(&o.NoMasquerade, "no-masquerade", false, "do not masquerade pod traffic that leaves the pod network")
 	fs.BoolVar(&o.NoHairpin, "no-hairpin", false, "no hairpin mode on the pods' bridge ports (a pod then cannot reach itself through its Service)")
 	fs.BoolVar(&o.NoPortmap, "no-portmap", false, "no portmap in the conflist (hostPort does not work)")
-	out := fs.String("o", "-", "where to write the manifest (- for stdout)")
+	out := fs.String("o", "-", "`FILE` to write the manifest to (- for stdout)")
 	uninstall := fs.Bool("uninstall", false, "the manifest that removes podnet from the nodes instead (delete the agent DaemonSet first; docs/deploy.md)")
 	node := fs.String("node", "", "with --uninstall: only this node")
 	var env []string
-	fs.Func("env", "NAME=VALUE for the agent container (repeatable)", func(v string) error {
+	fs.Func("env", "`NAME=VALUE` for the agent container (repeatable)", func(v string) error {
 		env = append(env, v)
 		return nil
 	})
-	if err := parse(fs, args); err != nil {
-		return err
+	return func(_ context.Context, c *call) error {
+		if err := noArgs(c); err != nil {
+			return err
+		}
+		return writeManifest(o, env, *out, *uninstall, *node, c.stdout, c.stderr)
 	}
-	if fs.NArg() > 0 {
-		return usagef("unexpected argument %q", fs.Arg(0))
-	}
+}
+
+func writeManifest(o deploy.Options, env []string, out string, uninstall bool, node string, stdout, stderr io.Writer) error {
 	for _, e := range env {
 		k, v, ok := strings.Cut(e, "=")
 		if !ok {
@@ -50,24 +60,24 @@ func runManifest(_ context.Context, args []string, stdout, stderr io.Writer) err
 		}
 		o.Env[k] = v
 	}
-	if *node != "" && !*uninstall {
+	if node != "" && !uninstall {
 		return usagef("--node goes with --uninstall")
 	}
 	render := deploy.Render
-	if *uninstall {
-		render = func(o deploy.Options) ([]byte, error) { return deploy.RenderUninstall(o, *node) }
+	if uninstall {
+		render = func(o deploy.Options) ([]byte, error) { return deploy.RenderUninstall(o, node) }
 	}
 	raw, err := render(o)
 	if err != nil {
 		return usagef("%v", err)
 	}
-	if *out == "-" {
+	if out == "-" {
 		_, err = stdout.Write(raw)
 		return err
 	}
-	if err := os.WriteFile(*out, raw, 0o644); err != nil {
+	if err := os.WriteFile(out, raw, 0o644); err != nil {
 		return err
 	}
-	_, _ = fmt.Fprintf(stderr, "wrote %s (image %s): kubectl apply -f %s\n", *out, o.Image, *out)
+	_, _ = fmt.Fprintf(stderr, "wrote %s (image %s): kubectl apply -f %s\n", out, o.Image, out)
 	return nil
 }

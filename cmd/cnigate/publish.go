@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"maps"
@@ -34,16 +35,27 @@ func (p *pairs) Set(s string) error {
 	return nil
 }
 
-func runPublish(_ context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("publish", stderr)
-	var runs, known, notRun pairs
-	fs.Var(&runs, "run", "PLUGIN=FILE: a plugin's Ginkgo JSON report (repeat; the report keeps this order)")
-	fs.Var(&known, "known", "PLUGIN=FILE: the plugin's known-failures list (its reasons are printed with the failures)")
-	fs.Var(&notRun, "not-run", "PLUGIN=FILE: a plugin this host could not run, FILE saying why (cnigate conformance's NAME.not-run.txt)")
-	out := fs.String("out", "docs/conformance", "directory of the published report (README.md, index.html)")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
+func publishVerb() verb {
+	return verb{name: "publish", args: "--run PLUGIN=GINKGO_JSON [--run ...]", short: "write the published conformance report of several plugins (docs/conformance)",
+		long:    "README.md (per plugin: clauses x versions, failures with their known reasons) and index.html.",
+		example: "  cnigate publish --run bridge=_artifacts/netns-upstream-bridge.ginkgo.json --known bridge=conformance/testdata/bridge.known-failures --out docs/conformance",
+		define: func(fs *flag.FlagSet) runFunc {
+			var runs, known, notRun pairs
+			fs.Var(&runs, "run", "`PLUGIN=FILE`: a plugin's Ginkgo JSON report (repeat; the report keeps this order)")
+			fs.Var(&known, "known", "`PLUGIN=FILE`: the plugin's known-failures list (its reasons are printed with the failures)")
+			fs.Var(&notRun, "not-run", "`PLUGIN=FILE`: a plugin this host could not run, FILE saying why (cnigate conformance's NAME.not-run.txt)")
+			out := fs.String("out", "docs/conformance", "directory of the published report (README.md, index.html)")
+			return func(_ context.Context, c *call) error {
+				if err := noArgs(c); err != nil {
+					return err
+				}
+				return runPublish(runs, known, notRun, *out, c.stdout)
+			}
+		}}
+}
+
+func runPublish(runs, known, notRun pairs, outDir string, stdout io.Writer) error {
+	out := &outDir
 	if len(runs)+len(notRun) == 0 {
 		return usagef("give at least one --run")
 	}

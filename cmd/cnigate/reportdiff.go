@@ -11,36 +11,13 @@ import (
 	"github.com/cnigate/cnigate/results"
 )
 
-// runReportDiff: `cnigate report diff BEFORE AFTER`: what changed between two
-// e2e runs (matrix.json) or two bench runs (bench.json). It prints the
-// Markdown, writes NAME.md and NAME.html to the report dir, and exits 1 when
-// something regressed (a cell turned red, a figure got slower).
-func runReportDiff(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("report diff", stderr)
-	dir := fs.String("report-dir", "_artifacts", "where to write NAME.md and NAME.html")
-	name := fs.String("name", "diff", "base name of the diff's files")
-	tolerance := fs.Float64("tolerance", report.DefaultDiffTolerance, "a figure moved when its whole 95% interval is beyond 1 ± this")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if fs.NArg() != 2 {
-		return usagef("give two runs: cnigate report diff BEFORE.json AFTER.json (two matrix.json or two bench.json)")
-	}
-	if *tolerance <= 0 || *tolerance >= 1 {
-		return usagef("--tolerance %g: want a fraction between 0 and 1", *tolerance)
-	}
-	d, err := diffRuns(fs.Arg(0), fs.Arg(1), *tolerance)
-	if err != nil {
-		return err
-	}
-	if err := report.WriteDiffMarkdown(stdout, d); err != nil {
-		return err
-	}
-	if err := os.MkdirAll(*dir, 0o755); err != nil {
+// writeDiffFiles writes the diff as NAME.md and NAME.html in dir.
+func writeDiffFiles(dir, name string, d *report.Diff) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
 	for ext, write := range map[string]func(io.Writer, *report.Diff) error{".md": report.WriteDiffMarkdown, ".html": report.WriteDiffHTML} {
-		f, err := os.Create(filepath.Join(*dir, *name+ext))
+		f, err := os.Create(filepath.Join(dir, name+ext))
 		if err != nil {
 			return err
 		}
@@ -51,10 +28,6 @@ func runReportDiff(args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-	}
-	fmt.Fprintf(stderr, "wrote %s.md and %s.html\n", filepath.Join(*dir, *name), filepath.Join(*dir, *name))
-	if d.Regressed() {
-		return errFailed
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -16,10 +17,23 @@ import (
 // runRollout is the rollout gate (rollout/, docs/rollout.md): a DaemonSet
 // switched to a candidate image node by node under live traffic, or, with
 // --watch-only, the live traffic alone through someone else's rollout.
-func runRollout(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("rollout", stderr)
+func rolloutVerb() verb {
+	return verb{name: "rollout", args: "--kubeconfig FILE --image CANDIDATE | --watch-only", short: "gate a CNI DaemonSet's rollout node by node under live traffic, and back",
+		long: "Switches the DaemonSet's container to the candidate image one node at a time (canary first,\n" +
+			"control plane last) under live traffic between pods on every worker, checks each node, stops\n" +
+			"and puts the node back at the first failure, then rolls back the same way (--downgrade).\n" +
+			"The limits are per node's switch window. --watch-only changes nothing: it watches the traffic\n" +
+			"through someone else's rollout. See docs/rollout.md.",
+		example: "  cnigate rollout --kubeconfig kc.yaml --image registry.example/podnet-agent:v1.2.4\n" +
+			"  cnigate rollout --kubeconfig kc.yaml --image registry.example/podnet-agent:v1.2.4 --test '!udp$' --list\n" +
+			"  cnigate rollout --kubeconfig kc.yaml --watch-only --duration 10m --output json > rollout.json",
+		define: rolloutFlags}
+}
+
+func rolloutFlags(fs *flag.FlagSet) runFunc {
 	var c rollout.Config
 	fs.StringVar(&c.Kubeconfig, "kubeconfig", "", "kubeconfig of the cluster (required)")
+	fs.StringVar(&c.Context, "context", "", "the kubeconfig's context to use (default: its current context)")
 	fs.StringVar(&c.Namespace, "namespace", "podnet-system", "namespace of the CNI's DaemonSet (the defaults are podnet's manifest, deploy/)")
 	fs.StringVar(&c.DaemonSet, "daemonset", "podnet-agent", "the CNI's DaemonSet")
 	fs.StringVar(&c.Container, "container", "agent", "the container of the DaemonSet whose image is switched")
@@ -36,20 +50,39 @@ func runRollout(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs.DurationVar(&c.Duration, "duration", 0, "--watch-only: how long to watch (0: until Ctrl-C)")
 	c.Thresholds.Register(fs)
 	dir := fs.String("report-dir", "_artifacts/rollout", "where rollout.json and the reports (rollout.{junit.xml,report.json,md,html}) go")
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: cnigate rollout --kubeconfig FILE --image CANDIDATE [flags]\n"+
-			"       cnigate rollout --kubeconfig FILE --watch-only [--duration D] [flags]\n\n"+
-			"Switches the DaemonSet's container to the candidate image one node at a time (canary first,\n"+
-			"control plane last) under live traffic between pods on every worker, checks each node, stops\n"+
-			"and puts the node back at the first failure, then rolls back the same way (--downgrade).\n"+
-			"The limits are per node's switch window. Exit status 0: passed; 1: failed or refused. See docs/rollout.md.\n\nflags:\n")
-		fs.PrintDefaults()
+	fs.Var(&c.Tests, "test", "only the node checks whose name matches one of these regular expressions (repeat, or comma-separate; !REGEX excludes); a new pod's start and the check pods' deletion always run (--list)")
+	list := fs.Bool("list", false, "print the node checks --test selects (NODE, OTHER: the nodes) and exit: nothing is contacted")
+	out := outputFlag(fs)
+	return func(ctx context.Context, cl *call) error {
+		format, err := out.format()
+		if err != nil {
+			return err
+		}
+		if err := noArgs(cl); err != nil {
+			return err
+		}
+		if *list {
+			names := []string{}
+			for _, n := range rollout.CheckNames(c.External != "", c.ReservationsDir != "") {
+				if strings.HasSuffix(n, "(always)") || c.Tests.Match(n) {
+					names = append(names, n)
+				}
+			}
+			if format == outputJSON {
+				return writeJSON(cl.stdout, names)
+			}
+			_, err := fmt.Fprintln(cl.stdout, strings.Join(names, "\n"))
+			return err
+		}
+		return runRollout(ctx, c, *dir, format == outputJSON, cl.stdout, cl.stderr)
 	}
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		return usagef("unexpected argument %q", fs.Arg(0))
+}
+
+func runRollout(ctx context.Context, c rollout.Config, dirName string, asJSON bool, stdout, stderr io.Writer) error {
+	dir := &dirName
+	doc := stdout
+	if asJSON { // stdout is the document alone
+		stdout = stderr
 	}
 	if c.Kubeconfig == "" {
 		return usagef("--kubeconfig is required")
@@ -75,6 +108,11 @@ func runRollout(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	fmt.Fprintf(stdout, "wrote %s %s\n", filepath.Join(*dir, "rollout.json"), strings.Join(paths, " "))
+	if asJSON {
+		if err := writeJSON(doc, res); err != nil {
+			return err
+		}
+	}
 	switch {
 	case runErr != nil:
 		return runErr

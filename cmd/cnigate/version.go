@@ -2,50 +2,21 @@ package main
 
 import (
 	"context"
-	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"runtime"
-	"runtime/debug"
 	"strings"
 
 	cniversion "github.com/containernetworking/cni/pkg/version"
 
 	"github.com/cnigate/cnigate"
+	"github.com/cnigate/cnigate/internal/buildinfo"
 )
 
-// version is set at build time: -ldflags "-X main.version=v1.2.3".
-var version = ""
-
-// buildVersion is the stamped version, else what the Go toolchain recorded:
-// the module version (go install ...@v1.2.3) or the VCS revision.
-func buildVersion() string {
-	if version != "" {
-		return version
-	}
-	info, ok := debug.ReadBuildInfo()
-	if !ok {
-		return "unknown"
-	}
-	if v := info.Main.Version; v != "" && v != "(devel)" {
-		return v
-	}
-	var rev, modified string
-	for _, s := range info.Settings {
-		switch s.Key {
-		case "vcs.revision":
-			rev = s.Value
-		case "vcs.modified":
-			if s.Value == "true" {
-				modified = "-dirty"
-			}
-		}
-	}
-	if rev != "" {
-		return "devel-" + rev[:min(12, len(rev))] + modified
-	}
-	return "devel"
-}
+// buildVersion is cnigate's version (internal/buildinfo: stamped at build,
+// else what the Go toolchain recorded).
+func buildVersion() string { return buildinfo.Version() }
 
 type versionDoc struct {
 	Version      string        `json:"version"`
@@ -55,15 +26,27 @@ type versionDoc struct {
 	Pins         []cnigate.Pin `json:"pins"`
 }
 
-func runVersion(_ context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("version", stderr)
-	asJSON := fs.Bool("json", false, "print as JSON")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		return usagef("unexpected argument %q", fs.Arg(0))
-	}
+func versionVerb() verb {
+	return verb{name: "version", short: "print cnigate's version and the versions it pins",
+		long:    "The CNI spec versions libcni knows, the modules pinned in go.mod and the *_VERSION pins of\nci/versions.sh, all embedded at build time.",
+		example: "  cnigate version\n  cnigate version --output json | jq -r .version",
+		define: func(fs *flag.FlagSet) runFunc {
+			asJSON := fs.Bool("json", false, "print as JSON (the same as --output json)")
+			out := outputFlag(fs)
+			return func(_ context.Context, c *call) error {
+				if err := noArgs(c); err != nil {
+					return err
+				}
+				format, err := out.format()
+				if err != nil {
+					return err
+				}
+				return runVersion(c.stdout, *asJSON || format == outputJSON)
+			}
+		}}
+}
+
+func runVersion(stdout io.Writer, asJSON bool) error {
 	pins, err := cnigate.Pins()
 	if err != nil {
 		return err
@@ -72,10 +55,8 @@ func runVersion(_ context.Context, args []string, stdout, stderr io.Writer) erro
 		Version: buildVersion(), Go: runtime.Version(), Platform: runtime.GOOS + "/" + runtime.GOARCH,
 		SpecVersions: cniversion.All.SupportedVersions(), Pins: pins,
 	}
-	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(doc)
+	if asJSON {
+		return writeJSON(stdout, doc)
 	}
 	fmt.Fprintf(stdout, "cnigate %s (%s, %s)\n", doc.Version, doc.Go, doc.Platform)
 	fmt.Fprintf(stdout, "CNI spec versions: %s\n", strings.Join(doc.SpecVersions, " "))

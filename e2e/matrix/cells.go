@@ -47,6 +47,9 @@ func runCells(ctx context.Context, t *testing.T, behaviour string, cells []cell)
 		t.Run(c.name(), func(t *testing.T) {
 			t.Parallel()
 			rec := results.Cell{Behaviour: behaviour, Name: c.name(), From: c.from, To: c.to, Protocol: c.proto}
+			if c.skip == "" && !s.sel.cell(rowFrom(ctx), behaviour, c.name()) {
+				c.skip = "not selected by --test " + s.opt.Tests.String()
+			}
 			if c.skip != "" {
 				rec.Result, rec.Detail = results.Skip, c.skip
 				s.matrix.Add(rec)

@@ -53,6 +53,9 @@ func writeReport(ctx context.Context, cfg *envconf.Config) (context.Context, err
 		workers = s.opt.Workers // also when setup failed before finding them
 	}
 	meta["workers"] = fmt.Sprint(workers)
+	if !s.opt.Tests.Empty() { // a partial run: the cells not selected are skipped
+		meta["test"] = s.opt.Tests.String()
+	}
 	mem := hostMemMeta(s, meta)
 	fmt.Printf("\n=== connectivity matrix (%s)\n%s%s\n", title, s.matrix.Table(), mem)
 	meta["mtu"] = fmt.Sprint(s.opt.MTU)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/cnigate/cnigate/e2e/harness"
+	"github.com/cnigate/cnigate/internal/testfilter"
 	kindconfig "github.com/cnigate/cnigate/kind-config"
 )
 
@@ -52,6 +53,9 @@ type Options struct {
 	PairSeed uint64
 	// ClusterAccess: existing-cluster mode's knobs (existing.go).
 	ClusterAccess
+	// Tests selects rows and cells by name (--test, internal/testfilter):
+	// "Group/behaviour" and "Group/behaviour/cell"; the others are skipped.
+	Tests testfilter.Filter
 }
 
 // Register defines the options as flags of fs, each name prefixed by prefix.
@@ -83,6 +87,7 @@ func (o *Options) Register(fs *flag.FlagSet, prefix string) {
 	fs.StringVar(&o.PairPlan, p("pair-plan"), PairPlanAuto, "which pairs of different workers the other-node rows run: all, K (each worker a source and a destination K times, spread across topology.kubernetes.io/zone; for big clusters) or auto (all up to 10 workers, else 3)")
 	fs.Uint64Var(&o.PairSeed, p("pair-seed"), 1, "seed of the pair plan: the same seed and nodes give the same pairs (the record lists them)")
 	fs.BoolVar(&o.Hermetic, p("hermetic"), true, "while the kind cluster exists, drop forwarded traffic from its docker network to any other host interface (DOCKER-USER rule)")
+	fs.Var(&o.Tests, p("test"), "only the rows and cells whose name matches one of these regular expressions (repeat, or comma-separate; !REGEX excludes): Group/behaviour, Group/behaviour/cell (cnigate e2e --list)")
 }
 
 // FlagsFromEnv sets each flag named prefix+NAME that the command line left

@@ -31,7 +31,8 @@ type suiteKey struct{}
 
 // suite is the state shared by setup, tests and finish, carried in the context.
 type suite struct {
-	opt       Options // the run's options, as Suite got them
+	opt       Options   // the run's options, as Suite got them
+	sel       selection // opt.Tests against the table's rows
 	gate      bool
 	cluster   string // kind cluster name; "" in gate mode
 	namespace string

@@ -197,12 +197,17 @@ func runGroup(testEnv env.Environment, t *testing.T, g string) {
 		}
 		fs = append(fs, features.New(r.name).Assess(r.what, func(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
 			s := suiteFrom(ctx)
+			whole, partial := s.sel.row(r)
+			ctx = withRow(ctx, rowName{group: r.group, name: r.name, whole: whole})
 			if r.run != nil {
+				if !whole { // it changes the cluster (churn): not even its cells' bookkeeping
+					t.Skipf("%s/%s: not selected by --test %s", r.group, r.name, s.opt.Tests.String())
+				}
 				r.run(ctx, t, s)
 				return ctx
 			}
 			var pods map[string]*corev1.Pod
-			if r.podIPs {
+			if r.podIPs && (whole || partial) {
 				pods = ips(ctx, t)
 			}
 			if r.sequential {

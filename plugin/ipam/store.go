@@ -199,7 +199,19 @@ func (s *Store) withLock(f func() error) error {
 		return err
 	}
 	defer func() { _ = flock(int(s.lockf.Fd()), unix.LOCK_UN) }()
+	traceAt("store-lock-wait")
+	defer traceAt("store-locked")
 	return f()
+}
+
+// TraceHook, set only by podnet's podnet_trace build, marks the end of a
+// phase (the lock wait, the work under the lock) in its phase trace.
+var TraceHook func(phase string)
+
+func traceAt(phase string) {
+	if TraceHook != nil {
+		TraceHook(phase)
+	}
 }
 
 // LockFile takes an exclusive flock on f, waiting at most timeout; past it,

@@ -28,7 +28,12 @@ import (
 // quantiles of those medians. A metric regresses when the interval's lower
 // bound exceeds 1+Tolerance: the candidate is slower by more than the
 // tolerance with that confidence (a one-sided test at level
-// (1-Confidence)/2). The gate fails when ADD or DEL regresses. The seed is
+// (1-Confidence)/2). The gate fails when ADD or DEL regresses.
+// With burst rounds (at least minBurstPairs), the walls of the ADD burst and
+// of the DEL burst are gated the same way: round r of the two runs back to
+// back (the order rotates per round), so round r is a pair; they have far
+// fewer pairs than the sequential phase, hence wider intervals, and catch
+// only what is large against the burst's spread. The seed is
 // fixed, so the verdict is reproducible from the samples in bench.json. The
 // ratio of the two p50s is reported next to it.
 type GateOptions struct {
@@ -74,6 +79,10 @@ const gateMethod = "median of the paired ratios candidate/baseline of interleave
 // says little, and the gate fails rather than pass on no evidence.
 const minPairs = 20
 
+// minBurstPairs is the same for the burst walls, whose pairs are whole
+// bursts (seconds each): with fewer burst rounds the bursts are not gated.
+const minBurstPairs = 5
+
 // p50 is the nearest-rank median of xs, sorting xs in place.
 func p50(xs []float64) float64 {
 	slices.Sort(xs)
@@ -102,6 +111,10 @@ func bootstrapMedian(ratios []float64, resamples int, conf float64, seed uint64)
 // judge decides one metric from the per-round latencies of the two
 // contenders (0: that process failed).
 func (g GateOptions) judge(metric string, cand, base []time.Duration) results.BenchGateMetric {
+	return g.judgeMin(metric, cand, base, minPairs)
+}
+
+func (g GateOptions) judgeMin(metric string, cand, base []time.Duration, minPairs int) results.BenchGateMetric {
 	m := results.BenchGateMetric{Metric: metric}
 	var c, b []float64
 	for i := range min(len(cand), len(base)) {
@@ -136,6 +149,13 @@ func (g GateOptions) gate(baseline string, cand, base *contender) *results.Bench
 			g.judge(results.MetricDelP50, cand.delTiming.rounds, base.delTiming.rounds),
 		},
 	}
+	if len(cand.res.Burst.Rounds) >= minBurstPairs && len(base.res.Burst.Rounds) >= minBurstPairs {
+		cAdd, cDel := burstWalls(cand.res.Burst.Rounds)
+		bAdd, bDel := burstWalls(base.res.Burst.Rounds)
+		res.Metrics = append(res.Metrics,
+			g.judgeMin(results.MetricBurstAdd, cAdd, bAdd, minBurstPairs),
+			g.judgeMin(results.MetricBurstDel, cDel, bDel, minBurstPairs))
+	}
 	res.Verdict = results.VerdictPass
 	for _, m := range res.Metrics {
 		if m.Regression {
@@ -143,4 +163,21 @@ func (g GateOptions) gate(baseline string, cand, base *contender) *results.Bench
 		}
 	}
 	return res
+}
+
+// burstWalls are the ADD and DEL burst walls per round; a round with a
+// failed process counts as failed (0), as a failed process does in judge.
+func burstWalls(rounds []results.BenchBurstRound) (add, del []time.Duration) {
+	for _, r := range rounds {
+		a := time.Duration(r.AddWallMs * float64(time.Millisecond))
+		d := time.Duration(r.DelWallMs * float64(time.Millisecond))
+		if r.AddFailures > 0 || r.DuplicateIPs > 0 || r.Unconfigured > 0 {
+			a = 0
+		}
+		if r.DelFailures > 0 || r.Leftovers > 0 {
+			d = 0
+		}
+		add, del = append(add, a), append(del, d)
+	}
+	return add, del
 }

@@ -208,10 +208,10 @@ func TestGateJudgesBursts(t *testing.T) {
 	g := DefaultGate()
 	g.Candidate = "candidate"
 	for _, tc := range []struct {
-		name     string
-		rounds   int
-		scale    float64
-		metrics  int
+		name       string
+		rounds     int
+		scale      float64
+		metrics    int
 		regression bool
 	}{
 		{"no burst rounds: ADD and DEL only", 0, 1, 2, false},

@@ -12,7 +12,7 @@
 # bursts paired round by round) and gates ADD p50, DEL p50 and the ADD and DEL burst walls.
 #
 # Env: BENCH_BASE (above), CANDIDATE, BENCH_GATE_N (sequential pairs, 400), BENCH_GATE_BURST
-# (concurrent ADDs/DELs per burst, 50), BENCH_GATE_BURST_ROUNDS (paired bursts, 8),
+# (concurrent ADDs/DELs per burst, 50; the pods share the node subnet 10.99.0.0/21), BENCH_GATE_BURST_ROUNDS (paired bursts, 8),
 # BENCH_GATE_TOLERANCE (0.01: fails when the 95% interval of a ratio lies wholly above 1.01),
 # BENCH_GATE_SLOWDOWN (a Go duration: gate a copy of the candidate behind bench/slowdown,
 # sleeping that long per ADD, to prove the gate catches it; the baseline then runs behind the
@@ -77,7 +77,7 @@ podnet=(--netconf conformance/testdata/podnet.json.tmpl --field logFile=null) # 
 status=0
 bin/cnigate bench --baseline-plugin "baseline=$baseline" "${podnet[@]}" --candidate "candidate=$candidate" "${podnet[@]}" \
   --tolerance "$tolerance" -n "${BENCH_GATE_N:-400}" --burst "${BENCH_GATE_BURST:-50}" \
-  --burst-rounds "${BENCH_GATE_BURST_ROUNDS:-8}" --report-dir "$ARTIFACTS" "$@" || status=$?
+  --burst-rounds "${BENCH_GATE_BURST_ROUNDS:-8}" --subnet 10.99.0.0/21 --report-dir "$ARTIFACTS" "$@" || status=$?
 phase_summary
 log "baseline $ref = $(git rev-parse --short "$base"); verdict: $ARTIFACTS/bench.txt, figures: $ARTIFACTS/bench.json"
 exit "$status"

@@ -209,12 +209,31 @@ func setupVeth(netns ns.NetNS, br *netlink.Bridge, n *NetConf, a ipam.Attachment
 		return nil, nil, nil, err
 	}
 	cont = &current.Interface{}
+	var hostLink netlink.Link
 	err = netns.Do(func(hostNS ns.NetNS) error {
 		link, err := makeVeth(a.IfName, hostName, n.MTU, int(hostNS.Fd()))
 		if err != nil {
 			return err
 		}
 		cont.Name, cont.Mac, cont.Mtu, cont.Sandbox = link.Attrs().Name, link.Attrs().HardwareAddr.String(), link.Attrs().MTU, netns.Path()
+		// The host end up first, from the host netns: the pod end has a
+		// carrier only once its peer is up, and the kernel installs the pod's
+		// IPv6 local route (asynchronously) only after that, so a host end
+		// set up last would leave the pod's IPv6 address unusable for a
+		// moment after ADD returns. Its IPv6 router advertisements are off,
+		// as upstream's veth setup does: podnet owns its routes.
+		if err := hostNS.Do(func(ns.NetNS) error {
+			if hostLink, err = netlinksafe.LinkByName(hostName); err != nil {
+				return fmt.Errorf("failed to lookup %q: %w", hostName, err)
+			}
+			if err := netlink.LinkSetUp(hostLink); err != nil {
+				return fmt.Errorf("failed to set %q up: %w", hostName, err)
+			}
+			_, _ = sysctl.Sysctl(fmt.Sprintf("net/ipv6/conf/%s/accept_ra", hostName), "0")
+			return nil
+		}); err != nil {
+			return err
+		}
 		for i, f := range n.families {
 			addr := &netlink.Addr{IPNet: addrs[i]}
 			if f.ipv6 {
@@ -250,20 +269,10 @@ func setupVeth(netns ns.NetNS, br *netlink.Bridge, n *NetConf, a ipam.Attachment
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	// The host end, back in the host netns (no second netns switch): one
-	// lookup, then onto the bridge and up. Its IPv6 router advertisements
-	// are off, as upstream's veth setup does: podnet owns its routes.
-	hostLink, err := netlinksafe.LinkByName(hostName)
-	if err != nil {
-		return nil, nil, nil, fmt.Errorf("failed to lookup %q: %w", hostName, err)
-	}
+	// The host end as looked up above (no second lookup), onto the bridge.
 	if err := netlink.LinkSetMaster(hostLink, br); err != nil {
 		return nil, nil, nil, fmt.Errorf("attaching %q to bridge %q: %w", hostName, br.Name, err)
 	}
-	if err := netlink.LinkSetUp(hostLink); err != nil {
-		return nil, nil, nil, fmt.Errorf("failed to set %q up: %w", hostName, err)
-	}
-	_, _ = sysctl.Sysctl(fmt.Sprintf("net/ipv6/conf/%s/accept_ra", hostName), "0")
 	host = &current.Interface{Name: hostName, Mac: hostLink.Attrs().HardwareAddr.String(), Mtu: hostLink.Attrs().MTU}
 	// A new bridge port is not in hairpin mode: set it only when wanted.
 	if n.hairpin() {

@@ -28,7 +28,8 @@ import (
 // quantiles of those medians. A metric regresses when the interval's lower
 // bound exceeds 1+Tolerance: the candidate is slower by more than the
 // tolerance with that confidence (a one-sided test at level
-// (1-Confidence)/2). The gate fails when ADD or DEL regresses.
+// (1-Confidence)/2). The gate fails when ADD or DEL regresses, in latency
+// or in CPU time (MetricAddCPU).
 // With burst rounds (at least minBurstPairs), the walls of the ADD burst and
 // of the DEL burst are gated the same way: round r of the two runs back to
 // back (the order rotates per round), so round r is a pair; they have far
@@ -74,6 +75,18 @@ func (g GateOptions) validOptions() error {
 }
 
 const gateMethod = "median of the paired ratios candidate/baseline of interleaved rounds, percentile bootstrap CI over the rounds; regression when the CI's lower bound > 1+tolerance"
+
+// The gate's CPU metrics: the CPU time (user + system, the plugin and the
+// children it waited for) of the sequential ADDs and DELs, paired and judged
+// like their latencies. Wall time on a shared machine stretches with the
+// other work on the cores; CPU time mostly does not, so its interval is far
+// narrower there and a code change that costs CPU is caught at a few
+// percent; a slowdown that waits (a lock, a sleep) costs no CPU and is left
+// to the latency metrics.
+const (
+	MetricAddCPU = "add_cpu"
+	MetricDelCPU = "del_cpu"
+)
 
 // minPairs is the fewest pairs the gate decides on: below it the interval
 // says little, and the gate fails rather than pass on no evidence.
@@ -147,6 +160,8 @@ func (g GateOptions) gate(baseline string, cand, base *contender) *results.Bench
 		Metrics: []results.BenchGateMetric{
 			g.judge(results.MetricAddP50, cand.addTiming.rounds, base.addTiming.rounds),
 			g.judge(results.MetricDelP50, cand.delTiming.rounds, base.delTiming.rounds),
+			g.judge(MetricAddCPU, cand.addTiming.cpuRounds, base.addTiming.cpuRounds),
+			g.judge(MetricDelCPU, cand.delTiming.cpuRounds, base.delTiming.cpuRounds),
 		},
 	}
 	if len(cand.res.Burst.Rounds) >= minBurstPairs && len(base.res.Burst.Rounds) >= minBurstPairs {

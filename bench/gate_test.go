@@ -214,15 +214,15 @@ func TestGateJudgesBursts(t *testing.T) {
 		metrics    int
 		regression bool
 	}{
-		{"no burst rounds: ADD and DEL only", 0, 1, 2, false},
-		{"too few burst rounds: not gated", minBurstPairs - 1, 2, 2, false},
-		{"same speed", 10, 1, 4, false},
-		{"bursts twice as long", 10, 2, 4, true},
+		{"no burst rounds: ADD and DEL latency and CPU only", 0, 1, 4, false},
+		{"too few burst rounds: not gated", minBurstPairs - 1, 2, 4, false},
+		{"same speed", 10, 1, 6, false},
+		{"bursts twice as long", 10, 2, 6, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cAdd, bAdd := noisyRounds(11, 200, 1, 0, 0.05)
-			cand := &contender{addTiming: timing{rounds: cAdd}, delTiming: timing{rounds: cAdd}}
-			base := &contender{addTiming: timing{rounds: bAdd}, delTiming: timing{rounds: bAdd}}
+			cand := &contender{addTiming: timing{rounds: cAdd, cpuRounds: cAdd}, delTiming: timing{rounds: cAdd, cpuRounds: cAdd}}
+			base := &contender{addTiming: timing{rounds: bAdd, cpuRounds: bAdd}, delTiming: timing{rounds: bAdd, cpuRounds: bAdd}}
 			cb, bb := noisyRounds(12, tc.rounds, tc.scale, 0, 0.05)
 			for i := range tc.rounds {
 				cand.res.Burst.Rounds = append(cand.res.Burst.Rounds, results.BenchBurstRound{AddWallMs: ms(cb[i]), DelWallMs: ms(cb[i])})

@@ -14,9 +14,10 @@
 # Env: BENCH_BASE (above), CANDIDATE, BENCH_GATE_N (sequential pairs, 400), BENCH_GATE_BURST
 # (concurrent ADDs/DELs per burst, 50; the pods share the node subnet 10.99.0.0/21), BENCH_GATE_BURST_ROUNDS (paired bursts, 8),
 # BENCH_GATE_TOLERANCE (0.01: fails when the 95% interval of a ratio lies wholly above 1.01),
-# BENCH_GATE_SLOWDOWN (a Go duration: gate a copy of the candidate behind bench/slowdown,
-# sleeping that long per ADD, to prove the gate catches it; the baseline then runs behind the
-# same wrapper with 0s, so only the sleep differs), ARTIFACTS (default _artifacts/bench-gate).
+# BENCH_GATE_SLOWDOWN (+DURATION or %DURATION, a Go duration: gate a copy of the candidate
+# behind bench/slowdown, which per ADD sleeps (+) or burns that much CPU time (%), to prove the
+# gate catches it; the baseline then runs behind the same wrapper with +0s, so only the sleep or
+# the burn differs), ARTIFACTS (default _artifacts/bench-gate).
 # Arguments go to `cnigate bench`. Exit 1 on a regression or a failed contender.
 set -o errexit -o nounset -o pipefail
 
@@ -64,11 +65,12 @@ cp "$CANDIDATE" "$GATE_DIR/candidate/podnet"
 baseline=$GATE_DIR/baseline/podnet candidate=$GATE_DIR/candidate/podnet
 
 if [[ -n ${BENCH_GATE_SLOWDOWN:-} ]]; then
-  phase "wrap both in bench/slowdown: candidate +$BENCH_GATE_SLOWDOWN per ADD, baseline +0s"
+  [[ $BENCH_GATE_SLOWDOWN == [+%]* ]] || die "BENCH_GATE_SLOWDOWN=$BENCH_GATE_SLOWDOWN: want +DURATION (sleep) or %DURATION (CPU)"
+  phase "wrap both in bench/slowdown: candidate $BENCH_GATE_SLOWDOWN per ADD, baseline +0s"
   CGO_ENABLED=0 go build -trimpath -o "$GATE_DIR/slowdown" ./bench/slowdown
   ln -sf ../slowdown "$GATE_DIR/baseline/podnet+0s@ADD"
-  ln -sf ../slowdown "$GATE_DIR/candidate/podnet+${BENCH_GATE_SLOWDOWN}@ADD"
-  baseline=$GATE_DIR/baseline/podnet+0s@ADD candidate=$GATE_DIR/candidate/podnet+${BENCH_GATE_SLOWDOWN}@ADD
+  ln -sf ../slowdown "$GATE_DIR/candidate/podnet${BENCH_GATE_SLOWDOWN}@ADD"
+  baseline=$GATE_DIR/baseline/podnet+0s@ADD candidate=$GATE_DIR/candidate/podnet${BENCH_GATE_SLOWDOWN}@ADD
 fi
 
 tolerance=${BENCH_GATE_TOLERANCE:-0.01}

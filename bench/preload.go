@@ -84,10 +84,10 @@ func writePodnetStore(storeDir string, subnet *net.IPNet, n int) ([]net.IP, erro
 	for i, ip := range ips {
 		a := format.Attachment{ContainerID: preloadID(i), IfName: preloadIfName}
 		// The index entry first, as podnet orders it.
-		if err := write(format.AttName(a), format.FormatAtt([]net.IP{ip})); err != nil {
+		if err := write(format.AttName(a), format.EncodeAtt([]net.IP{ip})); err != nil {
 			return nil, err
 		}
-		reservation, err := format.FormatReservation(a)
+		reservation, err := format.EncodeReservation(a)
 		if err != nil {
 			return nil, err
 		}

@@ -162,7 +162,7 @@ func (s *Store) lastReserved(p Pool) net.IP {
 // setLastReserved records ip. It is only a hint: when it cannot be written,
 // the next Reserve scans from the start, so errors are dropped.
 func (s *Store) setLastReserved(p Pool, ip net.IP) {
-	_ = s.writeRecord(recordTempName, lastReservedName(p), format.FormatLastReserved(ip))
+	_ = s.writeRecord(recordTempName, lastReservedName(p), format.EncodeLastReserved(ip))
 }
 
 // Release frees the addresses held by a and returns them, or none when a

@@ -39,8 +39,8 @@ const (
 // attName is the index entry of a (format.AttName).
 func attName(a Attachment) string { return format.AttName(a) }
 
-// formatAtt is the content of an index entry (format.FormatAtt).
-func formatAtt(ips []net.IP) []byte { return format.FormatAtt(ips) }
+// formatAtt is the content of an index entry (format.EncodeAtt).
+func formatAtt(ips []net.IP) []byte { return format.EncodeAtt(ips) }
 
 // parseAtt is the inverse of formatAtt (format.ParseAtt).
 func parseAtt(data []byte) ([]string, error) { return format.ParseAtt(data) }

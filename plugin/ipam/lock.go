@@ -35,7 +35,7 @@ func (s *Store) withLock(f func() error) error {
 	return f()
 }
 
-// TraceHook, set only by podnet's podnet_trace build, marks the end of a
+// TraceHook is set only by podnet's podnet_trace build: it marks the end of a
 // phase (the lock wait, the work under the lock) in its phase trace.
 var TraceHook func(phase string)
 

@@ -43,8 +43,8 @@ var (
 	errTooLarge   = format.ErrTooLarge
 )
 
-// FormatReservation is the content of a reservation file (format.FormatReservation).
-func FormatReservation(a Attachment) ([]byte, error) { return format.FormatReservation(a) }
+// FormatReservation is the content of a reservation file (format.EncodeReservation).
+func FormatReservation(a Attachment) ([]byte, error) { return format.EncodeReservation(a) }
 
 // ParseReservation is the inverse of FormatReservation (format.ParseReservation).
 func ParseReservation(data []byte) (Attachment, error) { return format.ParseReservation(data) }
@@ -54,8 +54,6 @@ func ParseLastReserved(data []byte) net.IP { return format.ParseLastReserved(dat
 
 // parseCanonicalIP is the address a store entry name is, or nil (format.ParseAddressName).
 func parseCanonicalIP(text string) net.IP { return format.ParseAddressName(text) }
-
-func truncate(data []byte) []byte { return format.Truncate(data) }
 
 // ErrPoolExhausted is returned by Reserve when every usable address of the
 // subnet is taken.

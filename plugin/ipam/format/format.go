@@ -36,7 +36,7 @@ const (
 	// LockFile is the flock every read-modify-write of the store holds.
 	LockFile = "lock"
 	// LastReserved and LastReserved6 hold the IPv4 and IPv6 address handed
-	// out last (FormatLastReserved), so allocation continues after it.
+	// out last (EncodeLastReserved), so allocation continues after it.
 	LastReserved  = "last_reserved"
 	LastReserved6 = "last_reserved6"
 	// IndexMarker, holding IndexMarkerContent, says every reservation has its
@@ -65,10 +65,10 @@ type Attachment struct {
 
 func (a Attachment) String() string { return a.ContainerID + "/" + a.IfName }
 
-// FormatReservation is the content of a reservation file: the container ID
+// EncodeReservation is the content of a reservation file: the container ID
 // and the interface name, one per line. Neither may be empty, have leading or
 // trailing space, or hold a newline or NUL byte.
-func FormatReservation(a Attachment) ([]byte, error) {
+func EncodeReservation(a Attachment) ([]byte, error) {
 	if err := validField("container ID", a.ContainerID); err != nil {
 		return nil, err
 	}
@@ -82,7 +82,7 @@ func FormatReservation(a Attachment) ([]byte, error) {
 	return data, nil
 }
 
-// ParseReservation is the inverse of FormatReservation; anything else (empty,
+// ParseReservation is the inverse of EncodeReservation; anything else (empty,
 // truncated, extra lines, NUL bytes) is an error.
 func ParseReservation(data []byte) (Attachment, error) {
 	if len(data) > MaxFileSize {
@@ -140,9 +140,9 @@ func AttName(a Attachment) string {
 	return AttPrefix + hex.EncodeToString(sum[:])
 }
 
-// FormatAtt is the content of an index entry: the attachment's addresses,
+// EncodeAtt is the content of an index entry: the attachment's addresses,
 // one per line, in pool order (IPv4 first in a dual-stack store).
-func FormatAtt(ips []net.IP) []byte {
+func EncodeAtt(ips []net.IP) []byte {
 	var b strings.Builder
 	for _, ip := range ips {
 		b.WriteString(ip.String() + "\n")
@@ -150,7 +150,7 @@ func FormatAtt(ips []net.IP) []byte {
 	return []byte(b.String())
 }
 
-// ParseAtt is the inverse of FormatAtt: one or more addresses as
+// ParseAtt is the inverse of EncodeAtt: one or more addresses as
 // ParseAddressName reads them, each followed by a newline. Anything else is
 // corrupt.
 func ParseAtt(data []byte) ([]string, error) {
@@ -167,8 +167,8 @@ func ParseAtt(data []byte) ([]string, error) {
 	return lines, nil
 }
 
-// FormatLastReserved is the content of LastReserved or LastReserved6.
-func FormatLastReserved(ip net.IP) []byte { return []byte(ip.String() + "\n") }
+// EncodeLastReserved is the content of LastReserved or LastReserved6.
+func EncodeLastReserved(ip net.IP) []byte { return []byte(ip.String() + "\n") }
 
 // ParseLastReserved parses the content of a last-reserved record: one
 // address as ParseAddressName reads it, and a newline. Anything else is nil.

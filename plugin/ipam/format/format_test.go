@@ -14,9 +14,9 @@ func TestFormat(t *testing.T) {
 	}{
 		// printf 'c1\neth0' | sha256sum
 		{"index entry name", AttName(a), "att-9bb0edf9ca5358c5b433b384925e39c7f4c7443d93d9b1ad662af0c9e6e0b608"},
-		{"reservation", string(must(FormatReservation(a))), "c1\neth0\n"},
-		{"index entry", string(FormatAtt([]net.IP{net.ParseIP("10.1.0.2").To4(), net.ParseIP("fd00::2")})), "10.1.0.2\nfd00::2\n"},
-		{"last reserved", string(FormatLastReserved(net.ParseIP("10.1.0.2"))), "10.1.0.2\n"},
+		{"reservation", string(must(EncodeReservation(a))), "c1\neth0\n"},
+		{"index entry", string(EncodeAtt([]net.IP{net.ParseIP("10.1.0.2").To4(), net.ParseIP("fd00::2")})), "10.1.0.2\nfd00::2\n"},
+		{"last reserved", string(EncodeLastReserved(net.ParseIP("10.1.0.2"))), "10.1.0.2\n"},
 	} {
 		if tc.got != tc.want {
 			t.Errorf("%s: %q, want %q", tc.name, tc.got, tc.want)

@@ -37,18 +37,27 @@ import (
 // only what is large against the burst's spread. The seed is
 // fixed, so the verdict is reproducible from the samples in bench.json. The
 // ratio of the two p50s is reported next to it.
+//
+// The CPU metrics (results.MetricAddCPU, MetricDelCPU) are the CPU time
+// (user + system, the plugin and the children it waited for) of the
+// sequential ADDs and DELs, paired and judged the same way against
+// CPUTolerance. Wall time on a shared machine stretches with the other work
+// on the cores; CPU time barely does, so its interval is far narrower there
+// and a change that costs CPU is caught at a few percent; a slowdown that
+// waits (a lock, a sleep) costs no CPU and is left to the latency metrics.
 type GateOptions struct {
-	Candidate  string
-	Tolerance  float64
-	Confidence float64
-	Resamples  int
-	Seed       uint64
+	Candidate    string
+	Tolerance    float64
+	CPUTolerance float64
+	Confidence   float64
+	Resamples    int
+	Seed         uint64
 }
 
 // DefaultGate is the gate of make bench BASELINE=...: 10% tolerance, a 95%
 // interval, 10,000 resamples.
 func DefaultGate() GateOptions {
-	return GateOptions{Tolerance: 0.10, Confidence: 0.95, Resamples: 10000, Seed: 1}
+	return GateOptions{Tolerance: 0.10, CPUTolerance: 0.10, Confidence: 0.95, Resamples: 10000, Seed: 1}
 }
 
 // Validate checks the options and that the candidate is a contender of t
@@ -66,6 +75,8 @@ func (g GateOptions) validOptions() error {
 		return fmt.Errorf("gate: no candidate")
 	case g.Tolerance < 0 || math.IsNaN(g.Tolerance):
 		return fmt.Errorf("gate: tolerance %v must be at least 0", g.Tolerance)
+	case g.CPUTolerance < 0 || math.IsNaN(g.CPUTolerance):
+		return fmt.Errorf("gate: CPU tolerance %v must be at least 0", g.CPUTolerance)
 	case !(g.Confidence > 0 && g.Confidence < 1):
 		return fmt.Errorf("gate: confidence %v must be between 0 and 1", g.Confidence)
 	case g.Resamples < 100:
@@ -75,18 +86,6 @@ func (g GateOptions) validOptions() error {
 }
 
 const gateMethod = "median of the paired ratios candidate/baseline of interleaved rounds, percentile bootstrap CI over the rounds; regression when the CI's lower bound > 1+tolerance"
-
-// The gate's CPU metrics: the CPU time (user + system, the plugin and the
-// children it waited for) of the sequential ADDs and DELs, paired and judged
-// like their latencies. Wall time on a shared machine stretches with the
-// other work on the cores; CPU time mostly does not, so its interval is far
-// narrower there and a code change that costs CPU is caught at a few
-// percent; a slowdown that waits (a lock, a sleep) costs no CPU and is left
-// to the latency metrics.
-const (
-	MetricAddCPU = "add_cpu"
-	MetricDelCPU = "del_cpu"
-)
 
 // minPairs is the fewest pairs the gate decides on: below it the interval
 // says little, and the gate fails rather than pass on no evidence.
@@ -127,6 +126,7 @@ func (g GateOptions) judge(metric string, cand, base []time.Duration) results.Be
 	return g.judgeMin(metric, cand, base, minPairs)
 }
 
+// judgeMin is judge with another least number of pairs.
 func (g GateOptions) judgeMin(metric string, cand, base []time.Duration, minPairs int) results.BenchGateMetric {
 	m := results.BenchGateMetric{Metric: metric}
 	var c, b []float64
@@ -148,20 +148,24 @@ func (g GateOptions) judgeMin(metric string, cand, base []time.Duration, minPair
 		ratios[i] = c[i] / b[i]
 	}
 	m.Ratio, m.Low, m.High = bootstrapMedian(ratios, g.Resamples, g.Confidence, g.Seed)
-	m.Regression = m.Low > 1+g.Tolerance
+	tolerance := g.Tolerance
+	if metric == results.MetricAddCPU || metric == results.MetricDelCPU {
+		tolerance = g.CPUTolerance
+	}
+	m.Regression = m.Low > 1+tolerance
 	return m
 }
 
 // gate judges ADD and DEL of the candidate against the baseline.
 func (g GateOptions) gate(baseline string, cand, base *contender) *results.BenchGate {
 	res := &results.BenchGate{
-		Candidate: g.Candidate, Baseline: baseline, Tolerance: g.Tolerance, Confidence: g.Confidence,
+		Candidate: g.Candidate, Baseline: baseline, Tolerance: g.Tolerance, CPUTolerance: g.CPUTolerance, Confidence: g.Confidence,
 		Resamples: g.Resamples, Seed: g.Seed, Method: gateMethod,
 		Metrics: []results.BenchGateMetric{
 			g.judge(results.MetricAddP50, cand.addTiming.rounds, base.addTiming.rounds),
 			g.judge(results.MetricDelP50, cand.delTiming.rounds, base.delTiming.rounds),
-			g.judge(MetricAddCPU, cand.addTiming.cpuRounds, base.addTiming.cpuRounds),
-			g.judge(MetricDelCPU, cand.delTiming.cpuRounds, base.delTiming.cpuRounds),
+			g.judge(results.MetricAddCPU, cand.addTiming.cpuRounds, base.addTiming.cpuRounds),
+			g.judge(results.MetricDelCPU, cand.delTiming.cpuRounds, base.delTiming.cpuRounds),
 		},
 	}
 	if len(cand.res.Burst.Rounds) >= minBurstPairs && len(base.res.Burst.Rounds) >= minBurstPairs {

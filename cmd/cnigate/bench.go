@@ -106,6 +106,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return nil
 	})
 	fs.Float64Var(&gate.Tolerance, "tolerance", gate.Tolerance, "gate: the slowdown allowed, as a fraction (0.10 = 10%)")
+	fs.Float64Var(&gate.CPUTolerance, "cpu-tolerance", gate.CPUTolerance, "gate: the extra CPU time per ADD and DEL allowed, as a fraction")
 	fs.Float64Var(&gate.Confidence, "confidence", gate.Confidence, "gate: confidence of the bootstrap interval of the p50 ratio")
 	fs.IntVar(&gate.Resamples, "resamples", gate.Resamples, "gate: bootstrap resamples")
 	fs.Uint64Var(&gate.Seed, "seed", gate.Seed, "gate: seed of the bootstrap (the verdict is reproducible from the samples)")

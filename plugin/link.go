@@ -208,31 +208,37 @@ func setupVeth(netns ns.NetNS, br *netlink.Bridge, n *NetConf, a ipam.Attachment
 	if err := delLinkByName(hostName); err != nil && !errors.Is(err, errLinkNotFound) {
 		return nil, nil, nil, err
 	}
+	// One netlink socket per netns for the steps below, instead of one per
+	// request: hostH's was opened here, in the host netns, and stays there
+	// whichever thread or netns uses it; podH's is opened in the pod's.
+	hostH, err := netlinksafe.NewHandle(unix.NETLINK_ROUTE)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("netlink: %w", err)
+	}
+	defer hostH.Close()
 	cont = &current.Interface{}
 	var hostLink netlink.Link
 	err = netns.Do(func(hostNS ns.NetNS) error {
-		link, err := makeVeth(a.IfName, hostName, n.MTU, int(hostNS.Fd()))
+		podH, err := netlinksafe.NewHandle(unix.NETLINK_ROUTE)
+		if err != nil {
+			return fmt.Errorf("netlink in the pod netns: %w", err)
+		}
+		defer podH.Close()
+		link, err := makeVeth(podH, a.IfName, hostName, n.MTU, int(hostNS.Fd()))
 		if err != nil {
 			return err
 		}
 		cont.Name, cont.Mac, cont.Mtu, cont.Sandbox = link.Attrs().Name, link.Attrs().HardwareAddr.String(), link.Attrs().MTU, netns.Path()
-		// The host end up first, from the host netns: the pod end has a
-		// carrier only once its peer is up, and the kernel installs the pod's
-		// IPv6 local route (asynchronously) only after that, so a host end
-		// set up last would leave the pod's IPv6 address unusable for a
-		// moment after ADD returns. Its IPv6 router advertisements are off,
-		// as upstream's veth setup does: podnet owns its routes.
-		if err := hostNS.Do(func(ns.NetNS) error {
-			if hostLink, err = netlinksafe.LinkByName(hostName); err != nil {
-				return fmt.Errorf("failed to lookup %q: %w", hostName, err)
-			}
-			if err := netlink.LinkSetUp(hostLink); err != nil {
-				return fmt.Errorf("failed to set %q up: %w", hostName, err)
-			}
-			_, _ = sysctl.Sysctl(fmt.Sprintf("net/ipv6/conf/%s/accept_ra", hostName), "0")
-			return nil
-		}); err != nil {
-			return err
+		// The host end up first (through the host netns's socket, no netns
+		// switch): the pod end has a carrier only once its peer is up, and
+		// the kernel installs the pod's IPv6 local route (asynchronously)
+		// only after that, so a host end set up last would leave the pod's
+		// IPv6 address unusable for a moment after ADD returns.
+		if hostLink, err = hostH.LinkByName(hostName); err != nil {
+			return fmt.Errorf("failed to lookup %q: %w", hostName, err)
+		}
+		if err := hostH.LinkSetUp(hostLink); err != nil {
+			return fmt.Errorf("failed to set %q up: %w", hostName, err)
 		}
 		for i, f := range n.families {
 			addr := &netlink.Addr{IPNet: addrs[i]}
@@ -251,11 +257,11 @@ func setupVeth(netns ns.NetNS, br *netlink.Bridge, n *NetConf, a ipam.Attachment
 					return fmt.Errorf("keeping the IPv6 address of %q on down: %w", a.IfName, err)
 				}
 			}
-			if err := netlink.AddrAdd(link, addr); err != nil {
+			if err := podH.AddrAdd(link, addr); err != nil {
 				return fmt.Errorf("adding %s to %q: %w", addrs[i], a.IfName, err)
 			}
 		}
-		if err := netlink.LinkSetUp(link); err != nil {
+		if err := podH.LinkSetUp(link); err != nil {
 			return fmt.Errorf("setting %q up: %w", a.IfName, err)
 		}
 		routesAdded = make([]bool, len(n.families))
@@ -269,14 +275,18 @@ func setupVeth(netns ns.NetNS, br *netlink.Bridge, n *NetConf, a ipam.Attachment
 	if err != nil {
 		return nil, nil, nil, err
 	}
+	// The host end's IPv6 router advertisements are off, as upstream's veth
+	// setup does (podnet owns its routes); /proc/sys/net is the calling
+	// thread's netns, the host's again here.
+	_, _ = sysctl.Sysctl(fmt.Sprintf("net/ipv6/conf/%s/accept_ra", hostName), "0")
 	// The host end as looked up above (no second lookup), onto the bridge.
-	if err := netlink.LinkSetMaster(hostLink, br); err != nil {
+	if err := hostH.LinkSetMaster(hostLink, br); err != nil {
 		return nil, nil, nil, fmt.Errorf("attaching %q to bridge %q: %w", hostName, br.Name, err)
 	}
 	host = &current.Interface{Name: hostName, Mac: hostLink.Attrs().HardwareAddr.String(), Mtu: hostLink.Attrs().MTU}
 	// A new bridge port is not in hairpin mode: set it only when wanted.
 	if n.hairpin() {
-		if err := netlink.LinkSetHairpin(hostLink, true); err != nil {
+		if err := hostH.LinkSetHairpin(hostLink, true); err != nil {
 			return nil, nil, nil, fmt.Errorf("setting hairpin mode on %q: %w", hostName, err)
 		}
 	}

@@ -77,23 +77,23 @@ func isIPNetZero(ipnet *net.IPNet) bool {
 	return ipnet.IP.Equal(net.IPv4zero) || ipnet.IP.Equal(net.IPv6zero)
 }
 
-// makeVeth creates, from the pod netns (the calling thread's), the veth
-// pair: contName here, its peer hostName created straight in the host netns
+// makeVeth creates, through h (a handle of the pod netns), the veth pair:
+// contName there, its peer hostName created straight in the host netns
 // (hostNSFd), and returns the pod end as the kernel made it (index, MAC). It
 // does not retry with another name: hostName is podnet's by construction.
-func makeVeth(contName, hostName string, mtu int, hostNSFd int) (netlink.Link, error) {
+func makeVeth(h netlinksafe.Handle, contName, hostName string, mtu int, hostNSFd int) (netlink.Link, error) {
 	attrs := netlink.NewLinkAttrs()
 	attrs.Name, attrs.MTU = contName, mtu
 	veth := &netlink.Veth{LinkAttrs: attrs, PeerName: hostName, PeerNamespace: netlink.NsFd(hostNSFd)}
-	if err := netlink.LinkAdd(veth); err != nil {
+	if err := h.LinkAdd(veth); err != nil {
 		if errors.Is(err, unix.EEXIST) {
 			return nil, fmt.Errorf("container veth name (%q) peer provided (%q) already exists", contName, hostName)
 		}
 		return nil, fmt.Errorf("failed to make veth pair: %w", err)
 	}
-	link, err := netlinksafe.LinkByName(contName)
+	link, err := h.LinkByName(contName)
 	if err != nil {
-		_ = netlink.LinkDel(veth)
+		_ = h.LinkDel(veth)
 		return nil, err
 	}
 	return link, nil

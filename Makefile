@@ -98,6 +98,10 @@ e2e-image-save: ## write the e2e test image as a tarball (for a gate cluster's r
 bench: build cnigate ## podnet vs bridge+host-local vs the kernel floor; BASELINE=<podnet binary> [CANDIDATE=bin/podnet]: the regression gate (root)
 	ci/bench.sh
 
+.PHONY: bench-gate
+bench-gate: build cnigate ## CI regression gate: bin/podnet vs the podnet of BENCH_BASE (default: merge base with origin/main, else HEAD~1), ADD/DEL/bursts (root)
+	ci/bench-gate.sh
+
 cluster-bench: build cnigate ## pod start-up on kind, podnet vs bridge+host-local: WORKERS=2 CB_PODS=100 CB_ROUNDS=1 (root, Docker)
 	ci/cluster-bench.sh
 

@@ -32,6 +32,7 @@ func (o *Options) Register(fs *flag.FlagSet) {
 // the values g holds (DefaultGate()).
 func (g *GateOptions) Register(fs *flag.FlagSet) {
 	fs.Float64Var(&g.Tolerance, "tolerance", g.Tolerance, "gate: the slowdown allowed, as a fraction (0.10 = 10%)")
+	fs.Float64Var(&g.CPUTolerance, "cpu-tolerance", g.CPUTolerance, "gate: the extra CPU time per ADD and DEL allowed, as a fraction")
 	fs.Float64Var(&g.Confidence, "confidence", g.Confidence, "gate: confidence of the bootstrap interval of the p50 ratio")
 	fs.IntVar(&g.Resamples, "resamples", g.Resamples, "gate: bootstrap resamples")
 	fs.Uint64Var(&g.Seed, "seed", g.Seed, "gate: seed of the bootstrap (the verdict is reproducible from the samples)")

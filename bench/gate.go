@@ -28,21 +28,36 @@ import (
 // quantiles of those medians. A metric regresses when the interval's lower
 // bound exceeds 1+Tolerance: the candidate is slower by more than the
 // tolerance with that confidence (a one-sided test at level
-// (1-Confidence)/2). The gate fails when ADD or DEL regresses. The seed is
+// (1-Confidence)/2). The gate fails when ADD or DEL regresses, in latency
+// or in CPU time (MetricAddCPU).
+// With burst rounds (at least minBurstPairs), the walls of the ADD burst and
+// of the DEL burst are gated the same way: round r of the two runs back to
+// back (the order rotates per round), so round r is a pair; they have far
+// fewer pairs than the sequential phase, hence wider intervals, and catch
+// only what is large against the burst's spread. The seed is
 // fixed, so the verdict is reproducible from the samples in bench.json. The
 // ratio of the two p50s is reported next to it.
+//
+// The CPU metrics (results.MetricAddCPU, MetricDelCPU) are the CPU time
+// (user + system, the plugin and the children it waited for) of the
+// sequential ADDs and DELs, paired and judged the same way against
+// CPUTolerance. Wall time on a shared machine stretches with the other work
+// on the cores; CPU time barely does, so its interval is far narrower there
+// and a change that costs CPU is caught at a few percent; a slowdown that
+// waits (a lock, a sleep) costs no CPU and is left to the latency metrics.
 type GateOptions struct {
-	Candidate  string
-	Tolerance  float64
-	Confidence float64
-	Resamples  int
-	Seed       uint64
+	Candidate    string
+	Tolerance    float64
+	CPUTolerance float64
+	Confidence   float64
+	Resamples    int
+	Seed         uint64
 }
 
 // DefaultGate is the gate of make bench BASELINE=...: 10% tolerance, a 95%
 // interval, 10,000 resamples.
 func DefaultGate() GateOptions {
-	return GateOptions{Tolerance: 0.10, Confidence: 0.95, Resamples: 10000, Seed: 1}
+	return GateOptions{Tolerance: 0.10, CPUTolerance: 0.10, Confidence: 0.95, Resamples: 10000, Seed: 1}
 }
 
 // Validate checks the options and that the candidate is a contender of t
@@ -60,6 +75,8 @@ func (g GateOptions) validOptions() error {
 		return fmt.Errorf("gate: no candidate")
 	case g.Tolerance < 0 || math.IsNaN(g.Tolerance):
 		return fmt.Errorf("gate: tolerance %v must be at least 0", g.Tolerance)
+	case g.CPUTolerance < 0 || math.IsNaN(g.CPUTolerance):
+		return fmt.Errorf("gate: CPU tolerance %v must be at least 0", g.CPUTolerance)
 	case !(g.Confidence > 0 && g.Confidence < 1):
 		return fmt.Errorf("gate: confidence %v must be between 0 and 1", g.Confidence)
 	case g.Resamples < 100:
@@ -73,6 +90,10 @@ const gateMethod = "median of the paired ratios candidate/baseline of interleave
 // minPairs is the fewest pairs the gate decides on: below it the interval
 // says little, and the gate fails rather than pass on no evidence.
 const minPairs = 20
+
+// minBurstPairs is the same for the burst walls, whose pairs are whole
+// bursts (seconds each): with fewer burst rounds the bursts are not gated.
+const minBurstPairs = 5
 
 // p50 is the nearest-rank median of xs, sorting xs in place.
 func p50(xs []float64) float64 {
@@ -102,6 +123,11 @@ func bootstrapMedian(ratios []float64, resamples int, conf float64, seed uint64)
 // judge decides one metric from the per-round latencies of the two
 // contenders (0: that process failed).
 func (g GateOptions) judge(metric string, cand, base []time.Duration) results.BenchGateMetric {
+	return g.judgeMin(metric, cand, base, minPairs)
+}
+
+// judgeMin is judge with another least number of pairs.
+func (g GateOptions) judgeMin(metric string, cand, base []time.Duration, minPairs int) results.BenchGateMetric {
 	m := results.BenchGateMetric{Metric: metric}
 	var c, b []float64
 	for i := range min(len(cand), len(base)) {
@@ -122,19 +148,32 @@ func (g GateOptions) judge(metric string, cand, base []time.Duration) results.Be
 		ratios[i] = c[i] / b[i]
 	}
 	m.Ratio, m.Low, m.High = bootstrapMedian(ratios, g.Resamples, g.Confidence, g.Seed)
-	m.Regression = m.Low > 1+g.Tolerance
+	tolerance := g.Tolerance
+	if metric == results.MetricAddCPU || metric == results.MetricDelCPU {
+		tolerance = g.CPUTolerance
+	}
+	m.Regression = m.Low > 1+tolerance
 	return m
 }
 
 // gate judges ADD and DEL of the candidate against the baseline.
 func (g GateOptions) gate(baseline string, cand, base *contender) *results.BenchGate {
 	res := &results.BenchGate{
-		Candidate: g.Candidate, Baseline: baseline, Tolerance: g.Tolerance, Confidence: g.Confidence,
+		Candidate: g.Candidate, Baseline: baseline, Tolerance: g.Tolerance, CPUTolerance: g.CPUTolerance, Confidence: g.Confidence,
 		Resamples: g.Resamples, Seed: g.Seed, Method: gateMethod,
 		Metrics: []results.BenchGateMetric{
 			g.judge(results.MetricAddP50, cand.addTiming.rounds, base.addTiming.rounds),
 			g.judge(results.MetricDelP50, cand.delTiming.rounds, base.delTiming.rounds),
+			g.judge(results.MetricAddCPU, cand.addTiming.cpuRounds, base.addTiming.cpuRounds),
+			g.judge(results.MetricDelCPU, cand.delTiming.cpuRounds, base.delTiming.cpuRounds),
 		},
+	}
+	if len(cand.res.Burst.Rounds) >= minBurstPairs && len(base.res.Burst.Rounds) >= minBurstPairs {
+		cAdd, cDel := burstWalls(cand.res.Burst.Rounds)
+		bAdd, bDel := burstWalls(base.res.Burst.Rounds)
+		res.Metrics = append(res.Metrics,
+			g.judgeMin(results.MetricBurstAdd, cAdd, bAdd, minBurstPairs),
+			g.judgeMin(results.MetricBurstDel, cDel, bDel, minBurstPairs))
 	}
 	res.Verdict = results.VerdictPass
 	for _, m := range res.Metrics {
@@ -143,4 +182,21 @@ func (g GateOptions) gate(baseline string, cand, base *contender) *results.Bench
 		}
 	}
 	return res
+}
+
+// burstWalls are the ADD and DEL burst walls per round; a round with a
+// failed process counts as failed (0), as a failed process does in judge.
+func burstWalls(rounds []results.BenchBurstRound) (add, del []time.Duration) {
+	for _, r := range rounds {
+		a := time.Duration(r.AddWallMs * float64(time.Millisecond))
+		d := time.Duration(r.DelWallMs * float64(time.Millisecond))
+		if r.AddFailures > 0 || r.DuplicateIPs > 0 || r.Unconfigured > 0 {
+			a = 0
+		}
+		if r.DelFailures > 0 || r.Leftovers > 0 {
+			d = 0
+		}
+		add, del = append(add, a), append(del, d)
+	}
+	return add, del
 }

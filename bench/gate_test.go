@@ -186,3 +186,52 @@ func TestGateOptionsValidate(t *testing.T) {
 		t.Errorf("gateable(a) = %v", err)
 	}
 }
+
+func TestGateBurstWalls(t *testing.T) {
+	rounds := []results.BenchBurstRound{
+		{AddWallMs: 100, DelWallMs: 50},
+		{AddWallMs: 110, DelWallMs: 60, AddFailures: 1},
+		{AddWallMs: 120, DelWallMs: 70, Leftovers: 2},
+		{AddWallMs: 130, DelWallMs: 80, DuplicateIPs: 1},
+	}
+	add, del := burstWalls(rounds)
+	wantAdd := []time.Duration{100 * time.Millisecond, 0, 120 * time.Millisecond, 0}
+	wantDel := []time.Duration{50 * time.Millisecond, 60 * time.Millisecond, 0, 80 * time.Millisecond}
+	for i := range rounds {
+		if add[i] != wantAdd[i] || del[i] != wantDel[i] {
+			t.Fatalf("round %d: ADD %v DEL %v, want %v and %v (a round with a failure drops out)", i, add[i], del[i], wantAdd[i], wantDel[i])
+		}
+	}
+}
+
+func TestGateJudgesBursts(t *testing.T) {
+	g := DefaultGate()
+	g.Candidate = "candidate"
+	for _, tc := range []struct {
+		name       string
+		rounds     int
+		scale      float64
+		metrics    int
+		regression bool
+	}{
+		{"no burst rounds: ADD and DEL latency and CPU only", 0, 1, 4, false},
+		{"too few burst rounds: not gated", minBurstPairs - 1, 2, 4, false},
+		{"same speed", 10, 1, 6, false},
+		{"bursts twice as long", 10, 2, 6, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cAdd, bAdd := noisyRounds(11, 200, 1, 0, 0.05)
+			cand := &contender{addTiming: timing{rounds: cAdd, cpuRounds: cAdd}, delTiming: timing{rounds: cAdd, cpuRounds: cAdd}}
+			base := &contender{addTiming: timing{rounds: bAdd, cpuRounds: bAdd}, delTiming: timing{rounds: bAdd, cpuRounds: bAdd}}
+			cb, bb := noisyRounds(12, tc.rounds, tc.scale, 0, 0.05)
+			for i := range tc.rounds {
+				cand.res.Burst.Rounds = append(cand.res.Burst.Rounds, results.BenchBurstRound{AddWallMs: ms(cb[i]), DelWallMs: ms(cb[i])})
+				base.res.Burst.Rounds = append(base.res.Burst.Rounds, results.BenchBurstRound{AddWallMs: ms(bb[i]), DelWallMs: ms(bb[i])})
+			}
+			res := g.gate("baseline", cand, base)
+			if len(res.Metrics) != tc.metrics || res.Regression != tc.regression {
+				t.Fatalf("%d metrics, regression %v; want %d, %v: %+v", len(res.Metrics), res.Regression, tc.metrics, tc.regression, res.Metrics)
+			}
+		})
+	}
+}

@@ -73,12 +73,12 @@ func (b *bench) sequential(ctx context.Context) error {
 				}
 				if resp.Failed() {
 					l.Failures++
-					tm.rounds = append(tm.rounds, 0)
+					tm.rounds, tm.cpuRounds = append(tm.rounds, 0), append(tm.cpuRounds, 0)
 					c.note("sequential "+cmd, resp)
 					continue
 				}
 				tm.durations = append(tm.durations, resp.Duration)
-				tm.rounds = append(tm.rounds, resp.Duration)
+				tm.rounds, tm.cpuRounds = append(tm.rounds, resp.Duration), append(tm.cpuRounds, resp.CPU)
 			}
 			if done := i + 1; done%50 == 0 || done == b.o.N {
 				var parts []string

@@ -2,9 +2,7 @@ package bench
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/binary"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
@@ -15,15 +13,19 @@ import (
 	"time"
 
 	"github.com/cnigate/cnigate/cnitest"
+	"github.com/cnigate/cnigate/plugin/ipam/format"
 )
 
 // podnetStore is podnet's IPAM store as its specification documents it
-// (docs/podnet.md#ipam-store-format-version-1). The bench writes it from that description, never from podnet's code
-// (bench is black-box): <dataDir>/<name>/ (0700) holds a file per reserved
-// address, named by the address, holding the container ID and the interface
-// on two lines; per attachment an index entry att-<sha256 of "containerID\n
-// ifname", hex> listing its addresses one per line; the marker "index" (every
-// reservation has its entry). Files are 0600.
+// (docs/podnet.md#ipam-store-format-version-1): <dataDir>/<name>/ (0700)
+// holds a file per reserved address, named by the address, holding the
+// container ID and the interface on two lines; per attachment an index entry
+// att-<sha256 of "containerID\nifname", hex> listing its addresses one per
+// line; the marker "index" (every reservation has its entry). Files are 0600.
+// The names and contents come from package format, the specification's one
+// executable copy, which podnet's store uses too; the bench imports nothing
+// else of podnet (it stays black-box: locking, allocation and recovery are
+// podnet's and are proven by running it, as writePreload's GC does).
 const podnetStore = "podnet-store"
 
 // preloadIfName is the interface of every preloaded attachment.
@@ -59,8 +61,7 @@ func preloadAddresses(subnet *net.IPNet, n int) ([]net.IP, error) {
 
 // attEntryName is the index entry of an attachment in a podnet store.
 func attEntryName(containerID, ifName string) string {
-	sum := sha256.Sum256([]byte(containerID + "\n" + ifName))
-	return "att-" + hex.EncodeToString(sum[:])
+	return format.AttName(format.Attachment{ContainerID: containerID, IfName: ifName})
 }
 
 // writePodnetStore writes n reservations into the podnet store directory
@@ -71,27 +72,31 @@ func writePodnetStore(storeDir string, subnet *net.IPNet, n int) ([]net.IP, erro
 	if err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(filepath.Dir(storeDir), 0o700); err != nil {
+	if err := os.MkdirAll(filepath.Dir(storeDir), format.DirMode); err != nil {
 		return nil, err
 	}
-	if err := os.Mkdir(storeDir, 0o700); err != nil {
+	if err := os.Mkdir(storeDir, format.DirMode); err != nil {
 		return nil, fmt.Errorf("preload: %w", err)
 	}
-	write := func(name, content string) error {
-		return os.WriteFile(filepath.Join(storeDir, name), []byte(content), 0o600)
+	write := func(name string, content []byte) error {
+		return os.WriteFile(filepath.Join(storeDir, name), content, format.FileMode)
 	}
 	for i, ip := range ips {
-		id := preloadID(i)
+		a := format.Attachment{ContainerID: preloadID(i), IfName: preloadIfName}
 		// The index entry first, as podnet orders it.
-		if err := write(attEntryName(id, preloadIfName), ip.String()+"\n"); err != nil {
+		if err := write(format.AttName(a), format.EncodeAtt([]net.IP{ip})); err != nil {
 			return nil, err
 		}
-		if err := write(ip.String(), id+"\n"+preloadIfName+"\n"); err != nil {
+		reservation, err := format.EncodeReservation(a)
+		if err != nil {
+			return nil, err
+		}
+		if err := write(ip.String(), reservation); err != nil {
 			return nil, err
 		}
 	}
-	// podnet only tests the marker for existence; "v1\n" is what it writes.
-	return ips, write("index", "v1\n")
+	// podnet only tests the marker for existence.
+	return ips, write(format.IndexMarker, []byte(format.IndexMarkerContent))
 }
 
 // storeCount is what a podnet store directory holds.
@@ -109,9 +114,9 @@ func countPodnetStore(storeDir string) (storeCount, error) {
 	}
 	for _, e := range entries {
 		switch name := e.Name(); {
-		case net.ParseIP(name) != nil:
+		case format.ParseAddressName(name) != nil:
 			count.Reservations++
-		case strings.HasPrefix(name, "att-"):
+		case strings.HasPrefix(name, format.AttPrefix):
 			info, err := e.Info()
 			if err != nil {
 				return count, err
@@ -121,7 +126,7 @@ func countPodnetStore(storeDir string) (storeCount, error) {
 				return count, fmt.Errorf("no inode for %s", name)
 			}
 			count.Entries[name] = st.Ino
-		case name == "index":
+		case name == format.IndexMarker:
 			count.Marker = true
 		}
 	}

@@ -27,6 +27,8 @@ type timing struct {
 	// rounds is the latency per round i, 0 for a failure: the gate pairs
 	// contenders by round.
 	rounds []time.Duration
+	// cpuRounds is the CPU time per round (Response.CPU), 0 for a failure.
+	cpuRounds []time.Duration
 }
 
 // summarizeLatency fills l's figures from t.

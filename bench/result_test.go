@@ -21,8 +21,8 @@ func TestFinishProducesAStrictBenchJSON(t *testing.T) {
 		c := &contender{spec: spec{name: name, targets: targets, families: []string{"ipv4"}}}
 		for i := range minPairs {
 			d := time.Duration(addMs+i%3) * time.Millisecond
-			c.addTiming.durations, c.addTiming.rounds = append(c.addTiming.durations, d), append(c.addTiming.rounds, d)
-			c.delTiming.durations, c.delTiming.rounds = append(c.delTiming.durations, d), append(c.delTiming.rounds, d)
+			c.addTiming.durations, c.addTiming.rounds, c.addTiming.cpuRounds = append(c.addTiming.durations, d), append(c.addTiming.rounds, d), append(c.addTiming.cpuRounds, d/4)
+			c.delTiming.durations, c.delTiming.rounds, c.delTiming.cpuRounds = append(c.delTiming.durations, d), append(c.delTiming.rounds, d), append(c.delTiming.cpuRounds, d/4)
 		}
 		c.res.Burst.Rounds = []results.BenchBurstRound{{AddWallMs: float64(10 * addMs), DelWallMs: float64(5 * addMs)}}
 		return c

@@ -98,6 +98,10 @@ type Response struct {
 	Stdout, Stderr []byte
 	ExitCode       int
 	Duration       time.Duration
+	// CPU is the CPU time (user + system) of the process and the children it
+	// waited for, as wait4 reports it: unlike Duration it does not grow when
+	// other work takes the cores.
+	CPU time.Duration
 	// MaxRSSKiB is the process's peak resident set as the kernel reports it.
 	// Go starts children with vfork, so it includes the starting process's
 	// own RSS at that moment: an upper bound, good for catching a plugin
@@ -173,6 +177,7 @@ func (p Plugin) Run(ctx context.Context, hostNS ns.NetNS, inv Invocation) (Respo
 	}
 	resp := Response{Stdout: stdout.Bytes(), Stderr: stderr.Bytes(), Duration: time.Since(start)}
 	if cmd.ProcessState != nil {
+		resp.CPU = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
 		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 			resp.MaxRSSKiB = ru.Maxrss
 		}

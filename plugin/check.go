@@ -9,7 +9,6 @@ import (
 	"github.com/containernetworking/cni/pkg/skel"
 	"github.com/containernetworking/cni/pkg/types"
 	current "github.com/containernetworking/cni/pkg/types/100"
-	"github.com/containernetworking/plugins/pkg/ip"
 	"github.com/containernetworking/plugins/pkg/netlinksafe"
 	"github.com/containernetworking/plugins/pkg/ns"
 	"github.com/vishvananda/netlink"
@@ -185,11 +184,11 @@ func checkPodSide(n *NetConf, a ipam.Attachment, prev *current.Result, podIPs []
 	if link.Attrs().MTU != n.MTU {
 		report("interface %q has MTU %d, want %d", a.IfName, link.Attrs().MTU, n.MTU)
 	}
-	if err := ip.ValidateExpectedInterfaceIPs(a.IfName, podIPs); err != nil {
+	if err := checkPodAddresses(link, podIPs); err != nil {
 		report("interface %q address: %v", a.IfName, err)
 	}
 	for _, r := range prev.Routes {
-		if err := ip.ValidateExpectedRoute([]*types.Route{r}); err != nil {
+		if ok, err := routeExists(r); err != nil || !ok {
 			report("route to %s via %s is missing from the pod netns", &r.Dst, r.GW)
 		}
 	}

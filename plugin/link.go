@@ -10,7 +10,6 @@ import (
 	"strings"
 
 	current "github.com/containernetworking/cni/pkg/types/100"
-	"github.com/containernetworking/plugins/pkg/ip"
 	"github.com/containernetworking/plugins/pkg/netlinksafe"
 	"github.com/containernetworking/plugins/pkg/ns"
 	"github.com/containernetworking/plugins/pkg/utils/sysctl"
@@ -36,9 +35,14 @@ const bridgePinnedFile = "bridge.pinned"
 
 // ensureBridge returns the bridge, creating it when absent, and makes sure it
 // is up, holds the gateway address and has a pinned MAC. Concurrent ADDs may
-// race to create it: whoever loses finds the winner's bridge.
-func ensureBridge(n *NetConf, store *ipam.Store) (*netlink.Bridge, error) {
-	br, err := bridgeByName(n.Bridge)
+// race to create it: whoever loses finds the winner's bridge. found is the
+// bridge checkBridgeName saw (nil: none then), so an existing bridge costs no
+// second lookup; one deleted since fails the steps below, and ADD rolls back.
+func ensureBridge(n *NetConf, store *ipam.Store, found *netlink.Bridge) (*netlink.Bridge, error) {
+	br, err := found, error(nil)
+	if br == nil {
+		br, err = bridgeByName(n.Bridge)
+	}
 	if errors.As(err, &netlink.LinkNotFoundError{}) {
 		attrs := netlink.NewLinkAttrs()
 		attrs.Name = n.Bridge
@@ -54,8 +58,10 @@ func ensureBridge(n *NetConf, store *ipam.Store) (*netlink.Bridge, error) {
 	if err := pinBridgeMAC(br, store); err != nil {
 		return nil, err
 	}
-	if err := netlink.LinkSetUp(br); err != nil {
-		return nil, fmt.Errorf("setting bridge %q up: %w", n.Bridge, err)
+	if br.Flags&net.FlagUp == 0 { // as looked up: once up, a bridge needs no second LinkSetUp
+		if err := netlink.LinkSetUp(br); err != nil {
+			return nil, fmt.Errorf("setting bridge %q up: %w", n.Bridge, err)
+		}
 	}
 	for _, f := range n.families {
 		if err := addGateway(br, f); err != nil {
@@ -83,11 +89,7 @@ func addGateway(br *netlink.Bridge, f family) error {
 	if err := netlink.AddrAdd(br, addr); err != nil && !errors.Is(err, unix.EEXIST) {
 		return fmt.Errorf("adding gateway %s to bridge %q: %w", addr.IPNet, br.Name, err)
 	}
-	enable := ip.EnableIP4Forward
-	if f.ipv6 {
-		enable = ip.EnableIP6Forward
-	}
-	if err := enable(); err != nil {
+	if err := enableForward(f.ipv6); err != nil {
 		return fmt.Errorf("enabling %s forwarding: %w", f.name(), err)
 	}
 	return nil
@@ -203,21 +205,40 @@ func setupVeth(netns ns.NetNS, br *netlink.Bridge, n *NetConf, a ipam.Attachment
 	hostName := hostVethName(n, a)
 	// A host end by this name can only be left over from a crashed ADD of this
 	// very attachment, whose reservation we now hold: remove it.
-	if err := ip.DelLinkByName(hostName); err != nil && !errors.Is(err, ip.ErrLinkNotFound) {
+	if err := delLinkByName(hostName); err != nil && !errors.Is(err, errLinkNotFound) {
 		return nil, nil, nil, err
 	}
-	host, cont = &current.Interface{}, &current.Interface{}
+	// One netlink socket per netns for the steps below, instead of one per
+	// request: hostH's was opened here, in the host netns, and stays there
+	// whichever thread or netns uses it; podH's is opened in the pod's.
+	hostH, err := netlinksafe.NewHandle(unix.NETLINK_ROUTE)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("netlink: %w", err)
+	}
+	defer hostH.Close()
+	cont = &current.Interface{}
+	var hostLink netlink.Link
 	err = netns.Do(func(hostNS ns.NetNS) error {
-		hostVeth, contVeth, err := ip.SetupVethWithName(a.IfName, hostName, n.MTU, "", hostNS)
+		podH, err := netlinksafe.NewHandle(unix.NETLINK_ROUTE)
+		if err != nil {
+			return fmt.Errorf("netlink in the pod netns: %w", err)
+		}
+		defer podH.Close()
+		link, err := makeVeth(podH, a.IfName, hostName, n.MTU, int(hostNS.Fd()))
 		if err != nil {
 			return err
 		}
-		host.Name, host.Mac, host.Mtu = hostVeth.Name, hostVeth.HardwareAddr.String(), hostVeth.MTU
-		cont.Name, cont.Mac, cont.Mtu, cont.Sandbox = contVeth.Name, contVeth.HardwareAddr.String(), contVeth.MTU, netns.Path()
-
-		link, err := netlinksafe.LinkByName(a.IfName)
-		if err != nil {
-			return err
+		cont.Name, cont.Mac, cont.Mtu, cont.Sandbox = link.Attrs().Name, link.Attrs().HardwareAddr.String(), link.Attrs().MTU, netns.Path()
+		// The host end up first (through the host netns's socket, no netns
+		// switch): the pod end has a carrier only once its peer is up, and
+		// the kernel installs the pod's IPv6 local route (asynchronously)
+		// only after that, so a host end set up last would leave the pod's
+		// IPv6 address unusable for a moment after ADD returns.
+		if hostLink, err = hostH.LinkByName(hostName); err != nil {
+			return fmt.Errorf("failed to lookup %q: %w", hostName, err)
+		}
+		if err := hostH.LinkSetUp(hostLink); err != nil {
+			return fmt.Errorf("failed to set %q up: %w", hostName, err)
 		}
 		for i, f := range n.families {
 			addr := &netlink.Addr{IPNet: addrs[i]}
@@ -236,11 +257,11 @@ func setupVeth(netns ns.NetNS, br *netlink.Bridge, n *NetConf, a ipam.Attachment
 					return fmt.Errorf("keeping the IPv6 address of %q on down: %w", a.IfName, err)
 				}
 			}
-			if err := netlink.AddrAdd(link, addr); err != nil {
+			if err := podH.AddrAdd(link, addr); err != nil {
 				return fmt.Errorf("adding %s to %q: %w", addrs[i], a.IfName, err)
 			}
 		}
-		if err := netlink.LinkSetUp(link); err != nil {
+		if err := podH.LinkSetUp(link); err != nil {
 			return fmt.Errorf("setting %q up: %w", a.IfName, err)
 		}
 		routesAdded = make([]bool, len(n.families))
@@ -254,16 +275,18 @@ func setupVeth(netns ns.NetNS, br *netlink.Bridge, n *NetConf, a ipam.Attachment
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	hostLink, err := netlinksafe.LinkByName(hostName)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	if err := netlink.LinkSetMaster(hostLink, br); err != nil {
+	// The host end's IPv6 router advertisements are off, as upstream's veth
+	// setup does (podnet owns its routes); /proc/sys/net is the calling
+	// thread's netns, the host's again here.
+	_, _ = sysctl.Sysctl(fmt.Sprintf("net/ipv6/conf/%s/accept_ra", hostName), "0")
+	// The host end as looked up above (no second lookup), onto the bridge.
+	if err := hostH.LinkSetMaster(hostLink, br); err != nil {
 		return nil, nil, nil, fmt.Errorf("attaching %q to bridge %q: %w", hostName, br.Name, err)
 	}
+	host = &current.Interface{Name: hostName, Mac: hostLink.Attrs().HardwareAddr.String(), Mtu: hostLink.Attrs().MTU}
 	// A new bridge port is not in hairpin mode: set it only when wanted.
 	if n.hairpin() {
-		if err := netlink.LinkSetHairpin(hostLink, true); err != nil {
+		if err := hostH.LinkSetHairpin(hostLink, true); err != nil {
 			return nil, nil, nil, fmt.Errorf("setting hairpin mode on %q: %w", hostName, err)
 		}
 	}
@@ -279,7 +302,7 @@ func addDefaultRouteIfNone(f family, link netlink.Link) (bool, error) {
 	if err != nil || has {
 		return false, err
 	}
-	if err := ip.AddDefaultRoute(f.pool.Gateway, link); err != nil {
+	if err := addDefaultRoute(f.pool.Gateway, link); err != nil {
 		if errors.Is(err, unix.EEXIST) {
 			return false, nil
 		}
@@ -304,7 +327,7 @@ func hasDefaultRoute(f family) (bool, error) {
 		return false, fmt.Errorf("listing the pod's routes: %w", err)
 	}
 	for _, r := range routes {
-		if r.Dst == nil || ip.IsIPNetZero(r.Dst) {
+		if isIPNetZero(r.Dst) {
 			return true, nil
 		}
 	}

@@ -14,7 +14,6 @@ import (
 	"github.com/containernetworking/cni/pkg/types"
 	current "github.com/containernetworking/cni/pkg/types/100"
 	"github.com/containernetworking/cni/pkg/version"
-	"github.com/containernetworking/plugins/pkg/ip"
 	"github.com/containernetworking/plugins/pkg/netlinksafe"
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
@@ -52,8 +51,8 @@ func main() {
 		os.Exit(1)
 	}
 	skel.PluginMainFuncs(skel.CNIFuncs{
-		Add:    withEnvLimits(cmdAdd),
-		Del:    withEnvLimits(cmdDel),
+		Add:    traced(withEnvLimits(cmdAdd)),
+		Del:    traced(withEnvLimits(cmdDel)),
 		Check:  withEnvLimits(cmdCheck),
 		GC:     cmdGC,
 		Status: cmdStatus,
@@ -88,19 +87,21 @@ func storeError(msg string, err error) *types.Error {
 }
 
 // checkBridgeName fails when n's bridge name is taken by a device that is not
-// a bridge: podnet would otherwise fail half-way through ADD.
-func checkBridgeName(n *NetConf) error {
+// a bridge: podnet would otherwise fail half-way through ADD. It returns the
+// bridge, or nil when there is none yet.
+func checkBridgeName(n *NetConf) (*netlink.Bridge, error) {
 	l, err := netlinksafe.LinkByName(n.Bridge)
 	if errors.As(err, &netlink.LinkNotFoundError{}) {
-		return nil
+		return nil, nil
 	}
 	if err != nil {
-		return fmt.Errorf("looking up bridge %q: %w", n.Bridge, err)
+		return nil, fmt.Errorf("looking up bridge %q: %w", n.Bridge, err)
 	}
-	if _, ok := l.(*netlink.Bridge); !ok {
-		return invalid("bridge", "%q exists and is a %s device, not a bridge", n.Bridge, l.Type())
+	br, ok := l.(*netlink.Bridge)
+	if !ok {
+		return nil, invalid("bridge", "%q exists and is a %s device, not a bridge", n.Bridge, l.Type())
 	}
-	return nil
+	return br, nil
 }
 
 func cmdAdd(args *skel.CmdArgs) (err error) {
@@ -108,6 +109,7 @@ func cmdAdd(args *skel.CmdArgs) (err error) {
 	if err != nil {
 		return err
 	}
+	phases.at("config")
 	op := startOp(n, "ADD", args)
 	defer func() { op.finish(err) }()
 
@@ -117,30 +119,36 @@ func cmdAdd(args *skel.CmdArgs) (err error) {
 		return err
 	}
 	defer func() { _ = netns.Close() }()
-	if err := checkBridgeName(n); err != nil {
+	found, err := checkBridgeName(n)
+	if err != nil {
 		return err
 	}
 	if err := checkIfNameFree(netns, args.IfName); err != nil {
 		return err
 	}
+	phases.at("netns-checks")
 
 	claim, err := claimBridge(n) // one bridge, one network: refused before anything is made
 	if err != nil {
 		return err
 	}
 	defer claim.release()
+	phases.at("datadir-claim")
 	store, err := ipam.Open(n.DataDir, n.Name, n.pools(), true)
 	if err != nil {
 		return storeError("IPAM store unusable", err)
 	}
 	defer func() { _ = store.Close() }()
+	phases.at("store-open")
 	if err := claim.record(store); err != nil {
 		return err
 	}
+	phases.at("record-bridge")
 
 	a := attachmentOf(args)
 	addrs, err := store.Reserve(a) // one per family, in n.families' order
 	claim.release()                // the reservation is in the store: other networks may look
+	phases.at("reserve-unlock")
 	var exhausted *ipam.PoolExhaustedError
 	switch {
 	case errors.As(err, &exhausted):
@@ -161,7 +169,7 @@ func cmdAdd(args *skel.CmdArgs) (err error) {
 		// Device first, then the address (containernetworking/plugins#666).
 		// Only the host end is deleted: it is ours by name and takes its peer
 		// with it, while an interface that was already in the pod netns stays.
-		if err := ip.DelLinkByName(hostVethName(n, a)); err != nil && !errors.Is(err, ip.ErrLinkNotFound) {
+		if err := delLinkByName(hostVethName(n, a)); err != nil && !errors.Is(err, errLinkNotFound) {
 			op.warn("rollback: %v", err)
 		}
 		if _, err := store.Release(a); err != nil {
@@ -172,10 +180,11 @@ func cmdAdd(args *skel.CmdArgs) (err error) {
 		}
 	}()
 
-	br, err := ensureBridge(n, store)
+	br, err := ensureBridge(n, store, found)
 	if err != nil {
 		return err
 	}
+	phases.at("bridge")
 	podAddrs := make([]*net.IPNet, len(addrs))
 	for i, f := range n.families {
 		podAddrs[i] = &net.IPNet{IP: addrs[i], Mask: f.pool.Subnet.Mask}
@@ -184,10 +193,12 @@ func cmdAdd(args *skel.CmdArgs) (err error) {
 	if err != nil {
 		return err
 	}
+	phases.at("veth")
 	if n.masquerade() {
 		if addedRules, err = ensureRules(n, store); err != nil {
 			return err
 		}
+		phases.at("iptables-stamp")
 	}
 
 	// The result is the prevResult of the next plugin of a chain (portmap,
@@ -215,6 +226,7 @@ func cmdAdd(args *skel.CmdArgs) (err error) {
 	if err := types.PrintResult(result, cniVersion); err != nil {
 		return err
 	}
+	phases.at("result-json")
 	success = true
 	return nil
 }
@@ -226,6 +238,7 @@ func cmdDel(args *skel.CmdArgs) (err error) {
 	}
 	op := startOp(n, "DEL", args)
 	defer func() { op.finish(err) }()
+	phases.at("config")
 
 	if err := refuseOwnNetNS(args.Netns); err != nil {
 		return err
@@ -235,14 +248,16 @@ func cmdDel(args *skel.CmdArgs) (err error) {
 	// is touched, not even an interface by the name CNI_IFNAME that podnet
 	// did not create.
 	a := attachmentOf(args)
-	if err := ip.DelLinkByName(hostVethName(n, a)); err != nil && !errors.Is(err, ip.ErrLinkNotFound) {
+	if err := delLinkByName(hostVethName(n, a)); err != nil && !errors.Is(err, errLinkNotFound) {
 		return err
 	}
+	phases.at("veth-delete")
 	store, err := openExistingStore(n)
 	if store == nil {
 		return err // nil: this network never reserved anything here
 	}
 	defer func() { _ = store.Close() }()
+	phases.at("store-open")
 	if op.ips, err = store.Release(a); err != nil {
 		return storeError("IPAM release failed", err)
 	}
@@ -280,7 +295,7 @@ func cmdGC(args *skel.CmdArgs) (err error) {
 		if keep[a] {
 			continue
 		}
-		if err := ip.DelLinkByName(hostVethName(n, a)); err != nil && !errors.Is(err, ip.ErrLinkNotFound) {
+		if err := delLinkByName(hostVethName(n, a)); err != nil && !errors.Is(err, errLinkNotFound) {
 			linkErrs = append(linkErrs, fmt.Errorf("%s: %w", a, err))
 			keep[a] = true
 		}
@@ -330,7 +345,7 @@ func cmdStatus(args *skel.CmdArgs) (err error) {
 			return err
 		}
 	}
-	if err := checkBridgeName(n); err != nil {
+	if _, err := checkBridgeName(n); err != nil {
 		return unavailable(fmt.Sprintf("bridge %q is unusable", n.Bridge), err)
 	}
 	held, err := ipam.Inspect(n.DataDir, n.Name, n.pools())

@@ -35,9 +35,13 @@ const (
 	MetricDelP99   = "del_p99"
 	MetricBurstAdd = "burst_add"
 	MetricBurstDel = "burst_del"
+	// The gate's CPU metrics: the CPU time of the sequential ADDs and DELs.
+	MetricAddCPU = "add_cpu"
+	MetricDelCPU = "del_cpu"
 )
 
-var metricNames = map[string]string{MetricAddP50: "ADD p50", MetricDelP50: "DEL p50", MetricBurst: "burst wall"}
+var metricNames = map[string]string{MetricAddP50: "ADD p50", MetricDelP50: "DEL p50", MetricBurst: "burst wall",
+	MetricAddCPU: "ADD CPU", MetricDelCPU: "DEL CPU", MetricBurstAdd: "burst ADD wall", MetricBurstDel: "burst DEL wall"}
 
 // MetricName is a metric as people read it ("ADD p50"), else its key.
 func MetricName(metric string) string {
@@ -213,13 +217,15 @@ const (
 // BenchGate is the verdict of a gate run: is the candidate slower than the
 // baseline by more than the tolerance?
 type BenchGate struct {
-	Candidate  string  `json:"candidate"`
-	Baseline   string  `json:"baseline"`
-	Tolerance  float64 `json:"tolerance"`
-	Confidence float64 `json:"confidence"`
-	Resamples  int     `json:"resamples"`
-	Seed       uint64  `json:"seed"`
-	Method     string  `json:"method"`
+	Candidate string  `json:"candidate"`
+	Baseline  string  `json:"baseline"`
+	Tolerance float64 `json:"tolerance"`
+	// CPUTolerance is the tolerance of the CPU metrics (MetricAddCPU, MetricDelCPU).
+	CPUTolerance float64 `json:"cpu_tolerance,omitempty"`
+	Confidence   float64 `json:"confidence"`
+	Resamples    int     `json:"resamples"`
+	Seed         uint64  `json:"seed"`
+	Method       string  `json:"method"`
 	// Metrics are add_p50 and del_p50.
 	Metrics []BenchGateMetric `json:"metrics"`
 	// Regression is true when any metric regressed.
@@ -258,7 +264,15 @@ func (m BenchGateMetric) Text(g *BenchGate) string {
 		verdict = VerdictRegression
 	}
 	return fmt.Sprintf("%s: median paired ratio %.3fx, %.0f%% CI [%.3f, %.3f], limit %.2fx (p50 %.2f vs %.2f ms, %d pairs): %s",
-		MetricName(m.Metric), m.Ratio, g.Confidence*100, m.Low, m.High, 1+g.Tolerance, m.CandidateP50, m.BaselineP50, m.Pairs, verdict)
+		MetricName(m.Metric), m.Ratio, g.Confidence*100, m.Low, m.High, 1+g.ToleranceOf(m.Metric), m.CandidateP50, m.BaselineP50, m.Pairs, verdict)
+}
+
+// ToleranceOf is the tolerance the gate applies to metric.
+func (g *BenchGate) ToleranceOf(metric string) float64 {
+	if metric == MetricAddCPU || metric == MetricDelCPU {
+		return g.CPUTolerance
+	}
+	return g.Tolerance
 }
 
 // Passed is whether every contender ran clean (see BenchContender.Clean).

@@ -10,11 +10,15 @@ func TestParseName(t *testing.T) {
 	for _, tc := range []struct {
 		self, target, err string
 		delay             time.Duration
+		spin              bool
 		commands          string
 	}{
 		{self: "/b/podnet+5ms", target: "/b/podnet", delay: 5 * time.Millisecond, commands: "ADD"},
 		{self: "bin/podnet+1.5ms@ADD,DEL", target: "bin/podnet", delay: 1500 * time.Microsecond, commands: "ADD,DEL"},
 		{self: "/b/podnet+0s", target: "/b/podnet", commands: "ADD"},
+		{self: "/b/podnet%400us", target: "/b/podnet", delay: 400 * time.Microsecond, spin: true, commands: "ADD"},
+		{self: "/b/podnet%1ms@DEL", target: "/b/podnet", delay: time.Millisecond, spin: true, commands: "DEL"},
+		{self: "/b/%1ms", err: "is not NAME+DURATION"},
 		{self: "/b/podnet", err: "is not NAME+DURATION"},
 		{self: "/b/+5ms", err: "is not NAME+DURATION"},
 		{self: "/b/podnet+5", err: `duration "5"`},
@@ -28,7 +32,7 @@ func TestParseName(t *testing.T) {
 				}
 				return
 			}
-			if err != nil || c.target != tc.target || c.delay != tc.delay || strings.Join(c.commands, ",") != tc.commands {
+			if err != nil || c.target != tc.target || c.delay != tc.delay || c.spin != tc.spin || strings.Join(c.commands, ",") != tc.commands {
 				t.Fatalf("parseName = %+v, %v; want target %s, delay %v, commands %s", c, err, tc.target, tc.delay, tc.commands)
 			}
 		})

@@ -7,13 +7,15 @@ import (
 	"slices"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/cnigate/cnigate/plugin/ipam/format"
 )
 
 // bridgeRecordName, in a network's store, names the bridge (the L2
 // segment) the network's addresses live on. Two networks of one data
 // directory that record the same bridge would hand out the same addresses
 // on it: BridgeUsers finds the other one.
-const bridgeRecordName = "bridge"
+const bridgeRecordName = format.BridgeRecord
 
 // LockDataDir takes the data directory's lock (a flock on the directory
 // itself, waited for at most LockTimeout), creating the directory when

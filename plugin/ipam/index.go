@@ -3,8 +3,6 @@ package ipam
 import (
 	"bytes"
 	"cmp"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -14,6 +12,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/cnigate/cnigate/plugin/ipam/format"
 )
 
 // The index maps an attachment to its addresses, so that ADD and DEL find
@@ -27,46 +27,23 @@ import (
 // a podnet before the index, or whose rebuild was killed) is rebuilt from the
 // address files by the next Reserve or Release, and GC rebuilds it always.
 const (
-	attPrefix     = "att-"
-	indexFileName = "index"
-	indexContent  = "v1\n"
+	attPrefix     = format.AttPrefix
+	indexFileName = format.IndexMarker
+	indexContent  = format.IndexMarkerContent
 	// Temporary files of the locked writers, fixed names (the lock makes them
 	// single-writer); removeTemps deletes what a killed writer left.
 	attTempName    = ".att"
 	recordTempName = ".record"
 )
 
-// attName is the index entry of a. Neither a container ID nor an interface
-// name holds a newline, so the hashed text is unambiguous.
-func attName(a Attachment) string {
-	sum := sha256.Sum256([]byte(a.ContainerID + "\n" + a.IfName))
-	return attPrefix + hex.EncodeToString(sum[:])
-}
+// attName is the index entry of a (format.AttName).
+func attName(a Attachment) string { return format.AttName(a) }
 
-// formatAtt is the content of an index entry.
-func formatAtt(ips []net.IP) []byte {
-	var b strings.Builder
-	for _, ip := range ips {
-		b.WriteString(ip.String() + "\n")
-	}
-	return []byte(b.String())
-}
+// formatAtt is the content of an index entry (format.EncodeAtt).
+func formatAtt(ips []net.IP) []byte { return format.EncodeAtt(ips) }
 
-// parseAtt is the inverse of formatAtt: one or more canonical addresses, each
-// followed by a newline. Anything else is corrupt.
-func parseAtt(data []byte) ([]string, error) {
-	text, ok := strings.CutSuffix(string(data), "\n")
-	if !ok || text == "" {
-		return nil, fmt.Errorf("index entry is not a list of addresses: %q", truncate(data))
-	}
-	lines := strings.Split(text, "\n")
-	for _, l := range lines {
-		if parseCanonicalIP(l) == nil {
-			return nil, fmt.Errorf("index entry holds %q, not an address", truncate([]byte(l)))
-		}
-	}
-	return lines, nil
-}
+// parseAtt is the inverse of formatAtt (format.ParseAtt).
+func parseAtt(data []byte) ([]string, error) { return format.ParseAtt(data) }
 
 // ensureIndex rebuilds the index from the address files unless its marker is
 // there. The caller holds the lock.

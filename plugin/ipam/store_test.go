@@ -340,7 +340,7 @@ func TestParseReservation(t *testing.T) {
 		want Attachment
 		ok   bool
 	}{
-		{"c1\neth0\n", Attachment{"c1", "eth0"}, true},
+		{"c1\neth0\n", Attachment{ContainerID: "c1", IfName: "eth0"}, true},
 		{"", Attachment{}, false},
 		{"c1\n", Attachment{}, false},
 		{"c1\neth0", Attachment{}, false},

@@ -10,6 +10,8 @@ import (
 type E2EView struct {
 	Grids  []E2EGrid      `json:"grids"`
 	Phases results.Phases `json:"phases,omitempty"`
+	// Quality: the data-path quality figures (quality.go).
+	Quality *QualityView `json:"quality,omitempty"`
 }
 
 // E2EGrid is the matrix of one protocol.
@@ -53,6 +55,7 @@ func FromE2E(m *results.Matrix) *Report {
 	for _, p := range protocols {
 		r.E2E.Grids = append(r.E2E.Grids, grid(p, byProto[p]))
 	}
+	r.E2E.Quality = qualityView(m)
 	if m.RunError != "" {
 		r.Cases = append(r.Cases, Case{Suite: "run", Name: "run", Result: results.Fail, Detail: m.RunError})
 	}

@@ -15,6 +15,8 @@ import (
 // v1 (from v0): the "schema" field; the phase timings (v0 had them only in
 // phases-e2e.tsv beside it); "run_error"; results spelled pass, fail, skip
 // (v0 wrote "FAIL").
+// v2: a cell's "quality" (loss, RTT percentiles, throughput ratio) and the
+// run's pod network "readiness" (quality.go); v1 files read as they are.
 type Matrix struct {
 	Schema string `json:"schema"`
 	// Meta is the run's context (mode, cluster, node image, workers, host
@@ -29,6 +31,8 @@ type Matrix struct {
 	// RunError, when set, failed the run outside any cell: setup failed or the
 	// run was interrupted, so the cells listed are not all there are.
 	RunError string `json:"run_error,omitempty"`
+	// Readiness: pod creation to first answer from another node (v2).
+	Readiness *Readiness `json:"readiness,omitempty"`
 }
 
 // Cell is one named check of the matrix.
@@ -43,6 +47,8 @@ type Cell struct {
 	Detail    string `json:"detail,omitempty"`
 	// LatencyMS is the measured latency of the last attempt, null when none.
 	LatencyMS *float64 `json:"latency_ms"`
+	// Quality is what a data-path quality cell measured (v2).
+	Quality *Quality `json:"quality,omitempty"`
 }
 
 // SetLatency records d as LatencyMS (microsecond resolution; none for 0).
@@ -120,7 +126,7 @@ func (m *Matrix) Count() {
 }
 
 // Spec implements File.
-func (*Matrix) Spec() Spec { return Spec{Kind: KindMatrix, Version: 1, Oldest: 0} }
+func (*Matrix) Spec() Spec { return Spec{Kind: KindMatrix, Version: 2, Oldest: 0} }
 
 func (m *Matrix) schemaField() *string { return &m.Schema }
 

@@ -66,7 +66,7 @@ func TestV0FilesUpgrade(t *testing.T) {
 	}
 	var m Matrix
 	readV0(t, "matrix.json", &m)
-	if m.Schema != "e2e-matrix/v1" || m.Failed != 1 || len(m.Phases) != 6 {
+	if m.Schema != "e2e-matrix/v2" || m.Failed != 1 || len(m.Phases) != 6 {
 		t.Errorf("v0 matrix: schema %q, %d failed, phases %v", m.Schema, m.Failed, m.Phases)
 	}
 	for _, c := range m.Cells {
@@ -123,7 +123,7 @@ func TestDecodeRefuses(t *testing.T) {
 		{"a v1 bench as a matrix", string(v1Bench), &Matrix{}, `a bench file (schema "bench/v1"), not e2e-matrix`},
 		{"a v0 bench as a matrix", string(v0Bench), &Matrix{}, `a bench file (no "schema" field: v0, it has "contenders"), not e2e-matrix`},
 		{"a v0 matrix as a cluster bench", `{"cells":[` + cell + `]}`, &ClusterBench{}, "a e2e-matrix file"},
-		{"a newer version", `{"schema":"e2e-matrix/v2","cells":[]}`, &Matrix{}, `schema "e2e-matrix/v2": this cnigate reads e2e-matrix/v0 to e2e-matrix/v1`},
+		{"a newer version", `{"schema":"e2e-matrix/v3","cells":[]}`, &Matrix{}, `schema "e2e-matrix/v3": this cnigate reads e2e-matrix/v0 to e2e-matrix/v2`},
 		{"a bad schema", `{"schema":"matrix"}`, &Matrix{}, `want <kind>/v<N>`},
 		{"an unknown field, v1", `{"schema":"e2e-matrix/v1","cells":[` + cell + `],"passed":1,"extra":1}`, &Matrix{}, `e2e-matrix/v1: json: unknown field "extra"`},
 		{"an unknown field, v0", `{"cells":[` + cell + `],"passed":1,"extra":1}`, &Matrix{}, `read as e2e-matrix/v0`},

@@ -44,6 +44,7 @@ type Options struct {
 	MTU         int
 	Break       string
 	Hermetic    bool
+	Quality     QualityOptions // the Quality rows (quality.go)
 }
 
 // Register defines the options as flags of fs, each name prefixed by prefix.
@@ -70,7 +71,8 @@ func (o *Options) Register(fs *flag.FlagSet, prefix string) {
 	fs.StringVar(&o.IPFamily, p("ip-family"), kindconfig.IPv4, "kind cluster's IP family: ipv4, ipv6 (IPv6 only) or dual; the matrix runs once per family")
 	fs.StringVar(&o.PodNetwork6, p("pod-network6"), kindconfig.PodSubnet6, "the cluster's IPv6 pod subnet on an ipv6 or dual cluster (the CNI's network6)")
 	fs.IntVar(&o.MTU, p("mtu"), 1500, "the pod network's MTU: the MTU cells send packets of exactly this size")
-	fs.StringVar(&o.Break, p("break"), "", "break one thing on purpose (kind mode): portmap, hairpin, mtu, coredns or agent-routes (podnet: the agent routes nothing, the harness adds the routes once by hand)")
+	fs.StringVar(&o.Break, p("break"), "", "break one thing on purpose (kind mode): portmap, hairpin, mtu, coredns, agent-routes (podnet: the agent routes nothing, the harness adds the routes once by hand) or lossy-node (worker 1 drops 5% of its forwarded packets)")
+	o.Quality.register(fs, p)
 	fs.BoolVar(&o.Hermetic, p("hermetic"), true, "while the kind cluster exists, drop forwarded traffic from its docker network to any other host interface (DOCKER-USER rule)")
 }
 
@@ -78,7 +80,7 @@ func (o *Options) Register(fs *flag.FlagSet, prefix string) {
 func (o *Options) Validate() error {
 	var errs []error
 	if !validBreak(o.Break) {
-		errs = append(errs, fmt.Errorf("break %q: want portmap, hairpin, mtu, coredns or agent-routes", o.Break))
+		errs = append(errs, fmt.Errorf("break %q: want portmap, hairpin, mtu, coredns, agent-routes or lossy-node", o.Break))
 	}
 	if o.Kubeconfig != "" && o.Break != "" {
 		errs = append(errs, errors.New("break is for clusters the harness creates, never for a gate cluster"))
@@ -103,6 +105,7 @@ func (o *Options) Validate() error {
 			errs = append(errs, fmt.Errorf("ip-family %q: want ipv4, ipv6 or dual", o.IPFamily))
 		}
 	}
+	errs = append(errs, o.Quality.validate()...)
 	if o.Workers < 0 {
 		errs = append(errs, fmt.Errorf("workers %d: negative", o.Workers))
 	}

@@ -27,18 +27,42 @@ type QualityOptions struct {
 	BurstCount    int
 	BurstInterval time.Duration
 	// MinThroughputRatio: pod path throughput over host path throughput
-	// below this fails (k8s-netperf's 0.9 is for real NICs; docs/measurements/
-	// 2026-12-06-datapath-quality.md says why kind needs less).
+	// below this fails; autoRatio picks by mode (minRatio).
 	MinThroughputRatio float64
 	ThroughputDuration time.Duration
 }
 
 // defaultQuality: 50 echoes 20 ms apart (1 s) can tell 1% of loss (one
-// echo lost fails); the throughput ratio is measured on kind
-// (docs/measurements/2026-12-06-datapath-quality.md).
+// echo lost fails); the throughput ratio depends on the mode (minRatio).
 func defaultQuality() QualityOptions {
 	return QualityOptions{MaxLossPct: 1, BurstCount: 50, BurstInterval: 20 * time.Millisecond,
-		MinThroughputRatio: 0.9, ThroughputDuration: time.Second}
+		MinThroughputRatio: autoRatio, ThroughputDuration: time.Second}
+}
+
+const (
+	// autoRatio: the minimum throughput ratio follows the mode.
+	autoRatio = -1
+	// gateRatio is k8s-netperf's: on a real cluster the NIC, not the CPU,
+	// bounds both paths, and the pod path should lose at most 10%.
+	gateRatio = 0.9
+	// kindRatio: on kind both paths are veths on one host's CPUs; on the
+	// project's shared 2-core VM one round's ratio ranged 0.32 to 2.22
+	// (median 0.85 across nodes), so best of 3 rounds under 0.9 would fail
+	// about one run in three with nothing wrong; under 0.5, about one in
+	// 300, and a node dropping 5% of its packets still measures 0.11 to 0.29
+	// (docs/measurements/2026-12-06-datapath-quality.md).
+	kindRatio = 0.5
+)
+
+// minRatio is the throughput tolerance of a run: the option, or by mode.
+func (q QualityOptions) minRatio(gate bool) float64 {
+	switch {
+	case q.MinThroughputRatio != autoRatio:
+		return q.MinThroughputRatio
+	case gate:
+		return gateRatio
+	}
+	return kindRatio
 }
 
 func (q *QualityOptions) register(fs *flag.FlagSet, p func(string) string) {
@@ -46,7 +70,7 @@ func (q *QualityOptions) register(fs *flag.FlagSet, p func(string) string) {
 	fs.Float64Var(&q.MaxLossPct, p("max-loss-pct"), d.MaxLossPct, "a Quality burst cell fails when more than this % of its UDP echoes are lost")
 	fs.IntVar(&q.BurstCount, p("burst-count"), d.BurstCount, "UDP echoes per Quality burst cell")
 	fs.DurationVar(&q.BurstInterval, p("burst-interval"), d.BurstInterval, "time between two echoes of a burst")
-	fs.Float64Var(&q.MinThroughputRatio, p("min-throughput-ratio"), d.MinThroughputRatio, "a throughput cell fails when pod -> pod TCP throughput is below this share of host -> host between the same nodes (0: report only)")
+	fs.Float64Var(&q.MinThroughputRatio, p("min-throughput-ratio"), d.MinThroughputRatio, "a throughput cell fails when pod -> pod TCP throughput is below this share of host -> host between the same nodes (0: report only; -1: 0.9 in gate mode as k8s-netperf, 0.5 on a kind cluster the harness made, whose two paths share one host's CPUs)")
 	fs.DurationVar(&q.ThroughputDuration, p("throughput-duration"), d.ThroughputDuration, "how long each TCP throughput measurement reads (after a 200 ms warm-up)")
 }
 
@@ -61,8 +85,8 @@ func (q *QualityOptions) validate() []error {
 	if q.BurstInterval < time.Millisecond || q.BurstInterval > time.Second {
 		errs = append(errs, fmt.Errorf("burst-interval %v: want 1ms to 1s", q.BurstInterval))
 	}
-	if !(q.MinThroughputRatio >= 0 && q.MinThroughputRatio <= 2) {
-		errs = append(errs, fmt.Errorf("min-throughput-ratio %v: want 0 to 2 (0: report only)", q.MinThroughputRatio))
+	if !(q.MinThroughputRatio >= 0 && q.MinThroughputRatio <= 2 || q.MinThroughputRatio == autoRatio) {
+		errs = append(errs, fmt.Errorf("min-throughput-ratio %v: want 0 to 2 (0: report only), or -1 (by mode)", q.MinThroughputRatio))
 	}
 	if q.ThroughputDuration < 100*time.Millisecond || q.ThroughputDuration > 30*time.Second {
 		errs = append(errs, fmt.Errorf("throughput-duration %v: want 100ms to 30s", q.ThroughputDuration))
@@ -214,6 +238,7 @@ func throughputCheck(podFrom, hostFrom, podAddr, hostAddr string, q *results.Qua
 	return func(ctx context.Context) (time.Duration, string, error) {
 		s := suiteFrom(ctx)
 		o := s.opt.Quality
+		tolerance := o.minRatio(s.gate)
 		deadline := time.Now().Add(s.opt.CellTimeout)
 		var best results.Quality
 		var rounds []string
@@ -246,15 +271,16 @@ func throughputCheck(podFrom, hostFrom, podAddr, hostAddr string, q *results.Qua
 			if best.Ratio == nil || ratio > *best.Ratio {
 				best = results.Quality{PodMbps: results.Float(pod), HostMbps: results.Float(host), Ratio: results.Float(ratio)}
 			}
-			if ratio >= o.MinThroughputRatio {
+			if ratio >= tolerance {
 				break
 			}
 		}
 		*q = best
 		detail := fmt.Sprintf("pod %.0f Mbit/s, host %.0f Mbit/s: ratio %.2f (rounds pod/host %s)", *best.PodMbps, *best.HostMbps, *best.Ratio, strings.Join(rounds, " "))
-		if *best.Ratio < o.MinThroughputRatio {
-			return 0, detail, fmt.Errorf("%s: below %.2f", detail, o.MinThroughputRatio)
+		if *best.Ratio < tolerance {
+			return 0, detail, fmt.Errorf("%s: below %.2f", detail, tolerance)
 		}
+		detail += fmt.Sprintf(", at least %.2f", tolerance)
 		return 0, detail, nil
 	}
 }

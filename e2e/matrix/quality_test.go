@@ -79,6 +79,8 @@ func TestQualityOptionsValidate(t *testing.T) {
 		{"a burst too short to see 1%", func(q *QualityOptions) { q.BurstCount = 5 }, "burst-count 5"},
 		{"no interval", func(q *QualityOptions) { q.BurstInterval = 0 }, "burst-interval 0s"},
 		{"negative ratio", func(q *QualityOptions) { q.MinThroughputRatio = -0.1 }, "min-throughput-ratio -0.1"},
+		{"ratio by mode", func(q *QualityOptions) { q.MinThroughputRatio = -1 }, ""},
+		{"an explicit ratio", func(q *QualityOptions) { q.MinThroughputRatio = 0.9 }, ""},
 		{"a minute of throughput", func(q *QualityOptions) { q.ThroughputDuration = time.Minute }, "throughput-duration 1m0s"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -89,6 +91,18 @@ func TestQualityOptionsValidate(t *testing.T) {
 				t.Errorf("Validate() = %v, want %q", err, tc.want)
 			}
 		})
+	}
+}
+
+func TestMinRatio(t *testing.T) {
+	for _, tc := range []struct {
+		opt  float64
+		gate bool
+		want float64
+	}{{autoRatio, true, 0.9}, {autoRatio, false, 0.5}, {0.7, true, 0.7}, {0.7, false, 0.7}, {0, false, 0}} {
+		if got := (QualityOptions{MinThroughputRatio: tc.opt}).minRatio(tc.gate); got != tc.want {
+			t.Errorf("minRatio(option %v, gate %v) = %v, want %v", tc.opt, tc.gate, got, tc.want)
+		}
 	}
 }
 

@@ -46,10 +46,10 @@ const (
 	// bounds both paths, and the pod path should lose at most 10%.
 	gateRatio = 0.9
 	// kindRatio: on kind both paths are veths on one host's CPUs; on the
-	// project's shared 2-core VM one round's ratio ranged 0.32 to 2.22
-	// (median 0.85 across nodes), so best of 3 rounds under 0.9 would fail
-	// about one run in three with nothing wrong; under 0.5, about one in
-	// 300, and a node dropping 5% of its packets still measures 0.11 to 0.29
+	// project's shared 2-core VM one round's ratio ranged 0.32 to 5.73
+	// (median 1.00, 40 rounds), so best of 3 rounds under 0.9 would fail
+	// about one run in four with nothing wrong; under 0.5, about one in
+	// 250, and a node dropping 5% of its packets still measures 0.11 to 0.29
 	// (docs/measurements/2026-12-06-datapath-quality.md).
 	kindRatio = 0.5
 )

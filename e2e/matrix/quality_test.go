@@ -189,7 +189,11 @@ func TestWithReadinessPeersAreOtherNodes(t *testing.T) {
 		if len(p.Spec.InitContainers) != 1 {
 			t.Fatalf("pod %s: init containers %v", p.Name, p.Spec.InitContainers)
 		}
-		peer := p.Spec.InitContainers[0].Command[2]
+		script := p.Spec.InitContainers[0].Command[2]
+		if !strings.HasPrefix(script, "probe first-answer ") {
+			t.Fatalf("pod %s: init script %q", p.Name, script)
+		}
+		peer := strings.Fields(script)[2]
 		for _, n := range s.nodes {
 			if n.Name == node && strings.HasPrefix(peer, n.InternalIP+":") {
 				t.Errorf("pod %s on %s reaches its own node %s", p.Name, node, peer)

@@ -46,7 +46,7 @@
 #   E2E_EXTERNAL_NETWORK=kind docker network of the external host (NAT cells)
 #   E2E_GO_TEST_ARGS=...      extra go test args (e.g. -run TestE2E/Connectivity: one group of e2e/matrix/table.go)
 #   E2E_MTU=1500              the pod network's MTU (the MTU cells send packets of exactly this size)
-#   E2E_BREAK=portmap|hairpin|mtu|coredns|agent-routes   break one thing on purpose (kind mode
+#   E2E_BREAK=portmap|hairpin|mtu|coredns|agent-routes|lossy-node   break one thing on purpose (kind mode
 #                             only) to see which cells catch it (docs/e2e.md: "Proof that it bites");
 #                             agent-routes: podnet's agent routes nothing, the harness adds the routes
 #                             once by hand (the tutorial's way): the healing cells fail

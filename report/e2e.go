@@ -20,6 +20,8 @@ type E2EView struct {
 	Behaviours []E2EGrid      `json:"behaviours"`
 	Grids      []E2EGrid      `json:"grids"`
 	Phases     results.Phases `json:"phases,omitempty"`
+	// Quality: the data-path quality figures (quality.go).
+	Quality *QualityView `json:"quality,omitempty"`
 }
 
 // E2EGrid is the matrix of one protocol, or of one behaviour.
@@ -72,6 +74,7 @@ func FromE2E(m *results.Matrix) *Report {
 		r.E2E.Grids = append(r.E2E.Grids, grid(p, byProto[p]))
 	}
 	r.E2E.Behaviours = behaviourGrids(m.Cells)
+	r.E2E.Quality = qualityView(m)
 	if m.RunError != "" {
 		r.Cases = append(r.Cases, Case{Suite: "run", Name: "run", Result: results.Fail, Detail: m.RunError})
 	}

@@ -78,6 +78,7 @@ func mdE2E(b *bytes.Buffer, v *E2EView) {
 		}
 		mdTable(b, header, rows)
 	}
+	mdQuality(b, v.Quality)
 	if len(v.Phases) > 0 {
 		b.WriteString("### Phases\n\n")
 		var rows [][]string

@@ -16,8 +16,10 @@ import (
 // phases-e2e.tsv beside it); "run_error"; results spelled pass, fail, skip
 // (v0 wrote "FAIL").
 //
-// v2 (from v1): "coverage" (what ran of what was required) and "record"
-// (when, which versions, which nodes and CNI conf); both absent in v1 files.
+// v2 (from v1): "coverage" (what ran of what was required), "record" (when,
+// which versions, which nodes and CNI conf), a cell's "quality" (loss, RTT
+// percentiles, throughput ratio) and the run's pod network "readiness"
+// (quality.go); all absent in v1 files, which read as they are.
 type Matrix struct {
 	Schema string `json:"schema"`
 	// Meta is the run's context (mode, cluster, node image, workers, host
@@ -36,6 +38,8 @@ type Matrix struct {
 	Coverage *Coverage `json:"coverage,omitempty"`
 	// Record is the run's record: dates, versions, nodes (v2).
 	Record *Record `json:"record,omitempty"`
+	// Readiness: pod creation to first answer from another node (v2).
+	Readiness *Readiness `json:"readiness,omitempty"`
 }
 
 // Cell is one named check of the matrix.
@@ -50,6 +54,8 @@ type Cell struct {
 	Detail    string `json:"detail,omitempty"`
 	// LatencyMS is the measured latency of the last attempt, null when none.
 	LatencyMS *float64 `json:"latency_ms"`
+	// Quality is what a data-path quality cell measured (v2).
+	Quality *Quality `json:"quality,omitempty"`
 }
 
 // SetLatency records d as LatencyMS (microsecond resolution; none for 0).

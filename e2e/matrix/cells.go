@@ -25,6 +25,8 @@ type cell struct {
 	// check runs one attempt; it returns the measured latency (0 if none),
 	// a detail for the report, and an error when the attempt failed.
 	check func(ctx context.Context) (time.Duration, string, error)
+	// quality, when set, is where check leaves what it measured (quality.go).
+	quality *results.Quality
 }
 
 func (c cell) name() string {
@@ -62,6 +64,7 @@ func runCells(ctx context.Context, t *testing.T, behaviour string, cells []cell)
 				rec.Attempts++
 				latency, rec.Detail, err = c.check(ctx)
 				rec.SetLatency(latency)
+				rec.Quality = measured(c.quality)
 				if err == nil || c.once || time.Now().After(deadline) || ctx.Err() != nil {
 					break
 				}

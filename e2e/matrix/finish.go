@@ -67,6 +67,7 @@ func writeReport(ctx context.Context, cfg *envconf.Config) (context.Context, err
 		meta["external_skipped"] = s.extSkip
 	}
 	m := s.matrix.Result(meta, s.phases.List())
+	m.Readiness = s.readiness
 	switch {
 	case s.setupErr != nil:
 		m.RunError = s.setupErr.Error()

@@ -55,7 +55,8 @@ type Options struct {
 	ClusterAccess
 	// Tests selects rows and cells by name (--test, internal/testfilter):
 	// "Group/behaviour" and "Group/behaviour/cell"; the others are skipped.
-	Tests testfilter.Filter
+	Tests   testfilter.Filter
+	Quality QualityOptions // the Quality rows (quality.go)
 }
 
 // Register defines the options as flags of fs, each name prefixed by prefix.
@@ -83,9 +84,10 @@ func (o *Options) Register(fs *flag.FlagSet, prefix string) {
 	fs.StringVar(&o.IPFamily, p("ip-family"), "", "kind cluster's IP family: ipv4 (empty), ipv6 (IPv6 only) or dual; on an existing cluster the passes to run (empty: every family its nodes' podCIDRs have; one it lacks is an error); the matrix runs once per family")
 	fs.StringVar(&o.PodNetwork6, p("pod-network6"), kindconfig.PodSubnet6, "the cluster's IPv6 pod subnet on an ipv6 or dual cluster (the CNI's network6)")
 	fs.IntVar(&o.MTU, p("mtu"), 1500, "the pod network's MTU: the MTU cells send packets of exactly this size")
-	fs.StringVar(&o.Break, p("break"), "", "break one thing on purpose (kind clusters the harness makes): portmap, hairpin, mtu, coredns or agent-routes (podnet: the agent routes nothing, the harness adds the routes once by hand)")
+	fs.StringVar(&o.Break, p("break"), "", "break one thing on purpose (kind clusters the harness makes): portmap, hairpin, mtu, coredns, agent-routes (podnet: the agent routes nothing, the harness adds the routes once by hand) or lossy-node (worker 1 drops 5% of its forwarded packets)")
 	fs.StringVar(&o.PairPlan, p("pair-plan"), PairPlanAuto, "which pairs of different workers the other-node rows run: all, K (each worker a source and a destination K times, spread across topology.kubernetes.io/zone; for big clusters) or auto (all up to 10 workers, else 3)")
 	fs.Uint64Var(&o.PairSeed, p("pair-seed"), 1, "seed of the pair plan: the same seed and nodes give the same pairs (the record lists them)")
+	o.Quality.register(fs, p)
 	fs.BoolVar(&o.Hermetic, p("hermetic"), true, "while the kind cluster exists, drop forwarded traffic from its docker network to any other host interface (DOCKER-USER rule)")
 	fs.Var(&o.Tests, p("test"), "only the rows and cells whose name matches one of these regular expressions (repeat, or comma-separate; !REGEX excludes): Group/behaviour, Group/behaviour/cell (cnigate e2e --list)")
 }
@@ -118,7 +120,7 @@ func FlagsFromEnv(fs *flag.FlagSet, prefix string) error {
 func (o *Options) Validate() error {
 	var errs []error
 	if !validBreak(o.Break) {
-		errs = append(errs, fmt.Errorf("break %q: want portmap, hairpin, mtu, coredns or agent-routes", o.Break))
+		errs = append(errs, fmt.Errorf("break %q: want portmap, hairpin, mtu, coredns, agent-routes or lossy-node", o.Break))
 	}
 	errs = append(errs, o.validate()...)
 	if o.Existing() && o.Break != "" {
@@ -145,6 +147,7 @@ func (o *Options) Validate() error {
 			errs = append(errs, fmt.Errorf("workers %d: the matrix needs at least 2", o.Workers))
 		}
 	}
+	errs = append(errs, o.Quality.validate()...)
 	if o.Workers < 0 {
 		errs = append(errs, fmt.Errorf("workers %d: negative", o.Workers))
 	}

@@ -155,7 +155,7 @@ const (
 
 func validBreak(b string) bool {
 	switch b {
-	case "", breakPortmap, breakHairpin, breakMTU, breakCoreDNS, breakAgentRoutes:
+	case "", breakPortmap, breakHairpin, breakMTU, breakCoreDNS, breakAgentRoutes, breakLossyNode:
 		return true
 	}
 	return false
@@ -197,6 +197,8 @@ func applyRuntimeBreak(ctx context.Context, _ *envconf.Config) (context.Context,
 			return ctx, fmt.Errorf("E2E_BREAK=coredns: CoreDNS pods still there: %w", err)
 		}
 		klog.Infof("E2E_BREAK=coredns: CoreDNS scaled to 0")
+	case breakLossyNode:
+		return ctx, breakLossy(ctx, s)
 	}
 	return ctx, nil
 }
@@ -378,6 +380,7 @@ func helperPods(s *suite) []*corev1.Pod {
 		p := testPod(s, hostnetPod(s.short[n.Name]), n.Name, "hostnet",
 			[]string{"httpd", "-f", "-p", fmt.Sprint(s.opt.NodeHTTPPort), "-h", "/www"})
 		p.Spec.HostNetwork = true
+		p.Spec.Containers = append(p.Spec.Containers, hostProbeContainer(s))
 		p.Spec.Tolerations = []corev1.Toleration{{Operator: corev1.TolerationOpExists}}
 		p.Spec.Volumes = []corev1.Volume{
 			{Name: "podnet", VolumeSource: corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: harness.DataDir}}},
@@ -395,6 +398,7 @@ func helperPods(s *suite) []*corev1.Pod {
 // createPods creates pods and waits until each is Ready.
 func createPods(ctx context.Context, s *suite, pods []*corev1.Pod) error {
 	for _, p := range pods {
+		stampCreated(p) // readiness.go
 		if err := s.client.Resources().Create(ctx, p); err != nil {
 			return fmt.Errorf("create pod %s: %w", p.Name, err)
 		}
@@ -496,7 +500,7 @@ func createTestPods(ctx context.Context, _ *envconf.Config) (context.Context, er
 			return ctx, fmt.Errorf("create service %s: %w", svc.Name, err)
 		}
 	}
-	return ctx, createPods(ctx, s, append(helperPods(s), matrixPods(s)...))
+	return ctx, createPods(ctx, s, append(helperPods(s), withReadiness(s, matrixPods(s))...))
 }
 
 // detectCNI reads, through each node's helper pod, the network configuration

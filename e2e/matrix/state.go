@@ -14,6 +14,7 @@ import (
 	"github.com/cnigate/cnigate/e2e/cluster"
 	"github.com/cnigate/cnigate/e2e/harness"
 	kindconfig "github.com/cnigate/cnigate/kind-config"
+	"github.com/cnigate/cnigate/results"
 )
 
 // The suite state shared by setup, the rows and finish, carried in the context.
@@ -73,6 +74,9 @@ type suite struct {
 	hostMem    func() harness.MemPeakStats
 	testsStart time.Time // end of setup: the matrix (the tests) starts
 	recordState
+
+	// readiness: pod network readiness (readiness.go).
+	readiness *results.Readiness
 }
 
 // cniSummary: the CNI the nodes run ("podnet"), or each node's when they differ.

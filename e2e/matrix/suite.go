@@ -89,6 +89,7 @@ func runSuite(ctx context.Context, t *testing.T, o Options) {
 			createAPIServer6,
 			timed("external host", startExternalHost),
 			timed(results.PhasePodsReady, createTestPods),
+			collectReadiness,
 			timed("CNI detection", detectCNI),
 		)
 		if !s.gate {

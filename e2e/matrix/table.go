@@ -88,7 +88,7 @@ func (r row) behaviour(s *suite) string {
 
 // rows is the matrix: adding a behaviour is adding a row.
 func rows() []row {
-	return []row{
+	return withQualityRows([]row{
 		// The tutorial's connectivity matrix.
 		{group: gConnectivity, name: "pod -> own node", what: "pod reaches its own node's IP", podIPs: true,
 			cells: perWorker(func(s *suite, w harness.NodeInfo, _ map[string]*corev1.Pod) []cell {
@@ -172,7 +172,7 @@ func rows() []row {
 		{group: gHealing, name: bNodeRestart, what: "a restarted worker comes back Ready with its routes and rules, and its pods reach the others again", sequential: true, cells: healCells(bNodeRestart)},
 		{group: gHealing, name: bUninstall, what: "with the agent gone and podnet uninstalled a worker turns NotReady; with the agent back, Ready again", sequential: true, cells: healCells(bUninstall)},
 		{group: gHealing, name: bNodeDelete, what: "deleting a worker's Node removes the routes to its pod subnets on every other node", sequential: true, cells: healCells(bNodeDelete)},
-	}
+	})
 }
 
 // groups are the rows' groups, in table order.

@@ -226,7 +226,7 @@ func TestRowsKeepTheMatrixBehaviours(t *testing.T) {
 			t.Errorf("behaviour %q is not in the table", b)
 		}
 	}
-	if got := groups(); strings.Join(got, ",") != "Connectivity,Contract,IPAM,Health,Healing" {
+	if got := groups(); strings.Join(got, ",") != "Connectivity,Contract,IPAM,Quality,Health,Healing" {
 		t.Errorf("groups() = %v", got)
 	}
 }
@@ -256,7 +256,7 @@ func TestNeedSkip(t *testing.T) {
 }
 
 func TestOptionsValidate(t *testing.T) {
-	ok := Options{CNI: "podnet", AgentImage: "cnigate/podnet-agent:t", NodeImage: "kindest/node:v1", Workers: 2, CellTimeout: 1, AgentKills: 20}
+	ok := Options{CNI: "podnet", AgentImage: "cnigate/podnet-agent:t", NodeImage: "kindest/node:v1", Workers: 2, CellTimeout: 1, AgentKills: 20, Quality: defaultQuality()}
 	for _, tc := range []struct {
 		name string
 		edit func(o *Options)

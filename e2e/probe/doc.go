@@ -2,7 +2,8 @@
 // at /bin/probe beside busybox): what busybox cannot do, or not exactly enough
 // to be a verdict.
 //
-//	probe serve [-http :9080] [-udp :9000]   UDP echo server; HTTP server of /bytes?n=N
+//	probe serve [-http :9080] [-udp :9000]   UDP echo server; HTTP server of /bytes?n=N and
+//	                                          /stream?s=SECONDS (zeros, as fast as read)
 //	probe udp ADDR [-size N] [-df]            send one datagram of N payload bytes (with
 //	                                          Don't-Fragment), wait for its echo
 //	probe http URL [-bytes N]                 GET; with -bytes, the body must be N bytes of
@@ -20,6 +21,12 @@
 //	probe https URL [-ca FILE] [-connect IP:PORT]
 //	                                          any HTTP answer over TLS verified with FILE for
 //	                                          the URL's host, dialling IP:PORT if given
+//	probe burst ADDR [-count 50] [-interval 20ms] [-size 64] [-wait 1s]
+//	                                          UDP echoes to a probe serve: loss and RTT p50/p99
+//	probe throughput ADDR [-duration 1s] [-warmup 200ms]
+//	                                          TCP: reads http://ADDR/stream, reports Mbit/s
+//	probe first-answer ADDR [-timeout 30s]    dial ADDR (TCP) every 20 ms until it answers; the
+//	                                          time goes to the termination message (readiness)
 //
 // The rollout gate's live traffic (rollout/, events in rollout/flow):
 //

@@ -27,7 +27,7 @@ func main() {
 	}
 	cmd, args := os.Args[1], os.Args[2:]
 	// Long-running modes and those with their own output (rollout gate: stream.go).
-	servers := map[string]func([]string) error{"serve": serve, "stream-server": streamServer, "stream-client": streamClient, "reach": reach}
+	servers := map[string]func([]string) error{"serve": serve, "stream-server": streamServer, "stream-client": streamClient, "reach": reach, "first-answer": firstAnswer}
 	servers["udp-name"], servers["udp-sticky"] = udpNameServer, udpSticky // sticky.go
 	if f, ok := servers[cmd]; ok {
 		if err := f(args); err != nil {
@@ -36,7 +36,7 @@ func main() {
 		}
 		return
 	}
-	clients := map[string]func([]string) (string, error){"udp": udpProbe, "http": httpProbe, "dns": dnsProbe, "https": httpsProbe}
+	clients := map[string]func([]string) (string, error){"udp": udpProbe, "http": httpProbe, "dns": dnsProbe, "https": httpsProbe, "burst": burstProbe, "throughput": throughputProbe}
 	f, ok := clients[cmd]
 	if !ok {
 		fmt.Fprintf(os.Stderr, "probe: unknown command %q\n", cmd)
@@ -81,10 +81,16 @@ func serve(args []string) error {
 		return err
 	}
 	go echo(pc)
+	srv := &http.Server{Addr: *httpAddr, Handler: httpMux(), ReadHeaderTimeout: 10 * time.Second}
+	return srv.ListenAndServe()
+}
+
+// httpMux serves /bytes and /stream (quality.go).
+func httpMux() *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/bytes", serveBytes)
-	srv := &http.Server{Addr: *httpAddr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	return srv.ListenAndServe()
+	mux.HandleFunc("/stream", serveStream)
+	return mux
 }
 
 // echo sends every datagram back to its sender until pc is closed.

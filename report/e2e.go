@@ -71,7 +71,7 @@ func FromE2E(m *results.Matrix) *Report {
 		r.Cases = append(r.Cases, kase)
 	}
 	for _, p := range protocols {
-		r.E2E.Grids = append(r.E2E.Grids, grid(p, byProto[p]))
+		r.E2E.Grids = append(r.E2E.Grids, grid(p, byProto[p], nil))
 	}
 	r.E2E.Behaviours = behaviourGrids(m.Cells)
 	r.E2E.Quality = qualityView(m)
@@ -81,19 +81,31 @@ func FromE2E(m *results.Matrix) *Report {
 	return r
 }
 
-// grid lays cells out by from and to, in order of first appearance.
-func grid(protocol string, cells []results.Cell) E2EGrid {
+// grid lays cells out by from and to: the axes in order of first
+// appearance, or sorted by order when given.
+func grid(protocol string, cells []results.Cell, order func(a, b string) int) E2EGrid {
 	g := E2EGrid{Protocol: protocol}
-	fromIdx, toIdx := map[string]int{}, map[string]int{}
+	seenFrom, seenTo := map[string]bool{}, map[string]bool{}
 	for _, c := range cells {
-		if _, ok := fromIdx[c.From]; !ok {
-			fromIdx[c.From] = len(g.From)
+		if !seenFrom[c.From] {
+			seenFrom[c.From] = true
 			g.From = append(g.From, c.From)
 		}
-		if _, ok := toIdx[c.To]; !ok {
-			toIdx[c.To] = len(g.To)
+		if !seenTo[c.To] {
+			seenTo[c.To] = true
 			g.To = append(g.To, c.To)
 		}
+	}
+	if order != nil {
+		slices.SortFunc(g.From, order)
+		slices.SortFunc(g.To, order)
+	}
+	fromIdx, toIdx := map[string]int{}, map[string]int{}
+	for i, f := range g.From {
+		fromIdx[f] = i
+	}
+	for j, t := range g.To {
+		toIdx[t] = j
 	}
 	g.Cells = make([][][]results.Cell, len(g.From))
 	for i := range g.Cells {
@@ -149,16 +161,14 @@ func behaviourGrids(cells []results.Cell) []E2EGrid {
 		if !drawable[b] {
 			continue
 		}
-		g := grid("", byBehaviour[b])
+		g := grid("", byBehaviour[b], compareNodes)
 		g.Behaviour = b
 		for _, c := range byBehaviour[b] {
 			if c.Result == results.Fail {
 				g.Failed++
 			}
 		}
-		slices.SortFunc(g.From, compareNodes)
-		slices.SortFunc(g.To, compareNodes)
-		grids = append(grids, regrid(g, byBehaviour[b]))
+		grids = append(grids, g)
 	}
 	failing := func(g E2EGrid) int {
 		if g.Failed > 0 {
@@ -187,26 +197,6 @@ func compareNodes(a, b string) int {
 	ra, ka := rank(a)
 	rb, kb := rank(b)
 	return cmp.Or(cmp.Compare(ra, rb), cmp.Compare(ka, kb), cmp.Compare(a, b))
-}
-
-// regrid lays the cells out again on g's (sorted) axes.
-func regrid(g E2EGrid, cells []results.Cell) E2EGrid {
-	fromIdx, toIdx := map[string]int{}, map[string]int{}
-	for i, f := range g.From {
-		fromIdx[f] = i
-	}
-	for j, t := range g.To {
-		toIdx[t] = j
-	}
-	g.Cells = make([][][]results.Cell, len(g.From))
-	for i := range g.Cells {
-		g.Cells[i] = make([][]results.Cell, len(g.To))
-	}
-	for _, c := range cells {
-		i, j := fromIdx[c.From], toIdx[c.To]
-		g.Cells[i][j] = append(g.Cells[i][j], c)
-	}
-	return g
 }
 
 // recordFacts are the run's record as facts: dates, versions, one per node.

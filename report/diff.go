@@ -84,7 +84,7 @@ const (
 // interval of nothing; such a figure is shown, never judged.
 const minDiffSamples = 5
 
-// DefaultDiffTolerance: a 5% move, as the bench gate's (bench.DefaultGate).
+// DefaultDiffTolerance is the move a diff reports: 5%, as the bench gate's (bench.DefaultGate).
 const DefaultDiffTolerance = 0.05
 
 // cellSlowdown: a cell passed in both runs is listed as slower when its
@@ -100,8 +100,8 @@ const (
 	diffConfidence = 0.95
 )
 
-// Regressed: a cell turned red, a bench figure (or the cells' latency) got
-// slower beyond the tolerance.
+// Regressed reports whether a cell turned red or a bench figure (or the
+// cells' latency) got slower beyond the tolerance.
 func (d *Diff) Regressed() bool {
 	if len(d.TurnedRed) > 0 || (d.LatencyRatio != nil && d.LatencyRatio.Moved == Slower) {
 		return true
@@ -116,8 +116,7 @@ func (d *Diff) Regressed() bool {
 
 // Headline says the diff in one line.
 func (d *Diff) Headline() string {
-	switch d.Kind {
-	case "e2e":
+	if d.Kind == "e2e" {
 		s := fmt.Sprintf("%d turned red, %d turned green, %d now skipped, %d added, %d removed, %d unchanged",
 			len(d.TurnedRed), len(d.TurnedGreen), len(d.NowSkipped), len(d.Added), len(d.Removed), d.Unchanged)
 		if d.LatencyRatio != nil {

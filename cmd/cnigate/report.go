@@ -261,4 +261,3 @@ func printWritten(stdout io.Writer, r *report.Report, paths []string) {
 		fmt.Fprintf(stdout, "  %s\n", p)
 	}
 }
-

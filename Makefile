@@ -25,7 +25,7 @@ COMMIT ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 # Every binary's version and commit: one stamping mechanism (internal/buildinfo).
 STAMP := -X github.com/cnigate/cnigate/internal/buildinfo.version=$(VERSION) -X github.com/cnigate/cnigate/internal/buildinfo.commit=$(COMMIT)
 
-.PHONY: all build cnigate image image-save manifest release report-browser-test test unit conformance conformance-upstream conformance-report lint node-image cluster e2e e2e-scale e2e-clean e2e-image-save bench cluster-bench clean help
+.PHONY: all build cnigate image image-save cnigate-image cnigate-image-save manifest release report-browser-test test unit conformance conformance-upstream conformance-report lint node-image cluster e2e e2e-scale e2e-clean e2e-image-save bench cluster-bench clean help
 
 all: build
 
@@ -43,6 +43,12 @@ image: ## build the podnet-agent image (podnet's DaemonSet: agent + podnet + loo
 
 image-save: ## build the podnet-agent image and write it to _output/podnet-agent-image.tar (for a registry)
 	ci/image.sh save
+
+cnigate-image: ## build the gate's image cnigate/cnigate:<version> (cnigate e2e in a cluster as a Job: cnigate manifest --gate-job)
+	ci/cnigate-image.sh build
+
+cnigate-image-save: ## build the gate's image and write it to _output/cnigate-image.tar (for a registry)
+	ci/cnigate-image.sh save
 
 manifest: cnigate ## build the image and render the manifest that deploys it: NETWORK=10.244.0.0/16 [NETWORK6=...] -> _output/podnet.yaml
 	ci/image.sh manifest

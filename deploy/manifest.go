@@ -191,7 +191,7 @@ func (o Options) Validate() error {
 	return nil
 }
 
-//go:embed podnet.yaml.tmpl podspec.tmpl uninstall.yaml.tmpl
+//go:embed podnet.yaml.tmpl podspec.tmpl uninstall.yaml.tmpl gate-job.yaml.tmpl
 var templates embed.FS
 
 var tmpl = template.Must(template.New("").Funcs(template.FuncMap{

@@ -16,7 +16,7 @@ import (
 func manifestVerb() verb {
 	return verb{name: "manifest", args: "--image REF --network CIDR", short: "render the manifest that deploys podnet (the podnet-agent DaemonSet) on a cluster",
 		long:    "See docs/deploy.md. -o FILE writes it to a file (- : stdout).",
-		example: "  cnigate manifest --image registry.example/podnet-agent:v1.2.3 --network 10.244.0.0/16 | kubectl apply -f -\n  cnigate manifest --uninstall --image registry.example/podnet-agent:v1.2.3 --network 10.244.0.0/16 -o uninstall.yaml",
+		example: "  cnigate manifest --image registry.example/podnet-agent:v1.2.3 --network 10.244.0.0/16 | kubectl apply -f -\n  cnigate manifest --uninstall --image registry.example/podnet-agent:v1.2.3 --network 10.244.0.0/16 -o uninstall.yaml\n  cnigate manifest --gate-job --image cnigate/cnigate:v1.2.3 --test-image cnigate/e2e-busybox:1.35 | kubectl apply -f -",
 		define:  manifestFlags}
 }
 
@@ -36,6 +36,9 @@ func manifestFlags(fs *flag.FlagSet) runFunc {
 	out := fs.String("o", "-", "`FILE` to write the manifest to (- for stdout)")
 	uninstall := fs.Bool("uninstall", false, "the manifest that removes podnet from the nodes instead (delete the agent DaemonSet first; docs/deploy.md)")
 	node := fs.String("node", "", "with --uninstall: only this node")
+	gate := fs.Bool("gate-job", false, "render the Job that runs cnigate e2e --existing-cluster in the cluster instead; --image is then the cnigate image (make cnigate-image; docs/cli.md)")
+	var g deploy.GateJob
+	g.Register(fs)
 	var env []string
 	fs.Func("env", "`NAME=VALUE` for the agent container (repeatable)", func(v string) error {
 		env = append(env, v)
@@ -44,6 +47,17 @@ func manifestFlags(fs *flag.FlagSet) runFunc {
 	return func(_ context.Context, c *call) error {
 		if err := noArgs(c); err != nil {
 			return err
+		}
+		if *gate {
+			if *uninstall || o.Network != "" || o.Network6 != "" || len(env) > 0 {
+				return usagef("--gate-job takes --image, --image-pull-policy, --test-image, --test-image-pull-policy, --gate-arg and -o")
+			}
+			g.Image, g.ImagePullPolicy = o.Image, o.ImagePullPolicy
+			raw, err := deploy.RenderGateJob(g)
+			if err != nil {
+				return usagef("%v", err)
+			}
+			return writeOut(raw, *out, o.Image, c.stdout, c.stderr)
 		}
 		return writeManifest(o, env, *out, *uninstall, *node, c.stdout, c.stderr)
 	}
@@ -71,13 +85,17 @@ func writeManifest(o deploy.Options, env []string, out string, uninstall bool, n
 	if err != nil {
 		return usagef("%v", err)
 	}
+	return writeOut(raw, out, o.Image, stdout, stderr)
+}
+
+func writeOut(raw []byte, out, image string, stdout, stderr io.Writer) error {
 	if out == "-" {
-		_, err = stdout.Write(raw)
+		_, err := stdout.Write(raw)
 		return err
 	}
 	if err := os.WriteFile(out, raw, 0o644); err != nil {
 		return err
 	}
-	_, _ = fmt.Fprintf(stderr, "wrote %s (image %s): kubectl apply -f %s\n", out, o.Image, out)
+	_, _ = fmt.Fprintf(stderr, "wrote %s (image %s): kubectl apply -f %s\n", out, image, out)
 	return nil
 }

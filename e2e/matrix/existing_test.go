@@ -225,6 +225,11 @@ func TestCoverage(t *testing.T) {
 		wantFull    bool
 		wantLine    string
 		wantFailure string
+		// cni overrides the nodes' CNI; churnSkipped adds a churn cell
+		// (named otherwise than its row) skipped with the suite's podnet-only
+		// reason
+		cni          string
+		churnSkipped bool
 	}{
 		{name: "existing cluster, docker-less: NOT a full gate, not failed", gate: true, cells: []results.Cell{pass, nat, reservations},
 			wantLine: "1 passed, 0 failed, 2 skipped: NOT a full gate (required: runnable; pod -> external (NAT): 1 cells skipped (no docker here))"},
@@ -235,15 +240,25 @@ func TestCoverage(t *testing.T) {
 		{name: "kind: a skip fails by default", cells: []results.Cell{pass, nat}, wantLine: "NOT a full gate", wantFailure: "pod -> external (NAT)"},
 		{name: "kind, all ran", cells: []results.Cell{pass}, wantFull: true, wantLine: "1 passed, 0 failed, 0 skipped: full coverage"},
 		{name: "another CNI: podnet's own checks are not required", gate: true, cells: []results.Cell{pass, reservations}, wantFull: true, wantLine: "full coverage"},
+		{name: "kind with bridge: churn's podnet-only cells are not required", cni: "bridge", churnSkipped: true, cells: []results.Cell{pass}, wantFull: true, wantLine: "full coverage"},
+		{name: "kind dual: hostIP ::1 in the IPv6 pass is not required", cells: []results.Cell{pass,
+			{Behaviour: "hostPort on hostIP 127.0.0.1, from its own node", Name: "http/ipv6:hostnet-w1->loopback", Result: results.Skip, Detail: loopbackV6Reason}},
+			wantFull: true, wantLine: "full coverage"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			// existing cluster: kindnet (podnet's own checks do not apply); kind: podnet
 			cni := map[bool]string{true: "kindnet", false: "podnet"}[tc.gate]
+			if tc.cni != "" {
+				cni = tc.cni
+			}
 			s := &suite{gate: tc.gate, opt: Options{CNI: "podnet", ClusterAccess: ClusterAccess{Require: tc.require}},
 				nodes: []harness.NodeInfo{{Name: "n"}, {Name: "w1"}, {Name: "w2"}}, nodeCNI: map[string]string{"n": cni, "w1": cni, "w2": cni}}
 			s.workers = s.nodes[1:]
 			for _, c := range tc.cells {
 				s.matrix.Add(c)
+			}
+			if tc.churnSkipped {
+				s.matrix.Add(results.Cell{Behaviour: "churn: IPs released", Name: "ipam:churn-w1", Result: results.Skip, Detail: s.podnetSkip()})
 			}
 			m := s.matrix.Result(nil, nil)
 			c, failure := coverage(s, m)

@@ -268,11 +268,21 @@ func coverage(s *suite, m *results.Matrix) (*results.Coverage, string) {
 	// enforced: an explicit --require, or a kind cluster the harness made
 	enforced := strings.TrimSpace(s.opt.Require) != "" || !s.gate
 	na := notApplicable(s)
+	// Reasons that say the cluster cannot have a cell: the platform in this
+	// family (hostIP ::1: no portmap forwarding from IPv6 loopback), and
+	// the rows' own needs, also for the cells a row names otherwise (churn's
+	// "churn: IPs released").
+	naReasons := []string{loopbackV6Reason}
+	for _, r := range []string{s.podnetSkip(), s.healSkip()} {
+		if r != "" {
+			naReasons = append(naReasons, r)
+		}
+	}
 	c := results.NewCoverage(m, name, enforced, func(b, reason string) bool {
-		// a cell the platform cannot have in this family (hostIP ::1: no
-		// portmap forwarding from IPv6 loopback) is no gap, unless "all"
-		if !req.all && strings.Contains(reason, loopbackV6Reason) {
-			return false
+		for _, r := range naReasons {
+			if !req.all && strings.Contains(reason, r) {
+				return false
+			}
 		}
 		return req.required(b, na)
 	})

@@ -7,6 +7,7 @@ import (
 	"html/template"
 	"io"
 	"path/filepath"
+	"regexp"
 	"strings"
 
 	"github.com/onsi/ginkgo/v2/types"
@@ -234,8 +235,13 @@ func sourceLocation(l types.CodeLocation) string {
 	return fmt.Sprintf("%s:%d", filepath.Base(f), l.LineNumber)
 }
 
+// specTempDir is a spec's throwaway directory (the suite's
+// $TMPDIR/cnitest-N/spec-M): the same on no two runs or machines.
+var specTempDir = regexp.MustCompile(`(?:/[^\s"'/]+)*/cnitest-\d+/spec-\d+`)
+
 // pathScrubber takes the directories the runs ran in (Ginkgo's suite path:
-// the checkout) out of the texts the page quotes.
+// the checkout) and the specs' temp directories ($SPEC_DIR) out of the
+// texts the page quotes.
 func pathScrubber(runs []PublishedRun) func(string) string {
 	var olds []string
 	for _, r := range runs {
@@ -246,5 +252,5 @@ func pathScrubber(runs []PublishedRun) func(string) string {
 		}
 	}
 	rep := strings.NewReplacer(olds...)
-	return rep.Replace
+	return func(s string) string { return specTempDir.ReplaceAllString(rep.Replace(s), "$$SPEC_DIR") }
 }

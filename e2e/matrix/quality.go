@@ -70,7 +70,7 @@ func (q *QualityOptions) register(fs *flag.FlagSet, p func(string) string) {
 	fs.Float64Var(&q.MaxLossPct, p("max-loss-pct"), d.MaxLossPct, "a Quality burst cell fails when more than this % of its UDP echoes are lost")
 	fs.IntVar(&q.BurstCount, p("burst-count"), d.BurstCount, "UDP echoes per Quality burst cell")
 	fs.DurationVar(&q.BurstInterval, p("burst-interval"), d.BurstInterval, "time between two echoes of a burst")
-	fs.Float64Var(&q.MinThroughputRatio, p("min-throughput-ratio"), d.MinThroughputRatio, "a throughput cell fails when pod -> pod TCP throughput is below this share of host -> host between the same nodes (0: report only; -1: 0.9 in gate mode as k8s-netperf, 0.5 on a kind cluster the harness made, whose two paths share one host's CPUs)")
+	fs.Float64Var(&q.MinThroughputRatio, p("min-throughput-ratio"), d.MinThroughputRatio, "a throughput cell fails when pod -> pod TCP throughput is below this share of host -> host between the same nodes (0: report only; -1: 0.9 on an existing cluster as k8s-netperf, 0.5 on a kind cluster the harness made, whose two paths share one host's CPUs)")
 	fs.DurationVar(&q.ThroughputDuration, p("throughput-duration"), d.ThroughputDuration, "how long each TCP throughput measurement reads (after a 200 ms warm-up)")
 }
 

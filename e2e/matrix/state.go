@@ -35,7 +35,7 @@ type suite struct {
 	opt       Options   // the run's options, as Suite got them
 	sel       selection // opt.Tests against the table's rows
 	gate      bool
-	cluster   string // kind cluster name; "" in gate mode
+	cluster   string // kind cluster name; "" on an existing cluster
 	namespace string
 	client    klient.Client
 	failed    atomic.Bool

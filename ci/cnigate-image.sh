@@ -38,13 +38,5 @@ cp "$REPO_ROOT/ci/images/cnigate/Dockerfile" "$ctx/"
 log "building cnigate ($VERSION)"
 (cd "$REPO_ROOT" && CGO_ENABLED=0 go build -trimpath -ldflags "-s $(stamp_ldflags "$VERSION" "$COMMIT")" \
   -o "$ctx/rootfs/usr/local/bin/cnigate" ./cmd/cnigate)
-# the legacy builder warns on stderr that it is deprecated: show its output only on failure
-docker build -q --label "io.cnigate.version=$VERSION" --label "io.cnigate.commit=$COMMIT" \
-  -t "$IMAGE" "$ctx" >"$ctx.log" 2>&1 || { cat "$ctx.log" >&2; die "docker build $IMAGE failed"; }
-log "image $IMAGE ($(docker image inspect --format '{{.Size}}' "$IMAGE") bytes)"
-if [[ $MODE == save ]]; then
-  mkdir -p "$(dirname "$IMAGE_TAR")"
-  docker save -o "$IMAGE_TAR" "$IMAGE"
-  log "wrote $IMAGE_TAR ($(du -h "$IMAGE_TAR" | cut -f1)); mirror it: docker load -i $IMAGE_TAR && docker tag $IMAGE <registry>/cnigate:${IMAGE#*:} && docker push <registry>/cnigate:${IMAGE#*:}"
-fi
+build_image "$MODE" "$IMAGE" "$ctx" "$IMAGE_TAR" "$VERSION" "$COMMIT"
 echo "$IMAGE"

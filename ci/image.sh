@@ -102,13 +102,5 @@ log "building podnet-agent, podnet, loopback, portmap ($VERSION${IMAGE_DEFECT:+,
 if [[ -n $IMAGE_DEFECT ]]; then
   printf 'ENV PODNET_DEFECT=%s\n' "$IMAGE_DEFECT" >>"$ctx/Dockerfile"
 fi
-# the legacy builder warns on stderr that it is deprecated: show its output only on failure
-docker build -q --label "io.cnigate.version=$VERSION" --label "io.cnigate.commit=$COMMIT" \
-  -t "$IMAGE" "$ctx" >"$ctx.log" 2>&1 || { cat "$ctx.log" >&2; die "docker build $IMAGE failed"; }
-log "image $IMAGE ($(docker image inspect --format '{{.Size}}' "$IMAGE") bytes)"
-if [[ $MODE == save ]]; then
-  mkdir -p "$(dirname "$IMAGE_TAR")"
-  docker save -o "$IMAGE_TAR" "$IMAGE"
-  log "wrote $IMAGE_TAR ($(du -h "$IMAGE_TAR" | cut -f1)); mirror it: docker load -i $IMAGE_TAR && docker tag $IMAGE <registry>/podnet-agent:$IMAGE_TAG && docker push <registry>/podnet-agent:$IMAGE_TAG"
-fi
+build_image "$MODE" "$IMAGE" "$ctx" "$IMAGE_TAR" "$VERSION" "$COMMIT"
 echo "$IMAGE"

@@ -144,3 +144,20 @@ fetch_busybox() {
 stamp_ldflags() {
   printf -- '-X github.com/cnigate/cnigate/internal/buildinfo.version=%s -X github.com/cnigate/cnigate/internal/buildinfo.commit=%s' "$1" "$2"
 }
+
+# build_image MODE IMAGE CTX TAR VERSION COMMIT: docker build the context CTX as IMAGE, labelled
+# with VERSION and COMMIT; with MODE save also write it to TAR, saying how to mirror it. The one
+# tail of ci/image.sh and ci/cnigate-image.sh.
+build_image() {
+  local mode=$1 image=$2 ctx=$3 tar=$4 version=$5 commit=$6
+  # the legacy builder warns on stderr that it is deprecated: show its output only on failure
+  docker build -q --label "io.cnigate.version=$version" --label "io.cnigate.commit=$commit" \
+    -t "$image" "$ctx" >"$ctx.log" 2>&1 || { cat "$ctx.log" >&2; die "docker build $image failed"; }
+  log "image $image ($(docker image inspect --format '{{.Size}}' "$image") bytes)"
+  if [[ $mode == save ]]; then
+    mkdir -p "$(dirname "$tar")"
+    docker save -o "$tar" "$image"
+    local name=${image%:*} tag=${image##*:}
+    log "wrote $tar ($(du -h "$tar" | cut -f1)); mirror it: docker load -i $tar && docker tag $image <registry>/${name##*/}:$tag && docker push <registry>/${name##*/}:$tag"
+  fi
+}

@@ -3,7 +3,6 @@ package bench
 import (
 	"fmt"
 	"math"
-	"math/rand/v2"
 	"slices"
 	"time"
 
@@ -95,31 +94,6 @@ const minPairs = 20
 // bursts (seconds each): with fewer burst rounds the bursts are not gated.
 const minBurstPairs = 5
 
-// p50 is the nearest-rank median of xs, sorting xs in place.
-func p50(xs []float64) float64 {
-	slices.Sort(xs)
-	return xs[max(int(math.Ceil(float64(len(xs))/2))-1, 0)]
-}
-
-// bootstrapMedian returns the median of ratios and its percentile bootstrap
-// interval at confidence conf.
-func bootstrapMedian(ratios []float64, resamples int, conf float64, seed uint64) (median, low, high float64) {
-	n := len(ratios)
-	median = p50(slices.Clone(ratios))
-	rng := rand.New(rand.NewPCG(seed, 0x9e3779b97f4a7c15))
-	meds := make([]float64, resamples)
-	draw := make([]float64, n)
-	for r := range meds {
-		for k := range n {
-			draw[k] = ratios[rng.IntN(n)]
-		}
-		meds[r] = p50(draw)
-	}
-	slices.Sort(meds)
-	q := func(p float64) float64 { return meds[min(max(int(math.Floor(p*float64(resamples))), 0), resamples-1)] }
-	return median, q((1 - conf) / 2), q((1 + conf) / 2)
-}
-
 // judge decides one metric from the per-round latencies of the two
 // contenders (0: that process failed).
 func (g GateOptions) judge(metric string, cand, base []time.Duration) results.BenchGateMetric {
@@ -141,13 +115,13 @@ func (g GateOptions) judgeMin(metric string, cand, base []time.Duration, minPair
 		m.Regression = true
 		return m
 	}
-	m.CandidateP50, m.BaselineP50 = p50(slices.Clone(c)), p50(slices.Clone(b))
+	m.CandidateP50, m.BaselineP50 = results.P50(slices.Clone(c)), results.P50(slices.Clone(b))
 	m.P50Ratio = m.CandidateP50 / m.BaselineP50
 	ratios := make([]float64, len(c))
 	for i := range c {
 		ratios[i] = c[i] / b[i]
 	}
-	m.Ratio, m.Low, m.High = bootstrapMedian(ratios, g.Resamples, g.Confidence, g.Seed)
+	m.Ratio, m.Low, m.High = results.BootstrapMedian(ratios, g.Resamples, g.Confidence, g.Seed)
 	tolerance := g.Tolerance
 	if metric == results.MetricAddCPU || metric == results.MetricDelCPU {
 		tolerance = g.CPUTolerance

@@ -202,7 +202,7 @@ func DiffMatrix(aName string, a *results.Matrix, bName string, b *results.Matrix
 	if len(ratios) >= minDiffSamples {
 		// The cells are paired (the same check in both runs): the median of
 		// their latency ratios, bootstrapped.
-		med, low, high := bootstrapMedianOf(ratios, diffResamples, diffConfidence, 1)
+		med, low, high := results.BootstrapMedian(ratios, diffResamples, diffConfidence, 1)
 		d.LatencyRatio = &Delta{Ratio: med, Low: low, High: high, N: [2]int{len(ratios), len(ratios)}, Moved: moved(low, high, tolerance)}
 	}
 	return d
@@ -249,8 +249,8 @@ func burstWalls(b results.BenchBurst) []float64 {
 // ratioOfMedians is median(b)/median(a) with a bootstrap interval from
 // resampling a and b independently.
 func ratioOfMedians(a, b []float64, tolerance float64) Delta {
+	ma, mb := results.P50(slices.Clone(a)), results.P50(slices.Clone(b))
 	if len(a) < minDiffSamples || len(b) < minDiffSamples {
-		ma, mb := median(slices.Clone(a)), median(slices.Clone(b))
 		return Delta{Before: ma, After: mb, Ratio: mb / ma, N: [2]int{len(a), len(b)}, Moved: FewSamples}
 	}
 	rng := rand.New(rand.NewPCG(1, 2))
@@ -263,45 +263,10 @@ func ratioOfMedians(a, b []float64, tolerance float64) Delta {
 		for j := range rb {
 			rb[j] = b[rng.IntN(len(b))]
 		}
-		ratios[i] = median(rb) / median(ra)
+		ratios[i] = results.P50(rb) / results.P50(ra)
 	}
-	slices.Sort(ratios)
-	low, high := quantiles(ratios, diffConfidence)
-	ma, mb := median(slices.Clone(a)), median(slices.Clone(b))
+	low, high := results.BootstrapInterval(ratios, diffConfidence)
 	return Delta{Before: ma, After: mb, Ratio: mb / ma, Low: low, High: high, N: [2]int{len(a), len(b)}, Moved: moved(low, high, tolerance)}
-}
-
-// bootstrapMedianOf is the median of xs and its bootstrap interval.
-func bootstrapMedianOf(xs []float64, resamples int, conf float64, seed uint64) (med, low, high float64) {
-	rng := rand.New(rand.NewPCG(seed, seed+1))
-	meds := make([]float64, resamples)
-	r := make([]float64, len(xs))
-	for i := range meds {
-		for j := range r {
-			r[j] = xs[rng.IntN(len(xs))]
-		}
-		meds[i] = median(r)
-	}
-	slices.Sort(meds)
-	low, high = quantiles(meds, conf)
-	return median(slices.Clone(xs)), low, high
-}
-
-// median sorts xs in place.
-func median(xs []float64) float64 {
-	slices.Sort(xs)
-	n := len(xs)
-	if n%2 == 1 {
-		return xs[n/2]
-	}
-	return (xs[n/2-1] + xs[n/2]) / 2
-}
-
-func quantiles(sorted []float64, conf float64) (low, high float64) {
-	n := len(sorted)
-	lo := int(float64(n) * (1 - conf) / 2)
-	hi := min(n-1, int(float64(n)*(1+conf)/2))
-	return sorted[lo], sorted[hi]
 }
 
 func moved(low, high, tolerance float64) string {

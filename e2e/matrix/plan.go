@@ -54,9 +54,9 @@ func pairPlanK(plan string, n int) (int, error) {
 }
 
 // nodePair is an ordered pair of workers: From's pods send to To's.
-type nodePair struct{ From, To string }
+type nodePair struct{ From, To harness.NodeInfo }
 
-func (p nodePair) String() string { return p.From + "->" + p.To }
+func (p nodePair) String() string { return p.From.Name + "->" + p.To.Name }
 
 // planPairs returns k pairs per worker (k >= 1, k < len(nodes)-1; else every
 // ordered pair): the workers are shuffled within each zone with the seed,
@@ -72,7 +72,7 @@ func planPairs(nodes []harness.NodeInfo, k int, seed uint64) []nodePair {
 		for _, a := range nodes {
 			for _, b := range nodes {
 				if a.Name != b.Name {
-					all = append(all, nodePair{a.Name, b.Name})
+					all = append(all, nodePair{a, b})
 				}
 			}
 		}
@@ -102,31 +102,32 @@ func planPairs(nodes []harness.NodeInfo, k int, seed uint64) []nodePair {
 // sits at (j+0.5)/m), so that neighbours are of different zones as far as the
 // zone sizes allow. It returns the ring and the number of zones ("" is a
 // zone of its own).
-func zoneRing(nodes []harness.NodeInfo, seed uint64) ([]string, int) {
-	byZone := map[string][]string{}
+func zoneRing(nodes []harness.NodeInfo, seed uint64) ([]harness.NodeInfo, int) {
+	byZone := map[string][]harness.NodeInfo{}
 	for _, n := range nodes {
-		byZone[n.Zone] = append(byZone[n.Zone], n.Name)
+		byZone[n.Zone] = append(byZone[n.Zone], n)
 	}
 	type seat struct {
 		pos  float64
 		zone string
-		name string
+		node harness.NodeInfo
 	}
 	seats := make([]seat, 0, len(nodes))
 	for z, names := range byZone {
-		slices.Sort(names) // the shuffle starts from the same order on every run
+		// the shuffle starts from the same order on every run
+		slices.SortFunc(names, func(a, b harness.NodeInfo) int { return strings.Compare(a.Name, b.Name) })
 		rng := rand.New(rand.NewPCG(seed, hashZone(z)))
 		rng.Shuffle(len(names), func(i, j int) { names[i], names[j] = names[j], names[i] })
-		for j, name := range names {
-			seats = append(seats, seat{(float64(j) + 0.5) / float64(len(names)), z, name})
+		for j, n := range names {
+			seats = append(seats, seat{(float64(j) + 0.5) / float64(len(names)), z, n})
 		}
 	}
 	slices.SortFunc(seats, func(a, b seat) int {
 		return cmp.Or(cmp.Compare(a.pos, b.pos), strings.Compare(a.zone, b.zone))
 	})
-	ring := make([]string, len(seats))
+	ring := make([]harness.NodeInfo, len(seats))
 	for i, s := range seats {
-		ring[i] = s.name
+		ring[i] = s.node
 	}
 	return ring, len(byZone)
 }
@@ -170,17 +171,7 @@ func (s *suite) pairPlanText() string {
 		if i > 0 {
 			b.WriteByte(' ')
 		}
-		b.WriteString(s.short[p.From] + "->" + s.short[p.To])
+		b.WriteString(s.short[p.From.Name] + "->" + s.short[p.To.Name])
 	}
 	return b.String()
-}
-
-// worker is the matrix worker of that name (the plan names only workers).
-func (s *suite) worker(name string) harness.NodeInfo {
-	for _, w := range s.workers {
-		if w.Name == name {
-			return w
-		}
-	}
-	panic("pair plan names " + name + ", not a worker of the matrix")
 }

@@ -95,10 +95,6 @@ func TestPlanPairsCoversEveryWorkerKTimes(t *testing.T) {
 			if len(pairs) != n*tc.k {
 				t.Fatalf("%d pairs, want n*k = %d", len(pairs), n*tc.k)
 			}
-			zone := map[string]string{}
-			for _, w := range tc.nodes {
-				zone[w.Name] = w.Zone
-			}
 			from, to, seen := map[string]int{}, map[string]int{}, map[nodePair]bool{}
 			cross := 0
 			for _, p := range pairs {
@@ -106,9 +102,9 @@ func TestPlanPairsCoversEveryWorkerKTimes(t *testing.T) {
 					t.Fatalf("pair %s: itself or twice", p)
 				}
 				seen[p] = true
-				from[p.From]++
-				to[p.To]++
-				if zone[p.From] != zone[p.To] {
+				from[p.From.Name]++
+				to[p.To.Name]++
+				if p.From.Zone != p.To.Zone {
 					cross++
 				}
 			}

@@ -253,7 +253,7 @@ func pairs(same bool, f cellsFor) func(*suite, map[string]*corev1.Pod) []cell {
 			return cells
 		}
 		for _, p := range s.pairsOfOtherNodes() {
-			cells = append(cells, f(s, s.worker(p.From), s.worker(p.To), pods)...)
+			cells = append(cells, f(s, p.From, p.To, pods)...)
 		}
 		return cells
 	}

@@ -42,29 +42,11 @@ func TestRenderGateJobObjects(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var job *batchv1.Job
-	var role *rbacv1.ClusterRole
-	var binding *rbacv1.ClusterRoleBinding
-	kinds := map[string]int{}
-	for _, obj := range decode(t, raw) {
-		kinds[obj.GetObjectKind().GroupVersionKind().Kind]++
-		switch v := obj.(type) {
-		case *batchv1.Job:
-			job = v
-		case *rbacv1.ClusterRole:
-			role = v
-		case *rbacv1.ClusterRoleBinding:
-			binding = v
-		}
-	}
-	for _, k := range []string{"Namespace", "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Job"} {
-		if kinds[k] != 1 {
-			t.Errorf("%d %s objects, want 1", kinds[k], k)
-		}
-	}
-	if job == nil || role == nil || binding == nil {
-		t.Fatal("missing objects")
-	}
+	objs := byKind(t, raw)
+	wantOne(t, objs, "Namespace", "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Job")
+	job := only[*batchv1.Job](t, objs, "Job")
+	role := only[*rbacv1.ClusterRole](t, objs, "ClusterRole")
+	binding := only[*rbacv1.ClusterRoleBinding](t, objs, "ClusterRoleBinding")
 	spec := job.Spec.Template.Spec
 	c := spec.Containers[0]
 	if c.Image != "c:1" || c.ImagePullPolicy != corev1.PullNever {

@@ -50,6 +50,40 @@ func decode(t *testing.T, raw []byte) []runtime.Object {
 	return objs
 }
 
+// byKind decodes a rendered manifest (decode) and groups its objects by kind.
+func byKind(t *testing.T, raw []byte) map[string][]runtime.Object {
+	t.Helper()
+	objs := map[string][]runtime.Object{}
+	for _, obj := range decode(t, raw) {
+		k := obj.GetObjectKind().GroupVersionKind().Kind
+		objs[k] = append(objs[k], obj)
+	}
+	return objs
+}
+
+// wantOne fails the test for each of kinds that objs does not hold exactly once.
+func wantOne(t *testing.T, objs map[string][]runtime.Object, kinds ...string) {
+	t.Helper()
+	for _, k := range kinds {
+		if n := len(objs[k]); n != 1 {
+			t.Errorf("%d %s objects, want 1", n, k)
+		}
+	}
+}
+
+// only is the first object of kind in objs as T; the test stops when there is none.
+func only[T runtime.Object](t *testing.T, objs map[string][]runtime.Object, kind string) T {
+	t.Helper()
+	if len(objs[kind]) == 0 {
+		t.Fatalf("no %s object", kind)
+	}
+	v, ok := objs[kind][0].(T)
+	if !ok {
+		t.Fatalf("the %s object is a %T", kind, objs[kind][0])
+	}
+	return v
+}
+
 func TestRenderGolden(t *testing.T) {
 	for _, tc := range []struct {
 		file   string
@@ -94,29 +128,11 @@ func TestRenderObjects(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var ds *appsv1.DaemonSet
-	var cm *corev1.ConfigMap
-	var role *rbacv1.ClusterRole
-	kinds := map[string]int{}
-	for _, obj := range decode(t, raw) {
-		kinds[obj.GetObjectKind().GroupVersionKind().Kind]++
-		switch v := obj.(type) {
-		case *appsv1.DaemonSet:
-			ds = v
-		case *corev1.ConfigMap:
-			cm = v
-		case *rbacv1.ClusterRole:
-			role = v
-		}
-	}
-	for _, k := range []string{"Namespace", "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "ConfigMap", "DaemonSet"} {
-		if kinds[k] != 1 {
-			t.Errorf("%d %s objects, want 1", kinds[k], k)
-		}
-	}
-	if ds == nil || cm == nil || role == nil {
-		t.Fatal("missing objects")
-	}
+	objs := byKind(t, raw)
+	wantOne(t, objs, "Namespace", "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "ConfigMap", "DaemonSet")
+	ds := only[*appsv1.DaemonSet](t, objs, "DaemonSet")
+	cm := only[*corev1.ConfigMap](t, objs, "ConfigMap")
+	role := only[*rbacv1.ClusterRole](t, objs, "ClusterRole")
 	spec := ds.Spec.Template.Spec
 	c := spec.Containers[0]
 	checks := []struct {
@@ -171,10 +187,8 @@ func TestRenderObjects(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, obj := range decode(t, raw2) {
-		if d, ok := obj.(*appsv1.DaemonSet); ok && d.Spec.Template.Annotations[configHashKey] == ds.Spec.Template.Annotations[configHashKey] {
-			t.Error("the config hash annotation did not change with the MTU")
-		}
+	if d := only[*appsv1.DaemonSet](t, byKind(t, raw2), "DaemonSet"); d.Spec.Template.Annotations[configHashKey] == ds.Spec.Template.Annotations[configHashKey] {
+		t.Error("the config hash annotation did not change with the MTU")
 	}
 }
 
@@ -224,18 +238,12 @@ func TestRenderUninstall(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var ds *appsv1.DaemonSet
-		kinds := map[string]int{}
-		for _, obj := range decode(t, raw) {
-			kinds[obj.GetObjectKind().GroupVersionKind().Kind]++
-			if d, ok := obj.(*appsv1.DaemonSet); ok {
-				ds = d
-			}
-		}
+		objs := byKind(t, raw)
 		// it stands alone: its namespace and settings, nothing else
-		if len(kinds) != 3 || kinds["Namespace"] != 1 || kinds["ConfigMap"] != 1 || kinds["DaemonSet"] != 1 {
-			t.Fatalf("objects %v, want a Namespace, a ConfigMap and a DaemonSet", kinds)
+		if len(objs) != 3 || len(objs["Namespace"]) != 1 || len(objs["ConfigMap"]) != 1 || len(objs["DaemonSet"]) != 1 {
+			t.Fatalf("objects %v, want a Namespace, a ConfigMap and a DaemonSet", objs)
 		}
+		ds := only[*appsv1.DaemonSet](t, objs, "DaemonSet")
 		if ds.Name != UninstallDaemonSet || ds.Namespace != Namespace {
 			t.Fatalf("DaemonSet %s/%s", ds.Namespace, ds.Name)
 		}

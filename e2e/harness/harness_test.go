@@ -51,19 +51,31 @@ func TestParseHTTP(t *testing.T) {
 }
 
 func TestParseReservations(t *testing.T) {
-	out := "@@ 10.244.1.2\nabc123\neth0\n\n@@ 10.244.1.3\r\ndef456\r\neth0\r\n\n@@ lock\n\n@@ last_reserved_ip.0\n10.244.1.3\n"
-	res, err := ParseReservations(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(res) != 2 || res[0] != (Reservation{"10.244.1.2", "abc123", "eth0"}) || res[1] != (Reservation{"10.244.1.3", "def456", "eth0"}) {
-		t.Errorf("got %+v", res)
-	}
-	if res, err := ParseReservations(""); err != nil || len(res) != 0 {
-		t.Errorf("empty: %+v %v", res, err)
-	}
-	if _, err := ParseReservations("@@ 10.244.1.9\nonlyid\n"); err == nil {
-		t.Error("one-line reservation: no error")
+	for _, tc := range []struct {
+		name, out string
+		want      []Reservation // nil with wantErr
+		wantErr   bool
+	}{
+		{"podnet and host-local, other files left out",
+			"@@ 10.244.1.2\nabc123\neth0\n\n@@ 10.244.1.3\r\ndef456\r\neth0\r\n\n@@ lock\n\n@@ last_reserved_ip.0\n10.244.1.3\n",
+			[]Reservation{{"10.244.1.2", "abc123", "eth0"}, {"10.244.1.3", "def456", "eth0"}}, false},
+		{"host-local as it writes it (no final newline), last file", "@@ fd00::5\nid1\r\neth0\n",
+			[]Reservation{{"fd00::5", "id1", "eth0"}}, false},
+		{"podnet, last file", "@@ 10.244.1.2\nabc123\neth0\n\n", []Reservation{{"10.244.1.2", "abc123", "eth0"}}, false},
+		{"empty", "", nil, false},
+		{"one line", "@@ 10.244.1.9\nonlyid\n", nil, true},
+		{"three lines", "@@ 10.244.1.9\na\neth0\nx\n\n", nil, true},
+		{"not the store's spelling of an address: not a reservation", "@@ fd00:0::2\nonlyid\n", nil, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res, err := ParseReservations(tc.out)
+			if (err != nil) != tc.wantErr {
+				t.Fatalf("error %v, want one: %v", err, tc.wantErr)
+			}
+			if !tc.wantErr && !slices.Equal(res, tc.want) {
+				t.Errorf("got %+v, want %+v", res, tc.want)
+			}
+		})
 	}
 }
 

@@ -5,12 +5,12 @@ import (
 	"net/netip"
 	"path"
 	"strings"
+
+	"github.com/cnigate/cnigate/plugin/ipam/format"
 )
 
-// Reservation is one podnet IPAM reservation file: <dataDir>/<network>/<IP>
-// holding "<containerID>\n<ifname>\n". The harness is black-box and must not
-// import podnet, so it re-implements this piece of the store format from its
-// specification, docs/podnet.md#ipam-store-format-version-1: a change there changes this file too.
+// Reservation is one reservation file of an IPAM store: <store>/<IP> naming
+// the attachment (container ID, interface) the address is reserved for.
 type Reservation struct {
 	IP          string
 	ContainerID string
@@ -18,8 +18,9 @@ type Reservation struct {
 }
 
 // ListReservationsCommand prints every file of the reservation directory dir
-// as "@@ <name>" followed by its content. Run it in the hostNetwork helper pod,
-// which mounts the node's data dir read-only. A missing dir lists nothing.
+// as "@@ <name>", a newline, its content and a newline. Run it in the
+// hostNetwork helper pod, which mounts the node's data dir read-only. A
+// missing dir lists nothing.
 func ListReservationsCommand(dir string) []string {
 	return []string{"sh", "-c", `d=$1; [ -d "$d" ] || exit 0; for f in "$d"/*; do [ -f "$f" ] || continue; echo "@@ ${f##*/}"; cat "$f"; echo; done`, "sh", dir}
 }
@@ -29,29 +30,43 @@ func ListReservationsCommand(dir string) []string {
 func ReservationDir(mountPoint, network string) string { return path.Join(mountPoint, network) }
 
 // ParseReservations parses ListReservationsCommand output. Files whose names
-// are not IP addresses (lock, last_reserved_ip.0, ...) are not reservations and
-// are left out. Malformed reservation files are errors.
+// are not addresses (lock, last_reserved, index entries, ...) are not
+// reservations and are left out. A reservation is read in podnet's store
+// format (plugin/ipam/format, the published spec: the harness imports it,
+// never re-implements it) or in upstream host-local's ("<containerID>\r\n<ifname>",
+// the bridge CNI's store); anything else is an error.
 func ParseReservations(out string) ([]Reservation, error) {
 	var res []Reservation
-	for _, chunk := range strings.Split("\n"+out, "\n@@ ")[1:] {
+	// Each file is followed by the echo's newline: the separator before the
+	// next "@@ " and the output's last byte, so a chunk is the file's bytes.
+	for _, chunk := range strings.Split("\n"+strings.TrimSuffix(out, "\n"), "\n@@ ")[1:] {
 		name, content, _ := strings.Cut(chunk, "\n")
 		name = strings.TrimSpace(name)
-		addr, err := netip.ParseAddr(name)
-		if err != nil {
+		ip := format.ParseAddressName(name)
+		if ip == nil {
 			continue
 		}
-		var lines []string
-		for _, l := range strings.Split(content, "\n") {
-			if l = strings.TrimSpace(l); l != "" { // tolerate \r\n (upstream host-local's format)
-				lines = append(lines, l)
+		a, err := format.ParseReservation([]byte(content))
+		if err != nil {
+			var ok bool
+			if a, ok = hostLocalReservation(content); !ok {
+				return res, fmt.Errorf("reservation %s: %w", name, err)
 			}
 		}
-		if len(lines) != 2 {
-			return res, fmt.Errorf("reservation %s: want 2 lines <containerID> <ifname>, got %q", name, content)
-		}
-		res = append(res, Reservation{IP: addr.String(), ContainerID: lines[0], IfName: lines[1]})
+		res = append(res, Reservation{IP: ip.String(), ContainerID: a.ContainerID, IfName: a.IfName})
 	}
 	return res, nil
+}
+
+// hostLocalReservation reads a reservation of upstream host-local's disk
+// store, which writes the container ID and the interface joined by "\r\n"
+// and compares them with surrounding space trimmed.
+func hostLocalReservation(content string) (format.Attachment, bool) {
+	id, ifname, ok := strings.Cut(strings.TrimSpace(content), "\r\n")
+	if !ok || id == "" || ifname == "" || strings.ContainsAny(id+ifname, "\r\n") {
+		return format.Attachment{}, false
+	}
+	return format.Attachment{ContainerID: id, IfName: ifname}, true
 }
 
 // SandboxIDCommand prints the pod's mount table; under containerd the pod's

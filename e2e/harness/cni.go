@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"sigs.k8s.io/kind/pkg/cluster/nodes"
+
+	"github.com/cnigate/cnigate/e2e/cluster"
 )
 
 // The names of the CNIs of the table (CNIs) that code names directly.
@@ -271,12 +273,12 @@ func InstallCNI(ctx context.Context, n nodes.Node, nn NodeNet, podnetBinary, ref
 		if err != nil {
 			return copied, err
 		}
-		if err := WriteNodeFile(ctx, n, filepath.Join(CNIBinDir, p), 0o755, bytes.NewReader(bin)); err != nil {
+		if err := cluster.WriteNodeFile(ctx, n, filepath.Join(CNIBinDir, p), 0o755, bytes.NewReader(bin)); err != nil {
 			return copied, err
 		}
 		copied = append(copied, p)
 	}
-	return copied, WriteNodeFile(ctx, n, nn.ConfPath(), 0o644, bytes.NewReader(raw))
+	return copied, cluster.WriteNodeFile(ctx, n, nn.ConfPath(), 0o644, bytes.NewReader(raw))
 }
 
 // NetConfDirMount is where the hostNetwork helper pods mount the node's

@@ -18,6 +18,7 @@ import (
 	"sigs.k8s.io/e2e-framework/klient/wait/conditions"
 	"sigs.k8s.io/e2e-framework/pkg/envconf"
 
+	"github.com/cnigate/cnigate/e2e/cluster"
 	"github.com/cnigate/cnigate/e2e/harness"
 )
 
@@ -56,7 +57,7 @@ func nodesNotReady(ctx context.Context, _ *envconf.Config) (context.Context, err
 			errs = append(errs, fmt.Errorf("node %s is not a container of kind cluster %s", n.Name, s.cluster))
 			continue
 		}
-		declared, err := harness.NodeImageVersion(ctx, kn)
+		declared, err := cluster.NodeImageVersion(ctx, kn)
 		if err != nil {
 			errs = append(errs, err)
 		} else if v := n.Status.NodeInfo.KubeletVersion; v != declared {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/cnigate/cnigate/e2e/cluster"
 	"github.com/cnigate/cnigate/e2e/harness"
+	"github.com/cnigate/cnigate/e2e/harness/tally"
 	kindconfig "github.com/cnigate/cnigate/kind-config"
 	"github.com/cnigate/cnigate/results"
 )
@@ -67,8 +68,8 @@ type suite struct {
 	families []string
 	family   string
 
-	phases harness.Phases
-	matrix harness.Matrix
+	phases tally.Phases
+	matrix tally.Matrix
 	// hostMem stops the host memory sampler (kind mode; nil in gate mode,
 	// where the cluster is elsewhere) and returns its figures.
 	hostMem    func() harness.MemPeakStats

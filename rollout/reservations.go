@@ -10,7 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/cnigate/cnigate/e2e/harness"
+	"github.com/cnigate/cnigate/e2e/harness/probe"
 	"github.com/cnigate/cnigate/results"
 )
 
@@ -43,7 +43,7 @@ func (g *gate) reservationsMatch(ctx context.Context, node string) error {
 	const mount = "/store"
 	p := g.tr.pod(fmt.Sprintf("store-%s-%d", node, g.seq), node, "check", nil)
 	p.Spec.HostNetwork = true
-	p.Spec.Containers[0].Command = harness.ListReservationsCommand(mount)
+	p.Spec.Containers[0].Command = probe.ListReservationsCommand(mount)
 	p.Spec.Volumes = []corev1.Volume{{Name: "store", VolumeSource: corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: g.cfg.ReservationsDir}}}}
 	p.Spec.Containers[0].VolumeMounts = []corev1.VolumeMount{{Name: "store", MountPath: mount, ReadOnly: true}}
 	pods := g.cs.CoreV1().Pods(p.Namespace)
@@ -59,7 +59,7 @@ func (g *gate) reservationsMatch(ctx context.Context, node string) error {
 	if err != nil {
 		return err
 	}
-	res, err := harness.ParseReservations(out)
+	res, err := probe.ParseReservations(out)
 	if err != nil {
 		return err
 	}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/cnigate/cnigate/e2e/cluster"
 	"github.com/cnigate/cnigate/e2e/harness"
+	"github.com/cnigate/cnigate/e2e/harness/probe"
 	"github.com/cnigate/cnigate/results"
 )
 
@@ -187,11 +188,11 @@ func (b *bench) storeCounts(ctx context.Context, cni string) (map[string]int, er
 		var err error
 		for try := 0; try < storeReadTries; try++ {
 			var out string
-			if out, err = exec(ctx, b.kind[w.Name], harness.ListReservationsCommand(storeDir(cni))...); err != nil {
+			if out, err = exec(ctx, b.kind[w.Name], probe.ListReservationsCommand(storeDir(cni))...); err != nil {
 				return nil, fmt.Errorf("node %s: list %s: %w", w.Name, storeDir(cni), err)
 			}
-			var res []harness.Reservation
-			if res, err = harness.ParseReservations(out); err == nil {
+			var res []probe.Reservation
+			if res, err = probe.ParseReservations(out); err == nil {
 				counts[w.Name] = len(res)
 				break
 			}

@@ -7,7 +7,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
-	"github.com/cnigate/cnigate/e2e/harness"
+	"github.com/cnigate/cnigate/e2e/harness/probe"
 	"github.com/cnigate/cnigate/results"
 )
 
@@ -33,9 +33,9 @@ func (pt *PodTimes) Observe(p *corev1.Pod, at time.Time) {
 			*t = at
 		}
 	}
-	set(&pt.Scheduled, harness.PodConditionTrue(p, corev1.PodScheduled))
-	set(&pt.Sandbox, harness.PodConditionTrue(p, corev1.PodReadyToStartContainers))
-	set(&pt.Ready, harness.PodConditionTrue(p, corev1.PodReady))
+	set(&pt.Scheduled, probe.PodConditionTrue(p, corev1.PodScheduled))
+	set(&pt.Sandbox, probe.PodConditionTrue(p, corev1.PodReadyToStartContainers))
+	set(&pt.Ready, probe.PodConditionTrue(p, corev1.PodReady))
 }
 
 // Complete is whether all three moments were seen.

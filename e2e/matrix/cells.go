@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/cnigate/cnigate/e2e/harness"
+	"github.com/cnigate/cnigate/e2e/harness/probe"
 	"github.com/cnigate/cnigate/results"
 )
 
@@ -126,8 +127,8 @@ func execFrom(ctx context.Context, from string, cmd ...string) (string, error) {
 // pingCheck: ICMP echo from pod to ip.
 func pingCheck(pod, ip string) func(context.Context) (time.Duration, string, error) {
 	return func(ctx context.Context) (time.Duration, string, error) {
-		out, err := execFrom(ctx, pod, harness.PingCommand(ip)...)
-		r, perr := harness.ParsePing(out)
+		out, err := execFrom(ctx, pod, probe.PingCommand(ip)...)
+		r, perr := probe.ParsePing(out)
 		if perr != nil {
 			if err != nil && r.Sent == 0 { // no statistics: the exec error says more
 				return 0, "", err
@@ -143,15 +144,15 @@ func pingCheck(pod, ip string) func(context.Context) (time.Duration, string, err
 // network, the node's IP through NAT).
 func httpCheck(pod, hostPort string, wantSource func() (string, error)) func(context.Context) (time.Duration, string, error) {
 	return func(ctx context.Context) (time.Duration, string, error) {
-		out, err := execFrom(ctx, pod, harness.HTTPCommand("http://"+hostPort+"/cgi-bin/ip")...)
-		r, perr := harness.ParseHTTP(out)
+		out, err := execFrom(ctx, pod, probe.HTTPCommand("http://"+hostPort+"/cgi-bin/ip")...)
+		r, perr := probe.ParseHTTP(out)
 		if perr != nil {
 			if err != nil && !strings.Contains(out, "rc=") {
 				return 0, "", err
 			}
 			return 0, "", fmt.Errorf("GET %s: %w", hostPort, perr)
 		}
-		seen := harness.SourceIP(r.Body)
+		seen := probe.SourceIP(r.Body)
 		detail := "server saw " + seen
 		if wantSource != nil {
 			want, err := wantSource()

@@ -11,7 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/cnigate/cnigate/e2e/harness"
+	"github.com/cnigate/cnigate/e2e/harness/probe"
 )
 
 // Checks of the Kubernetes networking contract (the matrix rows in table.go):
@@ -55,8 +55,8 @@ func probeCheck(from string, args func(ctx context.Context) ([]string, error), v
 		if err != nil {
 			return 0, "", err
 		}
-		out, err := execFrom(ctx, from, harness.ProbeCommand(a...)...)
-		fields, perr := harness.ParseProbe(out)
+		out, err := execFrom(ctx, from, probe.Command(a...)...)
+		fields, perr := probe.ParseProbe(out)
 		if perr != nil {
 			if err != nil && !strings.Contains(out, "fail ") {
 				return 0, "", err
@@ -110,8 +110,8 @@ func udpEcho(from string, addr func(ctx context.Context) (string, error), payloa
 func mtuOverCheck(from, addr string) func(context.Context) (time.Duration, string, error) {
 	return func(ctx context.Context) (time.Duration, string, error) {
 		s := suiteFrom(ctx)
-		small, err := execFrom(ctx, from, harness.ProbeCommand("udp", addr, "-size", "64", "-df")...)
-		if _, perr := harness.ParseProbe(small); perr != nil {
+		small, err := execFrom(ctx, from, probe.Command("udp", addr, "-size", "64", "-df")...)
+		if _, perr := probe.ParseProbe(small); perr != nil {
 			return 0, "", fmt.Errorf("precondition: a small DF packet to %s got no echo either, no verdict on the MTU: %w", addr, errors.Join(perr, err))
 		}
 		over := s.opt.MTU + 1
@@ -119,8 +119,8 @@ func mtuOverCheck(from, addr string) func(context.Context) (time.Duration, strin
 		if s.v6() {
 			hdr = udp6HeaderBytes
 		}
-		out, _ := execFrom(ctx, from, harness.ProbeCommand("udp", addr, "-size", fmt.Sprint(over-hdr), "-df", "-tries", "2")...)
-		fields, perr := harness.ParseProbe(out)
+		out, _ := execFrom(ctx, from, probe.Command("udp", addr, "-size", fmt.Sprint(over-hdr), "-df", "-tries", "2")...)
+		fields, perr := probe.ParseProbe(out)
 		if perr == nil {
 			return 0, "", fmt.Errorf("a %d-byte packet with Don't-Fragment arrived and came back (%v): the path MTU is above %d", over, fields, s.opt.MTU)
 		}

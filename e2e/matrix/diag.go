@@ -25,6 +25,7 @@ import (
 	"sigs.k8s.io/e2e-framework/pkg/envconf"
 
 	"github.com/cnigate/cnigate/e2e/harness"
+	"github.com/cnigate/cnigate/e2e/harness/probe"
 )
 
 // The diagnosis bundle of a red run (any cluster): per node, its network
@@ -167,7 +168,7 @@ func diagPodsReady(ctx context.Context, s *suite, pods []*corev1.Pod) map[string
 			return false, nil
 		}
 		for i := range list.Items {
-			ready[list.Items[i].Name] = harness.PodConditionTrue(&list.Items[i], corev1.PodReady)
+			ready[list.Items[i].Name] = probe.PodConditionTrue(&list.Items[i], corev1.PodReady)
 		}
 		for _, p := range pods {
 			if !ready[p.Name] {

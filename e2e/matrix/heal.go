@@ -24,6 +24,7 @@ import (
 
 	"github.com/cnigate/cnigate/deploy"
 	"github.com/cnigate/cnigate/e2e/harness"
+	"github.com/cnigate/cnigate/e2e/harness/probe"
 	kindconfig "github.com/cnigate/cnigate/kind-config"
 )
 
@@ -488,7 +489,7 @@ func waitRestartedReady(ctx context.Context, before []*corev1.Pod, list func(con
 				last = "no pod " + b.Name
 			case p.UID == b.UID && restarts(p) == restarts(b):
 				last = p.Name + " not restarted yet"
-			case !harness.PodConditionTrue(p, corev1.PodReady):
+			case !probe.PodConditionTrue(p, corev1.PodReady):
 				last = p.Name + " not Ready"
 			default:
 				continue

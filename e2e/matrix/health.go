@@ -12,7 +12,7 @@ import (
 	"sigs.k8s.io/e2e-framework/klient/k8s/resources"
 
 	"github.com/cnigate/cnigate/deploy"
-	"github.com/cnigate/cnigate/e2e/harness"
+	"github.com/cnigate/cnigate/e2e/harness/probe"
 )
 
 // The Health group: after the matrix (Connectivity, Contract, IPAM) and
@@ -109,7 +109,7 @@ func restartProblems(pods []corev1.Pod, since time.Time) []string {
 				out = append(out, fmt.Sprintf("%s container %s waiting: %s (%d restarts)", name, cs.Name, w.Reason, cs.RestartCount))
 			}
 		}
-		if p.DeletionTimestamp == nil && !harness.PodConditionTrue(&p, corev1.PodReady) {
+		if p.DeletionTimestamp == nil && !probe.PodConditionTrue(&p, corev1.PodReady) {
 			out = append(out, name+" is not Ready")
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/cnigate/cnigate/e2e/harness"
+	"github.com/cnigate/cnigate/e2e/harness/probe"
 )
 
 // The hostPort cells beyond the plain TCP one (issue 20, section 3): a
@@ -111,11 +112,11 @@ func loopbackNotFromOther(s *suite, a, b harness.NodeInfo, _ map[string]*corev1.
 				return 0, "", fmt.Errorf("precondition: the plain hostPort %s does not answer either, no verdict on hostIP: %w", hostPort(ip, webHostPort), err)
 			}
 			addr := hostPort(ip, webLoopbackPort)
-			out, err := execFrom(ctx, from, harness.HTTPCommand("http://"+addr+"/cgi-bin/ip")...)
-			r, perr := harness.ParseHTTP(out)
+			out, err := execFrom(ctx, from, probe.HTTPCommand("http://"+addr+"/cgi-bin/ip")...)
+			r, perr := probe.ParseHTTP(out)
 			switch {
 			case perr == nil:
-				return 0, "", fmt.Errorf("%s answered (server saw %s): the hostPort bound to %s is reachable on the node's InternalIP", addr, harness.SourceIP(r.Body), loopbackHostIP)
+				return 0, "", fmt.Errorf("%s answered (server saw %s): the hostPort bound to %s is reachable on the node's InternalIP", addr, probe.SourceIP(r.Body), loopbackHostIP)
 			case err != nil && !strings.Contains(out, "rc="): // the exec failed, not the request: no verdict
 				return 0, "", err
 			}

@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/e2e-framework/klient/wait/conditions"
 
 	"github.com/cnigate/cnigate/e2e/harness"
+	"github.com/cnigate/cnigate/e2e/harness/probe"
 )
 
 func (s *suite) node(name string) (harness.NodeInfo, bool) {
@@ -38,13 +39,13 @@ const (
 // reservations reads podnet's reservation store of a node through that
 // node's hostNetwork helper pod (data dir mounted read-only), so the same
 // check works on a real cluster.
-func reservations(ctx context.Context, s *suite, node string) ([]harness.Reservation, error) {
-	dir := harness.ReservationDir(helperMount, harness.NetworkName)
-	out, err := execIn(ctx, hostnetPod(s.short[node]), harness.ListReservationsCommand(dir)...)
+func reservations(ctx context.Context, s *suite, node string) ([]probe.Reservation, error) {
+	dir := probe.ReservationDir(helperMount, harness.NetworkName)
+	out, err := execIn(ctx, hostnetPod(s.short[node]), probe.ListReservationsCommand(dir)...)
 	if err != nil {
 		return nil, err
 	}
-	return harness.ParseReservations(out)
+	return probe.ParseReservations(out)
 }
 
 // ipamCheck: the pod's IP lies in its node's podCIDR, and (with reserved)
@@ -67,7 +68,7 @@ func ipamCheck(podName string, reserved bool) func(context.Context) (time.Durati
 		if ip == "" {
 			return 0, "", fmt.Errorf("pod %s has no %s address (%v)", podName, s.family, pod.Status.PodIPs)
 		}
-		if !harness.InPrefix(ip, node.PodCIDR) {
+		if !probe.InPrefix(ip, node.PodCIDR) {
 			return 0, "", fmt.Errorf("pod IP %s is outside node %s podCIDR %s", ip, nodeName, node.PodCIDR)
 		}
 		if !reserved {
@@ -77,7 +78,7 @@ func ipamCheck(podName string, reserved bool) func(context.Context) (time.Durati
 		if err != nil {
 			return 0, "", err
 		}
-		i := slices.IndexFunc(res, func(r harness.Reservation) bool { return r.IP == ip })
+		i := slices.IndexFunc(res, func(r probe.Reservation) bool { return r.IP == ip })
 		if i < 0 {
 			return 0, "", fmt.Errorf("no reservation %s/%s/%s on node %s", harness.DataDir, harness.NetworkName, ip, nodeName)
 		}
@@ -85,11 +86,11 @@ func ipamCheck(podName string, reserved bool) func(context.Context) (time.Durati
 		if r.IfName != "eth0" {
 			return 0, "", fmt.Errorf("reservation %s names interface %q, want eth0", ip, r.IfName)
 		}
-		mountinfo, err := execIn(ctx, podName, harness.SandboxIDCommand()...)
+		mountinfo, err := execIn(ctx, podName, probe.SandboxIDCommand()...)
 		if err != nil {
 			return 0, "", err
 		}
-		sandbox := harness.SandboxID(mountinfo)
+		sandbox := probe.SandboxID(mountinfo)
 		switch {
 		case sandbox != "" && r.ContainerID != sandbox:
 			return 0, "", fmt.Errorf("reservation %s belongs to container %s, the pod's sandbox is %s", ip, r.ContainerID, sandbox)

@@ -12,6 +12,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/cnigate/cnigate/e2e/harness"
+	"github.com/cnigate/cnigate/e2e/harness/probe"
 	"github.com/cnigate/cnigate/results"
 )
 
@@ -172,11 +173,11 @@ func burstCheck(from string, addr func(context.Context) (string, error), q *resu
 			a, err := addr(ctx)
 			var out string
 			if err == nil {
-				out, err = execFrom(ctx, from, harness.ProbeCommand("burst", a, "-count", fmt.Sprint(o.BurstCount), "-interval", o.BurstInterval.String())...)
+				out, err = execFrom(ctx, from, probe.Command("burst", a, "-count", fmt.Sprint(o.BurstCount), "-interval", o.BurstInterval.String())...)
 			}
 			var f map[string]string
 			if err == nil {
-				f, err = harness.ParseProbe(out)
+				f, err = probe.ParseProbe(out)
 			}
 			if err == nil && f["received"] != "0" {
 				return burstVerdict(f, o.MaxLossPct, q)
@@ -297,8 +298,8 @@ func throughputRatio(pod, host float64) (float64, error) {
 }
 
 func measureMbps(ctx context.Context, from, addr string, d time.Duration) (float64, error) {
-	out, err := execFrom(ctx, from, harness.ProbeCommand("throughput", addr, "-duration", d.String())...)
-	f, perr := harness.ParseProbe(out)
+	out, err := execFrom(ctx, from, probe.Command("throughput", addr, "-duration", d.String())...)
+	f, perr := probe.ParseProbe(out)
 	if perr != nil {
 		return 0, errors.Join(perr, err)
 	}

@@ -20,6 +20,7 @@ import (
 
 	"github.com/cnigate/cnigate/e2e/cluster"
 	"github.com/cnigate/cnigate/e2e/harness"
+	"github.com/cnigate/cnigate/e2e/harness/probe"
 )
 
 // readyCondition returns a node's Ready condition status ("" if absent) and message.
@@ -419,7 +420,7 @@ func waitPodsReady(ctx context.Context, s *suite, pods []*corev1.Pod, timeout ti
 			return false, nil // the API server may be busy; retry until the timeout
 		}
 		for _, p := range pods {
-			if got, ok := listed[p.Name]; !ok || !harness.PodConditionTrue(got, corev1.PodReady) {
+			if got, ok := listed[p.Name]; !ok || !probe.PodConditionTrue(got, corev1.PodReady) {
 				notReady = p
 				return false, nil
 			}

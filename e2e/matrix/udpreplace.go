@@ -17,7 +17,7 @@ import (
 	"k8s.io/client-go/tools/remotecommand"
 	"sigs.k8s.io/e2e-framework/klient/k8s/resources"
 
-	"github.com/cnigate/cnigate/e2e/harness"
+	"github.com/cnigate/cnigate/e2e/harness/probe"
 	kindconfig "github.com/cnigate/cnigate/kind-config"
 )
 
@@ -111,7 +111,7 @@ func udpReplacedCheck(from, node, family string) check {
 			}
 		}
 		go func() {
-			done <- execStream(cctx, s, from, &out, harness.ProbeCommand("udp-sticky", addr, "-sport", fmt.Sprint(udpReplacedSport),
+			done <- execStream(cctx, s, from, &out, probe.Command("udp-sticky", addr, "-sport", fmt.Sprint(udpReplacedSport),
 				"-until", nw.Name, "-timeout", udpReplacedTimeout.String())...)
 		}()
 		// 1. the old backend answers the client (kube-proxy programmed the Service)
@@ -142,7 +142,7 @@ func udpReplacedCheck(from, node, family string) check {
 				for len(lines) > 0 {
 					last = <-lines
 				}
-				f, perr := harness.ParseProbe(last + "\n" + out.String())
+				f, perr := probe.ParseProbe(last + "\n" + out.String())
 				if perr != nil {
 					return 0, "", fmt.Errorf("after %s was deleted (%s ago) and %s joined, the client (source port %d) %w", old.Name,
 						time.Since(deleted).Round(time.Millisecond), nw.Name, udpReplacedSport, errors.Join(perr, err))

@@ -1,4 +1,4 @@
-package harness
+package probe
 
 import (
 	"errors"
@@ -94,8 +94,8 @@ func SourceIP(body string) string {
 	return s
 }
 
-// ProbeCommand runs the test image's Go probe (e2e/probe).
-func ProbeCommand(args ...string) []string { return append([]string{"probe"}, args...) }
+// Command runs the test image's Go probe (e2e/probe).
+func Command(args ...string) []string { return append([]string{"probe"}, args...) }
 
 // ParseProbe parses the probe's one-line verdict: "ok k=v ..." gives the
 // fields; "fail <reason>" is an error carrying the reason.

@@ -1,4 +1,4 @@
-package harness
+package probe
 
 import corev1 "k8s.io/api/core/v1"
 

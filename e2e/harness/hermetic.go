@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/coreos/go-iptables/iptables"
+
+	"github.com/cnigate/cnigate/e2e/harness/nodenet"
 )
 
 // Hermetic mode: while a cluster the harness created exists, the host drops
@@ -29,7 +31,7 @@ const (
 // DockerNetworkBridge returns the host bridge interface of a docker network
 // (br-<first 12 hex of the network ID> unless the network names its bridge).
 func DockerNetworkBridge(ctx context.Context, network string) (string, error) {
-	out, err := Docker(ctx, "network", "inspect", "--format",
+	out, err := nodenet.Docker(ctx, "network", "inspect", "--format",
 		`{{.Driver}} {{.Id}} {{index .Options "com.docker.network.bridge.name"}}`, network)
 	if err != nil {
 		return "", err

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cnigate/cnigate/e2e/harness"
+	"github.com/cnigate/cnigate/e2e/harness/nodenet"
 	"github.com/cnigate/cnigate/e2e/harness/probe"
 	"github.com/cnigate/cnigate/results"
 )
@@ -121,7 +121,7 @@ func execFrom(ctx context.Context, from string, cmd ...string) (string, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	return harness.Docker(ctx, append([]string{"exec", s.external.Name}, cmd...)...)
+	return nodenet.Docker(ctx, append([]string{"exec", s.external.Name}, cmd...)...)
 }
 
 // pingCheck: ICMP echo from pod to ip.

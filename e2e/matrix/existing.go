@@ -17,7 +17,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
-	"github.com/cnigate/cnigate/e2e/harness"
+	"github.com/cnigate/cnigate/e2e/harness/nodenet"
 	kindconfig "github.com/cnigate/cnigate/kind-config"
 )
 
@@ -188,12 +188,12 @@ func Cleanup(ctx context.Context, o Options, out io.Writer) error {
 	}
 	fmt.Fprintf(out, "cleanup: %s\n", access)
 	var rmContainer func(string) (bool, error)
-	if harness.DockerAvailable(ctx) {
+	if nodenet.DockerAvailable(ctx) {
 		rmContainer = func(name string) (bool, error) {
-			if _, err := harness.Docker(ctx, "inspect", name); err != nil {
+			if _, err := nodenet.Docker(ctx, "inspect", name); err != nil {
 				return false, nil // no such container
 			}
-			_, err := harness.Docker(ctx, "rm", "-f", name)
+			_, err := nodenet.Docker(ctx, "rm", "-f", name)
 			return err == nil, err
 		}
 	}

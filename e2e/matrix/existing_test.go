@@ -22,7 +22,7 @@ import (
 	fakediscovery "k8s.io/client-go/discovery/fake"
 	"k8s.io/client-go/kubernetes/fake"
 
-	"github.com/cnigate/cnigate/e2e/harness"
+	"github.com/cnigate/cnigate/e2e/harness/nodenet"
 	"github.com/cnigate/cnigate/results"
 )
 
@@ -252,7 +252,7 @@ func TestCoverage(t *testing.T) {
 				cni = tc.cni
 			}
 			s := &suite{gate: tc.gate, opt: Options{CNI: "podnet", ClusterAccess: ClusterAccess{Require: tc.require}},
-				nodes: []harness.NodeInfo{{Name: "n"}, {Name: "w1"}, {Name: "w2"}}, nodeCNI: map[string]string{"n": cni, "w1": cni, "w2": cni}}
+				nodes: []nodenet.NodeInfo{{Name: "n"}, {Name: "w1"}, {Name: "w2"}}, nodeCNI: map[string]string{"n": cni, "w1": cni, "w2": cni}}
 			s.workers = s.nodes[1:]
 			for _, c := range tc.cells {
 				s.matrix.Add(c)

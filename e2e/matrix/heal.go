@@ -24,6 +24,7 @@ import (
 
 	"github.com/cnigate/cnigate/deploy"
 	"github.com/cnigate/cnigate/e2e/harness"
+	"github.com/cnigate/cnigate/e2e/harness/nodenet"
 	"github.com/cnigate/cnigate/e2e/harness/probe"
 	kindconfig "github.com/cnigate/cnigate/kind-config"
 )
@@ -68,10 +69,10 @@ func (s *suite) healSkip() string {
 }
 
 // healPair is the worker the cells break (a) and the one it talks to (b).
-func healPair(s *suite) (a, b harness.NodeInfo) { return s.workers[0], s.workers[1] }
+func healPair(s *suite) (a, b nodenet.NodeInfo) { return s.workers[0], s.workers[1] }
 
 // podCIDRsOf are a node's podCIDRs in the cluster's families.
-func podCIDRsOf(s *suite, n harness.NodeInfo) []string {
+func podCIDRsOf(s *suite, n nodenet.NodeInfo) []string {
 	var out []string
 	if s.has4() && n.PodCIDR != "" {
 		out = append(out, n.PodCIDR)
@@ -83,7 +84,7 @@ func podCIDRsOf(s *suite, n harness.NodeInfo) []string {
 }
 
 // gatewayOf is b's InternalIP in cidr's family.
-func gatewayOf(b harness.NodeInfo, cidr string) string {
+func gatewayOf(b nodenet.NodeInfo, cidr string) string {
 	if strings.Contains(cidr, ":") {
 		return b.InternalIP6
 	}
@@ -119,12 +120,12 @@ func until(ctx context.Context, bound time.Duration, f func() (bool, error)) (ti
 // their family as the API has it now: a restarted kind node may come back
 // with another address (Docker hands out IPv6 addresses anew), and the
 // agents must follow it.
-func routesIn(ctx context.Context, a, b harness.NodeInfo, cidrs []string) error {
+func routesIn(ctx context.Context, a, b nodenet.NodeInfo, cidrs []string) error {
 	live, err := liveNode(ctx, suiteFrom(ctx), b.Name)
 	if err != nil {
 		return err
 	}
-	via, err := harness.RouteVia(ctx, a.Name, cidrs)
+	via, err := nodenet.RouteVia(ctx, a.Name, cidrs)
 	if err != nil {
 		return err
 	}
@@ -137,23 +138,23 @@ func routesIn(ctx context.Context, a, b harness.NodeInfo, cidrs []string) error 
 }
 
 // liveNode is a node as the API describes it now.
-func liveNode(ctx context.Context, s *suite, name string) (harness.NodeInfo, error) {
+func liveNode(ctx context.Context, s *suite, name string) (nodenet.NodeInfo, error) {
 	var n corev1.Node
 	if err := s.client.Resources().Get(ctx, name, "", &n); err != nil {
-		return harness.NodeInfo{}, err
+		return nodenet.NodeInfo{}, err
 	}
 	infos, _ := describeNodes([]corev1.Node{n})
 	return infos[0], nil
 }
 
 // nodeState is what the agent owns on a node, for comparing before and after.
-func nodeState(ctx context.Context, s *suite, n harness.NodeInfo) (string, error) {
+func nodeState(ctx context.Context, s *suite, n nodenet.NodeInfo) (string, error) {
 	var parts []string
 	for _, o := range s.nodes {
 		if o.Name == n.Name {
 			continue
 		}
-		via, err := harness.RouteVia(ctx, n.Name, podCIDRsOf(s, o))
+		via, err := nodenet.RouteVia(ctx, n.Name, podCIDRsOf(s, o))
 		if err != nil {
 			return "", err
 		}
@@ -162,7 +163,7 @@ func nodeState(ctx context.Context, s *suite, n harness.NodeInfo) (string, error
 		}
 	}
 	for _, v6 := range familiesV6(s) {
-		rules, err := harness.RulesWithComment(ctx, n.Name, ruleComment, v6)
+		rules, err := nodenet.RulesWithComment(ctx, n.Name, ruleComment, v6)
 		if err != nil {
 			return "", err
 		}
@@ -200,7 +201,7 @@ func ipFamilyName(v6 bool) string {
 func nodeExec(ctx context.Context, _ *suite, node string, cmd ...string) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	return harness.Docker(ctx, append([]string{"exec", node}, cmd...)...)
+	return nodenet.Docker(ctx, append([]string{"exec", node}, cmd...)...)
 }
 
 // httpBetween: HTTP from pod from to pod to's web port over family v6.
@@ -290,22 +291,22 @@ func familyLabelOf(s *suite, v6 bool) string {
 }
 
 // healRouteCheck deletes a's route to b's cidr and times its return.
-func healRouteCheck(a, b harness.NodeInfo, cidr string) check {
+func healRouteCheck(a, b nodenet.NodeInfo, cidr string) check {
 	return func(ctx context.Context) (time.Duration, string, error) {
 		if err := routesIn(ctx, a, b, []string{cidr}); err != nil {
 			return 0, "", fmt.Errorf("before: %w", err)
 		}
-		if err := harness.DeleteRoutes(ctx, a.Name, []string{cidr}); err != nil {
+		if err := nodenet.DeleteRoutes(ctx, a.Name, []string{cidr}); err != nil {
 			return 0, "", err
 		}
 		took, err := until(ctx, healBound, func() (bool, error) { return routesIn(ctx, a, b, []string{cidr}) == nil, nil })
 		if err != nil {
 			// put it back by hand: the later cells test their own behaviour, not this one's
-			restore := []harness.Route{}
+			restore := []nodenet.Route{}
 			if _, dst, perr := net.ParseCIDR(cidr); perr == nil {
-				restore = append(restore, harness.Route{Dst: dst, Gw: net.ParseIP(gatewayOf(b, cidr))})
+				restore = append(restore, nodenet.Route{Dst: dst, Gw: net.ParseIP(gatewayOf(b, cidr))})
 			}
-			if rerr := harness.ReplaceRoutesInContainer(context.WithoutCancel(ctx), a.Name, restore); rerr != nil {
+			if rerr := nodenet.ReplaceRoutesInContainer(context.WithoutCancel(ctx), a.Name, restore); rerr != nil {
 				klog.Errorf("restoring the route to %s on %s by hand: %v", cidr, a.Name, rerr)
 			}
 			return took, "", fmt.Errorf("route to %s deleted on %s: %w (restored by hand for the next cells)", cidr, a.Name, err)
@@ -315,20 +316,20 @@ func healRouteCheck(a, b harness.NodeInfo, cidr string) check {
 }
 
 // healRulesCheck deletes podnet's rules on a and times their return.
-func healRulesCheck(a harness.NodeInfo, v6 bool) check {
+func healRulesCheck(a nodenet.NodeInfo, v6 bool) check {
 	return func(ctx context.Context) (time.Duration, string, error) {
-		before, err := harness.RulesWithComment(ctx, a.Name, ruleComment, v6)
+		before, err := nodenet.RulesWithComment(ctx, a.Name, ruleComment, v6)
 		if err != nil {
 			return 0, "", err
 		}
 		if len(before) == 0 {
 			return 0, "", fmt.Errorf("node %s has no %q rules to flush", a.Name, ruleComment)
 		}
-		if _, err := harness.DeleteRulesWithComment(ctx, a.Name, ruleComment, v6); err != nil {
+		if _, err := nodenet.DeleteRulesWithComment(ctx, a.Name, ruleComment, v6); err != nil {
 			return 0, "", err
 		}
 		took, err := until(ctx, healBound, func() (bool, error) {
-			now, err := harness.RulesWithComment(ctx, a.Name, ruleComment, v6)
+			now, err := nodenet.RulesWithComment(ctx, a.Name, ruleComment, v6)
 			return slices.Equal(now, before), err
 		})
 		if err != nil {
@@ -339,7 +340,7 @@ func healRulesCheck(a harness.NodeInfo, v6 bool) check {
 }
 
 // healBinaryCheck removes podnet's binary on a and times its return.
-func healBinaryCheck(a harness.NodeInfo) check {
+func healBinaryCheck(a nodenet.NodeInfo) check {
 	return func(ctx context.Context) (time.Duration, string, error) {
 		s := suiteFrom(ctx)
 		if _, err := nodeExec(ctx, s, a.Name, "rm", "/opt/cni/bin/podnet"); err != nil {
@@ -359,7 +360,7 @@ func healBinaryCheck(a harness.NodeInfo) check {
 func healPod(w string) string { return "heal-" + w }
 
 // newPodCheck starts a pod on a (once) and checks it reaches pod to.
-func newPodCheck(a harness.NodeInfo, to string, v6 bool) check {
+func newPodCheck(a nodenet.NodeInfo, to string, v6 bool) check {
 	return func(ctx context.Context) (time.Duration, string, error) {
 		s := suiteFrom(ctx)
 		name := healPod(s.short[a.Name])
@@ -376,7 +377,7 @@ func newPodCheck(a harness.NodeInfo, to string, v6 bool) check {
 // while it repairs, replaces its pod so that the DaemonSet starts a new one
 // at once (kubelet would back off a crashing container for minutes), and
 // checks the node converges to the state it had before the break.
-func agentKillCheck(a harness.NodeInfo, delay time.Duration) check {
+func agentKillCheck(a nodenet.NodeInfo, delay time.Duration) check {
 	return func(ctx context.Context) (time.Duration, string, error) {
 		s := suiteFrom(ctx)
 		if err := waitAgentsReady(ctx, s, time.Minute); err != nil {
@@ -427,18 +428,18 @@ func agentKillCheck(a harness.NodeInfo, delay time.Duration) check {
 
 // breakNode removes from n what the agent owns: its routes to every other
 // node's pod subnets, podnet's rules in each family, podnet's binary.
-func breakNode(ctx context.Context, s *suite, n harness.NodeInfo) error {
+func breakNode(ctx context.Context, s *suite, n nodenet.NodeInfo) error {
 	var cidrs []string
 	for _, o := range s.nodes {
 		if o.Name != n.Name {
 			cidrs = append(cidrs, podCIDRsOf(s, o)...)
 		}
 	}
-	if err := harness.DeleteRoutes(ctx, n.Name, cidrs); err != nil {
+	if err := nodenet.DeleteRoutes(ctx, n.Name, cidrs); err != nil {
 		return err
 	}
 	for _, v6 := range familiesV6(s) {
-		if _, err := harness.DeleteRulesWithComment(ctx, n.Name, ruleComment, v6); err != nil {
+		if _, err := nodenet.DeleteRulesWithComment(ctx, n.Name, ruleComment, v6); err != nil {
 			return err
 		}
 	}
@@ -533,7 +534,7 @@ func waitNodeReadySince(ctx context.Context, s *suite, name string, since time.T
 // Ready, a's routes to every other node and every other node's routes to a,
 // podnet's rules; then the test pods on a Ready again (the following cells
 // check connectivity through a).
-func nodeRestartCheck(a harness.NodeInfo) check {
+func nodeRestartCheck(a nodenet.NodeInfo) check {
 	return func(ctx context.Context) (time.Duration, string, error) {
 		s := suiteFrom(ctx)
 		before, err := agentPod(ctx, s, a.Name)
@@ -554,7 +555,7 @@ func nodeRestartCheck(a harness.NodeInfo) check {
 			}
 		}
 		start := time.Now()
-		if _, err := harness.Docker(ctx, "restart", a.Name); err != nil {
+		if _, err := nodenet.Docker(ctx, "restart", a.Name); err != nil {
 			return 0, "", err
 		}
 		var steps []string
@@ -583,7 +584,7 @@ func nodeRestartCheck(a harness.NodeInfo) check {
 				errs = append(errs, routesIn(ctx, a, o, podCIDRsOf(s, o)), routesIn(ctx, o, a, podCIDRsOf(s, a)))
 			}
 			for _, v6 := range familiesV6(s) {
-				rules, err := harness.RulesWithComment(ctx, a.Name, ruleComment, v6)
+				rules, err := nodenet.RulesWithComment(ctx, a.Name, ruleComment, v6)
 				if err == nil && len(rules) == 0 {
 					err = fmt.Errorf("node %s: no %s rules %q", a.Name, ipFamilyName(v6), ruleComment)
 				}
@@ -608,7 +609,7 @@ func nodeRestartCheck(a harness.NodeInfo) check {
 // runs podnet's uninstall manifest there, and checks the node turns NotReady
 // (its runtime finds no conflist) with its routes gone; then it gives the
 // agent back and checks the node turns Ready with its routes and conflist.
-func uninstallCheck(b harness.NodeInfo) check {
+func uninstallCheck(b nodenet.NodeInfo) check {
 	return func(ctx context.Context) (time.Duration, string, error) {
 		s := suiteFrom(ctx)
 		start := time.Now()
@@ -633,10 +634,10 @@ func uninstallCheck(b harness.NodeInfo) check {
 		if s.has6() {
 			foreign = append(foreign, "2001:db8:cafe::/64")
 		}
-		if err := harness.AddUnreachableRoutes(ctx, b.Name, foreign); err != nil {
+		if err := nodenet.AddUnreachableRoutes(ctx, b.Name, foreign); err != nil {
 			return fail(err)
 		}
-		defer func() { _ = harness.DeleteRoutes(context.WithoutCancel(ctx), b.Name, foreign) }()
+		defer func() { _ = nodenet.DeleteRoutes(context.WithoutCancel(ctx), b.Name, foreign) }()
 		o, err := podnetOptions(ctx, s)
 		if err != nil {
 			return fail(err)
@@ -661,10 +662,10 @@ func uninstallCheck(b harness.NodeInfo) check {
 		if _, err := nodeExec(ctx, s, b.Name, "test", "!", "-e", path.Join(harness.CNIConfDir, deploy.ConflistName)); err != nil {
 			errs = append(errs, fmt.Errorf("conflist still there: %w", err))
 		}
-		if left, err := harness.RoutesOfProtocol(ctx, b.Name, deploy.RouteProtocol); err != nil || len(left) > 0 {
+		if left, err := nodenet.RoutesOfProtocol(ctx, b.Name, deploy.RouteProtocol); err != nil || len(left) > 0 {
 			errs = append(errs, fmt.Errorf("routes of the agent's protocol %d still on %s: %v %w", deploy.RouteProtocol, b.Name, left, err))
 		}
-		if via, err := harness.RouteVia(ctx, b.Name, foreign); err != nil || slices.Contains(slices.Collect(maps.Values(via)), "") {
+		if via, err := nodenet.RouteVia(ctx, b.Name, foreign); err != nil || slices.Contains(slices.Collect(maps.Values(via)), "") {
 			errs = append(errs, fmt.Errorf("uninstall touched a foreign route on %s: %v %w", b.Name, via, err))
 		}
 		if err := errors.Join(errs...); err != nil {
@@ -757,7 +758,7 @@ func waitNodeCondition(ctx context.Context, s *suite, name string, want corev1.C
 // nodeDeleteCheck stops b's kubelet (else it registers the node again at
 // once), deletes b's Node, and checks every other node's routes to b's pod
 // subnets go within healBound; then starts the kubelet again.
-func nodeDeleteCheck(b harness.NodeInfo) check {
+func nodeDeleteCheck(b nodenet.NodeInfo) check {
 	return func(ctx context.Context) (time.Duration, string, error) {
 		s := suiteFrom(ctx)
 		cidrs := podCIDRsOf(s, b)
@@ -788,7 +789,7 @@ func nodeDeleteCheck(b harness.NodeInfo) check {
 				continue
 			}
 			_, err := until(ctx, healBound-time.Since(start), func() (bool, error) {
-				via, err := harness.RouteVia(ctx, o.Name, cidrs)
+				via, err := nodenet.RouteVia(ctx, o.Name, cidrs)
 				for _, c := range cidrs {
 					if via[c] != "" {
 						return false, err

@@ -8,7 +8,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
-	"github.com/cnigate/cnigate/e2e/harness"
+	"github.com/cnigate/cnigate/e2e/harness/nodenet"
 	"github.com/cnigate/cnigate/e2e/harness/probe"
 )
 
@@ -29,7 +29,7 @@ const (
 // webCellPorts adds the extra hostPorts to web pod p on worker w: per family
 // of the run, the node's InternalIP in that family as hostIP; 127.0.0.1 when
 // the run has IPv4; UDP on the probe container (the echo is there).
-func webCellPorts(s *suite, w harness.NodeInfo, p *corev1.Pod) {
+func webCellPorts(s *suite, w nodenet.NodeInfo, p *corev1.Pod) {
 	main := &p.Spec.Containers[0]
 	for _, ip := range []struct {
 		addr string
@@ -49,7 +49,7 @@ func webCellPorts(s *suite, w harness.NodeInfo, p *corev1.Pod) {
 	}
 }
 
-func hostIPAddr(s *suite, n harness.NodeInfo) func(context.Context) (string, error) {
+func hostIPAddr(s *suite, n nodenet.NodeInfo) func(context.Context) (string, error) {
 	ip := s.nodeIP(n)
 	return func(context.Context) (string, error) { return hostPort(ip, webHostIPPort), nil }
 }
@@ -65,7 +65,7 @@ func rowHostPortHostIP() row {
 func rowHostPortLoopback() row {
 	return row{group: gContract, name: "hostPort on hostIP 127.0.0.1, from its own node",
 		what: "a hostPort bound to 127.0.0.1 answers on the node's 127.0.0.1 (portmap: DNAT, route_localnet, masquerade)",
-		cells: perWorker(func(s *suite, n harness.NodeInfo, _ map[string]*corev1.Pod) []cell {
+		cells: perWorker(func(s *suite, n nodenet.NodeInfo, _ map[string]*corev1.Pod) []cell {
 			from := hostnetPod(s.short[n.Name])
 			c := cell{from: from, to: "hostport-127.0.0.1@node-" + s.short[n.Name], proto: "http",
 				check: httpVia(from, func(context.Context) (string, error) { return hostPort(loopbackHostIP, webLoopbackPort), nil })}
@@ -84,7 +84,7 @@ func rowHostPortLoopbackOther() row {
 
 func rowHostPortUDP() row {
 	return row{group: gContract, name: "UDP hostPort from another node", what: "a pod's UDP hostPort echoes on its node's IP from another node",
-		cells: pairs(false, func(s *suite, a, b harness.NodeInfo, _ map[string]*corev1.Pod) []cell {
+		cells: pairs(false, func(s *suite, a, b nodenet.NodeInfo, _ map[string]*corev1.Pod) []cell {
 			from := hostnetPod(s.short[a.Name])
 			ip := s.nodeIP(b)
 			return []cell{{from: from, to: "hostport-udp@node-" + s.short[b.Name], proto: "udp",
@@ -94,7 +94,7 @@ func rowHostPortUDP() row {
 
 func rowDNSOverTCP() row {
 	return row{group: gContract, name: "DNS over TCP: Service name -> its ClusterIP", what: "a pod resolves a Service name to its ClusterIP with every query over TCP",
-		cells: perWorker(func(s *suite, n harness.NodeInfo, _ map[string]*corev1.Pod) []cell {
+		cells: perWorker(func(s *suite, n nodenet.NodeInfo, _ map[string]*corev1.Pod) []cell {
 			from, svc := shellPod(s.short[n.Name]), webPod(s.short[n.Name])
 			name := fmt.Sprintf("%s.%s.svc.cluster.local", svc, s.namespace)
 			return []cell{{from: from, to: name, proto: "dns-tcp", check: dnsCheck(from, name, svc, s.namespace, "-transport", "tcp")}}
@@ -104,7 +104,7 @@ func rowDNSOverTCP() row {
 // loopbackNotFromOther: from a's hostNetwork pod, b's InternalIP on the
 // 127.0.0.1-bound hostPort must not answer. To be a verdict on hostIP, b's
 // plain hostPort must answer from a first (the path and portmap work).
-func loopbackNotFromOther(s *suite, a, b harness.NodeInfo, _ map[string]*corev1.Pod) []cell {
+func loopbackNotFromOther(s *suite, a, b nodenet.NodeInfo, _ map[string]*corev1.Pod) []cell {
 	from, ip := hostnetPod(s.short[a.Name]), s.nodeIP(b)
 	c := cell{from: from, to: "hostport-127.0.0.1@node-" + s.short[b.Name] + " (must not answer)", proto: "http",
 		check: func(ctx context.Context) (time.Duration, string, error) {

@@ -14,16 +14,17 @@ import (
 	"sigs.k8s.io/e2e-framework/klient/wait/conditions"
 
 	"github.com/cnigate/cnigate/e2e/harness"
+	"github.com/cnigate/cnigate/e2e/harness/nodenet"
 	"github.com/cnigate/cnigate/e2e/harness/probe"
 )
 
-func (s *suite) node(name string) (harness.NodeInfo, bool) {
+func (s *suite) node(name string) (nodenet.NodeInfo, bool) {
 	for _, n := range s.nodes {
 		if n.Name == name {
 			return n, true
 		}
 	}
-	return harness.NodeInfo{}, false
+	return nodenet.NodeInfo{}, false
 }
 
 // Behaviours of podnet's IPAM named in code (the others are in table.go).

@@ -13,6 +13,7 @@ import (
 
 	"github.com/cnigate/cnigate/e2e/cluster"
 	"github.com/cnigate/cnigate/e2e/harness"
+	"github.com/cnigate/cnigate/e2e/harness/nodenet"
 	kindconfig "github.com/cnigate/cnigate/kind-config"
 )
 
@@ -96,7 +97,7 @@ func imagePresent(ctx context.Context) error {
 }
 
 func networkExists(ctx context.Context) bool {
-	_, err := harness.Docker(ctx, "network", "inspect", kindNetwork())
+	_, err := nodenet.Docker(ctx, "network", "inspect", kindNetwork())
 	return err == nil
 }
 

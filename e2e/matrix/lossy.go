@@ -6,7 +6,7 @@ import (
 
 	"k8s.io/klog/v2"
 
-	"github.com/cnigate/cnigate/e2e/harness"
+	"github.com/cnigate/cnigate/e2e/harness/nodenet"
 )
 
 const (
@@ -27,7 +27,7 @@ func breakLossy(ctx context.Context, s *suite) error {
 		if (v6 && !s.has6()) || (!v6 && !s.has4()) {
 			continue
 		}
-		if err := harness.DropForwarded(ctx, w.Name, lossyShare, v6); err != nil {
+		if err := nodenet.DropForwarded(ctx, w.Name, lossyShare, v6); err != nil {
 			return fmt.Errorf("E2E_BREAK=%s: %w", breakLossyNode, err)
 		}
 	}

@@ -16,7 +16,7 @@ import (
 	"sigs.k8s.io/e2e-framework/klient/wait"
 	"sigs.k8s.io/e2e-framework/pkg/envconf"
 
-	"github.com/cnigate/cnigate/e2e/harness"
+	"github.com/cnigate/cnigate/e2e/harness/nodenet"
 )
 
 // Connecting to the cluster (both modes): the client, the nodes, the workers the matrix uses.
@@ -96,7 +96,7 @@ func connect(ctx context.Context, cfg *envconf.Config) error {
 		return fmt.Errorf("waiting for %d nodes, each with a podCIDR in kind mode (have %d): %w", want, len(list.Items), err)
 	}
 	s.nodes, s.short = describeNodes(list.Items)
-	var workers []harness.NodeInfo
+	var workers []nodenet.NodeInfo
 	for _, n := range s.nodes {
 		if !n.ControlPlane {
 			workers = append(workers, n)
@@ -121,10 +121,10 @@ func connect(ctx context.Context, cfg *envconf.Config) error {
 
 // describeNodes gives nodes stable short names for the matrix: cp, cp2, ...
 // for control planes and w1, w2, ... for workers, in name order.
-func describeNodes(items []corev1.Node) ([]harness.NodeInfo, map[string]string) {
-	var cps, ws []harness.NodeInfo
+func describeNodes(items []corev1.Node) ([]nodenet.NodeInfo, map[string]string) {
+	var cps, ws []nodenet.NodeInfo
 	for _, n := range items {
-		info := harness.NodeInfo{Name: n.Name, InternalIP6: ipv6InternalIP(n)}
+		info := nodenet.NodeInfo{Name: n.Name, InternalIP6: ipv6InternalIP(n)}
 		for _, a := range n.Status.Addresses {
 			if a.Type == corev1.NodeInternalIP && !strings.Contains(a.Address, ":") {
 				info.InternalIP = a.Address
@@ -181,6 +181,6 @@ func ipv6InternalIP(n corev1.Node) string {
 	return ""
 }
 
-func sortNodes(ns []harness.NodeInfo) {
+func sortNodes(ns []nodenet.NodeInfo) {
 	sort.Slice(ns, func(i, j int) bool { return ns[i].Name < ns[j].Name })
 }

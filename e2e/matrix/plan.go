@@ -11,7 +11,7 @@ import (
 
 	"k8s.io/klog/v2"
 
-	"github.com/cnigate/cnigate/e2e/harness"
+	"github.com/cnigate/cnigate/e2e/harness/nodenet"
 )
 
 // A pair plan is which ordered pairs of different workers the "other node"
@@ -54,7 +54,7 @@ func pairPlanK(plan string, n int) (int, error) {
 }
 
 // nodePair is an ordered pair of workers: From's pods send to To's.
-type nodePair struct{ From, To harness.NodeInfo }
+type nodePair struct{ From, To nodenet.NodeInfo }
 
 func (p nodePair) String() string { return p.From.Name + "->" + p.To.Name }
 
@@ -65,7 +65,7 @@ func (p nodePair) String() string { return p.From.Name + "->" + p.To.Name }
 // permutation, so every worker is a source and a destination exactly k times
 // and no pair repeats; offsets that are a multiple of the zone count would
 // pair a zone with itself on a balanced ring, so they come last.
-func planPairs(nodes []harness.NodeInfo, k int, seed uint64) []nodePair {
+func planPairs(nodes []nodenet.NodeInfo, k int, seed uint64) []nodePair {
 	n := len(nodes)
 	if k <= 0 || k >= n-1 {
 		var all []nodePair
@@ -102,20 +102,20 @@ func planPairs(nodes []harness.NodeInfo, k int, seed uint64) []nodePair {
 // sits at (j+0.5)/m), so that neighbours are of different zones as far as the
 // zone sizes allow. It returns the ring and the number of zones ("" is a
 // zone of its own).
-func zoneRing(nodes []harness.NodeInfo, seed uint64) ([]harness.NodeInfo, int) {
-	byZone := map[string][]harness.NodeInfo{}
+func zoneRing(nodes []nodenet.NodeInfo, seed uint64) ([]nodenet.NodeInfo, int) {
+	byZone := map[string][]nodenet.NodeInfo{}
 	for _, n := range nodes {
 		byZone[n.Zone] = append(byZone[n.Zone], n)
 	}
 	type seat struct {
 		pos  float64
 		zone string
-		node harness.NodeInfo
+		node nodenet.NodeInfo
 	}
 	seats := make([]seat, 0, len(nodes))
 	for z, names := range byZone {
 		// the shuffle starts from the same order on every run
-		slices.SortFunc(names, func(a, b harness.NodeInfo) int { return strings.Compare(a.Name, b.Name) })
+		slices.SortFunc(names, func(a, b nodenet.NodeInfo) int { return strings.Compare(a.Name, b.Name) })
 		rng := rand.New(rand.NewPCG(seed, hashZone(z)))
 		rng.Shuffle(len(names), func(i, j int) { names[i], names[j] = names[j], names[i] })
 		for j, n := range names {
@@ -125,7 +125,7 @@ func zoneRing(nodes []harness.NodeInfo, seed uint64) ([]harness.NodeInfo, int) {
 	slices.SortFunc(seats, func(a, b seat) int {
 		return cmp.Or(cmp.Compare(a.pos, b.pos), strings.Compare(a.zone, b.zone))
 	})
-	ring := make([]harness.NodeInfo, len(seats))
+	ring := make([]nodenet.NodeInfo, len(seats))
 	for i, s := range seats {
 		ring[i] = s.node
 	}

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cnigate/cnigate/e2e/harness"
+	"github.com/cnigate/cnigate/e2e/harness/nodenet"
 )
 
 func TestPairPlanK(t *testing.T) {
@@ -47,10 +47,10 @@ func TestPairPlanK(t *testing.T) {
 // fakeWorkers: n workers named w0001..., dealt to the zones in turn (no
 // zone label when zones is empty); sizes, when given, says how many each
 // zone gets instead.
-func fakeWorkers(n int, zones []string, sizes ...int) []harness.NodeInfo {
-	nodes := make([]harness.NodeInfo, 0, n)
+func fakeWorkers(n int, zones []string, sizes ...int) []nodenet.NodeInfo {
+	nodes := make([]nodenet.NodeInfo, 0, n)
 	for i := range n {
-		node := harness.NodeInfo{Name: fmt.Sprintf("w%04d", i+1)}
+		node := nodenet.NodeInfo{Name: fmt.Sprintf("w%04d", i+1)}
 		switch {
 		case len(sizes) > 0:
 			for z, end := 0, 0; z < len(sizes); z++ {
@@ -75,7 +75,7 @@ func TestPlanPairsCoversEveryWorkerKTimes(t *testing.T) {
 	abc := []string{"a", "b", "c"}
 	for _, tc := range []struct {
 		name  string
-		nodes []harness.NodeInfo
+		nodes []nodenet.NodeInfo
 		k     int
 		// minCross: the least share of pairs whose ends are in different zones.
 		minCross float64
@@ -140,7 +140,7 @@ const measuredCellCost = 650 * time.Millisecond
 // per cell, 8 cells at once (go test ./e2e/matrix -run TestPairPlanSimulation -v).
 // All pairs at 1,000 workers are counted, not built (a billion cells).
 func TestPairPlanSimulation(t *testing.T) {
-	cellsOf := func(workers []harness.NodeInfo, plan string) int {
+	cellsOf := func(workers []nodenet.NodeInfo, plan string) int {
 		s := fakeSuite("podnet", true, true)
 		s.workers = workers
 		s.nodes = append(s.nodes[:1:1], workers...)

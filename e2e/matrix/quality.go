@@ -11,7 +11,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
-	"github.com/cnigate/cnigate/e2e/harness"
+	"github.com/cnigate/cnigate/e2e/harness/nodenet"
 	"github.com/cnigate/cnigate/e2e/harness/probe"
 	"github.com/cnigate/cnigate/results"
 )
@@ -138,21 +138,21 @@ func qualityRows() []row {
 
 // echoTarget names the echo server of b's web pod a burst goes to: the pod's
 // own IP or its Service's ClusterIP.
-type echoTarget func(s *suite, b harness.NodeInfo) (to string, addr func(context.Context) (string, error))
+type echoTarget func(s *suite, b nodenet.NodeInfo) (to string, addr func(context.Context) (string, error))
 
-func toPodEcho(s *suite, b harness.NodeInfo) (string, func(context.Context) (string, error)) {
+func toPodEcho(s *suite, b nodenet.NodeInfo) (string, func(context.Context) (string, error)) {
 	web := webPod(s.short[b.Name])
 	return web, podIPAddr(web, probeUDPPort)
 }
 
-func toSvcEcho(s *suite, b harness.NodeInfo) (string, func(context.Context) (string, error)) {
+func toSvcEcho(s *suite, b nodenet.NodeInfo) (string, func(context.Context) (string, error)) {
 	web := webPod(s.short[b.Name])
 	return "svc/" + web, svcAddr(web, "udp", "")
 }
 
 // burstCells: a burst from a's pod (shell or hostnet, by source) to b's echo.
 func burstCells(source func(short string) string, target echoTarget) cellsFor {
-	return func(s *suite, a, b harness.NodeInfo, _ map[string]*corev1.Pod) []cell {
+	return func(s *suite, a, b nodenet.NodeInfo, _ map[string]*corev1.Pod) []cell {
 		from := source(s.short[a.Name])
 		to, addr := target(s, b)
 		q := &results.Quality{}
@@ -224,7 +224,7 @@ func msStr(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d.Mic
 
 // throughputCells: TCP from b's web pod to a's shell pod, against b's
 // hostNetwork probe to a's hostNetwork pod (same pair of nodes).
-func throughputCells(s *suite, a, b harness.NodeInfo, pods map[string]*corev1.Pod) []cell {
+func throughputCells(s *suite, a, b nodenet.NodeInfo, pods map[string]*corev1.Pod) []cell {
 	from, web := shellPod(s.short[a.Name]), webPod(s.short[b.Name])
 	podAddr := hostPort(podIP(s, pods, web), probeHTTPPort)
 	hostAddr := hostPort(s.nodeIP(b), hostProbeHTTPPort)

@@ -20,6 +20,7 @@ import (
 
 	"github.com/cnigate/cnigate/e2e/cluster"
 	"github.com/cnigate/cnigate/e2e/harness"
+	"github.com/cnigate/cnigate/e2e/harness/nodenet"
 	"github.com/cnigate/cnigate/e2e/harness/probe"
 )
 
@@ -80,7 +81,7 @@ func nodesNotReady(ctx context.Context, _ *envconf.Config) (context.Context, err
 // by hand (bridge): the node's podCIDR in each family it has (IPv6-only: the
 // IPv6 side only), portmap chained, and the -e2e.break knobs that go into
 // the conf.
-func nodeNet(s *suite, n harness.NodeInfo) harness.NodeNet {
+func nodeNet(s *suite, n nodenet.NodeInfo) harness.NodeNet {
 	nn := harness.NodeNet{CNI: s.opt.CNI, MTU: s.opt.MTU, Portmap: s.opt.Break != breakPortmap}
 	if n.PodCIDR != "" {
 		nn.Network, nn.PodCIDR = s.opt.PodNetwork, n.PodCIDR
@@ -124,17 +125,17 @@ func loadCNI(ctx context.Context, _ *envconf.Config) (context.Context, error) {
 			if err != nil {
 				return ctx, err
 			}
-			if err := harness.BridgeMasquerade(ctx, n.Name, nn.PodCIDR, nn.Network, nn.PodCIDR6, nn.Network6); err != nil {
+			if err := nodenet.BridgeMasquerade(ctx, n.Name, nn.PodCIDR, nn.Network, nn.PodCIDR6, nn.Network6); err != nil {
 				return ctx, err
 			}
 			klog.Infof("node %s: %s %v (subnet %q subnet6 %q, mtu %d; copied to the node: %v)",
 				n.Name, nn.ConfPath(), nn.Plugins(), nn.PodCIDR, nn.PodCIDR6, nn.MTU, copied)
 		}
-		routes, err := harness.PodSubnetRoutes(n.Name, s.nodes)
+		routes, err := nodenet.PodSubnetRoutes(n.Name, s.nodes)
 		if err != nil {
 			return ctx, err
 		}
-		if err := harness.ReplaceRoutesInContainer(ctx, n.Name, routes); err != nil {
+		if err := nodenet.ReplaceRoutesInContainer(ctx, n.Name, routes); err != nil {
 			return ctx, err
 		}
 		klog.Infof("node %s: routes added by hand %v", n.Name, routes)
@@ -171,7 +172,7 @@ func applyRuntimeBreak(ctx context.Context, _ *envconf.Config) (context.Context,
 		// The workers, where the matrix's pods are: a node without a pod on
 		// the CNI (podnet's control plane) has no bridge yet.
 		for _, n := range s.workers {
-			changed, err := harness.SetBridgePortsHairpin(ctx, n.Name, harness.Bridge, false)
+			changed, err := nodenet.SetBridgePortsHairpin(ctx, n.Name, harness.Bridge, false)
 			if err != nil {
 				return ctx, err
 			}
@@ -270,14 +271,14 @@ func waitNodeReady(ctx context.Context, s *suite, name string, timeout time.Dura
 // startExternalHost starts the NAT target, or records why the NAT cells skip.
 func startExternalHost(ctx context.Context, _ *envconf.Config) (context.Context, error) {
 	s := suiteFrom(ctx)
-	if !harness.DockerAvailable(ctx) {
+	if !nodenet.DockerAvailable(ctx) {
 		if !s.gate {
 			return ctx, errors.New("docker is not available")
 		}
 		s.extSkip = "no docker here: the external host is a container the suite starts"
 		return ctx, nil
 	}
-	if _, err := harness.Docker(ctx, "network", "inspect", s.opt.ExternalNetwork); err != nil {
+	if _, err := nodenet.Docker(ctx, "network", "inspect", s.opt.ExternalNetwork); err != nil {
 		if !s.gate {
 			return ctx, err
 		}
@@ -296,7 +297,7 @@ func startExternalHost(ctx context.Context, _ *envconf.Config) (context.Context,
 	if s.has6() {
 		network6 = s.opt.PodNetwork6
 	}
-	h, err := harness.StartExternalHost(ctx, name, s.opt.ExternalNetwork, s.opt.Image, network, network6)
+	h, err := nodenet.StartExternalHost(ctx, name, s.opt.ExternalNetwork, s.opt.Image, network, network6)
 	s.external = h // set even on error, so Finish removes the container
 	if err != nil {
 		return ctx, err

@@ -13,6 +13,7 @@ import (
 
 	"github.com/cnigate/cnigate/e2e/cluster"
 	"github.com/cnigate/cnigate/e2e/harness"
+	"github.com/cnigate/cnigate/e2e/harness/nodenet"
 	"github.com/cnigate/cnigate/e2e/harness/tally"
 	kindconfig "github.com/cnigate/cnigate/kind-config"
 	"github.com/cnigate/cnigate/results"
@@ -44,13 +45,13 @@ type suite struct {
 	// up without exporting logs.
 	interrupted atomic.Bool
 
-	nodes   []harness.NodeInfo // every node, sorted: control planes, then workers
+	nodes   []nodenet.NodeInfo // every node, sorted: control planes, then workers
 	short   map[string]string  // node name -> short name (cp, w1, ...)
-	workers []harness.NodeInfo // the workers the matrix uses
+	workers []nodenet.NodeInfo // the workers the matrix uses
 	// otherPairs: the pairs of different workers the other-node rows run
 	// (--pair-plan; nil: every ordered pair).
 	otherPairs []nodePair
-	external   *harness.ExternalHost
+	external   *nodenet.ExternalHost
 	extSkip    string        // why the NAT cells are skipped, "" if they run
 	hermetic   bool          // the host's hermetic rule for this cluster is in place
 	setupErr   error         // the setup step that failed, if one did
@@ -170,7 +171,7 @@ func (s *suite) podIPOf(p *corev1.Pod) string {
 }
 
 // nodeIP is a node's InternalIP in the pass's family.
-func (s *suite) nodeIP(n harness.NodeInfo) string { return s.pickIP(n.InternalIP, n.InternalIP6) }
+func (s *suite) nodeIP(n nodenet.NodeInfo) string { return s.pickIP(n.InternalIP, n.InternalIP6) }
 
 // nodePodCIDR is a node's podCIDR in the pass's family.
-func (s *suite) nodePodCIDR(n harness.NodeInfo) string { return s.pickIP(n.PodCIDR, n.PodCIDR6) }
+func (s *suite) nodePodCIDR(n nodenet.NodeInfo) string { return s.pickIP(n.PodCIDR, n.PodCIDR6) }

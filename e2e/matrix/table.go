@@ -11,7 +11,7 @@ import (
 	"sigs.k8s.io/e2e-framework/pkg/envconf"
 	"sigs.k8s.io/e2e-framework/pkg/features"
 
-	"github.com/cnigate/cnigate/e2e/harness"
+	"github.com/cnigate/cnigate/e2e/harness/nodenet"
 )
 
 // need is what a row needs of the cluster; a row whose need is missing has
@@ -91,7 +91,7 @@ func rows() []row {
 	return withQualityRows([]row{
 		// The tutorial's connectivity matrix.
 		{group: gConnectivity, name: "pod -> own node", what: "pod reaches its own node's IP", podIPs: true,
-			cells: perWorker(func(s *suite, w harness.NodeInfo, _ map[string]*corev1.Pod) []cell {
+			cells: perWorker(func(s *suite, w nodenet.NodeInfo, _ map[string]*corev1.Pod) []cell {
 				return both(shellPod(s.short[w.Name]), "node-"+s.short[w.Name], s.nodeIP(w), s.opt.NodeHTTPPort, nil)
 			})},
 		{group: gConnectivity, name: "pod -> pod, same node", what: "pod reaches a pod on its node, keeping its IP", podIPs: true,
@@ -99,8 +99,8 @@ func rows() []row {
 		{group: gConnectivity, name: "pod -> pod, other node", what: "pod reaches a pod on every other node, keeping its IP", podIPs: true,
 			cells: pairs(false, shellToWeb)},
 		{group: gConnectivity, name: "pod -> external (NAT)", what: "pod reaches a host outside the cluster, masqueraded to its node's IP", needs: needExternal, podIPs: true,
-			cells: perWorker(func(s *suite, w harness.NodeInfo, _ map[string]*corev1.Pod) []cell {
-				return both(shellPod(s.short[w.Name]), "external", externalIP(s), harness.ExternalPort, fixed(s.nodeIP(w)))
+			cells: perWorker(func(s *suite, w nodenet.NodeInfo, _ map[string]*corev1.Pod) []cell {
+				return both(shellPod(s.short[w.Name]), "external", externalIP(s), nodenet.ExternalPort, fixed(s.nodeIP(w)))
 			})},
 		{group: gConnectivity, name: "node -> pod, same node", what: "node reaches the pods on it", podIPs: true,
 			cells: pairs(true, hostnetToWeb)},
@@ -114,26 +114,26 @@ func rows() []row {
 		{group: gContract, name: "ClusterIP UDP, backend other node", what: "a pod reaches a ClusterIP Service whose backend is on another node (UDP)", cells: pairs(false, toService("udp"))},
 		rowUDPReplaced(), // udpreplace.go
 		{group: gContract, name: "hairpin: pod -> own Service -> itself", what: "a pod reaches itself through its own Service (hairpin)",
-			cells: perWorker(func(s *suite, n harness.NodeInfo, _ map[string]*corev1.Pod) []cell {
+			cells: perWorker(func(s *suite, n nodenet.NodeInfo, _ map[string]*corev1.Pod) []cell {
 				web := webPod(s.short[n.Name])
 				return []cell{{from: web, to: "svc/" + web + " (itself)", proto: "http", check: httpVia(web, svcAddr(web, "http", ""))}}
 			})},
 		{group: gContract, name: "NodePort from another node", what: "a NodePort answers on a node's IP from another node", cells: pairs(false, fromHostnet("nodeport", nodePortAddr))},
 		{group: gContract, name: "NodePort from the external host", what: "a NodePort answers on a node's IP from the external host", needs: needExternal, cells: perWorker(fromExternal("nodeport", nodePortAddr))},
 		{group: gContract, name: "DNS: Service name -> its ClusterIP", what: "a pod resolves a Service name to its ClusterIP",
-			cells: perWorker(func(s *suite, n harness.NodeInfo, _ map[string]*corev1.Pod) []cell {
+			cells: perWorker(func(s *suite, n nodenet.NodeInfo, _ map[string]*corev1.Pod) []cell {
 				from, svc := shellPod(s.short[n.Name]), webPod(s.short[n.Name])
 				name := fmt.Sprintf("%s.%s.svc.cluster.local", svc, s.namespace)
 				return []cell{{from: from, to: name, proto: "dns", check: dnsCheck(from, name, svc, s.namespace)}}
 			})},
 		{group: gContract, name: "DNS: kubernetes.default -> its ClusterIP", what: "a pod resolves kubernetes.default to the API Service's ClusterIP",
-			cells: perWorker(func(s *suite, n harness.NodeInfo, _ map[string]*corev1.Pod) []cell {
+			cells: perWorker(func(s *suite, n nodenet.NodeInfo, _ map[string]*corev1.Pod) []cell {
 				from := shellPod(s.short[n.Name])
 				return []cell{{from: from, to: "kubernetes.default", proto: "dns", check: dnsCheck(from, "kubernetes.default", "kubernetes", kubernetesSvcNS)}}
 			})},
 		rowDNSOverTCP(), // hostport.go
 		{group: gContract, name: "API server over https://kubernetes.default", what: "a pod reaches the API server over HTTPS (any HTTP answer)",
-			cells: perWorker(func(s *suite, n harness.NodeInfo, _ map[string]*corev1.Pod) []cell {
+			cells: perWorker(func(s *suite, n nodenet.NodeInfo, _ map[string]*corev1.Pod) []cell {
 				from := shellPod(s.short[n.Name])
 				if s.v6() && s.dual() { // dual: the kubernetes Service is IPv4 only; an IPv6-only cluster's is IPv6
 					return []cell{{from: from, to: "https://" + apiServer6Svc + " (IPv6 Service -> API server)", proto: "https",
@@ -239,7 +239,7 @@ func (r row) rowCells(s *suite, pods map[string]*corev1.Pod) []cell {
 }
 
 // cellsFor builds the cells of one pair of workers (a == b: same node).
-type cellsFor func(s *suite, a, b harness.NodeInfo, pods map[string]*corev1.Pod) []cell
+type cellsFor func(s *suite, a, b nodenet.NodeInfo, pods map[string]*corev1.Pod) []cell
 
 // pairs: f for every worker a with b = a (same) or every b != a of the
 // pair plan (other; every ordered pair unless --pair-plan says fewer).
@@ -260,7 +260,7 @@ func pairs(same bool, f cellsFor) func(*suite, map[string]*corev1.Pod) []cell {
 }
 
 // perWorker: f once per worker the matrix uses.
-func perWorker(f func(s *suite, n harness.NodeInfo, pods map[string]*corev1.Pod) []cell) func(*suite, map[string]*corev1.Pod) []cell {
+func perWorker(f func(s *suite, n nodenet.NodeInfo, pods map[string]*corev1.Pod) []cell) func(*suite, map[string]*corev1.Pod) []cell {
 	return func(s *suite, pods map[string]*corev1.Pod) []cell {
 		var cells []cell
 		for _, n := range s.workers {
@@ -288,20 +288,20 @@ func externalIP(s *suite) string {
 
 // shellToWeb: ICMP and HTTP from a's shell pod to b's web pod, the server
 // seeing the shell pod's own IP.
-func shellToWeb(s *suite, a, b harness.NodeInfo, pods map[string]*corev1.Pod) []cell {
+func shellToWeb(s *suite, a, b nodenet.NodeInfo, pods map[string]*corev1.Pod) []cell {
 	sh, web := shellPod(s.short[a.Name]), webPod(s.short[b.Name])
 	return both(sh, web, podIP(s, pods, web), webPort, fixed(podIP(s, pods, sh)))
 }
 
 // hostnetToWeb: ICMP and HTTP from a's hostNetwork pod to b's web pod.
-func hostnetToWeb(s *suite, a, b harness.NodeInfo, pods map[string]*corev1.Pod) []cell {
+func hostnetToWeb(s *suite, a, b nodenet.NodeInfo, pods map[string]*corev1.Pod) []cell {
 	web := webPod(s.short[b.Name])
 	return both(hostnetPod(s.short[a.Name]), web, podIP(s, pods, web), webPort, nil)
 }
 
 // toService: a's shell pod to the ClusterIP Service of b's web pod.
 func toService(proto string) cellsFor {
-	return func(s *suite, a, b harness.NodeInfo, _ map[string]*corev1.Pod) []cell {
+	return func(s *suite, a, b nodenet.NodeInfo, _ map[string]*corev1.Pod) []cell {
 		from, svc := shellPod(s.short[a.Name]), webPod(s.short[b.Name])
 		c := cell{from: from, to: "svc/" + svc, proto: proto}
 		if proto == "udp" {
@@ -314,28 +314,28 @@ func toService(proto string) cellsFor {
 }
 
 // nodeAddr is an address on node n (a NodePort, a hostPort), resolved at check time.
-type nodeAddr func(s *suite, n harness.NodeInfo) func(context.Context) (string, error)
+type nodeAddr func(s *suite, n nodenet.NodeInfo) func(context.Context) (string, error)
 
-func nodePortAddr(s *suite, n harness.NodeInfo) func(context.Context) (string, error) {
+func nodePortAddr(s *suite, n nodenet.NodeInfo) func(context.Context) (string, error) {
 	return svcAddr(webPod(s.short[n.Name]), "http", s.nodeIP(n))
 }
 
-func hostPortAddr(s *suite, n harness.NodeInfo) func(context.Context) (string, error) {
+func hostPortAddr(s *suite, n nodenet.NodeInfo) func(context.Context) (string, error) {
 	ip := s.nodeIP(n)
 	return func(context.Context) (string, error) { return hostPort(ip, webHostPort), nil }
 }
 
 // fromHostnet: HTTP from a's hostNetwork pod to addr on node b.
 func fromHostnet(to string, addr nodeAddr) cellsFor {
-	return func(s *suite, a, b harness.NodeInfo, _ map[string]*corev1.Pod) []cell {
+	return func(s *suite, a, b nodenet.NodeInfo, _ map[string]*corev1.Pod) []cell {
 		from := hostnetPod(s.short[a.Name])
 		return []cell{{from: from, to: to + "@node-" + s.short[b.Name], proto: "http", check: httpVia(from, addr(s, b))}}
 	}
 }
 
 // fromExternal: HTTP from the external host to addr on node n.
-func fromExternal(to string, addr nodeAddr) func(*suite, harness.NodeInfo, map[string]*corev1.Pod) []cell {
-	return func(s *suite, n harness.NodeInfo, _ map[string]*corev1.Pod) []cell {
+func fromExternal(to string, addr nodeAddr) func(*suite, nodenet.NodeInfo, map[string]*corev1.Pod) []cell {
+	return func(s *suite, n nodenet.NodeInfo, _ map[string]*corev1.Pod) []cell {
 		return []cell{{from: externalFrom, to: to + "@node-" + s.short[n.Name], proto: "http", check: httpVia(externalFrom, addr(s, n))}}
 	}
 }
@@ -346,7 +346,7 @@ type check = func(context.Context) (time.Duration, string, error)
 // check chosen by the row (proto read when the cells are built: it may
 // depend on the options, e.g. the MTU).
 func shellToWebWith(proto func(s *suite) string, f func(s *suite, from, to string) check) cellsFor {
-	return func(s *suite, a, b harness.NodeInfo, _ map[string]*corev1.Pod) []cell {
+	return func(s *suite, a, b nodenet.NodeInfo, _ map[string]*corev1.Pod) []cell {
 		from, to := shellPod(s.short[a.Name]), webPod(s.short[b.Name])
 		return []cell{{from: from, to: to, proto: proto(s), check: f(s, from, to)}}
 	}

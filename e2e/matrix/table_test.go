@@ -8,7 +8,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 
-	"github.com/cnigate/cnigate/e2e/harness"
+	"github.com/cnigate/cnigate/e2e/harness/nodenet"
 )
 
 // fakeSuite is a cluster of one control plane and two workers as connect
@@ -20,7 +20,7 @@ func fakeSuite(cni string, external bool, podCIDR bool) *suite {
 		}
 		return ""
 	}
-	nodes := []harness.NodeInfo{
+	nodes := []nodenet.NodeInfo{
 		{Name: "k-control-plane", InternalIP: "172.18.0.2", PodCIDR: cidr("10.244.0.0/24"), ControlPlane: true},
 		{Name: "k-worker", InternalIP: "172.18.0.3", PodCIDR: cidr("10.244.1.0/24")},
 		{Name: "k-worker2", InternalIP: "172.18.0.4", PodCIDR: cidr("10.244.2.0/24")},
@@ -33,7 +33,7 @@ func fakeSuite(cni string, external bool, podCIDR bool) *suite {
 		s.nodeCNI[n.Name] = cni
 	}
 	if external {
-		s.external = &harness.ExternalHost{Name: "ext", IP: "172.18.0.9"}
+		s.external = &nodenet.ExternalHost{Name: "ext", IP: "172.18.0.9"}
 	} else {
 		s.extSkip = "docker network kind missing"
 	}
@@ -307,7 +307,7 @@ func TestCellNamesCarryTheirFamily(t *testing.T) {
 }
 
 func TestFamilyPicksAddresses(t *testing.T) {
-	n := harness.NodeInfo{InternalIP: "172.18.0.3", PodCIDR: "10.244.1.0/24", InternalIP6: "fc00::3", PodCIDR6: "fd00:10:244:1::/64"}
+	n := nodenet.NodeInfo{InternalIP: "172.18.0.3", PodCIDR: "10.244.1.0/24", InternalIP6: "fc00::3", PodCIDR6: "fd00:10:244:1::/64"}
 	pod := &corev1.Pod{Status: corev1.PodStatus{PodIP: "10.244.1.5", PodIPs: []corev1.PodIP{{IP: "10.244.1.5"}, {IP: "fd00:10:244:1::5"}}}}
 	for _, c := range []struct {
 		families                         []string
@@ -361,7 +361,7 @@ func TestDescribeNodesSortsPodCIDRsByFamily(t *testing.T) {
 			return n
 		}(),
 	})
-	want := []harness.NodeInfo{ // by name
+	want := []nodenet.NodeInfo{ // by name
 		{Name: "old6", InternalIP6: "fc00::6", PodCIDR6: "fd00:10:244:4::/64"},
 		{Name: "v4", InternalIP: "172.18.0.3", PodCIDR: "10.244.1.0/24"},
 		{Name: "v6", InternalIP6: "fc00::4", PodCIDR6: "fd00:10:244:2::/64"},

@@ -1,4 +1,4 @@
-package harness
+package nodenet
 
 // NodeInfo is what the suite needs to know about a Kubernetes node.
 type NodeInfo struct {

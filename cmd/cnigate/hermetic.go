@@ -5,7 +5,7 @@ import (
 	"flag"
 	"fmt"
 
-	"github.com/cnigate/cnigate/e2e/harness"
+	"github.com/cnigate/cnigate/e2e/harness/host"
 )
 
 // runHermeticClean removes the hermetic rules the e2e harness puts on the
@@ -21,7 +21,7 @@ func hermeticCleanVerb() verb {
 				if err := noArgs(c); err != nil {
 					return err
 				}
-				removed, err := harness.RemoveHermeticRules(*cluster)
+				removed, err := host.RemoveHermeticRules(*cluster)
 				for _, r := range removed {
 					_, _ = fmt.Fprintln(c.stdout, "removed hermetic rule:", r)
 				}

@@ -13,7 +13,7 @@ import (
 	"sigs.k8s.io/e2e-framework/pkg/envconf"
 	"sigs.k8s.io/e2e-framework/pkg/envfuncs"
 
-	"github.com/cnigate/cnigate/e2e/harness"
+	"github.com/cnigate/cnigate/e2e/harness/host"
 	"github.com/cnigate/cnigate/report"
 	"github.com/cnigate/cnigate/results"
 )
@@ -111,9 +111,9 @@ func hostMemMeta(s *suite, meta map[string]string) string {
 		meta["host_mem"] = fmt.Sprintf("not measured: %v", st.Err)
 		return fmt.Sprintf("host memory: not measured (%v)\n", st.Err)
 	}
-	meta[results.MetaHostMemStart] = harness.MiB(st.Start)
-	meta[results.MetaHostMemPeak] = harness.MiB(st.Peak)
-	meta[results.MetaHostMemRise] = harness.MiB(st.Rise())
+	meta[results.MetaHostMemStart] = host.MiB(st.Start)
+	meta[results.MetaHostMemPeak] = host.MiB(st.Peak)
+	meta[results.MetaHostMemRise] = host.MiB(st.Rise())
 	return fmt.Sprintf("host memory used (MemTotal - MemAvailable): peak %s MiB, +%s MiB over the start (%s MiB), %d samples 1 s apart\n",
 		meta[results.MetaHostMemPeak], meta[results.MetaHostMemRise], meta[results.MetaHostMemStart], st.Samples)
 }
@@ -154,7 +154,7 @@ func teardown(ctx context.Context, cfg *envconf.Config) (context.Context, error)
 	}
 	if s.opt.Hermetic {
 		// also after a failed create: the rule may be in before the cluster
-		removed, rerr := harness.RemoveHermeticRules(s.cluster)
+		removed, rerr := host.RemoveHermeticRules(s.cluster)
 		for _, r := range removed {
 			klog.Infof("removed hermetic rule: %s", r)
 		}

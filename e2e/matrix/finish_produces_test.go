@@ -11,7 +11,7 @@ import (
 
 	"sigs.k8s.io/e2e-framework/pkg/envconf"
 
-	"github.com/cnigate/cnigate/e2e/harness"
+	"github.com/cnigate/cnigate/e2e/harness/host"
 	"github.com/cnigate/cnigate/report"
 	"github.com/cnigate/cnigate/results"
 	"github.com/cnigate/cnigate/results/resultstest"
@@ -33,8 +33,8 @@ func TestWriteReportProducesAStrictMatrixJSON(t *testing.T) {
 			dir := t.TempDir()
 			s := &suite{opt: Options{ReportDir: dir, ReportName: "e2e-podnet", CNI: "podnet", Workers: 2, MTU: 1500, NodeImage: "cnigate/node:test"},
 				cluster: "cnigate-e2e", k8sVersion: "v1.34.4", setupErr: tc.setupErr,
-				hostMem: func() harness.MemPeakStats {
-					return harness.MemPeakStats{Start: 1000 << 20, Peak: 3000 << 20, Samples: 10}
+				hostMem: func() host.MemPeakStats {
+					return host.MemPeakStats{Start: 1000 << 20, Peak: 3000 << 20, Samples: 10}
 				}}
 			s.start, s.clock = time.Date(2026, 12, 6, 21, 0, 0, 0, time.UTC), func() time.Time { return time.Date(2026, 12, 6, 21, 9, 30, 0, time.UTC) }
 			s.phases.Add(results.PhaseClusterCreate, 41200*time.Millisecond)

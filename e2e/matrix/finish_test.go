@@ -5,25 +5,25 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cnigate/cnigate/e2e/harness"
+	"github.com/cnigate/cnigate/e2e/harness/host"
 )
 
 func TestHostMemMeta(t *testing.T) {
 	const mib = 1 << 20
 	for _, c := range []struct {
 		name     string
-		hostMem  func() harness.MemPeakStats
+		hostMem  func() host.MemPeakStats
 		wantMeta map[string]string
 		wantLine string
 	}{
 		{name: "existing cluster: not measured", wantMeta: map[string]string{"host_mem": "not measured: existing cluster, it runs elsewhere"},
 			wantLine: "not measured (existing cluster"},
-		{name: "kind: peak and rise", hostMem: func() harness.MemPeakStats {
-			return harness.MemPeakStats{Start: 1000 * mib, Peak: 3500 * mib, Samples: 120}
+		{name: "kind: peak and rise", hostMem: func() host.MemPeakStats {
+			return host.MemPeakStats{Start: 1000 * mib, Peak: 3500 * mib, Samples: 120}
 		},
 			wantMeta: map[string]string{"host_mem_start_mib": "1000", "host_mem_peak_mib": "3500", "host_mem_rise_mib": "2500"},
 			wantLine: "peak 3500 MiB, +2500 MiB over the start (1000 MiB), 120 samples"},
-		{name: "kind: meminfo unreadable", hostMem: func() harness.MemPeakStats { return harness.MemPeakStats{Err: errors.New("no /proc")} },
+		{name: "kind: meminfo unreadable", hostMem: func() host.MemPeakStats { return host.MemPeakStats{Err: errors.New("no /proc")} },
 			wantMeta: map[string]string{"host_mem": "not measured: no /proc"}, wantLine: "not measured (no /proc)"},
 	} {
 		t.Run(c.name, func(t *testing.T) {

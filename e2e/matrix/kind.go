@@ -12,7 +12,7 @@ import (
 	"sigs.k8s.io/e2e-framework/pkg/envconf"
 
 	"github.com/cnigate/cnigate/e2e/cluster"
-	"github.com/cnigate/cnigate/e2e/harness"
+	"github.com/cnigate/cnigate/e2e/harness/host"
 	"github.com/cnigate/cnigate/e2e/harness/nodenet"
 	kindconfig "github.com/cnigate/cnigate/kind-config"
 )
@@ -46,7 +46,7 @@ func createCluster(ctx context.Context, cfg *envconf.Config) (context.Context, e
 	}
 	// The nodes share the host's inotify instances: too few and kube-proxy
 	// crash-loops on the last nodes of a big cluster ("too many open files").
-	raised, err := harness.RaiseInotifyLimits()
+	raised, err := host.RaiseInotifyLimits()
 	if err != nil {
 		return ctx, err
 	}
@@ -102,16 +102,16 @@ func networkExists(ctx context.Context) bool {
 }
 
 func addHermetic(ctx context.Context, s *suite) error {
-	br, err := harness.DockerNetworkBridge(ctx, kindNetwork())
+	br, err := host.DockerNetworkBridge(ctx, kindNetwork())
 	if err != nil {
 		return fmt.Errorf("hermetic mode: %w", err)
 	}
-	if err := harness.AddHermeticRule(br, s.cluster); err != nil {
+	if err := host.AddHermeticRule(br, s.cluster); err != nil {
 		return err
 	}
 	if !s.hermetic {
 		klog.Infof("hermetic: host drops forwarded traffic from %s (docker network %s) to any other interface while cluster %s exists (%s, %s)",
-			br, kindNetwork(), s.cluster, harness.DockerUserChain, strings.Join(harness.HermeticRule(br, s.cluster), " "))
+			br, kindNetwork(), s.cluster, host.DockerUserChain, strings.Join(host.HermeticRule(br, s.cluster), " "))
 	}
 	s.hermetic = true
 	return nil

@@ -13,6 +13,7 @@ import (
 
 	"github.com/cnigate/cnigate/e2e/cluster"
 	"github.com/cnigate/cnigate/e2e/harness"
+	"github.com/cnigate/cnigate/e2e/harness/host"
 	"github.com/cnigate/cnigate/e2e/harness/nodenet"
 	"github.com/cnigate/cnigate/e2e/harness/tally"
 	kindconfig "github.com/cnigate/cnigate/kind-config"
@@ -73,7 +74,7 @@ type suite struct {
 	matrix tally.Matrix
 	// hostMem stops the host memory sampler (kind mode; nil in gate mode,
 	// where the cluster is elsewhere) and returns its figures.
-	hostMem    func() harness.MemPeakStats
+	hostMem    func() host.MemPeakStats
 	testsStart time.Time // end of setup: the matrix (the tests) starts
 	recordState
 

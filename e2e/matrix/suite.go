@@ -13,7 +13,7 @@ import (
 	"sigs.k8s.io/e2e-framework/pkg/envconf"
 
 	"github.com/cnigate/cnigate/e2e/cluster"
-	"github.com/cnigate/cnigate/e2e/harness"
+	"github.com/cnigate/cnigate/e2e/harness/host"
 	kindconfig "github.com/cnigate/cnigate/kind-config"
 	"github.com/cnigate/cnigate/results"
 )
@@ -66,7 +66,7 @@ func runSuite(ctx context.Context, t *testing.T, o Options) {
 		// kind: the nodes are containers here, so the host's memory is the
 		// cluster's; sampled from before the cluster exists to the report.
 		if !s.opt.KeepCluster { // make cluster writes no report to put it in
-			s.hostMem = harness.SampleHostMemory(ctx, time.Second)
+			s.hostMem = host.SampleHostMemory(ctx, time.Second)
 		}
 		s.cluster = s.opt.Cluster
 		kubeconfig, err := filepath.Abs(filepath.Join(s.opt.ReportDir, "kubeconfig"))

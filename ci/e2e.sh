@@ -23,7 +23,7 @@
 # Environment (all optional). Each E2E_<NAME> below that names a suite flag (-e2e.<name>, "_" as
 # "-") reaches it through the environment (matrix.FlagsFromEnv), any other flag's too:
 #   CNI=podnet                the CNI the harness installs on kind, a name of the e2e's CNI table
-#                             (e2e/harness/cni.go; `bin/cnigate cnis` prints it): podnet (its image
+#                             (e2e/harness/cni/cni.go; `bin/cnigate cnis` prints it): podnet (its image
 #                             and manifest) or bridge (upstream bridge + host-local + portmap, hairpin on)
 #   WORKERS=2                 kind workers (the matrix grows with it)
 #   E2E_PARALLEL=             how many cells run at once (go test -parallel); default (the
@@ -55,7 +55,7 @@
 #   E2E_IMAGE_TAR=_output/e2e-image.tar     where image-save writes the test image
 #   E2E_HERMETIC=1            while a cluster created here exists, the host drops forwarded traffic
 #                             from the kind docker network to any other interface (a DOCKER-USER
-#                             rule, e2e/harness/hermetic.go); 0 turns it off. Never on an existing cluster.
+#                             rule, e2e/harness/host/hermetic.go); 0 turns it off. Never on an existing cluster.
 set -o errexit -o nounset -o pipefail
 
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -98,7 +98,7 @@ case $MODE in
   clean | image-save | scale) CLUSTER="" ;;
   *) die "usage: ci/e2e.sh [e2e|cluster|clean|image-save|scale]" ;;
 esac
-# How CNI is installed (the e2e's CNI table, e2e/harness/cni.go; it names the CNIs there are).
+# How CNI is installed (the e2e's CNI table, e2e/harness/cni/cni.go; it names the CNIs there are).
 CNI_INSTALL=""
 if [[ $MODE == e2e || $MODE == cluster ]]; then
   [[ -x $REPO_ROOT/bin/cnigate ]] || die "bin/cnigate is missing: make $MODE builds it"
@@ -172,7 +172,7 @@ node_image() {
 }
 
 # remove_hermetic [CLUSTER]: delete the hermetic rules of CLUSTER (every cluster's when empty)
-# with `cnigate hermetic-clean`, the harness's own code (e2e/harness/hermetic.go). The suite
+# with `cnigate hermetic-clean`, the harness's own code (e2e/harness/host/hermetic.go). The suite
 # removes its own rule; this catches what a killed run or a `make cluster` cluster leaves.
 remove_hermetic() {
   if [[ ! -x $REPO_ROOT/bin/cnigate ]]; then

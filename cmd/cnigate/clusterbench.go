@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/cnigate/cnigate/e2e/clusterbench"
-	"github.com/cnigate/cnigate/e2e/harness"
+	"github.com/cnigate/cnigate/e2e/harness/cni"
 	kindconfig "github.com/cnigate/cnigate/kind-config"
 	"github.com/cnigate/cnigate/report"
 	"github.com/cnigate/cnigate/results"
@@ -89,7 +89,7 @@ func runClusterBench(ctx context.Context, o clusterbench.Options, dirName string
 		verdict = "NOT met"
 	}
 	fmt.Fprintf(stdout, "target %s: %.0f vs %.0f ms, %s\n", res.Target.What, res.Target.PodnetP99, res.Target.ReferenceP99, verdict)
-	fmt.Fprintf(stdout, "wrote %s/cluster-bench.json %v (%s)\n", *dir, paths, harness.CNIPodnet+" vs "+harness.CNIBridge)
+	fmt.Fprintf(stdout, "wrote %s/cluster-bench.json %v (%s)\n", *dir, paths, cni.NamePodnet+" vs "+cni.NameBridge)
 	if asJSON {
 		return writeJSON(doc, res)
 	}

@@ -8,10 +8,10 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/cnigate/cnigate/e2e/harness"
+	"github.com/cnigate/cnigate/e2e/harness/cni"
 )
 
-// cnisVerb prints the e2e's CNI table (e2e/harness.CNIs) for people and for
+// cnisVerb prints the e2e's CNI table (e2e/cni.CNIs) for people and for
 // the scripts that follow it: ci/e2e.sh (--install), .ci/run (--ci local) and
 // the GitHub workflow (--ci github).
 func cnisVerb() verb {
@@ -32,17 +32,17 @@ func cnisVerb() verb {
 func printCNIs(stdout io.Writer, install, ci string) error {
 	switch {
 	case install != "":
-		c, err := harness.LookupCNI(install)
+		c, err := cni.Lookup(install)
 		if err != nil {
 			return usagef("--install: %v", err)
 		}
 		_, err = fmt.Fprintln(stdout, c.Install)
 		return err
 	case ci == "local":
-		_, err := fmt.Fprintln(stdout, strings.Join(harness.CILocalRuns(), "\n"))
+		_, err := fmt.Fprintln(stdout, strings.Join(cni.CILocalRuns(), "\n"))
 		return err
 	case ci == "github":
-		raw, err := harness.CIGitHubMatrix()
+		raw, err := cni.CIGitHubMatrix()
 		if err == nil {
 			_, err = fmt.Fprintf(stdout, "%s\n", raw)
 		}
@@ -52,7 +52,7 @@ func printCNIs(stdout io.Writer, install, ci string) error {
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "CNI\tINSTALL\tPLUGINS\tSTORE\tAGENT\tPODNET CELLS\tCI FAMILIES\tWHAT")
-	for _, c := range harness.CNIs {
+	for _, c := range cni.CNIs {
 		var fams []string
 		for _, r := range c.CI {
 			f := r.Family

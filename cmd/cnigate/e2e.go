@@ -12,7 +12,7 @@ import (
 	"testing"
 
 	"github.com/cnigate/cnigate"
-	"github.com/cnigate/cnigate/e2e/harness"
+	"github.com/cnigate/cnigate/e2e/harness/cni"
 	"github.com/cnigate/cnigate/e2e/matrix"
 	"github.com/cnigate/cnigate/results"
 )
@@ -148,7 +148,7 @@ func (e *e2eCmd) resolve(c *call) ([]string, error) {
 			o.ReportName = "e2e-gate"
 		}
 	}
-	if !o.Existing() && o.CNI == harness.CNIPodnet && o.AgentImage == "" {
+	if !o.Existing() && o.CNI == cni.NamePodnet && o.AgentImage == "" {
 		return nil, usagef("--agent-image: podnet is deployed from its image (`make image` in a clone builds it; `make image-save` writes it as a tarball to docker load here)")
 	}
 	return testArgs, nil

@@ -17,7 +17,7 @@ import (
 	"sigs.k8s.io/kind/pkg/cluster/nodes"
 
 	"github.com/cnigate/cnigate/e2e/cluster"
-	"github.com/cnigate/cnigate/e2e/harness"
+	"github.com/cnigate/cnigate/e2e/harness/cni"
 	"github.com/cnigate/cnigate/e2e/harness/probe"
 	"github.com/cnigate/cnigate/results"
 )
@@ -37,11 +37,11 @@ type Options struct {
 }
 
 // CNIs are the contenders: the e2e's CNI table (podnet first).
-var CNIs = harness.CNINames()
+var CNIs = cni.Names()
 
 // storeDir is the IPAM store of a CNI on a node.
-func storeDir(cni string) string {
-	c, _ := harness.LookupCNI(cni)
+func storeDir(name string) string {
+	c, _ := cni.Lookup(name)
 	return c.StoreDir
 }
 
@@ -137,26 +137,26 @@ func (b *bench) pickWorkers(ctx context.Context) error {
 	return nil
 }
 
-// switchCNI installs cni's conflist on every worker and removes the other's,
+// switchCNI installs name's conflist on every worker and removes the other's,
 // then gives containerd (which watches the directory) time to reload it.
-func (b *bench) switchCNI(ctx context.Context, cni string) error {
+func (b *bench) switchCNI(ctx context.Context, name string) error {
 	for _, w := range b.workers {
 		kn := b.kind[w.Name]
-		nn := harness.NodeNet{CNI: cni, Network: b.o.PodNetwork, PodCIDR: w.Spec.PodCIDR, MTU: harness.DefaultMTU, Portmap: true}
-		if _, err := harness.InstallCNI(ctx, kn, nn, b.o.Plugin, b.o.CNIBin); err != nil {
-			return fmt.Errorf("node %s: install %s: %w", w.Name, cni, err)
+		nn := cni.NodeNet{CNI: name, Network: b.o.PodNetwork, PodCIDR: w.Spec.PodCIDR, MTU: cni.DefaultMTU, Portmap: true}
+		if _, err := cni.InstallCNI(ctx, kn, nn, b.o.Plugin, b.o.CNIBin); err != nil {
+			return fmt.Errorf("node %s: install %s: %w", w.Name, name, err)
 		}
 		for _, other := range CNIs {
-			if other == cni {
+			if other == name {
 				continue
 			}
-			p := harness.NodeNet{CNI: other}.ConfPath()
+			p := cni.NodeNet{CNI: other}.ConfPath()
 			if _, err := exec(ctx, kn, "rm", "-f", p); err != nil {
 				return fmt.Errorf("node %s: rm %s: %w", w.Name, p, err)
 			}
 		}
 	}
-	b.logf("workers switched to %s; waiting %s for containerd to reload the CNI configuration", cni, reloadWait)
+	b.logf("workers switched to %s; waiting %s for containerd to reload the CNI configuration", name, reloadWait)
 	select {
 	case <-ctx.Done():
 		return ctx.Err()

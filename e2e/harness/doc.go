@@ -1,19 +1,20 @@
-// Package harness holds the pieces of the e2e suite (package e2e) that are
-// not Kubernetes assertions themselves, so they can be unit-tested without a
-// cluster:
+// Package harness is the e2e's toolbox: the pieces of the matrix (e2e/matrix),
+// the cluster bench and the rollout that are not Kubernetes assertions
+// themselves, so they can be unit-tested without a cluster. They live in
+// subpackages named by what they hold:
 //
-//   - the CNIs the harness installs on kind nodes (podnet or the reference
-//     bridge, then portmap, as a conflist), written through kind's node Command
-//     API; routes between the nodes' pod subnets, the bridge CNI's masquerade
-//     rule and the hairpin break, done with netlink and go-iptables from inside
-//     each node's network namespace (no ip or iptables command line of our own);
-//   - the host's hermetic rule (DOCKER-USER) while a harness cluster exists;
-//   - the "external" host: a container on the kind docker network that is not a
-//     node and has no route to the pod network, answering HTTP with the source
-//     address it sees;
-//   - parsing what the probes print (ping, the image's http probe, the Go
-//     probe, the podnet reservation store, a node's CNI configuration);
-//   - recording the matrix: cells (results.Cell) collected from concurrent
-//     checks, the human table; phase timings. matrix.json is a
-//     results.Matrix, written by e2e/matrix.
+//   - cni: the table of the CNIs the e2e can install (CNIs, in
+//     e2e/harness/cni/cni.go) and their install on kind nodes;
+//   - nodenet: the kind node and external-host containers and their networks
+//     (NodeInfo, docker, routes between pod subnets, masquerade, hairpin, the
+//     rules and routes the healing cells break, the external host);
+//   - host: the machine the harness runs on (the hermetic DOCKER-USER rule,
+//     host memory, inotify limits);
+//   - probe: the commands the checks run in pods and the parsers of what they
+//     print (ping, HTTP, the Go probe, podnet's reservations through
+//     plugin/ipam/format);
+//   - tally: the running record of a matrix run (cells, the human table,
+//     phase timings).
+//
+// This package itself holds no code.
 package harness

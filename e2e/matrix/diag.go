@@ -24,7 +24,7 @@ import (
 	"sigs.k8s.io/e2e-framework/klient/wait"
 	"sigs.k8s.io/e2e-framework/pkg/envconf"
 
-	"github.com/cnigate/cnigate/e2e/harness"
+	"github.com/cnigate/cnigate/e2e/harness/cni"
 	"github.com/cnigate/cnigate/e2e/harness/probe"
 )
 
@@ -62,9 +62,9 @@ var diagCommands = []diagCommand{
 	{"nft.txt", "nft list ruleset"},
 	{"conntrack.txt", "echo count $(cat /proc/sys/net/netfilter/nf_conntrack_count) max $(cat /proc/sys/net/netfilter/nf_conntrack_max)"},
 	{"sysctl.txt", "for k in ipv4/ip_forward ipv6/conf/all/forwarding bridge/bridge-nf-call-iptables bridge/bridge-nf-call-ip6tables; do echo \"$k = $(cat /proc/sys/net/$k 2>&1)\"; done"},
-	{"cni-conf.txt", "ls -la " + harness.CNIConfDir + "; for f in " + harness.CNIConfDir + "/*; do echo \"### $f\"; cat \"$f\"; echo; done"},
-	{"cni-bin.txt", "ls -la " + harness.CNIBinDir},
-	{"podnet-store.txt", "if [ -d " + harness.DataDir + " ]; then ls -laR " + harness.DataDir + "; else echo 'absent: " + harness.DataDir + " (podnet does not run here)'; fi"},
+	{"cni-conf.txt", "ls -la " + cni.ConfDir + "; for f in " + cni.ConfDir + "/*; do echo \"### $f\"; cat \"$f\"; echo; done"},
+	{"cni-bin.txt", "ls -la " + cni.BinDir},
+	{"podnet-store.txt", "if [ -d " + cni.DataDir + " ]; then ls -laR " + cni.DataDir + "; else echo 'absent: " + cni.DataDir + " (podnet does not run here)'; fi"},
 }
 
 // diagNodePod is the privileged hostNetwork, hostPID pod that reads node's state.

@@ -23,7 +23,7 @@ import (
 	"sigs.k8s.io/e2e-framework/klient/wait"
 
 	"github.com/cnigate/cnigate/deploy"
-	"github.com/cnigate/cnigate/e2e/harness"
+	"github.com/cnigate/cnigate/e2e/harness/cni"
 	"github.com/cnigate/cnigate/e2e/harness/nodenet"
 	"github.com/cnigate/cnigate/e2e/harness/probe"
 	kindconfig "github.com/cnigate/cnigate/kind-config"
@@ -659,7 +659,7 @@ func uninstallCheck(b nodenet.NodeInfo) check {
 		}
 		mark("node NotReady")
 		var errs []error
-		if _, err := nodeExec(ctx, s, b.Name, "test", "!", "-e", path.Join(harness.CNIConfDir, deploy.ConflistName)); err != nil {
+		if _, err := nodeExec(ctx, s, b.Name, "test", "!", "-e", path.Join(cni.ConfDir, deploy.ConflistName)); err != nil {
 			errs = append(errs, fmt.Errorf("conflist still there: %w", err))
 		}
 		if left, err := nodenet.RoutesOfProtocol(ctx, b.Name, deploy.RouteProtocol); err != nil || len(left) > 0 {

@@ -13,7 +13,7 @@ import (
 	"sigs.k8s.io/e2e-framework/klient/wait"
 	"sigs.k8s.io/e2e-framework/klient/wait/conditions"
 
-	"github.com/cnigate/cnigate/e2e/harness"
+	"github.com/cnigate/cnigate/e2e/harness/cni"
 	"github.com/cnigate/cnigate/e2e/harness/nodenet"
 	"github.com/cnigate/cnigate/e2e/harness/probe"
 )
@@ -41,7 +41,7 @@ const (
 // node's hostNetwork helper pod (data dir mounted read-only), so the same
 // check works on a real cluster.
 func reservations(ctx context.Context, s *suite, node string) ([]probe.Reservation, error) {
-	dir := probe.ReservationDir(helperMount, harness.NetworkName)
+	dir := probe.ReservationDir(helperMount, cni.NetworkName)
 	out, err := execIn(ctx, hostnetPod(s.short[node]), probe.ListReservationsCommand(dir)...)
 	if err != nil {
 		return nil, err
@@ -81,7 +81,7 @@ func ipamCheck(podName string, reserved bool) func(context.Context) (time.Durati
 		}
 		i := slices.IndexFunc(res, func(r probe.Reservation) bool { return r.IP == ip })
 		if i < 0 {
-			return 0, "", fmt.Errorf("no reservation %s/%s/%s on node %s", harness.DataDir, harness.NetworkName, ip, nodeName)
+			return 0, "", fmt.Errorf("no reservation %s/%s/%s on node %s", cni.DataDir, cni.NetworkName, ip, nodeName)
 		}
 		r := res[i]
 		if r.IfName != "eth0" {

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cnigate/cnigate/e2e/harness"
+	"github.com/cnigate/cnigate/e2e/harness/cni"
 	"github.com/cnigate/cnigate/internal/testfilter"
 	kindconfig "github.com/cnigate/cnigate/kind-config"
 )
@@ -68,7 +68,7 @@ func (o *Options) Register(fs *flag.FlagSet, prefix string) {
 	fs.IntVar(&o.Workers, p("workers"), kindconfig.DefaultWorkers, "kind workers to create; on an existing cluster, workers to use (0: all)")
 	fs.StringVar(&o.NodeImage, p("node-image"), "", "kind node image ref")
 	fs.StringVar(&o.AgentImage, p("agent-image"), "", "podnet's image (make image): loaded into the kind nodes and deployed with podnet's manifest (kind mode, cni podnet)")
-	fs.StringVar(&o.CNI, p("cni"), harness.CNIs[0].Name, "CNI installed on the kind nodes, one of "+strings.Join(harness.CNINames(), ", ")+" (cnigate cnis: what each is)")
+	fs.StringVar(&o.CNI, p("cni"), cni.CNIs[0].Name, "CNI installed on the kind nodes, one of "+strings.Join(cni.Names(), ", ")+" (cnigate cnis: what each is)")
 	fs.StringVar(&o.CNIBin, p("cni-bin"), "", "directory of reference CNI plugins installed on every node, replacing the node image's (empty: use the image's own)")
 	fs.StringVar(&o.Image, p("image"), "cnigate/e2e-busybox:1.35", "test image (ci/images/busybox + the probe)")
 	fs.StringVar(&o.ImagePullPolicy, p("image-pull-policy"), "", "imagePullPolicy of the test pods (empty: Never on kind, the harness loads the image; IfNotPresent on an existing cluster)")
@@ -130,15 +130,15 @@ func (o *Options) Validate() error {
 		errs = append(errs, fmt.Errorf("ip-family %q: want ipv4, ipv6 or dual", o.IPFamily))
 	}
 	if !o.Existing() {
-		cni, err := harness.LookupCNI(o.CNI)
+		c, err := cni.Lookup(o.CNI)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("cni %q: want one of %s", o.CNI, strings.Join(harness.CNINames(), ", ")))
+			errs = append(errs, fmt.Errorf("cni %q: want one of %s", o.CNI, strings.Join(cni.Names(), ", ")))
 		}
-		if err == nil && cni.Install == harness.InstallManifest && o.AgentImage == "" {
-			errs = append(errs, fmt.Errorf("agent-image is empty: %s is installed from its image (make image builds it)", cni.Name))
+		if err == nil && c.Install == cni.InstallManifest && o.AgentImage == "" {
+			errs = append(errs, fmt.Errorf("agent-image is empty: %s is installed from its image (make image builds it)", c.Name))
 		}
-		if err == nil && o.Break == breakAgentRoutes && !cni.Agent {
-			errs = append(errs, fmt.Errorf("break agent-routes is podnet's agent's: use it with cni podnet (%s has no agent)", cni.Name))
+		if err == nil && o.Break == breakAgentRoutes && !c.Agent {
+			errs = append(errs, fmt.Errorf("break agent-routes is podnet's agent's: use it with cni podnet (%s has no agent)", c.Name))
 		}
 		if o.NodeImage == "" {
 			errs = append(errs, errors.New("node-image is empty: name the kind node image to create the cluster from"))

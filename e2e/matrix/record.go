@@ -18,7 +18,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/klog/v2"
 
-	"github.com/cnigate/cnigate/e2e/harness"
+	"github.com/cnigate/cnigate/e2e/harness/cni"
 	"github.com/cnigate/cnigate/results"
 )
 
@@ -91,7 +91,7 @@ func (s *suite) saveNodeConf(node, out string) {
 // cniConf identifies FirstNetConfCommand's output: file, SHA-256 of the
 // content, first plugin type.
 func cniConf(out string) *results.CNIConf {
-	file, typ, err := harness.ParseFirstNetConf(out)
+	file, typ, err := cni.ParseFirstNetConf(out)
 	c := &results.CNIConf{File: file, FirstType: typ}
 	if _, body, ok := strings.Cut(strings.TrimLeft(out, "\n"), "\n"); ok && file != "" {
 		sum := sha256.Sum256([]byte(body))

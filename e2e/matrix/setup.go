@@ -19,7 +19,7 @@ import (
 	"sigs.k8s.io/e2e-framework/pkg/envconf"
 
 	"github.com/cnigate/cnigate/e2e/cluster"
-	"github.com/cnigate/cnigate/e2e/harness"
+	"github.com/cnigate/cnigate/e2e/harness/cni"
 	"github.com/cnigate/cnigate/e2e/harness/nodenet"
 	"github.com/cnigate/cnigate/e2e/harness/probe"
 )
@@ -81,8 +81,8 @@ func nodesNotReady(ctx context.Context, _ *envconf.Config) (context.Context, err
 // by hand (bridge): the node's podCIDR in each family it has (IPv6-only: the
 // IPv6 side only), portmap chained, and the -e2e.break knobs that go into
 // the conf.
-func nodeNet(s *suite, n nodenet.NodeInfo) harness.NodeNet {
-	nn := harness.NodeNet{CNI: s.opt.CNI, MTU: s.opt.MTU, Portmap: s.opt.Break != breakPortmap}
+func nodeNet(s *suite, n nodenet.NodeInfo) cni.NodeNet {
+	nn := cni.NodeNet{CNI: s.opt.CNI, MTU: s.opt.MTU, Portmap: s.opt.Break != breakPortmap}
 	if n.PodCIDR != "" {
 		nn.Network, nn.PodCIDR = s.opt.PodNetwork, n.PodCIDR
 	}
@@ -102,7 +102,7 @@ func nodeNet(s *suite, n nodenet.NodeInfo) harness.NodeNet {
 // node's podCIDR, its masquerade rule, and routes between the pod subnets.
 func loadCNI(ctx context.Context, _ *envconf.Config) (context.Context, error) {
 	s := suiteFrom(ctx)
-	if s.installed().Install == harness.InstallManifest {
+	if s.installed().Install == cni.InstallManifest {
 		if err := deployPodnet(ctx, s); err != nil {
 			return ctx, err
 		}
@@ -119,9 +119,9 @@ func loadCNI(ctx context.Context, _ *envconf.Config) (context.Context, error) {
 		if !ok {
 			return ctx, fmt.Errorf("node %s is not a container of kind cluster %s", n.Name, s.cluster)
 		}
-		if s.installed().Install == harness.InstallConflist {
+		if s.installed().Install == cni.InstallConflist {
 			nn := nodeNet(s, n)
-			copied, err := harness.InstallCNI(ctx, kn, nn, "", s.opt.CNIBin)
+			copied, err := cni.InstallCNI(ctx, kn, nn, "", s.opt.CNIBin)
 			if err != nil {
 				return ctx, err
 			}
@@ -172,14 +172,14 @@ func applyRuntimeBreak(ctx context.Context, _ *envconf.Config) (context.Context,
 		// The workers, where the matrix's pods are: a node without a pod on
 		// the CNI (podnet's control plane) has no bridge yet.
 		for _, n := range s.workers {
-			changed, err := nodenet.SetBridgePortsHairpin(ctx, n.Name, harness.Bridge, false)
+			changed, err := nodenet.SetBridgePortsHairpin(ctx, n.Name, cni.Bridge, false)
 			if err != nil {
 				return ctx, err
 			}
 			if changed == 0 {
-				return ctx, fmt.Errorf("E2E_BREAK=hairpin: node %s: no port on %s to break", n.Name, harness.Bridge)
+				return ctx, fmt.Errorf("E2E_BREAK=hairpin: node %s: no port on %s to break", n.Name, cni.Bridge)
 			}
-			klog.Infof("E2E_BREAK=hairpin: node %s: hairpin off on %d ports of %s", n.Name, changed, harness.Bridge)
+			klog.Infof("E2E_BREAK=hairpin: node %s: hairpin off on %d ports of %s", n.Name, changed, cni.Bridge)
 		}
 	case breakCoreDNS:
 		var d appsv1.Deployment
@@ -386,12 +386,12 @@ func helperPods(s *suite) []*corev1.Pod {
 		p.Spec.Containers = append(p.Spec.Containers, hostProbeContainer(s))
 		p.Spec.Tolerations = []corev1.Toleration{{Operator: corev1.TolerationOpExists}}
 		p.Spec.Volumes = []corev1.Volume{
-			{Name: "podnet", VolumeSource: corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: harness.DataDir}}},
-			{Name: "cni-conf", VolumeSource: corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: harness.CNIConfDir}}},
+			{Name: "podnet", VolumeSource: corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: cni.DataDir}}},
+			{Name: "cni-conf", VolumeSource: corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: cni.ConfDir}}},
 		}
 		p.Spec.Containers[0].VolumeMounts = []corev1.VolumeMount{
 			{Name: "podnet", MountPath: helperMount, ReadOnly: true},
-			{Name: "cni-conf", MountPath: harness.NetConfDirMount, ReadOnly: true},
+			{Name: "cni-conf", MountPath: cni.NetConfDirMount, ReadOnly: true},
 		}
 		pods = append(pods, p)
 	}
@@ -512,18 +512,18 @@ func detectCNI(ctx context.Context, _ *envconf.Config) (context.Context, error) 
 	s := suiteFrom(ctx)
 	s.nodeCNI = map[string]string{}
 	for _, n := range s.nodes {
-		out, err := execIn(ctx, hostnetPod(s.short[n.Name]), harness.FirstNetConfCommand(harness.NetConfDirMount)...)
+		out, err := execIn(ctx, hostnetPod(s.short[n.Name]), cni.FirstNetConfCommand(cni.NetConfDirMount)...)
 		if err != nil {
 			return ctx, err
 		}
 		s.saveNodeConf(n.Name, out)
-		file, typ, err := harness.ParseFirstNetConf(out)
+		file, typ, err := cni.ParseFirstNetConf(out)
 		if err != nil {
 			klog.Infof("node %s: CNI not identified: %v", n.Name, err)
 			s.nodeCNI[n.Name] = "unknown"
 			continue
 		}
-		klog.Infof("node %s: CNI %s (%s/%s)", n.Name, typ, harness.CNIConfDir, file)
+		klog.Infof("node %s: CNI %s (%s/%s)", n.Name, typ, cni.ConfDir, file)
 		s.nodeCNI[n.Name] = typ
 	}
 	if !s.gate && s.cniSummary() != s.installed().Type() {

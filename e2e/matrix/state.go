@@ -12,7 +12,7 @@ import (
 	"sigs.k8s.io/e2e-framework/klient"
 
 	"github.com/cnigate/cnigate/e2e/cluster"
-	"github.com/cnigate/cnigate/e2e/harness"
+	"github.com/cnigate/cnigate/e2e/harness/cni"
 	"github.com/cnigate/cnigate/e2e/harness/host"
 	"github.com/cnigate/cnigate/e2e/harness/nodenet"
 	"github.com/cnigate/cnigate/e2e/harness/tally"
@@ -104,15 +104,15 @@ func (s *suite) cniSummary() string {
 
 // installed is the CNI table's entry of the CNI the harness installs
 // (Validate checked the name; the zero CNI otherwise).
-func (s *suite) installed() harness.CNI {
-	c, _ := harness.LookupCNI(s.opt.CNI)
+func (s *suite) installed() cni.CNI {
+	c, _ := cni.Lookup(s.opt.CNI)
 	return c
 }
 
 // cniOfType is the CNI table's entry whose main plugin is of type typ (the
 // zero CNI when none is).
-func cniOfType(typ string) harness.CNI {
-	c, _ := harness.CNIOfType(typ)
+func cniOfType(typ string) cni.CNI {
+	c, _ := cni.OfType(typ)
 	return c
 }
 

@@ -1,4 +1,4 @@
-package harness
+package cni
 
 import (
 	"bytes"
@@ -13,26 +13,26 @@ func TestConflists(t *testing.T) {
 		want    string
 		plugins string
 	}{
-		{NodeNet{CNI: CNIPodnet, Network: "10.244.0.0/16", PodCIDR: "10.244.1.0/24", Portmap: true},
+		{NodeNet{CNI: NamePodnet, Network: "10.244.0.0/16", PodCIDR: "10.244.1.0/24", Portmap: true},
 			`{"cniVersion":"1.0.0","name":"podnet","plugins":[{"bridge":"cni0","dataDir":"/var/lib/cni/podnet","ipMasq":true,"logFile":"/var/log/podnet.log","mtu":1500,"network":"10.244.0.0/16","subnet":"10.244.1.0/24","type":"podnet"},{"capabilities":{"portMappings":true},"type":"portmap"}]}`,
 			"loopback podnet portmap"},
-		{NodeNet{CNI: CNIPodnet, Network: "10.244.0.0/16", PodCIDR: "10.244.1.0/24", MTU: 1400},
+		{NodeNet{CNI: NamePodnet, Network: "10.244.0.0/16", PodCIDR: "10.244.1.0/24", MTU: 1400},
 			`{"cniVersion":"1.0.0","name":"podnet","plugins":[{"bridge":"cni0","dataDir":"/var/lib/cni/podnet","ipMasq":true,"logFile":"/var/log/podnet.log","mtu":1400,"network":"10.244.0.0/16","subnet":"10.244.1.0/24","type":"podnet"}]}`,
 			"loopback podnet"},
-		{NodeNet{CNI: CNIBridge, Network: "10.244.0.0/16", PodCIDR: "10.244.2.0/24", Portmap: true},
+		{NodeNet{CNI: NameBridge, Network: "10.244.0.0/16", PodCIDR: "10.244.2.0/24", Portmap: true},
 			`{"cniVersion":"1.0.0","name":"bridge","plugins":[{"bridge":"cni0","hairpinMode":true,"ipMasq":false,"ipam":{"ranges":[[{"subnet":"10.244.2.0/24"}]],"routes":[{"dst":"0.0.0.0/0"}],"type":"host-local"},"isGateway":true,"mtu":1500,"type":"bridge"},{"capabilities":{"portMappings":true},"type":"portmap"}]}`,
 			"loopback bridge host-local portmap"},
-		{NodeNet{CNI: CNIPodnet, Network: "10.244.0.0/16", PodCIDR: "10.244.1.0/24", Network6: "fd00:10:244::/56", PodCIDR6: "fd00:10:244:1::/64"},
+		{NodeNet{CNI: NamePodnet, Network: "10.244.0.0/16", PodCIDR: "10.244.1.0/24", Network6: "fd00:10:244::/56", PodCIDR6: "fd00:10:244:1::/64"},
 			`{"cniVersion":"1.0.0","name":"podnet","plugins":[{"bridge":"cni0","dataDir":"/var/lib/cni/podnet","ipMasq":true,"logFile":"/var/log/podnet.log","mtu":1500,"network":"10.244.0.0/16","network6":"fd00:10:244::/56","subnet":"10.244.1.0/24","subnet6":"fd00:10:244:1::/64","type":"podnet"}]}`,
 			"loopback podnet"},
-		{NodeNet{CNI: CNIBridge, Network: "10.244.0.0/16", PodCIDR: "10.244.2.0/24", Network6: "fd00:10:244::/56", PodCIDR6: "fd00:10:244:2::/64"},
+		{NodeNet{CNI: NameBridge, Network: "10.244.0.0/16", PodCIDR: "10.244.2.0/24", Network6: "fd00:10:244::/56", PodCIDR6: "fd00:10:244:2::/64"},
 			`{"cniVersion":"1.0.0","name":"bridge","plugins":[{"bridge":"cni0","hairpinMode":true,"ipMasq":false,"ipam":{"ranges":[[{"subnet":"10.244.2.0/24"}],[{"subnet":"fd00:10:244:2::/64"}]],"routes":[{"dst":"0.0.0.0/0"},{"dst":"::/0"}],"type":"host-local"},"isGateway":true,"mtu":1500,"type":"bridge"}]}`,
 			"loopback bridge host-local"},
 		// IPv6 only: podnet with network6/subnet6 alone, bridge with one IPv6 range and ::/0
-		{NodeNet{CNI: CNIPodnet, Network6: "fd00:10:244::/56", PodCIDR6: "fd00:10:244:1::/64", Portmap: true},
+		{NodeNet{CNI: NamePodnet, Network6: "fd00:10:244::/56", PodCIDR6: "fd00:10:244:1::/64", Portmap: true},
 			`{"cniVersion":"1.0.0","name":"podnet","plugins":[{"bridge":"cni0","dataDir":"/var/lib/cni/podnet","ipMasq":true,"logFile":"/var/log/podnet.log","mtu":1500,"network6":"fd00:10:244::/56","subnet6":"fd00:10:244:1::/64","type":"podnet"},{"capabilities":{"portMappings":true},"type":"portmap"}]}`,
 			"loopback podnet portmap"},
-		{NodeNet{CNI: CNIBridge, Network6: "fd00:10:244::/56", PodCIDR6: "fd00:10:244:2::/64", Portmap: true},
+		{NodeNet{CNI: NameBridge, Network6: "fd00:10:244::/56", PodCIDR6: "fd00:10:244:2::/64", Portmap: true},
 			`{"cniVersion":"1.0.0","name":"bridge","plugins":[{"bridge":"cni0","hairpinMode":true,"ipMasq":false,"ipam":{"ranges":[[{"subnet":"fd00:10:244:2::/64"}]],"routes":[{"dst":"::/0"}],"type":"host-local"},"isGateway":true,"mtu":1500,"type":"bridge"},{"capabilities":{"portMappings":true},"type":"portmap"}]}`,
 			"loopback bridge host-local portmap"},
 	} {
@@ -53,10 +53,10 @@ func TestConflists(t *testing.T) {
 	}
 	for _, bad := range []NodeNet{
 		{CNI: "calico", Network: "10.244.0.0/16", PodCIDR: "10.244.1.0/24"},
-		{CNI: CNIPodnet}, // no family at all
-		{CNI: CNIBridge, Network6: "fd00:10:244::/56"},   // IPv6 network without its podCIDR
-		{CNI: CNIPodnet, PodCIDR: "10.244.1.0/24"},       // IPv4 podCIDR without its network
-		{CNI: CNIBridge, PodCIDR6: "fd00:10:244:1::/64"}, // IPv6 podCIDR without its network
+		{CNI: NamePodnet}, // no family at all
+		{CNI: NameBridge, Network6: "fd00:10:244::/56"},   // IPv6 network without its podCIDR
+		{CNI: NamePodnet, PodCIDR: "10.244.1.0/24"},       // IPv4 podCIDR without its network
+		{CNI: NameBridge, PodCIDR6: "fd00:10:244:1::/64"}, // IPv6 podCIDR without its network
 	} {
 		if _, err := bad.Conflist(); err == nil {
 			t.Errorf("%+v: no error", bad)

@@ -1,4 +1,4 @@
-package harness
+package cni
 
 import (
 	"path"
@@ -45,15 +45,15 @@ func TestCNITable(t *testing.T) {
 				t.Errorf("%s %s: %v", c.Name, r.Family, err)
 			}
 		}
-		if got, ok := CNIOfType(c.Type()); !ok || got.Name != c.Name {
-			t.Errorf("CNIOfType(%q) = %q %v, want %q", c.Type(), got.Name, ok, c.Name)
+		if got, ok := OfType(c.Type()); !ok || got.Name != c.Name {
+			t.Errorf("OfType(%q) = %q %v, want %q", c.Type(), got.Name, ok, c.Name)
 		}
 	}
-	if CNIs[0].Name != CNIPodnet {
+	if CNIs[0].Name != NamePodnet {
 		t.Errorf("the default (first) CNI is %q, want podnet", CNIs[0].Name)
 	}
-	if _, err := LookupCNI("calico"); err == nil || !strings.Contains(err.Error(), "podnet, bridge") {
-		t.Errorf("LookupCNI(calico): %v, want an error naming podnet, bridge", err)
+	if _, err := Lookup("calico"); err == nil || !strings.Contains(err.Error(), "podnet, bridge") {
+		t.Errorf("Lookup(calico): %v, want an error naming podnet, bridge", err)
 	}
 }
 

@@ -1,4 +1,4 @@
-package harness
+package cni
 
 import (
 	"bytes"
@@ -17,8 +17,8 @@ import (
 
 // The names of the CNIs of the table (CNIs) that code names directly.
 const (
-	CNIPodnet = "podnet"
-	CNIBridge = "bridge"
+	NamePodnet = "podnet"
+	NameBridge = "bridge"
 )
 
 // Install is how the harness puts a CNI on the kind nodes.
@@ -52,7 +52,7 @@ type CIRun struct {
 type CNI struct {
 	Name    string
 	Summary string // one line, for help and listings
-	// Plugins are the binaries its conflist needs in CNIBinDir besides
+	// Plugins are the binaries its conflist needs in BinDir besides
 	// loopback (always) and portmap (chained unless broken on purpose); the
 	// first is the conflist's main plugin type, which the matrix reads back
 	// from the nodes' configuration to tell which CNI runs.
@@ -85,7 +85,7 @@ func (c CNI) Type() string {
 // CNIs is the table, the default (podnet) first.
 var CNIs = []CNI{
 	{
-		Name: CNIPodnet, Summary: "podnet (then portmap), from its image and manifest",
+		Name: NamePodnet, Summary: "podnet (then portmap), from its image and manifest",
 		Plugins: []string{"podnet"}, Install: InstallManifest, StoreDir: path.Join(DataDir, NetworkName),
 		Agent: true, PodnetCells: true,
 		CI: []CIRun{
@@ -109,9 +109,9 @@ var CNIs = []CNI{
 		},
 	},
 	{
-		Name: CNIBridge, Summary: "the upstream reference bridge + host-local (then portmap), hairpin on, by hand",
+		Name: NameBridge, Summary: "the upstream reference bridge + host-local (then portmap), hairpin on, by hand",
 		// host-local keeps its reservations under the network name, "bridge"
-		Plugins: []string{"bridge", "host-local"}, Install: InstallConflist, StoreDir: "/var/lib/cni/networks/" + CNIBridge,
+		Plugins: []string{"bridge", "host-local"}, Install: InstallConflist, StoreDir: "/var/lib/cni/networks/" + NameBridge,
 		CI: []CIRun{
 			// .ci/run: only dual, whose IPv4 and IPv6 passes are the ipv4 run's and
 			// most of the ipv6 run's (two host-local ranges, masquerade and
@@ -139,8 +139,8 @@ var CNIs = []CNI{
 	},
 }
 
-// CNINames are the table's names, in order.
-func CNINames() []string {
+// Names are the table's names, in order.
+func Names() []string {
 	names := make([]string, len(CNIs))
 	for i, c := range CNIs {
 		names[i] = c.Name
@@ -148,20 +148,20 @@ func CNINames() []string {
 	return names
 }
 
-// LookupCNI returns the table's CNI of that name, or an error naming the ones
+// Lookup returns the table's CNI of that name, or an error naming the ones
 // there are.
-func LookupCNI(name string) (CNI, error) {
+func Lookup(name string) (CNI, error) {
 	for _, c := range CNIs {
 		if c.Name == name {
 			return c, nil
 		}
 	}
-	return CNI{}, fmt.Errorf("unknown CNI %q (want one of %s)", name, strings.Join(CNINames(), ", "))
+	return CNI{}, fmt.Errorf("unknown CNI %q (want one of %s)", name, strings.Join(Names(), ", "))
 }
 
-// CNIOfType returns the table's CNI whose main plugin is of that type (what a
+// OfType returns the table's CNI whose main plugin is of that type (what a
 // node's configuration says), false when none.
-func CNIOfType(pluginType string) (CNI, bool) {
+func OfType(pluginType string) (CNI, bool) {
 	for _, c := range CNIs {
 		if c.Type() == pluginType {
 			return c, true
@@ -172,8 +172,8 @@ func CNIOfType(pluginType string) (CNI, bool) {
 
 // Install locations and podnet's defaults.
 const (
-	CNIBinDir   = "/opt/cni/bin"
-	CNIConfDir  = "/etc/cni/net.d"
+	BinDir      = "/opt/cni/bin"
+	ConfDir     = "/etc/cni/net.d"
 	NetworkName = "podnet" // podnet's network name (its IPAM directory under DataDir)
 	DataDir     = "/var/lib/cni/podnet"
 	Bridge      = "cni0" // the bridge of both CNIs
@@ -200,14 +200,14 @@ type NodeNet struct {
 
 // ConfPath is where the node's conflist goes.
 func (nn NodeNet) ConfPath() string {
-	return filepath.Join(CNIConfDir, "10-"+nn.CNI+".conflist")
+	return filepath.Join(ConfDir, "10-"+nn.CNI+".conflist")
 }
 
-// Plugins returns the binaries the conflist needs in CNIBinDir (loopback
+// Plugins returns the binaries the conflist needs in BinDir (loopback
 // included: the runtime runs it for lo).
 func (nn NodeNet) Plugins() []string {
 	p := []string{"loopback"}
-	if c, err := LookupCNI(nn.CNI); err == nil {
+	if c, err := Lookup(nn.CNI); err == nil {
 		p = append(p, c.Plugins...)
 	}
 	if nn.Portmap {
@@ -233,7 +233,7 @@ func (nn NodeNet) Conflist() ([]byte, error) {
 	if nn.PodCIDR == "" && nn.PodCIDR6 == "" {
 		return nil, fmt.Errorf("node network: no podCIDR in either family")
 	}
-	c, err := LookupCNI(nn.CNI)
+	c, err := Lookup(nn.CNI)
 	if err != nil {
 		return nil, err
 	}
@@ -264,16 +264,16 @@ func InstallCNI(ctx context.Context, n nodes.Node, nn NodeNet, podnetBinary, ref
 		case p == "podnet":
 			src = podnetBinary
 		case refDir != "":
-		case n.CommandContext(ctx, "test", "-x", filepath.Join(CNIBinDir, p)).Run() == nil:
+		case n.CommandContext(ctx, "test", "-x", filepath.Join(BinDir, p)).Run() == nil:
 			continue // no pinned build given: the node image's own
 		default:
-			return copied, fmt.Errorf("node %s has no %s/%s and no reference plugin directory was given", n.String(), CNIBinDir, p)
+			return copied, fmt.Errorf("node %s has no %s/%s and no reference plugin directory was given", n.String(), BinDir, p)
 		}
 		bin, err := os.ReadFile(src)
 		if err != nil {
 			return copied, err
 		}
-		if err := cluster.WriteNodeFile(ctx, n, filepath.Join(CNIBinDir, p), 0o755, bytes.NewReader(bin)); err != nil {
+		if err := cluster.WriteNodeFile(ctx, n, filepath.Join(BinDir, p), 0o755, bytes.NewReader(bin)); err != nil {
 			return copied, err
 		}
 		copied = append(copied, p)
@@ -282,7 +282,7 @@ func InstallCNI(ctx context.Context, n nodes.Node, nn NodeNet, podnetBinary, ref
 }
 
 // NetConfDirMount is where the hostNetwork helper pods mount the node's
-// CNIConfDir (read-only), to tell which CNI a gate cluster runs.
+// ConfDir (read-only), to tell which CNI a gate cluster runs.
 const NetConfDirMount = "/cni-net.d"
 
 // FirstNetConfCommand prints "@@ <file>" and the content of the network
@@ -297,7 +297,7 @@ func FirstNetConfCommand(dir string) []string {
 func ParseFirstNetConf(out string) (file, pluginType string, err error) {
 	head, body, _ := strings.Cut(strings.TrimLeft(out, "\n"), "\n")
 	if !strings.HasPrefix(head, "@@ ") {
-		return "", "", fmt.Errorf("no CNI network configuration in %s", CNIConfDir)
+		return "", "", fmt.Errorf("no CNI network configuration in %s", ConfDir)
 	}
 	file = strings.TrimPrefix(head, "@@ ")
 	var conf struct {

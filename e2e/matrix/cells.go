@@ -37,15 +37,15 @@ func (c cell) name() string {
 	return fmt.Sprintf("%s:%s->%s", c.proto, c.from, c.to)
 }
 
-// runCells runs each cell as a parallel subtest of t, retrying a failing cell
+// runCells runs each cell of the pass of family f as a parallel subtest of t, retrying a failing cell
 // until -e2e.cell-timeout has passed (a deadline for convergence, not a speed
 // assertion), records it in the matrix and fails the subtest naming the cell.
-func runCells(ctx context.Context, t *testing.T, behaviour string, cells []cell) {
+func runCells(ctx context.Context, t *testing.T, f ipFamily, behaviour string, cells []cell) {
 	t.Helper()
 	s := suiteFrom(ctx)
 	for _, c := range cells {
 		if c.family == "" {
-			c.family = s.familyLabel()
+			c.family = s.label(f)
 		}
 		t.Run(c.name(), func(t *testing.T) {
 			t.Parallel()

@@ -47,9 +47,9 @@ func TestWebCellPorts(t *testing.T) {
 func TestLoopbackCellsSkipOnlyInIPv6(t *testing.T) {
 	for _, fam := range []string{"ipv4", "ipv6"} {
 		s := fakeSuite("podnet", true, true)
-		s.families, s.family = []string{"ipv4", "ipv6"}, fam
+		s.families = []string{"ipv4", "ipv6"}
 		for _, r := range []row{rowHostPortLoopback(), rowHostPortLoopbackOther()} {
-			for _, c := range r.rowCells(s, nil) {
+			for _, c := range r.rowCells(s, ipFamily(fam), nil) {
 				if want := map[string]string{"ipv4": "", "ipv6": loopbackV6Reason}[fam]; c.skip != want {
 					t.Errorf("%s: %s: skip %q, want %q", fam, c.name(), c.skip, want)
 				}
@@ -149,7 +149,7 @@ func TestLineWriter(t *testing.T) {
 func TestUDPReplacedObjects(t *testing.T) {
 	s := fakeSuite("podnet", true, true)
 	for _, fam := range []string{"ipv4", "ipv6"} {
-		svc, old, nw := udpReplacedObjects(s, "k-worker2", fam)
+		svc, old, nw := udpReplacedObjects(s, ipFamily(fam), "k-worker2")
 		if string(svc.Spec.IPFamilies[0]) != map[string]string{"ipv4": "IPv4", "ipv6": "IPv6"}[fam] || svc.Spec.Selector[udpReplacedLabel] != fam {
 			t.Errorf("%s: service %+v", fam, svc.Spec)
 		}

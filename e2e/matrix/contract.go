@@ -107,7 +107,7 @@ func udpEcho(from string, addr func(ctx context.Context) (string, error), payloa
 
 // mtuOverCheck: a DF packet one byte over the MTU must not arrive; to be a
 // verdict on the MTU, a small packet to the same echo server must.
-func mtuOverCheck(from, addr string) func(context.Context) (time.Duration, string, error) {
+func mtuOverCheck(f ipFamily, from, addr string) func(context.Context) (time.Duration, string, error) {
 	return func(ctx context.Context) (time.Duration, string, error) {
 		s := suiteFrom(ctx)
 		small, err := execFrom(ctx, from, probe.Command("udp", addr, "-size", "64", "-df")...)
@@ -116,7 +116,7 @@ func mtuOverCheck(from, addr string) func(context.Context) (time.Duration, strin
 		}
 		over := s.opt.MTU + 1
 		hdr := udpHeaderBytes
-		if s.v6() {
+		if f.v6() {
 			hdr = udp6HeaderBytes
 		}
 		out, _ := execFrom(ctx, from, probe.Command("udp", addr, "-size", fmt.Sprint(over-hdr), "-df", "-tries", "2")...)
@@ -152,7 +152,9 @@ func dnsCheck(from, name, svc, ns string, extra ...string) func(context.Context)
 	}
 }
 
-func svcAddr(name, port string, nodeIP string) func(ctx context.Context) (string, error) {
+// svcAddr is Service name's address in family f for port: its ClusterIP,
+// or nodeIP and the NodePort when nodeIP is given.
+func svcAddr(f ipFamily, name, port string, nodeIP string) func(ctx context.Context) (string, error) {
 	return func(ctx context.Context) (string, error) {
 		s := suiteFrom(ctx)
 		sv, err := getService(ctx, s, name, s.namespace)
@@ -166,9 +168,9 @@ func svcAddr(name, port string, nodeIP string) func(ctx context.Context) (string
 		if nodeIP != "" {
 			return hostPort(nodeIP, int(p)), nil
 		}
-		ip := s.pickIP(append([]string{sv.Spec.ClusterIP}, sv.Spec.ClusterIPs...)...)
+		ip := f.pickIP(append([]string{sv.Spec.ClusterIP}, sv.Spec.ClusterIPs...)...)
 		if ip == "" {
-			return "", fmt.Errorf("service %s has no %s ClusterIP (%v)", name, s.family, sv.Spec.ClusterIPs)
+			return "", fmt.Errorf("service %s has no %s ClusterIP (%v)", name, f, sv.Spec.ClusterIPs)
 		}
 		return hostPort(ip, int(p)), nil
 	}
@@ -186,16 +188,16 @@ func httpVia(from string, addr func(ctx context.Context) (string, error)) func(c
 	}
 }
 
-func podIPAddr(pod string, port int) func(ctx context.Context) (string, error) {
+// podIPAddr is pod's address in family f with port, read at check time.
+func podIPAddr(f ipFamily, pod string, port int) func(ctx context.Context) (string, error) {
 	return func(ctx context.Context) (string, error) {
 		p, err := getPod(ctx, suiteFrom(ctx), pod)
 		if err != nil {
 			return "", err
 		}
-		s := suiteFrom(ctx)
-		ip := s.podIPOf(p)
+		ip := f.podIPOf(p)
 		if ip == "" {
-			return "", fmt.Errorf("pod %s has no %s address (%v)", pod, s.family, p.Status.PodIPs)
+			return "", fmt.Errorf("pod %s has no %s address (%v)", pod, f, p.Status.PodIPs)
 		}
 		return hostPort(ip, port), nil
 	}

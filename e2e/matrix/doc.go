@@ -9,11 +9,14 @@
 // of TestE2E), the endpoints and protocols of its cells (helpers pairs,
 // perWorker), their check, and what it needs (the external host, podnet);
 // a row whose need is missing lists its cells as skipped with the reason.
-// Adding a matrix behaviour is adding a row.
+// Adding a matrix behaviour is adding a row. The groups run once per
+// address family of the cluster, one pass after another; a pass hands its
+// family (ipFamily) to each row's cell builder, which hands it to the
+// checks (family.go).
 //
 // Setup (suite.go, setup.go), in kind mode: a kind cluster from
 // kind-config/ through kind's Go library (e2e/cluster) with the default CNI
-// disabled and the host's hermetic rule in place (harness/hermetic.go); every
+// disabled and the host's hermetic rule in place (harness/host); every
 // node NotReady and running the kubelet version its image declares
 // (/kind/version); the test image loaded; the CNI (podnet or the reference
 // bridge, each followed by portmap in a conflist) installed with the node's

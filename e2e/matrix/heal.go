@@ -225,9 +225,10 @@ func httpBetween(from, to string, v6 bool) check {
 	}
 }
 
-// healCells builds the cells of one healing behaviour on s.
-func healCells(behaviour string) func(s *suite, _ map[string]*corev1.Pod) []cell {
-	return func(s *suite, _ map[string]*corev1.Pod) []cell {
+// healCells builds the cells of one healing behaviour on s: they run once,
+// not per pass, each naming its own family.
+func healCells(behaviour string) func(s *suite, _ ipFamily, _ map[string]*corev1.Pod) []cell {
+	return func(s *suite, _ ipFamily, _ map[string]*corev1.Pod) []cell {
 		if skip := s.healSkip(); skip != "" {
 			return []cell{{from: "agent", to: "node", proto: "heal", skip: skip}}
 		}

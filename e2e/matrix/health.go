@@ -34,7 +34,7 @@ var sandboxFailures = []string{"FailedCreatePodSandBox", "FailedKillPodSandbox"}
 func rowAgentsNoRestart() row {
 	return row{group: gHealth, name: "CNI and kube-proxy pods did not restart",
 		what: "no DaemonSet pod of " + strings.Join(cniNamespaces, ", ") + " restarted, was replaced or is not Ready since the matrix began",
-		cells: func(s *suite, _ map[string]*corev1.Pod) []cell {
+		cells: func(s *suite, _ ipFamily, _ map[string]*corev1.Pod) []cell {
 			var cells []cell
 			for _, n := range s.nodes {
 				cells = append(cells, cell{from: "node-" + s.short[n.Name], to: "daemonset pods", proto: "restarts", once: true, check: restartCheck(n.Name)})
@@ -46,7 +46,7 @@ func rowAgentsNoRestart() row {
 func rowNoSandboxFailures() row {
 	return row{group: gHealth, name: "no pod sandbox failures in the test namespace",
 		what: "no " + strings.Join(sandboxFailures, " or ") + " event in the test namespace",
-		cells: func(s *suite, _ map[string]*corev1.Pod) []cell {
+		cells: func(s *suite, _ ipFamily, _ map[string]*corev1.Pod) []cell {
 			return []cell{{from: "ns/" + s.namespace, to: "events", proto: "events", once: true, check: sandboxEventsCheck}}
 		}}
 }

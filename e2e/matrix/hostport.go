@@ -49,8 +49,8 @@ func webCellPorts(s *suite, w nodenet.NodeInfo, p *corev1.Pod) {
 	}
 }
 
-func hostIPAddr(s *suite, n nodenet.NodeInfo) func(context.Context) (string, error) {
-	ip := s.nodeIP(n)
+func hostIPAddr(_ *suite, f ipFamily, n nodenet.NodeInfo) func(context.Context) (string, error) {
+	ip := f.nodeIP(n)
 	return func(context.Context) (string, error) { return hostPort(ip, webHostIPPort), nil }
 }
 
@@ -65,11 +65,11 @@ func rowHostPortHostIP() row {
 func rowHostPortLoopback() row {
 	return row{group: gContract, name: "hostPort on hostIP 127.0.0.1, from its own node",
 		what: "a hostPort bound to 127.0.0.1 answers on the node's 127.0.0.1 (portmap: DNAT, route_localnet, masquerade)",
-		cells: perWorker(func(s *suite, n nodenet.NodeInfo, _ map[string]*corev1.Pod) []cell {
+		cells: perWorker(func(s *suite, f ipFamily, n nodenet.NodeInfo, _ map[string]*corev1.Pod) []cell {
 			from := hostnetPod(s.short[n.Name])
 			c := cell{from: from, to: "hostport-127.0.0.1@node-" + s.short[n.Name], proto: "http",
 				check: httpVia(from, func(context.Context) (string, error) { return hostPort(loopbackHostIP, webLoopbackPort), nil })}
-			if s.v6() {
+			if f.v6() {
 				c.skip = loopbackV6Reason
 			}
 			return []cell{c}
@@ -84,9 +84,9 @@ func rowHostPortLoopbackOther() row {
 
 func rowHostPortUDP() row {
 	return row{group: gContract, name: "UDP hostPort from another node", what: "a pod's UDP hostPort echoes on its node's IP from another node",
-		cells: pairs(false, func(s *suite, a, b nodenet.NodeInfo, _ map[string]*corev1.Pod) []cell {
+		cells: pairs(false, func(s *suite, f ipFamily, a, b nodenet.NodeInfo, _ map[string]*corev1.Pod) []cell {
 			from := hostnetPod(s.short[a.Name])
-			ip := s.nodeIP(b)
+			ip := f.nodeIP(b)
 			return []cell{{from: from, to: "hostport-udp@node-" + s.short[b.Name], proto: "udp",
 				check: udpEcho(from, func(context.Context) (string, error) { return hostPort(ip, webHostPortUDP), nil }, 64, false)}}
 		})}
@@ -94,7 +94,7 @@ func rowHostPortUDP() row {
 
 func rowDNSOverTCP() row {
 	return row{group: gContract, name: "DNS over TCP: Service name -> its ClusterIP", what: "a pod resolves a Service name to its ClusterIP with every query over TCP",
-		cells: perWorker(func(s *suite, n nodenet.NodeInfo, _ map[string]*corev1.Pod) []cell {
+		cells: perWorker(func(s *suite, _ ipFamily, n nodenet.NodeInfo, _ map[string]*corev1.Pod) []cell {
 			from, svc := shellPod(s.short[n.Name]), webPod(s.short[n.Name])
 			name := fmt.Sprintf("%s.%s.svc.cluster.local", svc, s.namespace)
 			return []cell{{from: from, to: name, proto: "dns-tcp", check: dnsCheck(from, name, svc, s.namespace, "-transport", "tcp")}}
@@ -104,8 +104,8 @@ func rowDNSOverTCP() row {
 // loopbackNotFromOther: from a's hostNetwork pod, b's InternalIP on the
 // 127.0.0.1-bound hostPort must not answer. To be a verdict on hostIP, b's
 // plain hostPort must answer from a first (the path and portmap work).
-func loopbackNotFromOther(s *suite, a, b nodenet.NodeInfo, _ map[string]*corev1.Pod) []cell {
-	from, ip := hostnetPod(s.short[a.Name]), s.nodeIP(b)
+func loopbackNotFromOther(s *suite, f ipFamily, a, b nodenet.NodeInfo, _ map[string]*corev1.Pod) []cell {
+	from, ip := hostnetPod(s.short[a.Name]), f.nodeIP(b)
 	c := cell{from: from, to: "hostport-127.0.0.1@node-" + s.short[b.Name] + " (must not answer)", proto: "http",
 		check: func(ctx context.Context) (time.Duration, string, error) {
 			if _, _, err := httpCheck(from, hostPort(ip, webHostPort), nil)(ctx); err != nil {
@@ -122,7 +122,7 @@ func loopbackNotFromOther(s *suite, a, b nodenet.NodeInfo, _ map[string]*corev1.
 			}
 			return 0, "not answered, as it should: " + perr.Error(), nil
 		}}
-	if s.v6() {
+	if f.v6() {
 		c.skip = loopbackV6Reason
 	}
 	return []cell{c}

@@ -52,22 +52,22 @@ func reservations(ctx context.Context, s *suite, node string) ([]probe.Reservati
 // ipamCheck: the pod's IP lies in its node's podCIDR, and (with reserved)
 // podnet's store holds a reservation file named by that IP for the pod's
 // sandbox and eth0.
-func ipamCheck(podName string, reserved bool) func(context.Context) (time.Duration, string, error) {
+func ipamCheck(f ipFamily, podName string, reserved bool) func(context.Context) (time.Duration, string, error) {
 	return func(ctx context.Context) (time.Duration, string, error) {
 		s := suiteFrom(ctx)
 		pod, err := getPod(ctx, s, podName)
 		if err != nil {
 			return 0, "", err
 		}
-		ip, nodeName := s.podIPOf(pod), pod.Spec.NodeName
+		ip, nodeName := f.podIPOf(pod), pod.Spec.NodeName
 		node, ok := s.node(nodeName)
 		if !ok {
 			return 0, "", fmt.Errorf("pod %s runs on unknown node %s", podName, nodeName)
 		}
-		// the node's podCIDR in the pass's family (printed as node.PodCIDR below)
-		node.PodCIDR = s.nodePodCIDR(node)
+		// the node's podCIDR in family f (printed as node.PodCIDR below)
+		node.PodCIDR = f.nodePodCIDR(node)
 		if ip == "" {
-			return 0, "", fmt.Errorf("pod %s has no %s address (%v)", podName, s.family, pod.Status.PodIPs)
+			return 0, "", fmt.Errorf("pod %s has no %s address (%v)", podName, f, pod.Status.PodIPs)
 		}
 		if !probe.InPrefix(ip, node.PodCIDR) {
 			return 0, "", fmt.Errorf("pod IP %s is outside node %s podCIDR %s", ip, nodeName, node.PodCIDR)
@@ -102,16 +102,16 @@ func ipamCheck(podName string, reserved bool) func(context.Context) (time.Durati
 	}
 }
 
-// podnetPodIPs are the IPs of the pods on a node that are on the podnet
-// network: not hostNetwork, given an IP, not finished.
-func podnetPodIPs(ctx context.Context, s *suite, node string) ([]string, error) {
+// podnetPodIPs are the IPs in family f of the pods on a node that are on the
+// podnet network: not hostNetwork, given an IP, not finished.
+func podnetPodIPs(ctx context.Context, s *suite, f ipFamily, node string) ([]string, error) {
 	var list corev1.PodList
 	if err := s.client.Resources().List(ctx, &list, resources.WithFieldSelector("spec.nodeName="+node)); err != nil {
 		return nil, err
 	}
 	var ips []string
 	for _, p := range list.Items {
-		ip := s.podIPOf(&p)
+		ip := f.podIPOf(&p)
 		if p.Spec.HostNetwork || ip == "" || p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed {
 			continue
 		}
@@ -124,7 +124,7 @@ func podnetPodIPs(ctx context.Context, s *suite, node string) ([]string, error) 
 // countCheck: a node's podnet reservations are exactly its podnet pods' IPs
 // (so the count matches too); forbidden, if given, are IPs that must not be
 // reserved any more (released by deleted pods).
-func countCheck(node string, forbidden []string) func(context.Context) (time.Duration, string, error) {
+func countCheck(f ipFamily, node string, forbidden []string) func(context.Context) (time.Duration, string, error) {
 	return func(ctx context.Context) (time.Duration, string, error) {
 		s := suiteFrom(ctx)
 		res, err := reservations(ctx, s, node)
@@ -133,12 +133,12 @@ func countCheck(node string, forbidden []string) func(context.Context) (time.Dur
 		}
 		reserved := make([]string, 0, len(res))
 		for _, r := range res {
-			if s.pickIP(r.IP) != "" { // the pass's family: one store holds both
+			if f.pickIP(r.IP) != "" { // the pass's family: one store holds both
 				reserved = append(reserved, r.IP)
 			}
 		}
 		sort.Strings(reserved)
-		pods, err := podnetPodIPs(ctx, s, node)
+		pods, err := podnetPodIPs(ctx, s, f, node)
 		if err != nil {
 			return 0, "", err
 		}
@@ -158,41 +158,41 @@ func countCheck(node string, forbidden []string) func(context.Context) (time.Dur
 // reserved for it; with another CNI only the podCIDR part runs (its own
 // cell, "podcidr"). A node without a podCIDR (a gate cluster's CNI may not
 // use them) skips, saying so.
-func ipamCells(s *suite) []cell {
+func ipamCells(s *suite, f ipFamily) []cell {
 	var cells []cell
 	podnet := s.podnetSkip() == ""
 	for _, p := range matrixPods(s) {
 		node := p.Spec.NodeSelector[corev1.LabelHostname]
-		c := cell{from: p.Name, to: "store@" + s.short[node], proto: "ipam", check: ipamCheck(p.Name, true)}
+		c := cell{from: p.Name, to: "store@" + s.short[node], proto: "ipam", check: ipamCheck(f, p.Name, true)}
 		if !podnet {
-			c = cell{from: p.Name, to: "podCIDR@" + s.short[node], proto: "podcidr", check: ipamCheck(p.Name, false)}
+			c = cell{from: p.Name, to: "podCIDR@" + s.short[node], proto: "podcidr", check: ipamCheck(f, p.Name, false)}
 		}
-		if n, _ := s.node(node); s.nodePodCIDR(n) == "" {
-			c.skip = "node " + node + " has no spec.podCIDR in family " + s.family + " (its CNI allocates addresses without it)"
+		if n, _ := s.node(node); f.nodePodCIDR(n) == "" {
+			c.skip = "node " + node + " has no spec.podCIDR in family " + string(f) + " (its CNI allocates addresses without it)"
 		}
 		cells = append(cells, c)
 	}
 	return cells
 }
 
-func countCells(s *suite, forbidden map[string][]string) []cell {
+func countCells(s *suite, f ipFamily, forbidden map[string][]string) []cell {
 	var cells []cell
 	skip := s.podnetSkip()
 	for _, n := range s.nodes {
-		cells = append(cells, cell{from: "node-" + s.short[n.Name], to: "store@" + s.short[n.Name], proto: "ipam", skip: skip, check: countCheck(n.Name, forbidden[n.Name])})
+		cells = append(cells, cell{from: "node-" + s.short[n.Name], to: "store@" + s.short[n.Name], proto: "ipam", skip: skip, check: countCheck(f, n.Name, forbidden[n.Name])})
 	}
 	return cells
 }
 
-// matrixPodIPs maps node name -> IPs of the matrix pods on it.
-func matrixPodIPs(ctx context.Context, s *suite) (map[string][]string, error) {
+// matrixPodIPs maps node name -> IPs in family f of the matrix pods on it.
+func matrixPodIPs(ctx context.Context, s *suite, f ipFamily) (map[string][]string, error) {
 	out := map[string][]string{}
 	for _, p := range matrixPods(s) {
 		got, err := getPod(ctx, s, p.Name)
 		if err != nil {
 			return nil, err
 		}
-		out[got.Spec.NodeName] = append(out[got.Spec.NodeName], s.podIPOf(got))
+		out[got.Spec.NodeName] = append(out[got.Spec.NodeName], f.podIPOf(got))
 	}
 	return out, nil
 }
@@ -214,20 +214,20 @@ func deleteMatrixPods(ctx context.Context, s *suite) error {
 // each round their IPs must be released and not handed out again at once,
 // and after the churn the pods and the store must agree. With another CNI
 // than podnet its cells are listed, skipped.
-func churn(ctx context.Context, t *testing.T, s *suite) {
+func churn(ctx context.Context, t *testing.T, s *suite, f ipFamily) {
 	if skip := s.podnetSkip(); skip != "" { // listed in the report, as skipped
-		cells := countCells(s, nil)
+		cells := countCells(s, f, nil)
 		for i := range cells {
 			cells[i].to += " (churn)"
 		}
-		runCells(ctx, t, bChurnReleased, cells)
+		runCells(ctx, t, f, bChurnReleased, cells)
 		return
 	}
 	for round := 1; round <= s.opt.ChurnRounds; round++ {
 		if ctx.Err() != nil {
 			t.Skipf("interrupted before round %d: %v", round, ctx.Err())
 		}
-		before, err := matrixPodIPs(ctx, s)
+		before, err := matrixPodIPs(ctx, s, f)
 		if err != nil {
 			t.Fatalf("round %d: %v", round, err)
 		}
@@ -237,16 +237,16 @@ func churn(ctx context.Context, t *testing.T, s *suite) {
 		// t.Run returns once its parallel cells are done: each step of a
 		// round completes before the next starts.
 		t.Run(fmt.Sprintf("round-%d-released", round), func(t *testing.T) {
-			cells := countCells(s, before)
+			cells := countCells(s, f, before)
 			for i := range cells {
 				cells[i].to += fmt.Sprintf(" (round %d)", round)
 			}
-			runCells(ctx, t, bChurnReleased, cells)
+			runCells(ctx, t, f, bChurnReleased, cells)
 		})
 		if err := createPods(ctx, s, matrixPods(s)); err != nil {
 			t.Fatalf("round %d: recreate: %v", round, err)
 		}
-		after, err := matrixPodIPs(ctx, s)
+		after, err := matrixPodIPs(ctx, s, f)
 		if err != nil {
 			t.Fatalf("round %d: %v", round, err)
 		}
@@ -272,11 +272,11 @@ func churn(ctx context.Context, t *testing.T, s *suite) {
 						return 0, detail, nil
 					}})
 			}
-			runCells(ctx, t, bChurnNotReused, cells)
+			runCells(ctx, t, f, bChurnNotReused, cells)
 		})
 	}
 	t.Run("after-churn", func(t *testing.T) {
 		s := suiteFrom(ctx)
-		runCells(ctx, t, bChurnConsisten, append(ipamCells(s), countCells(s, nil)...))
+		runCells(ctx, t, f, bChurnConsisten, append(ipamCells(s, f), countCells(s, f, nil)...))
 	})
 }

@@ -157,7 +157,7 @@ func TestPairPlanSimulation(t *testing.T) {
 		total := 0
 		for _, r := range rows() {
 			if r.run == nil && r.group != gHealing {
-				total += len(r.rowCells(s, pods))
+				total += len(r.rowCells(s, "ipv4", pods))
 			}
 		}
 		return total

@@ -46,13 +46,13 @@ func podnetOptions(ctx context.Context, s *suite) (deploy.Options, error) {
 		return o, err
 	}
 	for _, n := range s.nodes {
-		if ip := s.pickIP(n.InternalIP, n.InternalIP6); n.ControlPlane && ip != "" {
+		if ip := s.firstFamily().nodeIP(n); n.ControlPlane && ip != "" {
 			o.APIServer = net.JoinHostPort(ip, strconv.Itoa(int(port)))
 			break
 		}
 	}
 	if o.APIServer == "" {
-		return o, fmt.Errorf("no control-plane node with an InternalIP in family %s", s.family)
+		return o, fmt.Errorf("no control-plane node with an InternalIP in family %s", s.firstFamily())
 	}
 	return o, nil
 }

@@ -137,24 +137,24 @@ func qualityRows() []row {
 }
 
 // echoTarget names the echo server of b's web pod a burst goes to: the pod's
-// own IP or its Service's ClusterIP.
-type echoTarget func(s *suite, b nodenet.NodeInfo) (to string, addr func(context.Context) (string, error))
+// own IP or its Service's ClusterIP, in family f.
+type echoTarget func(s *suite, f ipFamily, b nodenet.NodeInfo) (to string, addr func(context.Context) (string, error))
 
-func toPodEcho(s *suite, b nodenet.NodeInfo) (string, func(context.Context) (string, error)) {
+func toPodEcho(s *suite, f ipFamily, b nodenet.NodeInfo) (string, func(context.Context) (string, error)) {
 	web := webPod(s.short[b.Name])
-	return web, podIPAddr(web, probeUDPPort)
+	return web, podIPAddr(f, web, probeUDPPort)
 }
 
-func toSvcEcho(s *suite, b nodenet.NodeInfo) (string, func(context.Context) (string, error)) {
+func toSvcEcho(s *suite, f ipFamily, b nodenet.NodeInfo) (string, func(context.Context) (string, error)) {
 	web := webPod(s.short[b.Name])
-	return "svc/" + web, svcAddr(web, "udp", "")
+	return "svc/" + web, svcAddr(f, web, "udp", "")
 }
 
 // burstCells: a burst from a's pod (shell or hostnet, by source) to b's echo.
 func burstCells(source func(short string) string, target echoTarget) cellsFor {
-	return func(s *suite, a, b nodenet.NodeInfo, _ map[string]*corev1.Pod) []cell {
+	return func(s *suite, f ipFamily, a, b nodenet.NodeInfo, _ map[string]*corev1.Pod) []cell {
 		from := source(s.short[a.Name])
-		to, addr := target(s, b)
+		to, addr := target(s, f, b)
 		q := &results.Quality{}
 		return []cell{{from: from, to: to, proto: "udp-burst", once: true, quality: q, check: burstCheck(from, addr, q)}}
 	}
@@ -224,10 +224,10 @@ func msStr(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d.Mic
 
 // throughputCells: TCP from b's web pod to a's shell pod, against b's
 // hostNetwork probe to a's hostNetwork pod (same pair of nodes).
-func throughputCells(s *suite, a, b nodenet.NodeInfo, pods map[string]*corev1.Pod) []cell {
+func throughputCells(s *suite, f ipFamily, a, b nodenet.NodeInfo, pods map[string]*corev1.Pod) []cell {
 	from, web := shellPod(s.short[a.Name]), webPod(s.short[b.Name])
-	podAddr := hostPort(podIP(s, pods, web), probeHTTPPort)
-	hostAddr := hostPort(s.nodeIP(b), hostProbeHTTPPort)
+	podAddr := hostPort(podIP(f, pods, web), probeHTTPPort)
+	hostAddr := hostPort(f.nodeIP(b), hostProbeHTTPPort)
 	q := &results.Quality{}
 	return []cell{{from: from, to: web, proto: "tcp-throughput", once: true, quality: q,
 		check: throughputCheck(from, hostnetPod(s.short[a.Name]), podAddr, hostAddr, q)}}

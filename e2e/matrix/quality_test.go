@@ -121,7 +121,7 @@ func TestQualityRowsRunBeforeHealthAndHealing(t *testing.T) {
 	s := fakeSuite("podnet", true, true)
 	counts := map[string]int{}
 	for _, r := range qualityRows() {
-		for _, c := range r.rowCells(s, nil) {
+		for _, c := range r.rowCells(s, "ipv4", nil) {
 			counts[c.proto]++
 			if c.quality == nil || c.skip != "" {
 				t.Errorf("%s %s: quality %v, skip %q", r.name, c.name(), c.quality, c.skip)
@@ -183,7 +183,7 @@ func TestReadinessOf(t *testing.T) {
 
 func TestWithReadinessPeersAreOtherNodes(t *testing.T) {
 	s := fakeSuite("podnet", true, true)
-	s.family = "ipv4"
+	s.families = []string{"ipv4"}
 	for _, p := range withReadiness(s, matrixPods(s)) {
 		node := p.Spec.NodeSelector[corev1.LabelHostname]
 		if len(p.Spec.InitContainers) != 1 {

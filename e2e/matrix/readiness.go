@@ -39,8 +39,8 @@ func readinessPeer(s *suite, node string) string {
 	for i, n := range s.nodes {
 		if n.Name == node {
 			for j := 1; j < len(s.nodes); j++ {
-				if p := s.nodes[(i+j)%len(s.nodes)]; s.nodeIP(p) != "" {
-					return hostPort(s.nodeIP(p), kubeletPort)
+				if ip := s.firstFamily().nodeIP(s.nodes[(i+j)%len(s.nodes)]); ip != "" {
+					return hostPort(ip, kubeletPort)
 				}
 			}
 		}

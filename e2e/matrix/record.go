@@ -53,7 +53,7 @@ func setFamilies(ctx context.Context, s *suite) error {
 	if err != nil {
 		return err
 	}
-	s.families, s.family = fams, fams[0]
+	s.families = fams
 	return nil
 }
 

@@ -8,7 +8,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/e2e-framework/klient"
 
 	"github.com/cnigate/cnigate/e2e/cluster"
@@ -65,10 +64,9 @@ type suite struct {
 	nodeCNI map[string]string
 
 	// families are the address families the matrix runs in, one pass each
-	// (kind dual: ipv4 then ipv6; kind ipv6: ipv6 only); family is the pass under way (the passes
-	// run one after another, so the cells of a pass all see their family).
+	// (kind dual: ipv4 then ipv6; kind ipv6: ipv6 only). A pass hands its
+	// family to the rows' cell builders and checks (ipFamily).
 	families []string
-	family   string
 
 	phases tally.Phases
 	matrix tally.Matrix
@@ -139,40 +137,17 @@ func (s *suite) dual() bool { return s.has4() && s.has6() }
 func (s *suite) has4() bool { return slices.Contains(s.families, kindconfig.IPv4) }
 func (s *suite) has6() bool { return slices.Contains(s.families, kindconfig.IPv6) }
 
-// familyLabel is the family a cell's name carries: "" on an IPv4-only
-// cluster (names as they always were), else the pass's family (dual: ipv4
-// and ipv6; ipv6: ipv6).
-func (s *suite) familyLabel() string {
+// label is the family a cell's name carries in pass f: "" on an IPv4-only
+// cluster (names as they always were), else f (dual: ipv4 and ipv6; ipv6:
+// ipv6).
+func (s *suite) label(f ipFamily) string {
 	if !s.has6() {
 		return ""
 	}
-	return s.family
+	return string(f)
 }
 
-// v6 reports whether the pass under way is the IPv6 one.
-func (s *suite) v6() bool { return s.family == kindconfig.IPv6 }
-
-// pickIP is the address of ips in the pass's family ("" when none is).
-func (s *suite) pickIP(ips ...string) string {
-	for _, ip := range ips {
-		if ip != "" && strings.Contains(ip, ":") == s.v6() {
-			return ip
-		}
-	}
-	return ""
-}
-
-// podIPOf is a pod's address in the pass's family.
-func (s *suite) podIPOf(p *corev1.Pod) string {
-	ips := []string{p.Status.PodIP}
-	for _, a := range p.Status.PodIPs {
-		ips = append(ips, a.IP)
-	}
-	return s.pickIP(ips...)
-}
-
-// nodeIP is a node's InternalIP in the pass's family.
-func (s *suite) nodeIP(n nodenet.NodeInfo) string { return s.pickIP(n.InternalIP, n.InternalIP6) }
-
-// nodePodCIDR is a node's podCIDR in the pass's family.
-func (s *suite) nodePodCIDR(n nodenet.NodeInfo) string { return s.pickIP(n.PodCIDR, n.PodCIDR6) }
+// firstFamily is the family of the first pass, the one setup steps that
+// need a single address use (the agent's API server address, the
+// readiness peer).
+func (s *suite) firstFamily() ipFamily { return ipFamily(s.families[0]) }

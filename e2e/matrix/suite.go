@@ -52,7 +52,6 @@ func runSuite(ctx context.Context, t *testing.T, o Options) {
 	if !s.gate && o.IPFamily != "" {
 		s.families = kindconfig.Families(o.IPFamily)
 	}
-	s.family = s.families[0]
 	context.AfterFunc(ctx, func() { s.interrupted.Store(true) })
 	ctx = context.WithValue(ctx, suiteKey{}, s)
 	s.namespace = envconf.RandomName("podnet-e2e", 16)
@@ -133,20 +132,19 @@ func runSuite(ctx context.Context, t *testing.T, o Options) {
 	}
 	for _, g := range groups() {
 		t.Run(g, func(t *testing.T) {
-			// One pass per family, one after another (s.family is the pass's),
-			// each a subtest named by its family, but on an IPv4-only cluster.
+			// One pass per family, one after another, each handed its family
+			// and a subtest named by it, but on an IPv4-only cluster.
 			if g == gHealing || g == gHealth { // once: Healing's cells name their family, Health's have none
-				s.family = s.families[0]
-				runGroup(testEnv, t, g)
+				runGroup(testEnv, t, g, s.firstFamily())
 				return
 			}
-			for _, f := range s.families {
-				s.family = f
-				if s.familyLabel() == "" {
-					runGroup(testEnv, t, g)
+			for _, name := range s.families {
+				f := ipFamily(name)
+				if s.label(f) == "" {
+					runGroup(testEnv, t, g, f)
 					continue
 				}
-				t.Run(f, func(t *testing.T) { runGroup(testEnv, t, g) })
+				t.Run(name, func(t *testing.T) { runGroup(testEnv, t, g, f) })
 			}
 		})
 	}

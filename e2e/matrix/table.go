@@ -66,13 +66,13 @@ type row struct {
 	needs         need
 	// podIPs: the cells take the pods' IPs, resolved once when the row starts.
 	podIPs bool
-	// cells lists the cells on s: which endpoints (helpers same/other/
-	// perWorker), which protocol, which check. Cells a single node cannot run
-	// (no podCIDR) carry their own skip.
-	cells func(s *suite, pods map[string]*corev1.Pod) []cell
-	// run, when set, runs the behaviour itself (several steps: churn);
-	// cells then only list it when it is skipped.
-	run func(ctx context.Context, t *testing.T, s *suite)
+	// cells lists the cells on s in the pass of family f: which endpoints
+	// (helpers same/other/perWorker), which protocol, which check. Cells a
+	// single node cannot run (no podCIDR) carry their own skip.
+	cells func(s *suite, f ipFamily, pods map[string]*corev1.Pod) []cell
+	// run, when set, runs the behaviour itself in the pass of family f
+	// (several steps: churn); cells then only list it when it is skipped.
+	run func(ctx context.Context, t *testing.T, s *suite, f ipFamily)
 	// sequential: the cells run one after another, each to its end, in
 	// table order (they change the cluster).
 	sequential bool
@@ -91,16 +91,16 @@ func rows() []row {
 	return withQualityRows([]row{
 		// The tutorial's connectivity matrix.
 		{group: gConnectivity, name: "pod -> own node", what: "pod reaches its own node's IP", podIPs: true,
-			cells: perWorker(func(s *suite, w nodenet.NodeInfo, _ map[string]*corev1.Pod) []cell {
-				return both(shellPod(s.short[w.Name]), "node-"+s.short[w.Name], s.nodeIP(w), s.opt.NodeHTTPPort, nil)
+			cells: perWorker(func(s *suite, f ipFamily, w nodenet.NodeInfo, _ map[string]*corev1.Pod) []cell {
+				return both(shellPod(s.short[w.Name]), "node-"+s.short[w.Name], f.nodeIP(w), s.opt.NodeHTTPPort, nil)
 			})},
 		{group: gConnectivity, name: "pod -> pod, same node", what: "pod reaches a pod on its node, keeping its IP", podIPs: true,
 			cells: pairs(true, shellToWeb)},
 		{group: gConnectivity, name: "pod -> pod, other node", what: "pod reaches a pod on every other node, keeping its IP", podIPs: true,
 			cells: pairs(false, shellToWeb)},
 		{group: gConnectivity, name: "pod -> external (NAT)", what: "pod reaches a host outside the cluster, masqueraded to its node's IP", needs: needExternal, podIPs: true,
-			cells: perWorker(func(s *suite, w nodenet.NodeInfo, _ map[string]*corev1.Pod) []cell {
-				return both(shellPod(s.short[w.Name]), "external", externalIP(s), nodenet.ExternalPort, fixed(s.nodeIP(w)))
+			cells: perWorker(func(s *suite, f ipFamily, w nodenet.NodeInfo, _ map[string]*corev1.Pod) []cell {
+				return both(shellPod(s.short[w.Name]), "external", externalIP(s, f), nodenet.ExternalPort, fixed(f.nodeIP(w)))
 			})},
 		{group: gConnectivity, name: "node -> pod, same node", what: "node reaches the pods on it", podIPs: true,
 			cells: pairs(true, hostnetToWeb)},
@@ -114,32 +114,32 @@ func rows() []row {
 		{group: gContract, name: "ClusterIP UDP, backend other node", what: "a pod reaches a ClusterIP Service whose backend is on another node (UDP)", cells: pairs(false, toService("udp"))},
 		rowUDPReplaced(), // udpreplace.go
 		{group: gContract, name: "hairpin: pod -> own Service -> itself", what: "a pod reaches itself through its own Service (hairpin)",
-			cells: perWorker(func(s *suite, n nodenet.NodeInfo, _ map[string]*corev1.Pod) []cell {
+			cells: perWorker(func(s *suite, f ipFamily, n nodenet.NodeInfo, _ map[string]*corev1.Pod) []cell {
 				web := webPod(s.short[n.Name])
-				return []cell{{from: web, to: "svc/" + web + " (itself)", proto: "http", check: httpVia(web, svcAddr(web, "http", ""))}}
+				return []cell{{from: web, to: "svc/" + web + " (itself)", proto: "http", check: httpVia(web, svcAddr(f, web, "http", ""))}}
 			})},
 		{group: gContract, name: "NodePort from another node", what: "a NodePort answers on a node's IP from another node", cells: pairs(false, fromHostnet("nodeport", nodePortAddr))},
 		{group: gContract, name: "NodePort from the external host", what: "a NodePort answers on a node's IP from the external host", needs: needExternal, cells: perWorker(fromExternal("nodeport", nodePortAddr))},
 		{group: gContract, name: "DNS: Service name -> its ClusterIP", what: "a pod resolves a Service name to its ClusterIP",
-			cells: perWorker(func(s *suite, n nodenet.NodeInfo, _ map[string]*corev1.Pod) []cell {
+			cells: perWorker(func(s *suite, _ ipFamily, n nodenet.NodeInfo, _ map[string]*corev1.Pod) []cell {
 				from, svc := shellPod(s.short[n.Name]), webPod(s.short[n.Name])
 				name := fmt.Sprintf("%s.%s.svc.cluster.local", svc, s.namespace)
 				return []cell{{from: from, to: name, proto: "dns", check: dnsCheck(from, name, svc, s.namespace)}}
 			})},
 		{group: gContract, name: "DNS: kubernetes.default -> its ClusterIP", what: "a pod resolves kubernetes.default to the API Service's ClusterIP",
-			cells: perWorker(func(s *suite, n nodenet.NodeInfo, _ map[string]*corev1.Pod) []cell {
+			cells: perWorker(func(s *suite, _ ipFamily, n nodenet.NodeInfo, _ map[string]*corev1.Pod) []cell {
 				from := shellPod(s.short[n.Name])
 				return []cell{{from: from, to: "kubernetes.default", proto: "dns", check: dnsCheck(from, "kubernetes.default", "kubernetes", kubernetesSvcNS)}}
 			})},
 		rowDNSOverTCP(), // hostport.go
 		{group: gContract, name: "API server over https://kubernetes.default", what: "a pod reaches the API server over HTTPS (any HTTP answer)",
-			cells: perWorker(func(s *suite, n nodenet.NodeInfo, _ map[string]*corev1.Pod) []cell {
+			cells: perWorker(func(s *suite, f ipFamily, n nodenet.NodeInfo, _ map[string]*corev1.Pod) []cell {
 				from := shellPod(s.short[n.Name])
-				if s.v6() && s.dual() { // dual: the kubernetes Service is IPv4 only; an IPv6-only cluster's is IPv6
+				if f.v6() && s.dual() { // dual: the kubernetes Service is IPv4 only; an IPv6-only cluster's is IPv6
 					return []cell{{from: from, to: "https://" + apiServer6Svc + " (IPv6 Service -> API server)", proto: "https",
-						check: apiServerCheck(from, apiServer6Svc, s.namespace)}}
+						check: apiServerCheck(f, from, apiServer6Svc, s.namespace)}}
 				}
-				return []cell{{from: from, to: "https://kubernetes.default", proto: "https", check: apiServerCheck(from, "kubernetes", kubernetesSvcNS)}}
+				return []cell{{from: from, to: "https://kubernetes.default", proto: "https", check: apiServerCheck(f, from, "kubernetes", kubernetesSvcNS)}}
 			})},
 		{group: gContract, name: "hostPort from another node", what: "a pod's hostPort answers on its node's IP from another node", cells: pairs(false, fromHostnet("hostport", hostPortAddr))},
 		{group: gContract, name: "hostPort from the external host", what: "a pod's hostPort answers on its node's IP from the external host", needs: needExternal, cells: perWorker(fromExternal("hostport", hostPortAddr))},
@@ -155,9 +155,9 @@ func rows() []row {
 
 		// podnet's IPAM (what any CNI must do when podnet is not there).
 		{group: gIPAM, name: bPodIPAM, withoutPodnet: bPodCIDR, what: "every pod's IP is in its node's podCIDR and reserved by podnet for it",
-			cells: func(s *suite, _ map[string]*corev1.Pod) []cell { return ipamCells(s) }},
+			cells: func(s *suite, f ipFamily, _ map[string]*corev1.Pod) []cell { return ipamCells(s, f) }},
 		{group: gIPAM, name: bReservations, what: "each node's podnet reservations are exactly its podnet pods", needs: needPodnet,
-			cells: func(s *suite, _ map[string]*corev1.Pod) []cell { return countCells(s, nil) }},
+			cells: func(s *suite, f ipFamily, _ map[string]*corev1.Pod) []cell { return countCells(s, f, nil) }},
 		{group: gIPAM, name: "churn", what: "deleting and recreating the pods releases their IPs and does not hand them out again at once", needs: needPodnet,
 			run: churn},
 
@@ -188,8 +188,9 @@ func groups() []string {
 	return gs
 }
 
-// runGroup runs the rows of group g as e2e-framework features.
-func runGroup(testEnv env.Environment, t *testing.T, g string) {
+// runGroup runs the rows of group g as e2e-framework features, in the pass
+// of family f.
+func runGroup(testEnv env.Environment, t *testing.T, g string, f ipFamily) {
 	var fs []features.Feature
 	for _, r := range rows() {
 		if r.group != g {
@@ -203,7 +204,7 @@ func runGroup(testEnv env.Environment, t *testing.T, g string) {
 				if !whole { // it changes the cluster (churn): not even its cells' bookkeeping
 					t.Skipf("%s/%s: not selected by --test %s", r.group, r.name, s.opt.Tests.String())
 				}
-				r.run(ctx, t, s)
+				r.run(ctx, t, s, f)
 				return ctx
 			}
 			var pods map[string]*corev1.Pod
@@ -211,23 +212,23 @@ func runGroup(testEnv env.Environment, t *testing.T, g string) {
 				pods = ips(ctx, t)
 			}
 			if r.sequential {
-				for i, c := range r.rowCells(s, pods) {
+				for i, c := range r.rowCells(s, f, pods) {
 					// a step: t.Run returns once its (parallel) cell is done
-					t.Run(fmt.Sprint(i+1), func(t *testing.T) { runCells(ctx, t, r.behaviour(s), []cell{c}) })
+					t.Run(fmt.Sprint(i+1), func(t *testing.T) { runCells(ctx, t, f, r.behaviour(s), []cell{c}) })
 				}
 				return ctx
 			}
-			runCells(ctx, t, r.behaviour(s), r.rowCells(s, pods))
+			runCells(ctx, t, f, r.behaviour(s), r.rowCells(s, f, pods))
 			return ctx
 		}).Feature())
 	}
 	_ = testEnv.Test(t, fs...)
 }
 
-// rowCells are the row's cells on s, each skipped with the row's reason
-// when a need is missing.
-func (r row) rowCells(s *suite, pods map[string]*corev1.Pod) []cell {
-	cells := r.cells(s, pods)
+// rowCells are the row's cells on s in the pass of family f, each skipped
+// with the row's reason when a need is missing.
+func (r row) rowCells(s *suite, f ipFamily, pods map[string]*corev1.Pod) []cell {
+	cells := r.cells(s, f, pods)
 	if skip := r.needs.skip(s); skip != "" {
 		for i := range cells {
 			if cells[i].skip == "" {
@@ -238,105 +239,110 @@ func (r row) rowCells(s *suite, pods map[string]*corev1.Pod) []cell {
 	return cells
 }
 
-// cellsFor builds the cells of one pair of workers (a == b: same node).
-type cellsFor func(s *suite, a, b nodenet.NodeInfo, pods map[string]*corev1.Pod) []cell
+// cellsFor builds the cells of one pair of workers (a == b: same node) in
+// the pass of family f.
+type cellsFor func(s *suite, f ipFamily, a, b nodenet.NodeInfo, pods map[string]*corev1.Pod) []cell
 
 // pairs: f for every worker a with b = a (same) or every b != a of the
 // pair plan (other; every ordered pair unless --pair-plan says fewer).
-func pairs(same bool, f cellsFor) func(*suite, map[string]*corev1.Pod) []cell {
-	return func(s *suite, pods map[string]*corev1.Pod) []cell {
+func pairs(same bool, build cellsFor) func(*suite, ipFamily, map[string]*corev1.Pod) []cell {
+	return func(s *suite, f ipFamily, pods map[string]*corev1.Pod) []cell {
 		var cells []cell
 		if same {
 			for _, a := range s.workers {
-				cells = append(cells, f(s, a, a, pods)...)
+				cells = append(cells, build(s, f, a, a, pods)...)
 			}
 			return cells
 		}
 		for _, p := range s.pairsOfOtherNodes() {
-			cells = append(cells, f(s, p.From, p.To, pods)...)
+			cells = append(cells, build(s, f, p.From, p.To, pods)...)
 		}
 		return cells
 	}
 }
 
-// perWorker: f once per worker the matrix uses.
-func perWorker(f func(s *suite, n nodenet.NodeInfo, pods map[string]*corev1.Pod) []cell) func(*suite, map[string]*corev1.Pod) []cell {
-	return func(s *suite, pods map[string]*corev1.Pod) []cell {
+// workerCells builds the cells of one worker in the pass of family f.
+type workerCells func(s *suite, f ipFamily, n nodenet.NodeInfo, pods map[string]*corev1.Pod) []cell
+
+// perWorker: build once per worker the matrix uses.
+func perWorker(build workerCells) func(*suite, ipFamily, map[string]*corev1.Pod) []cell {
+	return func(s *suite, f ipFamily, pods map[string]*corev1.Pod) []cell {
 		var cells []cell
 		for _, n := range s.workers {
-			cells = append(cells, f(s, n, pods)...)
+			cells = append(cells, build(s, f, n, pods)...)
 		}
 		return cells
 	}
 }
 
-// podIP is a pod's IP from the row's resolved pods ("" when absent: the
-// cell's check then fails saying so).
-func podIP(s *suite, pods map[string]*corev1.Pod, name string) string {
+// podIP is a pod's IP in family f from the row's resolved pods ("" when
+// absent: the cell's check then fails saying so).
+func podIP(f ipFamily, pods map[string]*corev1.Pod, name string) string {
 	if p, ok := pods[name]; ok {
-		return s.podIPOf(p)
+		return f.podIPOf(p)
 	}
 	return ""
 }
 
-func externalIP(s *suite) string {
+func externalIP(s *suite, f ipFamily) string {
 	if s.external == nil {
 		return ""
 	}
-	return s.pickIP(s.external.IP, s.external.IP6)
+	return f.pickIP(s.external.IP, s.external.IP6)
 }
 
 // shellToWeb: ICMP and HTTP from a's shell pod to b's web pod, the server
 // seeing the shell pod's own IP.
-func shellToWeb(s *suite, a, b nodenet.NodeInfo, pods map[string]*corev1.Pod) []cell {
+func shellToWeb(s *suite, f ipFamily, a, b nodenet.NodeInfo, pods map[string]*corev1.Pod) []cell {
 	sh, web := shellPod(s.short[a.Name]), webPod(s.short[b.Name])
-	return both(sh, web, podIP(s, pods, web), webPort, fixed(podIP(s, pods, sh)))
+	return both(sh, web, podIP(f, pods, web), webPort, fixed(podIP(f, pods, sh)))
 }
 
 // hostnetToWeb: ICMP and HTTP from a's hostNetwork pod to b's web pod.
-func hostnetToWeb(s *suite, a, b nodenet.NodeInfo, pods map[string]*corev1.Pod) []cell {
+func hostnetToWeb(s *suite, f ipFamily, a, b nodenet.NodeInfo, pods map[string]*corev1.Pod) []cell {
 	web := webPod(s.short[b.Name])
-	return both(hostnetPod(s.short[a.Name]), web, podIP(s, pods, web), webPort, nil)
+	return both(hostnetPod(s.short[a.Name]), web, podIP(f, pods, web), webPort, nil)
 }
 
 // toService: a's shell pod to the ClusterIP Service of b's web pod.
 func toService(proto string) cellsFor {
-	return func(s *suite, a, b nodenet.NodeInfo, _ map[string]*corev1.Pod) []cell {
+	return func(s *suite, f ipFamily, a, b nodenet.NodeInfo, _ map[string]*corev1.Pod) []cell {
 		from, svc := shellPod(s.short[a.Name]), webPod(s.short[b.Name])
 		c := cell{from: from, to: "svc/" + svc, proto: proto}
 		if proto == "udp" {
-			c.check = udpEcho(from, svcAddr(svc, "udp", ""), 64, false)
+			c.check = udpEcho(from, svcAddr(f, svc, "udp", ""), 64, false)
 		} else {
-			c.check = httpVia(from, svcAddr(svc, "http", ""))
+			c.check = httpVia(from, svcAddr(f, svc, "http", ""))
 		}
 		return []cell{c}
 	}
 }
 
-// nodeAddr is an address on node n (a NodePort, a hostPort), resolved at check time.
-type nodeAddr func(s *suite, n nodenet.NodeInfo) func(context.Context) (string, error)
+// nodeAddr is an address in family f on node n (a NodePort, a hostPort),
+// resolved at check time.
+type nodeAddr func(s *suite, f ipFamily, n nodenet.NodeInfo) func(context.Context) (string, error)
 
-func nodePortAddr(s *suite, n nodenet.NodeInfo) func(context.Context) (string, error) {
-	return svcAddr(webPod(s.short[n.Name]), "http", s.nodeIP(n))
+func nodePortAddr(s *suite, f ipFamily, n nodenet.NodeInfo) func(context.Context) (string, error) {
+	return svcAddr(f, webPod(s.short[n.Name]), "http", f.nodeIP(n))
 }
 
-func hostPortAddr(s *suite, n nodenet.NodeInfo) func(context.Context) (string, error) {
-	ip := s.nodeIP(n)
+func hostPortAddr(_ *suite, f ipFamily, n nodenet.NodeInfo) func(context.Context) (string, error) {
+	ip := f.nodeIP(n)
 	return func(context.Context) (string, error) { return hostPort(ip, webHostPort), nil }
 }
 
 // fromHostnet: HTTP from a's hostNetwork pod to addr on node b.
 func fromHostnet(to string, addr nodeAddr) cellsFor {
-	return func(s *suite, a, b nodenet.NodeInfo, _ map[string]*corev1.Pod) []cell {
+	return func(s *suite, f ipFamily, a, b nodenet.NodeInfo, _ map[string]*corev1.Pod) []cell {
 		from := hostnetPod(s.short[a.Name])
-		return []cell{{from: from, to: to + "@node-" + s.short[b.Name], proto: "http", check: httpVia(from, addr(s, b))}}
+		return []cell{{from: from, to: to + "@node-" + s.short[b.Name], proto: "http", check: httpVia(from, addr(s, f, b))}}
 	}
 }
 
 // fromExternal: HTTP from the external host to addr on node n.
-func fromExternal(to string, addr nodeAddr) func(*suite, nodenet.NodeInfo, map[string]*corev1.Pod) []cell {
-	return func(s *suite, n nodenet.NodeInfo, _ map[string]*corev1.Pod) []cell {
-		return []cell{{from: externalFrom, to: to + "@node-" + s.short[n.Name], proto: "http", check: httpVia(externalFrom, addr(s, n))}}
+func fromExternal(to string, addr nodeAddr) workerCells {
+	return func(s *suite, f ipFamily, n nodenet.NodeInfo, _ map[string]*corev1.Pod) []cell {
+		return []cell{{from: externalFrom, to: to + "@node-" + s.short[n.Name], proto: "http", check: httpVia(externalFrom, addr(s, f, n))}}
 	}
 }
 
@@ -345,10 +351,10 @@ type check = func(context.Context) (time.Duration, string, error)
 // shellToWebWith: one cell from a's shell pod to b's web pod, proto and
 // check chosen by the row (proto read when the cells are built: it may
 // depend on the options, e.g. the MTU).
-func shellToWebWith(proto func(s *suite) string, f func(s *suite, from, to string) check) cellsFor {
-	return func(s *suite, a, b nodenet.NodeInfo, _ map[string]*corev1.Pod) []cell {
+func shellToWebWith(proto func(s *suite) string, newCheck func(s *suite, f ipFamily, from, to string) check) cellsFor {
+	return func(s *suite, f ipFamily, a, b nodenet.NodeInfo, _ map[string]*corev1.Pod) []cell {
 		from, to := shellPod(s.short[a.Name]), webPod(s.short[b.Name])
-		return []cell{{from: from, to: to, proto: proto(s), check: f(s, from, to)}}
+		return []cell{{from: from, to: to, proto: proto(s), check: newCheck(s, f, from, to)}}
 	}
 }
 
@@ -357,31 +363,31 @@ func mtuProto(over int) func(s *suite) string {
 	return func(s *suite) string { return fmt.Sprintf("udp-df-%d", s.opt.MTU+over) }
 }
 
-func udpCheck(_ *suite, from, to string) check {
-	return udpEcho(from, podIPAddr(to, probeUDPPort), 64, false)
+func udpCheck(_ *suite, f ipFamily, from, to string) check {
+	return udpEcho(from, podIPAddr(f, to, probeUDPPort), 64, false)
 }
 
-func dfCheck(s *suite, from, to string) check {
+func dfCheck(s *suite, f ipFamily, from, to string) check {
 	hdr := udpHeaderBytes
-	if s.v6() {
+	if f.v6() {
 		hdr = udp6HeaderBytes
 	}
-	return udpEcho(from, podIPAddr(to, probeUDPPort), s.opt.MTU-hdr, true)
+	return udpEcho(from, podIPAddr(f, to, probeUDPPort), s.opt.MTU-hdr, true)
 }
 
-func overCheck(_ *suite, from, to string) check {
+func overCheck(_ *suite, f ipFamily, from, to string) check {
 	return func(ctx context.Context) (time.Duration, string, error) {
-		a, err := podIPAddr(to, probeUDPPort)(ctx)
+		a, err := podIPAddr(f, to, probeUDPPort)(ctx)
 		if err != nil {
 			return 0, "", err
 		}
-		return mtuOverCheck(from, a)(ctx)
+		return mtuOverCheck(f, from, a)(ctx)
 	}
 }
 
-func bodyCheck(_ *suite, from, to string) check {
+func bodyCheck(_ *suite, f ipFamily, from, to string) check {
 	return probeCheck(from, func(ctx context.Context) ([]string, error) {
-		a, err := podIPAddr(to, probeHTTPPort)(ctx)
+		a, err := podIPAddr(f, to, probeHTTPPort)(ctx)
 		if err != nil {
 			return nil, err
 		}
@@ -389,11 +395,11 @@ func bodyCheck(_ *suite, from, to string) check {
 	}, nil)
 }
 
-// apiServerCheck dials the ClusterIP, in the pass's family, of Service
-// svc/ns in front of the API server, and verifies the API server's
-// certificate for the name kubernetes.default: the cell is about
-// reachability, DNS has its own.
-func apiServerCheck(from, svc, ns string) check {
+// apiServerCheck dials the ClusterIP, in family f, of Service svc/ns in
+// front of the API server, and verifies the API server's certificate for
+// the name kubernetes.default: the cell is about reachability, DNS has its
+// own.
+func apiServerCheck(f ipFamily, from, svc, ns string) check {
 	return probeCheck(from, func(ctx context.Context) ([]string, error) {
 		s := suiteFrom(ctx)
 		sv, err := getService(ctx, s, svc, ns)
@@ -404,9 +410,9 @@ func apiServerCheck(from, svc, ns string) check {
 		if err != nil {
 			return nil, err
 		}
-		ip := s.pickIP(append([]string{sv.Spec.ClusterIP}, sv.Spec.ClusterIPs...)...)
+		ip := f.pickIP(append([]string{sv.Spec.ClusterIP}, sv.Spec.ClusterIPs...)...)
 		if ip == "" {
-			return nil, fmt.Errorf("service %s/%s has no %s ClusterIP (%v)", ns, svc, s.family, sv.Spec.ClusterIPs)
+			return nil, fmt.Errorf("service %s/%s has no %s ClusterIP (%v)", ns, svc, f, sv.Spec.ClusterIPs)
 		}
 		return []string{"https", "https://kubernetes.default/", "-connect", hostPort(ip, int(p))}, nil
 	}, nil)

@@ -97,7 +97,7 @@ func TestRowsBuildTheirCellsAndSkipForWhatTheyNeed(t *testing.T) {
 				if r.run != nil || r.group == gHealing { // TestHealingCells
 					continue
 				}
-				cells := r.rowCells(s, pods)
+				cells := r.rowCells(s, "ipv4", pods)
 				n, ok := want[r.name]
 				if !ok {
 					n = 2 // the contract rows: one cell per worker or per pair
@@ -161,7 +161,7 @@ func TestIPv6PassRunsEveryCell(t *testing.T) {
 		}
 		s.workers = s.nodes[1:]
 		s.external.IP6 = "fc00::9"
-		s.families, s.family = tc.families, "ipv6"
+		s.families = tc.families
 		pods := fakePods(s)
 		for _, p := range pods {
 			p.Status.PodIPs = []corev1.PodIP{{IP: "fd00:10:244:1::" + strings.TrimPrefix(p.Status.PodIP, "10.244.9.")}}
@@ -174,12 +174,12 @@ func TestIPv6PassRunsEveryCell(t *testing.T) {
 			if r.run != nil {
 				continue
 			}
-			for _, c := range r.rowCells(s, pods) {
+			for _, c := range r.rowCells(s, "ipv6", pods) {
 				cells++
 				if r.name == apiRow {
 					apiCells++
 				}
-				c.family = s.familyLabel()
+				c.family = s.label("ipv6")
 				if !strings.Contains(c.name(), "/ipv6:") {
 					t.Errorf("%v: row %q: cell %s not named with its family", tc.families, r.name, c.name())
 				}
@@ -318,23 +318,22 @@ func TestFamilyPicksAddresses(t *testing.T) {
 		{[]string{"ipv4", "ipv6"}, "ipv6", "ipv6", "fc00::3", "fd00:10:244:1::/64", "fd00:10:244:1::5"},
 		{[]string{"ipv6"}, "ipv6", "ipv6", "fc00::3", "fd00:10:244:1::/64", "fd00:10:244:1::5"},
 	} {
-		s := &suite{families: c.families, family: c.family}
-		if got := s.familyLabel(); got != c.label {
+		s, f := &suite{families: c.families}, ipFamily(c.family)
+		if got := s.label(f); got != c.label {
 			t.Errorf("%v/%s: label %q, want %q", c.families, c.family, got, c.label)
 		}
-		if got := s.nodeIP(n); got != c.node {
+		if got := f.nodeIP(n); got != c.node {
 			t.Errorf("%s: nodeIP %q, want %q", c.family, got, c.node)
 		}
-		if got := s.nodePodCIDR(n); got != c.cidr {
+		if got := f.nodePodCIDR(n); got != c.cidr {
 			t.Errorf("%s: nodePodCIDR %q, want %q", c.family, got, c.cidr)
 		}
-		if got := s.podIPOf(pod); got != c.podIP {
+		if got := f.podIPOf(pod); got != c.podIP {
 			t.Errorf("%s: podIPOf %q, want %q", c.family, got, c.podIP)
 		}
 	}
 	// an IPv4-only pod has no address in the IPv6 pass: its cells fail saying so
-	s := &suite{families: []string{"ipv4", "ipv6"}, family: "ipv6"}
-	if got := s.podIPOf(&corev1.Pod{Status: corev1.PodStatus{PodIP: "10.244.1.5"}}); got != "" {
+	if got := ipFamily("ipv6").podIPOf(&corev1.Pod{Status: corev1.PodStatus{PodIP: "10.244.1.5"}}); got != "" {
 		t.Errorf("IPv4-only pod in the IPv6 pass: %q", got)
 	}
 }
@@ -427,7 +426,7 @@ func TestHealingCells(t *testing.T) {
 			s.nodes[i].InternalIP6, s.nodes[i].PodCIDR6 = fmt.Sprintf("fc00::%d", i+2), fmt.Sprintf("fd00:10:244:%d::/64", i)
 		}
 		s.workers = s.nodes[1:]
-		s.families, s.family = []string{"ipv4", "ipv6"}, "ipv4"
+		s.families = []string{"ipv4", "ipv6"}
 		s.opt.AgentKills = 3
 		return s
 	}
@@ -452,7 +451,7 @@ func TestHealingCells(t *testing.T) {
 				if !r.sequential {
 					t.Errorf("row %q is not sequential", r.name)
 				}
-				cells := r.rowCells(s, nil)
+				cells := r.rowCells(s, "ipv4", nil)
 				if tc.skip != "" {
 					if len(cells) != 1 || !strings.Contains(cells[0].skip, tc.skip) {
 						t.Errorf("row %q: cells %+v, want one skipped with %q", r.name, cells, tc.skip)

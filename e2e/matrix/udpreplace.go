@@ -18,7 +18,6 @@ import (
 	"sigs.k8s.io/e2e-framework/klient/k8s/resources"
 
 	"github.com/cnigate/cnigate/e2e/harness/probe"
-	kindconfig "github.com/cnigate/cnigate/kind-config"
 )
 
 // UDP to a Service whose backend pod is replaced (upstream
@@ -35,9 +34,9 @@ const (
 	udpReplacedTimeout = 60 * time.Second // the client's own bound (the upstream test polls a minute)
 )
 
-func udpReplacedSvc(family string) string { return "udp-replaced-" + family }
-func udpOldPod(family string) string      { return "udp-old-" + family }
-func udpNewPod(family string) string      { return "udp-new-" + family }
+func udpReplacedSvc(f ipFamily) string { return "udp-replaced-" + string(f) }
+func udpOldPod(f ipFamily) string      { return "udp-old-" + string(f) }
+func udpNewPod(f ipFamily) string      { return "udp-new-" + string(f) }
 
 func rowUDPReplaced() row {
 	return row{group: gContract, name: "UDP to a Service whose backend is replaced, same source port",
@@ -47,43 +46,43 @@ func rowUDPReplaced() row {
 
 // udpReplacedCells: one cell per pass, from the first worker's shell pod to
 // backends on the last worker (another node).
-func udpReplacedCells(s *suite, _ map[string]*corev1.Pod) []cell {
+func udpReplacedCells(s *suite, f ipFamily, _ map[string]*corev1.Pod) []cell {
 	if len(s.workers) == 0 {
 		return nil
 	}
 	client, server := s.workers[0], s.workers[len(s.workers)-1]
 	from := shellPod(s.short[client.Name])
-	return []cell{{from: from, to: fmt.Sprintf("svc/%s (backend on %s replaced)", udpReplacedSvc(s.family), s.short[server.Name]),
-		proto: "udp-sport", once: true, check: udpReplacedCheck(from, server.Name, s.family)}}
+	return []cell{{from: from, to: fmt.Sprintf("svc/%s (backend on %s replaced)", udpReplacedSvc(f), s.short[server.Name]),
+		proto: "udp-sport", once: true, check: udpReplacedCheck(f, from, server.Name)}}
 }
 
 // udpReplacedObjects are the cell's Service (ClusterIP, the pass's family
 // only) and its two backends, udp-name servers on node: old selected by the
 // Service from the start, new not yet (it joins by a label).
-func udpReplacedObjects(s *suite, node, family string) (*corev1.Service, *corev1.Pod, *corev1.Pod) {
+func udpReplacedObjects(s *suite, f ipFamily, node string) (*corev1.Service, *corev1.Pod, *corev1.Pod) {
 	single := corev1.IPFamilyPolicySingleStack
 	fam := corev1.IPv4Protocol
-	if family == kindconfig.IPv6 {
+	if f.v6() {
 		fam = corev1.IPv6Protocol
 	}
 	svc := &corev1.Service{
-		ObjectMeta: metav1.ObjectMeta{Name: udpReplacedSvc(family), Namespace: s.namespace, Labels: map[string]string{"app": appLabel}},
+		ObjectMeta: metav1.ObjectMeta{Name: udpReplacedSvc(f), Namespace: s.namespace, Labels: map[string]string{"app": appLabel}},
 		Spec: corev1.ServiceSpec{
 			IPFamilyPolicy: &single, IPFamilies: []corev1.IPFamily{fam},
-			Selector: map[string]string{udpReplacedLabel: family},
+			Selector: map[string]string{udpReplacedLabel: string(f)},
 			Ports:    []corev1.ServicePort{{Name: "udp", Protocol: corev1.ProtocolUDP, Port: probeUDPPort, TargetPort: intstr.FromInt32(probeUDPPort)}},
 		},
 	}
 	cmd := []string{"probe", "udp-name", "-udp", fmt.Sprintf(":%d", probeUDPPort)}
-	old := testPod(s, udpOldPod(family), node, "udp-backend", cmd)
-	old.Labels[udpReplacedLabel] = family
-	return svc, old, testPod(s, udpNewPod(family), node, "udp-backend", cmd)
+	old := testPod(s, udpOldPod(f), node, "udp-backend", cmd)
+	old.Labels[udpReplacedLabel] = string(f)
+	return svc, old, testPod(s, udpNewPod(f), node, "udp-backend", cmd)
 }
 
-func udpReplacedCheck(from, node, family string) check {
+func udpReplacedCheck(f ipFamily, from, node string) check {
 	return func(ctx context.Context) (time.Duration, string, error) {
 		s := suiteFrom(ctx)
-		svc, old, nw := udpReplacedObjects(s, node, family)
+		svc, old, nw := udpReplacedObjects(s, f, node)
 		if err := s.client.Resources().Create(ctx, svc); err != nil {
 			return 0, "", fmt.Errorf("create service %s: %w", svc.Name, err)
 		}
@@ -94,9 +93,9 @@ func udpReplacedCheck(from, node, family string) check {
 		if err != nil {
 			return 0, "", err
 		}
-		ip := s.pickIP(append([]string{sv.Spec.ClusterIP}, sv.Spec.ClusterIPs...)...)
+		ip := f.pickIP(append([]string{sv.Spec.ClusterIP}, sv.Spec.ClusterIPs...)...)
 		if ip == "" {
-			return 0, "", fmt.Errorf("service %s has no %s ClusterIP (%v)", svc.Name, family, sv.Spec.ClusterIPs)
+			return 0, "", fmt.Errorf("service %s has no %s ClusterIP (%v)", svc.Name, f, sv.Spec.ClusterIPs)
 		}
 		addr := hostPort(ip, probeUDPPort)
 		cctx, cancel := context.WithTimeout(ctx, udpReplacedTimeout+30*time.Second)
@@ -123,7 +122,7 @@ func udpReplacedCheck(from, node, family string) check {
 		if err := s.client.Resources().Get(ctx, nw.Name, s.namespace, &p); err != nil {
 			return 0, "", err
 		}
-		p.Labels[udpReplacedLabel] = family
+		p.Labels[udpReplacedLabel] = string(f)
 		if err := s.client.Resources().Update(ctx, &p); err != nil {
 			return 0, "", fmt.Errorf("label %s into the Service: %w", nw.Name, err)
 		}

@@ -251,8 +251,8 @@ func TestCoverage(t *testing.T) {
 			if tc.cni != "" {
 				cni = tc.cni
 			}
-			s := &suite{gate: tc.gate, opt: Options{CNI: "podnet", ClusterAccess: ClusterAccess{Require: tc.require}},
-				nodes: []nodenet.NodeInfo{{Name: "n"}, {Name: "w1"}, {Name: "w2"}}, nodeCNI: map[string]string{"n": cni, "w1": cni, "w2": cni}}
+			s := &suite{opt: Options{CNI: "podnet", ClusterAccess: ClusterAccess{Require: tc.require}}, clusterFacts: clusterFacts{gate: tc.gate,
+				nodes: []nodenet.NodeInfo{{Name: "n"}, {Name: "w1"}, {Name: "w2"}}, nodeCNI: map[string]string{"n": cni, "w1": cni, "w2": cni}}}
 			s.workers = s.nodes[1:]
 			for _, c := range tc.cells {
 				s.matrix.Add(c)
@@ -375,7 +375,7 @@ func TestClusterAccessFlags(t *testing.T) {
 // The diag pod reads the node: privileged, in its network and PID
 // namespaces, on any node (every taint tolerated), and is no matrix pod.
 func TestDiagNodePod(t *testing.T) {
-	s := &suite{namespace: "podnet-e2e-x", opt: Options{Image: "img", ImagePullPolicy: "IfNotPresent"}}
+	s := &suite{clusterFacts: clusterFacts{namespace: "podnet-e2e-x"}, opt: Options{Image: "img", ImagePullPolicy: "IfNotPresent"}}
 	p := diagNodePod(s, "node-1", "w1")
 	c := p.Spec.Containers[0]
 	if p.Name != "diag-w1" || p.Namespace != "podnet-e2e-x" || p.Spec.NodeSelector[corev1.LabelHostname] != "node-1" {

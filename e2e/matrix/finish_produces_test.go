@@ -32,10 +32,11 @@ func TestWriteReportProducesAStrictMatrixJSON(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
 			s := &suite{opt: Options{ReportDir: dir, ReportName: "e2e-podnet", CNI: "podnet", Workers: 2, MTU: 1500, NodeImage: "cnigate/node:test"},
-				cluster: "cnigate-e2e", k8sVersion: "v1.34.4", setupErr: tc.setupErr,
-				hostMem: func() host.MemPeakStats {
-					return host.MemPeakStats{Start: 1000 << 20, Peak: 3000 << 20, Samples: 10}
-				}}
+				clusterFacts: clusterFacts{cluster: "cnigate-e2e", k8sVersion: "v1.34.4"},
+				bookkeeping: bookkeeping{setupErr: tc.setupErr,
+					hostMem: func() host.MemPeakStats {
+						return host.MemPeakStats{Start: 1000 << 20, Peak: 3000 << 20, Samples: 10}
+					}}}
 			s.start, s.clock = time.Date(2026, 12, 6, 21, 0, 0, 0, time.UTC), func() time.Time { return time.Date(2026, 12, 6, 21, 9, 30, 0, time.UTC) }
 			s.phases.Add(results.PhaseClusterCreate, 41200*time.Millisecond)
 			s.phases.Add(results.PhasePodsReady, 9400*time.Millisecond)

@@ -28,7 +28,7 @@ func TestHostMemMeta(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			meta := map[string]string{}
-			line := hostMemMeta(&suite{hostMem: c.hostMem}, meta)
+			line := hostMemMeta(&suite{bookkeeping: bookkeeping{hostMem: c.hostMem}}, meta)
 			if len(meta) != len(c.wantMeta) {
 				t.Errorf("meta %v, want %v", meta, c.wantMeta)
 			}

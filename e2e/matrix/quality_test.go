@@ -207,7 +207,7 @@ func TestWithReadinessPeersAreOtherNodes(t *testing.T) {
 func TestWriteReportCarriesQuality(t *testing.T) {
 	dir := t.TempDir()
 	s := &suite{opt: Options{ReportDir: dir, ReportName: "e2e-podnet", CNI: "podnet", Workers: 2, MTU: 1500},
-		readiness: &results.Readiness{Peer: "another node's kubelet (TCP 10250)", Pods: 4, P50S: 1.5, P99S: 2.25, MaxS: 2.25}}
+		bookkeeping: bookkeeping{readiness: &results.Readiness{Peer: "another node's kubelet (TCP 10250)", Pods: 4, P50S: 1.5, P99S: 2.25, MaxS: 2.25}}}
 	q := &results.Quality{Sent: 50, Received: 47, LossPct: results.Float(6), RTTP50MS: results.Float(0.2), RTTP99MS: results.Float(1.1)}
 	s.matrix.Add(results.Cell{Behaviour: "loss & RTT: pod -> pod, other node", Name: "udp-burst:shell-w1->web-w2", From: "shell-w1", To: "web-w2",
 		Protocol: "udp-burst", Result: results.Fail, Attempts: 1, Detail: "loss 6.0% (47/50 echoes)", Quality: q})

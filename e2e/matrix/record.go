@@ -9,13 +9,11 @@ import (
 	"runtime/debug"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
 	"k8s.io/klog/v2"
 
 	"github.com/cnigate/cnigate/e2e/harness/cni"
@@ -24,23 +22,6 @@ import (
 
 // The run's record (matrix.json "record") and its coverage verdict
 // ("coverage").
-
-// recordState is the suite state the record, the coverage verdict and the
-// diagnosis bundle use (embedded in suite).
-type recordState struct {
-	start  time.Time    // the run's start
-	access string       // how the cluster was reached
-	rest   *rest.Config // the client configuration (logs, events, versions)
-	// nodeConf: node name -> FirstNetConfCommand's output on it (detectCNI).
-	nodeConfMu sync.Mutex
-	nodeConf   map[string]string
-	// coverageErr, when set, fails the run: a required behaviour skipped.
-	coverageErr string
-	// diagTar is the diagnosis bundle written for a red run ("" if none).
-	diagTar string
-	// clock is the record's end time (nil: time.Now; tests fix it).
-	clock func() time.Time
-}
 
 // setFamilies reads the families an existing cluster serves and picks the
 // passes (an explicit ip-family it cannot serve is an error).

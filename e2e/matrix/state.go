@@ -5,9 +5,11 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
+	"k8s.io/client-go/rest"
 	"sigs.k8s.io/e2e-framework/klient"
 
 	"github.com/cnigate/cnigate/e2e/cluster"
@@ -32,18 +34,28 @@ func kindNetwork() string {
 // suiteKey is the context key of the suite state.
 type suiteKey struct{}
 
-// suite is the state shared by setup, tests and finish, carried in the context.
+// suite is the state shared by setup, tests and finish, carried in the
+// context: the options, what the cluster is (clusterFacts) and what the run
+// did so far (bookkeeping).
 type suite struct {
-	opt       Options   // the run's options, as Suite got them
-	sel       selection // opt.Tests against the table's rows
-	gate      bool
+	opt Options   // the run's options, as Suite got them (pull policy resolved)
+	sel selection // opt.Tests against the table's rows
+	clusterFacts
+	bookkeeping
+}
+
+// clusterFacts is what the cluster is: made or found by the setup steps,
+// each fact set once, then only read by the rows, the record and finish.
+type clusterFacts struct {
+	gate      bool   // existing-cluster mode (the field keeps its old name)
 	cluster   string // kind cluster name; "" on an existing cluster
-	namespace string
+	kind      *cluster.Kind
+	access    string       // how the cluster was reached
+	rest      *rest.Config // the client configuration (logs, events, versions)
 	client    klient.Client
-	failed    atomic.Bool
-	// interrupted: Ctrl-C, SIGTERM or the suite deadline; Finish then cleans
-	// up without exporting logs.
-	interrupted atomic.Bool
+	namespace string // the run's test namespace
+	// k8sVersion is the Kubernetes version the node image declares (kind mode).
+	k8sVersion string
 
 	nodes   []nodenet.NodeInfo // every node, sorted: control planes, then workers
 	short   map[string]string  // node name -> short name (cp, w1, ...)
@@ -51,33 +63,48 @@ type suite struct {
 	// otherPairs: the pairs of different workers the other-node rows run
 	// (--pair-plan; nil: every ordered pair).
 	otherPairs []nodePair
-	external   *nodenet.ExternalHost
-	extSkip    string        // why the NAT cells are skipped, "" if they run
-	hermetic   bool          // the host's hermetic rule for this cluster is in place
-	setupErr   error         // the setup step that failed, if one did
-	kind       *cluster.Kind // kind mode: the cluster
-	created    bool          // kind mode: creation started, teardown deletes it
-	// k8sVersion is the Kubernetes version the node image declares (kind mode).
-	k8sVersion string
-	// nodeCNI: node name -> type of the first plugin of the network
-	// configuration the node's runtime uses (detectCNI).
-	nodeCNI map[string]string
-
 	// families are the address families the matrix runs in, one pass each
 	// (kind dual: ipv4 then ipv6; kind ipv6: ipv6 only). A pass hands its
 	// family to the rows' cell builders and checks (ipFamily).
 	families []string
+	// nodeCNI: node name -> type of the first plugin of the network
+	// configuration the node's runtime uses; nodeConf: node name ->
+	// FirstNetConfCommand's output on it (detectCNI).
+	nodeCNI    map[string]string
+	nodeConfMu sync.Mutex
+	nodeConf   map[string]string
+
+	external *nodenet.ExternalHost
+	extSkip  string // why the external host's cells are skipped, "" if they run
+}
+
+// bookkeeping is what the run did so far: its verdicts, timings and the
+// things teardown must undo.
+type bookkeeping struct {
+	start      time.Time // the run's start
+	testsStart time.Time // end of setup: the matrix (the tests) starts
+	// clock is the record's end time (nil: time.Now; tests fix it).
+	clock    func() time.Time
+	failed   atomic.Bool
+	setupErr error // the setup step that failed, if one did
+	// interrupted: Ctrl-C, SIGTERM or the suite deadline; Finish then cleans
+	// up without exporting logs.
+	interrupted atomic.Bool
+	// coverageErr, when set, fails the run: a required behaviour skipped.
+	coverageErr string
 
 	phases tally.Phases
 	matrix tally.Matrix
-	// hostMem stops the host memory sampler (kind mode; nil in gate mode,
-	// where the cluster is elsewhere) and returns its figures.
-	hostMem    func() host.MemPeakStats
-	testsStart time.Time // end of setup: the matrix (the tests) starts
-	recordState
-
 	// readiness: pod network readiness (readiness.go).
 	readiness *results.Readiness
+	// hostMem stops the host memory sampler (kind mode; nil in gate mode,
+	// where the cluster is elsewhere) and returns its figures.
+	hostMem func() host.MemPeakStats
+	// diagTar is the diagnosis bundle written for a red run ("" if none).
+	diagTar string
+
+	created  bool // kind mode: creation started, teardown deletes it
+	hermetic bool // the host's hermetic rule for this cluster is in place
 }
 
 // cniSummary: the CNI the nodes run ("podnet"), or each node's when they differ.

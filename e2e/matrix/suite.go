@@ -45,7 +45,7 @@ func runSuite(ctx context.Context, t *testing.T, o Options) {
 		klog.Infof("cells run %s at a time (-test.parallel)", f.Value)
 	}
 	// s.gate: existing-cluster mode (the field keeps its old name)
-	s := &suite{opt: o, gate: o.Existing(), sel: newSelection(o.Tests)}
+	s := &suite{opt: o, sel: newSelection(o.Tests), clusterFacts: clusterFacts{gate: o.Existing()}}
 	s.start = time.Now()
 	s.opt.ImagePullPolicy = string(pullPolicy(o))
 	s.families = []string{kindconfig.IPv4} // kind's default; an existing cluster's are read in connectGate

@@ -25,10 +25,10 @@ func fakeSuite(cni string, external bool, podCIDR bool) *suite {
 		{Name: "k-worker", InternalIP: "172.18.0.3", PodCIDR: cidr("10.244.1.0/24")},
 		{Name: "k-worker2", InternalIP: "172.18.0.4", PodCIDR: cidr("10.244.2.0/24")},
 	}
-	s := &suite{nodes: nodes, workers: nodes[1:], namespace: "ns",
-		opt:     Options{CNI: cni, AgentKills: 20, MTU: 1500, NodeHTTPPort: 18080, Image: "img", ImagePullPolicy: "Never"},
-		short:   map[string]string{"k-control-plane": "cp", "k-worker": "w1", "k-worker2": "w2"},
-		nodeCNI: map[string]string{}}
+	s := &suite{opt: Options{CNI: cni, AgentKills: 20, MTU: 1500, NodeHTTPPort: 18080, Image: "img", ImagePullPolicy: "Never"},
+		clusterFacts: clusterFacts{nodes: nodes, workers: nodes[1:], namespace: "ns",
+			short:   map[string]string{"k-control-plane": "cp", "k-worker": "w1", "k-worker2": "w2"},
+			nodeCNI: map[string]string{}}}
 	for _, n := range nodes {
 		s.nodeCNI[n.Name] = cni
 	}
@@ -318,7 +318,7 @@ func TestFamilyPicksAddresses(t *testing.T) {
 		{[]string{"ipv4", "ipv6"}, "ipv6", "ipv6", "fc00::3", "fd00:10:244:1::/64", "fd00:10:244:1::5"},
 		{[]string{"ipv6"}, "ipv6", "ipv6", "fc00::3", "fd00:10:244:1::/64", "fd00:10:244:1::5"},
 	} {
-		s, f := &suite{families: c.families}, ipFamily(c.family)
+		s, f := &suite{clusterFacts: clusterFacts{families: c.families}}, ipFamily(c.family)
 		if got := s.label(f); got != c.label {
 			t.Errorf("%v/%s: label %q, want %q", c.families, c.family, got, c.label)
 		}

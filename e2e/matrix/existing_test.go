@@ -179,15 +179,16 @@ func TestCleanup(t *testing.T) {
 	}
 }
 
+// TestParseRequire: which behaviours must run when their skip is applicable
+// (a skip the cluster cannot help is decided by its reason: TestCoverage).
 func TestParseRequire(t *testing.T) {
-	na := map[string]string{"churn": "podnet-only"}
 	for _, tc := range []struct {
 		require string
 		want    map[string]bool // behaviour -> required
 		wantErr string
 	}{
-		{require: "", want: map[string]bool{"pod -> external (NAT)": true, "churn": false}},
-		{require: "runnable", want: map[string]bool{"pod -> external (NAT)": true, "churn": false}},
+		{require: "", want: map[string]bool{"pod -> external (NAT)": true, "churn": true}},
+		{require: "runnable", want: map[string]bool{"pod -> external (NAT)": true, "churn": true}},
 		{require: "all", want: map[string]bool{"pod -> external (NAT)": true, "churn": true}},
 		{require: "none", want: map[string]bool{"pod -> external (NAT)": false, "churn": false}},
 		{require: "NodePort, churn", want: map[string]bool{"NodePort from the external host": true, "pod -> external (NAT)": false, "churn": true}},
@@ -202,7 +203,7 @@ func TestParseRequire(t *testing.T) {
 				return
 			}
 			for b, want := range tc.want {
-				if got := r.required(b, na); got != want {
+				if got := r.required(b); got != want {
 					t.Errorf("required(%q) = %v, want %v", b, got, want)
 				}
 			}
@@ -215,7 +216,10 @@ func TestParseRequire(t *testing.T) {
 // kind and with an explicit --require.
 func TestCoverage(t *testing.T) {
 	nat := results.Cell{Behaviour: "pod -> external (NAT)", Name: "http:shell-w1->external", Protocol: "http", Result: results.Skip, Detail: "no docker here"}
-	reservations := results.Cell{Behaviour: bReservations, Name: "ipam:node-w1->store@w1", Protocol: "ipam", Result: results.Skip, Detail: "podnet-only check"}
+	// podnetOnly stands for the suite's podnet-only reason (podnetSkip), which
+	// rowCells gives every cell of a needPodnet row.
+	const podnetOnly = "<podnetSkip>"
+	reservations := results.Cell{Behaviour: bReservations, Name: "ipam:node-w1->store@w1", Protocol: "ipam", Result: results.Skip, Detail: podnetOnly}
 	pass := results.Cell{Behaviour: "pod -> pod, same node", Name: "icmp:shell-w1->web-w1", Protocol: "icmp", Result: results.Pass}
 	for _, tc := range []struct {
 		name        string
@@ -255,6 +259,9 @@ func TestCoverage(t *testing.T) {
 				nodes: []nodenet.NodeInfo{{Name: "n"}, {Name: "w1"}, {Name: "w2"}}, nodeCNI: map[string]string{"n": cni, "w1": cni, "w2": cni}}}
 			s.workers = s.nodes[1:]
 			for _, c := range tc.cells {
+				if c.Detail == podnetOnly {
+					c.Detail = s.podnetSkip()
+				}
 				s.matrix.Add(c)
 			}
 			if tc.churnSkipped {
@@ -389,5 +396,38 @@ func TestDiagNodePod(t *testing.T) {
 	}
 	if p.Labels["app"] == appLabel || c.Image != "img" || c.ImagePullPolicy != corev1.PullIfNotPresent {
 		t.Errorf("labels %v image %s %s", p.Labels, c.Image, c.ImagePullPolicy)
+	}
+}
+
+// The coverage rule decides by reason alone, so every cell of a row the
+// cluster cannot have must carry one of notApplicable's reasons: podnet's
+// own rows on another CNI, the healing rows on an existing cluster or with
+// the bridge CNI.
+func TestNotApplicableRowsSkipWithTheirReason(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		s    func() *suite
+	}{
+		{"bridge", func() *suite { return fakeSuite("bridge", true, true) }},
+		{"existing cluster with kindnet", func() *suite { s := fakeSuite("kindnet", true, true); s.gate = true; return s }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := tc.s()
+			na := notApplicable(s)
+			for _, r := range rows() {
+				if (r.needs&needPodnet == 0 && r.group != gHealing) || r.run != nil { // churn, skipped, lists countCells': the reservations row's
+					continue
+				}
+				cells := r.rowCells(s, "ipv4", fakePods(s))
+				if len(cells) == 0 {
+					t.Errorf("row %q lists no cells", r.name)
+				}
+				for _, c := range cells {
+					if !slices.ContainsFunc(na, func(reason string) bool { return strings.Contains(c.skip, reason) }) {
+						t.Errorf("row %q: cell %s skips with %q, not one of %q", r.name, c.name(), c.skip, na)
+					}
+				}
+			}
+		})
 	}
 }

@@ -201,13 +201,10 @@ func parseRequire(v string) (requirement, error) {
 	return r, nil
 }
 
-// required says whether a behaviour must run; notApplicable are the
-// behaviours the cluster cannot have, with why (runnable leaves them out).
-func (r requirement) required(behaviour string, notApplicable map[string]string) bool {
-	if r.all {
-		return true
-	}
-	if _, na := notApplicable[behaviour]; r.runnable && !na {
+// required says whether a behaviour whose skip is applicable (not one of
+// notApplicable's reasons) must run.
+func (r requirement) required(behaviour string) bool {
+	if r.all || r.runnable {
 		return true
 	}
 	for _, re := range r.patterns {
@@ -218,18 +215,19 @@ func (r requirement) required(behaviour string, notApplicable map[string]string)
 	return false
 }
 
-// notApplicable are the behaviours this cluster cannot have: podnet's own
-// checks when the nodes run another CNI, and the healing cells where the
-// harness may not break nodes (an existing cluster) or no podnet agent runs.
-// Other skips (no external host from here, an interrupted run) are gaps.
-func notApplicable(s *suite) map[string]string {
-	na := map[string]string{}
-	for _, r := range rows() {
-		switch {
-		case r.group == gHealing && s.healSkip() != "":
-			na[r.behaviour(s)] = s.healSkip()
-		case r.needs&needPodnet != 0 && s.podnetSkip() != "":
-			na[r.behaviour(s)] = s.podnetSkip()
+// notApplicable are the skip reasons that say this cluster cannot have a
+// cell: the platform in a family (hostIP ::1: no portmap forwarding from
+// IPv6 loopback), podnet's own checks when the nodes run another CNI (every
+// cell of a needPodnet row, also those a row names otherwise, as churn's
+// "churn: IPs released", carries podnetSkip), and the healing cells where
+// the harness may not break nodes (an existing cluster) or no podnet agent
+// runs (healSkip). Other skips (no external host from here, an interrupted
+// run, a cell not selected) are gaps.
+func notApplicable(s *suite) []string {
+	na := []string{loopbackV6Reason}
+	for _, r := range []string{s.podnetSkip(), s.healSkip()} {
+		if r != "" {
+			na = append(na, r)
 		}
 	}
 	return na
@@ -249,23 +247,14 @@ func coverage(s *suite, m *results.Matrix) (*results.Coverage, string) {
 	// enforced: an explicit --require, or a kind cluster the harness made
 	enforced := strings.TrimSpace(s.opt.Require) != "" || !s.gate
 	na := notApplicable(s)
-	// Reasons that say the cluster cannot have a cell: the platform in this
-	// family (hostIP ::1: no portmap forwarding from IPv6 loopback), and
-	// the rows' own needs, also for the cells a row names otherwise (churn's
-	// "churn: IPs released").
-	naReasons := []string{loopbackV6Reason}
-	for _, r := range []string{s.podnetSkip(), s.healSkip()} {
-		if r != "" {
-			naReasons = append(naReasons, r)
-		}
-	}
+	// One rule: a skip whose reason says the cluster cannot have the cell
+	// is never required (but by --require all); any other skip is required
+	// as --require says.
 	c := results.NewCoverage(m, name, enforced, func(b, reason string) bool {
-		for _, r := range naReasons {
-			if !req.all && strings.Contains(reason, r) {
-				return false
-			}
+		if !req.all && slices.ContainsFunc(na, func(r string) bool { return strings.Contains(reason, r) }) {
+			return false
 		}
-		return req.required(b, na)
+		return req.required(b)
 	})
 	if enforced && len(c.Missing()) > 0 {
 		var names []string

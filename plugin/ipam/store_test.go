@@ -334,6 +334,69 @@ func TestReserveWithUnusableLastReserved(t *testing.T) {
 	}
 }
 
+// TestLastReservedWrittenInPlace: the record is rewritten in place when it
+// is a plain file of ours (longer and shorter content alike, exactly the
+// new address after), and replaced by a rename, never written through,
+// when it is a symlink or has a second link.
+func TestLastReservedWrittenInPlace(t *testing.T) {
+	tests := []struct {
+		name    string
+		plant   func(t *testing.T, path string) // the record before the Reserve
+		inPlace bool                            // same inode after
+	}{
+		{"shorter content", func(t *testing.T, path string) { writeTestFile(t, path, "10.1.0.254\n") }, true}, // wraps to 10.1.0.2
+		{"longer content", func(t *testing.T, path string) { writeTestFile(t, path, "10.1.0.9\n") }, true},
+		{"missing", func(*testing.T, string) {}, false},
+		{"a second link", func(t *testing.T, path string) {
+			writeTestFile(t, path, "10.1.0.9\n")
+			if err := os.Link(path, path+"-other"); err != nil {
+				t.Fatal(err)
+			}
+		}, false},
+		{"a symlink", func(t *testing.T, path string) {
+			writeTestFile(t, path+"-target", "10.1.0.9\n")
+			if err := os.Symlink(path+"-target", path); err != nil {
+				t.Fatal(err)
+			}
+		}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := openStore(t, t.TempDir(), mustPool(t, "10.1.0.0/24"))
+			path := filepath.Join(s.Dir(), lastReservedFileName)
+			tt.plant(t, path)
+			var before unix.Stat_t
+			_ = unix.Lstat(path, &before)
+			ip, err := first(s.Reserve(Attachment{ContainerID: "c1", IfName: "eth0"}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, err := os.ReadFile(path); err != nil || string(got) != ip.String()+"\n" {
+				t.Fatalf("last_reserved = %q, %v; want %q", got, err, ip.String()+"\n")
+			}
+			var after unix.Stat_t
+			if err := unix.Lstat(path, &after); err != nil || after.Mode&unix.S_IFMT != unix.S_IFREG {
+				t.Fatalf("last_reserved is not a regular file after: %v", err)
+			}
+			if same := before.Ino == after.Ino; same != tt.inPlace {
+				t.Errorf("written in place: %v, want %v", same, tt.inPlace)
+			}
+			for _, other := range []string{path + "-other", path + "-target"} {
+				if got, err := os.ReadFile(other); err == nil && string(got) != "10.1.0.9\n" {
+					t.Errorf("%s was written through: %q", other, got)
+				}
+			}
+		})
+	}
+}
+
+func writeTestFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), fileMode); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestParseReservation(t *testing.T) {
 	tests := []struct {
 		data string

@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -202,7 +201,7 @@ func rulesStamp(n *NetConf) string {
 		}
 		bins = append(bins, bin)
 	}
-	boot, err := os.ReadFile("/proc/sys/kernel/random/boot_id")
+	boot, err := bootID()
 	if err != nil {
 		return ""
 	}
@@ -215,7 +214,7 @@ func rulesStamp(n *NetConf) string {
 		rules.Write([]byte(r.String() + "\n"))
 	}
 	return fmt.Sprintf("boot %s netns %d iptables %s rules %x generation %d\n",
-		strings.TrimSpace(string(boot)), cookie, strings.Join(bins, ","), rules.Sum(nil)[:8], gen)
+		boot, cookie, strings.Join(bins, ","), rules.Sum(nil)[:8], gen)
 }
 
 // nftGeneration asks the kernel (NFT_MSG_GETGEN) for the nftables ruleset

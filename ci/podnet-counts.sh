@@ -50,7 +50,7 @@ conf() { # the bench's podnet config (conformance/testdata/podnet.json.tmpl, no 
   printf '{"cniVersion":"1.1.0","name":"cnt","type":"podnet","network":"10.99.0.0/16","subnet":"10.99.1.0/24","bridge":"cni0","mtu":1500,"ipMasq":true,"dataDir":"%s"%s}' "$1" "$dual"
 }
 
-traced=sendto,sendmsg,fsync,fdatasync,openat,renameat,renameat2,linkat,unlinkat,flock,write,pwrite64,ftruncate,fchmod,newfstatat,fstat,read,close
+traced=sendto,getdents64,mkdirat,sendmsg,fsync,fdatasync,openat,renameat,renameat2,linkat,unlinkat,flock,write,pwrite64,ftruncate,fchmod,newfstatat,fstat,read,close
 
 # run NAME PATH KIND TOOL I: one command (ADD or DEL per $CMD) of pod I under TOOL.
 run() {
@@ -119,6 +119,7 @@ for p in "${plugins[@]}"; do
   for i in $(seq 0 "$total"); do CMD=DEL run "$name" "$path" "$kind" none "$i"; done
 done
 if [[ -n ${COUNT_KEEP:-} ]]; then
+  rm -rf "${ARTIFACTS:-_artifacts}/podnet-counts"
   mkdir -p "${ARTIFACTS:-_artifacts}/podnet-counts"
   cp "$WORK"/*.?? "${ARTIFACTS:-_artifacts}/podnet-counts/"
   log "raw outputs in ${ARTIFACTS:-_artifacts}/podnet-counts"

@@ -140,26 +140,48 @@ func cmdAdd(args *skel.CmdArgs) (err error) {
 	}
 	phases.at("netns-checks")
 
+	// The store and the reservation's files are opened and made before the
+	// data directory's claim, which every ADD of every network of the node
+	// waits for: they create nothing anyone sees. A store that does not
+	// exist yet is created under the claim (one bridge, one network: a
+	// refused ADD makes nothing).
+	a := attachmentOf(args)
+	store, err := ipam.Open(n.DataDir, n.Name, n.pools(), false)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return storeError("IPAM store unusable", err)
+	}
+	var prepared *ipam.Prepared
+	if store != nil {
+		defer func() { _ = store.Close() }()
+		if prepared, err = store.Prepare(a); err != nil {
+			return storeError("IPAM reservation failed", err)
+		}
+		defer prepared.Close()
+	}
+	phases.at("store-open")
 	claim, err := claimBridge(n) // one bridge, one network: refused before anything is made
 	if err != nil {
 		return err
 	}
 	defer claim.release()
 	phases.at("datadir-claim")
-	store, err := ipam.Open(n.DataDir, n.Name, n.pools(), true)
-	if err != nil {
-		return storeError("IPAM store unusable", err)
+	if store == nil {
+		if store, err = ipam.Open(n.DataDir, n.Name, n.pools(), true); err != nil {
+			return storeError("IPAM store unusable", err)
+		}
+		defer func() { _ = store.Close() }()
+		if prepared, err = store.Prepare(a); err != nil {
+			return storeError("IPAM reservation failed", err)
+		}
+		defer prepared.Close()
 	}
-	defer func() { _ = store.Close() }()
-	phases.at("store-open")
 	if err := claim.record(store); err != nil {
 		return err
 	}
 	phases.at("record-bridge")
 
-	a := attachmentOf(args)
-	addrs, err := store.Reserve(a) // one per family, in n.families' order
-	claim.release()                // the reservation is in the store: other networks may look
+	addrs, err := store.ReservePrepared(prepared) // one per family, in n.families' order
+	claim.release()                               // the reservation is in the store: other networks may look
 	phases.at("reserve-unlock")
 	var exhausted *ipam.PoolExhaustedError
 	switch {

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"slices"
 	"strings"
 
@@ -31,30 +32,69 @@ import (
 // which costs one fstatat per taken address met after the last one handed
 // out (few while the pool is sparse).
 func (s *Store) Reserve(a Attachment) ([]net.IP, error) {
+	p, err := s.Prepare(a)
+	if err != nil {
+		return nil, err
+	}
+	defer p.Close()
+	return s.ReservePrepared(p)
+}
+
+// Prepared holds the files a reservation is made of, created before any
+// lock is taken (Prepare), so that the ADDs queued behind the locks wait
+// for neither inode: the reservation written whole (it does not depend on
+// the address), the index entry empty (its content does). They have no name
+// (O_TMPFILE): only the links of ReservePrepared make them appear, and a
+// process killed before leaves nothing. On a filesystem without O_TMPFILE
+// both are -1 and ReservePrepared writes them through temporary names.
+type Prepared struct {
+	a          Attachment
+	data       []byte
+	res, entry int
+	dir        *os.File // the store directory the files were made in
+}
+
+// Prepare makes the files of a's reservation (Prepared). The caller closes
+// the result.
+func (s *Store) Prepare(a Attachment) (*Prepared, error) {
 	data, err := FormatReservation(a)
 	if err != nil {
 		return nil, err
 	}
-	// Both files Reserve makes are created before the lock, without a name
-	// (O_TMPFILE), so the ADDs queued behind the lock wait for neither
-	// inode: the reservation written whole (it does not depend on the
-	// address), the index entry empty (its content does). Only the links
-	// under the lock make them appear. -1: no O_TMPFILE here; then both are
-	// written under the lock through their temporary names.
-	unnamed, err := s.writeUnnamed(data)
-	if err != nil {
+	p := &Prepared{a: a, data: data, res: -1, entry: -1, dir: s.dirf}
+	if p.res, err = s.writeUnnamed(data); err != nil {
 		return nil, err
 	}
-	entry := -1
-	if unnamed >= 0 {
-		defer func() { _ = unix.Close(unnamed) }()
-		if entry, err = s.writeUnnamed(nil); err != nil {
-			return nil, err
-		}
-		defer func() { _ = unix.Close(entry) }()
+	if p.res < 0 {
+		return p, nil // no O_TMPFILE
 	}
+	if p.entry, err = s.writeUnnamed(nil); err != nil {
+		p.Close()
+		return nil, err
+	}
+	return p, nil
+}
+
+// Close discards the files that were not linked.
+func (p *Prepared) Close() {
+	for _, fd := range []*int{&p.res, &p.entry} {
+		if *fd >= 0 {
+			_ = unix.Close(*fd)
+			*fd = -1
+		}
+	}
+}
+
+// ReservePrepared is Reserve with the files p made beforehand (Prepare on
+// this store). It uses them up: p is closed after.
+func (s *Store) ReservePrepared(p *Prepared) ([]net.IP, error) {
+	if p.dir != s.dirf {
+		return nil, errors.New("prepared for another store")
+	}
+	defer p.Close()
+	a, data, unnamed, entry := p.a, p.data, p.res, p.entry
 	var reserved []net.IP
-	err = s.withLock(func() error {
+	err := s.withLock(func() error {
 		if err := s.removeTemps(); err != nil {
 			return err // Reserve writes through them all
 		}

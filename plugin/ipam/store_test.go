@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -387,6 +388,48 @@ func TestLastReservedWrittenInPlace(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestPrepared: the files Prepare makes are invisible until ReservePrepared
+// links them (a discarded Prepared leaves nothing), are used up by it, and
+// belong to their store only.
+func TestPrepared(t *testing.T) {
+	s := openStore(t, t.TempDir(), mustPool(t, "10.1.0.0/24"))
+	a := Attachment{ContainerID: "c1", IfName: "eth0"}
+	empty := listDir(t, s.Dir())
+	p, err := s.Prepare(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := listDir(t, s.Dir()); !slices.Equal(got, empty) {
+		t.Fatalf("Prepare left %v, want %v", got, empty)
+	}
+	p.Close()
+	if got := listDir(t, s.Dir()); !slices.Equal(got, empty) {
+		t.Fatalf("a discarded Prepared left %v, want %v", got, empty)
+	}
+	other := openStore(t, t.TempDir(), mustPool(t, "10.1.0.0/24"))
+	foreign, err := other.Prepare(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer foreign.Close()
+	if _, err := s.ReservePrepared(foreign); err == nil {
+		t.Fatal("ReservePrepared took another store's files")
+	}
+	p, err = s.Prepare(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ip, err := first(s.ReservePrepared(p)); err != nil || ip.String() != "10.1.0.2" {
+		t.Fatalf("ReservePrepared = %v, %v", ip, err)
+	}
+	if _, err := s.ReservePrepared(p); !errors.Is(err, ErrAlreadyReserved) {
+		t.Fatalf("ReservePrepared again = %v, want ErrAlreadyReserved", err)
+	}
+	if got, err := os.ReadFile(filepath.Join(s.Dir(), "10.1.0.2")); err != nil || string(got) != "c1\neth0\n" {
+		t.Fatalf("the reservation holds %q, %v", got, err)
 	}
 }
 

@@ -116,7 +116,7 @@ for p in "${plugins[@]}"; do
   cpu=$(for f in "$WORK/$name".ADD.*.pf; do awk '/task-clock/ {gsub(",", "", $1); print $1}' "$f"; done | median)
   pf=$(for f in "$WORK/$name".ADD.*.pf; do awk '/page-faults/ {gsub(",", "", $1); print $1}' "$f"; done | median)
   printf '%-10s %12s %9s %8s %6s %8s %7s %8s %7s\n' "$name" "$ir" "$sc" "$nl" "$op" "$rn" "$fs" "$cpu" "$pf"
-  for i in $(seq 0 "$total"); do CMD=DEL run "$name" "$path" "$kind" none "$i"; done
+  for j in $(seq 0 $((i - 1))); do CMD=DEL run "$name" "$path" "$kind" none "$j"; done
 done
 if [[ -n ${COUNT_KEEP:-} ]]; then
   rm -rf "${ARTIFACTS:-_artifacts}/podnet-counts"

@@ -273,8 +273,12 @@ func TestAddReplacesALeftoverHostEnd(t *testing.T) {
 		if r.Interfaces[1].Name != left || r.Interfaces[2].Mac == "" {
 			return fmt.Errorf("result interfaces %+v, want the host end %s and the pod end's MAC", r.Interfaces, left)
 		}
-		if names, err := linkNames(); err != nil || slices.Contains(names, left+"p") {
-			return fmt.Errorf("the leftover pair is still there (%v): %v", err, names)
+		names, err := linkNames()
+		if err != nil {
+			return err
+		}
+		if slices.Contains(names, left+"p") {
+			return fmt.Errorf("the leftover pair is still there: %v", names)
 		}
 		return pod.Do(func(ns.NetNS) error {
 			l, err := netlinksafe.LinkByName("eth0")

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"net"
@@ -93,8 +92,13 @@ func isIPNetZero(ipnet *net.IPNet) bool {
 // hostName is podnet's by construction. An existing name is unix.EEXIST.
 func makeVeth(h netlinksafe.Handle, contName, hostName string, mtu int, hostNSFd int) (netlink.Link, error) {
 	mac := make(net.HardwareAddr, 6)
-	if _, err := rand.Read(mac); err != nil {
-		return nil, err
+	// getrandom(2) directly: crypto/rand would link six more packages.
+	n, err := unix.Getrandom(mac, 0)
+	if err != nil {
+		return nil, fmt.Errorf("choosing a MAC: %w", err)
+	}
+	if n != len(mac) {
+		return nil, fmt.Errorf("choosing a MAC: %d random bytes of %d", n, len(mac))
 	}
 	mac[0] = mac[0]&^0x01 | 0x02 // unicast, locally administered
 	attrs := netlink.NewLinkAttrs()

@@ -13,6 +13,7 @@ import (
 
 	"github.com/cnigate/cnigate/deploy"
 	"github.com/cnigate/cnigate/plugin/confcheck"
+	"github.com/cnigate/cnigate/plugin/netconf"
 )
 
 // Config is the cluster-wide settings (ConfigMap podnet-config, key
@@ -37,8 +38,8 @@ const MTUAnnotation = deploy.MTUAnnotation
 // tutorial's settings but for the pod network, which has no default.
 func DefaultConfig() Config {
 	return Config{AgentConfig: deploy.AgentConfig{
-		Name: "podnet", MTU: 1500, IPMasq: true, HairpinMode: true, Routes: RoutesNode,
-		Portmap: true, Bridge: "cni0", DataDir: "/var/lib/cni/podnet", CNIVersion: "1.0.0",
+		Name: "podnet", MTU: netconf.DefaultMTU, IPMasq: true, HairpinMode: true, Routes: RoutesNode,
+		Portmap: true, Bridge: netconf.DefaultBridge, DataDir: netconf.DefaultDataDir, CNIVersion: "1.0.0",
 	}}
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/cnigate/cnigate/deploy"
 	"github.com/cnigate/cnigate/plugin/confcheck"
 	"github.com/cnigate/cnigate/plugin/ipam"
+	"github.com/cnigate/cnigate/plugin/netconf"
 )
 
 // ConflistName is the file the agent writes in the CNI conf directory.
@@ -76,22 +77,6 @@ func NodeMTU(c *Config, node *v1.Node) (int, error) {
 	return mtu, nil
 }
 
-// podnetConf is the podnet entry of the conflist; its fields are podnet's.
-type podnetConf struct {
-	Type        string `json:"type"`
-	Network     string `json:"network,omitempty"`
-	Subnet      string `json:"subnet,omitempty"`
-	Network6    string `json:"network6,omitempty"`
-	Subnet6     string `json:"subnet6,omitempty"`
-	Bridge      string `json:"bridge"`
-	MTU         int    `json:"mtu"`
-	IPMasq      bool   `json:"ipMasq"`
-	HairpinMode bool   `json:"hairpinMode"`
-	DataDir     string `json:"dataDir"`
-	LogFile     string `json:"logFile,omitempty"`
-	NodeAgent   bool   `json:"nodeAgent"`
-}
-
 type portmapConf struct {
 	Type         string          `json:"type"`
 	Capabilities map[string]bool `json:"capabilities"`
@@ -115,10 +100,10 @@ func RenderConflist(c *Config, node *v1.Node) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := podnetConf{
-		Type: "podnet", Bridge: c.Bridge, MTU: mtu, IPMasq: c.IPMasq, HairpinMode: c.HairpinMode,
+	p := netconf.Entry{Type: netconf.Type, Podnet: netconf.Podnet{
+		Bridge: c.Bridge, MTU: mtu, IPMasq: &c.IPMasq, HairpinMode: &c.HairpinMode,
 		DataDir: c.DataDir, LogFile: c.LogFile, NodeAgent: true,
-	}
+	}}
 	for _, ipv6 := range c.families() {
 		sub, ok := subnets[ipv6]
 		if !ok {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/containernetworking/plugins/pkg/netlinksafe"
 
+	"github.com/cnigate/cnigate/plugin/netconf"
 	"github.com/cnigate/cnigate/plugin/rules"
 )
 
@@ -171,6 +172,7 @@ func isOurConflist(path string) (bool, error) {
 		return false, err
 	}
 	var list struct {
+		// Only the two keys: a foreign conflist's other keys may be anything.
 		Plugins []struct {
 			Type      string `json:"type"`
 			NodeAgent bool   `json:"nodeAgent"`
@@ -179,5 +181,5 @@ func isOurConflist(path string) (bool, error) {
 	if err := json.Unmarshal(data, &list); err != nil {
 		return false, fmt.Errorf("%s: %w", path, err)
 	}
-	return len(list.Plugins) > 0 && list.Plugins[0].Type == "podnet" && list.Plugins[0].NodeAgent, nil
+	return len(list.Plugins) > 0 && list.Plugins[0].Type == netconf.Type && list.Plugins[0].NodeAgent, nil
 }

@@ -137,7 +137,7 @@ func addrIn(f family, ips []net.IP) string {
 }
 
 func checkHostSide(n *NetConf, a ipam.Attachment, report func(string, ...any)) {
-	br, err := bridgeByName(n.Bridge)
+	br, err := bridgeByName(perRequest, n.Bridge)
 	if err != nil {
 		report("bridge %q: %v", n.Bridge, err)
 	} else {

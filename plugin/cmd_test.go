@@ -246,6 +246,53 @@ func TestDelLeavesAForeignInterfaceAlone(t *testing.T) {
 	})
 }
 
+// TestAddReplacesALeftoverHostEnd: a host veth by the attachment's name
+// (left by an ADD killed after making the pair, whose reservation a GC then
+// released) is removed by the next ADD of that attachment, which succeeds;
+// an interface by CNI_IFNAME in the pod is refused as before.
+func TestAddReplacesALeftoverHostEnd(t *testing.T) {
+	c := newTestConf(t)
+	pod := podNetNS(t)
+	inHostNetNS(t, func() error {
+		n, _, err := loadNetConf(c.json())
+		if err != nil {
+			return err
+		}
+		left := hostVethName(n, ipam.Attachment{ContainerID: "c1", IfName: "eth0"})
+		if err := addNonBridge(left); err != nil {
+			return err
+		}
+		printed, err := call(cmdAdd, c.json(), pod.Path(), "c1", "eth0")
+		if err != nil {
+			return fmt.Errorf("ADD with a leftover host end: %w", err)
+		}
+		r, err := addResult(printed)
+		if err != nil {
+			return err
+		}
+		if r.Interfaces[1].Name != left || r.Interfaces[2].Mac == "" {
+			return fmt.Errorf("result interfaces %+v, want the host end %s and the pod end's MAC", r.Interfaces, left)
+		}
+		names, err := linkNames()
+		if err != nil {
+			return err
+		}
+		if slices.Contains(names, left+"p") {
+			return fmt.Errorf("the leftover pair is still there: %v", names)
+		}
+		return pod.Do(func(ns.NetNS) error {
+			l, err := netlinksafe.LinkByName("eth0")
+			if err != nil {
+				return err
+			}
+			if got := l.Attrs().HardwareAddr.String(); got != r.Interfaces[2].Mac {
+				return fmt.Errorf("the pod end's MAC is %s, the result says %s", got, r.Interfaces[2].Mac)
+			}
+			return nil
+		})
+	})
+}
+
 func TestSecondInterfaceAndSecondNetwork(t *testing.T) {
 	a := newTestConf(t)
 	b := testConf{name: "net-b", network: "10.96.0.0/16", subnet: "10.96.1.0/24", bridge: "pnbr-b", dataDir: a.dataDir}
@@ -376,7 +423,7 @@ func TestAdoptedBridgeMACIsPinned(t *testing.T) {
 		if _, err := call(cmdAdd, c.json(), pod.Path(), "c1", "eth0"); err != nil {
 			return err
 		}
-		br, err := bridgeByName(c.bridge)
+		br, err := bridgeByName(perRequest, c.bridge)
 		if err != nil {
 			return err
 		}
@@ -388,7 +435,7 @@ func TestAdoptedBridgeMACIsPinned(t *testing.T) {
 		if err := netlink.LinkAdd(&netlink.Veth{LinkAttrs: low, PeerName: "lowmac-peer"}); err != nil {
 			return err
 		}
-		after, err := bridgeByName(c.bridge)
+		after, err := bridgeByName(perRequest, c.bridge)
 		if err != nil {
 			return err
 		}
@@ -645,7 +692,12 @@ func TestPodWithADefaultRouteKeepsIt(t *testing.T) {
 			return fmt.Errorf("result lists routes %v, podnet added none", r.Routes)
 		}
 		return pod.Do(func(ns.NetNS) error {
-			has, err := hasDefaultRoute(family{})
+			h, err := netlinksafe.NewHandle(unix.NETLINK_ROUTE)
+			if err != nil {
+				return err
+			}
+			defer h.Close()
+			has, err := hasDefaultRoute(h, family{})
 			if err != nil {
 				return err
 			}

@@ -14,37 +14,15 @@ import (
 
 	"github.com/cnigate/cnigate/plugin/confcheck"
 	"github.com/cnigate/cnigate/plugin/ipam"
+	"github.com/cnigate/cnigate/plugin/netconf"
 )
 
-// Defaults for the optional fields. They reproduce the bash-cni tutorial's
-// node setup, so its config only needs "type" changed.
-const (
-	defaultBridge  = "cni0"
-	defaultMTU     = 1500
-	defaultDataDir = "/var/lib/cni/podnet"
-)
-
-// NetConf is podnet's network configuration.
+// NetConf is podnet's network configuration: the CNI's common keys, podnet's
+// own (netconf.Podnet, the wire struct the agent writes too) and the keys
+// podnet reads raw.
 type NetConf struct {
 	types.NetConf
-
-	// Network is the whole IPv4 pod network of the cluster (all nodes'
-	// subnets), Network6 the IPv6 one; at least one family is configured.
-	Network string `json:"network"`
-	// Subnet is this node's share of Network; its first host is the gateway.
-	Subnet string `json:"subnet"`
-	// Network6 and Subnet6 are the IPv6 counterparts of Network and Subnet.
-	Network6    string `json:"network6"`
-	Subnet6     string `json:"subnet6"`
-	Bridge      string `json:"bridge"`
-	MTU         int    `json:"mtu"`
-	IPMasq      *bool  `json:"ipMasq"`
-	HairpinMode *bool  `json:"hairpinMode"`
-	DataDir     string `json:"dataDir"`
-	LogFile     string `json:"logFile"`
-	// NodeAgent says podnet-agent owns this node's routes and rules: STATUS
-	// then also requires the agent's ready stamp and (with ipMasq) the rules.
-	NodeAgent bool `json:"nodeAgent"`
+	netconf.Podnet
 
 	// RawIPAM shadows types.NetConf's IPAM so that an "ipam" section is seen
 	// even when it has no "type".
@@ -116,14 +94,17 @@ func (n *NetConf) gcKeep() (map[ipam.Attachment]bool, error) {
 // loadNetConf parses and validates stdin, filling defaults. Every problem is a
 // CNI error (code 7, or 6 when the JSON does not decode) naming the field.
 func loadNetConf(stdin []byte) (*NetConf, string, error) {
-	n := &NetConf{Bridge: defaultBridge, MTU: defaultMTU, DataDir: defaultDataDir}
+	n := &NetConf{Podnet: netconf.Podnet{Bridge: netconf.DefaultBridge, MTU: netconf.DefaultMTU, DataDir: netconf.DefaultDataDir}}
 	if err := checkKeys(stdin); err != nil {
 		return nil, "", err
 	}
 	if err := json.Unmarshal(stdin, n); err != nil {
 		var typeErr *json.UnmarshalTypeError
 		if errors.As(err, &typeErr) && typeErr.Field != "" {
-			return nil, "", invalid(typeErr.Field, "a JSON %s cannot be a %s", typeErr.Value, typeErr.Type)
+			// encoding/json names a field of an embedded struct by the
+			// struct's Go name first ("Podnet.mtu"); the key is the rest.
+			field := strings.TrimPrefix(strings.TrimPrefix(typeErr.Field, "NetConf."), "Podnet.")
+			return nil, "", invalid(field, "a JSON %s cannot be a %s", typeErr.Value, typeErr.Type)
 		}
 		return nil, "", types.NewError(types.ErrDecodingFailure, "failed to parse network configuration", err.Error())
 	}

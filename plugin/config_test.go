@@ -75,6 +75,7 @@ func TestLoadNetConfRejects(t *testing.T) {
 		{"hairpinMode not a bool", `{` + base + `,"network":"10.244.0.0/16","subnet":"10.244.1.0/24","hairpinMode":"yes"}`, types.ErrInvalidNetworkConfig, `"hairpinMode"`},
 		{"ipMasq not a bool", `{` + base + `,"network":"10.244.0.0/16","subnet":"10.244.1.0/24","ipMasq":1}`, types.ErrInvalidNetworkConfig, `"ipMasq"`},
 		{"nodeAgent not a bool", `{` + base + `,"network":"10.244.0.0/16","subnet":"10.244.1.0/24","nodeAgent":"yes"}`, types.ErrInvalidNetworkConfig, `"nodeAgent"`},
+		{"capabilities not an object", `{` + base + `,"network":"10.244.0.0/16","subnet":"10.244.1.0/24","capabilities":1}`, types.ErrInvalidNetworkConfig, `"capabilities"`},
 		{"nodeAgent case", `{` + base + `,"network":"10.244.0.0/16","subnet":"10.244.1.0/24","NodeAgent":true}`, types.ErrInvalidNetworkConfig, `"NodeAgent"`},
 		{"not an object", `[1]`, types.ErrDecodingFailure, "parse"},
 		{"nothing configured", `{` + base + `}`, types.ErrInvalidNetworkConfig, `invalid "network": required: "network" and "subnet" for IPv4, "network6" and "subnet6" for IPv6`},

@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -108,7 +107,7 @@ func ensureRules(n *NetConf, store *ipam.Store) (added []rule, err error) {
 		return nil, err
 	}
 	if len(missing) == 0 {
-		if stamp != "" {
+		if stamp != "" && nftBackends(n) {
 			_ = store.WriteFile(rulesStampFile, []byte(stamp)) // failing only costs the next ADD a check
 		}
 		return nil, nil
@@ -183,12 +182,15 @@ const rulesStampFile = "rules.verified"
 
 // rulesStamp identifies the state in which a check of n's rules holds: this
 // boot, this netns (its cookie, never reused within a boot), these iptables
-// and ip6tables binaries (those of n's families), these rules, and the
-// netns's nftables ruleset generation, which the kernel bumps on every change
-// of any table, chain or rule of any family. With the same stamp nothing in
-// the ruleset has changed since the check, so the rules are still there. It
-// is "" (check every time) unless every binary is the nf_tables backend:
-// iptables-legacy rules are outside the generation.
+// and ip6tables binaries (those of n's families: the path go-iptables runs
+// and the file it leads to, by device, inode and change time), these rules,
+// and the netns's nftables ruleset generation, which the kernel bumps on
+// every change of any table, chain or rule of any family. With the same
+// stamp nothing in the ruleset has changed since the check, so the rules are
+// still there. The stamp is only written when every binary is the nf_tables
+// backend (nftBackends: iptables-legacy rules are outside the generation),
+// so a stamp that matches names nf_tables binaries; comparing one costs a
+// stat per binary, not the walk of its symlinks. "" when a part is unknown.
 func rulesStamp(n *NetConf) string {
 	var bins []string
 	for _, f := range n.families {
@@ -196,13 +198,13 @@ func rulesStamp(n *NetConf) string {
 		if err != nil {
 			return ""
 		}
-		bin, err := filepath.EvalSymlinks(path)
-		if err != nil || !strings.Contains(filepath.Base(bin), "nft") {
+		var st unix.Stat_t
+		if err := unix.Stat(path, &st); err != nil {
 			return ""
 		}
-		bins = append(bins, bin)
+		bins = append(bins, fmt.Sprintf("%s@%d:%d:%d.%d", path, st.Dev, st.Ino, st.Ctim.Sec, st.Ctim.Nsec))
 	}
-	boot, err := os.ReadFile("/proc/sys/kernel/random/boot_id")
+	boot, err := bootID()
 	if err != nil {
 		return ""
 	}
@@ -215,7 +217,23 @@ func rulesStamp(n *NetConf) string {
 		rules.Write([]byte(r.String() + "\n"))
 	}
 	return fmt.Sprintf("boot %s netns %d iptables %s rules %x generation %d\n",
-		strings.TrimSpace(string(boot)), cookie, strings.Join(bins, ","), rules.Sum(nil)[:8], gen)
+		boot, cookie, strings.Join(bins, ","), rules.Sum(nil)[:8], gen)
+}
+
+// nftBackends reports whether the iptables binary of every family of n is
+// the nf_tables backend (its symlinks lead to an "nft" binary).
+func nftBackends(n *NetConf) bool {
+	for _, f := range n.families {
+		path, err := exec.LookPath(iptablesCommand(f))
+		if err != nil {
+			return false
+		}
+		bin, err := filepath.EvalSymlinks(path)
+		if err != nil || !strings.Contains(filepath.Base(bin), "nft") {
+			return false
+		}
+	}
+	return true
 }
 
 // nftGeneration asks the kernel (NFT_MSG_GETGEN) for the nftables ruleset

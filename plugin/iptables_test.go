@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -46,7 +47,7 @@ func testEnsureRulesStamp(t *testing.T, extra string) {
 			if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
 				return err
 			}
-			if rulesStamp(n) == "" {
+			if !nftBackends(n) || rulesStamp(n) == "" {
 				return errNotNFT
 			}
 			expectRules := func(when string) error {
@@ -101,5 +102,50 @@ func testEnsureRulesStamp(t *testing.T, extra string) {
 		t.Skip(err)
 	case err != nil:
 		t.Fatal(err)
+	}
+}
+
+// TestRulesStampNamesTheBinary: the stamp names the file the iptables
+// command leads to, so pointing the command at another binary (update-
+// alternatives between the nf_tables and legacy backends) voids it, and
+// nftBackends, which gates its writing, tells the backends apart.
+func TestRulesStampNamesTheBinary(t *testing.T) {
+	nft, legacy := "/usr/sbin/xtables-nft-multi", "/usr/sbin/xtables-legacy-multi"
+	for _, bin := range []string{nft, legacy} {
+		if _, err := os.Stat(bin); err != nil {
+			t.Skipf("needs %s (Debian's iptables package): %v", bin, err)
+		}
+	}
+	n, _, err := loadNetConf([]byte(`{"cniVersion":"1.0.0","name":"stamp","type":"podnet","network":"10.98.0.0/16","subnet":"10.98.1.0/24"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	t.Setenv("PATH", dir)
+	link := filepath.Join(dir, "iptables")
+	point := func(target string) {
+		t.Helper()
+		_ = os.Remove(link)
+		if err := os.Symlink(target, link); err != nil {
+			t.Fatal(err)
+		}
+	}
+	point(nft)
+	if !nftBackends(n) {
+		t.Fatal("nftBackends: false for xtables-nft-multi")
+	}
+	before := rulesStamp(n)
+	if before == "" || !strings.Contains(before, link+"@") {
+		t.Fatalf("stamp %q does not name %s", before, link)
+	}
+	if again := rulesStamp(n); again != before {
+		t.Fatalf("stamp changed with nothing changed: %q, then %q", before, again)
+	}
+	point(legacy)
+	if nftBackends(n) {
+		t.Fatal("nftBackends: true for xtables-legacy-multi")
+	}
+	if after := rulesStamp(n); after == before {
+		t.Fatalf("stamp unchanged after iptables was pointed at another binary: %q", after)
 	}
 }

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"slices"
 	"strings"
+	"sync"
 
 	current "github.com/containernetworking/cni/pkg/types/100"
 	"github.com/containernetworking/plugins/pkg/netlinksafe"
@@ -38,33 +40,33 @@ const bridgePinnedFile = "bridge.pinned"
 // race to create it: whoever loses finds the winner's bridge. found is the
 // bridge checkBridgeName saw (nil: none then), so an existing bridge costs no
 // second lookup; one deleted since fails the steps below, and ADD rolls back.
-func ensureBridge(n *NetConf, store *ipam.Store, found *netlink.Bridge) (*netlink.Bridge, error) {
+func ensureBridge(h netlinksafe.Handle, n *NetConf, store *ipam.Store, found *netlink.Bridge) (*netlink.Bridge, error) {
 	br, err := found, error(nil)
 	if br == nil {
-		br, err = bridgeByName(n.Bridge)
+		br, err = bridgeByName(h, n.Bridge)
 	}
 	if errors.As(err, &netlink.LinkNotFoundError{}) {
 		attrs := netlink.NewLinkAttrs()
 		attrs.Name = n.Bridge
 		attrs.MTU = n.MTU
-		if err := netlink.LinkAdd(&netlink.Bridge{LinkAttrs: attrs}); err != nil && !errors.Is(err, unix.EEXIST) {
+		if err := h.LinkAdd(&netlink.Bridge{LinkAttrs: attrs}); err != nil && !errors.Is(err, unix.EEXIST) {
 			return nil, fmt.Errorf("creating bridge %q: %w", n.Bridge, err)
 		}
-		br, err = bridgeByName(n.Bridge)
+		br, err = bridgeByName(h, n.Bridge)
 	}
 	if err != nil {
 		return nil, err
 	}
-	if err := pinBridgeMAC(br, store); err != nil {
+	if err := pinBridgeMAC(h, br, store); err != nil {
 		return nil, err
 	}
 	if br.Flags&net.FlagUp == 0 { // as looked up: once up, a bridge needs no second LinkSetUp
-		if err := netlink.LinkSetUp(br); err != nil {
+		if err := h.LinkSetUp(br); err != nil {
 			return nil, fmt.Errorf("setting bridge %q up: %w", n.Bridge, err)
 		}
 	}
 	for _, f := range n.families {
-		if err := addGateway(br, f); err != nil {
+		if err := addGateway(h, br, f); err != nil {
 			return nil, err
 		}
 	}
@@ -78,7 +80,7 @@ func ensureBridge(n *NetConf, store *ipam.Store, found *netlink.Bridge) (*netlin
 // subnet6, on podnet's own bridge). Enabling IPv6 forwarding on a node makes
 // its interfaces stop accepting router advertisements unless accept_ra is 2,
 // as with upstream bridge.
-func addGateway(br *netlink.Bridge, f family) error {
+func addGateway(h netlinksafe.Handle, br *netlink.Bridge, f family) error {
 	addr := &netlink.Addr{IPNet: gatewayNet(f)}
 	if f.ipv6 {
 		if err := enableIPv6(br.Name); err != nil {
@@ -86,7 +88,7 @@ func addGateway(br *netlink.Bridge, f family) error {
 		}
 		addr.Flags = unix.IFA_F_NODAD
 	}
-	if err := netlink.AddrAdd(br, addr); err != nil && !errors.Is(err, unix.EEXIST) {
+	if err := h.AddrAdd(br, addr); err != nil && !errors.Is(err, unix.EEXIST) {
 		return fmt.Errorf("adding gateway %s to bridge %q: %w", addr.IPNet, br.Name, err)
 	}
 	if err := enableForward(f.ipv6); err != nil {
@@ -107,10 +109,17 @@ func enableIPv6(ifName string) error {
 	if value == "0" {
 		return nil
 	}
-	if _, err := sysctl.Sysctl(key, "0"); err != nil {
+	if err := setSysctl(key, "0"); err != nil {
 		return fmt.Errorf("enabling IPv6 on %q: %w", ifName, err)
 	}
 	return nil
+}
+
+// setSysctl writes value to the sysctl key (net/ipv6/...) of the calling
+// thread's netns; unlike plugins' sysctl.Sysctl it does not read the value
+// back (an open, read and close more).
+func setSysctl(key, value string) error {
+	return os.WriteFile("/proc/sys/"+key, []byte(value), 0o644)
 }
 
 // pinBridgeMAC sets the bridge's MAC to its current value, as upstream bridge
@@ -120,14 +129,14 @@ func enableIPv6(ifName string) error {
 // stays as it is (setting it to itself changes nothing). Setting it also
 // flushes the bridge's neighbour entries, so it is done once per bridge
 // (creation or adoption), recorded in the store, not on every ADD.
-func pinBridgeMAC(br *netlink.Bridge, store *ipam.Store) error {
+func pinBridgeMAC(h netlinksafe.Handle, br *netlink.Bridge, store *ipam.Store) error {
 	stamp := bridgeStamp(br)
 	if stamp != "" {
 		if seen, err := store.ReadFile(bridgePinnedFile); err == nil && string(seen) == stamp {
 			return nil
 		}
 	}
-	if err := netlink.LinkSetHardwareAddr(br, br.HardwareAddr); err != nil {
+	if err := h.LinkSetHardwareAddr(br, br.HardwareAddr); err != nil {
 		return fmt.Errorf("pinning the MAC of bridge %q: %w", br.Name, err)
 	}
 	if stamp != "" {
@@ -148,7 +157,7 @@ func bridgeStamp(br *netlink.Bridge) string {
 
 // bootAndNetNS names this boot and the calling thread's netns, or "".
 func bootAndNetNS() string {
-	boot, err := os.ReadFile("/proc/sys/kernel/random/boot_id")
+	boot, err := bootID()
 	if err != nil {
 		return ""
 	}
@@ -156,8 +165,15 @@ func bootAndNetNS() string {
 	if err != nil {
 		return ""
 	}
-	return fmt.Sprintf("boot %s netns %d", strings.TrimSpace(string(boot)), cookie)
+	return fmt.Sprintf("boot %s netns %d", boot, cookie)
 }
+
+// bootID is this boot's ID, read once per process (the bridge pin and the
+// rules stamp both name the boot).
+var bootID = sync.OnceValues(func() (string, error) {
+	boot, err := os.ReadFile("/proc/sys/kernel/random/boot_id")
+	return strings.TrimSpace(string(boot)), err
+})
 
 // netnsCookie returns the calling thread's netns cookie (SO_NETNS_COOKIE,
 // Linux 5.14+), unique within a boot.
@@ -170,8 +186,8 @@ func netnsCookie() (uint64, error) {
 	return unix.GetsockoptUint64(fd, unix.SOL_SOCKET, unix.SO_NETNS_COOKIE)
 }
 
-func bridgeByName(name string) (*netlink.Bridge, error) {
-	l, err := netlinksafe.LinkByName(name)
+func bridgeByName(h netlinksafe.Handle, name string) (*netlink.Bridge, error) {
+	l, err := h.LinkByName(name)
 	if err != nil {
 		return nil, err
 	}
@@ -200,85 +216,74 @@ func defaultDst(f family) net.IPNet {
 // family's gateway unless the pod already has one in that family (a second
 // interface); the host end up, enslaved to br, in hairpin mode if
 // configured. routesAdded says, per family, whether the default route is
-// podnet's.
-func setupVeth(netns ns.NetNS, br *netlink.Bridge, n *NetConf, a ipam.Attachment, addrs []*net.IPNet) (host, cont *current.Interface, routesAdded []bool, err error) {
+// podnet's. The pod's side goes through podH, a handle of the pod netns,
+// and the host's through a handle opened here: no netns switch, but for
+// the IPv6 sysctls of the pod interface (/proc/sys is the calling thread's
+// netns).
+func setupVeth(netns ns.NetNS, hostH, podH netlinksafe.Handle, br *netlink.Bridge, n *NetConf, a ipam.Attachment, addrs []*net.IPNet) (host, cont *current.Interface, routesAdded []bool, err error) {
 	hostName := hostVethName(n, a)
-	// A host end by this name can only be left over from a crashed ADD of this
-	// very attachment, whose reservation we now hold: remove it.
-	if err := delLinkByName(hostName); err != nil && !errors.Is(err, errLinkNotFound) {
-		return nil, nil, nil, err
-	}
-	// One netlink socket per netns for the steps below, instead of one per
-	// request: hostH's was opened here, in the host netns, and stays there
-	// whichever thread or netns uses it; podH's is opened in the pod's.
-	hostH, err := netlinksafe.NewHandle(unix.NETLINK_ROUTE)
+	// The host netns (every thread's but a locked one inside ns.Do), where
+	// the peer is created.
+	hostNS, err := ns.GetCurrentNS()
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("netlink: %w", err)
+		return nil, nil, nil, fmt.Errorf("opening the host netns: %w", err)
 	}
-	defer hostH.Close()
-	cont = &current.Interface{}
-	var hostLink netlink.Link
-	err = netns.Do(func(hostNS ns.NetNS) error {
-		podH, err := netlinksafe.NewHandle(unix.NETLINK_ROUTE)
-		if err != nil {
-			return fmt.Errorf("netlink in the pod netns: %w", err)
+	defer func() { _ = hostNS.Close() }()
+	link, err := makeVeth(podH, a.IfName, hostName, n.MTU, int(hostNS.Fd()))
+	if errors.Is(err, unix.EEXIST) {
+		// CNI_IFNAME is free (checked), so the host end exists: it can only
+		// be left over from a crashed ADD of this very attachment, whose
+		// reservation we now hold. Removed, and the pair made again. (Not
+		// removed up front: that would cost every ADD a request.)
+		if derr := delLinkByName(hostName); derr == nil {
+			link, err = makeVeth(podH, a.IfName, hostName, n.MTU, int(hostNS.Fd()))
 		}
-		defer podH.Close()
-		link, err := makeVeth(podH, a.IfName, hostName, n.MTU, int(hostNS.Fd()))
-		if err != nil {
-			return err
-		}
-		cont.Name, cont.Mac, cont.Mtu, cont.Sandbox = link.Attrs().Name, link.Attrs().HardwareAddr.String(), link.Attrs().MTU, netns.Path()
-		// The host end up first (through the host netns's socket, no netns
-		// switch): the pod end has a carrier only once its peer is up, and
-		// the kernel installs the pod's IPv6 local route (asynchronously)
-		// only after that, so a host end set up last would leave the pod's
-		// IPv6 address unusable for a moment after ADD returns.
-		if hostLink, err = hostH.LinkByName(hostName); err != nil {
-			return fmt.Errorf("failed to lookup %q: %w", hostName, err)
-		}
-		if err := hostH.LinkSetUp(hostLink); err != nil {
-			return fmt.Errorf("failed to set %q up: %w", hostName, err)
-		}
-		for i, f := range n.families {
-			addr := &netlink.Addr{IPNet: addrs[i]}
-			if f.ipv6 {
-				// Without DAD the address works at once (a tentative one
-				// cannot be a source for a second or more); the IPAM lock
-				// makes it unique on the bridge. See addGateway.
-				addr.Flags = unix.IFA_F_NODAD
-				if err := enableIPv6(a.IfName); err != nil {
-					return err
-				}
-				// As upstream does: the kernel drops an interface's IPv6
-				// addresses (not its IPv4 ones) when it goes down, so a pod
-				// that cycles its interface would lose its IPv6 address.
-				if _, err := sysctl.Sysctl(fmt.Sprintf("net/ipv6/conf/%s/keep_addr_on_down", a.IfName), "1"); err != nil {
-					return fmt.Errorf("keeping the IPv6 address of %q on down: %w", a.IfName, err)
-				}
-			}
-			if err := podH.AddrAdd(link, addr); err != nil {
-				return fmt.Errorf("adding %s to %q: %w", addrs[i], a.IfName, err)
-			}
-		}
-		if err := podH.LinkSetUp(link); err != nil {
-			return fmt.Errorf("setting %q up: %w", a.IfName, err)
-		}
-		routesAdded = make([]bool, len(n.families))
-		for i, f := range n.families {
-			if routesAdded[i], err = addDefaultRouteIfNone(f, link); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	}
 	if err != nil {
 		return nil, nil, nil, err
+	}
+	cont = &current.Interface{Name: link.Attrs().Name, Mac: link.Attrs().HardwareAddr.String(), Mtu: link.Attrs().MTU, Sandbox: netns.Path()}
+	// The host end up first: the pod end has a carrier only once its peer is
+	// up, and the kernel installs the pod's IPv6 local route (asynchronously)
+	// only after that, so a host end set up last would leave the pod's IPv6
+	// address unusable for a moment after ADD returns.
+	hostLink, err := hostH.LinkByName(hostName)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("failed to lookup %q: %w", hostName, err)
+	}
+	if err := hostH.LinkSetUp(hostLink); err != nil {
+		return nil, nil, nil, fmt.Errorf("failed to set %q up: %w", hostName, err)
+	}
+	if slices.ContainsFunc(n.families, func(f family) bool { return f.ipv6 }) {
+		if err := netns.Do(func(ns.NetNS) error { return podIPv6Sysctls(a.IfName) }); err != nil {
+			return nil, nil, nil, err
+		}
+	}
+	for i, f := range n.families {
+		addr := &netlink.Addr{IPNet: addrs[i]}
+		if f.ipv6 {
+			// Without DAD the address works at once (a tentative one cannot
+			// be a source for a second or more); the IPAM lock makes it
+			// unique on the bridge. See addGateway.
+			addr.Flags = unix.IFA_F_NODAD
+		}
+		if err := podH.AddrAdd(link, addr); err != nil {
+			return nil, nil, nil, fmt.Errorf("adding %s to %q: %w", addrs[i], a.IfName, err)
+		}
+	}
+	if err := podH.LinkSetUp(link); err != nil {
+		return nil, nil, nil, fmt.Errorf("setting %q up: %w", a.IfName, err)
+	}
+	routesAdded = make([]bool, len(n.families))
+	for i, f := range n.families {
+		if routesAdded[i], err = addDefaultRouteIfNone(podH, f, link); err != nil {
+			return nil, nil, nil, err
+		}
 	}
 	// The host end's IPv6 router advertisements are off, as upstream's veth
 	// setup does (podnet owns its routes); /proc/sys/net is the calling
-	// thread's netns, the host's again here.
-	_, _ = sysctl.Sysctl(fmt.Sprintf("net/ipv6/conf/%s/accept_ra", hostName), "0")
+	// thread's netns, the host's here.
+	_ = setSysctl(fmt.Sprintf("net/ipv6/conf/%s/accept_ra", hostName), "0")
 	// The host end as looked up above (no second lookup), onto the bridge.
 	if err := hostH.LinkSetMaster(hostLink, br); err != nil {
 		return nil, nil, nil, fmt.Errorf("attaching %q to bridge %q: %w", hostName, br.Name, err)
@@ -293,16 +298,31 @@ func setupVeth(netns ns.NetNS, br *netlink.Bridge, n *NetConf, a ipam.Attachment
 	return host, cont, routesAdded, nil
 }
 
-// addDefaultRouteIfNone adds f's default route via f's gateway on link unless
-// the pod (the current netns) already has a default route in that family,
+// podIPv6Sysctls readies the pod interface ifName of the calling thread's
+// netns for its IPv6 address: IPv6 on (disable_ipv6 may default to 1), and,
+// as upstream does, the address kept when the interface goes down (the
+// kernel drops an interface's IPv6 addresses, not its IPv4 ones, on down, so
+// a pod that cycles its interface would lose it).
+func podIPv6Sysctls(ifName string) error {
+	if err := enableIPv6(ifName); err != nil {
+		return err
+	}
+	if err := setSysctl(fmt.Sprintf("net/ipv6/conf/%s/keep_addr_on_down", ifName), "1"); err != nil {
+		return fmt.Errorf("keeping the IPv6 address of %q on down: %w", ifName, err)
+	}
+	return nil
+}
+
+// addDefaultRouteIfNone adds f's default route via f's gateway on link, in
+// h's netns, unless the pod already has a default route in that family,
 // e.g. from its first interface. A concurrent ADD of another interface that
 // added one first counts as "already has one".
-func addDefaultRouteIfNone(f family, link netlink.Link) (bool, error) {
-	has, err := hasDefaultRoute(f)
+func addDefaultRouteIfNone(h netlinksafe.Handle, f family, link netlink.Link) (bool, error) {
+	has, err := hasDefaultRoute(h, f)
 	if err != nil || has {
 		return false, err
 	}
-	if err := addDefaultRoute(f.pool.Gateway, link); err != nil {
+	if err := addDefaultRoute(h, f.pool.Gateway, link); err != nil {
 		if errors.Is(err, unix.EEXIST) {
 			return false, nil
 		}
@@ -319,10 +339,10 @@ func netlinkFamily(f family) int {
 	return netlink.FAMILY_V4
 }
 
-// hasDefaultRoute reports whether the current netns's main table has a
+// hasDefaultRoute reports whether the main table of h's netns has a
 // default route of f's family.
-func hasDefaultRoute(f family) (bool, error) {
-	routes, err := netlinksafe.RouteListFiltered(netlinkFamily(f), &netlink.Route{Table: unix.RT_TABLE_MAIN}, netlink.RT_FILTER_TABLE)
+func hasDefaultRoute(h netlinksafe.Handle, f family) (bool, error) {
+	routes, err := h.RouteListFiltered(netlinkFamily(f), &netlink.Route{Table: unix.RT_TABLE_MAIN}, netlink.RT_FILTER_TABLE)
 	if err != nil {
 		return false, fmt.Errorf("listing the pod's routes: %w", err)
 	}

@@ -89,8 +89,8 @@ func storeError(msg string, err error) *types.Error {
 // checkBridgeName fails when n's bridge name is taken by a device that is not
 // a bridge: podnet would otherwise fail half-way through ADD. It returns the
 // bridge, or nil when there is none yet.
-func checkBridgeName(n *NetConf) (*netlink.Bridge, error) {
-	l, err := netlinksafe.LinkByName(n.Bridge)
+func checkBridgeName(h netlinksafe.Handle, n *NetConf) (*netlink.Bridge, error) {
+	l, err := h.LinkByName(n.Bridge)
 	if errors.As(err, &netlink.LinkNotFoundError{}) {
 		return nil, nil
 	}
@@ -119,35 +119,69 @@ func cmdAdd(args *skel.CmdArgs) (err error) {
 		return err
 	}
 	defer func() { _ = netns.Close() }()
-	found, err := checkBridgeName(n)
+	// One netlink socket per netns for the whole ADD, instead of one per
+	// request: hostH's in the host netns, podH's in the pod's.
+	hostH, err := netlinksafe.NewHandle(unix.NETLINK_ROUTE)
+	if err != nil {
+		return fmt.Errorf("netlink: %w", err)
+	}
+	defer hostH.Close()
+	found, err := checkBridgeName(hostH, n)
 	if err != nil {
 		return err
 	}
-	if err := checkIfNameFree(netns, args.IfName); err != nil {
+	podH, err := podHandle(netns)
+	if err != nil {
+		return err
+	}
+	defer podH.Close()
+	if err := checkIfNameFree(podH, args.IfName); err != nil {
 		return err
 	}
 	phases.at("netns-checks")
 
+	// The store and the reservation's files are opened and made before the
+	// data directory's claim, which every ADD of every network of the node
+	// waits for: they create nothing anyone sees. A store that does not
+	// exist yet is created under the claim (one bridge, one network: a
+	// refused ADD makes nothing).
+	a := attachmentOf(args)
+	store, err := ipam.Open(n.DataDir, n.Name, n.pools(), false)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return storeError("IPAM store unusable", err)
+	}
+	var prepared *ipam.Prepared
+	if store != nil {
+		defer func() { _ = store.Close() }()
+		if prepared, err = store.Prepare(a); err != nil {
+			return storeError("IPAM reservation failed", err)
+		}
+		defer prepared.Close()
+	}
+	phases.at("store-open")
 	claim, err := claimBridge(n) // one bridge, one network: refused before anything is made
 	if err != nil {
 		return err
 	}
 	defer claim.release()
 	phases.at("datadir-claim")
-	store, err := ipam.Open(n.DataDir, n.Name, n.pools(), true)
-	if err != nil {
-		return storeError("IPAM store unusable", err)
+	if store == nil {
+		if store, err = ipam.Open(n.DataDir, n.Name, n.pools(), true); err != nil {
+			return storeError("IPAM store unusable", err)
+		}
+		defer func() { _ = store.Close() }()
+		if prepared, err = store.Prepare(a); err != nil {
+			return storeError("IPAM reservation failed", err)
+		}
+		defer prepared.Close()
 	}
-	defer func() { _ = store.Close() }()
-	phases.at("store-open")
 	if err := claim.record(store); err != nil {
 		return err
 	}
 	phases.at("record-bridge")
 
-	a := attachmentOf(args)
-	addrs, err := store.Reserve(a) // one per family, in n.families' order
-	claim.release()                // the reservation is in the store: other networks may look
+	addrs, err := store.ReservePrepared(prepared) // one per family, in n.families' order
+	claim.release()                               // the reservation is in the store: other networks may look
 	phases.at("reserve-unlock")
 	var exhausted *ipam.PoolExhaustedError
 	switch {
@@ -180,7 +214,7 @@ func cmdAdd(args *skel.CmdArgs) (err error) {
 		}
 	}()
 
-	br, err := ensureBridge(n, store, found)
+	br, err := ensureBridge(hostH, n, store, found)
 	if err != nil {
 		return err
 	}
@@ -189,7 +223,7 @@ func cmdAdd(args *skel.CmdArgs) (err error) {
 	for i, f := range n.families {
 		podAddrs[i] = &net.IPNet{IP: addrs[i], Mask: f.pool.Subnet.Mask}
 	}
-	hostIf, contIf, routesAdded, err := setupVeth(netns, br, n, a, podAddrs)
+	hostIf, contIf, routesAdded, err := setupVeth(netns, hostH, podH, br, n, a, podAddrs)
 	if err != nil {
 		return err
 	}
@@ -345,7 +379,12 @@ func cmdStatus(args *skel.CmdArgs) (err error) {
 			return err
 		}
 	}
-	if _, err := checkBridgeName(n); err != nil {
+	h, err := netlinksafe.NewHandle(unix.NETLINK_ROUTE)
+	if err != nil {
+		return unavailable("netlink is unusable", err)
+	}
+	defer h.Close()
+	if _, err := checkBridgeName(h, n); err != nil {
 		return unavailable(fmt.Sprintf("bridge %q is unusable", n.Bridge), err)
 	}
 	held, err := ipam.Inspect(n.DataDir, n.Name, n.pools())

@@ -22,6 +22,11 @@ import (
 // docs/measurements/2026-12-06-podnet-phases.md), and its helpers look a link
 // up again before each step where podnet already holds it.
 
+// perRequest is a handle without a socket of its own: like netlink's
+// package-level functions, it opens one per request, in the calling
+// thread's netns (for the commands that make one or two requests).
+var perRequest = netlinksafe.Handle{Handle: &netlink.Handle{}}
+
 // errLinkNotFound is delLinkByName's "there was no such link".
 var errLinkNotFound = errors.New("link not found")
 
@@ -56,13 +61,14 @@ func enableForward(ipv6 bool) error {
 	return os.WriteFile(file, []byte("1"), 0o644)
 }
 
-// addDefaultRoute adds the default route of gw's family via gw on dev.
-func addDefaultRoute(gw net.IP, dev netlink.Link) error {
+// addDefaultRoute adds, through h, the default route of gw's family via gw
+// on dev.
+func addDefaultRoute(h netlinksafe.Handle, gw net.IP, dev netlink.Link) error {
 	dst := &net.IPNet{IP: net.IPv6zero, Mask: net.CIDRMask(0, 128)}
 	if gw.To4() != nil {
 		dst = &net.IPNet{IP: net.IPv4zero.To4(), Mask: net.CIDRMask(0, 32)}
 	}
-	return netlink.RouteAdd(&netlink.Route{LinkIndex: dev.Attrs().Index, Scope: netlink.SCOPE_UNIVERSE, Dst: dst, Gw: gw})
+	return h.RouteAdd(&netlink.Route{LinkIndex: dev.Attrs().Index, Scope: netlink.SCOPE_UNIVERSE, Dst: dst, Gw: gw})
 }
 
 // isIPNetZero reports whether ipnet is a default destination (nil,
@@ -79,24 +85,36 @@ func isIPNetZero(ipnet *net.IPNet) bool {
 
 // makeVeth creates, through h (a handle of the pod netns), the veth pair:
 // contName there, its peer hostName created straight in the host netns
-// (hostNSFd), and returns the pod end as the kernel made it (index, MAC). It
-// does not retry with another name: hostName is podnet's by construction.
+// (hostNSFd), and returns the pod end with its index and MAC. The MAC is
+// chosen here, random and locally administered as the kernel would choose
+// it, so that the pod end need not be looked up again for it (the index
+// comes back with the creation). It does not retry with another name:
+// hostName is podnet's by construction. An existing name is unix.EEXIST.
 func makeVeth(h netlinksafe.Handle, contName, hostName string, mtu int, hostNSFd int) (netlink.Link, error) {
+	mac := make(net.HardwareAddr, 6)
+	// getrandom(2) directly: crypto/rand would link six more packages.
+	n, err := unix.Getrandom(mac, 0)
+	if err != nil {
+		return nil, fmt.Errorf("choosing a MAC: %w", err)
+	}
+	if n != len(mac) {
+		return nil, fmt.Errorf("choosing a MAC: %d random bytes of %d", n, len(mac))
+	}
+	mac[0] = mac[0]&^0x01 | 0x02 // unicast, locally administered
 	attrs := netlink.NewLinkAttrs()
-	attrs.Name, attrs.MTU = contName, mtu
+	attrs.Name, attrs.MTU, attrs.HardwareAddr = contName, mtu, mac
 	veth := &netlink.Veth{LinkAttrs: attrs, PeerName: hostName, PeerNamespace: netlink.NsFd(hostNSFd)}
 	if err := h.LinkAdd(veth); err != nil {
 		if errors.Is(err, unix.EEXIST) {
-			return nil, fmt.Errorf("container veth name (%q) peer provided (%q) already exists", contName, hostName)
+			return nil, fmt.Errorf("container veth name (%q) peer provided (%q) already exists: %w", contName, hostName, err)
 		}
 		return nil, fmt.Errorf("failed to make veth pair: %w", err)
 	}
-	link, err := h.LinkByName(contName)
-	if err != nil {
+	if veth.Index == 0 { // LinkAdd looks the new link up for its index
 		_ = h.LinkDel(veth)
-		return nil, err
+		return nil, fmt.Errorf("veth %q made but not found", contName)
 	}
-	return link, nil
+	return veth, nil
 }
 
 // checkPodAddresses fails unless every address of ips is on the pod

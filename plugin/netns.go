@@ -94,19 +94,34 @@ func refuseOwnNetNS(path string) error {
 	return nil
 }
 
-// checkIfNameFree fails with errIfNameTaken when the pod already has an
-// interface named ifName: ADD would fail half-way, and that interface is not
-// podnet's to replace.
-func checkIfNameFree(netns ns.NetNS, ifName string) error {
-	return netns.Do(func(ns.NetNS) error {
-		_, err := netlinksafe.LinkByName(ifName)
-		switch {
-		case err == nil:
-			return types.NewError(errIfNameTaken, fmt.Sprintf("CNI_IFNAME %q already exists in the pod netns", ifName), "")
-		case errors.As(err, &netlink.LinkNotFoundError{}):
-			return nil
-		default:
-			return fmt.Errorf("looking up %q in the pod netns: %w", ifName, err)
-		}
+// podHandle opens a netlink handle in the pod netns (one netns switch, in
+// a thread of its own that ns.Do never returns to the pool in the wrong
+// netns). Its socket stays in the pod netns whichever thread uses it, so the
+// interface check and the veth setup work through it with no further switch.
+func podHandle(netns ns.NetNS) (netlinksafe.Handle, error) {
+	var h netlinksafe.Handle
+	err := netns.Do(func(ns.NetNS) error {
+		var err error
+		h, err = netlinksafe.NewHandle(unix.NETLINK_ROUTE)
+		return err
 	})
+	if err != nil {
+		return h, fmt.Errorf("netlink in the pod netns: %w", err)
+	}
+	return h, nil
+}
+
+// checkIfNameFree fails with errIfNameTaken when the pod (podH's netns)
+// already has an interface named ifName: ADD would fail half-way, and that
+// interface is not podnet's to replace.
+func checkIfNameFree(podH netlinksafe.Handle, ifName string) error {
+	_, err := podH.LinkByName(ifName)
+	switch {
+	case err == nil:
+		return types.NewError(errIfNameTaken, fmt.Sprintf("CNI_IFNAME %q already exists in the pod netns", ifName), "")
+	case errors.As(err, &netlink.LinkNotFoundError{}):
+		return nil
+	default:
+		return fmt.Errorf("looking up %q in the pod netns: %w", ifName, err)
+	}
 }

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"net"
 	"path/filepath"
-	"regexp"
 	"strings"
 )
 
@@ -30,8 +29,22 @@ const (
 	MinNetwork6Prefix = 8
 )
 
-// NameRE is the CNI spec's rule for network names.
-var NameRE = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.\-]*$`)
+// validName is the CNI spec's rule for network names,
+// ^[a-zA-Z0-9][a-zA-Z0-9_.\-]*$, written out: a package-level regexp would
+// be compiled at every start of podnet (~0.05 ms of its process), whatever
+// the command.
+func validName(name string) bool {
+	for i := range len(name) {
+		c := name[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case i > 0 && (c == '_' || c == '.' || c == '-'):
+		default:
+			return false
+		}
+	}
+	return name != ""
+}
 
 // Range is an address range that cannot hold a pod network: traffic to it
 // never goes through a bridge and a default route.
@@ -71,7 +84,7 @@ func Name(name string) error {
 	switch {
 	case len(name) > MaxNameLen:
 		return fmt.Errorf("%d characters, at most %d", len(name), MaxNameLen)
-	case !NameRE.MatchString(name):
+	case !validName(name):
 		return fmt.Errorf("%q: a letter or digit, then letters, digits, '_', '.' or '-' (CNI spec)", name)
 	}
 	return nil

@@ -7,10 +7,12 @@ package ipam
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -297,6 +299,80 @@ func (s *Store) writeNew(name string, data []byte) error {
 	if err := errors.Join(werr, unix.Close(fd)); err != nil {
 		_ = unix.Unlinkat(dirfd, name, 0)
 		return &fs.PathError{Op: "write", Path: filepath.Join(s.dir, name), Err: err}
+	}
+	return nil
+}
+
+// unnamedFiles is false only in tests that take the path of a filesystem
+// without O_TMPFILE.
+var unnamedFiles = true
+
+// writeUnnamed writes data to a new file in the store directory that has
+// no name yet (O_TMPFILE, mode exactly 0600) and returns its descriptor,
+// for linkUnnamed: the file appears whole or not at all, and one never
+// linked vanishes with the process, so a kill leaves no temporary file.
+// It returns -1 and no error when the filesystem cannot make such a file
+// (the callers then write through a named temporary file).
+func (s *Store) writeUnnamed(data []byte) (int, error) {
+	if !unnamedFiles {
+		return -1, nil
+	}
+	fd, err := unix.Openat(int(s.dirf.Fd()), ".", unix.O_TMPFILE|unix.O_WRONLY|unix.O_CLOEXEC, fileMode)
+	switch {
+	case errors.Is(err, unix.EOPNOTSUPP), errors.Is(err, unix.EISDIR), errors.Is(err, unix.EINVAL):
+		return -1, nil // no O_TMPFILE in this kernel or filesystem
+	case err != nil:
+		return -1, &fs.PathError{Op: "create", Path: s.dir, Err: err}
+	}
+	werr := unix.Fchmod(fd, fileMode) // exactly 0600 whatever the umask
+	if werr == nil {
+		werr = writeAll(fd, data)
+	}
+	if werr != nil {
+		_ = unix.Close(fd)
+		return -1, &fs.PathError{Op: "write", Path: s.dir, Err: werr}
+	}
+	return fd, nil
+}
+
+// linkUnnamed gives the file of writeUnnamed the store name name; like
+// link(2) it fails (EEXIST) when the name exists, of whatever type.
+func (s *Store) linkUnnamed(fd int, name string) error {
+	dirfd := int(s.dirf.Fd())
+	err := unix.Linkat(fd, "", dirfd, name, unix.AT_EMPTY_PATH)
+	if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.EPERM) {
+		// AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH; through /proc it needs none.
+		err = unix.Linkat(unix.AT_FDCWD, "/proc/self/fd/"+strconv.Itoa(fd), dirfd, name, unix.AT_SYMLINK_FOLLOW)
+	}
+	return err
+}
+
+// overwrite replaces the content of the store file name, which must exist
+// and be a regular file of one link owned by this user, in place: written
+// over its start, then cut to the new length. A process killed in between
+// leaves the new content followed by the old one's tail, so only records
+// whose readers refuse such a mix (last_reserved, a hint) are written so.
+func (s *Store) overwrite(name string, data []byte) error {
+	fd, err := openat(int(s.dirf.Fd()), name, unix.O_WRONLY|unix.O_NONBLOCK)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = unix.Close(fd) }()
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return err
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFREG || st.Nlink != 1 || int(st.Uid) != os.Geteuid() {
+		return errNotRegular
+	}
+	n, err := unix.Pwrite(fd, data, 0)
+	switch {
+	case err != nil:
+		return err
+	case n != len(data):
+		return io.ErrShortWrite
+	case st.Size > int64(len(data)):
+		return unix.Ftruncate(fd, int64(len(data)))
 	}
 	return nil
 }

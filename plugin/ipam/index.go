@@ -115,29 +115,68 @@ func (s *Store) writeRecord(tmp, name string, data []byte) error {
 	return nil
 }
 
+// writeEntry writes the new store file name holding data, the caller
+// holding the lock: into unnamed (an empty file of writeUnnamed), then
+// linked into place (no temporary name to create and remove), or, when
+// unnamed is -1, by writeRecord through tmp. A name that exists already (a
+// stale entry) is replaced by writeRecord's rename.
+func (s *Store) writeEntry(unnamed int, tmp, name string, data []byte) error {
+	if unnamed < 0 {
+		return s.writeRecord(tmp, name, data)
+	}
+	if err := writeAll(unnamed, data); err != nil {
+		return &fs.PathError{Op: "write", Path: filepath.Join(s.dir, name), Err: err}
+	}
+	err := s.linkUnnamed(unnamed, name)
+	if errors.Is(err, unix.EEXIST) {
+		return s.writeRecord(tmp, name, data)
+	}
+	if err != nil {
+		return &fs.PathError{Op: "link", Path: filepath.Join(s.dir, name), Err: err}
+	}
+	return nil
+}
+
 // link makes the reservation data appear under every address of ips, the
-// caller holding the lock: written whole to a temporary file first and then
-// linked to each address name. link(2) fails if the name exists (O_EXCL
-// semantics) and makes the complete file appear at once, so a crash at any
-// point leaves either no reservation or a whole one, never an empty file DEL
-// cannot match. On failure the names it linked are removed again.
-func (s *Store) link(data []byte, ips []net.IP) error {
-	if err := s.writeNew(reservingTempName, data); err != nil {
-		return fmt.Errorf("reserving %s: %w", ips[0], err)
+// caller holding the lock: written whole first (unnamed, the unnamed file
+// Reserve wrote before the lock; else, -1, to the temporary file
+// .reserving) and then linked to each address name. link(2) fails if the
+// name exists (O_EXCL semantics) and makes the complete file appear at
+// once, so a crash at any point leaves either no reservation or a whole
+// one, never an empty file DEL cannot match. On failure the names it
+// linked are removed again.
+func (s *Store) link(unnamed int, data []byte, ips []net.IP) error {
+	dirfd := int(s.dirf.Fd())
+	first := func(name string) error { return s.linkUnnamed(unnamed, name) }
+	if unnamed < 0 {
+		if err := s.writeNew(reservingTempName, data); err != nil {
+			return fmt.Errorf("reserving %s: %w", ips[0], err)
+		}
+		first = func(name string) error { return unix.Linkat(dirfd, reservingTempName, dirfd, name, 0) }
 	}
 	crashPoint("reservation temp written")
-	dirfd := int(s.dirf.Fd())
 	for i, ip := range ips {
-		if err := unix.Linkat(dirfd, reservingTempName, dirfd, ip.String(), 0); err != nil {
+		var err error
+		if i == 0 {
+			err = first(ip.String())
+		} else { // the file has a name now: the other families link to it
+			err = unix.Linkat(dirfd, ips[0].String(), dirfd, ip.String(), 0)
+		}
+		if err != nil {
 			for _, done := range ips[:i] {
 				_ = unix.Unlinkat(dirfd, done.String(), 0)
 			}
-			_ = unix.Unlinkat(dirfd, reservingTempName, 0)
+			if unnamed < 0 {
+				_ = unix.Unlinkat(dirfd, reservingTempName, 0)
+			}
 			return fmt.Errorf("reserving %s: %w", ip, &fs.PathError{Op: "link", Path: filepath.Join(s.dir, ip.String()), Err: err})
 		}
 		crashPoint("linked " + ip.String())
 	}
-	return s.remove(reservingTempName)
+	if unnamed < 0 {
+		return s.remove(reservingTempName)
+	}
+	return nil
 }
 
 // errReservedName is WriteFile's and OpenLock's refusal of the store's own names.

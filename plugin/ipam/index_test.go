@@ -409,6 +409,16 @@ func stepsOf(op func()) []string {
 // still releases everything, leaving the store as a clean ADD + DEL does, and
 // ADD refuses a duplicate exactly when an address file was linked.
 func TestKilledAtEveryStep(t *testing.T) {
+	for _, unnamed := range []bool{true, false} {
+		t.Run(fmt.Sprintf("O_TMPFILE %v", unnamed), func(t *testing.T) {
+			unnamedFiles = unnamed
+			defer func() { unnamedFiles = true }()
+			killedAtEveryStep(t)
+		})
+	}
+}
+
+func killedAtEveryStep(t *testing.T) {
 	a := Attachment{ContainerID: "dead", IfName: "eth0"}
 	probe := dualStore(t)
 	reserveSteps := stepsOf(func() { _, _ = probe.Reserve(a) })

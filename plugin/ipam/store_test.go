@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -331,6 +332,111 @@ func TestReserveWithUnusableLastReserved(t *testing.T) {
 				t.Fatalf("Reserve = %v, %v; want a scan from the start, 10.1.0.2", ip, err)
 			}
 		})
+	}
+}
+
+// TestLastReservedWrittenInPlace: the record is rewritten in place when it
+// is a plain file of ours (longer and shorter content alike, exactly the
+// new address after), and replaced by a rename, never written through,
+// when it is a symlink or has a second link.
+func TestLastReservedWrittenInPlace(t *testing.T) {
+	tests := []struct {
+		name    string
+		plant   func(t *testing.T, path string) // the record before the Reserve
+		inPlace bool                            // same inode after
+	}{
+		{"shorter content", func(t *testing.T, path string) { writeTestFile(t, path, "10.1.0.254\n") }, true}, // wraps to 10.1.0.2
+		{"longer content", func(t *testing.T, path string) { writeTestFile(t, path, "10.1.0.9\n") }, true},
+		{"missing", func(*testing.T, string) {}, false},
+		{"a second link", func(t *testing.T, path string) {
+			writeTestFile(t, path, "10.1.0.9\n")
+			if err := os.Link(path, path+"-other"); err != nil {
+				t.Fatal(err)
+			}
+		}, false},
+		{"a symlink", func(t *testing.T, path string) {
+			writeTestFile(t, path+"-target", "10.1.0.9\n")
+			if err := os.Symlink(path+"-target", path); err != nil {
+				t.Fatal(err)
+			}
+		}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := openStore(t, t.TempDir(), mustPool(t, "10.1.0.0/24"))
+			path := filepath.Join(s.Dir(), lastReservedFileName)
+			tt.plant(t, path)
+			var before unix.Stat_t
+			_ = unix.Lstat(path, &before)
+			ip, err := first(s.Reserve(Attachment{ContainerID: "c1", IfName: "eth0"}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, err := os.ReadFile(path); err != nil || string(got) != ip.String()+"\n" {
+				t.Fatalf("last_reserved = %q, %v; want %q", got, err, ip.String()+"\n")
+			}
+			var after unix.Stat_t
+			if err := unix.Lstat(path, &after); err != nil || after.Mode&unix.S_IFMT != unix.S_IFREG {
+				t.Fatalf("last_reserved is not a regular file after: %v", err)
+			}
+			if same := before.Ino == after.Ino; same != tt.inPlace {
+				t.Errorf("written in place: %v, want %v", same, tt.inPlace)
+			}
+			for _, other := range []string{path + "-other", path + "-target"} {
+				if got, err := os.ReadFile(other); err == nil && string(got) != "10.1.0.9\n" {
+					t.Errorf("%s was written through: %q", other, got)
+				}
+			}
+		})
+	}
+}
+
+// TestPrepared: the files Prepare makes are invisible until ReservePrepared
+// links them (a discarded Prepared leaves nothing), are used up by it, and
+// belong to their store only.
+func TestPrepared(t *testing.T) {
+	s := openStore(t, t.TempDir(), mustPool(t, "10.1.0.0/24"))
+	a := Attachment{ContainerID: "c1", IfName: "eth0"}
+	empty := listDir(t, s.Dir())
+	p, err := s.Prepare(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := listDir(t, s.Dir()); !slices.Equal(got, empty) {
+		t.Fatalf("Prepare left %v, want %v", got, empty)
+	}
+	p.Close()
+	if got := listDir(t, s.Dir()); !slices.Equal(got, empty) {
+		t.Fatalf("a discarded Prepared left %v, want %v", got, empty)
+	}
+	other := openStore(t, t.TempDir(), mustPool(t, "10.1.0.0/24"))
+	foreign, err := other.Prepare(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer foreign.Close()
+	if _, err := s.ReservePrepared(foreign); err == nil {
+		t.Fatal("ReservePrepared took another store's files")
+	}
+	p, err = s.Prepare(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ip, err := first(s.ReservePrepared(p)); err != nil || ip.String() != "10.1.0.2" {
+		t.Fatalf("ReservePrepared = %v, %v", ip, err)
+	}
+	if _, err := s.ReservePrepared(p); !errors.Is(err, ErrAlreadyReserved) {
+		t.Fatalf("ReservePrepared again = %v, want ErrAlreadyReserved", err)
+	}
+	if got, err := os.ReadFile(filepath.Join(s.Dir(), "10.1.0.2")); err != nil || string(got) != "c1\neth0\n" {
+		t.Fatalf("the reservation holds %q, %v", got, err)
+	}
+}
+
+func writeTestFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), fileMode); err != nil {
+		t.Fatal(err)
 	}
 }
 

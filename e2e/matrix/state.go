@@ -77,6 +77,7 @@ type suite struct {
 
 	// readiness: pod network readiness (readiness.go).
 	readiness *results.Readiness
+	k8sConformanceState
 }
 
 // cniSummary: the CNI the nodes run ("podnet"), or each node's when they differ.

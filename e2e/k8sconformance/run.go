@@ -179,6 +179,7 @@ func Run(ctx context.Context, o Options, t Target) (Outcome, error) {
 	_ = pw.Close()
 	wg.Wait()
 	stopTicker()
+	prog.flush()
 
 	out := Outcome{Known: knownName, Duration: time.Since(start)}
 	f, err := os.Open(filepath.Join(t.Dir, ReportFile))
@@ -202,19 +203,39 @@ func Run(ctx context.Context, o Options, t Target) (Outcome, error) {
 
 // progress turns ginkgo's verbose output into one line per finished spec
 // (and one a minute while a spec runs long); everything goes to the log.
+// One process prints a spec's text when it starts and "• [N seconds]" when it
+// ends; the ginkgo CLI (parallel) prints the "•" line first, the text after.
 type progress struct {
 	out     io.Writer
 	start   time.Time
 	mu      sync.Mutex
 	rule    bool   // the previous line was ginkgo's "----" separator
 	current string // the text of the spec last started
+	pending string // a "•" result line waiting for the spec's text on the next line
 	done    int
 	total   string
+	// parallel: the ginkgo CLI runs several processes; no spec is "the" one running
+	parallel bool
+}
+
+// specText is a line of ginkgo's output without its label list: "<text> [l1, l2]".
+func specText(l string) string {
+	if i := strings.LastIndex(l, " ["); i > 0 && strings.HasSuffix(l, "]") && strings.Contains(l[i:], ", ") {
+		return l[:i]
+	}
+	return l
 }
 
 func (p *progress) line(l string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.pending != "" {
+		text := p.current
+		if strings.HasPrefix(l, "[") {
+			text = specText(l)
+		}
+		p.report(text)
+	}
 	rule := p.rule
 	p.rule = strings.HasPrefix(l, "------------------------------")
 	switch {
@@ -222,20 +243,34 @@ func (p *progress) line(l string) {
 		if f := strings.Fields(l); len(f) >= 3 && f[0] == "Will" {
 			p.total = f[2]
 		}
+		p.parallel = p.parallel || strings.HasPrefix(l, "Running in parallel")
 		_, _ = fmt.Fprintf(p.out, "k8s-conformance: %s\n", l)
 	case rule && strings.HasPrefix(l, "["):
-		// "<spec text> [labels]": the spec's text, without ginkgo's label list
-		if i := strings.LastIndex(l, " ["); i > 0 && strings.HasSuffix(l, "]") && strings.Contains(l[i:], ", ") {
-			l = l[:i]
-		}
-		p.current = l
+		p.current = specText(l)
 	case strings.HasPrefix(l, "• "):
-		p.done++
-		result := "passed"
-		if strings.Contains(l, "[FAILED]") || strings.Contains(l, "[PANICKED]") || strings.Contains(l, "[TIMEDOUT]") || strings.Contains(l, "[INTERRUPTED]") {
+		p.pending = strings.TrimPrefix(l, "• ")
+	}
+}
+
+// report prints the pending result with the spec's text.
+func (p *progress) report(text string) {
+	p.done++
+	result := "passed"
+	for _, bad := range []string{"[FAILED]", "[PANICKED]", "[TIMEDOUT]", "[INTERRUPTED]"} {
+		if strings.Contains(p.pending, bad) {
 			result = "FAILED"
 		}
-		_, _ = fmt.Fprintf(p.out, "k8s-conformance [%d/%s] %s %s: %s\n", p.done, p.total, result, strings.TrimPrefix(l, "• "), p.current)
+	}
+	_, _ = fmt.Fprintf(p.out, "k8s-conformance [%d/%s] %s %s: %s\n", p.done, p.total, result, p.pending, text)
+	p.pending = ""
+}
+
+// flush reports a result the output ended on.
+func (p *progress) flush() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.pending != "" {
+		p.report(p.current)
 	}
 }
 
@@ -251,8 +286,12 @@ func (p *progress) tick(d time.Duration) func() {
 				return
 			case <-t.C:
 				p.mu.Lock()
-				_, _ = fmt.Fprintf(p.out, "k8s-conformance: %s, %d/%s specs done, running: %s\n",
-					time.Since(p.start).Round(time.Second), p.done, p.total, p.current)
+				running := ""
+				if !p.parallel && p.current != "" {
+					running = ", running: " + p.current
+				}
+				_, _ = fmt.Fprintf(p.out, "k8s-conformance: %s, %d/%s specs done%s\n",
+					time.Since(p.start).Round(time.Second), p.done, p.total, running)
 				p.mu.Unlock()
 			}
 		}

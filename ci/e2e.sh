@@ -344,7 +344,7 @@ else
 fi
 
 if [[ $MODE == e2e && -n $K8S_CONFORMANCE ]]; then
-  phase "k8s conformance (e2e.test, test images)"
+  phase "k8s conformance build"
   # (no docker: an existing cluster's nodes pull the images, only e2e.test is needed here)
   args+=(-e2e.k8s-conformance -e2e.k8s-conformance-e2e-test="$("$REPO_ROOT/ci/k8s-conformance.sh" "$([[ -n $DOCKER ]] && echo build || echo binaries)" | tail -n 1)")
   if [[ -n $GATE && ${ctx:-} == kind-* ]] && cluster_exists "${ctx#kind-}"; then

@@ -12,6 +12,9 @@ import (
 	"time"
 
 	"github.com/onsi/ginkgo/v2/types"
+
+	"github.com/cnigate/cnigate/internal/xfail"
+	"github.com/cnigate/cnigate/results"
 )
 
 const (
@@ -229,6 +232,63 @@ func TestProgress(t *testing.T) {
 			p.flush()
 			if out.String() != tt.want {
 				t.Errorf("progress:\n%s\nwant:\n%s", out.String(), tt.want)
+			}
+		})
+	}
+}
+
+// TestRecordedRun judges a recorded run (podnet, IPv4, kind: the 45 specs
+// passed; testdata trimmed to the fields judged) against the shipped list, and
+// the same run with one spec turned red: a NEW failure, named.
+func TestRecordedRun(t *testing.T) {
+	f, err := os.Open("testdata/podnet-ipv4.report.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = f.Close() }()
+	rep, err := results.DecodeConformance(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const dnsCluster = "[sig-network] DNS should provide DNS for the cluster [Conformance]"
+	redden := func(text string) func([]types.SpecReport) {
+		return func(specs []types.SpecReport) {
+			for i := range specs {
+				if specs[i].FullText() == text {
+					specs[i].State = types.SpecStateFailed
+					return
+				}
+			}
+			t.Fatalf("no spec %q in the recording", text)
+		}
+	}
+	tests := []struct {
+		name     string
+		edit     func([]types.SpecReport)
+		extra    string // lines added to the shipped list
+		wantOK   bool
+		wantText string
+	}{
+		{"as recorded", func([]types.SpecReport) {}, "", true, "45 specs ran: 45 passed, 0 failed"},
+		{"a DNS spec fails: NEW", redden(dnsCluster), "", false, "FAIL: new failures (not in the list):\n  - " + dnsCluster + " (failed)"},
+		{"the same failure listed", redden(dnsCluster), dnsCluster + " | a test reason\n", true, "why: a test reason"},
+		{"listed but passed", func([]types.SpecReport) {}, dnsCluster + " | a test reason\n", false, "listed as known failures but passed"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			specs := slices.Clone(rep.Specs())
+			tt.edit(specs)
+			known, name, err := knownList(Options{}, "podnet")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out bytes.Buffer
+			ok, err := xfail.Decide(specs, append(known, tt.extra...), name, &out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ok != tt.wantOK || !strings.Contains(out.String(), tt.wantText) {
+				t.Errorf("ok = %v (want %v), output lacks %q?\n%s", ok, tt.wantOK, tt.wantText, out.String())
 			}
 		})
 	}

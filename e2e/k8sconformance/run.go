@@ -218,12 +218,13 @@ type progress struct {
 	parallel bool
 }
 
-// specText is a line of ginkgo's output without its label list: "<text> [l1, l2]".
+// specText is a line of ginkgo's output without its label list ("<text>
+// [l1, l2]") and the "[It]" it puts where a failed spec failed.
 func specText(l string) string {
 	if i := strings.LastIndex(l, " ["); i > 0 && strings.HasSuffix(l, "]") && strings.Contains(l[i:], ", ") {
-		return l[:i]
+		l = l[:i]
 	}
-	return l
+	return strings.Replace(l, " [It] ", " ", 1)
 }
 
 func (p *progress) line(l string) {

@@ -221,6 +221,8 @@ func TestProgress(t *testing.T) {
 			"k8s-conformance: Will run 2 of 765 specs\nk8s-conformance [1/2] passed [3.100 seconds]: " + dnsSpec + "\nk8s-conformance [2/2] FAILED [FAILED] [9.000 seconds]: " + svcSpec + "\n"},
 		{"ginkgo CLI: result first", []string{"Will run 1 of 765 specs", "------------------------------", "SSS", "------------------------------", "• [0.413 seconds]", dnsSpec + " [sig-network, Conformance]", "some/file.go:1"},
 			"k8s-conformance: Will run 1 of 765 specs\nk8s-conformance [1/1] passed [0.413 seconds]: " + dnsSpec + "\n"},
+		{"ginkgo CLI: a failure, [It] where it failed", []string{"Will run 1 of 765 specs", "• [FAILED] [35.423 seconds]", "[sig-network] DNS [It] should provide DNS for services [Conformance] [sig-network, Conformance]"},
+			"k8s-conformance: Will run 1 of 765 specs\nk8s-conformance [1/1] FAILED [FAILED] [35.423 seconds]: " + dnsSpec + "\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -291,5 +293,36 @@ func TestRecordedRun(t *testing.T) {
 				t.Errorf("ok = %v (want %v), output lacks %q?\n%s", ok, tt.wantOK, tt.wantText, out.String())
 			}
 		})
+	}
+}
+
+// TestRecordedBrokenRun: a real run on a broken cluster (CNI=bridge,
+// E2E_BREAK=portmap: no portmap in the conflist; the HostPort spec and one
+// Services spec focused) judged against the shipped bridge list: the HostPort
+// failure is NEW and named.
+func TestRecordedBrokenRun(t *testing.T) {
+	f, err := os.Open("testdata/bridge-ipv4-portmap-broken.report.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = f.Close() }()
+	rep, err := results.DecodeConformance(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	known, name, err := knownList(Options{}, "bridge")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	ok, err := xfail.Decide(rep.Specs(), known, name, &out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "2 specs ran: 1 passed, 0 failed as listed in e2e/k8sconformance/lists/bridge.known-failures\n" +
+		"FAIL: new failures (not in the list):\n" +
+		"  - [sig-network] HostPort validates that there is no conflict between pods with same hostPort but different hostIP and protocol [LinuxOnly] [Conformance] (failed)\n"
+	if ok || out.String() != want {
+		t.Errorf("ok = %v, output:\n%s\nwant not ok and:\n%s", ok, out.String(), want)
 	}
 }

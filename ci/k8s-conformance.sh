@@ -83,6 +83,8 @@ check_module() {
     die "ci/k8s-conformance/e2e-test/go.mod has k8s.io/kubernetes $have, ci/versions.sh says $KUBERNETES_VERSION: run ci/k8s-conformance.sh sync-module"
 }
 
+_compiling() { echo "compiling"; }
+
 # build_binaries: e2e.test (go test -c of the wrapper), agnhost and ginkgo into $BIN, unless
 # $BIN/.key says they were built from these inputs (module, Go, ldflags).
 build_binaries() {
@@ -95,8 +97,9 @@ build_binaries() {
   fi
   rm -rf "$BIN" && mkdir -p "$BIN" "$WORK/logs"
   _go_name=e2e.test _go_linked=" " GO_OUT=$BIN # go-binaries.sh's progress probes
-  run_with_progress --every 30 --status _go_packages --watch _go_report_linked "go test -c (e2e.test)" \
-    "$WORK/logs/go-e2e.test.log" env CGO_ENABLED=0 go test -C "$MOD_DIR" -c -v -vet=off -trimpath \
+  # (go test -c names no package while it compiles: the progress lines give the time only)
+  run_with_progress --every 30 --status _compiling --watch _go_report_linked "go test -c (e2e.test)" \
+    "$WORK/logs/go-e2e.test.log" env CGO_ENABLED=0 go test -C "$MOD_DIR" -c -vet=off -trimpath \
     -ldflags "$ldflags" -o "$BIN/e2e.test" .
   _go_name=tools
   run_with_progress --every 30 --status _go_packages --watch _go_report_linked "go build (agnhost, ginkgo)" \

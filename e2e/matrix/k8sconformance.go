@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/klog/v2"
 
 	"github.com/cnigate/cnigate/e2e/k8sconformance"
@@ -31,8 +32,14 @@ func runK8sConformance(ctx context.Context, t *testing.T, s *suite) {
 	defer func() { s.phases.Add(PhaseK8sConformance, time.Since(start)) }()
 	target := k8sconformance.Target{Dir: filepath.Join(s.opt.ReportDir, "k8s-conformance"), Out: os.Stdout}
 	if s.gate {
-		// e2e.test reads the same kubeconfig ($KUBECONFIG or in-cluster when none is named)
 		target.Kubeconfig, target.Context, target.CNI = s.opt.Kubeconfig, s.opt.Context, s.cniSummary()
+		// e2e.test reads a named file, else $KUBECONFIG, else in-cluster: name ~/.kube/config
+		// when client-go's loading rules (the matrix's) would have used it
+		if target.Kubeconfig == "" && os.Getenv(clientcmd.RecommendedConfigPathEnvVar) == "" {
+			if _, err := os.Stat(clientcmd.RecommendedHomeFile); err == nil {
+				target.Kubeconfig = clientcmd.RecommendedHomeFile
+			}
+		}
 		klog.Infof("k8s-conformance: the nodes pull the e2e test images from their upstream registries unless KUBE_TEST_REPO_LIST names a mirror (docs/e2e.md)")
 	} else {
 		kubeconfig, err := filepath.Abs(filepath.Join(s.opt.ReportDir, "kubeconfig"))

@@ -13,7 +13,7 @@
 #                                      ci/node-image/kubernetes/go.mod (after changing a version)
 #
 # e2e.test comes from the wrapper module ci/k8s-conformance/e2e-test: upstream's TestMain with
-# only the suites that hold [sig-network] specs (docs/e2e.md, "Upstream conformance").
+# only the suites that hold [sig-network] specs (docs/e2e.md, "Upstream Kubernetes conformance").
 set -o errexit -o nounset -o pipefail
 
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -164,5 +164,5 @@ case $MODE in
     "$BIN/e2e.test" -cnigate-images | cut -d' ' -f2
     ;;
   sync-module) sync_module ;;
-  *) die "usage: ci/k8s-conformance.sh [build|images|sync-module]" ;;
+  *) die "usage: ci/k8s-conformance.sh [build|binaries|images|sync-module]" ;;
 esac

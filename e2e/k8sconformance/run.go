@@ -3,6 +3,7 @@ package k8sconformance
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"embed"
 	"errors"
@@ -184,7 +185,8 @@ func Run(ctx context.Context, o Options, t Target) (Outcome, error) {
 	out := Outcome{Known: knownName, Duration: time.Since(start)}
 	f, err := os.Open(filepath.Join(t.Dir, ReportFile))
 	if err != nil {
-		return out, fmt.Errorf("%s wrote no report (exit: %v): %w; its output: %s", filepath.Base(name), runErr, err, logf.Name())
+		exit := cmp.Or(runErr, errors.New("exit status 0"))
+		return out, fmt.Errorf("%s wrote no report (%w): %w; its output: %s", filepath.Base(name), exit, err, logf.Name())
 	}
 	defer func() { _ = f.Close() }()
 	rep, err := results.DecodeConformance(f)

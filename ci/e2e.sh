@@ -277,7 +277,7 @@ fi
 
 mkdir -p "$ARTIFACTS_RUN" "$OUTPUT_DIR/bin"
 rm -f "$ARTIFACTS_RUN"/{matrix.json,junit-e2e.xml,go-test.json,e2e.log,phases-e2e.tsv,kubeconfig}
-rm -rf "$ARTIFACTS_RUN/kind-logs"
+rm -rf "$ARTIFACTS_RUN/kind-logs" "$ARTIFACTS_RUN/k8s-conformance"
 
 phase "tools (kind, docker)"
 build_kind
@@ -387,4 +387,10 @@ if [[ -n ${GITHUB_STEP_SUMMARY:-} && -f $ARTIFACTS_RUN/e2e-$CNI.md ]]; then
   cat "$ARTIFACTS_RUN/e2e-$CNI.md" >>"$GITHUB_STEP_SUMMARY"
 fi
 log "artifacts: $ARTIFACTS_RUN/{matrix.json,junit-e2e.xml,go-test.json,e2e.log,e2e-$CNI.{html,md,junit.xml,report.json}}"
+if [[ -f $ARTIFACTS_RUN/k8s-conformance/outcome.txt ]]; then
+  log "k8s conformance: $ARTIFACTS_RUN/k8s-conformance/{outcome.txt,junit_01.xml,report.json,e2e-test.log}"
+  if [[ -n ${GITHUB_STEP_SUMMARY:-} ]]; then
+    { echo "### Upstream Kubernetes conformance"; echo '```'; cat "$ARTIFACTS_RUN/k8s-conformance/outcome.txt"; echo '```'; } >>"$GITHUB_STEP_SUMMARY"
+  fi
+fi
 exit "$rc"

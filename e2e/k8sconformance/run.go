@@ -199,8 +199,9 @@ func Run(ctx context.Context, o Options, t Target) (Outcome, error) {
 		return out, err
 	}
 	out.Summary = buf.String()
-	_, _ = fmt.Fprintf(t.Out, "k8s-conformance: %s\n%s", out.Line(), out.Summary)
-	return out, os.WriteFile(filepath.Join(t.Dir, OutcomeFile), []byte(out.Line()+"\n"+out.Summary), 0o644)
+	_, details, _ := strings.Cut(out.Summary, "\n") // (Line holds the summary's first line)
+	_, _ = fmt.Fprintf(t.Out, "k8s-conformance: %s\n%s", out.Line(), details)
+	return out, os.WriteFile(filepath.Join(t.Dir, OutcomeFile), []byte(out.Line()+"\n"+details), 0o644)
 }
 
 // progress turns ginkgo's verbose output into one line per finished spec

@@ -11,6 +11,7 @@ SHELL := /usr/bin/env bash
 #   E2E_PARALLEL                `make e2e`: cells run at once (default 2 per worker, at least 4)
 #   E2E_SCALE_WORKERS           `make e2e-scale`: the sizes, one run each (default "2 4 8")
 #   IP_FAMILY                   `make e2e`/`make cluster` on kind: ipv4 (default), ipv6 (IPv6 only) or dual
+#   K8S_CONFORMANCE=1           `make e2e`: then the upstream Kubernetes [sig-network] Conformance specs (ci/k8s-conformance.sh)
 #   VERSION                     version stamped into bin/cnigate (default: git describe)
 #   BASELINE, CANDIDATE, TOLERANCE  `make bench` as a gate: candidate (default bin/podnet) vs
 #                               the deployed baseline binary, fails when slower by > TOLERANCE

@@ -53,6 +53,10 @@
 #   E2E_AGENT_KILLS=20        how many times the healing cells SIGKILL podnet's agent
 #   AGENT_IMAGE=<ref>         podnet's image for CNI=podnet (default: built by ci/image.sh, make image)
 #   E2E_IMAGE_TAR=_output/e2e-image.tar     where image-save writes the test image
+#   K8S_CONFORMANCE=1         after the matrix, the upstream Kubernetes [sig-network] [Conformance]
+#                             specs on the same cluster (cnigate e2e --k8s-conformance): builds e2e.test
+#                             and the e2e test images first (ci/k8s-conformance.sh, cached), E2E_TIMEOUT
+#                             default 75m; JUnit etc. in <artifacts>/k8s-conformance/ (docs/e2e.md)
 #   E2E_HERMETIC=1            while a cluster created here exists, the host drops forwarded traffic
 #                             from the kind docker network to any other interface (a DOCKER-USER
 #                             rule, e2e/harness/host/hermetic.go); 0 turns it off. Never on an existing cluster.
@@ -70,7 +74,10 @@ IP_FAMILY_GIVEN=${IP_FAMILY:-} # existing cluster: the passes to run; empty: eve
 IP_FAMILY=${IP_FAMILY:-ipv4}
 E2E_CLUSTER=${E2E_CLUSTER:-cnigate-e2e}
 CLUSTER_NAME=${CLUSTER_NAME:-cnigate}
-E2E_TIMEOUT=${E2E_TIMEOUT:-40m}
+K8S_CONFORMANCE=${K8S_CONFORMANCE:-${E2E_K8S_CONFORMANCE:-}}
+case $K8S_CONFORMANCE in "" | 0 | false) K8S_CONFORMANCE="" ;; 1 | true) ;; *) die "K8S_CONFORMANCE must be 1 or 0, not '$K8S_CONFORMANCE'" ;; esac
+unset E2E_K8S_CONFORMANCE # the script passes the flag itself, after building what it needs
+E2E_TIMEOUT=${E2E_TIMEOUT:-$([[ -n $K8S_CONFORMANCE ]] && echo 75m || echo 40m)}
 # The suite's own E2E_* variables (E2E_CELL_TIMEOUT, E2E_AGENT_KILLS, ...) pass through the
 # environment as they are (matrix.FlagsFromEnv); the script reads only these two itself.
 export E2E_IMAGE=${E2E_IMAGE:-cnigate/e2e-busybox:1.35} # built here (test image)
@@ -270,7 +277,7 @@ fi
 
 mkdir -p "$ARTIFACTS_RUN" "$OUTPUT_DIR/bin"
 rm -f "$ARTIFACTS_RUN"/{matrix.json,junit-e2e.xml,go-test.json,e2e.log,phases-e2e.tsv,kubeconfig}
-rm -rf "$ARTIFACTS_RUN/kind-logs"
+rm -rf "$ARTIFACTS_RUN/kind-logs" "$ARTIFACTS_RUN/k8s-conformance"
 
 phase "tools (kind, docker)"
 build_kind
@@ -336,6 +343,17 @@ else
   log "no docker: not building $E2E_IMAGE; it must already be on the nodes (or set E2E_IMAGE/E2E_IMAGE_PULL_POLICY)"
 fi
 
+if [[ $MODE == e2e && -n $K8S_CONFORMANCE ]]; then
+  phase "k8s conformance build"
+  # (no docker: an existing cluster's nodes pull the images, only e2e.test is needed here)
+  args+=(-e2e.k8s-conformance -e2e.k8s-conformance-e2e-test="$("$REPO_ROOT/ci/k8s-conformance.sh" "$([[ -n $DOCKER ]] && echo build || echo binaries)" | tail -n 1)")
+  if [[ -n $GATE && ${ctx:-} == kind-* ]] && cluster_exists "${ctx#kind-}"; then
+    for img in $("$REPO_ROOT/ci/k8s-conformance.sh" images); do "$KIND" load docker-image --name "${ctx#kind-}" "$img" >&2; done
+  elif [[ -n $GATE ]]; then
+    log "k8s conformance on an existing cluster: its nodes pull the e2e test images from registry.k8s.io unless KUBE_TEST_REPO_LIST names a mirror (docs/e2e.md)"
+  fi
+fi
+
 if [[ $MODE == cluster ]]; then
   if ! cluster_exists "$CLUSTER"; then
     phase "cluster (go test setup)"
@@ -369,4 +387,10 @@ if [[ -n ${GITHUB_STEP_SUMMARY:-} && -f $ARTIFACTS_RUN/e2e-$CNI.md ]]; then
   cat "$ARTIFACTS_RUN/e2e-$CNI.md" >>"$GITHUB_STEP_SUMMARY"
 fi
 log "artifacts: $ARTIFACTS_RUN/{matrix.json,junit-e2e.xml,go-test.json,e2e.log,e2e-$CNI.{html,md,junit.xml,report.json}}"
+if [[ -f $ARTIFACTS_RUN/k8s-conformance/outcome.txt ]]; then
+  log "k8s conformance: $ARTIFACTS_RUN/k8s-conformance/{outcome.txt,junit_01.xml,report.json,e2e-test.log}"
+  if [[ -n ${GITHUB_STEP_SUMMARY:-} ]]; then
+    { echo "### Upstream Kubernetes conformance"; echo '```'; cat "$ARTIFACTS_RUN/k8s-conformance/outcome.txt"; echo '```'; } >>"$GITHUB_STEP_SUMMARY"
+  fi
+fi
 exit "$rc"

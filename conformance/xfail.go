@@ -1,174 +1,23 @@
 package conformance
 
 import (
-	"bufio"
-	"bytes"
-	"fmt"
 	"io"
-	"os"
-	"sort"
-	"strings"
 
 	"github.com/onsi/ginkgo/v2/types"
 
-	"github.com/cnigate/cnigate/results"
+	"github.com/cnigate/cnigate/internal/xfail"
 )
 
-// outcome is what one run did with the specs of the list and the rest.
-type outcome struct {
-	knownFailed   []string // in the list and failed: the expected finding
-	newFailures   []string // failed, not in the list
-	nowPassing    []string // in the list, passed
-	notRun        []string // in the list, not run (renamed, filtered out)
-	passed, total int
-}
-
-// DecideKnownFailures judges a run against a plugin known to fail some
-// specs: it prints the known failures as a finding and is true only when
-// the failures are exactly the list (no new failure, no listed spec that
-// passed or did not run). The list (knownName, for messages) has one line
-// per spec: its full Ginkgo text, " | ", and why it fails; blank lines and
-// lines starting with # are comments.
+// DecideKnownFailures judges a run against a plugin known to fail some specs
+// (internal/xfail, shared with the e2e's upstream Kubernetes conformance stage).
 func DecideKnownFailures(specs []types.SpecReport, known []byte, knownName string, out io.Writer) (bool, error) {
-	reasons, err := parseKnown(known, knownName)
-	if err != nil {
-		return false, err
-	}
-	o := classify(specs, reasons)
-	printOutcome(out, o, reasons, knownName)
-	return len(o.newFailures)+len(o.nowPassing)+len(o.notRun) == 0 && o.total > 0, nil
+	return xfail.Decide(specs, known, knownName, out)
 }
 
-// intermittent starts the reason of a known failure that depends on timing
-// (where a kill lands, how loaded the machine is): the spec may pass or fail
-// that way, and either is as listed.
-const intermittent = "intermittent:"
+// ParseKnownFailures parses a known-failures list into spec text -> reason.
+func ParseKnownFailures(data []byte, name string) (map[string]string, error) {
+	return xfail.Parse(data, name)
+}
 
 // BriefReason is a known failure's reason without its intermittent marker.
-func BriefReason(why string) string { return strings.TrimPrefix(why, intermittent+" ") }
-
-// ParseKnownFailures parses a known-failures list ("<spec text> | <reason>"
-// lines) into spec text -> reason; name names the list in errors.
-func ParseKnownFailures(data []byte, name string) (map[string]string, error) {
-	return parseKnown(data, name)
-}
-
-func decide(reportPath, knownPath string, out io.Writer) (bool, error) {
-	known, err := os.ReadFile(knownPath)
-	if err != nil {
-		return false, err
-	}
-	specs, err := readReport(reportPath)
-	if err != nil {
-		return false, err
-	}
-	return DecideKnownFailures(specs, known, knownPath, out)
-}
-
-// readKnown parses the list at path into spec text -> reason.
-func readKnown(path string) (map[string]string, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	return parseKnown(data, path)
-}
-
-// parseKnown parses a known-failures list into spec text -> reason.
-func parseKnown(data []byte, name string) (map[string]string, error) {
-	reasons := map[string]string{}
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	for n := 1; sc.Scan(); n++ {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		spec, reason, found := strings.Cut(line, " | ")
-		spec, reason = strings.TrimSpace(spec), strings.TrimSpace(reason)
-		if !found || spec == "" || reason == "" {
-			return nil, fmt.Errorf("%s:%d: want \"<spec text> | <reason>\"", name, n)
-		}
-		if _, dup := reasons[spec]; dup {
-			return nil, fmt.Errorf("%s:%d: %q listed twice", name, n, spec)
-		}
-		reasons[spec] = reason
-	}
-	return reasons, sc.Err()
-}
-
-func readReport(path string) ([]types.SpecReport, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer func() { _ = f.Close() }()
-	run, err := results.DecodeConformance(f)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return run.Specs(), nil
-}
-
-func classify(specs []types.SpecReport, reasons map[string]string) outcome {
-	var o outcome
-	seen := map[string]bool{}
-	for _, s := range specs {
-		// Suite-level nodes (BeforeSuite, AfterSuite) count too: their failure is never known.
-		name := s.FullText()
-		if s.LeafNodeType != types.NodeTypeIt {
-			name = "[" + s.LeafNodeType.String() + "] " + name
-		}
-		_, listed := reasons[name]
-		switch {
-		case s.State.Is(types.SpecStateFailureStates):
-			seen[name] = true
-			if listed {
-				o.knownFailed = append(o.knownFailed, name)
-			} else {
-				o.newFailures = append(o.newFailures, fmt.Sprintf("%s (%s)", name, s.State))
-			}
-		case s.State == types.SpecStatePassed:
-			seen[name] = true
-			if s.LeafNodeType == types.NodeTypeIt {
-				o.passed++
-			}
-			if listed && !strings.HasPrefix(reasons[name], intermittent) {
-				o.nowPassing = append(o.nowPassing, name)
-			}
-		}
-		if s.LeafNodeType == types.NodeTypeIt && s.State != types.SpecStateSkipped && s.State != types.SpecStatePending {
-			o.total++
-		}
-	}
-	for name := range reasons {
-		if !seen[name] {
-			o.notRun = append(o.notRun, name)
-		}
-	}
-	for _, l := range [][]string{o.knownFailed, o.newFailures, o.nowPassing, o.notRun} {
-		sort.Strings(l)
-	}
-	return o
-}
-
-func printOutcome(w io.Writer, o outcome, reasons map[string]string, knownPath string) {
-	_, _ = fmt.Fprintf(w, "%d specs ran: %d passed, %d failed as listed in %s\n", o.total, o.passed, len(o.knownFailed), knownPath)
-	if len(o.knownFailed) > 0 {
-		_, _ = fmt.Fprintln(w, "FINDING: the plugin fails these specs (known, listed with the reason):")
-		for _, name := range o.knownFailed {
-			_, _ = fmt.Fprintf(w, "  - %s\n      why: %s\n", name, reasons[name])
-		}
-	}
-	section := func(title string, names []string) {
-		if len(names) == 0 {
-			return
-		}
-		_, _ = fmt.Fprintln(w, title)
-		for _, n := range names {
-			_, _ = fmt.Fprintf(w, "  - %s\n", n)
-		}
-	}
-	section("FAIL: new failures (not in the list):", o.newFailures)
-	section("FAIL: listed as known failures but passed (remove them from the list):", o.nowPassing)
-	section("FAIL: listed as known failures but did not run (renamed? filtered out?):", o.notRun)
-}
+func BriefReason(why string) string { return xfail.BriefReason(why) }

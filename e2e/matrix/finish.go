@@ -23,7 +23,11 @@ import (
 func writeReport(ctx context.Context, cfg *envconf.Config) (context.Context, error) {
 	s := suiteFrom(ctx)
 	if !s.testsStart.IsZero() && !s.opt.KeepCluster {
-		s.phases.Add(results.PhaseMatrix, time.Since(s.testsStart))
+		end := s.matrixEnd // the k8s-conformance stage after the matrix has its own phase
+		if end.IsZero() {
+			end = time.Now()
+		}
+		s.phases.Add(results.PhaseMatrix, end.Sub(s.testsStart))
 	}
 	if err := os.MkdirAll(s.opt.ReportDir, 0o755); err != nil {
 		return ctx, err
@@ -62,6 +66,9 @@ func writeReport(ctx context.Context, cfg *envconf.Config) (context.Context, err
 	if s.otherPairs != nil {
 		meta["pair_plan"] = fmt.Sprintf("%s (seed %d)", s.opt.PairPlan, s.opt.PairSeed)
 		meta["other_node_pairs"] = s.pairPlanText()
+	}
+	if s.k8sConformance != "" {
+		meta["k8s_conformance"] = s.k8sConformance
 	}
 	if s.extSkip != "" {
 		meta["external_skipped"] = s.extSkip

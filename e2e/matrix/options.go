@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/cnigate/cnigate/e2e/harness/cni"
+	"github.com/cnigate/cnigate/e2e/k8sconformance"
 	"github.com/cnigate/cnigate/internal/testfilter"
 	kindconfig "github.com/cnigate/cnigate/kind-config"
 )
@@ -57,6 +58,8 @@ type Options struct {
 	// "Group/behaviour" and "Group/behaviour/cell"; the others are skipped.
 	Tests   testfilter.Filter
 	Quality QualityOptions // the Quality rows (quality.go)
+	// K8sConformance: the optional upstream conformance stage after the matrix (k8sconformance.go).
+	K8sConformance k8sconformance.Options
 }
 
 // Register defines the options as flags of fs, each name prefixed by prefix.
@@ -88,6 +91,7 @@ func (o *Options) Register(fs *flag.FlagSet, prefix string) {
 	fs.StringVar(&o.PairPlan, p("pair-plan"), PairPlanAuto, "which pairs of different workers the other-node rows run: all, K (each worker a source and a destination K times, spread across topology.kubernetes.io/zone; for big clusters) or auto (all up to 10 workers, else 3)")
 	fs.Uint64Var(&o.PairSeed, p("pair-seed"), 1, "seed of the pair plan: the same seed and nodes give the same pairs (the record lists them)")
 	o.Quality.register(fs, p)
+	o.K8sConformance.Register(fs, prefix)
 	fs.BoolVar(&o.Hermetic, p("hermetic"), true, "while the kind cluster exists, drop forwarded traffic from its docker network to any other host interface (DOCKER-USER rule)")
 	fs.Var(&o.Tests, p("test"), "only the rows and cells whose name matches one of these regular expressions (repeat, or comma-separate; !REGEX excludes): Group/behaviour, Group/behaviour/cell (cnigate e2e --list)")
 }
@@ -148,6 +152,7 @@ func (o *Options) Validate() error {
 		}
 	}
 	errs = append(errs, o.Quality.validate()...)
+	errs = append(errs, o.K8sConformance.Validate())
 	if o.Workers < 0 {
 		errs = append(errs, fmt.Errorf("workers %d: negative", o.Workers))
 	}

@@ -105,6 +105,8 @@ type bookkeeping struct {
 
 	created  bool // kind mode: creation started, teardown deletes it
 	hermetic bool // the host's hermetic rule for this cluster is in place
+
+	k8sConformanceState
 }
 
 // cniSummary: the CNI the nodes run ("podnet"), or each node's when they differ.

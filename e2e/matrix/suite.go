@@ -148,6 +148,11 @@ func runSuite(ctx context.Context, t *testing.T, o Options) {
 			}
 		})
 	}
+	s.matrixEnd = time.Now()
+	if s.opt.K8sConformance.Enabled && !s.interrupted.Load() {
+		// once per cluster: on a dual-stack cluster the same specs cover both families
+		t.Run("K8sConformance", func(t *testing.T) { runK8sConformance(ctx, t, s) })
+	}
 }
 
 // timed records how long a setup step took under a phase name.

@@ -60,7 +60,7 @@ func TestCNITable(t *testing.T) {
 // TestCIRuns: what .ci/run and the GitHub workflow run, from the table.
 func TestCIRuns(t *testing.T) {
 	wantLocal := []string{
-		"CNI=podnet IP_FAMILY=ipv4",
+		"CNI=podnet IP_FAMILY=ipv4 K8S_CONFORMANCE=1",
 		"CNI=podnet IP_FAMILY=dual E2E_AGENT_KILLS=5",
 		"CNI=podnet IP_FAMILY=ipv6 E2E_AGENT_KILLS=5",
 		"CNI=bridge IP_FAMILY=dual",
@@ -72,8 +72,8 @@ func TestCIRuns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := `{"include":[{"cni":"podnet","family":"ipv4"},{"cni":"podnet","family":"dual"},{"cni":"podnet","family":"ipv6"},` +
-		`{"cni":"bridge","family":"ipv4"},{"cni":"bridge","family":"ipv6"},{"cni":"bridge","family":"dual"}]}`
+	want := `{"include":[{"cni":"podnet","family":"ipv4","k8s_conformance":"1"},{"cni":"podnet","family":"dual","k8s_conformance":"1"},{"cni":"podnet","family":"ipv6"},` +
+		`{"cni":"bridge","family":"ipv4","k8s_conformance":"1"},{"cni":"bridge","family":"ipv6"},{"cni":"bridge","family":"dual","k8s_conformance":"1"}]}`
 	if string(raw) != want {
 		t.Errorf("GitHub matrix:\n got %s\nwant %s", raw, want)
 	}

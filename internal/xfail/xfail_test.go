@@ -1,4 +1,4 @@
-package conformance
+package xfail
 
 import (
 	"encoding/json"
@@ -48,12 +48,12 @@ func TestDecide(t *testing.T) {
 			if err := os.WriteFile(reportPath, data, 0o600); err != nil {
 				t.Fatal(err)
 			}
-			ok, err := decide(reportPath, knownPath, io.Discard)
+			ok, err := DecideFiles(reportPath, knownPath, io.Discard)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if ok != tt.wantOK {
-				t.Errorf("decide = %v, want %v", ok, tt.wantOK)
+				t.Errorf("DecideFiles = %v, want %v", ok, tt.wantOK)
 			}
 		})
 	}

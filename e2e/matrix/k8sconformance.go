@@ -1,0 +1,74 @@
+package matrix
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/klog/v2"
+
+	"github.com/cnigate/cnigate/e2e/k8sconformance"
+)
+
+// The optional upstream Kubernetes conformance stage (e2e/k8sconformance)
+// after the matrix, on the same cluster: its own subtest (TestE2E/K8sConformance)
+// and phase, not a group of the table nor cells of the matrix.
+
+// PhaseK8sConformance is the stage's phase (phases-e2e.tsv, matrix.json).
+const PhaseK8sConformance = "k8s conformance"
+
+// k8sConformanceState is what the stage leaves for the report.
+type k8sConformanceState struct {
+	matrixEnd      time.Time // the matrix's end: its phase leaves the stage out
+	k8sConformance string    // the stage's outcome line ("" when it did not run)
+}
+
+func runK8sConformance(ctx context.Context, t *testing.T, s *suite) {
+	o := s.opt.K8sConformance
+	start := time.Now()
+	defer func() { s.phases.Add(PhaseK8sConformance, time.Since(start)) }()
+	target := k8sconformance.Target{Dir: filepath.Join(s.opt.ReportDir, "k8s-conformance"), Out: os.Stdout}
+	if s.gate {
+		target.Kubeconfig, target.Context, target.CNI = s.opt.Kubeconfig, s.opt.Context, s.cniSummary()
+		// e2e.test reads a named file, else $KUBECONFIG, else in-cluster: name ~/.kube/config
+		// when client-go's loading rules (the matrix's) would have used it
+		if target.Kubeconfig == "" && os.Getenv(clientcmd.RecommendedConfigPathEnvVar) == "" {
+			if _, err := os.Stat(clientcmd.RecommendedHomeFile); err == nil {
+				target.Kubeconfig = clientcmd.RecommendedHomeFile
+			}
+		}
+		klog.Infof("k8s-conformance: the nodes pull the e2e test images from their upstream registries unless KUBE_TEST_REPO_LIST names a mirror (docs/e2e.md)")
+	} else {
+		kubeconfig, err := filepath.Abs(filepath.Join(s.opt.ReportDir, "kubeconfig"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		target.Kubeconfig, target.CNI = kubeconfig, s.opt.CNI
+		images, err := k8sconformance.Images(ctx, o.E2ETest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.phases.Time("k8s conformance images", func() error {
+			for _, img := range images {
+				if err := s.kind.LoadImage(ctx, img); err != nil {
+					return err
+				}
+			}
+			return nil
+		}); err != nil {
+			t.Fatalf("k8s-conformance: %v: ci/k8s-conformance.sh builds the e2e test images", err)
+		}
+	}
+	out, err := k8sconformance.Run(ctx, o, target)
+	if err != nil {
+		s.k8sConformance = "could not run: " + err.Error()
+		t.Fatalf("k8s-conformance: %v", err)
+	}
+	s.k8sConformance = out.Line()
+	if !out.OK {
+		t.Errorf("k8s-conformance: %s (details above and in %s)", out.Line(), filepath.Join(target.Dir, k8sconformance.OutcomeFile))
+	}
+}

@@ -19,8 +19,19 @@ for mod in $(git ls-files '*go.mod' | xargs -n1 dirname | grep -v '^tools/'); do
 done
 tool() { go tool -modfile="$REPO_ROOT/tools/$1/go.mod" "$@"; }
 
+# ci/k8s-conformance/e2e-test is upstream's e2e TestMain (~100 lines) over the Kubernetes e2e
+# framework: type-checking it compiles that framework (7 min with a cold cache, most of a cold
+# lint), and the stage that uses it compiles it anyway (ci/k8s-conformance.sh build). gofmt here.
+heavy_modules=(ci/k8s-conformance/e2e-test)
+
 rc=0
 for mod in "${modules[@]}"; do
+  if [[ " ${heavy_modules[*]} " == *" $mod "* ]]; then
+    phase "gofmt ($mod: compiled by its own build)"
+    unformatted=$(gofmt -l "$mod")
+    [[ -z $unformatted ]] || { echo "not gofmt'ed: $unformatted" >&2; rc=1; }
+    continue
+  fi
   phase "golangci-lint ($mod)"
   (cd "$mod" && tool golangci-lint run --config "$REPO_ROOT/.golangci.yml" ./...) || rc=1
 done

@@ -29,6 +29,56 @@ func TestRepositoryDocs(t *testing.T) {
 	for _, p := range CheckConformanceCounts(root, files) {
 		t.Error(p)
 	}
+	for _, p := range CheckLayout(root) {
+		t.Error(p)
+	}
+}
+
+func TestCheckLayout(t *testing.T) {
+	layout := "# Dev\n\n## Layout\n\n| room | packages |\n|---|---|\n| Plugin | `plugin/`, `plugin/ipam` |\n\n## Next\n\n`forgotten`\n"
+	for _, tc := range []struct {
+		name string
+		dirs []string // directories given a .go file
+		want []string // packages reported missing
+	}{
+		{"all named", []string{"plugin", "plugin/ipam"}, nil},
+		{"root package, ci and tools modules, testdata are not packages of the house", []string{".", "ci/node-image/pause", "tools/lint", "plugin/testdata/x", "plugin"}, nil},
+		{"a package missing", []string{"plugin", "plugin/newthing"}, []string{"plugin/newthing/"}},
+		{"named only outside the Layout section", []string{"forgotten"}, []string{"forgotten/"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			root := t.TempDir()
+			writeFile(t, filepath.Join(root, LayoutDoc), layout)
+			for _, d := range tc.dirs {
+				writeFile(t, filepath.Join(root, d, "a.go"), "package a\n")
+				writeFile(t, filepath.Join(root, d, "b.go"), "package a\n")
+			}
+			var got []string
+			for _, p := range CheckLayout(root) {
+				for _, w := range tc.want {
+					if strings.Contains(p.Msg, " "+w+" ") {
+						got = append(got, w)
+					}
+				}
+				if len(tc.want) == 0 {
+					t.Errorf("unexpected: %s", p)
+				}
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("CheckLayout reported %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+func writeFile(t *testing.T, p, content string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func TestSlug(t *testing.T) {

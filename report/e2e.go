@@ -75,6 +75,9 @@ func FromE2E(m *results.Matrix) *Report {
 	}
 	r.E2E.Behaviours = behaviourGrids(m.Cells)
 	r.E2E.Quality = qualityView(m)
+	if k := m.K8sConformance; k != nil {
+		r.Cases = append(r.Cases, k8sConformanceCase(k))
+	}
 	if m.RunError != "" {
 		r.Cases = append(r.Cases, Case{Suite: "run", Name: "run", Result: results.Fail, Detail: m.RunError})
 	}
@@ -218,4 +221,32 @@ func recordFacts(rec *results.Record) []Fact {
 		facts = append(facts, Fact{Name: "node " + n.Name, Value: v})
 	}
 	return facts
+}
+
+// k8sConformanceCase is the upstream Kubernetes conformance stage as one
+// case: failed when it is off its known-failures list, its detail the
+// verdict and each spec that decided it.
+func k8sConformanceCase(k *results.K8sConformance) Case {
+	c := Case{Suite: "k8s-conformance", Name: "upstream [sig-network] Conformance", Result: results.Pass, Seconds: k.Seconds}
+	if !k.OK {
+		c.Result = results.Fail
+	}
+	var b strings.Builder
+	b.WriteString(k.Line())
+	for _, l := range []struct {
+		title string
+		specs []string
+	}{
+		{"new failures", k.NewFailures},
+		{"listed as known failures but passed", k.NowPassing},
+		{"listed but not run", k.NotRun},
+		{"known failures", k.KnownFailed},
+	} {
+		if len(l.specs) > 0 {
+			fmt.Fprintf(&b, "; %s: %s", l.title, strings.Join(l.specs, "; "))
+		}
+	}
+	fmt.Fprintf(&b, " (reports: %s)", k.Artifacts)
+	c.Detail = b.String()
+	return c
 }

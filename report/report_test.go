@@ -357,3 +357,36 @@ func TestEndpointNodeReadsTheHarnessNames(t *testing.T) {
 		}
 	}
 }
+
+// TestE2EK8sConformanceIsACase: the upstream stage off its list fails the
+// report naming the spec; on its list it is a passed case.
+func TestE2EK8sConformanceIsACase(t *testing.T) {
+	cell := results.Cell{Behaviour: "pod -> pod", Name: "n", From: "a", To: "b", Protocol: "icmp", Result: results.Pass}
+	for _, tc := range []struct {
+		name       string
+		verdict    results.KnownFailuresVerdict
+		want       results.Result
+		wantDetail string
+	}{
+		{"on its list", results.KnownFailuresVerdict{OK: true, List: "podnet.known-failures", Ran: 45, Passed: 45}, results.Pass, "45 specs ran: 45 passed"},
+		{"a new failure", results.KnownFailuresVerdict{List: "bridge.known-failures", Ran: 45, Passed: 44, NewFailures: []string{"[sig-network] HostPort ... (failed)"}}, results.Fail, "new failures: [sig-network] HostPort ... (failed)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := &results.Matrix{Cells: []results.Cell{cell}, Passed: 1,
+				K8sConformance: &results.K8sConformance{KnownFailuresVerdict: tc.verdict, Seconds: 120, Artifacts: "_artifacts/k8s-conformance"}}
+			r := FromE2E(m)
+			var got *Case
+			for i := range r.Cases {
+				if r.Cases[i].Suite == "k8s-conformance" {
+					got = &r.Cases[i]
+				}
+			}
+			if got == nil || got.Result != tc.want || !strings.Contains(got.Detail, tc.wantDetail) || !strings.Contains(got.Detail, "_artifacts/k8s-conformance") {
+				t.Fatalf("k8s-conformance case = %+v, want %s with %q", got, tc.want, tc.wantDetail)
+			}
+			if s := r.Summary(); (s.Failed > 0) != (tc.want == results.Fail) {
+				t.Errorf("summary %+v: the stage's verdict must decide the report's", s)
+			}
+		})
+	}
+}

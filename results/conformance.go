@@ -54,3 +54,38 @@ func DecodeConformance(r io.Reader) (*Conformance, error) {
 	}
 	return &c, nil
 }
+
+// KnownFailuresVerdict is a Ginkgo run judged against a known-failures list
+// (internal/xfail): OK only when the failures are exactly the list's (no new
+// failure, no listed spec that passed or did not run) and a spec ran.
+type KnownFailuresVerdict struct {
+	OK bool `json:"ok"`
+	// List names the list judged against (a path, or why there is none).
+	List string `json:"list"`
+	// Ran and Passed count the specs (It nodes) that ran and passed.
+	Ran    int `json:"ran"`
+	Passed int `json:"passed"`
+	// KnownFailed: listed and failed, the expected finding; NewFailures:
+	// failed, not listed ("<spec> (<state>)"); NowPassing: listed, passed;
+	// NotRun: listed, not run. Sorted.
+	KnownFailed []string `json:"known_failed,omitempty"`
+	NewFailures []string `json:"new_failures,omitempty"`
+	NowPassing  []string `json:"now_passing,omitempty"`
+	NotRun      []string `json:"not_run,omitempty"`
+}
+
+// Line is the verdict in one line: "N specs ran: P passed, K failed as listed in LIST".
+func (v KnownFailuresVerdict) Line() string {
+	return fmt.Sprintf("%d specs ran: %d passed, %d failed as listed in %s", v.Ran, v.Passed, len(v.KnownFailed), v.List)
+}
+
+// K8sConformance is the optional upstream Kubernetes conformance stage of an
+// e2e run (cnigate e2e --k8s-conformance): the [sig-network] Conformance
+// specs of the pinned e2e.test on the matrix's cluster.
+type K8sConformance struct {
+	KnownFailuresVerdict
+	Seconds float64 `json:"seconds"`
+	// Artifacts is the directory of the stage's own reports (Ginkgo's JUnit
+	// and JSON, the e2e.test log).
+	Artifacts string `json:"artifacts"`
+}

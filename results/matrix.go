@@ -40,6 +40,8 @@ type Matrix struct {
 	Record *Record `json:"record,omitempty"`
 	// Readiness: pod creation to first answer from another node (v2).
 	Readiness *Readiness `json:"readiness,omitempty"`
+	// K8sConformance is the upstream Kubernetes conformance stage, when it ran.
+	K8sConformance *K8sConformance `json:"k8s_conformance,omitempty"`
 }
 
 // Cell is one named check of the matrix.

@@ -45,11 +45,19 @@ type Target struct {
 type Outcome struct {
 	// OK: the failures were exactly the known-failures list (xfail.Decide).
 	OK bool
+	// Verdict is the judgement in full: counts and the specs of each kind.
+	Verdict results.KnownFailuresVerdict
 	// Summary is the decision as xfail prints it (counts, known failures with
 	// their reasons, new failures, listed specs that passed).
 	Summary  string
 	Known    string // the list judged against
 	Duration time.Duration
+}
+
+// Result is the outcome as the e2e record keeps it (results.Matrix), with
+// the directory of the stage's own reports.
+func (o Outcome) Result(dir string) *results.K8sConformance {
+	return &results.K8sConformance{KnownFailuresVerdict: o.Verdict, Seconds: o.Duration.Seconds(), Artifacts: dir}
 }
 
 // Line is the outcome's first line ("N specs ran: ... ") with the verdict.
@@ -195,9 +203,10 @@ func Run(ctx context.Context, o Options, t Target) (Outcome, error) {
 	}
 	var buf bytes.Buffer
 	// e2e.test exits non-zero when any spec failed: the list decides.
-	if out.OK, err = xfail.Decide(rep.Specs(), known, knownName, &buf); err != nil {
+	if out.Verdict, err = xfail.Judge(rep.Specs(), known, knownName, &buf); err != nil {
 		return out, err
 	}
+	out.OK = out.Verdict.OK
 	out.Summary = buf.String()
 	_, details, _ := strings.Cut(out.Summary, "\n") // (Line holds the summary's first line)
 	_, _ = fmt.Fprintf(t.Out, "k8s-conformance: %s\n%s", out.Line(), details)

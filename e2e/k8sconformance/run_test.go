@@ -97,8 +97,20 @@ func TestRunJudgesAgainstTheList(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got.OK != tt.wantOK {
-				t.Errorf("OK = %v, want %v; output:\n%s", got.OK, tt.wantOK, out.String())
+			if got.OK != tt.wantOK || got.Verdict.OK != tt.wantOK {
+				t.Errorf("OK = %v (verdict %v), want %v; output:\n%s", got.OK, got.Verdict.OK, tt.wantOK, out.String())
+			}
+			// the record's verdict is the printed one: its lists hold the specs the summary names
+			res := got.Result("k8s")
+			if res.Ran == 0 && tt.specs[0].LeafNodeType == types.NodeTypeIt || res.List != got.Known || res.Artifacts != "k8s" {
+				t.Errorf("Result = %+v", res)
+			}
+			for _, l := range [][]string{res.NewFailures, res.NowPassing, res.KnownFailed} {
+				for _, spec := range l {
+					if !strings.Contains(got.Summary, strings.TrimSuffix(spec, " (failed)")) {
+						t.Errorf("verdict names %q, the summary does not:\n%s", spec, got.Summary)
+					}
+				}
 			}
 			for _, w := range tt.wantText {
 				if !strings.Contains(got.Summary, w) {

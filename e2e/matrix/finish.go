@@ -75,6 +75,7 @@ func writeReport(ctx context.Context, cfg *envconf.Config) (context.Context, err
 	}
 	m := s.matrix.Result(meta, s.phases.List())
 	m.Readiness = s.readiness
+	m.K8sConformance = s.k8sConformanceResult
 	switch {
 	case s.setupErr != nil:
 		m.RunError = s.setupErr.Error()

@@ -11,6 +11,7 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/cnigate/cnigate/e2e/k8sconformance"
+	"github.com/cnigate/cnigate/results"
 )
 
 // The optional upstream Kubernetes conformance stage (e2e/k8sconformance)
@@ -24,6 +25,9 @@ const PhaseK8sConformance = "k8s conformance"
 type k8sConformanceState struct {
 	matrixEnd      time.Time // the matrix's end: its phase leaves the stage out
 	k8sConformance string    // the stage's outcome line ("" when it did not run)
+	// k8sConformanceResult: the judged outcome for the record (nil when the
+	// stage did not get to judge a run).
+	k8sConformanceResult *results.K8sConformance
 }
 
 func runK8sConformance(ctx context.Context, t *testing.T, s *suite) {
@@ -68,6 +72,7 @@ func runK8sConformance(ctx context.Context, t *testing.T, s *suite) {
 		t.Fatalf("k8s-conformance: %v", err)
 	}
 	s.k8sConformance = out.Line()
+	s.k8sConformanceResult = out.Result(target.Dir)
 	if !out.OK {
 		t.Errorf("k8s-conformance: %s (details above and in %s)", out.Line(), filepath.Join(target.Dir, k8sconformance.OutcomeFile))
 	}

@@ -18,15 +18,6 @@ import (
 	"github.com/cnigate/cnigate/results"
 )
 
-// outcome is what one run did with the specs of the list and the rest.
-type outcome struct {
-	knownFailed   []string // in the list and failed: the expected finding
-	newFailures   []string // failed, not in the list
-	nowPassing    []string // in the list, passed
-	notRun        []string // in the list, not run (renamed, filtered out)
-	passed, total int
-}
-
 // Decide judges a run against a plugin known to fail some
 // specs: it prints the known failures as a finding and is true only when
 // the failures are exactly the list (no new failure, no listed spec that
@@ -34,13 +25,21 @@ type outcome struct {
 // per spec: its full Ginkgo text, " | ", and why it fails; blank lines and
 // lines starting with # are comments.
 func Decide(specs []types.SpecReport, known []byte, knownName string, out io.Writer) (bool, error) {
+	v, err := Judge(specs, known, knownName, out)
+	return v.OK, err
+}
+
+// Judge is Decide with the whole verdict: the counts and the specs of each kind.
+func Judge(specs []types.SpecReport, known []byte, knownName string, out io.Writer) (results.KnownFailuresVerdict, error) {
 	reasons, err := parseKnown(known, knownName)
 	if err != nil {
-		return false, err
+		return results.KnownFailuresVerdict{List: knownName}, err
 	}
-	o := classify(specs, reasons)
-	printOutcome(out, o, reasons, knownName)
-	return len(o.newFailures)+len(o.nowPassing)+len(o.notRun) == 0 && o.total > 0, nil
+	v := classify(specs, reasons)
+	v.List = knownName
+	v.OK = len(v.NewFailures)+len(v.NowPassing)+len(v.NotRun) == 0 && v.Ran > 0
+	printOutcome(out, v, reasons)
+	return v, nil
 }
 
 // intermittent starts the reason of a known failure that depends on timing
@@ -115,8 +114,8 @@ func readReport(path string) ([]types.SpecReport, error) {
 	return run.Specs(), nil
 }
 
-func classify(specs []types.SpecReport, reasons map[string]string) outcome {
-	var o outcome
+func classify(specs []types.SpecReport, reasons map[string]string) results.KnownFailuresVerdict {
+	var o results.KnownFailuresVerdict
 	seen := map[string]bool{}
 	for _, s := range specs {
 		// Suite-level nodes (BeforeSuite, AfterSuite) count too: their failure is never known.
@@ -129,39 +128,39 @@ func classify(specs []types.SpecReport, reasons map[string]string) outcome {
 		case s.State.Is(types.SpecStateFailureStates):
 			seen[name] = true
 			if listed {
-				o.knownFailed = append(o.knownFailed, name)
+				o.KnownFailed = append(o.KnownFailed, name)
 			} else {
-				o.newFailures = append(o.newFailures, fmt.Sprintf("%s (%s)", name, s.State))
+				o.NewFailures = append(o.NewFailures, fmt.Sprintf("%s (%s)", name, s.State))
 			}
 		case s.State == types.SpecStatePassed:
 			seen[name] = true
 			if s.LeafNodeType == types.NodeTypeIt {
-				o.passed++
+				o.Passed++
 			}
 			if listed && !strings.HasPrefix(reasons[name], intermittent) {
-				o.nowPassing = append(o.nowPassing, name)
+				o.NowPassing = append(o.NowPassing, name)
 			}
 		}
 		if s.LeafNodeType == types.NodeTypeIt && s.State != types.SpecStateSkipped && s.State != types.SpecStatePending {
-			o.total++
+			o.Ran++
 		}
 	}
 	for name := range reasons {
 		if !seen[name] {
-			o.notRun = append(o.notRun, name)
+			o.NotRun = append(o.NotRun, name)
 		}
 	}
-	for _, l := range [][]string{o.knownFailed, o.newFailures, o.nowPassing, o.notRun} {
+	for _, l := range [][]string{o.KnownFailed, o.NewFailures, o.NowPassing, o.NotRun} {
 		sort.Strings(l)
 	}
 	return o
 }
 
-func printOutcome(w io.Writer, o outcome, reasons map[string]string, knownPath string) {
-	_, _ = fmt.Fprintf(w, "%d specs ran: %d passed, %d failed as listed in %s\n", o.total, o.passed, len(o.knownFailed), knownPath)
-	if len(o.knownFailed) > 0 {
+func printOutcome(w io.Writer, o results.KnownFailuresVerdict, reasons map[string]string) {
+	_, _ = fmt.Fprintln(w, o.Line())
+	if len(o.KnownFailed) > 0 {
 		_, _ = fmt.Fprintln(w, "FINDING: the plugin fails these specs (known, listed with the reason):")
-		for _, name := range o.knownFailed {
+		for _, name := range o.KnownFailed {
 			_, _ = fmt.Fprintf(w, "  - %s\n      why: %s\n", name, reasons[name])
 		}
 	}
@@ -174,7 +173,7 @@ func printOutcome(w io.Writer, o outcome, reasons map[string]string, knownPath s
 			_, _ = fmt.Fprintf(w, "  - %s\n", n)
 		}
 	}
-	section("FAIL: new failures (not in the list):", o.newFailures)
-	section("FAIL: listed as known failures but passed (remove them from the list):", o.nowPassing)
-	section("FAIL: listed as known failures but did not run (renamed? filtered out?):", o.notRun)
+	section("FAIL: new failures (not in the list):", o.NewFailures)
+	section("FAIL: listed as known failures but passed (remove them from the list):", o.NowPassing)
+	section("FAIL: listed as known failures but did not run (renamed? filtered out?):", o.NotRun)
 }

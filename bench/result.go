@@ -38,6 +38,13 @@ func summarizeLatency(l *results.BenchLatency, t timing) {
 	if len(t.durations) > 0 {
 		l.MinMs, l.MaxMs = ms(slices.Min(t.durations)), ms(slices.Max(t.durations))
 	}
+	var cpu []time.Duration
+	for i, d := range t.rounds {
+		if d > 0 && i < len(t.cpuRounds) && t.cpuRounds[i] > 0 { // a failed round is 0 in both
+			cpu = append(cpu, t.cpuRounds[i])
+		}
+	}
+	l.CPUP50Ms = ms(percentile(cpu, 50))
 	l.SamplesMs = make([]float64, len(t.durations))
 	for i, d := range t.durations {
 		l.SamplesMs[i] = ms(d)
@@ -131,6 +138,8 @@ func ratios(p, o *results.BenchContender) map[string]float64 {
 		results.MetricDelP99:   ratio(p.Del.P99Ms, o.Del.P99Ms),
 		results.MetricBurstAdd: ratio(p.Burst.AddWallMs, o.Burst.AddWallMs),
 		results.MetricBurstDel: ratio(p.Burst.DelWallMs, o.Burst.DelWallMs),
+		results.MetricAddCPU:   ratio(p.Add.CPUP50Ms, o.Add.CPUP50Ms),
+		results.MetricDelCPU:   ratio(p.Del.CPUP50Ms, o.Del.CPUP50Ms),
 	}
 }
 
@@ -214,6 +223,8 @@ func WriteTable(w io.Writer, rep *results.Bench) {
 	row("DEL p50 (ms)", func(r *results.BenchContender) float64 { return r.Del.P50Ms }, "%.2f")
 	row("DEL p90 (ms)", func(r *results.BenchContender) float64 { return r.Del.P90Ms }, "%.2f")
 	row("DEL p99 (ms)", func(r *results.BenchContender) float64 { return r.Del.P99Ms }, "%.2f")
+	row("ADD CPU p50 (ms)", func(r *results.BenchContender) float64 { return r.Add.CPUP50Ms }, "%.2f")
+	row("DEL CPU p50 (ms)", func(r *results.BenchContender) float64 { return r.Del.CPUP50Ms }, "%.2f")
 	count("sequential failures", func(r *results.BenchContender) int { return r.Add.Failures + r.Del.Failures })
 	if rep.Config.BurstRounds > 0 {
 		row("burst ADD wall (ms)", func(r *results.BenchContender) float64 { return r.Burst.AddWallMs }, "%.0f")

@@ -89,3 +89,23 @@ func TestRunProducesAStrictBenchJSON(t *testing.T) {
 		t.Errorf("bench.json: %+v", back.Contenders["floor"])
 	}
 }
+
+// TestCPUP50SkipsFailedRounds: the CPU figure is the median over the
+// successful processes only (a failed round is 0 in both series), and the
+// CPU ratios a target can name come from it.
+func TestCPUP50SkipsFailedRounds(t *testing.T) {
+	msd := func(v float64) time.Duration { return time.Duration(v * float64(time.Millisecond)) }
+	var l results.BenchLatency
+	summarizeLatency(&l, timing{
+		durations: []time.Duration{msd(10), msd(20), msd(30)},
+		rounds:    []time.Duration{0, msd(10), msd(20), msd(30)},
+		cpuRounds: []time.Duration{0, msd(2), msd(100), msd(3)},
+	})
+	if l.CPUP50Ms != 3 {
+		t.Errorf("CPUP50Ms = %v, want 3 (median of 2, 3, 100; the failed round left out)", l.CPUP50Ms)
+	}
+	r := ratios(&results.BenchContender{Add: results.BenchLatency{CPUP50Ms: 5.5}}, &results.BenchContender{Add: results.BenchLatency{CPUP50Ms: 5}})
+	if r[results.MetricAddCPU] != 1.1 {
+		t.Errorf("add_cpu ratio = %v, want 1.1", r[results.MetricAddCPU])
+	}
+}

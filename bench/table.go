@@ -8,6 +8,8 @@ import (
 	"os"
 	"regexp"
 	"slices"
+
+	"github.com/cnigate/cnigate/results"
 )
 
 // Table is what a run compares: any number of contenders, one of them the
@@ -74,7 +76,7 @@ type Preload struct {
 
 var (
 	validName     = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
-	validMetrics  = []string{"add_p50", "del_p50", "burst"}
+	validMetrics  = []string{results.MetricAddP50, results.MetricDelP50, results.MetricBurst, results.MetricBurstAdd, results.MetricAddCPU, results.MetricDelCPU}
 	validFamilies = []string{"ipv4", "ipv6"}
 	validFormats  = []string{podnetStore}
 )

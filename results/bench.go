@@ -156,13 +156,17 @@ type BenchRSS struct {
 // BenchLatency is the sequential figures of one command; the percentiles are
 // over the successful processes.
 type BenchLatency struct {
-	N            int     `json:"n"`
-	Failures     int     `json:"failures"`
-	P50Ms        float64 `json:"p50_ms"`
-	P90Ms        float64 `json:"p90_ms"`
-	P99Ms        float64 `json:"p99_ms"`
-	MinMs        float64 `json:"min_ms"`
-	MaxMs        float64 `json:"max_ms"`
+	N        int     `json:"n"`
+	Failures int     `json:"failures"`
+	P50Ms    float64 `json:"p50_ms"`
+	P90Ms    float64 `json:"p90_ms"`
+	P99Ms    float64 `json:"p99_ms"`
+	MinMs    float64 `json:"min_ms"`
+	MaxMs    float64 `json:"max_ms"`
+	// CPUP50Ms is the median CPU time (user + system, the plugin process and
+	// its children) of the successful processes: what the command cost the
+	// machine, which other work on the cores barely moves.
+	CPUP50Ms     float64 `json:"cpu_p50_ms,omitempty"`
 	DuplicateIPs int     `json:"duplicate_ips,omitempty"` // ADD: addresses on more than one pod
 	Unconfigured int     `json:"unconfigured,omitempty"`  // ADD: pods left without an address
 	BadResults   int     `json:"bad_results,omitempty"`   // ADD: results not matching the pod (a family missing, another address)

@@ -348,7 +348,8 @@ if [[ $MODE == e2e && -n $K8S_CONFORMANCE ]]; then
   # (no docker: an existing cluster's nodes pull the images, only e2e.test is needed here)
   args+=(-e2e.k8s-conformance -e2e.k8s-conformance-e2e-test="$("$REPO_ROOT/ci/k8s-conformance.sh" "$([[ -n $DOCKER ]] && echo build || echo binaries)" | tail -n 1)")
   if [[ -n $GATE && ${ctx:-} == kind-* ]] && cluster_exists "${ctx#kind-}"; then
-    for img in $("$REPO_ROOT/ci/k8s-conformance.sh" images); do "$KIND" load docker-image --name "${ctx#kind-}" "$img" >&2; done
+    images=$("$REPO_ROOT/ci/k8s-conformance.sh" images) # (a failure here stops the run: not in a for list)
+    for img in $images; do "$KIND" load docker-image --name "${ctx#kind-}" "$img" >&2; done
   elif [[ -n $GATE ]]; then
     log "k8s conformance on an existing cluster: its nodes pull the e2e test images from registry.k8s.io unless KUBE_TEST_REPO_LIST names a mirror (docs/e2e.md)"
   fi

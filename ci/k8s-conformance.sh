@@ -60,13 +60,23 @@ sync_module() {
   log "done; review and commit: git diff --stat -- ci/k8s-conformance"
 }
 
-# check_module: the wrapper requires exactly the Kubernetes ci/versions.sh pins.
+# required MODFILE PATH: the version of PATH that MODFILE requires ("none" if none).
+required() {
+  go mod edit -json "$1" | jq -r --arg p "$2" '[.Require[]? | select(.Path == $p) | .Version][0] // "none"'
+}
+
+# check_module: the wrapper requires exactly the Kubernetes ci/versions.sh pins, and a ginkgo
+# no newer than cnigate's: cnigate reads e2e.test's Ginkgo JSON report with its own ginkgo's
+# types, refusing unknown fields (results.DecodeConformance), which holds for an older writer.
 check_module() {
-  local have
-  have=$(go mod edit -json "$MOD_DIR/go.mod" |
-    jq -r '[.Require[]? | select(.Path == "k8s.io/kubernetes") | .Version][0] // "none"')
+  local have ginkgo_e2e ginkgo_ours
+  have=$(required "$MOD_DIR/go.mod" k8s.io/kubernetes)
   [[ $have == "$KUBERNETES_VERSION" ]] ||
     die "ci/k8s-conformance/e2e-test/go.mod has k8s.io/kubernetes $have, ci/versions.sh says $KUBERNETES_VERSION: run ci/k8s-conformance.sh sync-module"
+  ginkgo_e2e=$(required "$MOD_DIR/go.mod" github.com/onsi/ginkgo/v2)
+  ginkgo_ours=$(required "$REPO_ROOT/go.mod" github.com/onsi/ginkgo/v2)
+  [[ $(printf '%s\n' "$ginkgo_e2e" "$ginkgo_ours" | sort -V | tail -n 1) == "$ginkgo_ours" ]] ||
+    die "e2e.test's ginkgo $ginkgo_e2e is newer than cnigate's $ginkgo_ours (go.mod): cnigate could not read its report; raise go.mod's ginkgo first"
 }
 
 _compiling() { echo "compiling"; }

@@ -10,7 +10,7 @@
 #              instructions (the Go runtime's scheduling makes them vary by a few percent)
 #   strace     COUNT_N ADDs under strace -f -c: system calls
 #   netlink    COUNT_N ADDs under strace -f -T -yy: netlink requests (sendto/sendmsg on netlink
-#              sockets), files opened with O_CREAT, renames and links, fsyncs
+#              sockets), files made (openat with O_CREAT or O_TMPFILE), renames and links, fsyncs
 #   perf       COUNT_PERF_N ADDs (default 20) under perf stat: CPU time (task-clock; moves with
 #              the machine's load, unlike the rest), page faults
 # (COUNT_TOOLS chooses, default all four), then DELs of every pod. Prints the median per ADD
@@ -110,7 +110,7 @@ for p in "${plugins[@]}"; do
   ir=$(for f in "$WORK/$name".ADD.*.cg; do awk '/^summary:/ {print $2; exit}' "$f"; done | median)
   sc=$(for f in "$WORK/$name".ADD.*.sc; do awk '$NF == "total" {print $4}' "$f"; done | median)
   nl=$(for f in "$WORK/$name".ADD.*.nl; do grep -cE '(sendto|sendmsg)\([0-9]+<NETLINK' "$f" || true; done | median)
-  op=$(for f in "$WORK/$name".ADD.*.nl; do grep -E 'openat\(' "$f" | grep -c 'O_CREAT' || true; done | median)
+  op=$(for f in "$WORK/$name".ADD.*.nl; do grep -E 'openat\(' "$f" | grep -cE 'O_CREAT|O_TMPFILE' || true; done | median)
   rn=$(for f in "$WORK/$name".ADD.*.nl; do grep -cE '\b(renameat2?|linkat)\(' "$f" || true; done | median)
   fs=$(for f in "$WORK/$name".ADD.*.nl; do grep -cE 'f(data)?sync\(' "$f" || true; done | median)
   cpu=$(for f in "$WORK/$name".ADD.*.pf; do awk '/task-clock/ {gsub(",", "", $1); print $1}' "$f"; done | median)

@@ -235,7 +235,9 @@ func setupVeth(netns ns.NetNS, hostH, podH netlinksafe.Handle, br *netlink.Bridg
 		// be left over from a crashed ADD of this very attachment, whose
 		// reservation we now hold. Removed, and the pair made again. (Not
 		// removed up front: that would cost every ADD a request.)
-		if derr := delLinkByName(hostName); derr == nil {
+		if derr := delLinkByName(hostName); derr != nil {
+			err = errors.Join(err, fmt.Errorf("removing the leftover host end %q: %w", hostName, derr))
+		} else {
 			link, err = makeVeth(podH, a.IfName, hostName, n.MTU, int(hostNS.Fd()))
 		}
 	}

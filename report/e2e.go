@@ -228,6 +228,10 @@ func recordFacts(rec *results.Record) []Fact {
 // verdict and each spec that decided it.
 func k8sConformanceCase(k *results.K8sConformance) Case {
 	c := Case{Suite: "k8s-conformance", Name: "upstream [sig-network] Conformance", Result: results.Pass, Seconds: k.Seconds}
+	if k.Error != "" {
+		c.Result, c.Detail = results.Fail, fmt.Sprintf("could not run: %s (reports: %s)", k.Error, k.Artifacts)
+		return c
+	}
 	if !k.OK {
 		c.Result = results.Fail
 	}

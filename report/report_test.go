@@ -370,10 +370,14 @@ func TestE2EK8sConformanceIsACase(t *testing.T) {
 	}{
 		{"on its list", results.KnownFailuresVerdict{OK: true, List: "podnet.known-failures", Ran: 45, Passed: 45}, results.Pass, "45 specs ran: 45 passed"},
 		{"a new failure", results.KnownFailuresVerdict{List: "bridge.known-failures", Ran: 45, Passed: 44, NewFailures: []string{"[sig-network] HostPort ... (failed)"}}, results.Fail, "new failures: [sig-network] HostPort ... (failed)"},
+		{"could not run", results.KnownFailuresVerdict{}, results.Fail, "could not run: loading registry.k8s.io/e2e-test-images/agnhost:2.56: no such image"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			m := &results.Matrix{Cells: []results.Cell{cell}, Passed: 1,
-				K8sConformance: &results.K8sConformance{KnownFailuresVerdict: tc.verdict, Seconds: 120, Artifacts: "_artifacts/k8s-conformance"}}
+			k := &results.K8sConformance{KnownFailuresVerdict: tc.verdict, Seconds: 120, Artifacts: "_artifacts/k8s-conformance"}
+			if tc.name == "could not run" {
+				k.Error = "loading registry.k8s.io/e2e-test-images/agnhost:2.56: no such image"
+			}
+			m := &results.Matrix{Cells: []results.Cell{cell}, Passed: 1, K8sConformance: k}
 			r := FromE2E(m)
 			var got *Case
 			for i := range r.Cases {

@@ -88,4 +88,7 @@ type K8sConformance struct {
 	// Artifacts is the directory of the stage's own reports (Ginkgo's JUnit
 	// and JSON, the e2e.test log).
 	Artifacts string `json:"artifacts"`
+	// Error says why the stage could not judge a run (images not loaded, no
+	// e2e.test, no report); the verdict is then empty and not OK.
+	Error string `json:"error,omitempty"`
 }

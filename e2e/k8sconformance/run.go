@@ -166,8 +166,12 @@ func Run(ctx context.Context, o Options, t Target) (Outcome, error) {
 	name, args := command(o, t)
 	_, _ = fmt.Fprintf(t.Out, "k8s-conformance: %s %s\n  (full output: %s)\n", name, strings.Join(args, " "), logf.Name())
 	cmd := exec.CommandContext(ctx, name, args...)
-	// Ctrl-C: let ginkgo stop its specs and write its report, then kill.
-	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGINT) }
+	// Ctrl-C: let ginkgo stop its specs and write its report, then kill. The
+	// ginkgo CLI runs e2e.test processes of its own: all in one process group,
+	// signalled as one, and killed as one when the run ends, so none goes on
+	// testing the cluster after cnigate returns.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGINT) }
 	cmd.WaitDelay = time.Minute
 	pr, pw := io.Pipe()
 	cmd.Stdout, cmd.Stderr = pw, pw
@@ -185,6 +189,9 @@ func Run(ctx context.Context, o Options, t Target) (Outcome, error) {
 	}()
 	stopTicker := prog.tick(time.Minute)
 	runErr := cmd.Run()
+	if cmd.Process != nil {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) // whatever of the group is left (ESRCH: none)
+	}
 	_ = pw.Close()
 	wg.Wait()
 	stopTicker()
@@ -202,8 +209,9 @@ func Run(ctx context.Context, o Options, t Target) (Outcome, error) {
 		return out, fmt.Errorf("%s: %w", f.Name(), err)
 	}
 	var buf bytes.Buffer
-	// e2e.test exits non-zero when any spec failed: the list decides.
-	if out.Verdict, err = xfail.Judge(rep.Specs(), known, knownName, &buf); err != nil {
+	// e2e.test exits non-zero when any spec failed: the list decides, but a
+	// non-zero exit no failed spec explains, or a suite-level failure, is new.
+	if out.Verdict, err = xfail.JudgeReports(rep.Reports, runErr, known, knownName, &buf); err != nil {
 		return out, err
 	}
 	out.OK = out.Verdict.OK

@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -81,6 +84,9 @@ func TestRunJudgesAgainstTheList(t *testing.T) {
 			[]string{"FAIL: listed as known failures but passed (remove them from the list):", "  - " + dnsSpec}},
 		{"a known failure and a NEW one", []types.SpecReport{spec(dnsSpec, failed), spec(svcSpec, failed)}, 1, knownDNS, false,
 			[]string{"FAIL: new failures", svcSpec}},
+		{"every spec passed, yet e2e.test exited 1 (a process lost)", []types.SpecReport{spec(dnsSpec, passed), spec(svcSpec, passed)}, 1, "", false,
+			[]string{"FAIL: new failures", "[suite] exited with exit status 1"}},
+		{"nothing ran, empty list", nil, 0, "", false, []string{"0 specs ran"}},
 		{"a BeforeSuite failure (cluster not ready) is never known", []types.SpecReport{{LeafNodeType: types.NodeTypeSynchronizedBeforeSuite, State: failed}}, 1, knownDNS, false,
 			[]string{"[SynchronizedBeforeSuite]"}},
 	}
@@ -102,7 +108,7 @@ func TestRunJudgesAgainstTheList(t *testing.T) {
 			}
 			// the record's verdict is the printed one: its lists hold the specs the summary names
 			res := got.Result("k8s")
-			if res.Ran == 0 && tt.specs[0].LeafNodeType == types.NodeTypeIt || res.List != got.Known || res.Artifacts != "k8s" {
+			if res.Ran == 0 && len(tt.specs) > 0 && tt.specs[0].LeafNodeType == types.NodeTypeIt || res.List != got.Known || res.Artifacts != "k8s" {
 				t.Errorf("Result = %+v", res)
 			}
 			for _, l := range [][]string{res.NewFailures, res.NowPassing, res.KnownFailed} {
@@ -336,5 +342,50 @@ func TestRecordedBrokenRun(t *testing.T) {
 		"  - [sig-network] HostPort validates that there is no conflict between pods with same hostPort but different hostIP and protocol [LinuxOnly] [Conformance] (failed)\n"
 	if ok || out.String() != want {
 		t.Errorf("ok = %v, output:\n%s\nwant not ok and:\n%s", ok, out.String(), want)
+	}
+}
+
+// TestRunLeavesNoProcessBehind: what e2e.test (or the ginkgo CLI's processes)
+// started is killed with it when the run ends, so nothing goes on testing
+// the cluster after the stage returns.
+func TestRunLeavesNoProcessBehind(t *testing.T) {
+	dir := t.TempDir()
+	pidFile := filepath.Join(dir, "child.pid")
+	e2eTest := fakeE2ETest(t, []types.Report{{SpecReports: []types.SpecReport{spec(dnsSpec, types.SpecStatePassed)}}}, 0)
+	script, err := os.ReadFile(e2eTest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// a child that would outlive the run: started in the background, its output detached
+	withChild := strings.Replace(string(script), "#!/bin/sh\n", "#!/bin/sh\nsleep 600 >/dev/null 2>&1 &\necho $! >'"+pidFile+"'\n", 1)
+	if err := os.WriteFile(e2eTest, []byte(withChild), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	o := Options{Enabled: true, E2ETest: e2eTest, Focus: "x", Procs: 1, Timeout: time.Minute, KnownFailures: filepath.Join(dir, "known")}
+	if err := os.WriteFile(o.KnownFailures, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Run(context.Background(), o, Target{Dir: filepath.Join(dir, "k8s"), CNI: "podnet", Out: io.Discard}); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(pidFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid := strings.TrimSpace(string(data))
+	// gone, or a zombie waiting for its new parent to reap it: not running
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		stat, err := os.ReadFile("/proc/" + pid + "/stat")
+		if err != nil || strings.Contains(string(stat), ") Z ") {
+			return
+		}
+		if time.Now().After(deadline) {
+			if n, err := strconv.Atoi(pid); err == nil {
+				_ = syscall.Kill(n, syscall.SIGKILL)
+			}
+			t.Fatalf("the child %s of e2e.test still runs after Run returned: %s", pid, stat)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

@@ -2,6 +2,7 @@ package matrix
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -31,10 +32,27 @@ type k8sConformanceState struct {
 }
 
 func runK8sConformance(ctx context.Context, t *testing.T, s *suite) {
-	o := s.opt.K8sConformance
 	start := time.Now()
 	defer func() { s.phases.Add(PhaseK8sConformance, time.Since(start)) }()
-	target := k8sconformance.Target{Dir: filepath.Join(s.opt.ReportDir, "k8s-conformance"), Out: os.Stdout}
+	dir := filepath.Join(s.opt.ReportDir, "k8s-conformance")
+	out, err := judgeK8sConformance(ctx, s, dir)
+	if err != nil {
+		// the record says so too, not only this test: a stage that could not judge is red
+		s.k8sConformance = "could not run: " + err.Error()
+		s.k8sConformanceResult = &results.K8sConformance{Seconds: time.Since(start).Seconds(), Artifacts: dir, Error: err.Error()}
+		t.Fatalf("k8s-conformance: %v", err)
+	}
+	s.k8sConformance = out.Line()
+	s.k8sConformanceResult = out.Result(dir)
+	if !out.OK {
+		t.Errorf("k8s-conformance: %s (details above and in %s)", out.Line(), filepath.Join(dir, k8sconformance.OutcomeFile))
+	}
+}
+
+// judgeK8sConformance loads the test images (kind) and runs the stage.
+func judgeK8sConformance(ctx context.Context, s *suite, dir string) (k8sconformance.Outcome, error) {
+	o := s.opt.K8sConformance
+	target := k8sconformance.Target{Dir: dir, Out: os.Stdout}
 	if s.gate {
 		target.Kubeconfig, target.Context, target.CNI = s.opt.Kubeconfig, s.opt.Context, s.cniSummary()
 		// e2e.test reads a named file, else $KUBECONFIG, else in-cluster: name ~/.kube/config
@@ -48,12 +66,12 @@ func runK8sConformance(ctx context.Context, t *testing.T, s *suite) {
 	} else {
 		kubeconfig, err := filepath.Abs(filepath.Join(s.opt.ReportDir, "kubeconfig"))
 		if err != nil {
-			t.Fatal(err)
+			return k8sconformance.Outcome{}, err
 		}
 		target.Kubeconfig, target.CNI = kubeconfig, s.opt.CNI
 		images, err := k8sconformance.Images(ctx, o.E2ETest)
 		if err != nil {
-			t.Fatal(err)
+			return k8sconformance.Outcome{}, err
 		}
 		if err := s.phases.Time("k8s conformance images", func() error {
 			for _, img := range images {
@@ -63,17 +81,8 @@ func runK8sConformance(ctx context.Context, t *testing.T, s *suite) {
 			}
 			return nil
 		}); err != nil {
-			t.Fatalf("k8s-conformance: %v: ci/k8s-conformance.sh builds the e2e test images", err)
+			return k8sconformance.Outcome{}, fmt.Errorf("%w: ci/k8s-conformance.sh builds the e2e test images", err)
 		}
 	}
-	out, err := k8sconformance.Run(ctx, o, target)
-	if err != nil {
-		s.k8sConformance = "could not run: " + err.Error()
-		t.Fatalf("k8s-conformance: %v", err)
-	}
-	s.k8sConformance = out.Line()
-	s.k8sConformanceResult = out.Result(target.Dir)
-	if !out.OK {
-		t.Errorf("k8s-conformance: %s (details above and in %s)", out.Line(), filepath.Join(target.Dir, k8sconformance.OutcomeFile))
-	}
+	return k8sconformance.Run(ctx, o, target)
 }

@@ -42,6 +42,35 @@ func Judge(specs []types.SpecReport, known []byte, knownName string, out io.Writ
 	return v, nil
 }
 
+// JudgeReports is Judge on whole Ginkgo reports and the suite's exit: a
+// suite-level failure Ginkgo recorded (SpecialSuiteFailureReasons: a
+// parallel process lost, the suite timed out or was interrupted) is a new
+// failure, and so is a non-zero exit (exitErr) with no failed spec to
+// explain it, since some specs then may never have reported.
+func JudgeReports(reports []types.Report, exitErr error, known []byte, knownName string, out io.Writer) (results.KnownFailuresVerdict, error) {
+	reasons, err := parseKnown(known, knownName)
+	if err != nil {
+		return results.KnownFailuresVerdict{List: knownName}, err
+	}
+	var specs []types.SpecReport
+	var suite []string
+	for _, r := range reports {
+		specs = append(specs, r.SpecReports...)
+		for _, why := range r.SpecialSuiteFailureReasons {
+			suite = append(suite, "[suite] "+why)
+		}
+	}
+	v := classify(specs, reasons)
+	v.NewFailures = append(v.NewFailures, suite...)
+	if exitErr != nil && len(v.NewFailures)+len(v.KnownFailed) == 0 {
+		v.NewFailures = append(v.NewFailures, fmt.Sprintf("[suite] exited with %v though no spec failed: the run is incomplete", exitErr))
+	}
+	v.List = knownName
+	v.OK = len(v.NewFailures)+len(v.NowPassing)+len(v.NotRun) == 0 && v.Ran > 0
+	printOutcome(out, v, reasons)
+	return v, nil
+}
+
 // intermittent starts the reason of a known failure that depends on timing
 // (where a kill lands, how loaded the machine is): the spec may pass or fail
 // that way, and either is as listed.

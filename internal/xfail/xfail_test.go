@@ -2,9 +2,12 @@ package xfail
 
 import (
 	"encoding/json"
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/onsi/ginkgo/v2/types"
@@ -66,5 +69,44 @@ func TestReadKnownRejectsALineWithoutReason(t *testing.T) {
 	}
 	if _, err := readKnown(path); err == nil {
 		t.Fatal("a line without a reason was accepted")
+	}
+}
+
+// TestJudgeReports: with an empty list (the Kubernetes stage's today) only
+// the spec count and the suite keep a broken run from passing: nothing ran,
+// only skips, a suite-level failure, an exit no failed spec explains.
+func TestJudgeReports(t *testing.T) {
+	passed, failed, skipped := types.SpecStatePassed, types.SpecStateFailed, types.SpecStateSkipped
+	exit1 := errors.New("exit status 1")
+	for _, tc := range []struct {
+		name    string
+		known   string
+		reports []types.Report
+		exitErr error
+		wantOK  bool
+		wantNew string
+	}{
+		{"all passed", "", []types.Report{{SpecReports: []types.SpecReport{spec("a", passed), spec("b", passed)}}}, nil, true, ""},
+		{"nothing ran, empty list", "", []types.Report{{}}, nil, false, ""},
+		{"only skipped, empty list", "", []types.Report{{SpecReports: []types.SpecReport{spec("a", skipped)}}}, nil, false, ""},
+		{"a parallel process lost", "", []types.Report{{SpecReports: []types.SpecReport{spec("a", passed)},
+			SpecialSuiteFailureReasons: []string{"Failed to iterate over specs"}}}, exit1, false, "[suite] Failed to iterate over specs"},
+		{"exit 1 though every spec passed", "", []types.Report{{SpecReports: []types.SpecReport{spec("a", passed)}}}, exit1, false, "[suite] exited with exit status 1"},
+		{"exit 1 explained by the known failure", "suite a | known\n", []types.Report{{SpecReports: []types.SpecReport{spec("a", failed), spec("b", passed)}}}, exit1, true, ""},
+		{"a timeout on the known failure", "suite a | known\n", []types.Report{{SpecReports: []types.SpecReport{spec("a", failed), spec("b", skipped)},
+			SpecialSuiteFailureReasons: []string{"Interrupted by Timeout"}}}, exit1, false, "[suite] Interrupted by Timeout"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			v, err := JudgeReports(tc.reports, tc.exitErr, []byte(tc.known), "list", io.Discard)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if v.OK != tc.wantOK {
+				t.Errorf("OK = %v, want %v (%+v)", v.OK, tc.wantOK, v)
+			}
+			if tc.wantNew != "" && !slices.ContainsFunc(v.NewFailures, func(f string) bool { return strings.HasPrefix(f, tc.wantNew) }) {
+				t.Errorf("NewFailures = %q, want one starting %q", v.NewFailures, tc.wantNew)
+			}
+		})
 	}
 }

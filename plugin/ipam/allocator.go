@@ -88,10 +88,10 @@ func (p *Prepared) Close() {
 // ReservePrepared is Reserve with the files p made beforehand (Prepare on
 // this store). It uses them up: p is closed after.
 func (s *Store) ReservePrepared(p *Prepared) ([]net.IP, error) {
+	defer p.Close()
 	if p.dir != s.dirf {
 		return nil, errors.New("prepared for another store")
 	}
-	defer p.Close()
 	a, data, unnamed, entry := p.a, p.data, p.res, p.entry
 	var reserved []net.IP
 	err := s.withLock(func() error {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 
 	"github.com/onsi/ginkgo/v2/types"
 )
@@ -53,6 +54,21 @@ func DecodeConformance(r io.Reader) (*Conformance, error) {
 		return nil, errors.New("ginkgo JSON report: no suite in it")
 	}
 	return &c, nil
+}
+
+// ReadConformance reads the Ginkgo JSON report at path (DecodeConformance);
+// an error opening it is returned as it is, one decoding it names the path.
+func ReadConformance(path string) (*Conformance, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = f.Close() }()
+	c, err := DecodeConformance(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return c, nil
 }
 
 // KnownFailuresVerdict is a Ginkgo run judged against a known-failures list

@@ -202,7 +202,7 @@ func (r conformanceRun) run(stdout, stderr io.Writer) error {
 // Ginkgo, read back: the suite hands its results over as that file) in
 // every format and returns its specs.
 func writeConformanceReports(ginkgoJSON, dir, name string, stdout io.Writer) ([]types.SpecReport, *results.Conformance, error) {
-	run, err := decodeGinkgoJSON(ginkgoJSON)
+	run, err := results.ReadConformance(ginkgoJSON)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -218,7 +218,7 @@ func writeConformanceReports(ginkgoJSON, dir, name string, stdout io.Writer) ([]
 // listSpecs prints the specs a dry run would have run, one full text a
 // line (or as a JSON list).
 func listSpecs(ginkgoJSON string, stdout io.Writer, asJSON bool) error {
-	run, err := decodeGinkgoJSON(ginkgoJSON)
+	run, err := results.ReadConformance(ginkgoJSON)
 	if err != nil {
 		return err
 	}

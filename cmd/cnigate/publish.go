@@ -71,7 +71,7 @@ func runPublish(runs, known, notRun pairs, outDir string, stdout io.Writer) erro
 	}
 	pub := report.Published{Header: publishedHeader(), Clauses: publishedClauses(), Brief: conformance.BriefReason}
 	for _, r := range runs {
-		run, err := decodeGinkgoJSON(r[1])
+		run, err := results.ReadConformance(r[1])
 		if err != nil {
 			return err
 		}

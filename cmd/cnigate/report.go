@@ -189,7 +189,7 @@ func readReport(kind, in, phases string) (*report.Report, any, error) {
 		}
 		return report.FromClusterBench(&c), &c, nil
 	case "conformance":
-		run, err := decodeGinkgoJSON(in)
+		run, err := results.ReadConformance(in)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -236,21 +236,6 @@ func readPhases(given, fallback string) (results.Phases, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return ph, nil
-}
-
-// decodeGinkgoJSON reads a Ginkgo JSON report (--ginkgo.json-report, or
-// what cnigate conformance writes).
-func decodeGinkgoJSON(path string) (*results.Conformance, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer func() { _ = f.Close() }()
-	run, err := results.DecodeConformance(f)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return run, nil
 }
 
 // printWritten says what a report holds and where its files went.

@@ -198,15 +198,13 @@ func Run(ctx context.Context, o Options, t Target) (Outcome, error) {
 	prog.flush()
 
 	out := Outcome{Known: knownName, Duration: time.Since(start)}
-	f, err := os.Open(filepath.Join(t.Dir, ReportFile))
-	if err != nil {
+	rep, err := results.ReadConformance(filepath.Join(t.Dir, ReportFile))
+	if pathErr := (*fs.PathError)(nil); errors.As(err, &pathErr) && pathErr.Op == "open" {
 		exit := cmp.Or(runErr, errors.New("exit status 0"))
 		return out, fmt.Errorf("%s wrote no report (%w): %w; its output: %s", filepath.Base(name), exit, err, logf.Name())
 	}
-	defer func() { _ = f.Close() }()
-	rep, err := results.DecodeConformance(f)
 	if err != nil {
-		return out, fmt.Errorf("%s: %w", f.Name(), err)
+		return out, err
 	}
 	var buf bytes.Buffer
 	// e2e.test exits non-zero when any spec failed: the list decides, but a

@@ -261,12 +261,7 @@ func TestProgress(t *testing.T) {
 // passed; testdata trimmed to the fields judged) against the shipped list, and
 // the same run with one spec turned red: a NEW failure, named.
 func TestRecordedRun(t *testing.T) {
-	f, err := os.Open("testdata/podnet-ipv4.report.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = f.Close() }()
-	rep, err := results.DecodeConformance(f)
+	rep, err := results.ReadConformance("testdata/podnet-ipv4.report.json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -319,12 +314,7 @@ func TestRecordedRun(t *testing.T) {
 // Services spec focused) judged against the shipped bridge list: the HostPort
 // failure is NEW and named.
 func TestRecordedBrokenRun(t *testing.T) {
-	f, err := os.Open("testdata/bridge-ipv4-portmap-broken.report.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = f.Close() }()
-	rep, err := results.DecodeConformance(f)
+	rep, err := results.ReadConformance("testdata/bridge-ipv4-portmap-broken.report.json")
 	if err != nil {
 		t.Fatal(err)
 	}

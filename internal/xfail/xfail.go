@@ -92,11 +92,11 @@ func DecideFiles(reportPath, knownPath string, out io.Writer) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	specs, err := readReport(reportPath)
+	run, err := results.ReadConformance(reportPath)
 	if err != nil {
 		return false, err
 	}
-	return Decide(specs, known, knownPath, out)
+	return Decide(run.Specs(), known, knownPath, out)
 }
 
 // readKnown parses the list at path into spec text -> reason.
@@ -128,19 +128,6 @@ func parseKnown(data []byte, name string) (map[string]string, error) {
 		reasons[spec] = reason
 	}
 	return reasons, sc.Err()
-}
-
-func readReport(path string) ([]types.SpecReport, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer func() { _ = f.Close() }()
-	run, err := results.DecodeConformance(f)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return run.Specs(), nil
 }
 
 func classify(specs []types.SpecReport, reasons map[string]string) results.KnownFailuresVerdict {

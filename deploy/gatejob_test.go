@@ -1,9 +1,6 @@
 package deploy
 
 import (
-	"bytes"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -19,19 +16,7 @@ func TestRenderGateJobGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join("testdata", "gate-job.yaml")
-	if *update {
-		if err := os.WriteFile(path, raw, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (go test ./deploy -update writes it)", err)
-	}
-	if !bytes.Equal(raw, want) {
-		t.Errorf("rendered manifest differs from %s (go test ./deploy -update rewrites it after a deliberate change)", path)
-	}
+	compareGolden(t, "gate-job.yaml", raw)
 }
 
 // The objects: one of each, the Job runs cnigate e2e in existing-cluster

@@ -104,19 +104,7 @@ func TestRenderGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			path := filepath.Join("testdata", tc.file)
-			if *update {
-				if err := os.WriteFile(path, raw, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (go test ./deploy -update writes it)", err)
-			}
-			if !bytes.Equal(raw, want) {
-				t.Errorf("rendered manifest differs from %s (go test ./deploy -update rewrites it after a deliberate change)", path)
-			}
+			compareGolden(t, tc.file, raw)
 			decode(t, raw)
 		})
 	}
@@ -270,5 +258,24 @@ func TestRenderUninstall(t *testing.T) {
 	}
 	if _, err := RenderUninstall(Options{Image: "img:1", Network: "10.244.0.0/16"}, "a: b\n  evil: x"); err == nil || !strings.HasPrefix(err.Error(), "node:") {
 		t.Errorf("a bad node name: %v, want an error naming node", err)
+	}
+}
+
+// compareGolden compares a rendered manifest with testdata/<file>, which
+// `go test ./deploy -update` rewrites after a deliberate change.
+func compareGolden(t *testing.T, file string, raw []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", file)
+	if *update {
+		if err := os.WriteFile(path, raw, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (go test ./deploy -update writes it)", err)
+	}
+	if !bytes.Equal(raw, want) {
+		t.Errorf("rendered manifest differs from %s (go test ./deploy -update rewrites it after a deliberate change)", path)
 	}
 }

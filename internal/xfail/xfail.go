@@ -25,24 +25,12 @@ import (
 // per spec: its full Ginkgo text, " | ", and why it fails; blank lines and
 // lines starting with # are comments.
 func Decide(specs []types.SpecReport, known []byte, knownName string, out io.Writer) (bool, error) {
-	v, err := Judge(specs, known, knownName, out)
+	v, err := JudgeReports([]types.Report{{SpecReports: specs}}, nil, known, knownName, out)
 	return v.OK, err
 }
 
-// Judge is Decide with the whole verdict: the counts and the specs of each kind.
-func Judge(specs []types.SpecReport, known []byte, knownName string, out io.Writer) (results.KnownFailuresVerdict, error) {
-	reasons, err := parseKnown(known, knownName)
-	if err != nil {
-		return results.KnownFailuresVerdict{List: knownName}, err
-	}
-	v := classify(specs, reasons)
-	v.List = knownName
-	v.OK = len(v.NewFailures)+len(v.NowPassing)+len(v.NotRun) == 0 && v.Ran > 0
-	printOutcome(out, v, reasons)
-	return v, nil
-}
-
-// JudgeReports is Judge on whole Ginkgo reports and the suite's exit: a
+// JudgeReports judges whole Ginkgo reports and the suite's exit as Decide
+// judges specs, with the whole verdict (counts and the specs of each kind): a
 // suite-level failure Ginkgo recorded (SpecialSuiteFailureReasons: a
 // parallel process lost, the suite timed out or was interrupted) is a new
 // failure, and so is a non-zero exit (exitErr) with no failed spec to

@@ -434,6 +434,7 @@ func CheckLayout(root string) []Problem {
 		return []Problem{{File: LayoutDoc, Msg: `no "## Layout" section`}}
 	}
 	var problems []Problem
+	checked := map[string]bool{}
 	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -450,9 +451,10 @@ func CheckLayout(root string) []Problem {
 			return nil
 		}
 		dir := path.Dir(rel)
-		if dir == "." || !strings.HasSuffix(rel, ".go") || filepath.Base(p) != firstGoFile(filepath.Dir(p)) {
+		if dir == "." || !strings.HasSuffix(rel, ".go") || checked[dir] {
 			return nil
 		}
+		checked[dir] = true // a package is checked once however many files it has
 		if !strings.Contains(section, "`"+dir+"`") && !strings.Contains(section, "`"+dir+"/`") {
 			problems = append(problems, Problem{File: LayoutDoc, Line: line,
 				Msg: fmt.Sprintf("the Layout section does not name the package %s/ (add it to the room it belongs to)", dir)})
@@ -484,19 +486,4 @@ func sectionOf(md, heading string) (string, int) {
 		return b.String(), nums[i]
 	}
 	return "", 0
-}
-
-// firstGoFile is the name of the first .go file of dir, so a package is
-// checked once however many files it has.
-func firstGoFile(dir string) string {
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return ""
-	}
-	for _, e := range entries {
-		if !e.IsDir() && strings.HasSuffix(e.Name(), ".go") {
-			return e.Name()
-		}
-	}
-	return ""
 }

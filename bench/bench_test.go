@@ -2,6 +2,7 @@ package bench
 
 import (
 	"net"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -200,4 +201,47 @@ func TestFinishComputesEveryPairAndTheTargets(t *testing.T) {
 	if rep.Passed() {
 		t.Error("Passed() with a burst failure")
 	}
+}
+
+// TestWilliamsOrders checks the design's two balances for the table sizes
+// a bench can have: every position and every immediate predecessor equally
+// often per contender.
+func TestWilliamsOrders(t *testing.T) {
+	for n := 1; n <= 9; n++ {
+		rows := williamsOrders(n)
+		pos := make([][]int, n)
+		follows := make([][]int, n)
+		for k := range n {
+			pos[k], follows[k] = make([]int, n), make([]int, n)
+		}
+		for _, row := range rows {
+			if got := slices.Sorted(slices.Values(row)); !slices.Equal(got, seq(n)) {
+				t.Fatalf("n=%d: row %v is not a permutation", n, row)
+			}
+			for k, c := range row {
+				pos[c][k]++
+				if k > 0 {
+					follows[c][row[k-1]]++
+				}
+			}
+		}
+		for c := range n {
+			for k := range n {
+				if pos[c][k] != pos[0][0] {
+					t.Errorf("n=%d: contender %d at position %d %d times, contender 0 first %d times", n, c, k, pos[c][k], pos[0][0])
+				}
+				if k != c && n > 1 && follows[c][k] != follows[1][0] {
+					t.Errorf("n=%d: contender %d after %d %d times, 1 after 0 %d times", n, c, k, follows[c][k], follows[1][0])
+				}
+			}
+		}
+	}
+}
+
+func seq(n int) []int {
+	out := make([]int, n)
+	for i := range out {
+		out[i] = i
+	}
+	return out
 }

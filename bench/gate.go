@@ -31,7 +31,7 @@ import (
 // or in CPU time (MetricAddCPU).
 // With burst rounds (at least minBurstPairs), the walls of the ADD burst and
 // of the DEL burst are gated the same way: round r of the two runs back to
-// back (the order rotates per round), so round r is a pair; they have far
+// back (in alternating order), so round r is a pair; they have far
 // fewer pairs than the sequential phase, hence wider intervals, and catch
 // only what is large against the burst's spread. The seed is
 // fixed, so the verdict is reproducible from the samples in bench.json. The

@@ -19,17 +19,64 @@ type bench struct {
 	o          Options
 	contenders []*contender
 	rep        *results.Bench
+	orders     [][]int // williamsOrders, made on first use
 }
 
-// rotated is the contenders in the order of step i: each one goes first, in
-// the middle and last equally often.
+// rotated is the contenders in the order of step i. The orders are the rows
+// of a Williams design (williamsOrders): over each cycle of rows every
+// contender goes first, in the middle and last equally often AND follows
+// every other contender equally often. A plain rotation gives each contender
+// the same predecessor at every step, and what the process before it left
+// in the caches and the kernel is then a systematic difference between two
+// contenders doing identical work.
 func (b *bench) rotated(i int) []*contender {
-	n := len(b.contenders)
-	out := make([]*contender, n)
-	for k := range n {
-		out[k] = b.contenders[(i+k)%n]
+	if b.orders == nil {
+		b.orders = williamsOrders(len(b.contenders))
+	}
+	row := b.orders[i%len(b.orders)]
+	out := make([]*contender, len(row))
+	for k, j := range row {
+		out[k] = b.contenders[j]
 	}
 	return out
+}
+
+// williamsOrders is a Williams design for n treatments: n rows for an even
+// n, 2n for an odd one, each a permutation of 0..n-1, in which every
+// treatment takes every position equally often and immediately follows
+// every other treatment equally often (first-order carry-over balance).
+func williamsOrders(n int) [][]int {
+	if n <= 0 {
+		return [][]int{{}}
+	}
+	// First row: 0, 1, n-1, 2, n-2, ...
+	first := make([]int, n)
+	lo, hi := 1, n-1
+	for k := 1; k < n; k++ {
+		if k%2 == 1 {
+			first[k] = lo
+			lo++
+		} else {
+			first[k] = hi
+			hi--
+		}
+	}
+	var rows [][]int
+	for i := range n {
+		row := make([]int, n)
+		for k, t := range first {
+			row[k] = (t + i) % n
+		}
+		rows = append(rows, row)
+	}
+	if n%2 == 1 {
+		for i := range n {
+			row := slices.Clone(rows[i])
+			slices.Reverse(row)
+			rows = append(rows, row)
+		}
+	}
+	return rows
 }
 
 // note records a failed command of c (the first few messages are kept).

@@ -19,8 +19,12 @@
 // forwarding on per family, when it is missing: the kernel work of a node's
 // first ADD); create a veth pair from
 // inside the pod netns with the host end in the host netns, set the host end
-// up; in the pod netns add the address, set the interface up and add the
-// default route via the gateway; attach the host end to the bridge.
+// up; in the pod netns add the address (dual-stack: both, and
+// keep_addr_on_down on the interface), set the interface up and add the
+// default route via the gateway; attach the host end to the bridge in hairpin
+// mode. These are the kernel changes podnet's bench config makes (podnet's
+// hairpinMode defaults to true), each made the cheapest way (the sysctl
+// inside the one pod netns switch the floor makes anyway).
 // DEL: delete the pod interface from inside the pod netns (its peer goes with
 // it). Both use vishvananda/netlink and containernetworking/plugins' pkg/ns
 // and pkg/ip, like the plugins they are compared with, and never exec `ip`.

@@ -12,6 +12,7 @@ import (
 	"github.com/containernetworking/plugins/pkg/ip"
 	"github.com/containernetworking/plugins/pkg/netlinksafe"
 	"github.com/containernetworking/plugins/pkg/ns"
+	"github.com/containernetworking/plugins/pkg/utils/sysctl"
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 )
@@ -103,8 +104,14 @@ func add(a addArgs) error {
 		if err := netlink.AddrAdd(link, &netlink.Addr{IPNet: a.addr}); err != nil {
 			return fmt.Errorf("adding %s: %w", a.addr, err)
 		}
-		// No DAD, as podnet and upstream bridge do: the address works at once.
+		// No DAD, as podnet and upstream bridge do: the address works at once;
+		// and kept when the interface goes down, as podnet and upstream do for
+		// a dual-stack pod (a per-interface sysctl, written here inside the
+		// pod netns this floor is in anyway).
 		if a.addr6 != nil {
+			if _, err := sysctl.Sysctl(fmt.Sprintf("net/ipv6/conf/%s/keep_addr_on_down", a.ifName), "1"); err != nil {
+				return err
+			}
 			if err := netlink.AddrAdd(link, &netlink.Addr{IPNet: a.addr6, Flags: unix.IFA_F_NODAD}); err != nil {
 				return fmt.Errorf("adding %s: %w", a.addr6, err)
 			}
@@ -127,7 +134,12 @@ func add(a addArgs) error {
 	if err != nil {
 		return err
 	}
-	return netlink.LinkSetMaster(host, br)
+	if err := netlink.LinkSetMaster(host, br); err != nil {
+		return err
+	}
+	// Hairpin mode on the bridge port, as podnet's bench config has it (its
+	// hairpinMode defaults to true: a pod reaching itself through a Service).
+	return netlink.LinkSetHairpin(host, true)
 }
 
 // bridge returns the bridge, creating it (up, with the gateway address) when it

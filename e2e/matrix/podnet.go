@@ -111,9 +111,10 @@ func waitDaemonSetReady(ctx context.Context, s *suite, name string, nodes int32,
 			last = err.Error()
 			return false, nil
 		}
-		ok, state := daemonSetRolledOut(&ds, nodes) // whole.go
+		ok, state := daemonSetRolledOut(&ds) // whole.go
 		last = state
-		return ok, nil
+		n := ds.Status.DesiredNumberScheduled
+		return ok && n > 0 && (nodes == 0 || n == nodes), nil
 	}, wait.WithContext(ctx), wait.WithInterval(time.Second), wait.WithTimeout(timeout), wait.WithImmediate())
 	if err != nil {
 		return fmt.Errorf("daemonset %s/%s: %s: %w", deploy.Namespace, name, last, err)

@@ -65,7 +65,7 @@ func (w wholeCheck) notWhole(ctx context.Context, cs kubernetes.Interface) ([]st
 			return nil, fmt.Errorf("listing the DaemonSets of %s: %w", ns, err)
 		}
 		for i := range dss.Items {
-			if ok, state := daemonSetRolledOut(&dss.Items[i], 0); !ok {
+			if ok, state := daemonSetRolledOut(&dss.Items[i]); !ok {
 				why = append(why, fmt.Sprintf("daemonset %s/%s: %s", ns, dss.Items[i].Name, state))
 			}
 		}
@@ -163,17 +163,17 @@ func outsidePodCIDRs(p *corev1.Pod, byNode map[string][]netip.Prefix) string {
 	return fmt.Sprintf("pod %s/%s on %s has %s outside the node's podCIDRs %s (no node routes it)", p.Namespace, p.Name, p.Spec.NodeName, strings.Join(bad, ","), strings.Join(in, ","))
 }
 
-// daemonSetRolledOut: every node it is scheduled to has an up-to-date,
-// Ready, available pod, on nodes of them (0: as many as its controller
-// schedules), and the status describes the current generation; state says
-// how far it is.
-func daemonSetRolledOut(ds *appsv1.DaemonSet, nodes int32) (bool, string) {
+// daemonSetRolledOut: every node it is scheduled to (none is fine: a
+// DaemonSet for nodes the cluster does not have) has an up-to-date, Ready,
+// available pod, and the status describes the current generation; state
+// says how far it is.
+func daemonSetRolledOut(ds *appsv1.DaemonSet) (bool, string) {
 	st := ds.Status
 	state := fmt.Sprintf("%d of %d nodes have a Ready pod (%d up to date, %d available)", st.NumberReady, st.DesiredNumberScheduled, st.UpdatedNumberScheduled, st.NumberAvailable)
 	if ds.Generation != st.ObservedGeneration {
 		state += fmt.Sprintf(", generation %d not observed yet", ds.Generation)
 	}
-	return ds.Generation == st.ObservedGeneration && st.DesiredNumberScheduled > 0 && (nodes == 0 || st.DesiredNumberScheduled == nodes) &&
+	return ds.Generation == st.ObservedGeneration &&
 		st.NumberReady == st.DesiredNumberScheduled && st.UpdatedNumberScheduled == st.DesiredNumberScheduled &&
 		st.NumberAvailable == st.DesiredNumberScheduled, state
 }

@@ -110,6 +110,10 @@ func TestNotWhole(t *testing.T) {
 			[]string{"daemonset " + deploy.Namespace + "/" + deploy.DaemonSet + ": 3 of 3 nodes have a Ready pod (3 up to date, 3 available), generation 3 not observed yet"}},
 		{"the CNI's DaemonSet: an old pod left", full, func(c *wholeCluster) { c.dss[1].Status.UpdatedNumberScheduled = 2 },
 			[]string{"daemonset " + deploy.Namespace + "/" + deploy.DaemonSet + ": 3 of 3 nodes have a Ready pod (2 up to date"}},
+		{"a DaemonSet scheduled to no node is rolled out", full, func(c *wholeCluster) {
+			c.dss = append(c.dss, &appsv1.DaemonSet{ObjectMeta: metav1.ObjectMeta{Namespace: metav1.NamespaceSystem, Name: "gpu", Generation: 1},
+				Status: appsv1.DaemonSetStatus{ObservedGeneration: 1}})
+		}, nil},
 		{"a DaemonSet of another namespace does not count", wholeCheck{Namespaces: []string{metav1.NamespaceSystem}, PodCIDRs: true},
 			func(c *wholeCluster) { c.dss[1].Status.NumberReady = 0 }, nil},
 		{"CoreDNS one replica short", full, func(c *wholeCluster) { c.dns.Status.AvailableReplicas = 1 },

@@ -185,12 +185,15 @@ func deploymentAvailable(d *appsv1.Deployment) (bool, string) {
 	if d.Spec.Replicas != nil {
 		want = *d.Spec.Replicas
 	}
+	if want == 0 {
+		return false, "scaled to 0 replicas"
+	}
 	st := d.Status
 	state := fmt.Sprintf("%d of %d replicas available (%d updated)", st.AvailableReplicas, want, st.UpdatedReplicas)
 	if d.Generation != st.ObservedGeneration {
 		state += fmt.Sprintf(", generation %d not observed yet", d.Generation)
 	}
-	return d.Generation == st.ObservedGeneration && want > 0 && st.AvailableReplicas == want && st.UpdatedReplicas == want && st.Replicas == want, state
+	return d.Generation == st.ObservedGeneration && st.AvailableReplicas == want && st.UpdatedReplicas == want && st.Replicas == want, state
 }
 
 // waitWhole polls until the cluster is whole, printing what it waits for

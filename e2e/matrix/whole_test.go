@@ -120,6 +120,10 @@ func TestNotWhole(t *testing.T) {
 			[]string{"deployment kube-system/coredns: 1 of 2 replicas available (2 updated)"}},
 		{"CoreDNS rolling", full, func(c *wholeCluster) { c.dns.Status.Replicas = 3 },
 			[]string{"deployment kube-system/coredns"}},
+		{"CoreDNS scaled to 0 (E2E_BREAK=coredns)", full, func(c *wholeCluster) {
+			c.dns.Spec.Replicas, c.dns.Status = new(int32(0)), appsv1.DeploymentStatus{ObservedGeneration: 1}
+			c.slices[0].Endpoints = nil
+		}, []string{"deployment kube-system/coredns: scaled to 0 replicas", "service kube-system/kube-dns: no ready endpoint"}},
 		{"no CoreDNS", full, func(c *wholeCluster) { c.dns = nil }, []string{`deployment kube-system/coredns: deployments.apps "coredns" not found`}},
 		{"a kube-dns endpoint not ready", full, func(c *wholeCluster) { c.slices[0].Endpoints[1].Conditions.Ready = new(false) },
 			[]string{"service kube-system/kube-dns: endpoint 10.244.2.6 (pod coredns-b) not ready"}},

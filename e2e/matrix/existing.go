@@ -108,10 +108,7 @@ func restConfig(o Options) (*rest.Config, string, error) {
 func clusterFamilies(nodes []corev1.Node, apiSvc *corev1.Service) (fams []string, from string) {
 	has := map[string]bool{}
 	for _, n := range nodes {
-		cidrs := n.Spec.PodCIDRs
-		if len(cidrs) == 0 && n.Spec.PodCIDR != "" {
-			cidrs = []string{n.Spec.PodCIDR}
-		}
+		cidrs := podCIDRs(&n)
 		for _, c := range cidrs {
 			has[familyOf(c)] = true
 		}

@@ -275,6 +275,10 @@ func healCells(behaviour string) func(s *suite, _ ipFamily, _ map[string]*corev1
 			cells = append(cells, cell{from: "podnet-uninstall", to: "node-" + wb, proto: "uninstall", once: true, check: uninstallCheck(b)})
 		case bNodeDelete:
 			cells = append(cells, cell{from: "kubectl delete node", to: "node-" + wb, proto: "delete", once: true, check: nodeDeleteCheck(b)})
+			// the node back as a new Node (new podCIDRs): a new pod there reaches the others
+			for _, v6 := range familiesV6(s) {
+				cells = append(cells, cell{from: healPod(wb), to: webPod(wa), proto: "http", family: familyLabelOf(s, v6), check: newPodCheck(b, webPod(wa), v6)})
+			}
 		}
 		return cells
 	}
@@ -758,7 +762,8 @@ func waitNodeCondition(ctx context.Context, s *suite, name string, want corev1.C
 
 // nodeDeleteCheck stops b's kubelet (else it registers the node again at
 // once), deletes b's Node, and checks every other node's routes to b's pod
-// subnets go within healBound; then starts the kubelet again.
+// subnets go within healBound; then it puts the node back
+// (restoreDeletedNode) and fails if it does not come back whole.
 func nodeDeleteCheck(b nodenet.NodeInfo) check {
 	return func(ctx context.Context) (time.Duration, string, error) {
 		s := suiteFrom(ctx)
@@ -773,36 +778,127 @@ func nodeDeleteCheck(b nodenet.NodeInfo) check {
 		if _, err := nodeExec(ctx, s, b.Name, "systemctl", "stop", "kubelet"); err != nil {
 			return 0, "", err
 		}
-		defer func() {
-			if _, err := nodeExec(context.WithoutCancel(ctx), s, b.Name, "systemctl", "start", "kubelet"); err != nil {
-				klog.Errorf("node delete: starting the kubelet of %s again: %v", b.Name, err)
-			}
-		}()
-		node := &corev1.Node{}
-		node.Name = b.Name
-		if err := s.client.Resources().Delete(ctx, node); err != nil {
-			return 0, "", err
-		}
-		var details []string
-		start := time.Now()
-		for _, o := range s.nodes {
-			if o.Name == b.Name {
-				continue
-			}
-			_, err := until(ctx, healBound-time.Since(start), func() (bool, error) {
-				via, err := nodenet.RouteVia(ctx, o.Name, cidrs)
-				for _, c := range cidrs {
-					if via[c] != "" {
-						return false, err
-					}
-				}
-				return err == nil, err
-			})
-			if err != nil {
-				return 0, strings.Join(details, ", "), fmt.Errorf("node %s still routes %v to deleted node %s: %w", o.Name, cidrs, b.Name, err)
-			}
-			details = append(details, fmt.Sprintf("%s: gone after %d ms", s.short[o.Name], time.Since(start).Milliseconds()))
-		}
-		return time.Since(start), "routes to " + strings.Join(cidrs, ", ") + " removed: " + strings.Join(details, ", "), nil
+		took, detail, err := deleteNode(ctx, s, b, cidrs)
+		back, rerr := restoreDeletedNode(ctx, s, b, cidrs)
+		return took, strings.Join(slices.DeleteFunc([]string{detail, back}, func(d string) bool { return d == "" }), "; "), errors.Join(err, rerr)
 	}
+}
+
+// deleteNode deletes b's Node (its kubelet stopped) and times the removal
+// of every other node's routes to b's pod subnets cidrs.
+func deleteNode(ctx context.Context, s *suite, b nodenet.NodeInfo, cidrs []string) (time.Duration, string, error) {
+	node := &corev1.Node{}
+	node.Name = b.Name
+	if err := s.client.Resources().Delete(ctx, node); err != nil {
+		return 0, "", err
+	}
+	var details []string
+	start := time.Now()
+	for _, o := range s.nodes {
+		if o.Name == b.Name {
+			continue
+		}
+		_, err := until(ctx, healBound-time.Since(start), func() (bool, error) {
+			via, err := nodenet.RouteVia(ctx, o.Name, cidrs)
+			for _, c := range cidrs {
+				if via[c] != "" {
+					return false, err
+				}
+			}
+			return err == nil, err
+		})
+		if err != nil {
+			return 0, strings.Join(details, ", "), fmt.Errorf("node %s still routes %v to deleted node %s: %w", o.Name, cidrs, b.Name, err)
+		}
+		details = append(details, fmt.Sprintf("%s: gone after %d ms", s.short[o.Name], time.Since(start).Milliseconds()))
+	}
+	return time.Since(start), "routes to " + strings.Join(cidrs, ", ") + " removed: " + strings.Join(details, ", "), nil
+}
+
+// restoreDeletedNode starts b's kubelet again and waits until the node is
+// back whole: it registers a new Node, which kube-controller-manager gives
+// new podCIDRs (the old ones went back to its pool), every other node must
+// route them to b, and the pods that ran on b through it keep addresses of
+// the old subnets, which no node routes any longer (Kubernetes keeps them:
+// its pod garbage collector only takes pods of nodes gone for 40 s). Those
+// are replaced, as an operator would after such a delete: left, they
+// broke whatever reached them (2026-12-07: both CoreDNS replicas, and the
+// upstream conformance stage's DNS and NodePort specs with them, for every
+// pod off b). The cells after this one check a new pod on b.
+func restoreDeletedNode(ctx context.Context, s *suite, b nodenet.NodeInfo, old []string) (string, error) {
+	if _, err := nodeExec(context.WithoutCancel(ctx), s, b.Name, "systemctl", "start", "kubelet"); err != nil {
+		return "", fmt.Errorf("starting the kubelet of %s again: %w", b.Name, err)
+	}
+	start := time.Now()
+	var steps []string
+	mark := func(what string) { steps = append(steps, fmt.Sprintf("%s %.1fs", what, time.Since(start).Seconds())) }
+	done := func(err error) (string, error) {
+		out := "kubelet started again: " + strings.Join(steps, ", ")
+		if err != nil {
+			return out, fmt.Errorf("node %s after the delete: %w", b.Name, err)
+		}
+		return out, nil
+	}
+	if err := waitNodeReady(ctx, s, b.Name, 3*time.Minute); err != nil {
+		return done(err)
+	}
+	mark("node Ready")
+	var live nodenet.NodeInfo
+	_, err := until(ctx, healBound, func() (bool, error) {
+		var err error
+		if live, err = liveNode(ctx, s, b.Name); err != nil {
+			return false, err
+		}
+		cidrs := podCIDRsOf(s, live)
+		if len(cidrs) == 0 {
+			return false, fmt.Errorf("node %s has no podCIDRs yet", b.Name)
+		}
+		var errs []error
+		for _, o := range s.nodes {
+			if o.Name != b.Name {
+				errs = append(errs, routesIn(ctx, o, live, cidrs))
+			}
+		}
+		err = errors.Join(errs...)
+		return err == nil, err
+	})
+	if err != nil {
+		return done(fmt.Errorf("its new pod subnets not routed by every other node: %w", err))
+	}
+	mark(fmt.Sprintf("podCIDRs %s (were %s) routed by every other node", strings.Join(podCIDRsOf(s, live), ","), strings.Join(old, ",")))
+	stale, err := replaceStalePods(ctx, s, b.Name)
+	if err != nil {
+		return done(err)
+	}
+	if len(stale) > 0 {
+		mark(fmt.Sprintf("%d pods with addresses of the old subnets replaced (%s)", len(stale), strings.Join(stale, ", ")))
+	}
+	return done(nil)
+}
+
+// replaceStalePods deletes the running pods on node whose addresses lie
+// outside its podCIDRs (their controllers start new ones) and returns their
+// names; whole.go's check is the one the conformance stage waits for.
+func replaceStalePods(ctx context.Context, s *suite, node string) ([]string, error) {
+	var n corev1.Node
+	if err := s.client.Resources().Get(ctx, node, "", &n); err != nil {
+		return nil, err
+	}
+	byNode := nodePodCIDRs([]corev1.Node{n})
+	var list corev1.PodList
+	if err := s.client.Resources().List(ctx, &list, resources.WithFieldSelector("spec.nodeName="+node)); err != nil {
+		return nil, err
+	}
+	var names []string
+	for i := range list.Items {
+		p := &list.Items[i]
+		if outsidePodCIDRs(p, byNode) == "" {
+			continue
+		}
+		if err := s.client.Resources().Delete(ctx, p, resources.WithGracePeriod(0)); err != nil {
+			return names, fmt.Errorf("replacing pod %s/%s: %w", p.Namespace, p.Name, err)
+		}
+		names = append(names, p.Namespace+"/"+p.Name)
+	}
+	return names, nil
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/klog/v2"
 
@@ -84,5 +85,24 @@ func judgeK8sConformance(ctx context.Context, s *suite, dir string) (k8sconforma
 			return k8sconformance.Outcome{}, fmt.Errorf("%w: ci/k8s-conformance.sh builds the e2e test images", err)
 		}
 	}
+	if err := s.phases.Time(phaseClusterWhole, func() error { return waitClusterWhole(ctx, s) }); err != nil {
+		return k8sconformance.Outcome{}, err
+	}
 	return k8sconformance.Run(ctx, o, target)
+}
+
+// phaseClusterWhole is the wait for the cluster to be whole before the stage.
+const phaseClusterWhole = "k8s conformance cluster whole"
+
+// waitClusterWhole waits until the cluster is whole again after the matrix
+// (whole.go): the Healing group restarts and deletes nodes, and a spec run
+// into a cluster still short of a node, a kube-proxy or CoreDNS fails for
+// the cluster, not for the CNI.
+func waitClusterWhole(ctx context.Context, s *suite) error {
+	cs, err := kubernetes.NewForConfig(s.rest)
+	if err != nil {
+		return err
+	}
+	w := wholeCheck{Namespaces: cniNamespaces, PodCIDRs: !s.gate}
+	return w.waitWhole(ctx, cs, wholeTimeout, wholeInterval, func(line string) { fmt.Println("k8s-conformance: " + line) })
 }

@@ -119,6 +119,14 @@ func connect(ctx context.Context, cfg *envconf.Config) error {
 	return nil
 }
 
+// podCIDRs are a node's spec.podCIDRs (spec.podCIDR alone when only it is set).
+func podCIDRs(n *corev1.Node) []string {
+	if len(n.Spec.PodCIDRs) == 0 && n.Spec.PodCIDR != "" {
+		return []string{n.Spec.PodCIDR}
+	}
+	return n.Spec.PodCIDRs
+}
+
 // describeNodes gives nodes stable short names for the matrix: cp, cp2, ...
 // for control planes and w1, w2, ... for workers, in name order.
 func describeNodes(items []corev1.Node) ([]nodenet.NodeInfo, map[string]string) {
@@ -132,11 +140,7 @@ func describeNodes(items []corev1.Node) ([]nodenet.NodeInfo, map[string]string) 
 		}
 		// spec.podCIDR is the first of spec.podCIDRs: IPv6 on an IPv6-only
 		// cluster. Each goes to its family's field.
-		cidrs := n.Spec.PodCIDRs
-		if len(cidrs) == 0 && n.Spec.PodCIDR != "" {
-			cidrs = []string{n.Spec.PodCIDR}
-		}
-		for _, c := range cidrs {
+		for _, c := range podCIDRs(&n) {
 			if strings.Contains(c, ":") {
 				info.PodCIDR6 = c
 			} else {

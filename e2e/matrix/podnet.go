@@ -111,11 +111,10 @@ func waitDaemonSetReady(ctx context.Context, s *suite, name string, nodes int32,
 			last = err.Error()
 			return false, nil
 		}
-		st := ds.Status
-		last = fmt.Sprintf("%d of %d nodes have a Ready pod (%d up to date)", st.NumberReady, st.DesiredNumberScheduled, st.UpdatedNumberScheduled)
-		return ds.Generation == st.ObservedGeneration && st.DesiredNumberScheduled > 0 && (nodes == 0 || st.DesiredNumberScheduled == nodes) &&
-			st.NumberReady == st.DesiredNumberScheduled && st.UpdatedNumberScheduled == st.DesiredNumberScheduled &&
-			st.NumberAvailable == st.DesiredNumberScheduled, nil
+		ok, state := daemonSetRolledOut(&ds) // whole.go
+		last = state
+		n := ds.Status.DesiredNumberScheduled
+		return ok && n > 0 && (nodes == 0 || n == nodes), nil
 	}, wait.WithContext(ctx), wait.WithInterval(time.Second), wait.WithTimeout(timeout), wait.WithImmediate())
 	if err != nil {
 		return fmt.Errorf("daemonset %s/%s: %s: %w", deploy.Namespace, name, last, err)

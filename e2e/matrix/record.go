@@ -89,10 +89,7 @@ func cniConf(out string) *results.CNIConf {
 func nodeRecords(nodes []corev1.Node, nodeConf map[string]string) []results.NodeRecord {
 	var out []results.NodeRecord
 	for _, n := range nodes {
-		cidrs := n.Spec.PodCIDRs
-		if len(cidrs) == 0 && n.Spec.PodCIDR != "" {
-			cidrs = []string{n.Spec.PodCIDR}
-		}
+		cidrs := podCIDRs(&n)
 		r := results.NodeRecord{Name: n.Name, Kubelet: n.Status.NodeInfo.KubeletVersion, Runtime: n.Status.NodeInfo.ContainerRuntimeVersion,
 			Kernel: n.Status.NodeInfo.KernelVersion, OSImage: n.Status.NodeInfo.OSImage, PodCIDRs: append([]string{}, cidrs...)}
 		if out, ok := nodeConf[n.Name]; ok {

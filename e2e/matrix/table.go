@@ -171,7 +171,7 @@ func rows() []row {
 		{group: gHealing, name: bAgentKilled, what: "the node broken and the agent SIGKILLed at a random moment while it repairs: the next agent restores the same routes, rules, conf and binary, pods talk again", sequential: true, cells: healCells(bAgentKilled)},
 		{group: gHealing, name: bNodeRestart, what: "a restarted worker comes back Ready with its routes and rules, and its pods reach the others again", sequential: true, cells: healCells(bNodeRestart)},
 		{group: gHealing, name: bUninstall, what: "with the agent gone and podnet uninstalled a worker turns NotReady; with the agent back, Ready again", sequential: true, cells: healCells(bUninstall)},
-		{group: gHealing, name: bNodeDelete, what: "deleting a worker's Node removes the routes to its pod subnets on every other node", sequential: true, cells: healCells(bNodeDelete)},
+		{group: gHealing, name: bNodeDelete, what: "deleting a worker's Node removes the routes to its pod subnets on every other node; back as a new Node, its new pod subnets are routed and a new pod there reaches the others", sequential: true, cells: healCells(bNodeDelete)},
 	})
 }
 

@@ -439,8 +439,8 @@ func TestHealingCells(t *testing.T) {
 		{"gate mode", func() *suite { s := fakeSuite("podnet", true, true); s.gate = true; return s }, "only on a kind cluster the harness created", nil},
 		{"bridge", func() *suite { return fakeSuite("bridge", true, true) }, "the harness installed bridge by hand", nil},
 		{"ipv4", func() *suite { s := fakeSuite("podnet", true, true); s.families = []string{"ipv4"}; return s }, "",
-			map[string]int{bHealRoute: 1, bHealRules: 1, bHealBinary: 2, bAgentKilled: 40, bNodeRestart: 3, bUninstall: 1, bNodeDelete: 1}},
-		{"dual", dual, "", map[string]int{bHealRoute: 2, bHealRules: 2, bHealBinary: 3, bAgentKilled: 9, bNodeRestart: 5, bUninstall: 1, bNodeDelete: 1}},
+			map[string]int{bHealRoute: 1, bHealRules: 1, bHealBinary: 2, bAgentKilled: 40, bNodeRestart: 3, bUninstall: 1, bNodeDelete: 2}},
+		{"dual", dual, "", map[string]int{bHealRoute: 2, bHealRules: 2, bHealBinary: 3, bAgentKilled: 9, bNodeRestart: 5, bUninstall: 1, bNodeDelete: 3}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := tc.s()

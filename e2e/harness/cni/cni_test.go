@@ -60,7 +60,7 @@ func TestCNITable(t *testing.T) {
 // TestCIRuns: what .ci/run and the GitHub workflow run, from the table.
 func TestCIRuns(t *testing.T) {
 	wantLocal := []string{
-		"CNI=podnet IP_FAMILY=ipv4",
+		"CNI=podnet IP_FAMILY=ipv4 K8S_CONFORMANCE=1",
 		"CNI=podnet IP_FAMILY=dual E2E_AGENT_KILLS=5",
 		"CNI=podnet IP_FAMILY=ipv6 E2E_AGENT_KILLS=5",
 		"CNI=bridge IP_FAMILY=dual",

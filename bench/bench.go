@@ -33,6 +33,10 @@ type Options struct {
 	IPMasq *bool
 	// Timeout limits one plugin process.
 	Timeout time.Duration
+	// Settle is how long after the previous bench's cleanup (on this
+	// machine, through the marker cleanedMarker) a run waits before it
+	// starts; see settleAfterPrevious.
+	Settle time.Duration
 	// Gate, when set, judges its candidate against the table's baseline from
 	// the sequential phase (see GateOptions).
 	Gate *GateOptions
@@ -45,6 +49,7 @@ func Defaults() Options {
 	return Options{
 		N: 200, Burst: 200, BurstRounds: 3, RSSRuns: 5,
 		Network: "10.99.0.0/16", Subnet: "10.99.1.0/24", MTU: 1500, Timeout: 2 * time.Minute,
+		Settle: 45 * time.Second,
 	}
 }
 
@@ -91,6 +96,9 @@ func Run(ctx context.Context, table Table, o Options) (rep *results.Bench, err e
 	rep.Machine.LoadAvg = append(rep.Machine.LoadAvg, loadNow("start"))
 	o.Log("machine: %d cores, kernel %s, %s; load %s", rep.Machine.Cores, rep.Machine.Kernel, rep.Machine.CPU, rep.Machine.LoadAvg[0].LoadAvg)
 
+	if err := settleAfterPrevious(ctx, cleanedMarker(), o.Settle, time.Now(), o.Log); err != nil {
+		return nil, err
+	}
 	tmp, err := os.MkdirTemp("", "cnigate-bench-")
 	if err != nil {
 		return nil, err
@@ -106,6 +114,8 @@ func Run(ctx context.Context, table Table, o Options) (rep *results.Bench, err e
 			err = errors.Join(err, fmt.Errorf("netns left behind: %v", left))
 		}
 		err = errors.Join(err, os.RemoveAll(tmp))
+		// Best effort: a missing marker only means the next run does not wait.
+		_ = os.WriteFile(cleanedMarker(), []byte(time.Now().UTC().Format(time.RFC3339)+"\n"), 0o644)
 	}()
 
 	pods := max(o.N, o.Burst, o.RSSRuns)
@@ -191,4 +201,39 @@ func configOf(o Options) results.BenchConfig {
 		c.IPMasq = o.IPMasq
 	}
 	return c
+}
+
+// cleanedMarker is the file whose modification time says when the last
+// bench on this machine removed its files.
+func cleanedMarker() string { return filepath.Join(os.TempDir(), "cnigate-bench.cleaned") }
+
+// settleAfterPrevious waits until settle has passed since the previous
+// bench's cleanup (marker's modification time), so that a run measures the
+// machine as it is, not as its predecessor left it: its cleanup unlinks
+// tens of thousands of files (the 20,000-reservation store, every pod's
+// reservations), and on ext4 without a journal each new inode for the next
+// ~30 s (vm.dirty_expire_centisecs) costs a scan past the recently deleted
+// ones. Runs started right after another measured identical podnet
+// contenders 1.25x apart and podnet 1.23-1.27x the floor instead of
+// 1.02-1.04x (docs/measurements/2026-12-07-bench-order.md). No marker, or
+// an older one, means no wait.
+func settleAfterPrevious(ctx context.Context, marker string, settle time.Duration, now time.Time, log func(string, ...any)) error {
+	fi, err := os.Stat(marker)
+	if err != nil || settle <= 0 {
+		return nil
+	}
+	wait := fi.ModTime().Add(settle).Sub(now)
+	if wait <= 0 {
+		return nil
+	}
+	log("waiting %.0fs: the previous bench removed its files at %s, and new files cost more for a while after many deletions (-settle %s)",
+		wait.Seconds(), fi.ModTime().UTC().Format("15:04:05"), settle)
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }

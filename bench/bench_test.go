@@ -1,7 +1,12 @@
 package bench
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"net"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -244,4 +249,50 @@ func seq(n int) []int {
 		out[i] = i
 	}
 	return out
+}
+
+// TestSettleAfterPrevious: a run waits out what is left of the settle time
+// after the previous cleanup, and not at all without a marker, with an old
+// one or with settle 0; a cancelled context ends the wait.
+func TestSettleAfterPrevious(t *testing.T) {
+	marker := filepath.Join(t.TempDir(), "cleaned")
+	now := time.Now()
+	var logged []string
+	log := func(format string, a ...any) { logged = append(logged, fmt.Sprintf(format, a...)) }
+	if err := settleAfterPrevious(context.Background(), marker, time.Minute, now, log); err != nil || len(logged) != 0 {
+		t.Fatalf("no marker: err %v, logged %q", err, logged)
+	}
+	if err := os.WriteFile(marker, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cleaned := now.Add(-30 * time.Second)
+	if err := os.Chtimes(marker, cleaned, cleaned); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		settle   time.Duration
+		now      time.Time
+		wantWait bool
+	}{
+		{settle: 0, now: now},
+		{settle: 20 * time.Second, now: now}, // settled already
+		{settle: 30*time.Second + 50*time.Millisecond, now: now, wantWait: true}, // 50 ms left
+	} {
+		logged = nil
+		start := time.Now()
+		if err := settleAfterPrevious(context.Background(), marker, tc.settle, tc.now, log); err != nil {
+			t.Fatal(err)
+		}
+		if waited := len(logged) > 0; waited != tc.wantWait {
+			t.Errorf("settle %s: waited %v (%q), want %v", tc.settle, waited, logged, tc.wantWait)
+		}
+		if tc.wantWait && time.Since(start) < 40*time.Millisecond {
+			t.Errorf("settle %s: returned after %s, before the settle time was over", tc.settle, time.Since(start))
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := settleAfterPrevious(ctx, marker, time.Hour, now, log); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled: err %v, want context.Canceled", err)
+	}
 }

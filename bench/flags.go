@@ -26,6 +26,7 @@ func (o *Options) Register(fs *flag.FlagSet) {
 		return err
 	})
 	fs.DurationVar(&o.Timeout, "timeout", o.Timeout, "limit for one plugin process")
+	fs.DurationVar(&o.Settle, "settle", o.Settle, "wait until this long after the previous bench's cleanup on this machine before starting (0: no wait)")
 }
 
 // Register defines the gate's statistics as flags of fs, their defaults

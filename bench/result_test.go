@@ -70,7 +70,7 @@ func TestRunProducesAStrictBenchJSON(t *testing.T) {
 		t.Fatalf("go build ./bench/floor: %v\n%s", err, out)
 	}
 	o := Defaults()
-	o.N, o.Burst, o.BurstRounds, o.RSSRuns = 2, 2, 1, 0
+	o.N, o.Burst, o.BurstRounds, o.RSSRuns, o.Settle = 2, 2, 1, 0, 0
 	o.Log = t.Logf
 	table := Table{Baseline: "floor", Contenders: []Contender{{Name: "floor", Plugin: floor, Floor: true}}}
 	rep, err := Run(context.Background(), table, o)

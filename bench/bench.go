@@ -33,10 +33,11 @@ type Options struct {
 	IPMasq *bool
 	// Timeout limits one plugin process.
 	Timeout time.Duration
-	// Settle is how long after the previous bench's cleanup (on this
-	// machine, through the marker cleanedMarker) a run waits before it
-	// starts; see settleAfterPrevious.
+	// Settle is how long after the previous bench's cleanup on this
+	// machine (the modification time of Marker, default cleanedMarker())
+	// a run waits before it starts; see settleAfterPrevious.
 	Settle time.Duration
+	Marker string
 	// Gate, when set, judges its candidate against the table's baseline from
 	// the sequential phase (see GateOptions).
 	Gate *GateOptions
@@ -49,7 +50,7 @@ func Defaults() Options {
 	return Options{
 		N: 200, Burst: 200, BurstRounds: 3, RSSRuns: 5,
 		Network: "10.99.0.0/16", Subnet: "10.99.1.0/24", MTU: 1500, Timeout: 2 * time.Minute,
-		Settle: 45 * time.Second,
+		Settle: 70 * time.Second,
 	}
 }
 
@@ -77,6 +78,12 @@ func Run(ctx context.Context, table Table, o Options) (rep *results.Bench, err e
 	if o.N < 1 || o.Burst < 1 || o.BurstRounds < 0 || o.RSSRuns < 0 {
 		return nil, errors.New("n and burst must be at least 1, burst-rounds and rss-runs at least 0")
 	}
+	if o.Settle < 0 {
+		return nil, fmt.Errorf("settle %s: must be 0 (no wait) or more", o.Settle)
+	}
+	if o.Marker == "" {
+		o.Marker = cleanedMarker()
+	}
 	if g := o.Gate; g != nil {
 		if err := g.Validate(table); err != nil {
 			return nil, err
@@ -86,6 +93,9 @@ func Run(ctx context.Context, table Table, o Options) (rep *results.Bench, err e
 		o.RSSRuns = 0
 	}
 
+	if err := settleAfterPrevious(ctx, o.Marker, o.Settle, time.Now(), o.Log); err != nil {
+		return nil, err
+	}
 	rep = &results.Bench{Machine: describeMachine(), Config: configOf(o), Baseline: table.Baseline}
 	if o.RSSRuns == 0 {
 		rep.Config.MemorySkipped = "no maxrss launcher given (bench/maxrss)"
@@ -96,9 +106,6 @@ func Run(ctx context.Context, table Table, o Options) (rep *results.Bench, err e
 	rep.Machine.LoadAvg = append(rep.Machine.LoadAvg, loadNow("start"))
 	o.Log("machine: %d cores, kernel %s, %s; load %s", rep.Machine.Cores, rep.Machine.Kernel, rep.Machine.CPU, rep.Machine.LoadAvg[0].LoadAvg)
 
-	if err := settleAfterPrevious(ctx, cleanedMarker(), o.Settle, time.Now(), o.Log); err != nil {
-		return nil, err
-	}
 	tmp, err := os.MkdirTemp("", "cnigate-bench-")
 	if err != nil {
 		return nil, err
@@ -115,7 +122,7 @@ func Run(ctx context.Context, table Table, o Options) (rep *results.Bench, err e
 		}
 		err = errors.Join(err, os.RemoveAll(tmp))
 		// Best effort: a missing marker only means the next run does not wait.
-		_ = os.WriteFile(cleanedMarker(), []byte(time.Now().UTC().Format(time.RFC3339)+"\n"), 0o644)
+		_ = os.WriteFile(o.Marker, []byte(time.Now().UTC().Format(time.RFC3339)+"\n"), 0o644)
 	}()
 
 	pods := max(o.N, o.Burst, o.RSSRuns)
@@ -208,21 +215,24 @@ func configOf(o Options) results.BenchConfig {
 func cleanedMarker() string { return filepath.Join(os.TempDir(), "cnigate-bench.cleaned") }
 
 // settleAfterPrevious waits until settle has passed since the previous
-// bench's cleanup (marker's modification time), so that a run measures the
-// machine as it is, not as its predecessor left it: its cleanup unlinks
-// tens of thousands of files (the 20,000-reservation store, every pod's
-// reservations), and on ext4 without a journal each new inode for the next
-// ~30 s (vm.dirty_expire_centisecs) costs a scan past the recently deleted
-// ones. Runs started right after another measured identical podnet
-// contenders 1.25x apart and podnet 1.23-1.27x the floor instead of
-// 1.02-1.04x (docs/measurements/2026-12-07-bench-order.md). No marker, or
+// bench's cleanup (marker's modification time; never longer than settle),
+// so that a run measures the machine as it is, not as its predecessor left
+// it: that cleanup unlinks tens of thousands of files (the
+// 20,000-reservation store, every pod's reservations), and on ext4 without
+// a journal the inode allocator skips, reading each one's inode table
+// block, every free inode deleted less than 60 s ago (fs/ext4/ialloc.c,
+// recently_deleted; 300 s more while that block is still dirty, which
+// writeback ends within ~35 s), so every file made in that window costs a
+// scan. Runs started right after another measured identical podnet
+// contenders up to 1.26x apart and podnet 1.23-1.27x the floor instead of
+// 1.02-1.07x (docs/measurements/2026-12-07-bench-order.md). No marker, or
 // an older one, means no wait.
 func settleAfterPrevious(ctx context.Context, marker string, settle time.Duration, now time.Time, log func(string, ...any)) error {
 	fi, err := os.Stat(marker)
 	if err != nil || settle <= 0 {
 		return nil
 	}
-	wait := fi.ModTime().Add(settle).Sub(now)
+	wait := min(fi.ModTime().Add(settle).Sub(now), settle) // a marker from the future waits settle at most
 	if wait <= 0 {
 		return nil
 	}

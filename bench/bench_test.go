@@ -276,7 +276,8 @@ func TestSettleAfterPrevious(t *testing.T) {
 	}{
 		{settle: 0, now: now},
 		{settle: 20 * time.Second, now: now}, // settled already
-		{settle: 30*time.Second + 50*time.Millisecond, now: now, wantWait: true}, // 50 ms left
+		{settle: 30*time.Second + 50*time.Millisecond, now: now, wantWait: true},  // 50 ms left
+		{settle: 50 * time.Millisecond, now: now.Add(-time.Hour), wantWait: true}, // a marker from the future: settle at most
 	} {
 		logged = nil
 		start := time.Now()

@@ -15,8 +15,8 @@
 // on-disk format, then proven by podnet's own GC; see writePreload).
 //
 // Phases, each interleaving the contenders in the orders of a Williams
-// design (williamsOrders: every position and every predecessor equally
-// often) so that drift of a shared, noisy machine and what one process
+// design (williamsOrders: every position, and within a step every
+// predecessor, equally often) so that drift of a shared, noisy machine and what one process
 // leaves behind for the next hit all of them alike:
 //
 //  1. warm-up: one untimed ADD+DEL each (creates the bridge and the rules,

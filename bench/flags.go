@@ -26,7 +26,7 @@ func (o *Options) Register(fs *flag.FlagSet) {
 		return err
 	})
 	fs.DurationVar(&o.Timeout, "timeout", o.Timeout, "limit for one plugin process")
-	fs.DurationVar(&o.Settle, "settle", o.Settle, "wait until this long after the previous bench's cleanup on this machine before starting (0: no wait)")
+	fs.DurationVar(&o.Settle, "settle", o.Settle, "wait until this long after the previous bench on this machine removed its files before starting (0: no wait; files made soon after many deletions cost more on some filesystems)")
 }
 
 // Register defines the gate's statistics as flags of fs, their defaults

@@ -22,14 +22,14 @@ type bench struct {
 	orders     [][]int // williamsOrders, made on first use
 }
 
-// rotated is the contenders in the order of step i. The orders are the rows
-// of a Williams design (williamsOrders): over each cycle of rows every
-// contender goes first, in the middle and last equally often AND follows
-// every other contender equally often. A plain rotation gives each contender
-// the same predecessor at every step, and what the process before it left
-// in the caches and the kernel is then a systematic difference between two
-// contenders doing identical work.
-func (b *bench) rotated(i int) []*contender {
+// stepOrder is the contenders in the order of step i. The orders are the
+// rows of a Williams design (williamsOrders): over each cycle of rows every
+// contender goes first, in the middle and last equally often and, within a
+// step, follows every other contender equally often (across the boundary
+// between two steps, the last of one and the first of the next, it does
+// not). A plain rotation gave each contender the same predecessor at every
+// step.
+func (b *bench) stepOrder(i int) []*contender {
 	if b.orders == nil {
 		b.orders = williamsOrders(len(b.contenders))
 	}
@@ -109,7 +109,7 @@ func (b *bench) warmUp(ctx context.Context) error {
 func (b *bench) sequential(ctx context.Context) error {
 	for _, cmd := range []string{"ADD", "DEL"} {
 		for i := range b.o.N {
-			for _, c := range b.rotated(i) {
+			for _, c := range b.stepOrder(i) {
 				resp, err := c.run(ctx, b.o.Timeout, c.invocation(cmd, i, fmt.Sprint("seq-", i)))
 				if err != nil {
 					return err
@@ -182,11 +182,11 @@ func (c *contender) burstOnce(ctx context.Context, timeout time.Duration, cmd, i
 	return wall, resps, nil
 }
 
-// bursts runs -burst-rounds rounds; in each, every contender (in rotated
+// bursts runs -burst-rounds rounds; in each, every contender (in its step
 // order) takes a burst of ADDs and then a burst of DELs.
 func (b *bench) bursts(ctx context.Context) error {
 	for r := range b.o.BurstRounds {
-		for _, c := range b.rotated(r) {
+		for _, c := range b.stepOrder(r) {
 			round, err := b.burstRound(ctx, c, r)
 			if err != nil {
 				return fmt.Errorf("%s: %w", c.name, err)
@@ -247,7 +247,7 @@ func (b *bench) memory(ctx context.Context) error {
 	b.rep.Config.RSSLauncherBaselineKiB = baseline
 	for _, cmd := range []string{"ADD", "DEL"} {
 		for i := range b.o.RSSRuns {
-			for _, c := range b.rotated(i) {
+			for _, c := range b.stepOrder(i) {
 				resp, kib, err := c.runMaxRSS(ctx, b.o.Timeout, c.invocation(cmd, i, fmt.Sprint("rss-", i)))
 				if err != nil {
 					return fmt.Errorf("%s %s: %w", c.name, cmd, err)

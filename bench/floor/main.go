@@ -12,7 +12,6 @@ import (
 	"github.com/containernetworking/plugins/pkg/ip"
 	"github.com/containernetworking/plugins/pkg/netlinksafe"
 	"github.com/containernetworking/plugins/pkg/ns"
-	"github.com/containernetworking/plugins/pkg/utils/sysctl"
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 )
@@ -109,8 +108,9 @@ func add(a addArgs) error {
 		// a dual-stack pod (a per-interface sysctl, written here inside the
 		// pod netns this floor is in anyway).
 		if a.addr6 != nil {
-			if _, err := sysctl.Sysctl(fmt.Sprintf("net/ipv6/conf/%s/keep_addr_on_down", a.ifName), "1"); err != nil {
-				return err
+			// Written, not read back (plugins' sysctl.Sysctl would), as podnet does.
+			if err := os.WriteFile(fmt.Sprintf("/proc/sys/net/ipv6/conf/%s/keep_addr_on_down", a.ifName), []byte("1"), 0o644); err != nil {
+				return fmt.Errorf("keep_addr_on_down: %w", err)
 			}
 			if err := netlink.AddrAdd(link, &netlink.Addr{IPNet: a.addr6, Flags: unix.IFA_F_NODAD}); err != nil {
 				return fmt.Errorf("adding %s: %w", a.addr6, err)

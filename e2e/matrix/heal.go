@@ -821,7 +821,7 @@ func deleteNode(ctx context.Context, s *suite, b nodenet.NodeInfo, cidrs []strin
 // route them to b, and the pods that ran on b through it keep addresses of
 // the old subnets, which no node routes any longer (Kubernetes keeps them:
 // its pod garbage collector only takes pods of nodes gone for 40 s). Those
-// are replaced, as an operator would after such a delete: left, they
+// are deleted, as an operator would after such a delete: left, they
 // broke whatever reached them (2026-12-07: both CoreDNS replicas, and the
 // upstream conformance stage's DNS and NodePort specs with them, for every
 // pod off b). The cells after this one check a new pod on b.
@@ -866,19 +866,42 @@ func restoreDeletedNode(ctx context.Context, s *suite, b nodenet.NodeInfo, old [
 		return done(fmt.Errorf("its new pod subnets not routed by every other node: %w", err))
 	}
 	mark(fmt.Sprintf("podCIDRs %s (were %s) routed by every other node", strings.Join(podCIDRsOf(s, live), ","), strings.Join(old, ",")))
-	stale, err := replaceStalePods(ctx, s, b.Name)
+	// The kubelet reports Ready with the old conflist still on disk: until
+	// b's agent has written the new subnets, a pod started there gets an
+	// address of the old ones.
+	_, err = until(ctx, healBound, func() (bool, error) {
+		conf, err := nodeExec(ctx, s, b.Name, "sh", "-c", "cat /etc/cni/net.d/*.conflist")
+		if err != nil {
+			return false, err
+		}
+		for _, c := range podCIDRsOf(s, live) {
+			if !strings.Contains(conf, `"`+c+`"`) {
+				return false, fmt.Errorf("its conflist does not name %s yet", c)
+			}
+		}
+		return true, nil
+	})
 	if err != nil {
 		return done(err)
 	}
+	mark("conflist names them")
+	// Pods started in the window above, or not running yet at a pass, are
+	// found by the next pass: replaced until a pass finds none.
+	var stale []string
+	_, err = until(ctx, healBound, func() (bool, error) {
+		more, err := replaceStalePods(ctx, s, b.Name)
+		stale = append(stale, more...)
+		return err == nil && len(more) == 0, err
+	})
 	if len(stale) > 0 {
-		mark(fmt.Sprintf("%d pods with addresses of the old subnets replaced (%s)", len(stale), strings.Join(stale, ", ")))
+		mark(fmt.Sprintf("%d pods with addresses of the old subnets deleted (%s)", len(stale), strings.Join(stale, ", ")))
 	}
-	return done(nil)
+	return done(err)
 }
 
 // replaceStalePods deletes the running pods on node whose addresses lie
-// outside its podCIDRs (their controllers start new ones) and returns their
-// names; whole.go's check is the one the conformance stage waits for.
+// outside its podCIDRs (a controller's pods are started again, with new
+// addresses; the harness's own bare pods are gone) and returns their names; whole.go's check is the one the conformance stage waits for.
 func replaceStalePods(ctx context.Context, s *suite, node string) ([]string, error) {
 	var n corev1.Node
 	if err := s.client.Resources().Get(ctx, node, "", &n); err != nil {

@@ -103,6 +103,6 @@ func waitClusterWhole(ctx context.Context, s *suite) error {
 	if err != nil {
 		return err
 	}
-	w := wholeCheck{Namespaces: cniNamespaces, PodCIDRs: !s.gate}
+	w := wholeCheck{Namespaces: cniNamespaces, PodCIDRs: !s.gate, DNSOptional: s.gate}
 	return w.waitWhole(ctx, cs, wholeTimeout, wholeInterval, func(line string) { fmt.Println("k8s-conformance: " + line) })
 }

@@ -183,7 +183,7 @@ func applyRuntimeBreak(ctx context.Context, _ *envconf.Config) (context.Context,
 		}
 	case breakCoreDNS:
 		var d appsv1.Deployment
-		if err := s.client.Resources().Get(ctx, "coredns", metav1.NamespaceSystem, &d); err != nil {
+		if err := s.client.Resources().Get(ctx, clusterDNSDeployment, metav1.NamespaceSystem, &d); err != nil {
 			return ctx, err
 		}
 		zero := int32(0)
@@ -211,7 +211,7 @@ func applyRuntimeBreak(ctx context.Context, _ *envconf.Config) (context.Context,
 // start-up.
 func waitClusterDNS(ctx context.Context, _ *envconf.Config) (context.Context, error) {
 	s := suiteFrom(ctx)
-	d := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "coredns", Namespace: metav1.NamespaceSystem}}
+	d := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: clusterDNSDeployment, Namespace: metav1.NamespaceSystem}}
 	err := wait.For(conditions.New(s.client.Resources()).DeploymentAvailable(d.Name, d.Namespace),
 		wait.WithContext(ctx), wait.WithInterval(time.Second), wait.WithTimeout(3*time.Minute))
 	if err != nil {

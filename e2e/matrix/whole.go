@@ -11,6 +11,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
@@ -41,6 +42,11 @@ type wholeCheck struct {
 	// A Node deleted and registered again gets new podCIDRs while its pods
 	// keep their addresses, which no node routes any longer.
 	PodCIDRs bool
+	// DNSOptional: a cluster DNS other than kubeadm's coredns Deployment
+	// and kube-dns Service is fine (gate mode: GKE's kube-dns Deployment,
+	// OpenShift's dns-default), so their absence is no reason; what exists
+	// must still be available and ready.
+	DNSOptional bool
 }
 
 // notWhole lists what keeps the cluster from being whole now (none when it
@@ -71,16 +77,22 @@ func (w wholeCheck) notWhole(ctx context.Context, cs kubernetes.Interface) ([]st
 		}
 	}
 	d, err := cs.AppsV1().Deployments(metav1.NamespaceSystem).Get(ctx, clusterDNSDeployment, metav1.GetOptions{})
-	if err != nil {
+	switch {
+	case apierrors.IsNotFound(err) && w.DNSOptional:
+	case err != nil:
 		why = append(why, fmt.Sprintf("deployment %s/%s: %v", metav1.NamespaceSystem, clusterDNSDeployment, err))
-	} else if ok, state := deploymentAvailable(d); !ok {
-		why = append(why, fmt.Sprintf("deployment %s/%s: %s", metav1.NamespaceSystem, clusterDNSDeployment, state))
+	default:
+		if ok, state := deploymentAvailable(d); !ok {
+			why = append(why, fmt.Sprintf("deployment %s/%s: %s", metav1.NamespaceSystem, clusterDNSDeployment, state))
+		}
 	}
 	eps, err := cs.DiscoveryV1().EndpointSlices(metav1.NamespaceSystem).List(ctx, metav1.ListOptions{LabelSelector: discoveryv1.LabelServiceName + "=" + clusterDNSService})
 	if err != nil {
 		return nil, fmt.Errorf("listing the EndpointSlices of %s: %w", clusterDNSService, err)
 	}
-	why = append(why, dnsEndpointsNotWhole(eps.Items)...)
+	if len(eps.Items) > 0 || !w.DNSOptional {
+		why = append(why, dnsEndpointsNotWhole(eps.Items)...)
+	}
 	if w.PodCIDRs {
 		pods, err := cs.CoreV1().Pods(metav1.NamespaceAll).List(ctx, metav1.ListOptions{})
 		if err != nil {
@@ -201,11 +213,14 @@ func deploymentAvailable(d *appsv1.Deployment) (bool, string) {
 // within timeout: an error naming what was still missing.
 func (w wholeCheck) waitWhole(ctx context.Context, cs kubernetes.Interface, timeout, interval time.Duration, progress func(string)) error {
 	start := time.Now()
-	var why []string
+	var why []string // the reasons of the last poll that could ask
 	var lastErr error
 	lastLine := time.Time{}
 	err := wait.PollUntilContextTimeout(ctx, interval, timeout, true, func(ctx context.Context) (bool, error) {
-		why, lastErr = w.notWhole(ctx, cs)
+		now, err := w.notWhole(ctx, cs)
+		if lastErr = err; err == nil {
+			why = now
+		}
 		if lastErr == nil && len(why) == 0 {
 			return true, nil
 		}
@@ -222,6 +237,9 @@ func (w wholeCheck) waitWhole(ctx context.Context, cs kubernetes.Interface, time
 	if err != nil {
 		if lastErr != nil {
 			why = append(why, lastErr.Error())
+		}
+		if ctx.Err() != nil { // the run was cancelled, not the wait given up
+			return fmt.Errorf("waiting for the cluster to be whole: %w", ctx.Err())
 		}
 		return fmt.Errorf("cluster not whole within %s: %s: %w", timeout, strings.Join(why, "; "), err)
 	}

@@ -50,7 +50,7 @@ func Defaults() Options {
 	return Options{
 		N: 200, Burst: 200, BurstRounds: 3, RSSRuns: 5,
 		Network: "10.99.0.0/16", Subnet: "10.99.1.0/24", MTU: 1500, Timeout: 2 * time.Minute,
-		Settle: 70 * time.Second,
+		Settle: 370 * time.Second,
 	}
 }
 
@@ -220,13 +220,14 @@ func cleanedMarker() string { return filepath.Join(os.TempDir(), "cnigate-bench.
 // it: that cleanup unlinks tens of thousands of files (the
 // 20,000-reservation store, every pod's reservations), and on ext4 without
 // a journal the inode allocator skips, reading each one's inode table
-// block, every free inode deleted less than 60 s ago (fs/ext4/ialloc.c,
-// recently_deleted; 300 s more while that block is still dirty, which
-// writeback ends within ~35 s), so every file made in that window costs a
-// scan. Runs started right after another measured identical podnet
-// contenders up to 1.26x apart and podnet 1.23-1.27x the floor instead of
-// 1.02-1.07x (docs/measurements/2026-12-07-bench-order.md). No marker, or
-// an older one, means no wait.
+// block, every free inode deleted less than 60 s ago, or 360 s while that
+// block is dirty (fs/ext4/ialloc.c, recently_deleted), which the next run's
+// own files keep it; so every file made in that window costs a scan. Runs
+// started right after another, or 70 s after, measured identical podnet
+// contenders 1.22-1.26x apart and podnet 1.18-1.27x the floor instead of
+// 1.02-1.07x (docs/measurements/2026-12-07-bench-order.md). The default,
+// 370 s, outlasts the longest window. No marker, or an older one, means no
+// wait.
 func settleAfterPrevious(ctx context.Context, marker string, settle time.Duration, now time.Time, log func(string, ...any)) error {
 	fi, err := os.Stat(marker)
 	if err != nil || settle <= 0 {

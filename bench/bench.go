@@ -150,7 +150,7 @@ func Run(ctx context.Context, table Table, o Options) (rep *results.Bench, err e
 		}
 	}
 
-	b := &bench{o: o, contenders: contenders, rep: rep}
+	b := &bench{o: o, contenders: contenders, rep: rep, orders: williamsOrders(len(contenders))}
 	phases := []struct {
 		name string
 		f    func(context.Context) error

@@ -19,7 +19,7 @@ type bench struct {
 	o          Options
 	contenders []*contender
 	rep        *results.Bench
-	orders     [][]int // williamsOrders, made on first use
+	orders     [][]int // williamsOrders(len(contenders))
 }
 
 // stepOrder is the contenders in the order of step i. The orders are the
@@ -30,9 +30,6 @@ type bench struct {
 // not). A plain rotation gave each contender the same predecessor at every
 // step.
 func (b *bench) stepOrder(i int) []*contender {
-	if b.orders == nil {
-		b.orders = williamsOrders(len(b.contenders))
-	}
 	row := b.orders[i%len(b.orders)]
 	out := make([]*contender, len(row))
 	for k, j := range row {

@@ -870,7 +870,7 @@ func restoreDeletedNode(ctx context.Context, s *suite, b nodenet.NodeInfo, old [
 	// b's agent has written the new subnets, a pod started there gets an
 	// address of the old ones.
 	_, err = until(ctx, healBound, func() (bool, error) {
-		conf, err := nodeExec(ctx, s, b.Name, "sh", "-c", "cat /etc/cni/net.d/*.conflist")
+		conf, err := nodeExec(ctx, s, b.Name, "cat", path.Join(cni.ConfDir, deploy.ConflistName))
 		if err != nil {
 			return false, err
 		}
@@ -901,7 +901,8 @@ func restoreDeletedNode(ctx context.Context, s *suite, b nodenet.NodeInfo, old [
 
 // replaceStalePods deletes the running pods on node whose addresses lie
 // outside its podCIDRs (a controller's pods are started again, with new
-// addresses; the harness's own bare pods are gone) and returns their names; whole.go's check is the one the conformance stage waits for.
+// addresses; the harness's own bare pods are gone) and returns their names.
+// It judges each pod as whole.go's check does (outsidePodCIDRs).
 func replaceStalePods(ctx context.Context, s *suite, node string) ([]string, error) {
 	var n corev1.Node
 	if err := s.client.Resources().Get(ctx, node, "", &n); err != nil {

@@ -226,11 +226,11 @@ func (w wholeCheck) waitWhole(ctx context.Context, cs kubernetes.Interface, time
 		}
 		if time.Since(lastLine) >= wholeProgress {
 			lastLine = time.Now()
-			now := strings.Join(why, "; ")
+			line := strings.Join(why, "; ")
 			if lastErr != nil {
-				now = lastErr.Error()
+				line = lastErr.Error()
 			}
-			progress(fmt.Sprintf("cluster not whole yet after %s: %s", time.Since(start).Round(time.Second), now))
+			progress(fmt.Sprintf("cluster not whole yet after %s: %s", time.Since(start).Round(time.Second), line))
 		}
 		return false, nil // a failed List is retried: the API server may be busy
 	})

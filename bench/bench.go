@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/containernetworking/cni/pkg/version"
@@ -33,6 +34,10 @@ type Options struct {
 	IPMasq *bool
 	// Timeout limits one plugin process.
 	Timeout time.Duration
+	// State is where the contenders' directories (configs, data dirs) live
+	// unless their table entry says otherwise: StateTmpfs, a tmpfs the run
+	// mounts, or StateHost, $TMPDIR's filesystem (see state.go).
+	State string
 	// Settle is how long after the previous bench's cleanup on this
 	// machine (the modification time of Marker, default cleanedMarker())
 	// a run waits before it starts; see settleAfterPrevious.
@@ -48,9 +53,9 @@ type Options struct {
 // Defaults are make bench's options.
 func Defaults() Options {
 	return Options{
-		N: 200, Burst: 200, BurstRounds: 3, RSSRuns: 5,
+		N: 200, Burst: 200, BurstRounds: 5, RSSRuns: 5,
 		Network: "10.99.0.0/16", Subnet: "10.99.1.0/24", MTU: 1500, Timeout: 2 * time.Minute,
-		Settle: 370 * time.Second,
+		State: StateTmpfs, Settle: 370 * time.Second,
 	}
 }
 
@@ -78,6 +83,9 @@ func Run(ctx context.Context, table Table, o Options) (rep *results.Bench, err e
 	if o.N < 1 || o.Burst < 1 || o.BurstRounds < 0 || o.RSSRuns < 0 {
 		return nil, errors.New("n and burst must be at least 1, burst-rounds and rss-runs at least 0")
 	}
+	if !slices.Contains(validStates, o.State) {
+		return nil, fmt.Errorf("state %q: want one of %v", o.State, validStates)
+	}
 	if o.Settle < 0 {
 		return nil, fmt.Errorf("settle %s: must be 0 (no wait) or more", o.Settle)
 	}
@@ -93,8 +101,15 @@ func Run(ctx context.Context, table Table, o Options) (rep *results.Bench, err e
 		o.RSSRuns = 0
 	}
 
-	if err := settleAfterPrevious(ctx, o.Marker, o.Settle, time.Now(), o.Log); err != nil {
+	specs, err := specsOf(table, o, subnet)
+	if err != nil {
 		return nil, err
+	}
+	onHost := slices.ContainsFunc(specs, func(s spec) bool { return s.state == StateHost })
+	if onHost {
+		if err := settleAfterPrevious(ctx, o.Marker, o.Settle, time.Now(), o.Log); err != nil {
+			return nil, err
+		}
 	}
 	rep = &results.Bench{Machine: describeMachine(), Config: configOf(o), Baseline: table.Baseline}
 	if o.RSSRuns == 0 {
@@ -106,34 +121,34 @@ func Run(ctx context.Context, table Table, o Options) (rep *results.Bench, err e
 	rep.Machine.LoadAvg = append(rep.Machine.LoadAvg, loadNow("start"))
 	o.Log("machine: %d cores, kernel %s, %s; load %s", rep.Machine.Cores, rep.Machine.Kernel, rep.Machine.CPU, rep.Machine.LoadAvg[0].LoadAvg)
 
-	tmp, err := os.MkdirTemp("", "cnigate-bench-")
+	dirs, err := newStateDirs(specs)
 	if err != nil {
 		return nil, err
 	}
+	rep.Config.State = dirs.describe(o.State)
 	namespaces := cnitest.NewNamespaces()
 	var contenders []*contender
 	defer func() {
-		o.Log("cleanup: deleting %d contenders' netns and %s", len(contenders), tmp)
+		o.Log("cleanup: deleting %d contenders' netns and %s", len(contenders), dirs.host)
 		for _, c := range contenders {
 			err = errors.Join(err, c.close(namespaces))
 		}
 		if left := namespaces.Leftovers(); len(left) > 0 {
 			err = errors.Join(err, fmt.Errorf("netns left behind: %v", left))
 		}
-		err = errors.Join(err, os.RemoveAll(tmp))
-		// Best effort: a missing marker only means the next run does not wait.
-		_ = os.WriteFile(o.Marker, []byte(time.Now().UTC().Format(time.RFC3339)+"\n"), 0o644)
+		err = errors.Join(err, dirs.remove())
+		if onHost {
+			// Best effort: a missing marker only means the next run does not wait.
+			_ = os.WriteFile(o.Marker, []byte(time.Now().UTC().Format(time.RFC3339)+"\n"), 0o644)
+		}
 	}()
 
 	pods := max(o.N, o.Burst, o.RSSRuns)
-	specs, err := specsOf(table, o, subnet)
-	if err != nil {
-		return nil, err
-	}
 	for _, s := range specs {
-		o.Log("setup %s: host netns, %d pod netns, data dir", s.name, pods)
-		c, err := newContender(s, namespaces, filepath.Join(tmp, s.name), pods)
+		o.Log("setup %s: host netns, %d pod netns, state on %s", s.name, pods, dirs.describe(s.state))
+		c, err := newContender(s, namespaces, dirs.dir(s.state, s.name), pods)
 		if c != nil {
+			c.res.State = dirs.describe(s.state)
 			contenders = append(contenders, c)
 		}
 		if err != nil {
@@ -214,7 +229,8 @@ func configOf(o Options) results.BenchConfig {
 // bench on this machine removed its files.
 func cleanedMarker() string { return filepath.Join(os.TempDir(), "cnigate-bench.cleaned") }
 
-// settleAfterPrevious waits until settle has passed since the previous
+// settleAfterPrevious waits, when a contender keeps its state on the host's
+// filesystem, until settle has passed since the previous
 // bench's cleanup (marker's modification time; never longer than settle),
 // so that a run measures the machine as it is, not as its predecessor left
 // it: that cleanup unlinks tens of thousands of files (the

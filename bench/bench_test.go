@@ -138,6 +138,7 @@ func TestTableValidateNamesTheFault(t *testing.T) {
 		{"floor with preload", `a floor takes no "preload"`, func(t *Table) {
 			t.Contenders[2].Preload = &Preload{Reservations: 1, Format: podnetStore}
 		}},
+		{"unknown state", `"state" "disk" is not one of [tmpfs host]`, func(t *Table) { t.Contenders[0].State = "disk" }},
 		{"unknown preload format", `preload "format" "host-local"`, func(t *Table) { t.Contenders[0].Preload = &Preload{Reservations: 1, Format: "host-local"} }},
 		{"empty preload", `preload "reservations" 0`, func(t *Table) { t.Contenders[0].Preload = &Preload{Format: podnetStore} }},
 		{"preload with IPv6", `preload writes IPv4 reservations only`, func(t *Table) {
@@ -165,8 +166,15 @@ func TestMakeBenchTableIsValid(t *testing.T) {
 	for _, c := range tb.Contenders {
 		names = append(names, c.Name)
 	}
-	if strings.Join(names, ",") != "podnet,bridge,floor,podnet-dual,floor-dual,podnet-16,podnet-20k" || tb.Baseline != "bridge" {
+	if strings.Join(names, ",") != "podnet,bridge,floor,podnet-dual,floor-dual,podnet-16,podnet-20k,podnet-disk" || tb.Baseline != "bridge" {
 		t.Fatalf("make bench's table: contenders %v, baseline %q", names, tb.Baseline)
+	}
+	// Every contender's state on the run's tmpfs (the default) but
+	// podnet-disk's, which shows what the disk costs.
+	for _, c := range tb.Contenders {
+		if want := map[bool]string{true: StateHost}[c.Name == "podnet-disk"]; c.State != want {
+			t.Errorf("%s: state %q, want %q", c.Name, c.State, want)
+		}
 	}
 }
 

@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -44,6 +45,8 @@ type spec struct {
 	// the data dir before the first phase.
 	families []string
 	preload  *Preload
+	// state is where its directory lives (StateTmpfs or StateHost).
+	state string
 }
 
 // specsOf resolves the table's binaries and templates.
@@ -52,7 +55,7 @@ func specsOf(table Table, o Options, subnet *net.IPNet) ([]spec, error) {
 	var specs []spec
 	for _, e := range table.Contenders {
 		s := spec{name: e.Name, maxrss: o.MaxRSS, subnet: subnet, mtu: o.MTU, params: params, targets: e.Targets,
-			families: e.families(), preload: e.Preload}
+			families: e.families(), preload: e.Preload, state: cmp.Or(e.State, o.State)}
 		if err := s.ownNetwork(e, o); err != nil {
 			return nil, fmt.Errorf("contender %s: %w", e.Name, err)
 		}

@@ -164,11 +164,19 @@ func WriteTable(w io.Writer, rep *results.Bench) {
 	}
 	fmt.Fprintf(w, "\n%s (baseline %s): %d sequential ADD/DEL, %s, ipMasq %s, %s\n",
 		strings.Join(rep.Order, " vs "), rep.Baseline, rep.Config.N, bursts, ipmasq, rep.Config.Subnet)
+	if rep.Config.State != "" {
+		fmt.Fprintf(w, "configs and data dirs: %s\n", rep.Config.State)
+	}
 	for _, n := range rep.Order {
-		if r := rep.Contenders[n]; r.Subnet != rep.Config.Subnet && r.Subnet != "" || len(r.Families) > 1 || r.Preload != nil {
+		r := rep.Contenders[n]
+		otherState := r.State != "" && r.State != rep.Config.State
+		if r.Subnet != rep.Config.Subnet && r.Subnet != "" || len(r.Families) > 1 || r.Preload != nil || otherState {
 			line := fmt.Sprintf("%s: %s, %s", n, r.Subnet, strings.Join(r.Families, "+"))
 			if p := r.Preload; p != nil {
 				line += fmt.Sprintf(", %d reservations preloaded (%s)", p.Reservations, p.Format)
+			}
+			if otherState {
+				line += ", config and data dir on " + r.State
 			}
 			fmt.Fprintln(w, line)
 		}

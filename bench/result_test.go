@@ -73,10 +73,21 @@ func TestRunProducesAStrictBenchJSON(t *testing.T) {
 	o.N, o.Burst, o.BurstRounds, o.RSSRuns, o.Settle = 2, 2, 1, 0, 0
 	o.Marker = filepath.Join(t.TempDir(), "cleaned") // not the machine's: a real bench must not wait for this test
 	o.Log = t.Logf
-	table := Table{Baseline: "floor", Contenders: []Contender{{Name: "floor", Plugin: floor, Floor: true}}}
+	t.Setenv("TMPDIR", t.TempDir()) // to see that Run leaves nothing there, mounted or not
+	table := Table{Baseline: "floor", Contenders: []Contender{
+		{Name: "floor", Plugin: floor, Floor: true},
+		{Name: "floor-host", Plugin: floor, Floor: true, State: StateHost},
+	}}
 	rep, err := Run(context.Background(), table, o)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if left, err := os.ReadDir(os.Getenv("TMPDIR")); err != nil || len(left) != 0 {
+		t.Errorf("left in TMPDIR: %v (%v)", left, err)
+	}
+	host := "host: " + os.Getenv("TMPDIR") + ", "
+	if rep.Config.State != StateTmpfs || rep.Contenders["floor"].State != StateTmpfs || !strings.HasPrefix(rep.Contenders["floor-host"].State, host) {
+		t.Errorf("states: run %q, floor %q, floor-host %q (want tmpfs, tmpfs, %q...)", rep.Config.State, rep.Contenders["floor"].State, rep.Contenders["floor-host"].State, host)
 	}
 	path := filepath.Join(t.TempDir(), "bench.json")
 	if err := results.WriteFile(path, rep); err != nil {

@@ -47,6 +47,9 @@ type Contender struct {
 	// (from the result and on its interface): "ipv4" (the default) and/or
 	// "ipv6". The config itself configures them (Fields).
 	Families []string `json:"families,omitempty"`
+	// State is where the contender's directory (config, data dir) lives:
+	// "tmpfs" or "host" (Options.State, which is the default).
+	State string `json:"state,omitempty"`
 	// Preload is state written into the contender's data directory before
 	// the first phase (an IPAM store already holding reservations).
 	Preload *Preload `json:"preload,omitempty"`
@@ -117,6 +120,8 @@ func (t Table) Validate() error {
 			return fmt.Errorf("contender %s: a floor takes no \"netconf\" or \"fields\"", c.Name)
 		case !c.Floor && c.NetConf == "":
 			return fmt.Errorf("contender %s: \"netconf\" missing", c.Name)
+		case c.State != "" && !slices.Contains(validStates, c.State):
+			return fmt.Errorf("contender %s: \"state\" %q is not one of %v", c.Name, c.State, validStates)
 		}
 		if err := c.validateNetwork(); err != nil {
 			return fmt.Errorf("contender %s: %w", c.Name, err)

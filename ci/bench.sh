@@ -6,7 +6,7 @@
 # needs, then leaves in _artifacts/: bench.json (figures), bench.txt (table), and the reports
 # bench.junit.xml, bench.report.json, bench.md, bench.html. Root: it creates network namespaces.
 # Env: BENCH_N (sequential ADDs/DELs, default 200), BENCH_BURST (concurrent ADDs/DELs, 200),
-# BENCH_BURST_ROUNDS (3), ARTIFACTS (default _artifacts). Arguments go to `cnigate bench`
+# BENCH_BURST_ROUNDS (5), ARTIFACTS (default _artifacts). Arguments go to `cnigate bench`
 # (bin/cnigate bench -h lists its flags).
 # Gate mode, BASELINE=<podnet binary now deployed> [CANDIDATE=<path>, default bin/podnet]
 # [TOLERANCE=0.10]: only the two, sequential ADDs/DELs interleaved, no burst (BENCH_BURST_ROUNDS
@@ -50,7 +50,7 @@ CGO_ENABLED=0 go build -trimpath -o "$BENCH_DIR/" ./bench/floor ./bench/maxrss .
 
 phase "bench (load: $(cut -d' ' -f1-3 /proc/loadavg))"
 bin/cnigate bench --contenders bench/contenders.json --maxrss "$BENCH_DIR/maxrss" \
-  -n "${BENCH_N:-200}" --burst "${BENCH_BURST:-200}" --burst-rounds "${BENCH_BURST_ROUNDS:-3}" \
+  -n "${BENCH_N:-200}" --burst "${BENCH_BURST:-200}" --burst-rounds "${BENCH_BURST_ROUNDS:-5}" \
   --report-dir "$ARTIFACTS" "$@"
 phase_summary
 log "table: $ARTIFACTS/bench.txt, figures: $ARTIFACTS/bench.json, reports: $ARTIFACTS/bench.{junit.xml,report.json,md,html}"

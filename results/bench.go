@@ -98,6 +98,9 @@ type BenchConfig struct {
 	RSSLauncherBaselineKiB int64  `json:"rss_launcher_baseline_kib"`
 	MemorySkipped          string `json:"memory_skipped,omitempty"`
 	BurstSkipped           string `json:"burst_skipped,omitempty"`
+	// State is where the contenders' configs and data dirs live unless
+	// their own State says otherwise: "tmpfs", or "host: <dir>, <filesystem>".
+	State string `json:"state,omitempty"`
 }
 
 // BenchContender is one contender's figures.
@@ -106,13 +109,15 @@ type BenchContender struct {
 	Floor  bool   `json:"floor,omitempty"`
 	// Subnet is the contender's IPv4 subnet, Families what each pod gets,
 	// Preload what its store held before the first phase.
-	Subnet   string       `json:"subnet"`
-	Families []string     `json:"families"`
-	Preload  *Preload     `json:"preload,omitempty"`
-	Add      BenchLatency `json:"add"`
-	Del      BenchLatency `json:"del"`
-	Burst    BenchBurst   `json:"burst"`
-	RSS      BenchRSS     `json:"rss"`
+	Subnet   string   `json:"subnet"`
+	Families []string `json:"families"`
+	Preload  *Preload `json:"preload,omitempty"`
+	// State is where its config and data dir lived (as BenchConfig.State).
+	State string       `json:"state,omitempty"`
+	Add   BenchLatency `json:"add"`
+	Del   BenchLatency `json:"del"`
+	Burst BenchBurst   `json:"burst"`
+	RSS   BenchRSS     `json:"rss"`
 	// PeakRSSKiB is the larger of RSS's two, PeakRSSMiB the same in MiB.
 	PeakRSSKiB int64   `json:"peak_rss_kib"`
 	PeakRSSMiB float64 `json:"peak_rss_mib"`

@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -34,8 +35,8 @@ type Options struct {
 	IPMasq *bool
 	// Timeout limits one plugin process.
 	Timeout time.Duration
-	// State is where the contenders' directories (configs, data dirs) live
-	// unless their table entry says otherwise: StateTmpfs, a tmpfs the run
+	// State is where the contenders' data dirs live unless their table
+	// entry says otherwise: StateTmpfs (the default), a tmpfs the run
 	// mounts, or StateHost, $TMPDIR's filesystem (see state.go).
 	State string
 	// Settle is how long after the previous bench's cleanup on this
@@ -83,6 +84,7 @@ func Run(ctx context.Context, table Table, o Options) (rep *results.Bench, err e
 	if o.N < 1 || o.Burst < 1 || o.BurstRounds < 0 || o.RSSRuns < 0 {
 		return nil, errors.New("n and burst must be at least 1, burst-rounds and rss-runs at least 0")
 	}
+	o.State = cmp.Or(o.State, StateTmpfs)
 	if !slices.Contains(validStates, o.State) {
 		return nil, fmt.Errorf("state %q: want one of %v", o.State, validStates)
 	}
@@ -125,7 +127,13 @@ func Run(ctx context.Context, table Table, o Options) (rep *results.Bench, err e
 	if err != nil {
 		return nil, err
 	}
-	rep.Config.State = dirs.describe(o.State)
+	// The run's state is its default, or, when every contender overrides
+	// it, the first one's: the table names the others.
+	runState := o.State
+	if !slices.ContainsFunc(specs, func(s spec) bool { return s.state == o.State }) {
+		runState = specs[0].state
+	}
+	rep.Config.State = dirs.describe(runState)
 	namespaces := cnitest.NewNamespaces()
 	var contenders []*contender
 	defer func() {
@@ -145,10 +153,11 @@ func Run(ctx context.Context, table Table, o Options) (rep *results.Bench, err e
 
 	pods := max(o.N, o.Burst, o.RSSRuns)
 	for _, s := range specs {
-		o.Log("setup %s: host netns, %d pod netns, state on %s", s.name, pods, dirs.describe(s.state))
+		where := dirs.describe(s.state)
+		o.Log("setup %s: host netns, %d pod netns, data dir on %s", s.name, pods, where)
 		c, err := newContender(s, namespaces, dirs.dir(s.state, s.name), pods)
 		if c != nil {
-			c.res.State = dirs.describe(s.state)
+			c.res.State = where
 			contenders = append(contenders, c)
 		}
 		if err != nil {
@@ -229,12 +238,12 @@ func configOf(o Options) results.BenchConfig {
 // bench on this machine removed its files.
 func cleanedMarker() string { return filepath.Join(os.TempDir(), "cnigate-bench.cleaned") }
 
-// settleAfterPrevious waits, when a contender keeps its state on the host's
-// filesystem, until settle has passed since the previous
-// bench's cleanup (marker's modification time; never longer than settle),
-// so that a run measures the machine as it is, not as its predecessor left
-// it: that cleanup unlinks tens of thousands of files (the
-// 20,000-reservation store, every pod's reservations), and on ext4 without
+// settleAfterPrevious waits, when a contender keeps its data dir on the
+// host's filesystem, until settle has passed since the previous bench's
+// cleanup there (marker's modification time; never longer than settle), so
+// that a run measures the machine as it is, not as its predecessor left it:
+// that cleanup, and that contender's own DELs before it, unlinked its
+// files (every pod's reservations: thousands in a run), and on ext4 without
 // a journal the inode allocator skips, reading each one's inode table
 // block, every free inode deleted less than 60 s ago, or 360 s while that
 // block is dirty (fs/ext4/ialloc.c, recently_deleted), which the next run's

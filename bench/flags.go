@@ -26,7 +26,7 @@ func (o *Options) Register(fs *flag.FlagSet) {
 		return err
 	})
 	fs.DurationVar(&o.Timeout, "timeout", o.Timeout, "limit for one plugin process")
-	fs.StringVar(&o.State, "state", o.State, "where the contenders' configs and data dirs live, unless their table entry says: `tmpfs` (one the run mounts) or host ($TMPDIR's filesystem)")
+	fs.StringVar(&o.State, "state", o.State, "where the contenders' data dirs live, unless their table entry says: `tmpfs` (one the run mounts) or host ($TMPDIR's filesystem)")
 	fs.DurationVar(&o.Settle, "settle", o.Settle, "when a contender's state is on the host: wait until this long after the previous bench on this machine removed its files before starting (0: no wait; files made soon after many deletions cost more on some filesystems)")
 }
 

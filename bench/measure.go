@@ -204,7 +204,7 @@ func (b *bench) burstRound(ctx context.Context, c *contender, r int) (results.Be
 	if err != nil {
 		return round, err
 	}
-	round.AddWallMs = ms(wall)
+	round.AddWallMs, round.AddCPUMs = ms(wall), ms(cpuOf(resps))
 	for _, resp := range resps {
 		if resp.Failed() {
 			round.AddFailures++
@@ -223,7 +223,7 @@ func (b *bench) burstRound(ctx context.Context, c *contender, r int) (results.Be
 	if err != nil {
 		return round, err
 	}
-	round.DelWallMs = ms(wall)
+	round.DelWallMs, round.DelCPUMs = ms(wall), ms(cpuOf(resps))
 	for _, resp := range resps {
 		if resp.Failed() {
 			round.DelFailures++
@@ -291,6 +291,15 @@ func percentile(ds []time.Duration, p float64) time.Duration {
 	slices.Sort(s)
 	rank := int(math.Ceil(p/100*float64(len(s)))) - 1
 	return s[min(max(rank, 0), len(s)-1)]
+}
+
+// cpuOf is the CPU time of a burst's processes together.
+func cpuOf(resps []cnitest.Response) time.Duration {
+	var sum time.Duration
+	for _, r := range resps {
+		sum += r.CPU
+	}
+	return sum
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

@@ -54,9 +54,10 @@ func summarizeLatency(l *results.BenchLatency, t timing) {
 // summarizeBurst fills b's median round and totals from its rounds.
 func summarizeBurst(b *results.BenchBurst, size int) {
 	b.Size = size
-	var adds, dels, walls []float64
+	var adds, dels, walls, addCPU, delCPU []float64
 	for _, r := range b.Rounds {
 		adds, dels, walls = append(adds, r.AddWallMs), append(dels, r.DelWallMs), append(walls, r.AddWallMs+r.DelWallMs)
+		addCPU, delCPU = append(addCPU, r.AddCPUMs), append(delCPU, r.DelCPUMs)
 		b.Failures += r.AddFailures + r.DelFailures
 		b.DuplicateIPs += r.DuplicateIPs
 		b.Unconfigured += r.Unconfigured
@@ -64,6 +65,7 @@ func summarizeBurst(b *results.BenchBurst, size int) {
 		b.Leftovers += r.Leftovers
 	}
 	b.AddWallMs, b.DelWallMs, b.WallMs = median(adds), median(dels), median(walls)
+	b.AddCPUMs, b.DelCPUMs = median(addCPU), median(delCPU)
 }
 
 func median(xs []float64) float64 {
@@ -165,7 +167,7 @@ func WriteTable(w io.Writer, rep *results.Bench) {
 	fmt.Fprintf(w, "\n%s (baseline %s): %d sequential ADD/DEL, %s, ipMasq %s, %s\n",
 		strings.Join(rep.Order, " vs "), rep.Baseline, rep.Config.N, bursts, ipmasq, rep.Config.Subnet)
 	if rep.Config.State != "" {
-		fmt.Fprintf(w, "configs and data dirs: %s\n", rep.Config.State)
+		fmt.Fprintf(w, "data dirs: %s\n", rep.Config.State)
 	}
 	for _, n := range rep.Order {
 		r := rep.Contenders[n]
@@ -176,7 +178,7 @@ func WriteTable(w io.Writer, rep *results.Bench) {
 				line += fmt.Sprintf(", %d reservations preloaded (%s)", p.Reservations, p.Format)
 			}
 			if otherState {
-				line += ", config and data dir on " + r.State
+				line += ", data dir on " + r.State
 			}
 			fmt.Fprintln(w, line)
 		}
@@ -237,6 +239,8 @@ func WriteTable(w io.Writer, rep *results.Bench) {
 	if rep.Config.BurstRounds > 0 {
 		row("burst ADD wall (ms)", func(r *results.BenchContender) float64 { return r.Burst.AddWallMs }, "%.0f")
 		row("burst DEL wall (ms)", func(r *results.BenchContender) float64 { return r.Burst.DelWallMs }, "%.0f")
+		row("burst ADD CPU (ms)", func(r *results.BenchContender) float64 { return r.Burst.AddCPUMs }, "%.0f")
+		row("burst DEL CPU (ms)", func(r *results.BenchContender) float64 { return r.Burst.DelCPUMs }, "%.0f")
 		row("burst wall (ms)", func(r *results.BenchContender) float64 { return r.Burst.WallMs }, "%.0f")
 		count("burst failures", func(r *results.BenchContender) int { return r.Burst.Failures })
 		count("burst duplicate IPs", func(r *results.BenchContender) int { return r.Burst.DuplicateIPs })

@@ -24,7 +24,8 @@ func TestFinishProducesAStrictBenchJSON(t *testing.T) {
 			c.addTiming.durations, c.addTiming.rounds, c.addTiming.cpuRounds = append(c.addTiming.durations, d), append(c.addTiming.rounds, d), append(c.addTiming.cpuRounds, d/4)
 			c.delTiming.durations, c.delTiming.rounds, c.delTiming.cpuRounds = append(c.delTiming.durations, d), append(c.delTiming.rounds, d), append(c.delTiming.cpuRounds, d/4)
 		}
-		c.res.Burst.Rounds = []results.BenchBurstRound{{AddWallMs: float64(10 * addMs), DelWallMs: float64(5 * addMs)}}
+		c.res.Burst.Rounds = []results.BenchBurstRound{{AddWallMs: float64(10 * addMs), DelWallMs: float64(5 * addMs), AddCPUMs: float64(8 * addMs), DelCPUMs: float64(4 * addMs)}}
+		c.res.State = StateTmpfs
 		return c
 	}
 	o := Defaults()
@@ -36,6 +37,8 @@ func TestFinishProducesAStrictBenchJSON(t *testing.T) {
 	rep.Config.CNIVersion = "1.1.0" // not the library's current: the checked-in copy stays put
 	rep.Config.MemorySkipped = "no maxrss launcher given (bench/maxrss)"
 	podnet, bridge := mk("podnet", 10, Target{Metric: results.MetricAddP50, Against: "bridge", Limit: 1}), mk("bridge", 40)
+	rep.Config.State = StateTmpfs
+	bridge.res.State = "host: /tmp, ext4 with a journal"
 	finish(rep, []*contender{podnet, bridge})
 	g := DefaultGate()
 	g.Candidate, g.Resamples = "podnet", 200
@@ -52,7 +55,8 @@ func TestFinishProducesAStrictBenchJSON(t *testing.T) {
 	}
 	var table strings.Builder
 	WriteTable(&table, &back)
-	for _, want := range []string{"podnet vs bridge (baseline bridge)", "ADD p50: median paired ratio", "gate verdict: pass"} {
+	for _, want := range []string{"podnet vs bridge (baseline bridge)", "ADD p50: median paired ratio", "gate verdict: pass",
+		"data dirs: tmpfs\n", ", ipv4, data dir on host: /tmp, ext4 with a journal\n", "burst ADD CPU (ms)"} {
 		if !strings.Contains(table.String(), want) {
 			t.Errorf("table lacks %q:\n%s", want, table.String())
 		}
@@ -74,6 +78,27 @@ func TestRunProducesAStrictBenchJSON(t *testing.T) {
 	o.Marker = filepath.Join(t.TempDir(), "cleaned") // not the machine's: a real bench must not wait for this test
 	o.Log = t.Logf
 	t.Setenv("TMPDIR", t.TempDir()) // to see that Run leaves nothing there, mounted or not
+	// A run with every data dir on tmpfs neither waits for the previous
+	// run's cleanup on the host nor says it cleaned up there.
+	written := time.Now().Add(-time.Minute).Truncate(time.Second)
+	if err := os.WriteFile(o.Marker, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(o.Marker, written, written); err != nil {
+		t.Fatal(err)
+	}
+	o.Settle = time.Hour
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if _, err := Run(ctx, Table{Baseline: "floor", Contenders: []Contender{{Name: "floor", Plugin: floor, Floor: true}}}, o); err != nil {
+		t.Fatalf("a run on tmpfs only: %v (it must not wait -settle)", err)
+	}
+	if fi, err := os.Stat(o.Marker); err != nil || !fi.ModTime().Equal(written) {
+		t.Fatalf("a run on tmpfs only touched the marker: %v, %v", fi.ModTime(), err)
+	}
+	// With one contender on the host, it writes the marker (the settle
+	// wait itself: TestSettleAfterPrevious).
+	o.Settle = 0
 	table := Table{Baseline: "floor", Contenders: []Contender{
 		{Name: "floor", Plugin: floor, Floor: true},
 		{Name: "floor-host", Plugin: floor, Floor: true, State: StateHost},
@@ -81,6 +106,9 @@ func TestRunProducesAStrictBenchJSON(t *testing.T) {
 	rep, err := Run(context.Background(), table, o)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if fi, err := os.Stat(o.Marker); err != nil || !fi.ModTime().After(written) {
+		t.Errorf("a run with a contender on the host did not write the marker: %v", err)
 	}
 	if left, err := os.ReadDir(os.Getenv("TMPDIR")); err != nil || len(left) != 0 {
 		t.Errorf("left in TMPDIR: %v (%v)", left, err)

@@ -2,18 +2,20 @@ package bench
 
 // Where the contenders' state lives. A plugin's IPAM store is files; what
 // making and removing them costs is the filesystem's, and it varies between
-// filesystems far more than the 10% the targets resolve: on this project's
-// CI machine, an ext4 without a journal, a file made within minutes of many
+// filesystems far more than the 10% the targets resolve: on the development
+// VM, an ext4 without a journal, a file made within minutes of many
 // deletions costs a scan of every recently deleted inode
 // (fs/ext4/ialloc.c, recently_deleted), so podnet's store phase took 7x its
 // CPU in bursts, and a run started after another measured identical
 // contenders 1.26x apart (docs/measurements/2026-12-07-bench-order.md). So by
-// default every contender's directory (its config, its data dir, a preload)
-// is on a tmpfs the bench mounts: the figures compare the plugins' work, the
-// same on every machine, and unmounting it leaves the next run nothing to
-// wait for. A contender with "state": "host" keeps its directory on the
-// filesystem of $TMPDIR instead, to show what a plugin pays on this
-// machine's disk (make bench's podnet-disk).
+// default every contender's directory (its data dir, with a preload) is on
+// a tmpfs the bench mounts: the figures compare the plugins' work, the same
+// on every machine. A contender with "state": "host" keeps its directory on
+// the filesystem of $TMPDIR instead, to show what a plugin pays on this
+// machine's disk (make bench's podnet-disk), and the gate keeps both its
+// contenders there, so that a store change that waits for the disk shows.
+// A bench killed by SIGKILL leaves its tmpfs mounted under
+// $TMPDIR/cnigate-bench-*/tmpfs (umount it); SIGINT and SIGTERM clean up.
 
 import (
 	"errors"
@@ -61,7 +63,8 @@ func newStateDirs(specs []spec) (*stateDirs, error) {
 		return nil, errors.Join(err, os.RemoveAll(tmp))
 	}
 	if err := unix.Mount("cnigate-bench", d.tmpfs, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=0700"); err != nil {
-		return nil, errors.Join(fmt.Errorf("mounting a tmpfs for the contenders' state on %s: %w", d.tmpfs, err), os.RemoveAll(tmp))
+		err = fmt.Errorf("mounting a tmpfs for the contenders' data dirs on %s (\"state\": \"host\" or -state host keeps them on $TMPDIR's filesystem instead): %w", d.tmpfs, err)
+		return nil, errors.Join(err, os.RemoveAll(tmp))
 	}
 	return d, nil
 }
@@ -114,30 +117,32 @@ func filesystemOf(path string) string {
 		return "unknown filesystem (" + err.Error() + ")"
 	}
 	name, ok := filesystemNames[st.Type]
-	if !ok {
+	switch {
+	case !ok:
 		return fmt.Sprintf("filesystem 0x%x", st.Type)
-	}
-	if name != "ext4" {
+	case name != "ext4":
 		return name
 	}
-	switch journaled, err := hasJournal(path); {
+	switch journaled, err := ext4Journal("/sys", path); {
 	case err != nil:
-		return name
+		return "ext2/3/4" // the magic number is theirs; only ext4 says more
 	case journaled:
-		return name + " with a journal"
+		return "ext4 with a journal"
 	default:
-		return name + " without a journal"
+		return "ext4 without a journal"
 	}
 }
 
-// hasJournal reports whether the block device under path has a jbd2
-// journal: jbd2 lists each journal in /proc/fs/jbd2 as <device>-<inode>.
-func hasJournal(path string) (bool, error) {
+// ext4Journal reports whether the ext4 filesystem path is on has a journal,
+// from sysfs (sys, "/sys" but in tests): ext4 names its journal's thread
+// in fs/ext4/<device>/journal_task, "<none>" without one; the device's name
+// is in dev/block/<major>:<minor>/uevent.
+func ext4Journal(sys, path string) (bool, error) {
 	var st unix.Stat_t
 	if err := unix.Stat(path, &st); err != nil {
 		return false, err
 	}
-	uevent, err := os.ReadFile(fmt.Sprintf("/sys/dev/block/%d:%d/uevent", unix.Major(st.Dev), unix.Minor(st.Dev)))
+	uevent, err := os.ReadFile(filepath.Join(sys, "dev/block", fmt.Sprintf("%d:%d", unix.Major(st.Dev), unix.Minor(st.Dev)), "uevent"))
 	if err != nil {
 		return false, err
 	}
@@ -147,17 +152,12 @@ func hasJournal(path string) (bool, error) {
 			dev = v
 		}
 	}
-	if dev == "" {
-		return false, errors.New("no DEVNAME")
+	if dev == "" || strings.Contains(dev, "/") {
+		return false, fmt.Errorf("no device name in the uevent of %s", path)
 	}
-	journals, err := os.ReadDir("/proc/fs/jbd2")
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
+	task, err := os.ReadFile(filepath.Join(sys, "fs/ext4", dev, "journal_task"))
+	if err != nil {
 		return false, err
 	}
-	for _, j := range journals {
-		if strings.HasPrefix(j.Name(), dev+"-") {
-			return true, nil
-		}
-	}
-	return false, nil
+	return strings.TrimSpace(string(task)) != "<none>", nil
 }

@@ -47,7 +47,7 @@ type Contender struct {
 	// (from the result and on its interface): "ipv4" (the default) and/or
 	// "ipv6". The config itself configures them (Fields).
 	Families []string `json:"families,omitempty"`
-	// State is where the contender's directory (config, data dir) lives:
+	// State is where the contender's data dir lives:
 	// "tmpfs" or "host" (Options.State, which is the default).
 	State string `json:"state,omitempty"`
 	// Preload is state written into the contender's data directory before

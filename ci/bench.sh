@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # make bench: the contenders of bench/contenders.json (podnet, upstream bridge + host-local, the
-# kernel floor, podnet dual-stack, podnet with an empty /16 store and with 20,000 reservations
-# preloaded) as whole plugin processes in throwaway network namespaces, through
-# `bin/cnigate bench` (bench/README.md says what is measured and how). Builds what the table
-# needs, then leaves in _artifacts/: bench.json (figures), bench.txt (table), and the reports
-# bench.junit.xml, bench.report.json, bench.md, bench.html. Root: it creates network namespaces.
+# kernel floor, podnet dual-stack and its floor, podnet with an empty /16 store and with 20,000
+# reservations preloaded, podnet with its store on this machine's disk) as whole plugin
+# processes in throwaway network namespaces, through `bin/cnigate bench` (bench/README.md says
+# what is measured and how). Builds what the table needs, then leaves in _artifacts/:
+# bench.json (figures), bench.txt (table), and the reports bench.junit.xml, bench.report.json,
+# bench.md, bench.html. Root: it creates network namespaces.
 # Env: BENCH_N (sequential ADDs/DELs, default 200), BENCH_BURST (concurrent ADDs/DELs, 200),
 # BENCH_BURST_ROUNDS (5), ARTIFACTS (default _artifacts). Arguments go to `cnigate bench`
 # (bin/cnigate bench -h lists its flags).
@@ -34,7 +35,7 @@ if [[ -n ${BASELINE:-} ]]; then
   status=0
   bin/cnigate bench --baseline-plugin "$BASELINE" "${podnet[@]}" --candidate "$CANDIDATE" "${podnet[@]}" \
     --tolerance "${TOLERANCE:-0.10}" -n "${BENCH_N:-200}" --burst "${BENCH_BURST:-200}" \
-    --burst-rounds "${BENCH_BURST_ROUNDS:-0}" --report-dir "$ARTIFACTS" "$@" || status=$?
+    --burst-rounds "${BENCH_BURST_ROUNDS:-0}" --state host --settle 0 --report-dir "$ARTIFACTS" "$@" || status=$? # as ci/bench-gate.sh
   phase_summary
   log "verdict: $ARTIFACTS/bench.txt, figures: $ARTIFACTS/bench.json, reports: $ARTIFACTS/bench.{junit.xml,report.json,md,html}"
   exit "$status"

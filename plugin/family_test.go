@@ -449,3 +449,89 @@ func mustFamilies(c testConf) *NetConf {
 	}
 	return n
 }
+
+// TestGatewayHealedByNextAdd: every ADD asks the FIB whether the bridge
+// holds each family's gateway (hasGateway) instead of adding it again, so
+// the question must tell a held gateway from a missing one, and from the
+// same address on another interface or covered by a local prefix; and an
+// ADD after the gateway was removed by hand puts it back.
+func TestGatewayHealedByNextAdd(t *testing.T) {
+	c := familyConf(t, `,"ipMasq":false`+familyConfs[2].extra, true)
+	pod1, pod2 := podNetNS(t), podNetNS(t)
+	inHostNetNS(t, func() error {
+		conf := c.jsonFamilies()
+		n, _, err := loadNetConf(conf)
+		if err != nil {
+			return err
+		}
+		if _, err := call(cmdAdd, conf, pod1.Path(), "c1", "eth0"); err != nil {
+			return err
+		}
+		br, err := bridgeByName(perRequest, c.bridge)
+		if err != nil {
+			return err
+		}
+		other := netlink.NewLinkAttrs()
+		other.Name = "other"
+		if err := netlink.LinkAdd(&netlink.Veth{LinkAttrs: other, PeerName: "other-peer"}); err != nil {
+			return err
+		}
+		otherLink, err := netlinksafe.LinkByName("other")
+		if err != nil {
+			return err
+		}
+		if err := netlink.LinkSetUp(otherLink); err != nil {
+			return err
+		}
+		for _, f := range n.families {
+			gw := &netlink.Addr{IPNet: gatewayNet(f), Flags: unix.IFA_F_NODAD}
+			covering := &netlink.Route{LinkIndex: br.Index, Dst: f.pool.Subnet, Type: unix.RTN_LOCAL, Table: unix.RT_TABLE_LOCAL, Scope: netlink.SCOPE_HOST}
+			for _, step := range []struct {
+				what string
+				act  func() error
+				want bool
+			}{
+				{"after ADD", func() error { return nil }, true},
+				{"removed by hand", func() error { return netlink.AddrDel(br, gw) }, false},
+				{"on another interface", func() error { return netlink.AddrAdd(otherLink, gw) }, false},
+				{"covered by a local route only", func() error {
+					// A local route for the whole subnet on the bridge (ip route
+					// add local SUBNET dev BRIDGE): the gateway is local, but
+					// not the bridge's address.
+					if err := netlink.AddrDel(otherLink, gw); err != nil {
+						return err
+					}
+					return netlink.RouteAdd(covering)
+				}, false},
+				{"with the local route gone", func() error { return netlink.RouteDel(covering) }, false},
+			} {
+				if err := step.act(); err != nil {
+					return fmt.Errorf("%s gateway %s: %w", f.name(), step.what, err)
+				}
+				if got, err := hasGateway(perRequest, br, f); err != nil || got != step.want {
+					return fmt.Errorf("%s gateway %s: hasGateway = %v, want %v (error: %w)", f.name(), step.what, got, step.want, err)
+				}
+			}
+		}
+		if _, err := call(cmdAdd, conf, pod2.Path(), "c2", "eth0"); err != nil {
+			return err
+		}
+		for _, f := range n.families {
+			if got, err := hasGateway(perRequest, br, f); err != nil || !got {
+				return fmt.Errorf("%s gateway after the next ADD: hasGateway = %v, want it back (error: %w)", f.name(), got, err)
+			}
+			family := netlink.FAMILY_V4
+			if f.ipv6 {
+				family = netlink.FAMILY_V6
+			}
+			addrs, err := netlink.AddrList(br, family)
+			if err != nil {
+				return err
+			}
+			if !slices.ContainsFunc(addrs, func(a netlink.Addr) bool { return a.IPNet.String() == gatewayNet(f).String() }) {
+				return fmt.Errorf("%s: bridge addresses %v lack the gateway %s after the next ADD", f.name(), addrs, gatewayNet(f))
+			}
+		}
+		return nil
+	})
+}

@@ -73,28 +73,62 @@ func ensureBridge(h netlinksafe.Handle, n *NetConf, store *ipam.Store, found *ne
 	return br, nil
 }
 
-// addGateway gives the bridge f's gateway address and enables forwarding
-// for f. An IPv6 gateway is added without duplicate address detection
-// (IFA_F_NODAD): it is usable at once instead of after a second or more of
-// DAD, and it is unique by construction (the first host of this node's
-// subnet6, on podnet's own bridge). Enabling IPv6 forwarding on a node makes
-// its interfaces stop accepting router advertisements unless accept_ra is 2,
-// as with upstream bridge.
+// addGateway gives the bridge f's gateway address unless it holds it
+// already (hasGateway), and enables forwarding for f. An IPv6 gateway is
+// added without duplicate address detection (IFA_F_NODAD): it is usable at
+// once instead of after a second or more of DAD, and it is unique by
+// construction (the first host of this node's subnet6, on podnet's own
+// bridge). Enabling IPv6 forwarding on a node makes its interfaces stop
+// accepting router advertisements unless accept_ra is 2, as with upstream
+// bridge.
 func addGateway(h netlinksafe.Handle, br *netlink.Bridge, f family) error {
-	addr := &netlink.Addr{IPNet: gatewayNet(f)}
-	if f.ipv6 {
-		if err := enableIPv6(br.Name); err != nil {
-			return err
-		}
-		addr.Flags = unix.IFA_F_NODAD
+	has, err := hasGateway(h, br, f)
+	if err != nil {
+		return fmt.Errorf("looking up gateway %s on bridge %q: %w", f.pool.Gateway, br.Name, err)
 	}
-	if err := h.AddrAdd(br, addr); err != nil && !errors.Is(err, unix.EEXIST) {
-		return fmt.Errorf("adding gateway %s to bridge %q: %w", addr.IPNet, br.Name, err)
+	if !has {
+		addr := &netlink.Addr{IPNet: gatewayNet(f)}
+		if f.ipv6 {
+			if err := enableIPv6(br.Name); err != nil {
+				return err
+			}
+			addr.Flags = unix.IFA_F_NODAD
+		}
+		if err := h.AddrAdd(br, addr); err != nil && !errors.Is(err, unix.EEXIST) {
+			return fmt.Errorf("adding gateway %s to bridge %q: %w", addr.IPNet, br.Name, err)
+		}
 	}
 	if err := enableForward(f.ipv6); err != nil {
 		return fmt.Errorf("enabling %s forwarding: %w", f.name(), err)
 	}
 	return nil
+}
+
+// hasGateway reports whether br holds f's gateway address, as the FIB says
+// (RTM_GETROUTE with RTM_F_FIB_MATCH: the kernel's local route of an
+// address names the interface that holds it). Every ADD asks, so that a
+// gateway removed by hand is added back; asking this way takes no RTNL
+// lock, where adding the address again (EEXIST) took it on every ADD, and
+// in a burst of ADDs every ADD of the node queued behind it
+// (docs/measurements/2026-12-07-bench-tmpfs.md). A gateway address the
+// administrator gave the bridge with another prefix counts as held.
+func hasGateway(h netlinksafe.Handle, br *netlink.Bridge, f family) (bool, error) {
+	routes, err := h.RouteGetWithOptions(f.pool.Gateway, &netlink.RouteGetOptions{FIBMatch: true})
+	switch {
+	case errors.Is(err, unix.ENETUNREACH), errors.Is(err, unix.EHOSTUNREACH):
+		return false, nil // no route at all leads there
+	case err != nil:
+		return false, err
+	}
+	for _, r := range routes {
+		if r.Type != unix.RTN_LOCAL || r.LinkIndex != br.Index || r.Dst == nil {
+			continue
+		}
+		if ones, bits := r.Dst.Mask.Size(); ones == bits && r.Dst.IP.Equal(f.pool.Gateway) {
+			return true, nil // the gateway's own route, not a local prefix covering it
+		}
+	}
+	return false, nil
 }
 
 // enableIPv6 turns IPv6 on for the interface ifName of the calling thread's

@@ -98,7 +98,7 @@ type BenchConfig struct {
 	RSSLauncherBaselineKiB int64  `json:"rss_launcher_baseline_kib"`
 	MemorySkipped          string `json:"memory_skipped,omitempty"`
 	BurstSkipped           string `json:"burst_skipped,omitempty"`
-	// State is where the contenders' configs and data dirs live unless
+	// State is where the contenders' data dirs live unless
 	// their own State says otherwise: "tmpfs", or "host: <dir>, <filesystem>".
 	State string `json:"state,omitempty"`
 }
@@ -112,7 +112,7 @@ type BenchContender struct {
 	Subnet   string   `json:"subnet"`
 	Families []string `json:"families"`
 	Preload  *Preload `json:"preload,omitempty"`
-	// State is where its config and data dir lived (as BenchConfig.State).
+	// State is where its data dir was (as BenchConfig.State).
 	State string       `json:"state,omitempty"`
 	Add   BenchLatency `json:"add"`
 	Del   BenchLatency `json:"del"`
@@ -182,10 +182,16 @@ type BenchLatency struct {
 
 // BenchBurst is the median round (wall times) and the totals over all rounds.
 type BenchBurst struct {
-	Size         int               `json:"size"`
-	AddWallMs    float64           `json:"add_wall_ms"`
-	DelWallMs    float64           `json:"del_wall_ms"`
-	WallMs       float64           `json:"wall_ms"` // ADD burst + DEL burst
+	Size      int     `json:"size"`
+	AddWallMs float64 `json:"add_wall_ms"`
+	DelWallMs float64 `json:"del_wall_ms"`
+	WallMs    float64 `json:"wall_ms"` // ADD burst + DEL burst
+	// AddCPUMs and DelCPUMs are the median round's CPU time of all its
+	// processes together (user + system, with the children they waited
+	// for): what the burst cost the machine, where the wall time also
+	// counts the waits (for a lock, for the other processes on the cores).
+	AddCPUMs     float64           `json:"add_cpu_ms"`
+	DelCPUMs     float64           `json:"del_cpu_ms"`
 	Failures     int               `json:"failures"`
 	DuplicateIPs int               `json:"duplicate_ips"`
 	Unconfigured int               `json:"unconfigured"`
@@ -198,6 +204,8 @@ type BenchBurst struct {
 type BenchBurstRound struct {
 	AddWallMs    float64 `json:"add_wall_ms"`
 	DelWallMs    float64 `json:"del_wall_ms"`
+	AddCPUMs     float64 `json:"add_cpu_ms"`
+	DelCPUMs     float64 `json:"del_cpu_ms"`
 	AddFailures  int     `json:"add_failures"`
 	DelFailures  int     `json:"del_failures"`
 	DuplicateIPs int     `json:"duplicate_ips"`

@@ -29,6 +29,8 @@
 // it). Both use vishvananda/netlink and containernetworking/plugins' pkg/ns
 // and pkg/ip, like the plugins they are compared with, and never exec `ip`.
 //
+// It runs with one P (GOMAXPROCS 1 unless set), as podnet does.
+//
 // It prints nothing on success and exits 0; on failure it prints the error on
 // stderr and exits 1 (2 for a bad environment).
 package main

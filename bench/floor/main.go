@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"runtime"
 	"strconv"
 
 	"github.com/containernetworking/plugins/pkg/ip"
@@ -17,6 +18,12 @@ import (
 )
 
 func main() {
+	// One P, as podnet runs (plugin/main.go): the floor is the kernel work
+	// with the least a Go process adds to it, and a second P only adds the
+	// scheduler's spinning threads.
+	if os.Getenv("GOMAXPROCS") == "" {
+		runtime.GOMAXPROCS(1)
+	}
 	var err error
 	switch cmd := os.Getenv("CNI_COMMAND"); cmd {
 	case "ADD":

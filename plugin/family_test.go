@@ -453,8 +453,10 @@ func mustFamilies(c testConf) *NetConf {
 // TestGatewayHealedByNextAdd: every ADD asks the FIB whether the bridge
 // holds each family's gateway (hasGateway) instead of adding it again, so
 // the question must tell a held gateway from a missing one, and from the
-// same address on another interface or covered by a local prefix; and an
-// ADD after the gateway was removed by hand puts it back.
+// same address on another interface, covered by a local prefix or without
+// the subnet's prefix; a lookup that fails (a blackhole or prohibit route
+// over the network) means missing, not a failed ADD; and an ADD after the
+// gateway was removed by hand puts it back.
 func TestGatewayHealedByNextAdd(t *testing.T) {
 	c := familyConf(t, `,"ipMasq":false`+familyConfs[2].extra, true)
 	pod1, pod2 := podNetNS(t), podNetNS(t)
@@ -471,9 +473,7 @@ func TestGatewayHealedByNextAdd(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		other := netlink.NewLinkAttrs()
-		other.Name = "other"
-		if err := netlink.LinkAdd(&netlink.Veth{LinkAttrs: other, PeerName: "other-peer"}); err != nil {
+		if err := addNonBridge("other"); err != nil {
 			return err
 		}
 		otherLink, err := netlinksafe.LinkByName("other")
@@ -485,7 +485,16 @@ func TestGatewayHealedByNextAdd(t *testing.T) {
 		}
 		for _, f := range n.families {
 			gw := &netlink.Addr{IPNet: gatewayNet(f), Flags: unix.IFA_F_NODAD}
+			bits := 128
+			if !f.ipv6 {
+				bits = 32
+			}
+			hostOnly := &netlink.Addr{IPNet: &net.IPNet{IP: f.pool.Gateway, Mask: net.CIDRMask(bits, bits)}, Flags: unix.IFA_F_NODAD}
 			covering := &netlink.Route{LinkIndex: br.Index, Dst: f.pool.Subnet, Type: unix.RTN_LOCAL, Table: unix.RT_TABLE_LOCAL, Scope: netlink.SCOPE_HOST}
+			ones, _ := f.pool.Subnet.Mask.Size()
+			wider := &net.IPNet{IP: f.pool.Subnet.IP.Mask(net.CIDRMask(ones-8, bits)), Mask: net.CIDRMask(ones-8, bits)}
+			blackhole := &netlink.Route{Dst: wider, Type: unix.RTN_BLACKHOLE}
+			prohibit := &netlink.Route{Dst: wider, Type: unix.RTN_PROHIBIT}
 			for _, step := range []struct {
 				what string
 				act  func() error
@@ -504,12 +513,25 @@ func TestGatewayHealedByNextAdd(t *testing.T) {
 					return netlink.RouteAdd(covering)
 				}, false},
 				{"with the local route gone", func() error { return netlink.RouteDel(covering) }, false},
+				{"with a full-length prefix (no subnet route)", func() error { return netlink.AddrAdd(br, hostOnly) }, false},
+				{"missing under a blackhole route (the lookup fails: EINVAL)", func() error {
+					if err := netlink.AddrDel(br, hostOnly); err != nil {
+						return err
+					}
+					return netlink.RouteAdd(blackhole)
+				}, false},
+				{"missing under a prohibit route (EACCES), which stays for the next ADD", func() error {
+					if err := netlink.RouteDel(blackhole); err != nil {
+						return err
+					}
+					return netlink.RouteAdd(prohibit)
+				}, false},
 			} {
 				if err := step.act(); err != nil {
 					return fmt.Errorf("%s gateway %s: %w", f.name(), step.what, err)
 				}
-				if got, err := hasGateway(perRequest, br, f); err != nil || got != step.want {
-					return fmt.Errorf("%s gateway %s: hasGateway = %v, want %v (error: %w)", f.name(), step.what, got, step.want, err)
+				if got := hasGateway(perRequest, br, f); got != step.want {
+					return fmt.Errorf("%s gateway %s: hasGateway = %v, want %v", f.name(), step.what, got, step.want)
 				}
 			}
 		}
@@ -517,8 +539,8 @@ func TestGatewayHealedByNextAdd(t *testing.T) {
 			return err
 		}
 		for _, f := range n.families {
-			if got, err := hasGateway(perRequest, br, f); err != nil || !got {
-				return fmt.Errorf("%s gateway after the next ADD: hasGateway = %v, want it back (error: %w)", f.name(), got, err)
+			if !hasGateway(perRequest, br, f) {
+				return fmt.Errorf("%s gateway after the next ADD: hasGateway = false, want it back", f.name())
 			}
 			family := netlink.FAMILY_V4
 			if f.ipv6 {

@@ -82,11 +82,7 @@ func ensureBridge(h netlinksafe.Handle, n *NetConf, store *ipam.Store, found *ne
 // accepting router advertisements unless accept_ra is 2, as with upstream
 // bridge.
 func addGateway(h netlinksafe.Handle, br *netlink.Bridge, f family) error {
-	has, err := hasGateway(h, br, f)
-	if err != nil {
-		return fmt.Errorf("looking up gateway %s on bridge %q: %w", f.pool.Gateway, br.Name, err)
-	}
-	if !has {
+	if !hasGateway(h, br, f) {
 		addr := &netlink.Addr{IPNet: gatewayNet(f)}
 		if f.ipv6 {
 			if err := enableIPv6(br.Name); err != nil {
@@ -104,31 +100,32 @@ func addGateway(h netlinksafe.Handle, br *netlink.Bridge, f family) error {
 	return nil
 }
 
-// hasGateway reports whether br holds f's gateway address, as the FIB says
-// (RTM_GETROUTE with RTM_F_FIB_MATCH: the kernel's local route of an
-// address names the interface that holds it). Every ADD asks, so that a
-// gateway removed by hand is added back; asking this way takes no RTNL
-// lock, where adding the address again (EEXIST) took it on every ADD, and
-// in a burst of ADDs every ADD of the node queued behind it
-// (docs/measurements/2026-12-07-bench-tmpfs.md). A gateway address the
-// administrator gave the bridge with another prefix counts as held.
-func hasGateway(h netlinksafe.Handle, br *netlink.Bridge, f family) (bool, error) {
-	routes, err := h.RouteGetWithOptions(f.pool.Gateway, &netlink.RouteGetOptions{FIBMatch: true})
-	switch {
-	case errors.Is(err, unix.ENETUNREACH), errors.Is(err, unix.EHOSTUNREACH):
-		return false, nil // no route at all leads there
-	case err != nil:
-		return false, err
+// hasGateway reports whether br holds f's gateway address with the
+// subnet's prefix, as the FIB says (RTM_GETROUTE with RTM_F_FIB_MATCH):
+// the gateway's own local route and the subnet's connected route, both on
+// br. Every ADD asks, so that a gateway removed by hand is added back;
+// asking this way takes no RTNL lock, where adding the address again
+// (EEXIST) took it on every ADD, and in a burst of ADDs every ADD of the
+// node queued behind it (docs/measurements/2026-12-07-bench-tmpfs.md). It
+// is a shortcut only: any doubt (a lookup error, e.g. EINVAL or EACCES
+// where a blackhole or prohibit route covers a subnet without its
+// gateway) answers false, and the address is added as before.
+func hasGateway(h netlinksafe.Handle, br *netlink.Bridge, f family) bool {
+	onBridge := func(dst net.IP, want func(r netlink.Route) bool) bool {
+		routes, err := h.RouteGetWithOptions(dst, &netlink.RouteGetOptions{FIBMatch: true})
+		return err == nil && slices.ContainsFunc(routes, func(r netlink.Route) bool {
+			return r.LinkIndex == br.Index && r.Dst != nil && want(r)
+		})
 	}
-	for _, r := range routes {
-		if r.Type != unix.RTN_LOCAL || r.LinkIndex != br.Index || r.Dst == nil {
-			continue
-		}
-		if ones, bits := r.Dst.Mask.Size(); ones == bits && r.Dst.IP.Equal(f.pool.Gateway) {
-			return true, nil // the gateway's own route, not a local prefix covering it
-		}
-	}
-	return false, nil
+	gateway := onBridge(f.pool.Gateway, func(r netlink.Route) bool {
+		ones, bits := r.Dst.Mask.Size()
+		return r.Type == unix.RTN_LOCAL && ones == bits && r.Dst.IP.Equal(f.pool.Gateway) // not a local prefix covering it
+	})
+	// The first pod address is routed by the subnet's connected route, which
+	// only the gateway with the subnet's prefix makes.
+	return gateway && onBridge(f.pool.First(), func(r netlink.Route) bool {
+		return r.Type == unix.RTN_UNICAST && r.Dst.String() == f.pool.Subnet.String()
+	})
 }
 
 // enableIPv6 turns IPv6 on for the interface ifName of the calling thread's

@@ -186,12 +186,14 @@ type BenchBurst struct {
 	AddWallMs float64 `json:"add_wall_ms"`
 	DelWallMs float64 `json:"del_wall_ms"`
 	WallMs    float64 `json:"wall_ms"` // ADD burst + DEL burst
-	// AddCPUMs and DelCPUMs are the median round's CPU time of all its
-	// processes together (user + system, with the children they waited
-	// for): what the burst cost the machine, where the wall time also
-	// counts the waits (for a lock, for the other processes on the cores).
-	AddCPUMs     float64           `json:"add_cpu_ms"`
-	DelCPUMs     float64           `json:"del_cpu_ms"`
+	// AddCPUMs and DelCPUMs are, per round, the CPU time of all its
+	// plugin processes together (user + system, with the children they
+	// waited for; not kernel workers), the median over rounds: what the
+	// plugins spent, where the wall time also counts the waits (for a lock,
+	// for the other processes on the cores). Absent in files from before
+	// they were measured.
+	AddCPUMs     float64           `json:"add_cpu_ms,omitempty"`
+	DelCPUMs     float64           `json:"del_cpu_ms,omitempty"`
 	Failures     int               `json:"failures"`
 	DuplicateIPs int               `json:"duplicate_ips"`
 	Unconfigured int               `json:"unconfigured"`
@@ -204,8 +206,8 @@ type BenchBurst struct {
 type BenchBurstRound struct {
 	AddWallMs    float64 `json:"add_wall_ms"`
 	DelWallMs    float64 `json:"del_wall_ms"`
-	AddCPUMs     float64 `json:"add_cpu_ms"`
-	DelCPUMs     float64 `json:"del_cpu_ms"`
+	AddCPUMs     float64 `json:"add_cpu_ms,omitempty"`
+	DelCPUMs     float64 `json:"del_cpu_ms,omitempty"`
 	AddFailures  int     `json:"add_failures"`
 	DelFailures  int     `json:"del_failures"`
 	DuplicateIPs int     `json:"duplicate_ips"`

@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -648,6 +649,9 @@ func TestPermissionsRepaired(t *testing.T) {
 }
 
 func TestLockWaitIsBounded(t *testing.T) {
+	// With one P, as podnet runs (plugin/main.go): the timeout must fire
+	// while the waiting goroutine blocks in flock.
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
 	dataDir := t.TempDir()
 	pool := mustPool(t, "10.1.0.0/24")
 	holder := openStore(t, dataDir, pool)

@@ -134,6 +134,18 @@ func addNonBridge(name string) error {
 	return netlink.LinkAdd(&netlink.Veth{LinkAttrs: attrs, PeerName: name + "p"})
 }
 
+// addUpNonBridge is addNonBridge, then the link set up; it returns the link.
+func addUpNonBridge(name string) (netlink.Link, error) {
+	if err := addNonBridge(name); err != nil {
+		return nil, err
+	}
+	l, err := netlinksafe.LinkByName(name)
+	if err != nil {
+		return nil, err
+	}
+	return l, netlink.LinkSetUp(l)
+}
+
 func TestOwnNetNSRefused(t *testing.T) {
 	c := newTestConf(t)
 	inHostNetNS(t, func() error {
@@ -663,14 +675,8 @@ func TestPodWithADefaultRouteKeepsIt(t *testing.T) {
 		// Another plugin's interface and default route, with a metric, so
 		// that adding a second one would not even collide (EEXIST).
 		if err := pod.Do(func(ns.NetNS) error {
-			if err := addNonBridge("up0"); err != nil {
-				return err
-			}
-			up, err := netlinksafe.LinkByName("up0")
+			up, err := addUpNonBridge("up0")
 			if err != nil {
-				return err
-			}
-			if err := netlink.LinkSetUp(up); err != nil {
 				return err
 			}
 			if err := netlink.AddrAdd(up, &netlink.Addr{IPNet: &net.IPNet{IP: net.IPv4(192, 0, 2, 2), Mask: net.CIDRMask(24, 32)}}); err != nil {

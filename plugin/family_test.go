@@ -282,14 +282,8 @@ func TestRouteOnlyWhereNone(t *testing.T) {
 	pod := podNetNS(t)
 	inHostNetNS(t, func() error {
 		if err := pod.Do(func(ns.NetNS) error {
-			if err := addNonBridge("up0"); err != nil {
-				return err
-			}
-			up, err := netlinksafe.LinkByName("up0")
+			up, err := addUpNonBridge("up0")
 			if err != nil {
-				return err
-			}
-			if err := netlink.LinkSetUp(up); err != nil {
 				return err
 			}
 			if err := netlink.AddrAdd(up, &netlink.Addr{IPNet: &net.IPNet{IP: net.IPv4(192, 0, 2, 2), Mask: net.CIDRMask(24, 32)}}); err != nil {
@@ -473,14 +467,8 @@ func TestGatewayHealedByNextAdd(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		if err := addNonBridge("other"); err != nil {
-			return err
-		}
-		otherLink, err := netlinksafe.LinkByName("other")
+		otherLink, err := addUpNonBridge("other")
 		if err != nil {
-			return err
-		}
-		if err := netlink.LinkSetUp(otherLink); err != nil {
 			return err
 		}
 		for _, f := range n.families {

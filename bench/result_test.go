@@ -125,7 +125,7 @@ func TestRunProducesAStrictBenchJSON(t *testing.T) {
 	if err := results.ReadFile(path, &back); err != nil {
 		t.Fatal(err)
 	}
-	if c := back.Contenders["floor"]; c == nil || c.Add.N != 2 || len(c.Add.SamplesMs) != 2 || c.Burst.Size != 2 || !back.Passed() {
+	if c := back.Contenders["floor"]; c == nil || c.Add.N != 2 || len(c.Add.SamplesMs) != 2 || c.Burst.Size != 2 || c.Burst.AddCPUMs <= 0 || c.Burst.DelCPUMs <= 0 || !back.Passed() {
 		t.Errorf("bench.json: %+v", back.Contenders["floor"])
 	}
 }

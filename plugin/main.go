@@ -40,17 +40,7 @@ var supportedVersions = version.PluginSupports("0.3.0", "0.3.1", "0.4.0", "1.0.0
 const about = "podnet: bridge + veth pod networking with built-in locked IPAM"
 
 func main() {
-	// One P: a plugin process does one thing at a time (ns.Do's goroutine
-	// runs while its caller waits; a contended lock's goroutine while it
-	// waits), so a second P only feeds the scheduler's spinning threads,
-	// woken whenever a system call blocks long enough for the runtime to
-	// hand the P off. In a burst of 200 ADDs on 2 cores that cost 1.5 times
-	// the context switches and 8% more CPU time per ADD
-	// (docs/measurements/2026-12-07-bench-tmpfs.md). GOMAXPROCS, when set,
-	// still rules.
-	if os.Getenv("GOMAXPROCS") == "" {
-		runtime.GOMAXPROCS(1)
-	}
+	oneP()
 	// skel prints its usage and exits 0 without CNI_COMMAND; a runtime (or
 	// script) that forgot to set it must see a failure.
 	if os.Getenv("CNI_COMMAND") == "" {
@@ -69,6 +59,20 @@ func main() {
 		GC:     cmdGC,
 		Status: cmdStatus,
 	}, supportedVersions, about)
+}
+
+// oneP runs the process with one P: a plugin process does one thing at a
+// time (ns.Do's goroutine runs while its caller waits; a contended lock's
+// goroutine while it waits), so a second P only feeds the scheduler's
+// spinning threads, woken whenever a system call blocks long enough for the
+// runtime to hand the P off. In a burst of 200 ADDs on 2 cores that cost 1.5
+// times the context switches and 8% more CPU time per ADD
+// (docs/measurements/2026-12-07-bench-tmpfs.md). GOMAXPROCS, when set,
+// still rules.
+func oneP() {
+	if os.Getenv("GOMAXPROCS") == "" {
+		runtime.GOMAXPROCS(1)
+	}
 }
 
 func attachmentOf(args *skel.CmdArgs) ipam.Attachment {

@@ -3,8 +3,11 @@ package main
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
+	"runtime"
+	"strings"
 	"testing"
 
 	"github.com/containernetworking/cni/pkg/types"
@@ -15,8 +18,13 @@ import (
 const runMainEnv = "PODNET_TEST_RUN_MAIN"
 
 func TestMain(m *testing.M) {
-	if os.Getenv(runMainEnv) == "1" {
+	switch os.Getenv(runMainEnv) {
+	case "1":
 		main()
+		os.Exit(0)
+	case "gomaxprocs": // and then say how many Ps main left the process
+		main()
+		fmt.Fprint(os.Stderr, runtime.GOMAXPROCS(0))
 		os.Exit(0)
 	}
 	os.Exit(m.Run())
@@ -51,5 +59,22 @@ func TestMainWithoutCNICommandFails(t *testing.T) {
 				t.Fatalf("stdout %q: want a CNI error with code %d", stdout, tt.wantCode)
 			}
 		})
+	}
+}
+
+// TestMainRunsOneP: podnet runs with one P unless GOMAXPROCS says otherwise
+// (oneP).
+func TestMainRunsOneP(t *testing.T) {
+	for _, tc := range []struct{ env, want string }{
+		{"", "1"},
+		{"GOMAXPROCS=3", "3"},
+	} {
+		cmd := exec.Command(os.Args[0], "-test.run=^$")
+		cmd.Env = []string{runMainEnv + "=gomaxprocs", "PATH=" + os.Getenv("PATH"), "CNI_COMMAND=VERSION", tc.env}
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		if err := cmd.Run(); err != nil || stderr.String() != tc.want {
+			t.Errorf("env %q: GOMAXPROCS %q after main (%v), want %s", tc.env, stderr.String(), err, tc.want)
+		}
 	}
 }
